@@ -1,0 +1,55 @@
+"""`guard` console script: a thin dispatcher; each subcommand lives in its own module and
+imports what it needs only when it runs.
+
+Exit codes: 0 ok; 1 data failed (a record was quarantined); 2 usage, config, contract or input
+error; 3 the broker failed and retrying did not help.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from guard._version import __version__
+from guard.errors import GuardError, TransportError
+
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_BROKER = 0, 1, 2, 3
+
+
+class GuardGroup(click.Group):
+    """Turns GuardErrors into a one-line message and a meaningful exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TransportError as exc:
+            click.echo(f"error: broker: {exc}", err=True)
+            sys.exit(EXIT_BROKER)
+        except GuardError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+
+
+@click.group(cls=GuardGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ingest-guard")
+def cli() -> None:
+    """ingest-guard: validate Kafka records against versioned contracts; quarantine the rest."""
+
+
+def _register() -> None:
+    from guard.cli.demo import demo
+    from guard.cli.run import run
+    from guard.cli.schemas import schemas
+    from guard.cli.validate import validate
+
+    for command in (run, validate, schemas, demo):
+        cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli()

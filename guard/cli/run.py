@@ -1,0 +1,65 @@
+"""`guard run`: the Kafka consumer service."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option(
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="guard.yaml (GUARD_* environment variables override it).",
+)
+@click.option("--max-records", type=int, help="Stop after this many records (bounded runs).")
+@click.option("--idle-timeout", type=float, help="Stop after this many seconds without records.")
+def run(config_path: Path, max_records: int | None, idle_timeout: float | None) -> None:
+    """Consume the source topics, validate every record, route it, commit exactly once.
+
+    SIGTERM/SIGINT finish and commit the batch in flight, then exit 0.
+    """
+    import structlog
+
+    from guard.config import load_settings
+    from guard.contracts import load_registry
+    from guard.logs import configure_logging
+    from guard.service import GuardService
+    from guard.transport.kafka import KafkaPipe
+
+    settings = load_settings(config_path)
+    configure_logging(settings.log.level, settings.log.format)
+    log = structlog.get_logger("guard.run")
+    registry = load_registry(settings.schemas_dir)
+    log.info("starting", config=settings.redacted())
+    service = GuardService(settings, registry, KafkaPipe(settings.kafka))
+    service.install_signal_handlers()
+    summary = service.run(max_records=max_records, idle_timeout=idle_timeout)
+    stats = summary.stats
+    log.info(
+        "stopped",
+        stopped_by=summary.stopped_by,
+        records=stats.total,
+        valid=stats.valid,
+        quarantined=stats.quarantined,
+        by_reason=dict(stats.by_reason),
+        batches=summary.batches,
+        retries=summary.retries,
+        seconds=round(summary.seconds, 3),
+    )
+    click.echo(
+        json.dumps(
+            {
+                "stopped_by": summary.stopped_by,
+                "records": stats.total,
+                "valid": stats.valid,
+                "quarantined": stats.quarantined,
+                "by_reason": dict(stats.by_reason.most_common()),
+            }
+        )
+    )

@@ -1,0 +1,67 @@
+"""`guard schemas`: list contracts and export them as JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from guard.cli.options import schemas_dir_option
+
+
+@click.group()
+def schemas() -> None:
+    """Work with the versioned contracts."""
+
+
+@schemas.command("list")
+@schemas_dir_option
+def list_(schemas_dir: Path) -> None:
+    """Load (and so check) every contract; list subjects and versions."""
+    from guard.contracts import load_registry
+
+    registry = load_registry(schemas_dir)
+    for name, subject in sorted(registry.subjects.items()):
+        for version, contract in sorted(subject.versions.items()):
+            status = contract.spec.status
+            marker = " (latest)" if status == "active" and version == subject.latest else ""
+            click.echo(
+                f"{name} v{version} {status}{marker} "
+                f"unknown_fields={contract.spec.unknown_fields} {contract.path}"
+            )
+
+
+@schemas.command("export")
+@schemas_dir_option
+@click.option("--subject", "-s", help="Only this subject.")
+@click.option("--version", "-v", "version", type=int, help="Only this version (needs --subject).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write <out>/<subject>/v<N>.schema.json files instead of printing.",
+)
+def export(schemas_dir: Path, subject: str | None, version: int | None, out: Path | None) -> None:
+    """Write the JSON Schema (draft 2020-12) equivalent of each contract."""
+    from guard.contracts import load_registry
+
+    registry = load_registry(schemas_dir)
+    if version is not None and subject is None:
+        raise click.UsageError("--version needs --subject")
+    names = [subject] if subject else sorted(registry.subjects)
+    selected = []
+    for name in names:
+        subj = registry.subject(name)
+        if version is not None and version not in subj.versions:
+            raise click.UsageError(f"subject {name!r} has no version {version}")
+        versions = [version] if version is not None else sorted(subj.versions)
+        selected += [subj.versions[v] for v in versions]
+    if out is None:
+        docs = [c.json_schema for c in selected]
+        click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
+        return
+    for contract in selected:
+        target = out / contract.subject / f"v{contract.version}.schema.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(contract.json_schema, indent=2) + "\n", encoding="utf-8")
+        click.echo(str(target))

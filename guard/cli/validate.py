@@ -1,0 +1,75 @@
+"""`guard validate`: check files against a subject's contracts (CI and local use)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from guard.cli.options import parse_accepted, schemas_dir_option
+
+
+@click.command()
+@click.option("--subject", "-s", required=True, help="Contract subject to validate against.")
+@schemas_dir_option
+@click.option(
+    "--accepted-versions",
+    default="latest",
+    show_default=True,
+    help="'latest', 'all', or a list like '3,2' (tried newest first).",
+)
+@click.option(
+    "--quarantine-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("quarantine"),
+    show_default=True,
+    help="Where quarantined records are written as JSON Lines.",
+)
+@click.option("--max-bytes", type=int, default=1_048_576, show_default=True)
+@click.option("--max-depth", type=int, default=64, show_default=True)
+@click.option("--show-values", is_flag=True, help="Let error entries carry offending values.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.argument("files", nargs=-1, required=True)
+def validate(
+    subject: str,
+    schemas_dir: Path,
+    accepted_versions: str,
+    quarantine_dir: Path,
+    max_bytes: int,
+    max_depth: int,
+    show_values: bool,
+    as_json: bool,
+    files: tuple[str, ...],
+) -> None:
+    """Validate JSON Lines / JSON FILES ('-' for stdin) against SUBJECT.
+
+    Exits 0 when every record passes, 1 when any is quarantined, 2 on usage or input errors.
+    """
+    from guard.contracts import load_registry
+    from guard.filemode import validate_files
+    from guard.validation import Limits
+
+    registry = load_registry(schemas_dir)
+    summary = validate_files(
+        registry,
+        subject,
+        list(files),
+        quarantine_dir,
+        parse_accepted(accepted_versions),
+        Limits(max_bytes, max_depth),
+        show_values,
+    )
+    if as_json:
+        click.echo(json.dumps(summary.to_json(), indent=2))
+    else:
+        click.echo(
+            f"{summary.subject}: {summary.total} records, {summary.valid} valid, "
+            f"{summary.quarantined} quarantined"
+        )
+        for reason, count in summary.by_reason.most_common():
+            click.echo(f"  {reason:<20} {count}")
+        if summary.quarantine_file:
+            click.echo(f"quarantined records: {summary.quarantine_file}")
+    sys.exit(1 if summary.quarantined else 0)

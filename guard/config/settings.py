@@ -1,0 +1,171 @@
+"""Service configuration: one YAML file plus environment overrides, validated at start.
+
+Precedence: environment (`GUARD_` prefix, `__` between levels, e.g.
+`GUARD_KAFKA__BOOTSTRAP_SERVERS=broker:9092`) over the YAML file over defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from guard.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KafkaSettings(_Section):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    group_id: str = "ingest-guard"
+    # Must be unique per running instance and stable across its restarts, so a restarted
+    # instance fences its own zombie; defaults to "<group_id>-<instance_id>".
+    transactional_id: str | None = None
+    instance_id: str = Field(default_factory=socket.gethostname)
+    client_id: str = "ingest-guard"
+    request_timeout_ms: int = Field(default=30_000, ge=1000)
+    transaction_timeout_ms: int = Field(default=60_000, ge=1000)
+    # Quarantine keeps the original bytes, so the producer must accept what the source holds.
+    max_request_size: int = Field(default=16 * 1024 * 1024, ge=1024)
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_plain_username: str | None = None
+    sasl_plain_password: SecretStr | None = None
+    create_topics: bool = True
+    replication_factor: int = -1  # -1: the broker's default
+
+    def effective_transactional_id(self) -> str:
+        return self.transactional_id or f"{self.group_id}-{self.instance_id}"
+
+    def client_config(self) -> dict[str, Any]:
+        """Settings shared by the consumer, producer and admin client (kafka-python names)."""
+        cfg: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers.split(","),
+            "client_id": self.client_id,
+            "request_timeout_ms": self.request_timeout_ms,
+            "security_protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            cfg["sasl_mechanism"] = self.sasl_mechanism
+            cfg["sasl_plain_username"] = self.sasl_plain_username
+            if self.sasl_plain_password is not None:
+                cfg["sasl_plain_password"] = self.sasl_plain_password.get_secret_value()
+        return cfg
+
+
+class Route(_Section):
+    """One source topic and how its records are judged and where they go."""
+
+    subject: str
+    accepted_versions: Literal["latest", "all"] | list[int] = "latest"
+    valid_topic: str | None = None
+    quarantine_topic: str | None = None
+
+    def valid_for(self, source: str) -> str:
+        return self.valid_topic or f"{source}.valid"
+
+    def quarantine_for(self, source: str) -> str:
+        return self.quarantine_topic or f"{source}.quarantine"
+
+
+class LimitSettings(_Section):
+    max_bytes: int = Field(default=1_048_576, ge=1)
+    max_depth: int = Field(default=64, ge=1, le=10_000)
+
+
+class BatchSettings(_Section):
+    max_records: int = Field(default=500, ge=1, le=100_000)
+    poll_timeout_ms: int = Field(default=500, ge=1)
+
+
+class RetrySettings(_Section):
+    initial_backoff_ms: int = Field(default=200, ge=1)
+    max_backoff_ms: int = Field(default=30_000, ge=1)
+    max_attempts: int = Field(default=20, ge=1)  # consecutive failures before giving up
+
+
+class LogSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "console"] = "json"
+
+
+class GuardSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GUARD_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    schemas_dir: Path = Path("schemas")
+    version_header: str = "schema-version"
+    # A null value (tombstone) is quarantined as `null_value` by default: a delete marker
+    # sent to a validated stream is most often a producer bug. `forward` passes it through
+    # to the clean topic for compacted, delete-aware pipelines.
+    tombstones: Literal["quarantine", "forward"] = "quarantine"
+    expose_values: bool = False  # opt-in: error entries may then carry the offending value
+    limits: LimitSettings = LimitSettings()
+    batch: BatchSettings = BatchSettings()
+    retry: RetrySettings = RetrySettings()
+    log: LogSettings = LogSettings()
+    topics: dict[str, Route] = Field(min_length=1)
+
+    @field_validator("topics")
+    @classmethod
+    def _no_loops(cls, topics: dict[str, Route]) -> dict[str, Route]:
+        for source, route in topics.items():
+            outs = {route.valid_for(source), route.quarantine_for(source)}
+            if outs & set(topics):
+                raise ValueError(
+                    f"route {source!r} writes into a source topic {sorted(outs & set(topics))}"
+                )
+        return topics
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file arrives as init kwargs; the environment must win over it.
+        return (env_settings, init_settings)
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as plain data, secrets masked: safe to log at start-up."""
+        return self.model_dump(mode="json")
+
+
+def load_settings(path: Path | str | None) -> GuardSettings:
+    """Read the YAML file (if any), apply the environment, validate; errors are ConfigError."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level")
+        data = loaded or {}
+        # Relative schema paths are relative to the config file, not the working directory.
+        if "schemas_dir" in data and "GUARD_SCHEMAS_DIR" not in os.environ:
+            data["schemas_dir"] = str((path.parent / str(data["schemas_dir"])).resolve())
+    try:
+        return GuardSettings(**data)
+    except ValidationError as exc:
+        where = str(path) if path else "configuration"
+        lines = [
+            f"  {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        ]
+        raise ConfigError(f"{where}: invalid configuration\n" + "\n".join(lines)) from None

@@ -1,0 +1,181 @@
+"""Compile a contract spec once into a pydantic model for the per-record hot path.
+
+Primitive types are strict (JSON `"42"` is not an integer, `true` is not a number) because
+the guard's job is to catch producers that drift; string formats use small validators that
+raise *typed* errors (`bad_format`, `not_in_enum`) so error mapping never parses messages.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, create_model
+from pydantic_core import PydanticCustomError
+
+from guard.contracts.spec import INT64_MAX, INT64_MIN, ContractSpec, FieldSpec, UnknownFieldPolicy
+
+# `strip` validates like `allow` (unknown fields pass); the router removes them afterwards.
+_EXTRA = {"reject": "forbid", "allow": "allow", "strip": "allow"}
+
+
+def compile_model(spec: ContractSpec) -> type[BaseModel]:
+    """Build the pydantic model for one contract version."""
+    name = f"{_camel(spec.subject)}V{spec.version}"
+    return _object_model(name, spec.fields, spec.unknown_fields)
+
+
+def _object_model(
+    name: str, fields: dict[str, FieldSpec], policy: UnknownFieldPolicy
+) -> type[BaseModel]:
+    definitions: dict[str, Any] = {}
+    for field_name, fs in fields.items():
+        annotation = _annotation(f"{name}_{_camel(field_name)}", fs, policy)
+        if fs.nullable:
+            annotation = annotation | None
+        extra: dict[str, Any] = {"description": fs.description} if fs.description else {}
+        if fs.required:
+            definitions[field_name] = (annotation, Field(..., **extra))
+        else:
+            # Defaults are not validated, so an absent optional field passes while an explicit
+            # null still fails unless the field is nullable.
+            definitions[field_name] = (annotation, Field(default=None, **extra))
+    config = ConfigDict(extra=_EXTRA[policy], strict=True, populate_by_name=False)  # type: ignore[typeddict-item]
+    model: type[BaseModel] = create_model(name, __config__=config, **definitions)
+    return model
+
+
+def _annotation(name: str, fs: FieldSpec, policy: UnknownFieldPolicy) -> Any:
+    t = fs.type
+    meta: list[Any] = [Strict()]
+    schema_extra: dict[str, Any] = {}
+    if t == "string":
+        base: Any = str
+        meta.append(Field(min_length=fs.min_length, max_length=fs.max_length, pattern=fs.pattern))
+        if fs.format is not None:
+            meta.append(AfterValidator(_FORMAT_CHECKS[fs.format]))
+            schema_extra["format"] = fs.format
+    elif t in {"timestamp", "date"}:
+        # Kept as the original ISO string (records pass through unchanged); checked, not parsed.
+        base = str
+        fmt = "date-time" if t == "timestamp" else "date"
+        meta.append(AfterValidator(_FORMAT_CHECKS[fmt]))
+        schema_extra["format"] = fmt
+    elif t == "integer":
+        base = int
+        lo = fs.minimum if fs.minimum is not None else INT64_MIN
+        hi = fs.maximum if fs.maximum is not None else INT64_MAX
+        meta.append(Field(ge=lo, le=hi, gt=fs.exclusive_minimum, lt=fs.exclusive_maximum))
+    elif t == "number":
+        base = float
+        meta.append(
+            Field(
+                ge=fs.minimum,
+                le=fs.maximum,
+                gt=fs.exclusive_minimum,
+                lt=fs.exclusive_maximum,
+                allow_inf_nan=False,
+            )
+        )
+    elif t == "boolean":
+        base = bool
+    elif t == "object":
+        assert fs.fields is not None  # guaranteed by FieldSpec validation
+        return _object_model(name, fs.fields, fs.unknown_fields or policy)
+    else:  # array
+        assert fs.items is not None
+        item = _annotation(f"{name}Item", fs.items, policy)
+        if fs.items.nullable:
+            item = item | None
+        base = list[item]  # type: ignore[valid-type]
+        meta.append(Field(min_length=fs.min_items, max_length=fs.max_items))
+    if fs.enum is not None:
+        meta.append(AfterValidator(_enum_check(fs.enum)))
+        schema_extra["enum"] = list(fs.enum)
+    if schema_extra:
+        meta.append(Field(json_schema_extra=schema_extra))
+    return Annotated[base, *meta]
+
+
+def _enum_check(values: list[str | int | float | bool]) -> Callable[[Any], Any]:
+    allowed = frozenset(values)
+    shown = ", ".join(repr(v) for v in values[:20])
+
+    def check(v: Any) -> Any:
+        if v not in allowed:
+            raise PydanticCustomError(
+                "not_in_enum", "value is not one of: {allowed}", {"allowed": shown}
+            )
+        return v
+
+    return check
+
+
+def _format_error(fmt: str) -> PydanticCustomError:
+    # The message names the expected format only: the value itself is never echoed.
+    return PydanticCustomError("bad_format", "value is not a valid {format}", {"format": fmt})
+
+
+def _check_datetime(v: str) -> str:
+    try:
+        datetime.fromisoformat(v)
+    except ValueError:
+        raise _format_error("date-time (ISO 8601)") from None
+    return v
+
+
+def _check_date(v: str) -> str:
+    try:
+        date.fromisoformat(v)
+    except ValueError:
+        raise _format_error("date (YYYY-MM-DD)") from None
+    return v
+
+
+def _check_uuid(v: str) -> str:
+    try:
+        uuid.UUID(v)
+    except ValueError:
+        raise _format_error("uuid") from None
+    return v
+
+
+# The WHATWG (HTML5) "valid e-mail address" grammar: what browsers accept in <input
+# type=email>. A full RFC 5322 parser (email-validator) costs ~18 us per record; this ~0.3 us.
+_EMAIL = re.compile(
+    r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*"
+)
+
+
+def _check_email(v: str) -> str:
+    if _EMAIL.fullmatch(v) is None:
+        raise _format_error("email")
+    return v
+
+
+def _check_uri(v: str) -> str:
+    try:
+        parts = urlsplit(v)
+    except ValueError:
+        raise _format_error("uri") from None
+    if not parts.scheme or not (parts.netloc or parts.path):
+        raise _format_error("uri")
+    return v
+
+
+_FORMAT_CHECKS: dict[str, Callable[[str], str]] = {
+    "date-time": _check_datetime,
+    "date": _check_date,
+    "uuid": _check_uuid,
+    "email": _check_email,
+    "uri": _check_uri,
+}
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.replace("-", "_").split("_"))

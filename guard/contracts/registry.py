@@ -1,0 +1,163 @@
+"""Load every contract under a schemas directory, check it, and compile it once.
+
+Layout: `<schemas_dir>/<subject>/v<N>.yaml`. The directory name must equal the file's
+`subject` and `N` its `version`, so a copied file that was not edited fails loudly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from guard.contracts.compile import compile_model
+from guard.contracts.spec import ContractSpec
+from guard.contracts.unknown import Shape
+from guard.errors import ContractError
+
+_FILE = re.compile(r"^v(\d+)\.ya?ml$")
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One compiled subject version."""
+
+    spec: ContractSpec
+    path: Path
+    model: type[BaseModel]
+    shape: Shape
+
+    @property
+    def subject(self) -> str:
+        return self.spec.subject
+
+    @property
+    def version(self) -> int:
+        return self.spec.version
+
+    @property
+    def retired(self) -> bool:
+        return self.spec.status == "retired"
+
+    @cached_property
+    def json_schema(self) -> dict[str, Any]:
+        from guard.contracts.jsonschema import to_json_schema
+
+        return to_json_schema(self)
+
+
+@dataclass(frozen=True)
+class Subject:
+    name: str
+    versions: dict[int, Contract] = field(default_factory=dict)
+
+    @property
+    def active(self) -> list[int]:
+        """Non-retired versions, newest first."""
+        return sorted((v for v, c in self.versions.items() if not c.retired), reverse=True)
+
+    @property
+    def latest(self) -> int:
+        active = self.active
+        if not active:
+            raise ContractError(f"subject {self.name}", "every version is retired")
+        return active[0]
+
+
+@dataclass(frozen=True)
+class Registry:
+    root: Path
+    subjects: dict[str, Subject]
+
+    def subject(self, name: str) -> Subject:
+        try:
+            return self.subjects[name]
+        except KeyError:
+            known = ", ".join(sorted(self.subjects)) or "none"
+            raise ContractError(
+                self.root, f"no contracts for subject {name!r} (known: {known})"
+            ) from None
+
+
+def load_contract(path: Path) -> Contract:
+    """Parse, check and compile one contract file; errors name the file and the field."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ContractError(path, f"cannot read: {exc.strerror}") from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ContractError(path, f"not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ContractError(path, "expected a mapping with subject, version and fields")
+    try:
+        spec = ContractSpec.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        field_path, key = _describe_loc(err["loc"])
+        problem = err["msg"].removeprefix("Value error, ")
+        if key:
+            problem = f"{key}: {problem}"
+        more = len(exc.errors()) - 1
+        if more:
+            problem += f" (and {more} more problem{'s' if more > 1 else ''})"
+        raise ContractError(path, problem, field=field_path) from None
+    match = _FILE.match(path.name)
+    if match is None:
+        raise ContractError(path, "contract files must be named v<N>.yaml")
+    if int(match.group(1)) != spec.version:
+        raise ContractError(
+            path, f"file name says version {match.group(1)}, file says {spec.version}"
+        )
+    if path.parent.name != spec.subject:
+        raise ContractError(
+            path, f"lives in {path.parent.name}/ but declares subject {spec.subject!r}"
+        )
+    try:
+        model = compile_model(spec)
+    except Exception as exc:  # a pydantic schema-build failure is a contract problem
+        raise ContractError(path, f"cannot compile: {exc}") from exc
+    return Contract(
+        spec=spec, path=path, model=model, shape=Shape.of(spec.fields, spec.unknown_fields)
+    )
+
+
+def load_registry(root: Path | str) -> Registry:
+    """Load every `<subject>/v<N>.yaml` under `root`."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ContractError(root, "schemas directory does not exist")
+    subjects: dict[str, Subject] = {}
+    for path in sorted(root.glob("*/v*.y*ml")):
+        contract = load_contract(path)
+        subj = subjects.setdefault(contract.subject, Subject(contract.subject))
+        if contract.version in subj.versions:
+            raise ContractError(path, f"version {contract.version} is defined twice")
+        subj.versions[contract.version] = contract
+    if not subjects:
+        raise ContractError(root, "no contract files found (expected <subject>/v<N>.yaml)")
+    return Registry(root=root, subjects=subjects)
+
+
+def _describe_loc(loc: tuple[int | str, ...]) -> tuple[str | None, str | None]:
+    """('fields','a','fields','b','minimum') -> ('a.b', 'minimum')."""
+    parts: list[str] = []
+    key: str | None = None
+    i = 0
+    while i < len(loc):
+        item = loc[i]
+        if item == "fields" and i + 1 < len(loc):
+            parts.append(str(loc[i + 1]))
+            i += 2
+        elif item == "items":
+            parts.append("[]")
+            i += 1
+        else:
+            key = ".".join(str(x) for x in loc[i:])
+            break
+    field_path = ".".join(parts).replace(".[]", "[]") or None
+    return field_path, key

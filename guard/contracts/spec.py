@@ -1,0 +1,129 @@
+"""The declarative contract file format: one YAML file per subject version.
+
+These models describe the *file*, not the records. They reject unknown keys and impossible
+combinations (a `pattern` on an integer, `minimum > maximum`, an enum value of the wrong
+type), so a broken contract fails at start-up instead of on the first record.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+FieldType = Literal[
+    "string", "integer", "number", "boolean", "timestamp", "date", "object", "array"
+]
+StringFormat = Literal["date-time", "date", "email", "uuid", "uri"]
+UnknownFieldPolicy = Literal["reject", "allow", "strip"]
+Status = Literal["active", "retired"]
+
+# JSON numbers usually land in 64-bit integer columns downstream; an integer field without an
+# explicit range is held to that, so `integers too large for the field` are caught by default.
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+_NUMERIC = {"integer", "number"}
+_STRINGY = {"string"}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+class FieldSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: FieldType
+    description: str | None = None
+    required: bool = True
+    nullable: bool = False
+    enum: list[str | int | float | bool] | None = Field(default=None, min_length=1)
+    minimum: float | int | None = None
+    maximum: float | int | None = None
+    exclusive_minimum: float | int | None = None
+    exclusive_maximum: float | int | None = None
+    min_length: int | None = Field(default=None, ge=0)
+    max_length: int | None = Field(default=None, ge=0)
+    pattern: str | None = None
+    format: StringFormat | None = None
+    fields: dict[str, FieldSpec] | None = None
+    unknown_fields: UnknownFieldPolicy | None = None
+    items: FieldSpec | None = None
+    min_items: int | None = Field(default=None, ge=0)
+    max_items: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        t = self.type
+        ranged = (self.minimum, self.maximum, self.exclusive_minimum, self.exclusive_maximum)
+        if any(v is not None for v in ranged) and t not in _NUMERIC:
+            raise ValueError(f"numeric ranges apply only to integer/number fields, not {t}")
+        lengths = (self.min_length, self.max_length, self.pattern, self.format)
+        if any(v is not None for v in lengths) and t not in _STRINGY:
+            raise ValueError(
+                f"min_length/max_length/pattern/format apply only to string fields, not {t}"
+            )
+        if (self.fields is not None or self.unknown_fields is not None) and t != "object":
+            raise ValueError(f"'fields'/'unknown_fields' apply only to object fields, not {t}")
+        if t == "object" and not self.fields:
+            raise ValueError("an object field needs a non-empty 'fields' mapping")
+        items_set = (self.items, self.min_items, self.max_items)
+        if any(v is not None for v in items_set) and t != "array":
+            raise ValueError(f"'items'/'min_items'/'max_items' apply only to arrays, not {t}")
+        if t == "array" and self.items is None:
+            raise ValueError("an array field needs an 'items' spec")
+        if self.enum is not None:
+            if t in {"object", "array"}:
+                raise ValueError(f"'enum' does not apply to {t} fields")
+            bad = [v for v in self.enum if not _enum_value_fits(t, v)]
+            if bad:
+                raise ValueError(f"enum values {bad!r} are not of type {t}")
+        _check_order("minimum", self.minimum, "maximum", self.maximum)
+        _check_order("min_length", self.min_length, "max_length", self.max_length)
+        _check_order("min_items", self.min_items, "max_items", self.max_items)
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
+        for name in self.fields or {}:
+            _check_name(name)
+        return self
+
+
+class ContractSpec(BaseModel):
+    """One version of one subject, exactly as written in `schemas/<subject>/v<N>.yaml`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    subject: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    version: int = Field(ge=1)
+    status: Status = "active"
+    description: str | None = None
+    unknown_fields: UnknownFieldPolicy = "reject"
+    fields: dict[str, FieldSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _names(self) -> Self:
+        for name in self.fields:
+            _check_name(name)
+        return self
+
+
+def _enum_value_fits(t: str, v: object) -> bool:
+    if t == "integer":
+        return isinstance(v, int) and not isinstance(v, bool)
+    if t == "number":
+        return isinstance(v, int | float) and not isinstance(v, bool)
+    if t == "boolean":
+        return isinstance(v, bool)
+    return isinstance(v, str)
+
+
+def _check_order(lo_name: str, lo: float | None, hi_name: str, hi: float | None) -> None:
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"{lo_name} ({lo}) is greater than {hi_name} ({hi})")
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.match(name):
+        raise ValueError(f"field name {name!r} must match {_NAME.pattern}")

@@ -1,0 +1,1 @@
+"""A self-contained demo: local broker, sample stream, guard run, report."""

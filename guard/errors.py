@@ -1,0 +1,50 @@
+"""The one exception hierarchy of ingest-guard.
+
+    GuardError                  root: catch this to catch everything the guard raises
+    ├── ContractError           a contract file is missing, unreadable or inconsistent
+    ├── ConfigError             guard.yaml or an environment override is invalid
+    ├── InputError              a file or argument given on the command line is unusable
+    └── TransportError          the broker could not be reached or refused an operation
+        ├── TransientTransportError   worth retrying with backoff (timeouts, coordinator moves)
+        └── FatalTransportError       retrying cannot help (fenced producer, authorization)
+
+Invalid *records* are never exceptions: they are data (`guard.validation.Verdict`) and go to
+quarantine with stable reason codes.
+"""
+
+from __future__ import annotations
+
+
+class GuardError(Exception):
+    """Root of every error ingest-guard raises on purpose."""
+
+
+class ContractError(GuardError):
+    """A contract file cannot be used; the message names the file, the field and the problem."""
+
+    def __init__(self, path: object, problem: str, field: str | None = None) -> None:
+        self.path = str(path)
+        self.field = field
+        self.problem = problem
+        where = f"{self.path}: field '{field}'" if field else self.path
+        super().__init__(f"{where}: {problem}")
+
+
+class ConfigError(GuardError):
+    """The service configuration is invalid."""
+
+
+class InputError(GuardError):
+    """A command-line input (file, subject, argument) cannot be used."""
+
+
+class TransportError(GuardError):
+    """The broker could not complete an operation."""
+
+
+class TransientTransportError(TransportError):
+    """A broker failure that may succeed when retried."""
+
+
+class FatalTransportError(TransportError):
+    """A broker failure that retrying cannot fix."""

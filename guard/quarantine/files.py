@@ -1,0 +1,62 @@
+"""File-mode quarantine: the same envelope, one JSON object per line.
+
+    {"key_b64": null, "value_b64": "<original bytes>", "headers": {"guard.envelope": "1", ...}}
+
+`headers` holds exactly the `guard.*` headers a Kafka quarantine record would carry.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from guard.quarantine.envelope import Envelope
+
+
+def envelope_line(key: bytes | None, value: bytes | None, envelope: Envelope) -> str:
+    return json.dumps(
+        {
+            "key_b64": _b64(key),
+            "value_b64": _b64(value),
+            "headers": {k: v.decode() for k, v in envelope.headers()},
+        },
+        separators=(",", ":"),
+    )
+
+
+class QuarantineFileWriter:
+    """Writes envelopes to `<dir>/<subject>-<UTC time>.jsonl`, creating it on first use."""
+
+    def __init__(self, directory: Path, subject: str) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        self.path = directory / f"{subject}-{stamp}.jsonl"
+        self._fh: IO[str] | None = None
+        self.count = 0
+
+    def write(self, key: bytes | None, value: bytes | None, envelope: Envelope) -> None:
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = self.path.open("a", encoding="utf-8")
+        self._fh.write(envelope_line(key, value, envelope) + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> QuarantineFileWriter:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _b64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode("ascii")

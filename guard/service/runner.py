@@ -1,0 +1,177 @@
+"""The guard service loop: poll a batch, route it, produce and commit it in one transaction.
+
+Transient broker failures abort the transaction, rewind to the committed offsets and retry
+with capped exponential backoff plus jitter (tenacity); fatal ones stop the service. Invalid
+records never raise: they are routed to quarantine like any other record.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import structlog
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from guard.config.settings import GuardSettings
+from guard.contracts.registry import Registry
+from guard.errors import TransientTransportError
+from guard.routing.router import RoutePlan, Router, RoutingStats
+from guard.transport.base import Pipe
+from guard.validation.decode import Limits
+from guard.validation.validator import RecordValidator
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class RunSummary:
+    stats: RoutingStats = field(default_factory=RoutingStats)
+    batches: int = 0
+    retries: int = 0
+    stopped_by: str = "limit"
+    seconds: float = 0.0
+
+
+def build_router(settings: GuardSettings, registry: Registry, pipe: Pipe | None = None) -> Router:
+    """Compile one validator per route; learn target partition counts when a pipe is given."""
+    limits = Limits(settings.limits.max_bytes, settings.limits.max_depth)
+    plans: dict[str, RoutePlan] = {}
+    for source, route in settings.topics.items():
+        validator = RecordValidator(
+            registry.subject(route.subject), route.accepted_versions, limits, settings.expose_values
+        )
+        valid, quarantine = route.valid_for(source), route.quarantine_for(source)
+        plans[source] = RoutePlan(
+            source,
+            validator,
+            valid,
+            quarantine,
+            pipe.partition_count(valid) if pipe else None,
+            pipe.partition_count(quarantine) if pipe else None,
+        )
+    return Router(plans, settings.version_header, settings.tombstones)
+
+
+class GuardService:
+    def __init__(self, settings: GuardSettings, registry: Registry, pipe: Pipe) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.pipe = pipe
+        self._stop = threading.Event()
+        self._stop_reason = ""
+
+    def request_stop(self, reason: str = "requested") -> None:
+        """Finish the batch in flight, commit it, and return from `run`."""
+        self._stop_reason = reason
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, _frame: FrameType | None) -> None:
+            log.info("stop signal received; draining", signal=signal.Signals(signum).name)
+            self.request_stop(signal.Signals(signum).name)
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def prepare(self) -> Router:
+        if self.settings.kafka.create_topics:
+            wanted: dict[str, int] = {}
+            for source, route in self.settings.topics.items():
+                n = self.pipe.partition_count(source) or 1
+                wanted[route.valid_for(source)] = n
+                wanted[route.quarantine_for(source)] = n
+            self.pipe.ensure_topics(wanted)
+        router = build_router(self.settings, self.registry, self.pipe)
+        self.pipe.subscribe(list(self.settings.topics))
+        return router
+
+    def run(self, max_records: int | None = None, idle_timeout: float | None = None) -> RunSummary:
+        started = time.monotonic()
+        summary = RunSummary()
+        router = self.prepare()
+        retry = self.settings.retry
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientTransportError),
+            wait=wait_random_exponential(
+                multiplier=retry.initial_backoff_ms / 1000, max=retry.max_backoff_ms / 1000
+            ),
+            stop=stop_after_attempt(retry.max_attempts),
+            before_sleep=self._recover,
+            sleep=self._interruptible_sleep,
+            reraise=True,
+        )
+        last_data = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                limit = self.settings.batch.max_records
+                if max_records is not None:
+                    limit = min(limit, max_records - summary.stats.total)
+                    if limit <= 0:
+                        summary.stopped_by = "max-records"
+                        break
+                attempts = 0
+                for attempt in retrying:
+                    with attempt:
+                        attempts += 1
+                        n = self._one_batch(router, limit, summary)
+                summary.retries += attempts - 1
+                if n:
+                    last_data = time.monotonic()
+                elif idle_timeout is not None and time.monotonic() - last_data >= idle_timeout:
+                    summary.stopped_by = "idle-timeout"
+                    break
+            else:
+                summary.stopped_by = self._stop_reason or "stop"
+        finally:
+            self.pipe.close()
+            summary.seconds = time.monotonic() - started
+        return summary
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        self._stop.wait(seconds)  # a stop request cuts a backoff short
+
+    def _one_batch(self, router: Router, limit: int, summary: RunSummary) -> int:
+        batch = self.pipe.poll(limit, self.settings.batch.poll_timeout_ms)
+        if not batch:
+            return 0
+        routed = router.route(batch)
+        self.pipe.begin()
+        for record in routed.records:
+            self.pipe.send(record)
+        self.pipe.commit(routed.offsets)
+        summary.stats.add(routed.stats)
+        summary.batches += 1
+        log.debug(
+            "batch committed",
+            records=len(batch),
+            valid=routed.stats.valid,
+            quarantined=routed.stats.quarantined,
+            reasons=dict(routed.stats.by_reason),
+        )
+        return len(batch)
+
+    def _recover(self, state: RetryCallState) -> None:
+        exc: Any = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "transient broker failure; aborting batch and retrying",
+            attempt=state.attempt_number,
+            error=str(exc),
+            next_wait_s=round(state.upcoming_sleep, 3),
+        )
+        try:
+            self.pipe.abort()
+        except TransientTransportError as abort_exc:
+            # The next attempt polls from wherever the consumer is; if the abort itself failed
+            # the transaction times out broker-side and nothing from it becomes visible.
+            log.warning("abort failed", error=str(abort_exc))

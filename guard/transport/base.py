@@ -1,0 +1,72 @@
+"""The transport seam: what the router needs from a broker, as a Protocol.
+
+`KafkaPipe` implements it over kafka-python; `MemoryPipe` is an in-process fake for unit
+tests only (integration tests always use a real broker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+Headers = list[tuple[str, bytes]]
+TopicPartition = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class InRecord:
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+
+    def header(self, name: str) -> bytes | None:
+        """The last value of header `name` (Kafka allows repeats; the last one wins)."""
+        found = None
+        for k, v in self.headers:
+            if k == name:
+                found = v
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class OutRecord:
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+    timestamp_ms: int | None = None
+    partition: int | None = None
+
+
+class Pipe(Protocol):
+    """Consume -> produce -> commit, with the commit atomic over records and offsets."""
+
+    def subscribe(self, topics: Sequence[str]) -> None: ...
+
+    def poll(self, max_records: int, timeout_ms: int) -> list[InRecord]: ...
+
+    def begin(self) -> None: ...
+
+    def send(self, record: OutRecord) -> None: ...
+
+    def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Commit everything sent since `begin` together with the consumed `offsets`
+        (next offset to read per partition), or nothing at all."""
+        ...
+
+    def abort(self) -> None:
+        """Drop the open transaction and rewind consumption to the last committed offsets."""
+        ...
+
+    def partition_count(self, topic: str) -> int | None: ...
+
+    def ensure_topics(self, partitions: Mapping[str, int]) -> None:
+        """Create the topics that do not exist yet, with the given partition counts."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,118 @@
+"""An in-process broker fake behind the `Pipe` seam, for unit tests only.
+
+It keeps transactional semantics that the router relies on: records sent inside a
+transaction become visible, and offsets committed, only on commit; `abort` drops both and
+rewinds. `fail_next_commits` injects transient commit failures.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+from guard.errors import TransientTransportError
+from guard.transport.base import InRecord, OutRecord, TopicPartition
+
+
+class MemoryBroker:
+    def __init__(self) -> None:
+        self.topics: dict[str, list[list[InRecord]]] = {}
+        self.committed: dict[str, dict[TopicPartition, int]] = defaultdict(dict)
+
+    def create(self, topic: str, partitions: int = 1) -> None:
+        self.topics.setdefault(topic, [[] for _ in range(partitions)])
+
+    def append(self, rec: OutRecord, partition: int | None = None) -> InRecord:
+        parts = self.topics.setdefault(rec.topic, [[]])
+        p = rec.partition if rec.partition is not None else (partition or 0)
+        if rec.partition is None and rec.key is not None:
+            p = hash(rec.key) % len(parts)
+        log = parts[p]
+        stored = InRecord(
+            rec.topic, p, len(log), rec.timestamp_ms or 0, rec.key, rec.value, list(rec.headers)
+        )
+        log.append(stored)
+        return stored
+
+    def produce(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+        partition: int = 0,
+    ) -> InRecord:
+        return self.append(OutRecord(topic, key, value, headers or [], 0, partition))
+
+    def records(self, topic: str) -> list[InRecord]:
+        return [r for part in self.topics.get(topic, []) for r in part]
+
+
+class MemoryPipe:
+    def __init__(self, broker: MemoryBroker, group: str) -> None:
+        self.broker = broker
+        self.group = group
+        self.fail_next_commits = 0
+        self._topics: list[str] = []
+        self._positions: dict[TopicPartition, int] = {}
+        self._pending: list[OutRecord] | None = None
+        self._uncommitted = False
+
+    def subscribe(self, topics: Sequence[str]) -> None:
+        self._topics = list(topics)
+        self._rewind()
+
+    def poll(self, max_records: int, timeout_ms: int) -> list[InRecord]:
+        if self._uncommitted:  # same contract as KafkaPipe: never skip an uncommitted batch
+            self._rewind()
+        out: list[InRecord] = []
+        for topic in self._topics:
+            for p, log in enumerate(self.broker.topics.get(topic, [])):
+                pos = self._positions.setdefault((topic, p), 0)
+                take = log[pos : pos + max_records - len(out)]
+                out.extend(take)
+                self._positions[(topic, p)] = pos + len(take)
+        self._uncommitted = bool(out)
+        return out
+
+    def begin(self) -> None:
+        self._pending = []
+
+    def send(self, record: OutRecord) -> None:
+        assert self._pending is not None, "send outside a transaction"
+        self._pending.append(record)
+
+    def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        assert self._pending is not None, "commit outside a transaction"
+        if self.fail_next_commits > 0:
+            self.fail_next_commits -= 1
+            raise TransientTransportError("injected commit failure")
+        for rec in self._pending:
+            self.broker.append(rec)
+        self.broker.committed[self.group].update(offsets)
+        self._pending = None
+        self._uncommitted = False
+
+    def abort(self) -> None:
+        self._pending = None
+        self._rewind()
+
+    def partition_count(self, topic: str) -> int | None:
+        parts = self.broker.topics.get(topic)
+        return len(parts) if parts is not None else None
+
+    def ensure_topics(self, partitions: Mapping[str, int]) -> None:
+        for topic, n in partitions.items():
+            self.broker.create(topic, n)
+
+    def close(self) -> None:
+        self._pending = None
+
+    def _rewind(self) -> None:
+        self._uncommitted = False
+        committed = self.broker.committed[self.group]
+        self._positions = {
+            (t, p): committed.get((t, p), 0)
+            for t in self._topics
+            for p in range(len(self.broker.topics.get(t, [])))
+        }

@@ -1,0 +1,58 @@
+"""Stable reason codes and the machine-readable error records that carry them.
+
+The codes are part of the quarantine envelope: other tools filter and replay by them, so
+values are never renamed or reused — add new ones instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Reason(StrEnum):
+    # The bytes are not a record at all.
+    EMPTY_VALUE = "empty_value"
+    NULL_VALUE = "null_value"  # a tombstone (value is null)
+    TOO_LARGE = "too_large"
+    NOT_UTF8 = "not_utf8"
+    NOT_JSON = "not_json"
+    TOO_DEEP = "too_deep"
+    NOT_FINITE = "not_finite"  # NaN / Infinity are not JSON
+    DUPLICATE_KEY = "duplicate_key"
+    NOT_OBJECT = "not_object"  # valid JSON, but the top level is not an object
+    # Version resolution.
+    UNKNOWN_VERSION = "unknown_version"
+    RETIRED_VERSION = "retired_version"
+    # The record does not satisfy the contract.
+    MISSING_FIELD = "missing_field"
+    NULL_NOT_ALLOWED = "null_not_allowed"
+    WRONG_TYPE = "wrong_type"
+    OUT_OF_RANGE = "out_of_range"
+    NOT_IN_ENUM = "not_in_enum"
+    PATTERN_MISMATCH = "pattern_mismatch"
+    BAD_LENGTH = "bad_length"
+    BAD_FORMAT = "bad_format"
+    UNKNOWN_FIELD = "unknown_field"
+    # Catch-all for a validator error type this version does not map yet.
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One failed check: where (dotted path), which stable code, a value-free message."""
+
+    path: str
+    code: Reason
+    message: str
+    version: int | None = None
+    value: str | None = None  # only filled when the user opts in to value exposure
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"field": self.path, "code": self.code.value, "message": self.message}
+        if self.version is not None:
+            out["version"] = self.version
+        if self.value is not None:
+            out["value"] = self.value
+        return out
