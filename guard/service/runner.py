@@ -78,7 +78,8 @@ class GuardService:
 
     def install_signal_handlers(self) -> None:
         def handler(signum: int, _frame: FrameType | None) -> None:
-            log.info("stop signal received; draining", signal=signal.Signals(signum).name)
+            # Only set a flag: a handler that logs can re-enter a stream the main thread is
+            # writing to, raising inside whatever kafka-python code was running.
             self.request_stop(signal.Signals(signum).name)
 
         signal.signal(signal.SIGTERM, handler)
@@ -126,13 +127,16 @@ class GuardService:
                         attempts += 1
                         n = self._one_batch(router, limit, summary)
                 summary.retries += attempts - 1
-                if n:
+                if n or not self.pipe.has_assignment():
+                    # Idle time counts only while partitions are assigned: waiting to join the
+                    # group (e.g. for a crashed member's session to expire) is not idleness.
                     last_data = time.monotonic()
                 elif idle_timeout is not None and time.monotonic() - last_data >= idle_timeout:
                     summary.stopped_by = "idle-timeout"
                     break
             else:
                 summary.stopped_by = self._stop_reason or "stop"
+                log.info("stop requested; batch in flight committed", reason=summary.stopped_by)
         finally:
             self.pipe.close()
             summary.seconds = time.monotonic() - started

@@ -133,6 +133,9 @@ class KafkaPipe:
         self._uncommitted = bool(out)
         return out
 
+    def has_assignment(self) -> bool:
+        return bool(self._consumer.assignment())
+
     def begin(self) -> None:
         self._futures = []
         if self._producer is None:

@@ -75,6 +75,9 @@ class MemoryPipe:
         self._uncommitted = bool(out)
         return out
 
+    def has_assignment(self) -> bool:
+        return bool(self._positions)
+
     def begin(self) -> None:
         self._pending = []
 

@@ -1,0 +1,342 @@
+"""Run a single-node KRaft Kafka broker (combined broker+controller) from the cached jars."""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import logging
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.errors import KafkaError
+
+from guard.localbroker.fetch import BrokerError, KafkaDist, fetch, find_java
+
+logger = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+BROKER_JVM_OPTS = ("-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true")
+# StorageTool is a one-shot JVM: C1 only and a serial GC make it start noticeably faster.
+TOOL_JVM_OPTS = ("-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # tests push a 10 MB value through
+_BIND_ATTEMPTS = 3
+
+
+def render_server_properties(
+    *,
+    client_port: int,
+    controller_port: int,
+    log_dir: Path,
+    node_id: int = 1,
+    extra: Mapping[str, str] | None = None,
+) -> str:
+    """server.properties for one combined-mode node; ``extra`` overrides any key."""
+    listeners = f"PLAINTEXT://{HOST}:{client_port},CONTROLLER://{HOST}:{controller_port}"
+    props: dict[str, str] = {
+        "process.roles": "broker,controller",
+        "node.id": str(node_id),
+        "listeners": listeners,
+        "advertised.listeners": listeners,
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "controller.listener.names": "CONTROLLER",
+        # Pairs with `format --standalone` (KIP-853 dynamic quorum).
+        "controller.quorum.bootstrap.servers": f"{HOST}:{controller_port}",
+        "log.dirs": str(log_dir),
+        "num.partitions": "1",
+        "auto.create.topics.enable": "true",
+        # Internal topics default to RF 3 / min ISR 2; on one node transactions would hang.
+        "offsets.topic.replication.factor": "1",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        # 50 partitions each by default: needless start-up work on a 2-core test box.
+        "offsets.topic.num.partitions": "4",
+        "transaction.state.log.num.partitions": "4",
+        "share.coordinator.state.topic.num.partitions": "4",
+        "group.initial.rebalance.delay.ms": "0",
+        "message.max.bytes": str(MAX_MESSAGE_BYTES),
+        "replica.fetch.max.bytes": str(MAX_MESSAGE_BYTES),
+    }
+    props.update(extra or {})
+    return "".join(f"{key}={value}\n" for key, value in props.items())
+
+
+def free_port() -> int:
+    """A port the OS just handed out; racy by nature, so start() retries on bind errors."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def random_cluster_id() -> str:
+    """Same shape as Kafka's ``Uuid.randomUuid()``: url-safe base64, unpadded, not starting '-'.
+
+    Generated here rather than with ``StorageTool random-uuid`` to save a JVM start.
+    """
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
+
+
+class LocalKafka:
+    """A throw-away single-node Kafka 4.x broker on 127.0.0.1 (context manager).
+
+    ``data_dir`` defaults to a fresh temp dir, deleted on stop(); a given dir is kept and, if
+    already formatted, reused. ``version`` defaults to ``$GUARD_KAFKA_VERSION`` or newest 4.x.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        *,
+        version: str | None = None,
+        cache_dir: Path | None = None,
+        start_timeout: float = 120.0,
+        extra_properties: Mapping[str, str] | None = None,
+    ) -> None:
+        self._dist: KafkaDist | None = None
+        self._requested_version = version
+        self._cache_dir = cache_dir
+        self.owns_data_dir = data_dir is None
+        self._data_dir = Path(data_dir) if data_dir else None
+        self._start_timeout = start_timeout
+        self._extra = dict(extra_properties or {})
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._client_port = 0
+
+    @property
+    def bootstrap_servers(self) -> str:
+        if not self._client_port:
+            raise BrokerError("broker not started")
+        return f"{HOST}:{self._client_port}"
+
+    @property
+    def version(self) -> str:
+        if self._dist is None:
+            self._dist = fetch(self._requested_version, cache_dir=self._cache_dir)
+        return self._dist.version
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def data_dir(self) -> Path:
+        if self._data_dir is None:
+            raise BrokerError("broker not started")
+        return self._data_dir
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "logs" / "server.log"
+
+    def is_running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> LocalKafka:
+        """Format storage if needed, launch the JVM and block until it serves transactions."""
+        if self.is_running():
+            return self
+        started = time.monotonic()
+        self.version  # noqa: B018 -- fetch (or hit the cache) before any JVM work
+        assert self._dist is not None
+        if self._data_dir is None:
+            self._data_dir = Path(tempfile.mkdtemp(prefix="guard-kafka-"))
+        try:
+            for attempt in range(1, _BIND_ATTEMPTS + 1):
+                try:
+                    self._launch(self._dist)
+                    break
+                except _PortInUse:
+                    # free_port() is racy: another process took a port between probe and bind.
+                    logger.warning("port clash starting kafka (attempt %d), retrying", attempt)
+                    self._kill()
+            else:
+                raise BrokerError(f"kafka found no free ports in {_BIND_ATTEMPTS} attempts")
+        except BaseException:
+            self.stop(timeout=5.0)  # the log tail is already in the error message
+            raise
+        atexit.register(self.stop)  # safety net if a caller forgets stop()
+        took = time.monotonic() - started
+        logger.info("kafka %s ready on %s in %.1fs", self.version, self.bootstrap_servers, took)
+        return self
+
+    def detach(self) -> None:
+        """Forget the process so it outlives this object and this Python (CLI ``start``)."""
+        atexit.unregister(self.stop)
+        self._proc, self.owns_data_dir = None, False
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM (controlled shutdown), SIGKILL after ``timeout``; drop a temp data dir."""
+        atexit.unregister(self.stop)
+        self._kill(timeout)
+        if self.owns_data_dir and self._data_dir is not None:
+            shutil.rmtree(self._data_dir, ignore_errors=True)
+            self._data_dir = None
+        self._client_port = 0
+
+    def __enter__(self) -> LocalKafka:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def log_tail(self, lines: int = 40) -> str:
+        """Last lines of server.log and of the JVM's own stdout/stderr, for error messages."""
+        chunks: list[str] = []
+        for path in (self.log_file, self.data_dir / "logs" / "kafka.out"):
+            try:
+                text = path.read_text(errors="replace").strip()
+            except OSError:
+                continue
+            if text:
+                chunks.append(f"--- {path}\n" + "\n".join(text.splitlines()[-lines:]))
+        return "\n".join(chunks) or "(no broker output)"
+
+    def _launch(self, dist: KafkaDist) -> None:
+        data, logs = self.data_dir, self.data_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        # Fresh ports every launch: a single node tolerates a changed controller endpoint even
+        # on storage formatted with the old one (checked against 4.3.1).
+        client_port = free_port()
+        controller_port = free_port()
+        while controller_port == client_port:
+            controller_port = free_port()
+        props = data / "server.properties"
+        rendered = render_server_properties(
+            client_port=client_port,
+            controller_port=controller_port,
+            log_dir=data / "kraft-logs",
+            extra=self._extra,
+        )
+        props.write_text(rendered)
+        jvm = [
+            find_java(),
+            f"-Dlog4j2.configurationFile={dist.log4j_config}",
+            f"-Dkafka.logs.dir={logs}",
+            *("-cp", dist.classpath),
+        ]
+        if not (data / "kraft-logs" / "meta.properties").exists():
+            self._format([*jvm, *TOOL_JVM_OPTS], props)
+        # Kafka logs to server.log via log4j2; this file only catches JVM-level failures. A file,
+        # not a pipe, so a detached broker never blocks writing to a reader that has exited.
+        with (logs / "kafka.out").open("ab") as out:
+            self._proc = subprocess.Popen(
+                [*jvm, *BROKER_JVM_OPTS, "kafka.Kafka", str(props)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=data,
+                # Own session: a terminal's Ctrl-C or the CLI exiting must not kill it; we stop it.
+                start_new_session=True,
+            )
+        self._client_port = client_port
+        self._wait_ready()
+
+    def _format(self, jvm: list[str], props: Path) -> None:
+        cmd = [*jvm, "kafka.tools.StorageTool", "format", "--standalone"]
+        cmd += ["-t", random_cluster_id(), "-c", str(props)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise BrokerError("kafka storage format timed out after 120s") from exc
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-30:])
+            raise BrokerError(f"kafka storage format failed (rc={proc.returncode}):\n{tail}")
+
+    def _wait_ready(self) -> None:
+        """Poll until an admin metadata call answers and a transactional producer initialises.
+
+        An open port is not enough: the broker accepts connections before its metadata is
+        loaded, and the transaction coordinator needs __transaction_state created and led.
+        """
+        deadline = time.monotonic() + self._start_timeout
+        stage, last_error = "client port", "none"
+        while True:
+            self._check_alive()
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            if remaining_ms <= 0:
+                raise BrokerError(
+                    f"kafka not ready after {self._start_timeout:.0f}s (waiting for {stage}; "
+                    f"last error: {last_error})\n{self.log_tail()}"
+                )
+            try:
+                if stage == "client port":
+                    socket.create_connection((HOST, self._client_port), timeout=1).close()
+                    stage = "metadata"
+                if stage == "metadata":
+                    _describe_cluster(self.bootstrap_servers, min(remaining_ms, 5_000))
+                    stage = "transaction coordinator"
+                _init_transactions(self.bootstrap_servers, min(remaining_ms, 30_000))
+                return
+            except (KafkaError, OSError) as exc:
+                last_error = repr(exc)
+                time.sleep(0.3)
+
+    def _check_alive(self) -> None:
+        if self._proc is None or self._proc.poll() is None:
+            return
+        tail = self.log_tail()
+        if "Address already in use" in tail or "BindException" in tail:
+            raise _PortInUse(tail)
+        raise BrokerError(f"kafka exited with code {self._proc.returncode} during start:\n{tail}")
+
+    def _kill(self, timeout: float = 5.0) -> None:
+        if self._proc is None:
+            return
+        self._proc.terminate()  # SIGTERM: Kafka does a controlled shutdown
+        try:
+            self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            logger.warning("kafka ignored SIGTERM for %.0fs, killing it", timeout)
+            self._proc.kill()
+            self._proc.wait(10)
+        self._proc = None
+
+
+class _PortInUse(BrokerError):
+    pass
+
+
+def _describe_cluster(bootstrap: str, timeout_ms: int) -> None:
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap,
+        client_id="localbroker-ready",
+        request_timeout_ms=timeout_ms,
+        bootstrap_timeout_ms=timeout_ms,
+    )
+    try:
+        admin.describe_cluster()
+    finally:
+        admin.close()
+
+
+def _init_transactions(bootstrap: str, timeout_ms: int) -> None:
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id="localbroker-ready",
+        transactional_id=f"localbroker-ready-{uuid.uuid4().hex}",
+        max_block_ms=timeout_ms,
+        request_timeout_ms=min(timeout_ms, 10_000),
+        bootstrap_timeout_ms=timeout_ms,
+    )
+    try:
+        producer.init_transactions()
+    finally:
+        producer.close(timeout=5)

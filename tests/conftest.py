@@ -1,0 +1,42 @@
+"""Shared fixtures: one real Kafka broker per test session, unique names per test."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from guard.localbroker import LocalKafka
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMAS = REPO / "schemas"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[LocalKafka]:
+    """A single-node KRaft broker on 127.0.0.1, started once for the whole session."""
+    with LocalKafka() as broker:
+        yield broker
+
+
+@pytest.fixture
+def unique(request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """Topic/group names no other test (or earlier run against the same broker) uses."""
+    run = uuid.uuid4().hex[:6]
+    base = request.node.name.replace("[", "-").replace("]", "")[:40]
+
+    def make(kind: str) -> str:
+        return f"{base}.{kind}.{run}{next(_counter)}"
+
+    return make
+
+
+@pytest.fixture
+def subprocess_env() -> dict[str, str]:
+    """Environment for running the `guard` CLI in a child process, without inherited GUARD_*."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("GUARD_")}

@@ -1,0 +1,108 @@
+"""Router: routing decisions per record, with no broker."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from guard.contracts import load_registry
+from guard.quarantine.envelope import read_envelope
+from guard.routing import RoutePlan, Router
+from guard.transport.base import InRecord
+from guard.validation import RecordValidator
+from tests.conftest import SCHEMAS
+
+GOOD = {
+    "order_id": "6f1c7c4e-2b1a-4c8e-9d3a-1b2c3d4e5f60",
+    "customer_email": "a@example.com",
+    "amount": 3.5,
+    "currency": "EUR",
+    "quantity": 2,
+    "created_at": "2026-01-01T00:00:00Z",
+}
+
+
+def _router(tombstones: str = "quarantine", partitions: int | None = 3) -> Router:
+    validator = RecordValidator(load_registry(SCHEMAS).subject("orders"), "all")
+    plan = RoutePlan(
+        "orders", validator, "orders.valid", "orders.quarantine", partitions, partitions
+    )
+    return Router({"orders": plan}, "schema-version", tombstones)  # type: ignore[arg-type]
+
+
+def _rec(value: bytes | None, offset: int = 0, partition: int = 1, headers=None) -> InRecord:
+    return InRecord(
+        "orders",
+        partition,
+        offset,
+        1_700_000_000_000 + offset,
+        b"k%d" % offset,
+        value,
+        headers or [("trace", b"t1")],
+    )
+
+
+def test_valid_record_keeps_key_value_headers_timestamp_and_partition() -> None:
+    value = json.dumps(GOOD).encode()
+    routed = _router().route([_rec(value, offset=7)])
+    [out] = routed.records
+    assert (out.topic, out.key, out.value, out.headers, out.timestamp_ms, out.partition) == (
+        "orders.valid",
+        b"k7",
+        value,
+        [("trace", b"t1")],
+        1_700_000_000_007,
+        1,
+    )
+
+
+def test_quarantined_record_keeps_original_bytes_and_adds_envelope() -> None:
+    value = b'{"order_id": 1, "amount": "x"}'
+    routed = _router().route([_rec(value, offset=3)])
+    [out] = routed.records
+    assert out.topic == "orders.quarantine"
+    assert (out.key, out.value, out.timestamp_ms, out.partition) == (
+        b"k3",
+        value,
+        1_700_000_000_003,
+        1,
+    )
+    assert out.headers[0] == ("trace", b"t1")
+    env = read_envelope(out.headers)
+    assert env["source"] == {
+        "topic": "orders",
+        "partition": 1,
+        "offset": 3,
+        "timestamp_ms": 1_700_000_000_003,
+        "file": None,
+        "line": None,
+    }
+    assert "wrong_type" in env["reasons"] and env["attempt"] == 1
+
+
+def test_offsets_are_next_offset_per_partition() -> None:
+    good = json.dumps(GOOD).encode()
+    batch = [_rec(good, 4, 0), _rec(b"x", 5, 0), _rec(good, 9, 2)]
+    assert _router().route(batch).offsets == {("orders", 0): 6, ("orders", 2): 10}
+
+
+def test_partition_is_left_to_the_producer_when_target_has_fewer_partitions() -> None:
+    routed = _router(partitions=1).route([_rec(json.dumps(GOOD).encode(), partition=2)])
+    assert routed.records[0].partition is None
+
+
+@pytest.mark.parametrize(
+    ("policy", "topic"), [("quarantine", "orders.quarantine"), ("forward", "orders.valid")]
+)
+def test_tombstone_policy_decides_where_null_values_go(policy: str, topic: str) -> None:
+    routed = _router(tombstones=policy).route([_rec(None)])
+    assert routed.records[0].topic == topic
+    assert routed.records[0].value is None
+
+
+def test_stats_count_verdicts_and_reasons() -> None:
+    good = json.dumps(GOOD).encode()
+    stats = _router().route([_rec(good), _rec(b""), _rec(b"nope"), _rec(good)]).stats
+    assert (stats.valid, stats.quarantined) == (2, 2)
+    assert stats.by_reason == {"empty_value": 1, "not_json": 1}
