@@ -8,7 +8,6 @@ raise *typed* errors (`bad_format`, `not_in_enum`) so error mapping never parses
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -120,15 +119,28 @@ def _format_error(fmt: str) -> PydanticCustomError:
     return PydanticCustomError("bad_format", "value is not a valid {format}", {"format": fmt})
 
 
+# RFC 3339, as JSON Schema's `date`/`date-time` formats mean: a full date, a time with
+# seconds, and an offset. The regex fixes the shape; fromisoformat then checks the calendar.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def _check_datetime(v: str) -> str:
+    if _DATETIME.fullmatch(v) is None:
+        raise _format_error("date-time (RFC 3339, e.g. 2026-11-21T09:15:00Z)")
     try:
-        datetime.fromisoformat(v)
+        datetime.fromisoformat(v.upper())  # the regex allowed only digits and T Z + - : .
     except ValueError:
-        raise _format_error("date-time (ISO 8601)") from None
+        raise _format_error("date-time (RFC 3339, e.g. 2026-11-21T09:15:00Z)") from None
     return v
 
 
 def _check_date(v: str) -> str:
+    if _DATE.fullmatch(v) is None:
+        raise _format_error("date (YYYY-MM-DD)")
     try:
         date.fromisoformat(v)
     except ValueError:
@@ -137,10 +149,8 @@ def _check_date(v: str) -> str:
 
 
 def _check_uuid(v: str) -> str:
-    try:
-        uuid.UUID(v)
-    except ValueError:
-        raise _format_error("uuid") from None
+    if _UUID.fullmatch(v) is None:
+        raise _format_error("uuid (8-4-4-4-12 hex)")
     return v
 
 

@@ -57,6 +57,8 @@ class FieldSpec(BaseModel):
         ranged = (self.minimum, self.maximum, self.exclusive_minimum, self.exclusive_maximum)
         if any(v is not None for v in ranged) and t not in _NUMERIC:
             raise ValueError(f"numeric ranges apply only to integer/number fields, not {t}")
+        if t == "integer" and any(isinstance(v, float) and not v.is_integer() for v in ranged):
+            raise ValueError("an integer field's bounds must be whole numbers")
         lengths = (self.min_length, self.max_length, self.pattern, self.format)
         if any(v is not None for v in lengths) and t not in _STRINGY:
             raise ValueError(

@@ -33,6 +33,15 @@ class Shape:
         return cls(frozenset(fields), policy, children, arrays)
 
     @property
+    def tolerates_unknown(self) -> bool:
+        """Whether any level lets unknown fields pass (allow/strip), so they must be reported."""
+        return (
+            self.policy != "reject"
+            or any(c.tolerates_unknown for c in self.children.values())
+            or any(c.tolerates_unknown for c in self.array_children.values())
+        )
+
+    @property
     def strips(self) -> bool:
         """Whether any level of this shape has the `strip` policy."""
         return (

@@ -2,13 +2,15 @@
 
 JSON Lines (`.jsonl`, `.ndjson`, stdin, anything not `.json`): one record per non-blank line,
 streamed, so memory stays flat for any file size. A `.json` file holding an array yields one
-record per element (re-encoded; `line` is then the element index); any other `.json` content
-is one record, so a broken file gets a quarantine verdict instead of a crash.
+record per element, each the element's exact original text (`line` is the element index), so
+the validator sees what the producer wrote; any other `.json` content is one record, so a
+broken file gets a quarantine verdict instead of a crash.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -49,13 +51,50 @@ def _lines(name: str, fh: Iterable[bytes]) -> Iterator[FileRecord]:
             yield FileRecord(name, number, line)
 
 
+# Finds element boundaries only: every value is parsed into a cheap placeholder, so huge
+# integers, NaN or duplicate keys do not fail here; the real checks run on each element.
+_SPAN_DECODER = json.JSONDecoder(
+    parse_int=lambda _: 0,
+    parse_float=lambda _: 0.0,
+    parse_constant=lambda _: 0.0,
+    object_pairs_hook=lambda _: None,
+)
+_WS = re.compile(r"[ \t\n\r]*")
+
+
 def _json_document(name: str, data: bytes) -> Iterator[FileRecord]:
-    try:
-        doc = json.loads(data)
-    except (ValueError, RecursionError):
-        doc = None
-    if isinstance(doc, list):
-        for index, item in enumerate(doc):
-            yield FileRecord(name, index, json.dumps(item, ensure_ascii=False).encode())
-    else:
+    spans = _array_spans(data)
+    if spans is None:
         yield FileRecord(name, 1, data)
+        return
+    text = data.decode("utf-8")
+    for index, (start, end) in enumerate(spans):
+        yield FileRecord(name, index, text[start:end].encode("utf-8"))
+
+
+def _array_spans(data: bytes) -> list[tuple[int, int]] | None:
+    """(start, end) of each top-level array element in the text, or None if not an array."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    pos = _WS.match(text, 0).end()  # type: ignore[union-attr]
+    if not text.startswith("[", pos):
+        return None
+    spans: list[tuple[int, int]] = []
+    pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+    if text.startswith("]", pos):
+        return spans if not text[pos + 1 :].strip() else None
+    while True:
+        try:
+            _, end = _SPAN_DECODER.raw_decode(text, pos)
+        except (ValueError, RecursionError):
+            return None
+        spans.append((pos, end))
+        pos = _WS.match(text, end).end()  # type: ignore[union-attr]
+        if text.startswith(",", pos):
+            pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+        elif text.startswith("]", pos):
+            return spans if not text[pos + 1 :].strip() else None
+        else:
+            return None

@@ -25,6 +25,7 @@ _BY_TYPE: dict[str, Reason] = {
     "less_than_equal": Reason.OUT_OF_RANGE,
     "finite_number": Reason.OUT_OF_RANGE,
     "int_parsing_size": Reason.OUT_OF_RANGE,
+    "string_unicode": Reason.NOT_UTF8,  # a lone surrogate escape: no UTF-8 encoding exists
 }
 
 _VALUE_REPR_LIMIT = 200
@@ -38,6 +39,8 @@ def map_errors(
         etype: str = err["type"]
         value = err.get("input")
         code = _BY_TYPE.get(etype)
+        if etype == "float_type" and isinstance(value, int) and not isinstance(value, bool):
+            code = Reason.OUT_OF_RANGE  # an integer literal too large for a float
         if code is None:
             if etype.endswith("_type") or etype in {"model_type", "model_attributes_type"}:
                 code = Reason.NULL_NOT_ALLOWED if value is None else Reason.WRONG_TYPE

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from guard.contracts.registry import Contract, Subject
+from guard.errors import ConfigError
 from guard.validation.decode import Limits, decode
 from guard.validation.mapping import map_errors
 from guard.validation.reasons import FieldError, Reason
@@ -55,22 +56,22 @@ class RecordValidator:
         self.limits = limits or Limits()
         self.expose_values = expose_values
         active = subject.active
-        if accepted == "latest":
-            self.fallback: tuple[int, ...] = (subject.latest,)
+        if isinstance(accepted, str):  # "latest" | "all"
             allowed_by_header = set(active)
-        elif accepted == "all":
-            self.fallback = tuple(active)
-            allowed_by_header = set(active)
+            self.fallback: tuple[int, ...] = tuple(active[:1] if accepted == "latest" else active)
         else:
             missing = sorted(set(accepted) - set(subject.versions))
             if missing:
-                from guard.errors import ConfigError
-
                 raise ConfigError(
                     f"subject {subject.name!r}: accepted versions {missing} have no contract"
                 )
-            self.fallback = tuple(sorted(set(accepted), reverse=True))
             allowed_by_header = set(accepted) & set(active)
+            self.fallback = tuple(sorted(allowed_by_header, reverse=True))
+        if not self.fallback:
+            raise ConfigError(
+                f"subject {subject.name!r}: no active version to accept "
+                f"(accepted: {accepted}, active: {active or 'none'})"
+            )
         self._allowed_by_header = frozenset(allowed_by_header)
         self._by_header: dict[bytes, int] = {}
         for v in subject.versions:
@@ -126,11 +127,20 @@ class RecordValidator:
     ) -> Verdict:
         shape = contract.shape
         unknown: tuple[str, ...] = ()
-        if contract.spec.unknown_fields != "reject" or shape.strips:
+        if shape.tolerates_unknown:
             unknown = tuple(shape.unknown_paths(obj))
         out = value
         if unknown and shape.strips:
             obj = shape.strip(obj)
-            out = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+            out = _encode(obj)
         tried = candidates[: candidates.index(contract.version) + 1]
         return Verdict(True, self.subject.name, contract.version, tried, (), out, unknown, obj)
+
+
+def _encode(obj: dict[str, Any]) -> bytes:
+    try:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        # A lone surrogate escape (valid JSON, not encodable as UTF-8) in data the contract
+        # does not check: keep it as an escape rather than fail the record.
+        return json.dumps(obj, separators=(",", ":")).encode()
