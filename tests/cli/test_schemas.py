@@ -1,0 +1,149 @@
+"""`guard schemas list` and `guard schemas export`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from guard.cli.main import cli
+from guard.contracts import load_registry
+
+REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def _two_subjects(tmp_path: Path) -> Path:
+    root = tmp_path / "schemas"
+    for subject, version, status in [("b", 1, "active"), ("a", 1, "retired"), ("a", 2, "active")]:
+        path = root / subject / f"v{version}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            f"subject: {subject}\nversion: {version}\nstatus: {status}\n"
+            "fields: {x: {type: string}}\n",
+            encoding="utf-8",
+        )
+    return root
+
+
+def test_list_shows_every_version_with_status_policy_and_path() -> None:
+    result = _run("schemas", "list", "--schemas-dir", str(REPO_SCHEMAS))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"orders v1 active unknown_fields=reject {REPO_SCHEMAS / 'orders' / 'v1.yaml'}",
+        f"orders v2 active (latest) unknown_fields=allow {REPO_SCHEMAS / 'orders' / 'v2.yaml'}",
+    ]
+
+
+def test_list_sorts_subjects_and_marks_retired_versions(tmp_path: Path) -> None:
+    root = _two_subjects(tmp_path)
+    lines = _run("schemas", "list", "--schemas-dir", str(root)).stdout.splitlines()
+    assert [line.split(" unknown_fields")[0] for line in lines] == [
+        "a v1 retired",
+        "a v2 active (latest)",
+        "b v1 active (latest)",
+    ]
+
+
+def test_list_with_a_broken_contract_exits_two(tmp_path: Path) -> None:
+    path = tmp_path / "s" / "v1.yaml"
+    path.parent.mkdir()
+    path.write_text("subject: s\nversion: 1\nfields: {a: {type: integer, pattern: x}}\n")
+    result = _run("schemas", "list", "--schemas-dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {path}: field 'a':")
+
+
+def test_list_of_an_empty_dir_exits_two(tmp_path: Path) -> None:
+    result = _run("schemas", "list", "--schemas-dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert "no contract files found" in result.stderr
+
+
+def test_export_of_one_version_prints_its_schema() -> None:
+    result = _run(
+        "schemas", "export", "--schemas-dir", str(REPO_SCHEMAS), "-s", "orders", "-v", "1"
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["$schema"] == DRAFT
+    assert doc["$id"] == "orders/v1"
+    assert doc == load_registry(REPO_SCHEMAS).subject("orders").versions[1].json_schema
+
+
+def test_export_of_a_subject_prints_a_list_in_version_order() -> None:
+    result = _run("schemas", "export", "--schemas-dir", str(REPO_SCHEMAS), "-s", "orders")
+    docs = json.loads(result.stdout)
+    assert [d["$id"] for d in docs] == ["orders/v1", "orders/v2"]
+
+
+def test_export_of_everything_covers_every_subject(tmp_path: Path) -> None:
+    result = _run("schemas", "export", "--schemas-dir", str(_two_subjects(tmp_path)))
+    assert [d["$id"] for d in json.loads(result.stdout)] == ["a/v1", "a/v2", "b/v1"]
+
+
+def test_export_to_out_dir_writes_one_file_per_version(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = _run("schemas", "export", "--schemas-dir", str(REPO_SCHEMAS), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    written = sorted(out.rglob("*.json"))
+    assert written == [
+        out / "orders" / "v1.schema.json",
+        out / "orders" / "v2.schema.json",
+    ]
+    assert result.stdout.splitlines() == [str(p) for p in written]
+    registry = load_registry(REPO_SCHEMAS)
+    for version in (1, 2):
+        text = (out / "orders" / f"v{version}.schema.json").read_text(encoding="utf-8")
+        assert text.endswith("}\n")
+        assert json.loads(text) == registry.subject("orders").versions[version].json_schema
+
+
+def test_export_of_one_version_to_out_dir(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _run(
+        "schemas",
+        "export",
+        "--schemas-dir",
+        str(REPO_SCHEMAS),
+        "-s",
+        "orders",
+        "-v",
+        "2",
+        "--out",
+        str(out),
+    )
+    assert sorted(p.name for p in out.rglob("*.json")) == ["v2.schema.json"]
+
+
+def test_export_version_without_subject_is_a_usage_error() -> None:
+    result = _run("schemas", "export", "--schemas-dir", str(REPO_SCHEMAS), "-v", "1")
+    assert result.exit_code == 2
+    assert "--version needs --subject" in result.output
+
+
+def test_export_of_a_missing_version_is_a_usage_error() -> None:
+    result = _run(
+        "schemas", "export", "--schemas-dir", str(REPO_SCHEMAS), "-s", "orders", "-v", "9"
+    )
+    assert result.exit_code == 2
+    assert "subject 'orders' has no version 9" in result.output
+
+
+def test_export_of_an_unknown_subject_exits_two() -> None:
+    result = _run("schemas", "export", "--schemas-dir", str(REPO_SCHEMAS), "-s", "payments")
+    assert result.exit_code == 2
+    assert "no contracts for subject 'payments'" in result.stderr
+
+
+def test_version_option_prints_the_version() -> None:
+    from guard._version import __version__
+
+    result = _run("--version")
+    assert result.exit_code == 0
+    assert __version__ in result.stdout

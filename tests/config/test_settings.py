@@ -1,0 +1,265 @@
+"""Service settings: YAML file, GUARD_* environment overrides, validation errors."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from guard.config import load_settings
+from guard.config.settings import KafkaSettings
+from guard.errors import ConfigError
+
+MINIMAL = "topics:\n  orders: {subject: orders}\n"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("GUARD_"):
+            monkeypatch.delenv(name)
+
+
+def _config(tmp_path: Path, text: str, name: str = "guard.yaml") -> Path:
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def _error(path: Path | None) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    return str(info.value)
+
+
+def test_minimal_file_gets_defaults(tmp_path: Path) -> None:
+    settings = load_settings(_config(tmp_path, MINIMAL))
+    assert settings.kafka.bootstrap_servers == "127.0.0.1:9092"
+    assert settings.kafka.group_id == "ingest-guard"
+    assert settings.version_header == "schema-version"
+    assert settings.tombstones == "quarantine"
+    assert settings.expose_values is False
+    assert (settings.limits.max_bytes, settings.limits.max_depth) == (1_048_576, 64)
+    assert settings.topics["orders"].accepted_versions == "latest"
+
+
+def test_yaml_values_are_read(tmp_path: Path) -> None:
+    path = _config(
+        tmp_path,
+        """\
+        kafka: {bootstrap_servers: "b1:9092,b2:9092", group_id: g1}
+        version_header: v
+        tombstones: forward
+        limits: {max_bytes: 2048}
+        topics:
+          orders: {subject: orders, accepted_versions: [2, 1], valid_topic: clean}
+        """,
+    )
+    settings = load_settings(path)
+    assert settings.kafka.group_id == "g1"
+    assert settings.kafka.client_config()["bootstrap_servers"] == ["b1:9092", "b2:9092"]
+    assert settings.version_header == "v"
+    assert settings.tombstones == "forward"
+    assert settings.limits.max_bytes == 2048
+    route = settings.topics["orders"]
+    assert route.accepted_versions == [2, 1]
+    assert route.valid_for("orders") == "clean"
+    assert route.quarantine_for("orders") == "orders.quarantine"
+
+
+def test_route_defaults_to_dot_valid_and_dot_quarantine(tmp_path: Path) -> None:
+    route = load_settings(_config(tmp_path, MINIMAL)).topics["orders"]
+    assert (route.valid_for("orders"), route.quarantine_for("orders")) == (
+        "orders.valid",
+        "orders.quarantine",
+    )
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _config(tmp_path, "kafka: {group_id: from-file}\n" + MINIMAL)
+    monkeypatch.setenv("GUARD_KAFKA__GROUP_ID", "from-env")
+    assert load_settings(path).kafka.group_id == "from-env"
+
+
+def test_partial_nested_env_override_keeps_other_yaml_keys_of_that_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _config(
+        tmp_path,
+        "kafka: {group_id: from-file, client_id: file-client, bootstrap_servers: 'b:1'}\n"
+        + MINIMAL,
+    )
+    monkeypatch.setenv("GUARD_KAFKA__GROUP_ID", "from-env")
+    kafka = load_settings(path).kafka
+    assert (kafka.group_id, kafka.client_id, kafka.bootstrap_servers) == (
+        "from-env",
+        "file-client",
+        "b:1",
+    )
+
+
+def test_top_level_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUARD_EXPOSE_VALUES", "true")
+    assert load_settings(_config(tmp_path, MINIMAL)).expose_values is True
+
+
+def test_settings_without_file_come_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUARD_TOPICS", '{"orders": {"subject": "orders"}}')
+    monkeypatch.setenv("GUARD_LIMITS__MAX_DEPTH", "10")
+    settings = load_settings(None)
+    assert settings.topics["orders"].subject == "orders"
+    assert settings.limits.max_depth == 10
+
+
+def test_invalid_env_value_names_its_key_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _config(tmp_path, MINIMAL)
+    monkeypatch.setenv("GUARD_KAFKA__REQUEST_TIMEOUT_MS", "soon")
+    message = _error(path)
+    assert message.startswith(f"{path}: invalid configuration")
+    assert "kafka.request_timeout_ms:" in message
+
+
+def test_out_of_range_yaml_value_names_its_key_path(tmp_path: Path) -> None:
+    assert "limits.max_depth:" in _error(_config(tmp_path, "limits: {max_depth: 0}\n" + MINIMAL))
+
+
+def test_invalid_choice_names_its_key_path(tmp_path: Path) -> None:
+    assert "log.level:" in _error(_config(tmp_path, "log: {level: LOUD}\n" + MINIMAL))
+
+
+def test_invalid_accepted_versions_names_the_route(tmp_path: Path) -> None:
+    path = _config(tmp_path, "topics:\n  orders: {subject: orders, accepted_versions: newest}\n")
+    assert "topics.orders.accepted_versions" in _error(path)
+
+
+def test_unknown_key_is_rejected_with_its_path(tmp_path: Path) -> None:
+    assert "kafka.group:" in _error(_config(tmp_path, "kafka: {group: g}\n" + MINIMAL))
+
+
+def test_unknown_top_level_key_is_rejected(tmp_path: Path) -> None:
+    assert "topic:" in _error(_config(tmp_path, "topic: x\n" + MINIMAL))
+
+
+def test_every_problem_is_listed(tmp_path: Path) -> None:
+    message = _error(
+        _config(tmp_path, "limits: {max_depth: 0}\nbatch: {max_records: 0}\n" + MINIMAL)
+    )
+    assert "limits.max_depth:" in message
+    assert "batch.max_records:" in message
+
+
+def test_missing_topics_is_rejected(tmp_path: Path) -> None:
+    assert "topics:" in _error(_config(tmp_path, "kafka: {group_id: g}\n"))
+
+
+def test_empty_topics_is_rejected(tmp_path: Path) -> None:
+    assert "topics:" in _error(_config(tmp_path, "topics: {}\n"))
+
+
+def test_route_writing_into_its_own_source_topic_is_rejected(tmp_path: Path) -> None:
+    path = _config(tmp_path, "topics:\n  orders: {subject: orders, valid_topic: orders}\n")
+    assert "route 'orders' writes into a source topic ['orders']" in _error(path)
+
+
+def test_route_writing_into_another_source_topic_is_rejected(tmp_path: Path) -> None:
+    path = _config(
+        tmp_path,
+        """\
+        topics:
+          orders: {subject: orders, quarantine_topic: payments}
+          payments: {subject: payments}
+        """,
+    )
+    assert "route 'orders' writes into a source topic ['payments']" in _error(path)
+
+
+def test_default_route_names_colliding_with_a_source_are_rejected(tmp_path: Path) -> None:
+    path = _config(
+        tmp_path,
+        "topics:\n  orders: {subject: orders}\n  orders.valid: {subject: orders}\n",
+    )
+    assert "writes into a source topic ['orders.valid']" in _error(path)
+
+
+def test_relative_schemas_dir_is_resolved_against_the_config_folder(tmp_path: Path) -> None:
+    path = _config(tmp_path, "schemas_dir: contracts\n" + MINIMAL, name="etc/guard.yaml")
+    assert load_settings(path).schemas_dir == (tmp_path / "etc" / "contracts").resolve()
+
+
+def test_relative_schemas_dir_with_parent_parts_is_resolved(tmp_path: Path) -> None:
+    path = _config(tmp_path, "schemas_dir: ../schemas\n" + MINIMAL, name="etc/guard.yaml")
+    assert load_settings(path).schemas_dir == (tmp_path / "schemas").resolve()
+
+
+def test_absolute_schemas_dir_is_kept(tmp_path: Path) -> None:
+    target = tmp_path / "abs"
+    path = _config(tmp_path, f"schemas_dir: {target}\n" + MINIMAL, name="etc/guard.yaml")
+    assert load_settings(path).schemas_dir == target
+
+
+def test_schemas_dir_from_environment_wins_over_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _config(tmp_path, "schemas_dir: contracts\n" + MINIMAL, name="etc/guard.yaml")
+    monkeypatch.setenv("GUARD_SCHEMAS_DIR", "/srv/schemas")
+    assert load_settings(path).schemas_dir == Path("/srv/schemas")
+
+
+def test_default_transactional_id_is_group_dash_instance(tmp_path: Path) -> None:
+    path = _config(tmp_path, "kafka: {group_id: g1, instance_id: node-7}\n" + MINIMAL)
+    assert load_settings(path).kafka.effective_transactional_id() == "g1-node-7"
+
+
+def test_explicit_transactional_id_wins() -> None:
+    kafka = KafkaSettings(group_id="g", instance_id="i", transactional_id="tx-1")
+    assert kafka.effective_transactional_id() == "tx-1"
+
+
+def test_instance_id_defaults_to_the_host_name() -> None:
+    import socket
+
+    assert KafkaSettings().instance_id == socket.gethostname()
+
+
+def test_redacted_dump_masks_the_password(tmp_path: Path) -> None:
+    path = _config(
+        tmp_path,
+        "kafka: {sasl_mechanism: PLAIN, sasl_plain_username: u, sasl_plain_password: hunter2}\n"
+        + MINIMAL,
+    )
+    settings = load_settings(path)
+    assert "hunter2" not in repr(settings.redacted())
+    assert settings.kafka.client_config()["sasl_plain_password"] == "hunter2"
+
+
+def test_client_config_omits_sasl_without_a_mechanism() -> None:
+    assert "sasl_mechanism" not in KafkaSettings().client_config()
+
+
+def test_settings_are_frozen(tmp_path: Path) -> None:
+    settings = load_settings(_config(tmp_path, MINIMAL))
+    with pytest.raises(Exception, match="frozen"):
+        settings.version_header = "x"  # type: ignore[misc]
+
+
+def test_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
+    message = _error(tmp_path / "missing.yaml")
+    assert "cannot read config" in message
+    assert "missing.yaml" in message
+
+
+def test_invalid_yaml_is_a_config_error(tmp_path: Path) -> None:
+    assert "not valid YAML" in _error(_config(tmp_path, "topics: [\n"))
+
+
+def test_non_mapping_top_level_is_a_config_error(tmp_path: Path) -> None:
+    assert "expected a mapping at the top level" in _error(_config(tmp_path, "- a\n- b\n"))
+
+
+def test_empty_file_falls_back_to_defaults_and_needs_topics(tmp_path: Path) -> None:
+    assert "topics:" in _error(_config(tmp_path, ""))

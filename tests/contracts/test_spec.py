@@ -1,0 +1,219 @@
+"""The contract file format models: what a contract may and may not say."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from guard.contracts.spec import ContractSpec, FieldSpec
+
+
+def _field(**kw: Any) -> FieldSpec:
+    return FieldSpec.model_validate(kw)
+
+
+def _problem(**kw: Any) -> str:
+    with pytest.raises(ValidationError) as info:
+        FieldSpec.model_validate(kw)
+    return str(info.value)
+
+
+def test_minimal_contract_gets_active_status_and_reject_policy() -> None:
+    spec = ContractSpec.model_validate(
+        {"subject": "orders", "version": 1, "fields": {"id": {"type": "integer"}}}
+    )
+    assert spec.status == "active"
+    assert spec.unknown_fields == "reject"
+    assert spec.fields["id"].required is True
+    assert spec.fields["id"].nullable is False
+
+
+def test_retired_status_is_accepted() -> None:
+    spec = ContractSpec.model_validate(
+        {"subject": "s", "version": 3, "status": "retired", "fields": {"a": {"type": "string"}}}
+    )
+    assert spec.status == "retired"
+
+
+def test_unknown_status_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="status"):
+        ContractSpec.model_validate(
+            {"subject": "s", "version": 1, "status": "gone", "fields": {"a": {"type": "string"}}}
+        )
+
+
+def test_version_zero_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="version"):
+        ContractSpec.model_validate(
+            {"subject": "s", "version": 0, "fields": {"a": {"type": "string"}}}
+        )
+
+
+def test_subject_with_a_slash_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="subject"):
+        ContractSpec.model_validate(
+            {"subject": "a/b", "version": 1, "fields": {"a": {"type": "string"}}}
+        )
+
+
+def test_contract_without_fields_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="fields"):
+        ContractSpec.model_validate({"subject": "s", "version": 1, "fields": {}})
+
+
+def test_unknown_top_level_key_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="bogus"):
+        ContractSpec.model_validate(
+            {"subject": "s", "version": 1, "bogus": 1, "fields": {"a": {"type": "string"}}}
+        )
+
+
+def test_top_level_field_name_with_space_is_rejected() -> None:
+    with pytest.raises(ValidationError, match="field name 'bad name'"):
+        ContractSpec.model_validate(
+            {"subject": "s", "version": 1, "fields": {"bad name": {"type": "string"}}}
+        )
+
+
+def test_nested_field_name_with_dot_is_rejected() -> None:
+    assert "field name 'a.b'" in _problem(type="object", fields={"a.b": {"type": "string"}})
+
+
+def test_unknown_type_name_is_rejected() -> None:
+    assert "type" in _problem(type="str")
+
+
+def test_unknown_key_in_field_spec_is_rejected() -> None:
+    assert "maxlen" in _problem(type="string", maxlen=3)
+
+
+def test_pattern_on_integer_is_rejected() -> None:
+    assert "apply only to string fields, not integer" in _problem(type="integer", pattern="^1$")
+
+
+def test_format_on_number_is_rejected() -> None:
+    assert "apply only to string fields, not number" in _problem(type="number", format="uuid")
+
+
+def test_unsupported_format_is_rejected() -> None:
+    assert "format" in _problem(type="string", format="ipv4")
+
+
+def test_range_on_string_is_rejected() -> None:
+    assert "numeric ranges apply only to integer/number" in _problem(type="string", minimum=1)
+
+
+def test_minimum_greater_than_maximum_is_rejected() -> None:
+    assert "minimum (5) is greater than maximum (1)" in _problem(
+        type="integer", minimum=5, maximum=1
+    )
+
+
+def test_minimum_equal_to_maximum_is_allowed() -> None:
+    assert _field(type="number", minimum=2, maximum=2).maximum == 2
+
+
+def test_min_length_greater_than_max_length_is_rejected() -> None:
+    assert "min_length (4) is greater than max_length (2)" in _problem(
+        type="string", min_length=4, max_length=2
+    )
+
+
+def test_negative_min_length_is_rejected() -> None:
+    assert "min_length" in _problem(type="string", min_length=-1)
+
+
+def test_min_items_greater_than_max_items_is_rejected() -> None:
+    assert "min_items (3) is greater than max_items (1)" in _problem(
+        type="array", items={"type": "string"}, min_items=3, max_items=1
+    )
+
+
+def test_invalid_regex_is_rejected() -> None:
+    assert "pattern is not a valid regular expression" in _problem(type="string", pattern="([a-")
+
+
+def test_string_values_in_integer_enum_are_rejected() -> None:
+    assert "enum values ['a'] are not of type integer" in _problem(type="integer", enum=[1, "a"])
+
+
+def test_float_value_in_integer_enum_is_rejected() -> None:
+    assert "not of type integer" in _problem(type="integer", enum=[1.5])
+
+
+def test_boolean_value_in_integer_enum_is_rejected() -> None:
+    assert "not of type integer" in _problem(type="integer", enum=[True])
+
+
+def test_integer_value_in_boolean_enum_is_rejected() -> None:
+    assert "not of type boolean" in _problem(type="boolean", enum=[1])
+
+
+def test_boolean_value_in_number_enum_is_rejected() -> None:
+    assert "not of type number" in _problem(type="number", enum=[True])
+
+
+def test_number_value_in_string_enum_is_rejected() -> None:
+    assert "not of type string" in _problem(type="string", enum=[1])
+
+
+def test_integer_values_in_number_enum_are_allowed() -> None:
+    assert _field(type="number", enum=[1, 2.5]).enum == [1, 2.5]
+
+
+def test_empty_enum_is_rejected() -> None:
+    assert "enum" in _problem(type="string", enum=[])
+
+
+def test_enum_on_object_is_rejected() -> None:
+    assert "'enum' does not apply to object" in _problem(
+        type="object", fields={"a": {"type": "string"}}, enum=["x"]
+    )
+
+
+def test_object_without_fields_is_rejected() -> None:
+    assert "an object field needs a non-empty 'fields' mapping" in _problem(type="object")
+
+
+def test_object_with_empty_fields_is_rejected() -> None:
+    assert "non-empty 'fields'" in _problem(type="object", fields={})
+
+
+def test_fields_on_string_are_rejected() -> None:
+    assert "apply only to object fields" in _problem(
+        type="string", fields={"a": {"type": "string"}}
+    )
+
+
+def test_unknown_fields_policy_on_array_is_rejected() -> None:
+    assert "apply only to object fields" in _problem(
+        type="array", items={"type": "string"}, unknown_fields="allow"
+    )
+
+
+def test_array_without_items_is_rejected() -> None:
+    assert "an array field needs an 'items' spec" in _problem(type="array")
+
+
+def test_items_on_string_are_rejected() -> None:
+    assert "apply only to arrays" in _problem(type="string", items={"type": "string"})
+
+
+def test_problem_inside_array_items_is_rejected() -> None:
+    assert "greater than maximum" in _problem(
+        type="array", items={"type": "integer", "minimum": 9, "maximum": 1}
+    )
+
+
+def test_unknown_fields_policy_value_is_checked() -> None:
+    assert "unknown_fields" in _problem(
+        type="object", fields={"a": {"type": "string"}}, unknown_fields="drop"
+    )
+
+
+def test_field_spec_is_frozen() -> None:
+    spec = _field(type="string")
+    with pytest.raises(ValidationError):
+        spec.type = "integer"  # type: ignore[misc]
