@@ -29,6 +29,7 @@ from guard.config import load_settings
 from guard.contracts import load_registry
 from guard.demo.samples import sample_stream
 from guard.localbroker import LocalKafka
+from guard.logs import configure_logging
 from guard.service import GuardService
 from guard.transport.kafka import KafkaPipe
 from guard.validation import RecordValidator
@@ -44,8 +45,10 @@ def rate(n: int, seconds: float) -> str:
 def bench_validator(n: int) -> None:
     validator = RecordValidator(load_registry(SCHEMAS).subject("orders"), "latest")
     for label, share in (("valid only", 0.0), ("20% malformed", 0.2)):
-        samples = [(s.value, dict(s.headers).get("schema-version"))
-                   for s in sample_stream(n, bad_share=share, large_bytes=1_100_000)]
+        samples = [
+            (s.value, dict(s.headers).get("schema-version"))
+            for s in sample_stream(n, bad_share=share, large_bytes=1_100_000)
+        ]
         start = time.perf_counter()
         for value, header in samples:
             validator.validate(value, header)
@@ -56,10 +59,15 @@ def bench_validator(n: int) -> None:
 def produce(bootstrap: str, topic: str, n: int) -> int:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
     for name in (topic, f"{topic}.copy"):
-        admin.create_topics({name: {"num_partitions": PARTITIONS, "replication_factor": 1}},
-                            timeout_ms=30_000, wait_for_metadata=True)
+        admin.create_topics(
+            {name: {"num_partitions": PARTITIONS, "replication_factor": 1}},
+            timeout_ms=30_000,
+            wait_for_metadata=True,
+        )
     admin.close()
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024)
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024
+    )
     size = 0
     for i, s in enumerate(sample_stream(n, bad_share=0.0)):
         assert s.value is not None
@@ -71,9 +79,15 @@ def produce(bootstrap: str, topic: str, n: int) -> int:
 
 
 def raw_consume(bootstrap: str, topic: str, n: int, batch: int) -> float:
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"raw-{uuid.uuid4().hex[:6]}",
-                             isolation_level="read_committed", auto_offset_reset="earliest",
-                             enable_auto_commit=False, max_poll_records=batch)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"raw-{uuid.uuid4().hex[:6]}",
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_poll_records=batch,
+    )
     seen, start = 0, None
     while seen < n:
         got = consumer.poll(timeout_ms=1000, max_records=batch)
@@ -88,11 +102,21 @@ def raw_consume(bootstrap: str, topic: str, n: int, batch: int) -> float:
 
 def raw_transactional_copy(bootstrap: str, topic: str, n: int, batch: int) -> float:
     out = f"{topic}.copy"
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"copy-{uuid.uuid4().hex[:6]}",
-                             isolation_level="read_committed", auto_offset_reset="earliest",
-                             enable_auto_commit=False)
-    producer = KafkaProducer(bootstrap_servers=bootstrap, transactional_id=f"copy-{uuid.uuid4().hex[:6]}",
-                             enable_idempotence=True, acks="all", linger_ms=5)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"copy-{uuid.uuid4().hex[:6]}",
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        transactional_id=f"copy-{uuid.uuid4().hex[:6]}",
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+    )
     producer.init_transactions()
     seen, start = 0, None
     while seen < n:
@@ -105,9 +129,17 @@ def raw_transactional_copy(bootstrap: str, topic: str, n: int, batch: int) -> fl
         offsets = {}
         for tp, records in got.items():
             for r in records:
-                producer.send(out, key=r.key, value=r.value, headers=r.headers, partition=r.partition,
-                              timestamp_ms=r.timestamp)
-            offsets[TopicPartition(tp.topic, tp.partition)] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
+                producer.send(
+                    out,
+                    key=r.key,
+                    value=r.value,
+                    headers=r.headers,
+                    partition=r.partition,
+                    timestamp_ms=r.timestamp,
+                )
+            offsets[TopicPartition(tp.topic, tp.partition)] = OffsetAndMetadata(
+                records[-1].offset + 1, "", -1
+            )
             seen += len(records)
         producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
         producer.commit_transaction()
@@ -121,14 +153,23 @@ def raw_transactional_copy(bootstrap: str, topic: str, n: int, batch: int) -> fl
 def guard_run(bootstrap: str, topic: str, n: int, batch: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "guard.yaml"
-        config.write_text(json.dumps({
-            "kafka": {"bootstrap_servers": bootstrap, "group_id": f"guard-{uuid.uuid4().hex[:6]}"},
-            "schemas_dir": str(SCHEMAS),
-            "batch": {"max_records": batch, "poll_timeout_ms": 1000},
-            "topics": {topic: {"subject": "orders"}},
-        }))
+        config.write_text(
+            json.dumps(
+                {
+                    "kafka": {
+                        "bootstrap_servers": bootstrap,
+                        "group_id": f"guard-{uuid.uuid4().hex[:6]}",
+                    },
+                    "schemas_dir": str(SCHEMAS),
+                    "batch": {"max_records": batch, "poll_timeout_ms": 1000},
+                    "topics": {topic: {"subject": "orders"}},
+                }
+            )
+        )
         settings = load_settings(config)
-        service = GuardService(settings, load_registry(settings.schemas_dir), KafkaPipe(settings.kafka))
+        service = GuardService(
+            settings, load_registry(settings.schemas_dir), KafkaPipe(settings.kafka)
+        )
         summary = service.run(max_records=n)
     assert summary.stats.total == n and summary.stats.valid == n
     return summary.seconds
@@ -140,6 +181,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     args = parser.parse_args()
     n, batch = args.records, args.batch
+    configure_logging("WARNING", "console")
     bench_validator(min(n, 20_000))
     with LocalKafka() as broker:
         topic = f"bench.{uuid.uuid4().hex[:6]}"
