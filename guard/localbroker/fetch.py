@@ -157,6 +157,8 @@ def _download(root: Path, pinned: str | None) -> KafkaDist:
         if pinned is not None and resolved != pinned:
             raise BrokerError(f"asked for kafka {pinned} but Maven resolved {resolved}")
         dist = KafkaDist(resolved, root / resolved)
+        if (dist.home / _COMPLETE_FILE).is_file():
+            return dist  # --refresh found no newer release; a running broker may use these jars
         if dist.home.exists():
             shutil.rmtree(dist.home)  # an incomplete earlier attempt
         dist.home.mkdir()

@@ -1,0 +1,119 @@
+"""Local Kafka broker tooling: pure config rendering, plus one real broker round trip."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+
+from guard.localbroker import LocalKafka, render_server_properties
+from guard.localbroker.broker import MAX_MESSAGE_BYTES, random_cluster_id
+
+BIG_VALUE = b"x" * (10 * 1024 * 1024)  # the pipeline's size limit tests send 10 MB values
+
+
+def _parse(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if line)
+
+
+def test_server_properties_single_node_kraft(tmp_path: Path) -> None:
+    props = _parse(
+        render_server_properties(client_port=19092, controller_port=19093, log_dir=tmp_path / "l")
+    )
+    assert props["process.roles"] == "broker,controller"
+    assert props["node.id"] == "1"
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
+    assert props["controller.listener.names"] == "CONTROLLER"
+    assert props["controller.quorum.bootstrap.servers"] == "127.0.0.1:19093"
+    assert props["log.dirs"] == str(tmp_path / "l")
+    # Anything left at the RF-3 defaults makes transactions hang on one broker.
+    for key in (
+        "offsets.topic.replication.factor",
+        "transaction.state.log.replication.factor",
+        "transaction.state.log.min.isr",
+        "share.coordinator.state.topic.replication.factor",
+        "share.coordinator.state.topic.min.isr",
+    ):
+        assert props[key] == "1", key
+    assert props["group.initial.rebalance.delay.ms"] == "0"
+    assert int(props["message.max.bytes"]) >= len(BIG_VALUE) + 1024
+    assert props["replica.fetch.max.bytes"] == props["message.max.bytes"]
+
+
+def test_server_properties_extra_overrides(tmp_path: Path) -> None:
+    text = render_server_properties(
+        client_port=1, controller_port=2, log_dir=tmp_path, extra={"num.partitions": "3", "a": "b"}
+    )
+    props = _parse(text)
+    assert props["num.partitions"] == "3"
+    assert props["a"] == "b"
+    assert [line for line in text.splitlines() if line.startswith("num.partitions=")] == [
+        "num.partitions=3"
+    ]
+
+
+def test_cluster_id_shape() -> None:
+    for _ in range(200):
+        cid = random_cluster_id()
+        assert len(cid) == 22
+        assert not cid.startswith("-")
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(240)
+def test_transactional_round_trip() -> None:
+    topic = f"localbroker-{uuid.uuid4().hex[:8]}"
+    with LocalKafka() as kafka:
+        data_dir, pid = kafka.data_dir, kafka.pid
+        assert kafka.bootstrap_servers.startswith("127.0.0.1:")
+        assert kafka.version.startswith("4.")
+
+        producer = KafkaProducer(
+            bootstrap_servers=kafka.bootstrap_servers,
+            transactional_id=f"tx-{topic}",
+            max_request_size=MAX_MESSAGE_BYTES,
+            max_block_ms=30_000,
+            request_timeout_ms=30_000,
+        )
+        try:
+            producer.init_transactions()
+            producer.begin_transaction()
+            for i in range(3):
+                producer.send(topic, key=b"k%d" % i, value=b"committed-%d" % i)
+            producer.send(topic, key=b"big", value=BIG_VALUE)
+            producer.commit_transaction()
+            producer.begin_transaction()
+            producer.send(topic, key=b"k-aborted", value=b"aborted")
+            producer.flush(timeout=30)
+            producer.abort_transaction()
+            producer.begin_transaction()
+            producer.send(topic, key=b"k-last", value=b"committed-last")
+            producer.commit_transaction()
+        finally:
+            producer.close(timeout=10)
+
+        consumer = KafkaConsumer(
+            topic,
+            bootstrap_servers=kafka.bootstrap_servers,
+            group_id=f"g-{topic}",
+            isolation_level="read_committed",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            request_timeout_ms=30_000,
+        )
+        values: list[bytes] = []
+        try:
+            deadline = time.monotonic() + 60
+            while len(values) < 5 and time.monotonic() < deadline:
+                for records in consumer.poll(timeout_ms=1000).values():
+                    values.extend(r.value for r in records)
+        finally:
+            consumer.close(timeout_ms=5000)
+
+    assert values == [b"committed-0", b"committed-1", b"committed-2", BIG_VALUE, b"committed-last"]
+    # stop() must leave nothing behind: process gone, temp data dir removed.
+    assert pid is not None and not Path(f"/proc/{pid}").exists()
+    assert not data_dir.exists()
