@@ -36,7 +36,13 @@ def unique(request: pytest.FixtureRequest) -> Callable[[str], str]:
     return make
 
 
+# Where the local broker's jars live: passed on to child processes, unlike service settings.
+_BROKER_TOOL_VARS = {"GUARD_KAFKA_CACHE", "GUARD_KAFKA_VERSION"}
+
+
 @pytest.fixture
 def subprocess_env() -> dict[str, str]:
-    """Environment for running the `guard` CLI in a child process, without inherited GUARD_*."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("GUARD_")}
+    """Environment for a `guard` child process: no inherited GUARD_* service settings."""
+    return {
+        k: v for k, v in os.environ.items() if not k.startswith("GUARD_") or k in _BROKER_TOOL_VARS
+    }

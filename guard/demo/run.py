@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from collections import Counter
@@ -34,6 +35,8 @@ def run_demo(records: int = 2000, bad_share: float = 0.2) -> None:
     from guard.verify import read_topic
 
     configure_logging("WARNING", "console")
+    # kafka-python warns when a 2 MB record keeps its I/O thread busy: noise in a demo.
+    logging.getLogger("kafka").setLevel(logging.ERROR)
     click.echo("starting a local Kafka broker (the first run fetches it from Maven Central)...")
     started = time.monotonic()
     with LocalKafka() as broker:
