@@ -168,7 +168,7 @@ def guard_run(bootstrap: str, topic: str, n: int, batch: int) -> float:
         )
         settings = load_settings(config)
         service = GuardService(
-            settings, load_registry(settings.schemas_dir), KafkaPipe(settings.kafka)
+            settings, load_registry(settings.schemas_dir), lambda: KafkaPipe(settings.kafka)
         )
         summary = service.run(max_records=n)
     assert summary.stats.total == n and summary.stats.valid == n

@@ -37,7 +37,7 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
     log = structlog.get_logger("guard.run")
     registry = load_registry(settings.schemas_dir)
     log.info("starting", config=settings.redacted())
-    service = GuardService(settings, registry, KafkaPipe(settings.kafka))
+    service = GuardService(settings, registry, lambda: KafkaPipe(settings.kafka))
     service.install_signal_handlers()
     summary = service.run(max_records=max_records, idle_timeout=idle_timeout)
     stats = summary.stats

@@ -50,6 +50,8 @@ class KafkaSettings(_Section):
             "bootstrap_servers": self.bootstrap_servers.split(","),
             "client_id": self.client_id,
             "request_timeout_ms": self.request_timeout_ms,
+            # kafka-python 3 bounds the first connection separately (30 s by default).
+            "bootstrap_timeout_ms": self.request_timeout_ms,
             "security_protocol": self.security_protocol,
         }
         if self.sasl_mechanism:

@@ -80,7 +80,7 @@ def run_demo(records: int = 2000, bad_share: float = 0.2) -> None:
             )
             settings = load_settings(config)
             registry = load_registry(settings.schemas_dir)
-            service = GuardService(settings, registry, KafkaPipe(settings.kafka))
+            service = GuardService(settings, registry, lambda: KafkaPipe(settings.kafka))
             summary = service.run(max_records=len(samples), idle_timeout=20)
 
         stats = summary.stats

@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -43,14 +44,24 @@ class RunSummary:
     seconds: float = 0.0
 
 
-def build_router(settings: GuardSettings, registry: Registry, pipe: Pipe | None = None) -> Router:
-    """Compile one validator per route; learn target partition counts when a pipe is given."""
+def build_validators(settings: GuardSettings, registry: Registry) -> dict[str, RecordValidator]:
+    """One validator per source topic; raises on unknown subjects or unusable versions."""
     limits = Limits(settings.limits.max_bytes, settings.limits.max_depth)
-    plans: dict[str, RoutePlan] = {}
-    for source, route in settings.topics.items():
-        validator = RecordValidator(
+    return {
+        source: RecordValidator(
             registry.subject(route.subject), route.accepted_versions, limits, settings.expose_values
         )
+        for source, route in settings.topics.items()
+    }
+
+
+def build_router(
+    settings: GuardSettings, validators: dict[str, RecordValidator], pipe: Pipe | None = None
+) -> Router:
+    """Route plans for every source; target partition counts are learnt when a pipe is given."""
+    plans: dict[str, RoutePlan] = {}
+    for source, route in settings.topics.items():
+        validator = validators[source]
         valid, quarantine = route.valid_for(source), route.quarantine_for(source)
         plans[source] = RoutePlan(
             source,
@@ -64,10 +75,15 @@ def build_router(settings: GuardSettings, registry: Registry, pipe: Pipe | None 
 
 
 class GuardService:
-    def __init__(self, settings: GuardSettings, registry: Registry, pipe: Pipe) -> None:
+    """Checks every route when built; connects to the broker only when it runs."""
+
+    def __init__(
+        self, settings: GuardSettings, registry: Registry, pipe_factory: Callable[[], Pipe]
+    ) -> None:
         self.settings = settings
-        self.registry = registry
-        self.pipe = pipe
+        self.validators = build_validators(settings, registry)
+        self._pipe_factory = pipe_factory
+        self._pipe: Pipe | None = None
         self._stop = threading.Event()
         self._stop_reason = ""
 
@@ -85,6 +101,12 @@ class GuardService:
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
 
+    @property
+    def pipe(self) -> Pipe:
+        if self._pipe is None:
+            self._pipe = self._pipe_factory()
+        return self._pipe
+
     def prepare(self) -> Router:
         if self.settings.kafka.create_topics:
             wanted: dict[str, int] = {}
@@ -93,14 +115,13 @@ class GuardService:
                 wanted[route.valid_for(source)] = n
                 wanted[route.quarantine_for(source)] = n
             self.pipe.ensure_topics(wanted)
-        router = build_router(self.settings, self.registry, self.pipe)
+        router = build_router(self.settings, self.validators, self.pipe)
         self.pipe.subscribe(list(self.settings.topics))
         return router
 
     def run(self, max_records: int | None = None, idle_timeout: float | None = None) -> RunSummary:
         started = time.monotonic()
         summary = RunSummary()
-        router = self.prepare()
         retry = self.settings.retry
         retrying = Retrying(
             retry=retry_if_exception_type(TransientTransportError),
@@ -112,8 +133,9 @@ class GuardService:
             sleep=self._interruptible_sleep,
             reraise=True,
         )
-        last_data = time.monotonic()
         try:
+            router = self.prepare()
+            last_data = time.monotonic()
             while not self._stop.is_set():
                 limit = self.settings.batch.max_records
                 if max_records is not None:
@@ -138,7 +160,8 @@ class GuardService:
                 summary.stopped_by = self._stop_reason or "stop"
                 log.info("stop requested; batch in flight committed", reason=summary.stopped_by)
         finally:
-            self.pipe.close()
+            if self._pipe is not None:  # the factory itself may have failed
+                self._pipe.close()
             summary.seconds = time.monotonic() - started
         return summary
 

@@ -79,68 +79,53 @@ def _config(tmp_path: Path, bootstrap: str, source: str, group: str, **extra: ob
     return path
 
 
-def _start(config: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "guard", "run", "--config", str(config), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+class Guard:
+    """A `guard run` child process whose stderr goes to a file (a full pipe would block it)."""
+
+    def __init__(self, config: Path, env: dict[str, str], name: str, *args: str) -> None:
+        self.log = config.parent / f"{name}.stderr"
+        self._err = self.log.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "guard", "run", "--config", str(config), *args],
+            stdout=subprocess.PIPE,
+            stderr=self._err,
+            text=True,
+            env=env,
+        )
+
+    def wait_for_commits(self, batches: int, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while self.log.read_text().count('"batch committed"') < batches:
+            if self.proc.poll() is not None:
+                tail = self.log.read_text()[-1500:]
+                pytest.fail(f"guard exited early with {self.proc.returncode}: {tail}")
+            if time.monotonic() > deadline:
+                pytest.fail("guard did not commit in time")
+            time.sleep(0.05)
+
+    def finish(self, timeout: float = 300) -> dict[str, object]:
+        """Wait for exit 0 and return the JSON summary it printed."""
+        out, _ = self.proc.communicate(timeout=timeout)
+        self._err.close()
+        assert self.proc.returncode == 0, self.log.read_text()[-2000:]
+        return json.loads(out.strip().splitlines()[-1])
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+        self._err.close()
 
 
-def _wait_for_commits(proc: subprocess.Popen[str], batches: int, timeout: float = 120) -> None:
-    """Block until the child has logged `batches` committed transactions."""
-    assert proc.stderr is not None
-    seen, deadline = 0, time.monotonic() + timeout
-    while seen < batches:
-        line = proc.stderr.readline()
-        if not line:
-            pytest.fail(f"guard exited early with {proc.wait()}")
-        if time.monotonic() > deadline:
-            pytest.fail("guard did not commit in time")
-        if '"batch committed"' in line:
-            seen += 1
-
-
-def test_every_input_offset_lands_exactly_once_across_sigterm_and_sigkill(
-    kafka: LocalKafka, unique: Callable[[str], str], tmp_path: Path, subprocess_env: dict[str, str]
+def _assert_exactly_once(
+    bootstrap: str, source: str, placed: dict[tuple[int, int], Sample]
 ) -> None:
-    bootstrap, source = kafka.bootstrap_servers, unique("orders")
-    _create(bootstrap, source)
-    samples = list(sample_stream(1200, bad_share=0.3, seed=11, large_bytes=150_000))
-    placed = _produce(bootstrap, source, samples)
     by_key = {s.key: pos for pos, s in placed.items()}
-    config = _config(tmp_path, bootstrap, source, unique("group"))
-
-    # 1. Stop midway with SIGTERM: drains, commits and exits 0.
-    first = _start(config, subprocess_env)
-    _wait_for_commits(first, 3)
-    first.send_signal(signal.SIGTERM)
-    out, _ = first.communicate(timeout=60)
-    assert first.returncode == 0
-    stopped = json.loads(out.strip().splitlines()[-1])
-    assert stopped["stopped_by"] == "SIGTERM" and 0 < stopped["records"] < len(samples)
-
-    # 2. Crash midway with SIGKILL: the open transaction must never become visible.
-    second = _start(config, subprocess_env)
-    _wait_for_commits(second, 3)
-    second.kill()
-    second.wait(timeout=30)
-
-    # 3. Run to the end.
-    third = _start(config, subprocess_env, "--idle-timeout", "5")
-    out, err = third.communicate(timeout=300)
-    assert third.returncode == 0, err[-2000:]
-
-    valid = read_topic(bootstrap, f"{source}.valid")
-    quarantined = read_topic(bootstrap, f"{source}.quarantine")
     landed: Counter[tuple[int, int]] = Counter()
     verdicts: dict[tuple[int, int], str | None] = {}
-    for r in valid:
+    for r in read_topic(bootstrap, f"{source}.valid"):
         landed[by_key[r.key]] += 1
         verdicts[by_key[r.key]] = None
-    for r in quarantined:
+    for r in read_topic(bootstrap, f"{source}.quarantine"):
         src = r.envelope["source"]
         assert src["topic"] == source
         pos = (src["partition"], src["offset"])
@@ -155,6 +140,54 @@ def test_every_input_offset_lands_exactly_once_across_sigterm_and_sigkill(
     assert verdicts == {pos: s.expected for pos, s in placed.items()}
 
 
+def test_every_input_offset_lands_exactly_once_across_sigterm_and_sigkill(
+    kafka: LocalKafka, unique: Callable[[str], str], tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    _create(bootstrap, source)
+    samples = list(sample_stream(1200, bad_share=0.3, seed=11, large_bytes=150_000))
+    placed = _produce(bootstrap, source, samples)
+    config = _config(tmp_path, bootstrap, source, unique("group"))
+
+    # 1. Stop midway with SIGTERM: drains, commits and exits 0.
+    first = Guard(config, subprocess_env, "first")
+    first.wait_for_commits(3)
+    first.proc.send_signal(signal.SIGTERM)
+    stopped = first.finish(timeout=60)
+    assert stopped["stopped_by"] == "SIGTERM" and 0 < stopped["records"] < len(samples)  # type: ignore[operator]
+
+    # 2. Crash midway with SIGKILL: the open transaction must never become visible.
+    second = Guard(config, subprocess_env, "second")
+    second.wait_for_commits(3)
+    second.kill()
+
+    # 3. Run to the end.
+    Guard(config, subprocess_env, "third", "--idle-timeout", "5").finish()
+    _assert_exactly_once(bootstrap, source, placed)
+
+
+def test_two_instances_in_one_group_share_the_work_exactly_once(
+    kafka: LocalKafka, unique: Callable[[str], str], tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    """The second instance joins mid-stream: the rebalance must neither lose nor repeat records."""
+    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    _create(bootstrap, source)
+    samples = list(sample_stream(4000, bad_share=0.2, seed=5, large_bytes=150_000))
+    placed = _produce(bootstrap, source, samples)
+    config = _config(tmp_path, bootstrap, source, unique("group"), batch={"max_records": 10})
+    a = Guard(
+        config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "a"}, "a", "--idle-timeout", "8"
+    )
+    a.wait_for_commits(5)
+    b = Guard(
+        config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "b"}, "b", "--idle-timeout", "8"
+    )
+    done_a, done_b = a.finish(), b.finish()
+    assert done_b["records"], "the second instance took over partitions"
+    assert done_a["records"] + done_b["records"] >= len(samples)  # type: ignore[operator]
+    _assert_exactly_once(bootstrap, source, placed)
+
+
 def test_ten_megabyte_value_is_quarantined_intact_and_the_next_record_flows(
     kafka: LocalKafka, unique: Callable[[str], str], tmp_path: Path
 ) -> None:
@@ -164,7 +197,7 @@ def test_ten_megabyte_value_is_quarantined_intact_and_the_next_record_flows(
     good = next(s for s in sample_stream(50) if s.expected is None)
     _produce(bootstrap, source, [Sample(b"huge", huge, [], "too_large"), good], partitions=1)
     settings = load_settings(_config(tmp_path, bootstrap, source, unique("group"), limits={}))
-    summary = GuardService(settings, load_registry(SCHEMAS), KafkaPipe(settings.kafka)).run(
+    summary = GuardService(settings, load_registry(SCHEMAS), lambda: KafkaPipe(settings.kafka)).run(
         max_records=2
     )
     assert (summary.stats.valid, summary.stats.quarantined) == (1, 1)

@@ -48,7 +48,7 @@ def _outcome(broker: MemoryBroker) -> Counter[tuple[bytes | None, str | None]]:
 
 def _service(broker: MemoryBroker, **over: object) -> tuple[GuardService, MemoryPipe]:
     pipe = MemoryPipe(broker, "g")
-    return GuardService(_settings(**over), load_registry(SCHEMAS), pipe), pipe
+    return GuardService(_settings(**over), load_registry(SCHEMAS), lambda: pipe), pipe
 
 
 def test_every_record_lands_once_with_its_expected_verdict() -> None:

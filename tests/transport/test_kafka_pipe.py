@@ -8,6 +8,7 @@ import pytest
 from kafka import KafkaProducer
 
 from guard.config.settings import KafkaSettings
+from guard.errors import FatalTransportError
 from guard.localbroker import LocalKafka
 from guard.transport.base import OutRecord
 from guard.transport.kafka import KafkaPipe
@@ -89,3 +90,27 @@ def test_abort_hides_records_and_rewinds_to_committed_offsets(
     pipe.commit({(source, 0): 3})
     pipe.close()
     assert [r.key for r in read_topic(kafka.bootstrap_servers, out)] == [b"after"]
+
+
+def test_a_second_pipe_with_the_same_transactional_id_fences_the_first(
+    kafka: LocalKafka, unique: Callable[[str], str]
+) -> None:
+    source, out, tx = unique("src"), unique("out"), unique("tx")
+    settings = KafkaSettings(
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=unique("group"),
+        transactional_id=tx,
+        request_timeout_ms=15_000,
+    )
+    zombie = KafkaPipe(settings)
+    zombie.ensure_topics({source: 1, out: 1})
+    successor = KafkaPipe(settings)  # init_transactions bumps the epoch: the zombie is fenced
+    try:
+        zombie.begin()
+        zombie.send(OutRecord(out, b"k", b"late", [], None, 0))
+        with pytest.raises(FatalTransportError):
+            zombie.commit({})
+    finally:
+        zombie.close()
+        successor.close()
+    assert read_topic(kafka.bootstrap_servers, out) == []

@@ -1,0 +1,76 @@
+"""`guard run` exit codes: config and contract problems are 2, an unreachable broker is 3."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import SCHEMAS
+
+
+def _run(config: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "guard", "run", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def test_missing_config_file_exits_2_naming_the_file(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    proc = _run(tmp_path / "nope.yaml", subprocess_env)
+    assert proc.returncode == 2
+    assert "nope.yaml" in proc.stderr
+
+
+def test_invalid_config_exits_2_naming_the_key(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    config = tmp_path / "guard.yaml"
+    config.write_text(
+        json.dumps({"topics": {"t": {"subject": "orders"}}, "batch": {"max_records": 0}})
+    )
+    proc = _run(config, subprocess_env)
+    assert proc.returncode == 2
+    assert "batch.max_records" in proc.stderr
+
+
+def test_unknown_subject_exits_2_before_touching_the_broker(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    config = tmp_path / "guard.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "kafka": {"bootstrap_servers": "127.0.0.1:1"},
+                "schemas_dir": str(SCHEMAS),
+                "topics": {"t": {"subject": "no-such-subject"}},
+            }
+        )
+    )
+    proc = _run(config, subprocess_env)
+    assert proc.returncode == 2
+    assert "no-such-subject" in proc.stderr
+
+
+def test_unreachable_broker_exits_3_with_a_broker_error(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    config = tmp_path / "guard.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "kafka": {"bootstrap_servers": "127.0.0.1:1", "request_timeout_ms": 1000},
+                "schemas_dir": str(SCHEMAS),
+                "topics": {"t": {"subject": "orders"}},
+            }
+        )
+    )
+    proc = _run(config, subprocess_env, "--idle-timeout", "1")
+    assert proc.returncode == 3, proc.stderr[-1500:]
+    assert "error: broker:" in proc.stderr
