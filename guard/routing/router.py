@@ -67,6 +67,8 @@ class RoutedBatch:
     records: list[OutRecord]
     offsets: dict[TopicPartition, int]  # next offset to consume, per source partition
     stats: RoutingStats
+    # Every input record with its verdict, in input order (for observers such as monitors).
+    verdicts: list[tuple[InRecord, Verdict]] = field(default_factory=list)
 
 
 class Router:
@@ -82,6 +84,7 @@ class Router:
 
     def route(self, batch: list[InRecord]) -> RoutedBatch:
         out: list[OutRecord] = []
+        verdicts: list[tuple[InRecord, Verdict]] = []
         offsets: dict[TopicPartition, int] = {}
         stats = RoutingStats()
         quarantined_at = now_iso()  # one clock read per batch, not per record
@@ -92,6 +95,7 @@ class Router:
                 verdict = Verdict(True, plan.validator.subject.name, None, (), value=None)
             else:
                 verdict = plan.validator.validate(rec.value, rec.header(self.version_header))
+            verdicts.append((rec, verdict))
             if verdict.ok:
                 stats.valid += 1
                 stats.by_topic[(rec.topic, "valid")] += 1
@@ -130,7 +134,7 @@ class Router:
                     _mirror(rec.partition, plan.quarantine_partitions),
                 )
             )
-        return RoutedBatch(out, offsets, stats)
+        return RoutedBatch(out, offsets, stats, verdicts)
 
 
 def _mirror(partition: int, target_partitions: int | None) -> int | None:

@@ -1,5 +1,11 @@
 """The guard as a long-running Kafka consumer service."""
 
-from guard.service.runner import GuardService, RunSummary, build_router, build_validators
+from guard.service.runner import (
+    BatchObserver,
+    GuardService,
+    RunSummary,
+    build_router,
+    build_validators,
+)
 
-__all__ = ["GuardService", "RunSummary", "build_router", "build_validators"]
+__all__ = ["BatchObserver", "GuardService", "RunSummary", "build_router", "build_validators"]

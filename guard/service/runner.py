@@ -10,10 +10,10 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from tenacity import (
@@ -27,8 +27,8 @@ from tenacity import (
 from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
 from guard.errors import TransientTransportError
-from guard.routing.router import RoutePlan, Router, RoutingStats
-from guard.transport.base import Pipe
+from guard.routing.router import RoutedBatch, RoutePlan, Router, RoutingStats
+from guard.transport.base import OutRecord, Pipe
 from guard.validation.decode import Limits
 from guard.validation.validator import RecordValidator
 
@@ -74,13 +74,33 @@ def build_router(
     return Router(plans, settings.version_header, settings.tombstones)
 
 
+class BatchObserver(Protocol):
+    """Sees every routed batch, and may add records to the batch's transaction.
+
+    Exactly-once for observers: `before_commit` must not change lasting state, only stage it
+    and return the records to produce with the batch; `after_commit` applies the staged state
+    (the transaction is durable); `after_abort` drops it (the batch will be polled again).
+    """
+
+    def before_commit(self, routed: RoutedBatch) -> list[OutRecord]: ...
+
+    def after_commit(self) -> None: ...
+
+    def after_abort(self) -> None: ...
+
+
 class GuardService:
     """Checks every route when built; connects to the broker only when it runs."""
 
     def __init__(
-        self, settings: GuardSettings, registry: Registry, pipe_factory: Callable[[], Pipe]
+        self,
+        settings: GuardSettings,
+        registry: Registry,
+        pipe_factory: Callable[[], Pipe],
+        observers: Sequence[BatchObserver] = (),
     ) -> None:
         self.settings = settings
+        self.observers = list(observers)
         self.validators = build_validators(settings, registry)
         self._pipe_factory = pipe_factory
         self._pipe: Pipe | None = None
@@ -173,10 +193,15 @@ class GuardService:
         if not batch:
             return 0
         routed = router.route(batch)
+        extra = [rec for obs in self.observers for rec in obs.before_commit(routed)]
         self.pipe.begin()
         for record in routed.records:
             self.pipe.send(record)
+        for record in extra:
+            self.pipe.send(record)
         self.pipe.commit(routed.offsets)
+        for obs in self.observers:
+            obs.after_commit()
         summary.stats.add(routed.stats)
         summary.batches += 1
         log.debug(
@@ -196,6 +221,8 @@ class GuardService:
             error=str(exc),
             next_wait_s=round(state.upcoming_sleep, 3),
         )
+        for obs in self.observers:
+            obs.after_abort()
         try:
             self.pipe.abort()
         except TransientTransportError as abort_exc:

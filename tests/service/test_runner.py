@@ -13,6 +13,7 @@ from guard.demo.samples import sample_stream
 from guard.errors import TransientTransportError
 from guard.quarantine.envelope import read_envelope
 from guard.service import GuardService
+from guard.transport.base import OutRecord
 from guard.transport.memory import MemoryBroker, MemoryPipe
 from tests.conftest import SCHEMAS
 
@@ -136,3 +137,34 @@ def test_output_topics_are_created_with_the_source_partition_count() -> None:
     broker, _ = _broker(10, partitions=4)
     _service(broker)[0].run(idle_timeout=0)
     assert len(broker.topics["orders.valid"]) == 4 and len(broker.topics["orders.quarantine"]) == 4
+
+
+class _CountingObserver:
+    """Stages a count per batch; applies it only on commit; emits one record per batch."""
+
+    def __init__(self) -> None:
+        self.committed = 0
+        self._staged = 0
+        self.aborts = 0
+
+    def before_commit(self, routed):  # type: ignore[no-untyped-def]
+        self._staged = len(routed.verdicts)
+        return [OutRecord("observer.out", None, str(self._staged).encode(), [])]
+
+    def after_commit(self) -> None:
+        self.committed += self._staged
+        self._staged = 0
+
+    def after_abort(self) -> None:
+        self._staged = 0
+        self.aborts += 1
+
+
+def test_observer_state_and_records_follow_the_transaction_exactly_once() -> None:
+    broker, expected = _broker(200)
+    pipe = MemoryPipe(broker, "g")
+    pipe.fail_next_commits = 2
+    observer = _CountingObserver()
+    GuardService(_settings(), load_registry(SCHEMAS), lambda: pipe, [observer]).run(idle_timeout=0)
+    assert observer.committed == len(expected) and observer.aborts == 2
+    assert sum(int(r.value or b"0") for r in broker.records("observer.out")) == len(expected)
