@@ -1,0 +1,112 @@
+"""Read topics with read_committed up to a snapshot of their end: what downstream sees.
+
+The end offsets are taken once, when reading starts, so records appended meanwhile (for
+example by a replay writing back to the same quarantine topic) are not read in this pass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from kafka import KafkaConsumer
+from kafka import TopicPartition as KTopicPartition
+
+from guard.config.settings import KafkaSettings
+from guard.transport.base import InRecord
+from guard.transport.kafka_errors import translate
+
+
+@dataclass(frozen=True)
+class TopicSnapshot:
+    """Offsets of one topic's partitions: where committed data starts and ends."""
+
+    topic: str
+    start: dict[int, int]
+    end: dict[int, int]
+
+    @property
+    def size(self) -> int:
+        """An upper bound on the records to read (aborted records and markers take offsets)."""
+        return sum(self.end[p] - self.start[p] for p in self.end)
+
+
+class CommittedReader:
+    def __init__(self, settings: KafkaSettings, fetch_bytes: int | None = None) -> None:
+        self.settings = settings
+        fetch = fetch_bytes or settings.max_request_size
+        self._consumer = translate(
+            "create consumer",
+            lambda: KafkaConsumer(
+                **settings.client_config(),
+                isolation_level="read_committed",
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_partition_fetch_bytes=fetch,
+                fetch_max_bytes=max(fetch, 52_428_800),
+            ),
+        )
+        self._timeout_ms = settings.request_timeout_ms
+
+    def snapshot(self, topic: str) -> TopicSnapshot | None:
+        """Current start/end offsets, or None when the topic does not exist."""
+        parts = translate("metadata", lambda: self._consumer.partitions_for_topic(topic))
+        if not parts:
+            return None
+        tps = [KTopicPartition(topic, p) for p in sorted(parts)]
+        start = translate(
+            "beginning offsets",
+            lambda: self._consumer.beginning_offsets(tps, timeout_ms=self._timeout_ms),
+        )
+        # With read_committed, the end offset is the last stable offset: everything committed.
+        end = translate(
+            "end offsets", lambda: self._consumer.end_offsets(tps, timeout_ms=self._timeout_ms)
+        )
+        return TopicSnapshot(
+            topic, {tp.partition: start[tp] for tp in tps}, {tp.partition: end[tp] for tp in tps}
+        )
+
+    def read(
+        self, snapshots: Sequence[TopicSnapshot], timeout_s: float = 300.0
+    ) -> Iterator[InRecord]:
+        """Every committed record up to each snapshot's end, partition by partition batches."""
+        tps = [
+            KTopicPartition(s.topic, p) for s in snapshots for p in s.end if s.end[p] > s.start[p]
+        ]
+        if not tps:
+            return
+        ends = {KTopicPartition(s.topic, p): s.end[p] for s in snapshots for p in s.end}
+        translate("assign", lambda: self._consumer.assign(tps))
+        for s in snapshots:
+            for p in s.end:
+                self._consumer.seek(KTopicPartition(s.topic, p), s.start[p])
+        pending = set(tps)
+        deadline = time.monotonic() + timeout_s
+        while pending:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reading {sorted(str(t) for t in pending)} did not finish")
+            batches = translate("poll", lambda: self._consumer.poll(timeout_ms=500))
+            for tp, records in batches.items():
+                for r in records:
+                    if r.offset < ends[tp]:
+                        yield InRecord(
+                            r.topic,
+                            r.partition,
+                            r.offset,
+                            r.timestamp,
+                            r.key,
+                            r.value,
+                            list(r.headers),
+                        )
+            for tp in list(pending):
+                position = translate(
+                    "position", partial(self._consumer.position, tp, timeout_ms=self._timeout_ms)
+                )
+                if position >= ends[tp]:
+                    pending.discard(tp)
+                    self._consumer.pause(tp)  # past the snapshot: ignore newer records
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False, timeout_ms=self._timeout_ms)

@@ -1,0 +1,132 @@
+"""A transactional kafka-python producer whose every call is bounded.
+
+kafka-python's `send_offsets_to_transaction` and `commit_transaction` wait without a limit,
+so `_bounded` waits on the same transaction result with a timeout instead. A producer that
+cannot abort (stuck or failed) is closed; the next `begin` makes a fresh one with the same
+transactional id, whose `init_transactions` aborts whatever was left open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import kafka.errors as kerr
+import structlog
+from kafka import KafkaProducer
+from kafka.producer.transaction_manager import TransactionState
+from kafka.structs import OffsetAndMetadata
+from kafka.structs import TopicPartition as KTopicPartition
+
+from guard.config.settings import KafkaSettings
+from guard.errors import FatalTransportError, TransientTransportError
+from guard.transport.base import OutRecord, TopicPartition
+from guard.transport.kafka_errors import classify, translate
+
+log = structlog.get_logger(__name__)
+
+
+class TxProducer:
+    def __init__(self, settings: KafkaSettings, transactional_id: str) -> None:
+        self.settings = settings
+        self.transactional_id = transactional_id
+        self._timeout_ms = settings.request_timeout_ms
+        self._producer: Any = None
+        self._futures: list[Any] = []
+        self._create()
+
+    def _create(self) -> None:
+        s = self.settings
+        producer = translate(
+            "create producer",
+            lambda: KafkaProducer(
+                **s.client_config(),
+                transactional_id=self.transactional_id,
+                enable_idempotence=True,
+                acks="all",
+                max_request_size=s.max_request_size,
+                transaction_timeout_ms=s.transaction_timeout_ms,
+                max_block_ms=s.request_timeout_ms,
+                linger_ms=5,
+            ),
+        )
+        try:
+            # Fences an earlier producer with the same id and aborts its open transaction.
+            translate("init transactions", producer.init_transactions)
+        except BaseException:
+            producer.close(timeout=0)
+            raise
+        self._producer = producer
+
+    def _bounded(self, action: str, start: Callable[[], Any]) -> None:
+        """Start a transaction-manager request and wait for it, but not forever."""
+
+        def run() -> None:
+            result = start()
+            self._producer._sender.wakeup()
+            if not result.wait(timeout_ms=self._timeout_ms):
+                raise kerr.KafkaTimeoutError(f"no answer within {self._timeout_ms} ms")
+
+        translate(action, run)
+
+    def begin(self) -> None:
+        self._futures = []
+        if self._producer is None:
+            self._create()
+        translate("begin transaction", self._producer.begin_transaction)
+
+    def send(self, record: OutRecord) -> None:
+        fut = translate(
+            "send",
+            lambda: self._producer.send(
+                record.topic,
+                value=record.value,
+                key=record.key,
+                headers=record.headers,
+                partition=record.partition,
+                timestamp_ms=record.timestamp_ms,
+            ),
+        )
+        self._futures.append(fut)
+
+    def commit(
+        self, offsets: Mapping[TopicPartition, int] | None = None, group_metadata: Any = None
+    ) -> None:
+        """Commit what was sent since `begin`, with consumed `offsets` when given."""
+        translate("flush", lambda: self._producer.flush(timeout=self._timeout_ms / 1000))
+        for fut in self._futures:
+            if fut.failed():
+                raise classify("send", fut.exception) from fut.exception
+        tm = self._producer._transaction_manager
+        if offsets:
+            koffsets = {
+                KTopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()
+            }
+            self._bounded(
+                "send offsets", lambda: tm.send_offsets_to_transaction(koffsets, group_metadata)
+            )
+        self._bounded("commit transaction", tm.begin_commit)
+        self._futures = []
+
+    def abort(self) -> None:
+        self._futures = []
+        if self._producer is None:
+            return
+        tm = self._producer._transaction_manager
+        state = tm._current_state
+        try:
+            if state in (TransactionState.IN_TRANSACTION, TransactionState.ABORTABLE_ERROR):
+                self._bounded("abort transaction", tm.begin_abort)
+            elif state != TransactionState.READY:
+                raise TransientTransportError(f"producer is in state {state.name}")
+        except (TransientTransportError, FatalTransportError) as exc:
+            log.warning("abort failed; producer will be recreated", error=str(exc))
+            self.close()
+
+    def close(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=self._timeout_ms / 1000)
+            except Exception:  # closing a broken producer must not mask the real error
+                log.exception("closing producer failed")
+            self._producer = None
