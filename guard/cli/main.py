@@ -36,15 +36,22 @@ class GuardGroup(click.Group):
 @click.version_option(__version__, prog_name="ingest-guard")
 def cli() -> None:
     """ingest-guard: validate Kafka records against versioned contracts; quarantine the rest."""
+    from guard.logs import configure_logging
+
+    # Logs go to stderr so stdout stays clean for reports and --json; `run` reconfigures
+    # from its settings.
+    configure_logging("WARNING", "json")
 
 
 def _register() -> None:
     from guard.cli.demo import demo
+    from guard.cli.quarantine import quarantine
+    from guard.cli.replay import replay
     from guard.cli.run import run
     from guard.cli.schemas import schemas
     from guard.cli.validate import validate
 
-    for command in (run, validate, schemas, demo):
+    for command in (run, validate, schemas, quarantine, replay, demo):
         cli.add_command(command)
 
 

@@ -17,15 +17,20 @@ from typing import IO
 from guard.quarantine.envelope import Envelope
 
 
-def envelope_line(key: bytes | None, value: bytes | None, envelope: Envelope) -> str:
+def record_line(key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]) -> str:
+    """One JSON line: key and value base64-encoded exactly, headers as strings."""
     return json.dumps(
         {
             "key_b64": _b64(key),
             "value_b64": _b64(value),
-            "headers": {k: v.decode() for k, v in envelope.headers()},
+            "headers": {k: v.decode("utf-8", "replace") for k, v in headers},
         },
         separators=(",", ":"),
     )
+
+
+def envelope_line(key: bytes | None, value: bytes | None, envelope: Envelope) -> str:
+    return record_line(key, value, envelope.headers())
 
 
 class QuarantineFileWriter:

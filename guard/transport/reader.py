@@ -79,9 +79,9 @@ class CommittedReader:
             return
         ends = {KTopicPartition(s.topic, p): s.end[p] for s in snapshots for p in s.end}
         translate("assign", lambda: self._consumer.assign(tps))
-        for s in snapshots:
-            for p in s.end:
-                self._consumer.seek(KTopicPartition(s.topic, p), s.start[p])
+        starts = {KTopicPartition(s.topic, p): s.start[p] for s in snapshots for p in s.start}
+        for tp in tps:
+            self._consumer.seek(tp, starts[tp])
         pending = set(tps)
         deadline = time.monotonic() + timeout_s
         while pending:

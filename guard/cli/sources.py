@@ -1,0 +1,27 @@
+"""Open the quarantine sources a command names: Kafka topics from a config, or a directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from guard.config.settings import GuardSettings
+from guard.quarantine.sources import DirectorySource, QuarantineSource, TopicSource
+
+
+def open_sources(
+    config_path: Path | None, directory: Path | None, topics: tuple[str, ...]
+) -> tuple[GuardSettings | None, list[QuarantineSource]]:
+    if (config_path is None) == (directory is None):
+        raise click.UsageError("give exactly one of --config (Kafka) or --dir (quarantine files)")
+    if directory is not None:
+        if topics:
+            raise click.UsageError("--topic applies to --config only")
+        return None, [DirectorySource(directory)]
+    from guard.config import load_settings
+
+    settings = load_settings(config_path)
+    configured = [route.quarantine_for(source) for source, route in settings.topics.items()]
+    names = list(dict.fromkeys(topics or configured))
+    return settings, [TopicSource(settings.kafka, name) for name in names]

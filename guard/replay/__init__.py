@@ -1,0 +1,17 @@
+"""Safe, idempotent replay of quarantined records after a fix."""
+
+from guard.replay.plan import Classifier, Decision, Outcome
+from guard.replay.report import ReplayReport
+from guard.replay.run import ReplayOptions, replay_source
+from guard.replay.sinks import DirectorySink, TopicSink
+
+__all__ = [
+    "Classifier",
+    "Decision",
+    "DirectorySink",
+    "Outcome",
+    "ReplayOptions",
+    "ReplayReport",
+    "TopicSink",
+    "replay_source",
+]

@@ -1,0 +1,75 @@
+"""The records a replay writes: a passing record for its destination, or a requeued copy.
+
+Replayed records carry the original key, value (stripped under `strip`, as the live guard
+does), headers and source timestamp, plus `guard.source.*` (the original coordinates),
+`guard.replay.*` (the quarantine copy and the replay id) and `guard.attempt`, so a record
+sent back to its source topic and failing again is quarantined with attempt + 1.
+Requeued records get a fresh envelope (new errors, attempt + 1) and the same replay links.
+"""
+
+from __future__ import annotations
+
+from guard.quarantine.envelope import (
+    H_ATTEMPT,
+    H_OFFSET,
+    H_PARTITION,
+    H_TIMESTAMP,
+    H_TOPIC,
+    Envelope,
+    Source,
+    quarantine_headers,
+)
+from guard.quarantine.records import H_REPLAY_AT, H_REPLAY_ID, QuarantinedRecord
+from guard.transport.base import Headers
+from guard.validation.validator import Verdict
+
+
+def replay_headers(rec: QuarantinedRecord, replay_id: str, at: str) -> Headers:
+    return [
+        (H_REPLAY_ID, replay_id.encode()),
+        (H_REPLAY_AT, at.encode()),
+        *rec.location.link_headers(),
+    ]
+
+
+def passed_headers(rec: QuarantinedRecord, replay_id: str, at: str) -> Headers:
+    source = rec.source
+    lineage: Headers = [
+        (name, str(source[key]).encode())
+        for name, key in (
+            (H_TOPIC, "topic"),
+            (H_PARTITION, "partition"),
+            (H_OFFSET, "offset"),
+            (H_TIMESTAMP, "timestamp_ms"),
+        )
+        if source.get(key) is not None
+    ]
+    return [
+        *rec.original_headers,
+        *lineage,
+        (H_ATTEMPT, str(rec.attempt).encode()),
+        *replay_headers(rec, replay_id, at),
+    ]
+
+
+def requeued_headers(rec: QuarantinedRecord, verdict: Verdict, replay_id: str, at: str) -> Headers:
+    src = rec.source
+    envelope = Envelope(
+        source=Source(
+            src.get("topic"),
+            src.get("partition"),
+            src.get("offset"),
+            src.get("timestamp_ms"),
+            src.get("file"),
+            src.get("line"),
+        ),
+        subject=rec.subject,
+        versions_tried=verdict.versions_tried,
+        errors=verdict.errors,
+        attempt=rec.attempt + 1,
+        quarantined_at=at,
+    )
+    return [
+        *quarantine_headers(rec.original_headers, envelope),
+        *replay_headers(rec, replay_id, at),
+    ]

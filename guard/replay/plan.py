@@ -1,0 +1,107 @@
+"""Decide, per quarantined record, what a replay does with it. Pure: no I/O.
+
+A record is skipped when it was already handled by an earlier replay (replayed, or requeued
+and so superseded by a newer copy), when the filters exclude it, or when it has been
+quarantined `max_attempts` times already (the loop guard; `force` overrides). Otherwise it is
+re-validated with the same rules as the live guard: its original version header is honoured,
+or `version` pins one contract version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from guard.config.settings import Route
+from guard.contracts.registry import Registry
+from guard.errors import ContractError
+from guard.quarantine.filters import RecordFilter
+from guard.quarantine.records import QuarantinedRecord, UnreadableRecord
+from guard.validation.decode import Limits
+from guard.validation.validator import AcceptedVersions, RecordValidator, Verdict
+
+
+class Decision(StrEnum):
+    PASS = "pass"
+    FAIL = "still_failing"
+    ALREADY_HANDLED = "already_handled"
+    FILTERED = "filtered"
+    LOOP_GUARD = "loop_guard"
+    UNREADABLE = "unreadable"
+    UNKNOWN_SUBJECT = "unknown_subject"
+
+    @property
+    def writes(self) -> bool:
+        return self in (Decision.PASS, Decision.FAIL)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision: Decision
+    record: QuarantinedRecord | None = None
+    verdict: Verdict | None = None
+
+
+class Classifier:
+    def __init__(
+        self,
+        registry: Registry,
+        routes: Mapping[str, Route],
+        *,
+        version_header: str = "schema-version",
+        limits: Limits | None = None,
+        expose_values: bool = False,
+        version: int | None = None,
+        max_attempts: int = 3,
+        force: bool = False,
+        record_filter: RecordFilter | None = None,
+        handled: Mapping[str, str] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.routes = routes
+        self.version_header = version_header
+        self.limits = limits or Limits()
+        self.expose_values = expose_values
+        self.version = version
+        self.max_attempts = max_attempts
+        self.force = force
+        self.filter = record_filter or RecordFilter()
+        self.handled = handled or {}
+        self._validators: dict[tuple[str, str | None], RecordValidator | None] = {}
+
+    def classify(self, item: QuarantinedRecord | UnreadableRecord) -> Outcome:
+        if isinstance(item, UnreadableRecord):
+            return Outcome(Decision.UNREADABLE)
+        rec = item
+        if rec.location.key in self.handled:
+            return Outcome(Decision.ALREADY_HANDLED, rec)
+        if not self.filter.matches(rec):
+            return Outcome(Decision.FILTERED, rec)
+        if rec.attempt >= self.max_attempts and not self.force:
+            return Outcome(Decision.LOOP_GUARD, rec)
+        validator = self._validator(rec.subject, rec.source.get("topic"))
+        if validator is None:
+            return Outcome(Decision.UNKNOWN_SUBJECT, rec)
+        header = None if self.version is not None else rec.original_header(self.version_header)
+        verdict = validator.validate(rec.value, header)
+        return Outcome(Decision.PASS if verdict.ok else Decision.FAIL, rec, verdict)
+
+    def _validator(self, subject: str, source_topic: str | None) -> RecordValidator | None:
+        key = (subject, source_topic)
+        if key not in self._validators:
+            route = self.routes.get(source_topic or "")
+            accepted: AcceptedVersions
+            if self.version is not None:
+                accepted = [self.version]
+            elif route is not None and route.subject == subject:
+                accepted = route.accepted_versions
+            else:
+                accepted = "latest"
+            try:
+                self._validators[key] = RecordValidator(
+                    self.registry.subject(subject), accepted, self.limits, self.expose_values
+                )
+            except ContractError:
+                self._validators[key] = None
+        return self._validators[key]

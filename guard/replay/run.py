@@ -1,0 +1,113 @@
+"""Run a replay: classify every quarantined record, then write the ones that act in batches.
+
+Safe by default: a dry run classifies and writes nothing; a real replay first classifies
+(the same pass as a dry run), asks for confirmation, then makes a second pass that writes —
+so memory stays bounded whatever the quarantine size. `assume_yes` skips the first pass.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Protocol
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from guard.errors import TransientTransportError
+from guard.quarantine.sources import QuarantineSource
+from guard.replay.plan import Classifier, Outcome
+from guard.replay.report import ReplayReport
+from guard.replay.sinks import ReplaySink
+
+
+class Progress(Protocol):
+    def update(self, n: int) -> None: ...
+
+
+ProgressFactory = Callable[[int, str], AbstractContextManager[Progress]]
+
+
+class _NoProgress:
+    def update(self, n: int) -> None:
+        pass
+
+
+def no_progress(total: int, label: str) -> AbstractContextManager[Progress]:
+    return nullcontext(_NoProgress())
+
+
+@dataclass
+class ReplayOptions:
+    replay_id: str
+    dry_run: bool = False
+    assume_yes: bool = False
+    max_records: int | None = None  # at most this many records written (passed + requeued)
+    batch_size: int = 200
+    retry_attempts: int = 5
+
+
+def _acting(
+    source: QuarantineSource,
+    classifier: Classifier,
+    report: ReplayReport,
+    max_records: int | None,
+    progress: Progress,
+) -> Iterator[Outcome]:
+    """Outcomes that write, counting every outcome into the report; stops at max_records."""
+    acted = 0
+    for item in source.records():
+        progress.update(1)
+        if max_records is not None and acted >= max_records:
+            return
+        outcome = classifier.classify(item)
+        report.add(outcome)
+        if outcome.decision.writes:
+            acted += 1
+            yield outcome
+
+
+def replay_source(
+    source: QuarantineSource,
+    classifier: Classifier,
+    make_sink: Callable[[], ReplaySink],
+    options: ReplayOptions,
+    target: str,
+    confirm: Callable[[ReplayReport], bool] = lambda _: True,
+    progress: ProgressFactory = no_progress,
+    stop: threading.Event | None = None,
+) -> ReplayReport:
+    stop = stop or threading.Event()
+    plan = ReplayReport(options.replay_id, source.name, target, dry_run=True)
+    if options.dry_run or not options.assume_yes:
+        with progress(source.size(), f"checking {source.name}") as bar:
+            for _ in _acting(source, classifier, plan, options.max_records, bar):
+                pass
+        if options.dry_run or not plan.passed + plan.still_failing or not confirm(plan):
+            return plan
+    report = ReplayReport(options.replay_id, source.name, target, dry_run=False)
+    sink = make_sink()
+    retrying = Retrying(
+        retry=retry_if_exception_type(TransientTransportError),
+        wait=wait_random_exponential(multiplier=0.2, max=30),
+        stop=stop_after_attempt(options.retry_attempts),
+        before_sleep=lambda _: sink.abort(),
+        reraise=True,
+    )
+    try:
+        with progress(source.size(), f"replaying {source.name}") as bar:
+            batch: list[Outcome] = []
+            for outcome in _acting(source, classifier, report, options.max_records, bar):
+                batch.append(outcome)
+                if len(batch) >= options.batch_size:
+                    retrying(sink.write, batch)
+                    batch = []
+                    if stop.is_set():
+                        report.interrupted = True
+                        return report
+            if batch:
+                retrying(sink.write, batch)
+    finally:
+        sink.close()
+    return report

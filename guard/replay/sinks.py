@@ -1,0 +1,173 @@
+"""Where a replay writes: transactionally to Kafka, or to files in the quarantine directory."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Protocol
+
+from guard.config.settings import GuardSettings
+from guard.errors import InputError
+from guard.quarantine.files import record_line
+from guard.quarantine.sources import REPLAYED_DIR, state_topic_for
+from guard.replay.outputs import passed_headers, requeued_headers
+from guard.replay.plan import Decision, Outcome
+from guard.transport.admin import ensure_topics
+from guard.transport.base import OutRecord
+from guard.transport.reader import CommittedReader
+from guard.transport.txproducer import TxProducer
+
+
+class ReplaySink(Protocol):
+    target: str
+
+    def write(self, outcomes: list[Outcome]) -> None:
+        """Write one batch of PASS/FAIL outcomes atomically (all or none)."""
+        ...
+
+    def abort(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class TopicSink:
+    """Outputs and replay-state markers go out in one Kafka transaction per batch.
+
+    The transactional id is fixed per quarantine topic, so a second replay of the same topic
+    fences the first: two replays can never interleave and double-publish.
+    """
+
+    def __init__(
+        self,
+        settings: GuardSettings,
+        quarantine_topic: str,
+        replay_id: str,
+        at: str,
+        to_source: bool,
+    ) -> None:
+        self.settings = settings
+        self.quarantine_topic = quarantine_topic
+        self.state_topic = state_topic_for(quarantine_topic)
+        self.replay_id, self.at, self.to_source = replay_id, at, to_source
+        self.target = "source topics" if to_source else "clean topics"
+        ensure_topics(
+            settings.kafka, {self.state_topic: 1}, {self.state_topic: {"cleanup.policy": "compact"}}
+        )
+        self._meta = CommittedReader(settings.kafka)
+        self._partitions: dict[str, int | None] = {}
+        tx_id = f"{settings.kafka.group_id}-replay-{quarantine_topic}"
+        self._producer = TxProducer(settings.kafka, tx_id)
+
+    def destination(self, source_topic: str) -> str:
+        if self.to_source:
+            return source_topic
+        route = self.settings.topics.get(source_topic)
+        return route.valid_for(source_topic) if route else f"{source_topic}.valid"
+
+    def _mirror(self, topic: str, partition: int | None) -> int | None:
+        if topic not in self._partitions:
+            snapshot = self._meta.snapshot(topic)
+            self._partitions[topic] = len(snapshot.end) if snapshot else None
+        count = self._partitions[topic]
+        if partition is None or count is None or partition >= count:
+            return None
+        return partition
+
+    def write(self, outcomes: list[Outcome]) -> None:
+        self._producer.begin()
+        for outcome in outcomes:
+            rec, verdict = outcome.record, outcome.verdict
+            assert rec is not None and verdict is not None
+            if outcome.decision is Decision.PASS:
+                source = rec.source
+                topic = self.destination(str(source["topic"]))
+                out = OutRecord(
+                    topic,
+                    rec.key,
+                    verdict.value,
+                    passed_headers(rec, self.replay_id, self.at),
+                    source.get("timestamp_ms"),
+                    self._mirror(topic, source.get("partition")),
+                )
+                status = "replayed"
+            else:
+                out = OutRecord(
+                    self.quarantine_topic,
+                    rec.key,
+                    rec.value,
+                    requeued_headers(rec, verdict, self.replay_id, self.at),
+                    rec.source.get("timestamp_ms"),
+                    rec.location.partition,
+                )
+                status = "requeued"
+            self._producer.send(out)
+            marker = {"status": status, "replay_id": self.replay_id, "at": self.at, "to": out.topic}
+            self._producer.send(
+                OutRecord(
+                    self.state_topic, rec.location.key.encode(), json.dumps(marker).encode(), []
+                )
+            )
+        self._producer.commit()
+
+    def abort(self) -> None:
+        self._producer.abort()
+
+    def close(self) -> None:
+        try:
+            self._producer.close()
+        finally:
+            self._meta.close()
+
+
+class DirectorySink:
+    """Passing records to `<dir>/replayed/replay-<id>.jsonl`, failing ones to a new quarantine
+    file `<dir>/requeued-<id>.jsonl`. Each line names the copy it came from, which is how a
+    later replay knows it was handled; lines are flushed and synced per batch."""
+
+    def __init__(self, directory: Path, replay_id: str, at: str, to_source: bool) -> None:
+        if to_source:
+            raise InputError("--to-source needs a Kafka quarantine (--config), not a directory")
+        self.directory, self.replay_id, self.at = directory, replay_id, at
+        self.target = str(directory / REPLAYED_DIR)
+        self.replayed_path = directory / REPLAYED_DIR / f"replay-{replay_id}.jsonl"
+        self.requeued_path = directory / f"requeued-{replay_id}.jsonl"
+        self._files: dict[Path, IO[str]] = {}
+
+    def _file(self, path: Path) -> IO[str]:
+        if path not in self._files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._files[path] = path.open("a", encoding="utf-8")
+        return self._files[path]
+
+    def write(self, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            rec, verdict = outcome.record, outcome.verdict
+            assert rec is not None and verdict is not None
+            if outcome.decision is Decision.PASS:
+                path, value = self.replayed_path, verdict.value
+                headers = passed_headers(rec, self.replay_id, self.at)
+            else:
+                path, value = self.requeued_path, rec.value
+                headers = requeued_headers(rec, verdict, self.replay_id, self.at)
+            self._file(path).write(record_line(rec.key, value, headers) + "\n")
+        for fh in self._files.values():
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def abort(self) -> None:
+        """Nothing to undo: each line stands alone (a line torn by a crash fails to parse)."""
+
+    def close(self) -> None:
+        for fh in self._files.values():
+            fh.close()
+        self._files.clear()
+
+    def __enter__(self) -> DirectorySink:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,85 @@
+"""`guard replay` / `guard quarantine` command-line contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from guard.cli.main import cli
+from tests.conftest import SCHEMAS
+
+
+def _quarantine(tmp_path: Path) -> Path:
+    data = tmp_path / "in.jsonl"
+    data.write_text('{"x": 1}\n')
+    qdir = tmp_path / "q"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "validate",
+            "-s",
+            "orders",
+            "--schemas-dir",
+            str(SCHEMAS),
+            "--quarantine-dir",
+            str(qdir),
+            str(data),
+        ],
+    )
+    assert result.exit_code == 1
+    return qdir
+
+
+def test_a_real_replay_without_a_terminal_or_yes_refuses_with_exit_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["replay", "--dir", str(_quarantine(tmp_path)), "--schemas-dir", str(SCHEMAS)]
+    )
+    assert result.exit_code == 2 and "--yes" in result.output
+
+
+def test_replay_needs_exactly_one_source(tmp_path: Path) -> None:
+    assert CliRunner().invoke(cli, ["replay", "--dry-run"]).exit_code == 2
+    both = CliRunner().invoke(
+        cli, ["replay", "--dry-run", "--dir", str(tmp_path), "--config", str(tmp_path / "g.yaml")]
+    )
+    assert both.exit_code == 2
+
+
+def test_to_source_is_refused_for_a_directory(tmp_path: Path) -> None:
+    qdir = _quarantine(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["replay", "--dir", str(qdir), "--schemas-dir", str(SCHEMAS), "--yes", "--to-source"]
+    )
+    assert result.exit_code == 2 and "--to-source" in result.output
+
+
+def test_dry_run_json_reports_counts(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "replay",
+            "--dir",
+            str(_quarantine(tmp_path)),
+            "--schemas-dir",
+            str(SCHEMAS),
+            "--dry-run",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    [report] = json.loads(result.stdout)
+    assert report["dry_run"] and (report["passed"], report["still_failing"]) == (0, 1)
+
+
+def test_quarantine_stats_json_for_a_directory(tmp_path: Path) -> None:
+    qdir = _quarantine(tmp_path)
+    result = CliRunner().invoke(cli, ["quarantine", "stats", "--dir", str(qdir), "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)[str(qdir)]["by_reason"] == {"missing_field": 1}
+
+
+def test_missing_quarantine_directory_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["quarantine", "show", "--dir", str(tmp_path / "none")])
+    assert result.exit_code == 2

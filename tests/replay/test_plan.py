@@ -1,0 +1,111 @@
+"""Classifier: what a replay decides for each quarantined record."""
+
+from __future__ import annotations
+
+import json
+
+from guard.contracts import load_registry
+from guard.quarantine.envelope import Envelope, Source, quarantine_headers
+from guard.quarantine.filters import RecordFilter
+from guard.quarantine.records import Location, QuarantinedRecord, UnreadableRecord, from_kafka
+from guard.replay.plan import Classifier, Decision
+from guard.transport.base import InRecord
+from guard.validation import FieldError, Reason
+from tests.conftest import SCHEMAS
+
+GOOD_V2 = {
+    "order_id": "6f1c7c4e-2b1a-4c8e-9d3a-1b2c3d4e5f60",
+    "customer_email": "a@example.com",
+    "amount": 3.5,
+    "currency": "CHF",
+    "quantity": 2,
+    "created_at": "2026-01-01T00:00:00Z",
+}
+
+
+def _quarantined(
+    value: dict[str, object] | bytes,
+    attempt: int = 1,
+    offset: int = 7,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> QuarantinedRecord:
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    env = Envelope(
+        Source("orders", 0, offset, 1),
+        "orders",
+        (1,),
+        (FieldError("currency", Reason.NOT_IN_ENUM, "x", 1),),
+        attempt,
+        "2026-11-21T09:00:00.000Z",
+    )
+    stored = quarantine_headers(headers or [], env)
+    return from_kafka(InRecord("orders.quarantine", 0, offset, 1, b"k", raw, stored))
+
+
+def _classifier(**kw: object) -> Classifier:
+    return Classifier(load_registry(SCHEMAS), {}, **kw)  # type: ignore[arg-type]
+
+
+def test_a_record_that_now_passes_is_a_pass() -> None:
+    outcome = _classifier().classify(_quarantined(GOOD_V2))
+    assert outcome.decision is Decision.PASS and outcome.verdict and outcome.verdict.version == 2
+
+
+def test_a_record_that_still_fails_carries_its_new_errors() -> None:
+    outcome = _classifier().classify(_quarantined({**GOOD_V2, "amount": "x"}))
+    assert (
+        outcome.decision is Decision.FAIL
+        and outcome.verdict
+        and outcome.verdict.reasons == ("wrong_type",)
+    )
+
+
+def test_records_an_earlier_replay_handled_are_skipped() -> None:
+    outcome = _classifier(handled={"0/7": "replayed"}).classify(_quarantined(GOOD_V2, offset=7))
+    assert outcome.decision is Decision.ALREADY_HANDLED
+
+
+def test_records_outside_the_filter_are_skipped() -> None:
+    rf = RecordFilter(reasons=frozenset({"wrong_type"}))
+    assert (
+        _classifier(record_filter=rf).classify(_quarantined(GOOD_V2)).decision is Decision.FILTERED
+    )
+
+
+def test_the_loop_guard_skips_records_at_max_attempts_unless_forced() -> None:
+    rec = _quarantined(GOOD_V2, attempt=3)
+    assert _classifier(max_attempts=3).classify(rec).decision is Decision.LOOP_GUARD
+    assert _classifier(max_attempts=3, force=True).classify(rec).decision is Decision.PASS
+
+
+def test_the_original_version_header_is_honoured() -> None:
+    rec = _quarantined(GOOD_V2, headers=[("schema-version", b"1")])  # CHF is not in v1
+    assert _classifier().classify(rec).decision is Decision.FAIL
+
+
+def test_a_pinned_version_overrides_the_header() -> None:
+    rec = _quarantined(GOOD_V2, headers=[("schema-version", b"1")])
+    assert _classifier(version=2).classify(rec).decision is Decision.PASS
+    assert _classifier(version=1).classify(_quarantined(GOOD_V2)).decision is Decision.FAIL
+
+
+def test_an_unreadable_record_is_reported_not_raised() -> None:
+    item = UnreadableRecord(Location(topic="t", partition=0, offset=1), "no envelope")
+    assert _classifier().classify(item).decision is Decision.UNREADABLE
+
+
+def test_a_subject_without_contracts_is_skipped() -> None:
+    rec = _quarantined(GOOD_V2)
+    ghost = QuarantinedRecord(
+        rec.location, rec.key, rec.value, rec.headers, {**rec.envelope, "subject": "ghost"}
+    )
+    assert _classifier().classify(ghost).decision is Decision.UNKNOWN_SUBJECT
+
+
+def test_a_record_without_an_envelope_is_unreadable() -> None:
+    try:
+        from_kafka(InRecord("q", 0, 1, 1, None, b"{}", [("other", b"x")]))
+    except UnreadableRecord as exc:
+        assert exc.location.key == "0/1"
+    else:
+        raise AssertionError("expected UnreadableRecord")

@@ -1,0 +1,206 @@
+"""Replay on the real broker: after a contract release, exactly the records that now pass reach
+the clean topic, exactly once, across a crash mid-replay and repeated replays."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from kafka import KafkaProducer
+from kafka.admin import KafkaAdminClient
+
+from guard.config import load_settings
+from guard.contracts import load_registry
+from guard.demo.samples import good_order
+from guard.localbroker import LocalKafka
+from guard.quarantine.sources import state_topic_for
+from guard.service import GuardService
+from guard.transport.kafka import KafkaPipe
+from guard.verify import ReadRecord, read_topic
+from tests.conftest import SCHEMAS
+
+pytestmark = pytest.mark.integration
+PARTITIONS = 2
+
+
+def _mix(n: int) -> list[tuple[bytes, bytes, str]]:
+    """(key, value, group): v1-valid, needs v2 (a v2 field / a v2 currency), or broken for good."""
+    rng = random.Random(42)
+    out = []
+    for i in range(n):
+        order = good_order(rng, version=1)
+        group = ("v1", "new_field", "new_currency", "broken")[i % 4]
+        if group == "new_field":
+            order["channel"] = "app"  # unknown to v1 (reject); declared by v2
+        elif group == "new_currency":
+            order["currency"] = "CHF"  # not in v1's enum; in v2's
+        elif group == "broken":
+            order["amount"] = "12.50"  # wrong type in every version
+        out.append((f"k{i:05d}".encode(), json.dumps(order).encode(), group))
+    return out
+
+
+def _guard_config(tmp_path: Path, bootstrap: str, source: str, group: str, schemas: Path) -> Path:
+    path = tmp_path / "guard.yaml"
+    path.write_text(
+        json.dumps(
+            {
+                "kafka": {
+                    "bootstrap_servers": bootstrap,
+                    "group_id": group,
+                    "request_timeout_ms": 15000,
+                },
+                "schemas_dir": str(schemas),
+                "batch": {"max_records": 200},
+                "topics": {source: {"subject": "orders"}},
+            }
+        )
+    )
+    return path
+
+
+def _replay(config: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "guard", "replay", "--config", str(config), "--json", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _finish(proc: subprocess.Popen[str]) -> dict[str, object]:
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-2000:]
+    [report] = json.loads(out)
+    return report  # type: ignore[no-any-return]
+
+
+def _replayed(clean: list[ReadRecord]) -> Counter[bytes]:
+    return Counter(
+        r.key for r in clean if any(k == "guard.replay.id" for k, _ in r.headers) and r.key
+    )
+
+
+@pytest.fixture
+def quarantined_mix(kafka: LocalKafka, unique: Callable[[str], str], tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A source topic run through the guard with contract v1 only: 3/4 of it quarantined."""
+    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    schemas = tmp_path / "schemas"
+    (schemas / "orders").mkdir(parents=True)
+    shutil.copy(SCHEMAS / "orders" / "v1.yaml", schemas / "orders" / "v1.yaml")
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    admin.create_topics(
+        {source: {"num_partitions": PARTITIONS, "replication_factor": 1}},
+        timeout_ms=30_000,
+        wait_for_metadata=True,
+    )
+    admin.close()
+    mix = _mix(1200)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    for i, (key, value, _) in enumerate(mix):
+        producer.send(source, key=key, value=value, partition=i % PARTITIONS)
+    producer.flush(timeout=60)
+    producer.close(timeout=10)
+    config = _guard_config(tmp_path, bootstrap, source, unique("group"), schemas)
+    settings = load_settings(config)
+    summary = GuardService(settings, load_registry(schemas), lambda: KafkaPipe(settings.kafka)).run(
+        max_records=len(mix)
+    )
+    assert summary.stats.valid == 300 and summary.stats.quarantined == 900
+    # The fix: release v2, which accepts the new field and the new currency.
+    shutil.copy(SCHEMAS / "orders" / "v2.yaml", schemas / "orders" / "v2.yaml")
+    return bootstrap, source, config, {key: group for key, _, group in mix}
+
+
+def test_replay_after_a_contract_release_is_exactly_once_across_a_crash_and_reruns(
+    quarantined_mix,
+    subprocess_env: dict[str, str],  # type: ignore[no-untyped-def]
+) -> None:
+    bootstrap, source, config, groups = quarantined_mix
+    should_pass = {k for k, g in groups.items() if g in ("new_field", "new_currency")}
+
+    dry = _finish(_replay(config, subprocess_env, "--dry-run"))
+    assert (dry["passed"], dry["still_failing"]) == (600, 300)
+    assert dry["still_failing_by_reason"] == {"wrong_type": 300}
+    assert _replayed(read_topic(bootstrap, f"{source}.valid")) == Counter(), (
+        "a dry run writes nothing"
+    )
+
+    # Kill a real replay midway (small batches make it take a while), then run it again.
+    crashed = _replay(config, subprocess_env, "--yes", "--batch", "5")
+    state_topic = state_topic_for(f"{source}.quarantine")
+    deadline = time.monotonic() + 120
+    while len(read_topic(bootstrap, state_topic)) < 50:
+        assert crashed.poll() is None, "replay finished before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    crashed.kill()
+    crashed.wait(timeout=30)
+    handled_before_rerun = len(read_topic(bootstrap, state_topic))
+    assert 0 < handled_before_rerun < 900, "the kill landed midway"
+
+    rerun = _finish(_replay(config, subprocess_env, "--yes"))
+    assert rerun["skipped"]["already_handled"] == handled_before_rerun  # type: ignore[index]
+    clean = read_topic(bootstrap, f"{source}.valid")
+    assert _replayed(clean) == Counter({k: 1 for k in should_pass}), (
+        "exactly the passing ones, once"
+    )
+
+    again = _finish(_replay(config, subprocess_env, "--yes"))
+    assert again["passed"] == 0
+    assert len(read_topic(bootstrap, f"{source}.valid")) == len(clean), "nothing new appears"
+
+    # Replayed records carry the original key/value and point back at both copies.
+    sample = next(r for r in clean if r.key in should_pass)
+    headers = dict(sample.headers)
+    assert headers["guard.source.topic"] == source.encode()
+    assert headers["guard.replay.quarantine.topic"] == f"{source}.quarantine".encode()
+    assert sample.partition == int(headers["guard.source.partition"])
+
+
+def test_still_failing_records_are_requeued_with_new_errors_until_the_loop_guard(
+    quarantined_mix,
+    subprocess_env: dict[str, str],  # type: ignore[no-untyped-def]
+) -> None:
+    bootstrap, source, config, groups = quarantined_mix
+    _finish(_replay(config, subprocess_env, "--yes", "--reason", "wrong_type"))
+    quarantine = read_topic(bootstrap, f"{source}.quarantine")
+    requeued = [r for r in quarantine if r.envelope["attempt"] == 2]
+    assert len(requeued) == 300 and {groups[r.key] for r in requeued} == {"broken"}  # type: ignore[index]
+    assert all(r.envelope["versions_tried"] == [2] for r in requeued), "re-checked against v2"
+    second = _finish(_replay(config, subprocess_env, "--yes", "--reason", "wrong_type"))
+    assert second["still_failing"] == 300  # attempt 2 -> 3
+    third = _finish(_replay(config, subprocess_env, "--yes", "--reason", "wrong_type"))
+    assert (third["still_failing"], third["skipped"]["loop_guard"]) == (0, 300)  # type: ignore[index]
+    # The filter kept the other 600 untouched: a later replay still finds them.
+    rest = _finish(_replay(config, subprocess_env, "--yes"))
+    assert rest["passed"] == 600
+
+
+def test_to_source_sends_passing_records_back_through_the_live_guard(
+    quarantined_mix,
+    subprocess_env: dict[str, str],  # type: ignore[no-untyped-def]
+) -> None:
+    bootstrap, source, config, groups = quarantined_mix
+    report = _finish(
+        _replay(config, subprocess_env, "--yes", "--to-source", "--reason", "not_in_enum")
+    )
+    assert report["passed"] == 300
+    settings = load_settings(config)
+    registry = load_registry(settings.schemas_dir)
+    summary = GuardService(settings, registry, lambda: KafkaPipe(settings.kafka)).run(
+        max_records=300
+    )
+    assert (summary.stats.valid, summary.stats.quarantined) == (300, 0)
+    back = _replayed(read_topic(bootstrap, f"{source}.valid"))
+    assert {groups[k] for k in back} == {"new_currency"} and sum(back.values()) == 300

@@ -1,0 +1,133 @@
+"""replay_source over a quarantine directory: dry run, replay, reruns and a crash mid-run."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from guard.contracts import load_registry
+from guard.demo.samples import good_order
+from guard.filemode import validate_files
+from guard.quarantine.sources import DirectorySource
+from guard.replay import Classifier, DirectorySink, ReplayOptions, replay_source
+from guard.replay.plan import Outcome
+from tests.conftest import SCHEMAS
+
+
+@pytest.fixture
+def quarantine_dir(tmp_path: Path) -> Path:
+    """20 v2-shaped orders checked against v1 only: all quarantined; 15 pass v2, 5 never will."""
+    rng = random.Random(1)
+    lines = []
+    for i in range(20):
+        order = good_order(rng, 2)
+        if i % 4 == 0:
+            order["amount"] = "bad"
+        lines.append(json.dumps(order))
+    data = tmp_path / "in.jsonl"
+    data.write_text("\n".join(lines) + "\n")
+    qdir = tmp_path / "q"
+    summary = validate_files(load_registry(SCHEMAS), "orders", [str(data)], qdir, accepted=[1])
+    assert summary.quarantined == 20
+    return qdir
+
+
+def _run(
+    qdir: Path,
+    *,
+    dry_run: bool = False,
+    max_records: int | None = None,
+    sink: DirectorySink | None = None,
+) -> dict[str, object]:
+    source = DirectorySource(qdir)
+    classifier = Classifier(load_registry(SCHEMAS), {}, handled=source.handled())
+    options = ReplayOptions(
+        "r" + str(len(list(qdir.rglob("*.jsonl")))),
+        dry_run=dry_run,
+        assume_yes=True,
+        max_records=max_records,
+        batch_size=4,
+    )
+    make = (
+        (lambda: sink)
+        if sink
+        else (lambda: DirectorySink(qdir, options.replay_id, "2026-11-21T10:00:00Z", False))
+    )
+    return replay_source(source, classifier, make, options, "replayed").to_json()  # type: ignore[arg-type,return-value]
+
+
+def _replayed_values(qdir: Path) -> list[bytes]:
+    return [
+        base64.b64decode(json.loads(line)["value_b64"])
+        for path in sorted((qdir / "replayed").glob("*.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
+
+
+def test_dry_run_reports_what_would_pass_and_writes_nothing(quarantine_dir: Path) -> None:
+    before = sorted(p.name for p in quarantine_dir.rglob("*"))
+    report = _run(quarantine_dir, dry_run=True)
+    assert (report["passed"], report["still_failing"]) == (15, 5)
+    assert sorted(p.name for p in quarantine_dir.rglob("*")) == before
+
+
+def test_replay_writes_each_passing_record_once_with_its_original_bytes(
+    quarantine_dir: Path,
+) -> None:
+    originals = {
+        base64.b64decode(json.loads(line)["value_b64"])
+        for path in quarantine_dir.glob("*.jsonl")
+        for line in path.read_text().splitlines()
+    }
+    assert _run(quarantine_dir)["passed"] == 15
+    values = _replayed_values(quarantine_dir)
+    assert len(values) == len(set(values)) == 15 and set(values) <= originals
+
+
+def test_a_second_replay_replays_nothing_again(quarantine_dir: Path) -> None:
+    _run(quarantine_dir)
+    again = _run(quarantine_dir)
+    assert again["passed"] == 0 and len(_replayed_values(quarantine_dir)) == 15
+
+
+class _CrashingSink(DirectorySink):
+    def __init__(self, qdir: Path) -> None:
+        super().__init__(qdir, "crash", "2026-11-21T10:00:00Z", False)
+        self.batches = 0
+
+    def write(self, outcomes: list[Outcome]) -> None:
+        if self.batches == 2:
+            raise KeyboardInterrupt  # the process dies between two batches
+        super().write(outcomes)
+        self.batches += 1
+
+
+def test_a_replay_interrupted_midway_and_rerun_writes_each_record_once(
+    quarantine_dir: Path,
+) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        _run(quarantine_dir, sink=_CrashingSink(quarantine_dir))
+    assert 0 < len(_replayed_values(quarantine_dir)) < 15
+    _run(quarantine_dir)
+    values = _replayed_values(quarantine_dir)
+    assert len(values) == len(set(values)) == 15
+
+
+def test_max_limits_the_records_written(quarantine_dir: Path) -> None:
+    report = _run(quarantine_dir, max_records=6)
+    assert report["passed"] + report["still_failing"] == 6  # type: ignore[operator]
+
+
+def test_still_failing_records_are_requeued_with_attempt_plus_one(quarantine_dir: Path) -> None:
+    _run(quarantine_dir)
+    [requeued] = list(quarantine_dir.glob("requeued-*.jsonl"))
+    headers = [json.loads(line)["headers"] for line in requeued.read_text().splitlines()]
+    assert len(headers) == 5
+    assert {h["guard.attempt"] for h in headers} == {"2"} and {
+        h["guard.reasons"] for h in headers
+    } == {"wrong_type"}
+    assert all(h["guard.replay.quarantine.file"].startswith("orders-") for h in headers)
