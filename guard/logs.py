@@ -27,7 +27,8 @@ def configure_logging(level: str = "INFO", fmt: Literal["json", "console"] = "js
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=True,
+        # Not cached: `guard run` reconfigures after the CLI did; we log per batch, not per record.
+        cache_logger_on_first_use=False,
     )
     # kafka-python logs through the standard library; keep only its warnings and errors.
     logging.basicConfig(

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, TypeAdapter, create_model
 from pydantic_core import PydanticCustomError
 
 from guard.contracts.spec import INT64_MAX, INT64_MIN, ContractSpec, FieldSpec, UnknownFieldPolicy
@@ -22,33 +22,55 @@ from guard.contracts.spec import INT64_MAX, INT64_MIN, ContractSpec, FieldSpec, 
 _EXTRA = {"reject": "forbid", "allow": "allow", "strip": "allow"}
 
 
+class FieldCompileError(ValueError):
+    """A field spec that passed the file checks but cannot be compiled (e.g. a regex the
+    validator's engine rejects); `path` is the dotted field path."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path, self.problem = path, problem
+        super().__init__(f"{path}: {problem}")
+
+
 def compile_model(spec: ContractSpec) -> type[BaseModel]:
     """Build the pydantic model for one contract version."""
     name = f"{_camel(spec.subject)}V{spec.version}"
-    return _object_model(name, spec.fields, spec.unknown_fields)
+    return _object_model(name, spec.fields, spec.unknown_fields, "")
 
 
 def _object_model(
-    name: str, fields: dict[str, FieldSpec], policy: UnknownFieldPolicy
+    name: str, fields: dict[str, FieldSpec], policy: UnknownFieldPolicy, prefix: str
 ) -> type[BaseModel]:
     definitions: dict[str, Any] = {}
-    for field_name, fs in fields.items():
-        annotation = _annotation(f"{name}_{_camel(field_name)}", fs, policy)
+    for index, (field_name, fs) in enumerate(fields.items()):
+        path = f"{prefix}{field_name}"
+        annotation = _annotation(f"{name}_{_camel(field_name)}", fs, policy, path)
         if fs.nullable:
             annotation = annotation | None
-        extra: dict[str, Any] = {"description": fs.description} if fs.description else {}
-        if fs.required:
-            definitions[field_name] = (annotation, Field(..., **extra))
-        else:
-            # Defaults are not validated, so an absent optional field passes while an explicit
-            # null still fails unless the field is nullable.
-            definitions[field_name] = (annotation, Field(default=None, **extra))
+        # Internal names are always safe identifiers; the record's key is the alias. So any
+        # JSON field name works: `_id`, `model_config`, `schema`, ...
+        extra: dict[str, Any] = {"alias": field_name, "title": field_name}
+        if fs.description:
+            extra["description"] = fs.description
+        # Defaults are not validated, so an absent optional field passes while an explicit
+        # null still fails unless the field is nullable.
+        field_info = Field(..., **extra) if fs.required else Field(default=None, **extra)
+        if not isinstance(annotation, type) or not issubclass(annotation, BaseModel):
+            try:  # build the field's type alone first, so a failure names the field
+                TypeAdapter[Any](annotation)
+            except Exception as exc:
+                raise FieldCompileError(path, _first_line(exc)) from exc
+        definitions[f"f{index}"] = (annotation, field_info)
     config = ConfigDict(extra=_EXTRA[policy], strict=True, populate_by_name=False)  # type: ignore[typeddict-item]
     model: type[BaseModel] = create_model(name, __config__=config, **definitions)
     return model
 
 
-def _annotation(name: str, fs: FieldSpec, policy: UnknownFieldPolicy) -> Any:
+def _first_line(exc: Exception) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return " ".join(lines[:3])[:300]
+
+
+def _annotation(name: str, fs: FieldSpec, policy: UnknownFieldPolicy, path: str) -> Any:
     t = fs.type
     meta: list[Any] = [Strict()]
     schema_extra: dict[str, Any] = {}
@@ -66,9 +88,10 @@ def _annotation(name: str, fs: FieldSpec, policy: UnknownFieldPolicy) -> Any:
         schema_extra["format"] = fmt
     elif t == "integer":
         base = int
-        lo = fs.minimum if fs.minimum is not None else INT64_MIN
-        hi = fs.maximum if fs.maximum is not None else INT64_MAX
-        meta.append(Field(ge=lo, le=hi, gt=fs.exclusive_minimum, lt=fs.exclusive_maximum))
+        lo = _int_bound(fs.minimum, INT64_MIN)
+        hi = _int_bound(fs.maximum, INT64_MAX)
+        gt, lt = _int_bound(fs.exclusive_minimum), _int_bound(fs.exclusive_maximum)
+        meta.append(Field(ge=lo, le=hi, gt=gt, lt=lt))
     elif t == "number":
         base = float
         meta.append(
@@ -84,10 +107,10 @@ def _annotation(name: str, fs: FieldSpec, policy: UnknownFieldPolicy) -> Any:
         base = bool
     elif t == "object":
         assert fs.fields is not None  # guaranteed by FieldSpec validation
-        return _object_model(name, fs.fields, fs.unknown_fields or policy)
+        return _object_model(name, fs.fields, fs.unknown_fields or policy, f"{path}.")
     else:  # array
         assert fs.items is not None
-        item = _annotation(f"{name}Item", fs.items, policy)
+        item = _annotation(f"{name}Item", fs.items, policy, f"{path}[]")
         if fs.items.nullable:
             item = item | None
         base = list[item]  # type: ignore[valid-type]
@@ -98,6 +121,13 @@ def _annotation(name: str, fs: FieldSpec, policy: UnknownFieldPolicy) -> Any:
     if schema_extra:
         meta.append(Field(json_schema_extra=schema_extra))
     return Annotated[base, *meta]
+
+
+def _int_bound(value: float | int | None, default: int | None = None) -> int | None:
+    """Integer fields compare with integers: whole float bounds (1e20) become ints."""
+    if value is None:
+        return default
+    return int(value)
 
 
 def _enum_check(values: list[str | int | float | bool]) -> Callable[[Any], Any]:

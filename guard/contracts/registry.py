@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from guard.contracts.compile import compile_model
+from guard.contracts.compile import FieldCompileError, compile_model
 from guard.contracts.spec import ContractSpec
 from guard.contracts.unknown import Shape
 from guard.errors import ContractError
@@ -119,7 +119,9 @@ def load_contract(path: Path) -> Contract:
         )
     try:
         model = compile_model(spec)
-    except Exception as exc:  # a pydantic schema-build failure is a contract problem
+    except FieldCompileError as exc:
+        raise ContractError(path, exc.problem, field=exc.path) from exc
+    except Exception as exc:  # any other schema-build failure is still a contract problem
         raise ContractError(path, f"cannot compile: {exc}") from exc
     return Contract(
         spec=spec, path=path, model=model, shape=Shape.of(spec.fields, spec.unknown_fields)

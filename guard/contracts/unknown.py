@@ -1,7 +1,8 @@
 """Find and strip fields a contract does not declare, walking the decoded record once.
 
 Used for the `allow` (report) and `strip` (remove) policies; `reject` is enforced by the
-compiled model itself. The walk only descends where the contract declares nested objects.
+compiled model itself. The walk only descends where the contract declares nested objects,
+through arrays of any depth (`items[].x`, `matrix[][].y`).
 """
 
 from __future__ import annotations
@@ -13,57 +14,52 @@ from guard.contracts.spec import FieldSpec, UnknownFieldPolicy
 
 
 @dataclass(frozen=True, slots=True)
+class ArrayOf:
+    """An array whose items (or their items...) are objects with a declared shape."""
+
+    item: Shape | ArrayOf
+
+
+@dataclass(frozen=True, slots=True)
 class Shape:
-    """Known keys of one object level, and the shapes of its nested objects."""
+    """Known keys of one object level, and the nodes below it that hold objects."""
 
     known: frozenset[str]
     policy: UnknownFieldPolicy
-    children: dict[str, Shape] = field(default_factory=dict)
-    array_children: dict[str, Shape] = field(default_factory=dict)
+    children: dict[str, Shape | ArrayOf] = field(default_factory=dict)
 
     @classmethod
     def of(cls, fields: dict[str, FieldSpec], policy: UnknownFieldPolicy) -> Shape:
-        children: dict[str, Shape] = {}
-        arrays: dict[str, Shape] = {}
+        children = {}
         for name, fs in fields.items():
-            if fs.type == "object" and fs.fields:
-                children[name] = cls.of(fs.fields, fs.unknown_fields or policy)
-            elif fs.type == "array" and fs.items is not None and fs.items.fields:
-                arrays[name] = cls.of(fs.items.fields, fs.items.unknown_fields or policy)
-        return cls(frozenset(fields), policy, children, arrays)
+            node = _node(fs, policy)
+            if node is not None:
+                children[name] = node
+        return cls(frozenset(fields), policy, children)
 
     @property
     def tolerates_unknown(self) -> bool:
         """Whether any level lets unknown fields pass (allow/strip), so they must be reported."""
-        return (
-            self.policy != "reject"
-            or any(c.tolerates_unknown for c in self.children.values())
-            or any(c.tolerates_unknown for c in self.array_children.values())
+        return self.policy != "reject" or any(
+            _shape(n).tolerates_unknown for n in self.children.values()
         )
 
     @property
     def strips(self) -> bool:
-        """Whether any level of this shape has the `strip` policy."""
-        return (
-            self.policy == "strip"
-            or any(c.strips for c in self.children.values())
-            or any(c.strips for c in self.array_children.values())
-        )
+        """Whether any level has the `strip` policy."""
+        return self.policy == "strip" or any(_shape(n).strips for n in self.children.values())
 
     def unknown_paths(self, obj: dict[str, Any], prefix: str = "") -> list[str]:
         """Dotted paths of undeclared keys (`items[].extra` for keys inside array items)."""
-        found = [prefix + k for k in obj.keys() - self.known]
-        for name, shape in self.children.items():
+        extra = obj.keys() - self.known
+        found = [prefix + k for k in extra] if extra else []
+        for name, node in self.children.items():
             child = obj.get(name)
-            if isinstance(child, dict):
-                found.extend(shape.unknown_paths(child, f"{prefix}{name}."))
-        for name, shape in self.array_children.items():
-            items = obj.get(name)
-            if isinstance(items, list):
-                for item in items:
-                    if isinstance(item, dict):
-                        found.extend(shape.unknown_paths(item, f"{prefix}{name}[]."))
-        return sorted(set(found))
+            if child is not None:
+                found.extend(_unknown(node, child, f"{prefix}{name}"))
+        if len(found) > 1:
+            found = sorted(set(found))
+        return found
 
     def strip(self, obj: dict[str, Any]) -> dict[str, Any]:
         """A copy of `obj` without undeclared keys at every level whose policy is `strip`."""
@@ -72,12 +68,38 @@ class Shape:
             if self.policy == "strip"
             else dict(obj)
         )
-        for name, shape in self.children.items():
-            child = out.get(name)
-            if isinstance(child, dict):
-                out[name] = shape.strip(child)
-        for name, shape in self.array_children.items():
-            items = out.get(name)
-            if isinstance(items, list):
-                out[name] = [shape.strip(i) if isinstance(i, dict) else i for i in items]
+        for name, node in self.children.items():
+            if name in out:
+                out[name] = _strip(node, out[name])
         return out
+
+
+def _node(fs: FieldSpec, policy: UnknownFieldPolicy) -> Shape | ArrayOf | None:
+    if fs.type == "object" and fs.fields:
+        return Shape.of(fs.fields, fs.unknown_fields or policy)
+    if fs.type == "array" and fs.items is not None:
+        inner = _node(fs.items, policy)
+        return ArrayOf(inner) if inner is not None else None
+    return None
+
+
+def _shape(node: Shape | ArrayOf) -> Shape:
+    while isinstance(node, ArrayOf):
+        node = node.item
+    return node
+
+
+def _unknown(node: Shape | ArrayOf, value: Any, path: str) -> list[str]:
+    if isinstance(node, Shape):
+        return node.unknown_paths(value, f"{path}.") if isinstance(value, dict) else []
+    if not isinstance(value, list):
+        return []
+    return [p for item in value for p in _unknown(node.item, item, f"{path}[]")]
+
+
+def _strip(node: Shape | ArrayOf, value: Any) -> Any:
+    if isinstance(node, Shape):
+        return node.strip(value) if isinstance(value, dict) else value
+    if not isinstance(value, list):
+        return value
+    return [_strip(node.item, item) for item in value]

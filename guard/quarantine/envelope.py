@@ -9,11 +9,13 @@ so records do not grow with every round trip; the attempt count carries the hist
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from guard._version import __version__
+from guard.transport.base import Headers, InHeaders
 from guard.validation.reasons import FieldError
 
 PREFIX = "guard."
@@ -35,8 +37,11 @@ H_ERRORS_TOTAL = PREFIX + "errors.total"
 H_GUARD_VERSION = PREFIX + "validator.version"
 H_QUARANTINED_AT = PREFIX + "quarantined.at"
 H_ATTEMPT = PREFIX + "attempt"
-
-Headers = list[tuple[str, bytes]]
+# Kafka allows what kafka-python cannot produce: a header whose value is null, and a record
+# whose key and value are both null. Such records are written with the nulls made empty and
+# these headers saying which nulls they were, so readers (and replay) can restore them.
+H_NULL_HEADERS = PREFIX + "null.headers"
+H_NULL_VALUE = PREFIX + "null.value"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,18 +97,45 @@ class Envelope:
         return out
 
 
-def previous_attempts(headers: Headers) -> int:
+def previous_attempts(headers: InHeaders) -> int:
     """The attempt count an input record already carries (0 for a fresh record)."""
     for name, value in headers:
         if name == H_ATTEMPT:
             try:
-                return int(value)
+                return int(value or b"")
             except ValueError:
                 return 0
     return 0
 
 
-def quarantine_headers(original: Headers, envelope: Envelope) -> Headers:
+def producible(
+    key: bytes | None, value: bytes | None, headers: InHeaders
+) -> tuple[bytes | None, bytes | None, Headers]:
+    """What the producer can send for this record, with markers for the nulls it cannot."""
+    nulls = [name for name, v in headers if v is None]
+    out: Headers = [(name, v if v is not None else b"") for name, v in headers]
+    if nulls:
+        out.append((H_NULL_HEADERS, json.dumps(nulls).encode()))
+    if key is None and value is None:
+        value = b""
+        out.append((H_NULL_VALUE, b"1"))
+    return key, value, out
+
+
+def restore_nulls(value: bytes | None, headers: Headers) -> tuple[bytes | None, InHeaders]:
+    """Undo `producible`: the original value and headers, nulls included."""
+    names = {k for k, _ in headers}
+    if H_NULL_VALUE in names:
+        value = None
+    restored: InHeaders = [(k, v) for k, v in headers]
+    for k, v in headers:
+        if k == H_NULL_HEADERS:
+            null_names = set(json.loads(v))
+            restored = [(n, None if n in null_names and hv == b"" else hv) for n, hv in restored]
+    return value, restored
+
+
+def quarantine_headers(original: InHeaders, envelope: Envelope) -> InHeaders:
     """Original headers (minus stale guard ones) followed by the envelope."""
     kept = [(k, v) for k, v in original if not k.startswith(PREFIX)]
     return kept + envelope.headers()
@@ -113,9 +145,13 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def read_envelope(headers: Headers) -> dict[str, Any]:
+def read_envelope(headers: Sequence[tuple[str, bytes | None]]) -> dict[str, Any]:
     """Parse the guard headers of a quarantined record into plain data (for tools and tests)."""
-    h = {k: v.decode("utf-8", "replace") for k, v in headers if k.startswith(PREFIX)}
+    h = {
+        k: v.decode("utf-8", "replace")
+        for k, v in headers
+        if k.startswith(PREFIX) and v is not None
+    }
     if H_ENVELOPE not in h:
         raise ValueError("record carries no ingest-guard envelope")
 

@@ -10,8 +10,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from guard.quarantine.envelope import PREFIX, read_envelope
-from guard.transport.base import Headers, InRecord
+from guard.quarantine.envelope import PREFIX, read_envelope, restore_nulls
+from guard.transport.base import Headers, InHeaders, InRecord
 
 # Headers a replay adds to what it writes: where the quarantined copy was, and which replay.
 H_REPLAY_ID = PREFIX + "replay.id"
@@ -54,12 +54,12 @@ class Location:
 class QuarantinedRecord:
     location: Location
     key: bytes | None
-    value: bytes | None
-    headers: Headers  # as stored: the original headers followed by the envelope
+    value: bytes | None  # the original value (null restored if it was null)
+    headers: InHeaders  # as stored, nulls restored: the original headers, then the envelope
     envelope: dict[str, Any]
 
     @property
-    def original_headers(self) -> Headers:
+    def original_headers(self) -> InHeaders:
         return [(k, v) for k, v in self.headers if not k.startswith(PREFIX)]
 
     def original_header(self, name: str) -> bytes | None:
@@ -108,11 +108,13 @@ class UnreadableRecord(ValueError):
 
 def from_kafka(rec: InRecord) -> QuarantinedRecord:
     location = Location(topic=rec.topic, partition=rec.partition, offset=rec.offset)
+    headers = [(k, v if v is not None else b"") for k, v in rec.headers]
     try:
-        envelope = read_envelope(rec.headers)
+        envelope = read_envelope(headers)
+        value, restored = restore_nulls(rec.value, headers)
     except (ValueError, UnicodeDecodeError) as exc:
         raise UnreadableRecord(location, str(exc)) from None
-    return QuarantinedRecord(location, rec.key, rec.value, rec.headers, envelope)
+    return QuarantinedRecord(location, rec.key, value, restored, envelope)
 
 
 def from_file_line(file: str, line: int, text: str) -> QuarantinedRecord:
@@ -123,9 +125,10 @@ def from_file_line(file: str, line: int, text: str) -> QuarantinedRecord:
         key = _unb64(obj.get("key_b64"))
         value = _unb64(obj.get("value_b64"))
         envelope = read_envelope(headers)
+        value, restored = restore_nulls(value, headers)
     except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
         raise UnreadableRecord(location, f"not a quarantine line: {exc}") from None
-    return QuarantinedRecord(location, key, value, headers, envelope)
+    return QuarantinedRecord(location, key, value, restored, envelope)
 
 
 def _unb64(text: str | None) -> bytes | None:

@@ -20,7 +20,7 @@ from guard.quarantine.envelope import (
     quarantine_headers,
 )
 from guard.quarantine.records import H_REPLAY_AT, H_REPLAY_ID, QuarantinedRecord
-from guard.transport.base import Headers
+from guard.transport.base import Headers, InHeaders
 from guard.validation.validator import Verdict
 
 
@@ -32,7 +32,7 @@ def replay_headers(rec: QuarantinedRecord, replay_id: str, at: str) -> Headers:
     ]
 
 
-def passed_headers(rec: QuarantinedRecord, replay_id: str, at: str) -> Headers:
+def passed_headers(rec: QuarantinedRecord, replay_id: str, at: str) -> InHeaders:
     source = rec.source
     lineage: Headers = [
         (name, str(source[key]).encode())
@@ -52,7 +52,9 @@ def passed_headers(rec: QuarantinedRecord, replay_id: str, at: str) -> Headers:
     ]
 
 
-def requeued_headers(rec: QuarantinedRecord, verdict: Verdict, replay_id: str, at: str) -> Headers:
+def requeued_headers(
+    rec: QuarantinedRecord, verdict: Verdict, replay_id: str, at: str
+) -> InHeaders:
     src = rec.source
     envelope = Envelope(
         source=Source(

@@ -10,6 +10,7 @@ from typing import IO, Protocol
 
 from guard.config.settings import GuardSettings
 from guard.errors import InputError
+from guard.quarantine.envelope import producible
 from guard.quarantine.files import record_line
 from guard.quarantine.sources import REPLAYED_DIR, state_topic_for
 from guard.replay.outputs import passed_headers, requeued_headers
@@ -83,25 +84,18 @@ class TopicSink:
             if outcome.decision is Decision.PASS:
                 source = rec.source
                 topic = self.destination(str(source["topic"]))
-                out = OutRecord(
-                    topic,
-                    rec.key,
-                    verdict.value,
-                    passed_headers(rec, self.replay_id, self.at),
-                    source.get("timestamp_ms"),
-                    self._mirror(topic, source.get("partition")),
+                key, value, headers = producible(
+                    rec.key, verdict.value, passed_headers(rec, self.replay_id, self.at)
                 )
+                partition = self._mirror(topic, source.get("partition"))
                 status = "replayed"
             else:
-                out = OutRecord(
-                    self.quarantine_topic,
-                    rec.key,
-                    rec.value,
-                    requeued_headers(rec, verdict, self.replay_id, self.at),
-                    rec.source.get("timestamp_ms"),
-                    rec.location.partition,
+                topic, partition = self.quarantine_topic, rec.location.partition
+                key, value, headers = producible(
+                    rec.key, rec.value, requeued_headers(rec, verdict, self.replay_id, self.at)
                 )
                 status = "requeued"
+            out = OutRecord(topic, key, value, headers, rec.source.get("timestamp_ms"), partition)
             self._producer.send(out)
             marker = {"status": status, "replay_id": self.replay_id, "at": self.at, "to": out.topic}
             self._producer.send(
@@ -146,12 +140,16 @@ class DirectorySink:
             rec, verdict = outcome.record, outcome.verdict
             assert rec is not None and verdict is not None
             if outcome.decision is Decision.PASS:
-                path, value = self.replayed_path, verdict.value
-                headers = passed_headers(rec, self.replay_id, self.at)
+                path = self.replayed_path
+                key, value, headers = producible(
+                    rec.key, verdict.value, passed_headers(rec, self.replay_id, self.at)
+                )
             else:
-                path, value = self.requeued_path, rec.value
-                headers = requeued_headers(rec, verdict, self.replay_id, self.at)
-            self._file(path).write(record_line(rec.key, value, headers) + "\n")
+                path = self.requeued_path
+                key, value, headers = producible(
+                    rec.key, rec.value, requeued_headers(rec, verdict, self.replay_id, self.at)
+                )
+            self._file(path).write(record_line(key, value, headers) + "\n")
         for fh in self._files.values():
             fh.flush()
             os.fsync(fh.fileno())

@@ -18,6 +18,7 @@ from guard.quarantine.envelope import (
     Source,
     now_iso,
     previous_attempts,
+    producible,
     quarantine_headers,
 )
 from guard.transport.base import InRecord, OutRecord, TopicPartition
@@ -91,8 +92,11 @@ class Router:
         for rec in batch:
             offsets[(rec.topic, rec.partition)] = rec.offset + 1
             plan = self.plans[rec.topic]  # the service subscribes to routed topics only
-            if rec.value is None and self.forward_tombstones:
-                verdict = Verdict(True, plan.validator.subject.name, None, (), value=None)
+            subject = plan.validator.subject.name
+            if rec.value is None and rec.key is not None and self.forward_tombstones:
+                # A tombstone deletes its key downstream; one without a key deletes nothing
+                # and is quarantined like any null value.
+                verdict = Verdict(True, subject, None, (), value=None)
             else:
                 verdict = plan.validator.validate(rec.value, rec.header(self.version_header))
             verdicts.append((rec, verdict))
@@ -100,12 +104,13 @@ class Router:
                 stats.valid += 1
                 stats.by_topic[(rec.topic, "valid")] += 1
                 stats.unknown_fields.update(verdict.unknown_fields)
+                key, value, headers = producible(rec.key, verdict.value, rec.headers)
                 out.append(
                     OutRecord(
                         plan.valid_topic,
-                        rec.key,
-                        verdict.value,
-                        rec.headers,
+                        key,
+                        value,
+                        headers,
                         rec.timestamp_ms,
                         _mirror(rec.partition, plan.valid_partitions),
                     )
@@ -124,12 +129,15 @@ class Router:
             stats.by_reason.update(envelope.reasons)
             if len(stats.examples) < EXAMPLES_KEPT:
                 stats.examples.append(envelope)
+            key, value, headers = producible(
+                rec.key, rec.value, quarantine_headers(rec.headers, envelope)
+            )
             out.append(
                 OutRecord(
                     plan.quarantine_topic,
-                    rec.key,
-                    rec.value,
-                    quarantine_headers(rec.headers, envelope),
+                    key,
+                    value,
+                    headers,
                     rec.timestamp_ms,
                     _mirror(rec.partition, plan.quarantine_partitions),
                 )

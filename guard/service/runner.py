@@ -23,6 +23,7 @@ from tenacity import (
     stop_after_attempt,
     wait_random_exponential,
 )
+from tenacity.stop import stop_base
 
 from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
@@ -72,6 +73,16 @@ def build_router(
             pipe.partition_count(quarantine) if pipe else None,
         )
     return Router(plans, settings.version_header, settings.tombstones)
+
+
+class _StopRequested(stop_base):
+    """Stops retrying once a stop was requested (SIGTERM during a broker outage)."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self.event.is_set()
 
 
 class BatchObserver(Protocol):
@@ -148,7 +159,7 @@ class GuardService:
             wait=wait_random_exponential(
                 multiplier=retry.initial_backoff_ms / 1000, max=retry.max_backoff_ms / 1000
             ),
-            stop=stop_after_attempt(retry.max_attempts),
+            stop=stop_after_attempt(retry.max_attempts) | _StopRequested(self._stop),
             before_sleep=self._recover,
             sleep=self._interruptible_sleep,
             reraise=True,
@@ -164,11 +175,21 @@ class GuardService:
                         summary.stopped_by = "max-records"
                         break
                 attempts = 0
-                for attempt in retrying:
-                    with attempt:
-                        attempts += 1
-                        n = self._one_batch(router, limit, summary)
-                summary.retries += attempts - 1
+                try:
+                    for attempt in retrying:
+                        with attempt:
+                            attempts += 1
+                            n = self._one_batch(router, limit, summary)
+                except TransientTransportError:
+                    if not self._stop.is_set():
+                        raise
+                    # Stopping while the broker is failing: nothing of this batch was
+                    # committed; it will be processed by the next run.
+                    self._abort_quietly()
+                    summary.stopped_by = self._stop_reason or "stop"
+                    break
+                finally:
+                    summary.retries += max(attempts - 1, 0)
                 if n or not self.pipe.has_assignment():
                     # Idle time counts only while partitions are assigned: waiting to join the
                     # group (e.g. for a crashed member's session to expire) is not idleness.
@@ -221,11 +242,13 @@ class GuardService:
             error=str(exc),
             next_wait_s=round(state.upcoming_sleep, 3),
         )
+        self._abort_quietly()
+
+    def _abort_quietly(self) -> None:
         for obs in self.observers:
             obs.after_abort()
         try:
             self.pipe.abort()
         except TransientTransportError as abort_exc:
-            # The next attempt polls from wherever the consumer is; if the abort itself failed
-            # the transaction times out broker-side and nothing from it becomes visible.
+            # The pipe rewinds on its next poll whatever happened here, so nothing is skipped.
             log.warning("abort failed", error=str(abort_exc))

@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-Headers = list[tuple[str, bytes]]
+Headers = list[tuple[str, bytes]]  # what a producer sends
+InHeaders = list[tuple[str, bytes | None]]  # what a consumer gets: Kafka allows null values
 TopicPartition = tuple[str, int]
 
 
@@ -22,7 +23,7 @@ class InRecord:
     timestamp_ms: int
     key: bytes | None
     value: bytes | None
-    headers: Headers
+    headers: InHeaders
 
     def header(self, name: str) -> bytes | None:
         """The last value of header `name` (Kafka allows repeats; the last one wins)."""

@@ -24,8 +24,18 @@ FATAL = (
 )
 
 
+# Retrying cannot make a record fit: the topic or producer limit has to be raised.
+TOO_LARGE = (kerr.MessageSizeTooLargeError, kerr.RecordListTooLargeError)
+
+
 def classify(action: str, exc: BaseException) -> FatalTransportError | TransientTransportError:
     message = f"{action}: {type(exc).__name__}: {exc}"
+    if isinstance(exc, TOO_LARGE):
+        return FatalTransportError(
+            f"{message} -- a record is larger than an output topic (max.message.bytes) or the "
+            "producer (kafka.max_request_size) accepts; raise them to at least the source "
+            "topic's limit plus room for the guard's headers"
+        )
     if isinstance(exc, FATAL):
         return FatalTransportError(message)
     return TransientTransportError(message)

@@ -53,6 +53,8 @@ class MemoryPipe:
         self.broker = broker
         self.group = group
         self.fail_next_commits = 0
+        # Commits that take effect and then report a failure (a timed-out commit that landed).
+        self.land_then_fail_commits = 0
         self._topics: list[str] = []
         self._positions: dict[TopicPartition, int] = {}
         self._pending: list[OutRecord] | None = None
@@ -95,6 +97,9 @@ class MemoryPipe:
         self.broker.committed[self.group].update(offsets)
         self._pending = None
         self._uncommitted = False
+        if self.land_then_fail_commits > 0:
+            self.land_then_fail_commits -= 1
+            raise TransientTransportError("injected: commit landed, but no answer came back")
 
     def abort(self) -> None:
         self._pending = None

@@ -120,8 +120,14 @@ class TxProducer:
             elif state != TransactionState.READY:
                 raise TransientTransportError(f"producer is in state {state.name}")
         except (TransientTransportError, FatalTransportError) as exc:
-            log.warning("abort failed; producer will be recreated", error=str(exc))
+            # Recreate at once: the new producer's init_transactions aborts the open
+            # transaction, which read_committed consumers (and our own rewind) wait on.
+            log.warning("abort failed; recreating the producer", error=str(exc))
             self.close()
+            try:
+                self._create()
+            except TransientTransportError as create_exc:
+                log.warning("producer not recreated yet; next begin retries", error=str(create_exc))
 
     def close(self) -> None:
         if self._producer is not None:

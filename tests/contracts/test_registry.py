@@ -291,3 +291,43 @@ def test_unknown_subject_lists_the_known_ones(tmp_path: Path) -> None:
 
 def test_contract_error_is_a_guard_error() -> None:
     assert issubclass(ContractError, GuardError)
+
+
+def test_any_json_field_name_compiles_and_validates(tmp_path: Path) -> None:
+    """`_id`, `model_config` or `schema` are ordinary field names in a contract."""
+    from guard.validation import RecordValidator
+
+    path = tmp_path / "cdc" / "v1.yaml"
+    path.parent.mkdir()
+    path.write_text(
+        "subject: cdc\nversion: 1\nfields:\n  _id: {type: string}\n"
+        "  model_config: {type: integer}\n  schema: {type: string, required: false}\n"
+    )
+    validator = RecordValidator(load_registry(tmp_path).subject("cdc"))
+    assert validator.validate(b'{"_id": "a", "model_config": 1, "schema": "s"}').ok
+    bad = validator.validate(b'{"_id": 1}')
+    assert {(e.path, e.code.value) for e in bad.errors} == {
+        ("_id", "wrong_type"),
+        ("model_config", "missing_field"),
+    }
+
+
+def test_a_pattern_the_validator_engine_rejects_names_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "s" / "v1.yaml"
+    path.parent.mkdir()
+    path.write_text(
+        "subject: s\nversion: 1\nfields:\n  code: {type: string, pattern: '^(?=a)a$'}\n"
+    )
+    with pytest.raises(ContractError) as info:
+        load_registry(tmp_path)
+    assert info.value.field == "code" and "v1.yaml" in str(info.value)
+
+
+def test_a_whole_float_bound_on_an_integer_field_compiles(tmp_path: Path) -> None:
+    from guard.validation import RecordValidator
+
+    path = tmp_path / "s" / "v1.yaml"
+    path.parent.mkdir()
+    path.write_text("subject: s\nversion: 1\nfields:\n  n: {type: integer, maximum: 1.0e20}\n")
+    validator = RecordValidator(load_registry(tmp_path).subject("s"))
+    assert validator.validate(b'{"n": 5}').ok

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from guard.contracts.spec import ContractSpec
-from guard.contracts.unknown import Shape
+from guard.contracts.unknown import ArrayOf, Shape
 
 
 def _shape(fields: dict[str, Any], policy: str = "reject") -> Shape:
@@ -29,9 +29,10 @@ NESTED: dict[str, Any] = {
 def test_shape_knows_top_level_names_and_nested_shapes() -> None:
     shape = _shape(NESTED)
     assert shape.known == {"id", "shipping", "items", "tags"}
-    assert set(shape.children) == {"shipping"}
-    assert set(shape.array_children) == {"items"}
-    assert shape.children["shipping"].known == {"country"}
+    assert set(shape.children) == {"shipping", "items"}  # tags hold no objects
+    shipping, items = shape.children["shipping"], shape.children["items"]
+    assert isinstance(shipping, Shape) and shipping.known == {"country"}
+    assert isinstance(items, ArrayOf) and isinstance(items.item, Shape)
 
 
 def test_unknown_paths_are_dotted_and_sorted() -> None:
@@ -132,5 +133,31 @@ def test_strip_only_at_a_nested_level_keeps_top_level_unknowns() -> None:
 
 def test_nested_shape_inherits_the_parent_policy() -> None:
     shape = _shape(NESTED, "strip")
-    assert shape.children["shipping"].policy == "strip"
-    assert shape.array_children["items"].policy == "strip"
+    shipping, items = shape.children["shipping"], shape.children["items"]
+    assert isinstance(shipping, Shape) and shipping.policy == "strip"
+    assert (
+        isinstance(items, ArrayOf)
+        and isinstance(items.item, Shape)
+        and items.item.policy == "strip"
+    )
+
+
+def test_strip_removes_unknown_keys_inside_arrays_of_arrays() -> None:
+    from guard.contracts.spec import FieldSpec
+    from guard.contracts.unknown import Shape
+
+    spec = {
+        "m": FieldSpec.model_validate(
+            {
+                "type": "array",
+                "items": {
+                    "type": "array",
+                    "items": {"type": "object", "fields": {"x": {"type": "integer"}}},
+                },
+            }
+        )
+    }
+    shape = Shape.of(spec, "strip")
+    record = {"m": [[{"x": 1, "secret": "s"}], [{"x": 2}]]}
+    assert shape.unknown_paths(record) == ["m[][].secret"]
+    assert shape.strip(record) == {"m": [[{"x": 1}], [{"x": 2}]]}

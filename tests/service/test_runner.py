@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 
@@ -168,3 +169,43 @@ def test_observer_state_and_records_follow_the_transaction_exactly_once() -> Non
     GuardService(_settings(), load_registry(SCHEMAS), lambda: pipe, [observer]).run(idle_timeout=0)
     assert observer.committed == len(expected) and observer.aborts == 2
     assert sum(int(r.value or b"0") for r in broker.records("observer.out")) == len(expected)
+
+
+def test_a_commit_that_landed_but_reported_failure_is_not_duplicated() -> None:
+    broker, expected = _broker()
+    service, pipe = _service(broker)
+    pipe.land_then_fail_commits = 3
+    service.run(idle_timeout=0)
+    assert _outcome(broker) == Counter({(k, r): 1 for k, r in expected.items()})
+
+
+def test_a_stop_during_a_broker_outage_ends_the_run_without_exhausting_retries() -> None:
+    broker, _ = _broker(20)
+    retry = {"initial_backoff_ms": 100, "max_backoff_ms": 200, "max_attempts": 50}
+    service, pipe = _service(broker, retry=retry)
+    pipe.fail_next_commits = 10**6
+    timer = threading.Timer(0.3, service.request_stop, args=("SIGTERM",))
+    timer.start()
+    summary = service.run()  # must return, not raise after 50 attempts
+    timer.cancel()
+    assert summary.stopped_by == "SIGTERM" and summary.retries < 49
+    assert broker.committed["g"] == {} and broker.records("orders.valid") == []
+
+
+def test_logs_never_contain_record_keys_or_values(capsys: pytest.CaptureFixture[str]) -> None:
+    from guard.logs import configure_logging
+
+    configure_logging("DEBUG", "json")
+    broker = MemoryBroker()
+    broker.create("orders", 1)
+    secret = "s3cr3t-4111-1111"
+    broker.produce(
+        "orders", json.dumps({"order_id": secret, "amount": secret}).encode(), secret.encode()
+    )
+    broker.produce("orders", f"not json {secret}".encode(), secret.encode())
+    service, pipe = _service(broker)
+    pipe.fail_next_commits = 1  # the retry path logs too
+    summary = service.run(idle_timeout=0)
+    assert summary.stats.quarantined == 2
+    logged = capsys.readouterr().err
+    assert '"batch committed"' in logged and secret not in logged
