@@ -22,15 +22,15 @@ import uuid
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import KafkaAdminClient
 from kafka.structs import OffsetAndMetadata
 
-from guard.config import load_settings
+from guard.config import KafkaSettings, load_settings
 from guard.contracts import load_registry
 from guard.demo.samples import sample_stream
 from guard.localbroker import LocalKafka
 from guard.logs import configure_logging
 from guard.service import GuardService
+from guard.transport.admin import ensure_topics
 from guard.transport.kafka import KafkaPipe
 from guard.validation import RecordValidator
 
@@ -57,14 +57,9 @@ def bench_validator(n: int) -> None:
 
 
 def produce(bootstrap: str, topic: str, n: int) -> int:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
-    for name in (topic, f"{topic}.copy"):
-        admin.create_topics(
-            {name: {"num_partitions": PARTITIONS, "replication_factor": 1}},
-            timeout_ms=30_000,
-            wait_for_metadata=True,
-        )
-    admin.close()
+    ensure_topics(
+        KafkaSettings(bootstrap_servers=bootstrap), {topic: PARTITIONS, f"{topic}.copy": PARTITIONS}
+    )
     producer = KafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024
     )

@@ -12,6 +12,12 @@ from typing import Literal
 import structlog
 
 
+def _stderr_logger(*_args: object) -> structlog.PrintLogger:
+    # Looked up per logger, not bound once: whoever replaced sys.stderr since (a test
+    # harness, a daemon wrapper) gets the output, and a closed stream is never written to.
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure_logging(level: str = "INFO", fmt: Literal["json", "console"] = "json") -> None:
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
@@ -26,7 +32,7 @@ def configure_logging(level: str = "INFO", fmt: Literal["json", "console"] = "js
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_stderr_logger,
         # Not cached: `guard run` reconfigures after the CLI did; we log per batch, not per record.
         cache_logger_on_first_use=False,
     )

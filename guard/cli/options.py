@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -57,8 +58,28 @@ def quarantine_source_options(fn: Any) -> Any:
     return fn
 
 
+_TIME_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ"]
+_FILTER_KEYS = (
+    "subjects",
+    "reasons",
+    "fields",
+    "since",
+    "until",
+    "partitions",
+    "offset_from",
+    "offset_to",
+)
+
+
 def filter_options(fn: Any) -> Any:
-    """Filters shared by `quarantine show/stats` and `replay`."""
+    """Filter options shared by `quarantine show/stats` and `replay`, handed to the command
+    as one `record_filter: RecordFilter` argument."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {k: kwargs.pop(k) for k in _FILTER_KEYS}
+        return fn(*args, record_filter=_build_filter(**values), **kwargs)
+
     for decorator in reversed(
         [
             click.option(
@@ -83,14 +104,11 @@ def filter_options(fn: Any) -> Any:
             click.option("--offset-to", type=int, help="Source offset, inclusive."),
         ]
     ):
-        fn = decorator(fn)
-    return fn
+        wrapper = decorator(wrapper)
+    return wrapper
 
 
-_TIME_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ"]
-
-
-def build_filter(
+def _build_filter(
     subjects: tuple[str, ...],
     reasons: tuple[str, ...],
     fields: tuple[str, ...],

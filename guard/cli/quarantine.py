@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import cast
 
 import click
 
-from guard.cli.options import build_filter, filter_options, quarantine_source_options
+from guard.cli.options import filter_options, quarantine_source_options
+from guard.quarantine.filters import RecordFilter
 
 
 @click.group()
@@ -30,14 +30,7 @@ def stats(
     config_path: Path | None,
     directory: Path | None,
     topics: tuple[str, ...],
-    subjects: tuple[str, ...],
-    reasons: tuple[str, ...],
-    fields: tuple[str, ...],
-    since: datetime | None,
-    until: datetime | None,
-    partitions: tuple[int, ...],
-    offset_from: int | None,
-    offset_to: int | None,
+    record_filter: RecordFilter,
     bucket: str,
     include_handled: bool,
     as_json: bool,
@@ -46,9 +39,6 @@ def stats(
     from guard.cli.sources import open_sources
     from guard.quarantine.inspect import Bucket, collect_stats
 
-    record_filter = build_filter(
-        subjects, reasons, fields, since, until, partitions, offset_from, offset_to
-    )
     _, sources = open_sources(config_path, directory, topics)
     report = {}
     for source in sources:
@@ -74,14 +64,7 @@ def show(
     config_path: Path | None,
     directory: Path | None,
     topics: tuple[str, ...],
-    subjects: tuple[str, ...],
-    reasons: tuple[str, ...],
-    fields: tuple[str, ...],
-    since: datetime | None,
-    until: datetime | None,
-    partitions: tuple[int, ...],
-    offset_from: int | None,
-    offset_to: int | None,
+    record_filter: RecordFilter,
     limit: int,
     show_values: bool,
     include_handled: bool,
@@ -91,9 +74,6 @@ def show(
     from guard.quarantine.inspect import describe
     from guard.quarantine.records import UnreadableRecord
 
-    record_filter = build_filter(
-        subjects, reasons, fields, since, until, partitions, offset_from, offset_to
-    )
     _, sources = open_sources(config_path, directory, topics)
     for source in sources:
         handled = source.handled()

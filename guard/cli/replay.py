@@ -8,14 +8,14 @@ import sys
 import threading
 import uuid
 from contextlib import AbstractContextManager
-from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import click
 
-from guard.cli.options import build_filter, filter_options, quarantine_source_options
+from guard.cli.options import filter_options, quarantine_source_options
+from guard.quarantine.filters import RecordFilter
 
 
 @click.command()
@@ -56,14 +56,7 @@ def replay(
     config_path: Path | None,
     directory: Path | None,
     topics: tuple[str, ...],
-    subjects: tuple[str, ...],
-    reasons: tuple[str, ...],
-    fields: tuple[str, ...],
-    since: datetime | None,
-    until: datetime | None,
-    partitions: tuple[int, ...],
-    offset_from: int | None,
-    offset_to: int | None,
+    record_filter: RecordFilter,
     schemas_dir: Path,
     version: int | None,
     to_source: bool,
@@ -93,9 +86,6 @@ def replay(
         raise click.UsageError(
             "a real replay asks for confirmation: run it in a terminal, or pass --yes"
         )
-    record_filter = build_filter(
-        subjects, reasons, fields, since, until, partitions, offset_from, offset_to
-    )
     settings, sources = open_sources(config_path, directory, topics)
     registry = load_registry(settings.schemas_dir if settings else schemas_dir)
     replay_id, at = uuid.uuid4().hex[:12], now_iso()

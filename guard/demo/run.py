@@ -24,13 +24,13 @@ def schemas_dir() -> Path:
 
 def run_demo(records: int = 2000, bad_share: float = 0.2) -> None:
     from kafka import KafkaProducer
-    from kafka.admin import KafkaAdminClient
 
-    from guard.config import load_settings
+    from guard.config import KafkaSettings, load_settings
     from guard.contracts import load_registry
     from guard.localbroker import LocalKafka
     from guard.logs import configure_logging
     from guard.service import GuardService
+    from guard.transport.admin import ensure_topics
     from guard.transport.kafka import KafkaPipe
     from guard.verify import read_topic
 
@@ -45,13 +45,7 @@ def run_demo(records: int = 2000, bad_share: float = 0.2) -> None:
             f"broker Kafka {broker.version} up at {bootstrap} in {time.monotonic() - started:.1f}s"
         )
 
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
-        admin.create_topics(
-            {SOURCE: {"num_partitions": PARTITIONS, "replication_factor": 1}},
-            timeout_ms=30_000,
-            wait_for_metadata=True,
-        )
-        admin.close()
+        ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), {SOURCE: PARTITIONS})
 
         samples = list(sample_stream(records, bad_share))
         producer = KafkaProducer(

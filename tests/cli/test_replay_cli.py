@@ -83,3 +83,27 @@ def test_quarantine_stats_json_for_a_directory(tmp_path: Path) -> None:
 def test_missing_quarantine_directory_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["quarantine", "show", "--dir", str(tmp_path / "none")])
     assert result.exit_code == 2
+
+
+def test_filter_options_reach_the_command(tmp_path: Path) -> None:
+    data = tmp_path / "in.jsonl"
+    data.write_text('{"x": 1}\nnot json\n')
+    qdir = tmp_path / "q"
+    CliRunner().invoke(
+        cli,
+        [
+            "validate",
+            "-s",
+            "orders",
+            "--schemas-dir",
+            str(SCHEMAS),
+            "--quarantine-dir",
+            str(qdir),
+            str(data),
+        ],
+    )
+    result = CliRunner().invoke(
+        cli, ["quarantine", "stats", "--dir", str(qdir), "--reason", "not_json", "--json"]
+    )
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)[str(qdir)]["by_reason"] == {"not_json": 1}

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaProducer
-from kafka.admin import KafkaAdminClient
 
-from guard.config import load_settings
+from guard.config import KafkaSettings, load_settings
 from guard.contracts import load_registry
 from guard.demo.samples import good_order
 from guard.localbroker import LocalKafka
 from guard.quarantine.sources import state_topic_for
 from guard.service import GuardService
+from guard.transport.admin import ensure_topics
 from guard.transport.kafka import KafkaPipe
 from guard.verify import ReadRecord, read_topic
 from tests.conftest import SCHEMAS
@@ -78,6 +78,14 @@ def _replay(config: Path, env: dict[str, str], *args: str) -> subprocess.Popen[s
     )
 
 
+def _guard(env: dict[str, str], *args: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "guard", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
 def _finish(proc: subprocess.Popen[str]) -> dict[str, object]:
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-2000:]
@@ -98,13 +106,7 @@ def quarantined_mix(kafka: LocalKafka, unique: Callable[[str], str], tmp_path: P
     schemas = tmp_path / "schemas"
     (schemas / "orders").mkdir(parents=True)
     shutil.copy(SCHEMAS / "orders" / "v1.yaml", schemas / "orders" / "v1.yaml")
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
-    admin.create_topics(
-        {source: {"num_partitions": PARTITIONS, "replication_factor": 1}},
-        timeout_ms=30_000,
-        wait_for_metadata=True,
-    )
-    admin.close()
+    ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), {source: PARTITIONS})
     mix = _mix(1200)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     for i, (key, value, _) in enumerate(mix):
@@ -128,6 +130,20 @@ def test_replay_after_a_contract_release_is_exactly_once_across_a_crash_and_reru
 ) -> None:
     bootstrap, source, config, groups = quarantined_mix
     should_pass = {k for k, g in groups.items() if g in ("new_field", "new_currency")}
+
+    stats = _guard(subprocess_env, "quarantine", "stats", "--config", str(config), "--json")
+    assert json.loads(stats)[f"{source}.quarantine"]["by_reason"] == {
+        "unknown_field": 300,
+        "not_in_enum": 300,
+        "wrong_type": 300,
+    }
+    shown = [
+        json.loads(line)
+        for line in _guard(
+            subprocess_env, "quarantine", "show", "--config", str(config), "--limit", "3"
+        ).splitlines()
+    ]
+    assert len(shown) == 3 and all("value" not in r and r["key"] == "<hidden>" for r in shown)
 
     dry = _finish(_replay(config, subprocess_env, "--dry-run"))
     assert (dry["passed"], dry["still_failing"]) == (600, 300)

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaProducer
-from kafka.admin import KafkaAdminClient
 
-from guard.config import load_settings
+from guard.config import KafkaSettings, load_settings
 from guard.contracts import load_registry
 from guard.demo.samples import Sample, sample_stream
 from guard.localbroker import LocalKafka
 from guard.service import GuardService
+from guard.transport.admin import ensure_topics
 from guard.transport.kafka import KafkaPipe
 from guard.verify import read_topic
 from tests.conftest import SCHEMAS
@@ -30,13 +30,7 @@ PARTITIONS = 3
 
 
 def _create(bootstrap: str, topic: str, partitions: int = PARTITIONS) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
-    admin.create_topics(
-        {topic: {"num_partitions": partitions, "replication_factor": 1}},
-        timeout_ms=30_000,
-        wait_for_metadata=True,
-    )
-    admin.close()
+    ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), {topic: partitions})
 
 
 def _produce(
