@@ -30,6 +30,7 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
     from guard.contracts import load_registry
     from guard.logs import configure_logging
     from guard.service import GuardService
+    from guard.service.runner import BatchObserver
     from guard.transport.kafka import KafkaPipe
 
     settings = load_settings(config_path)
@@ -37,7 +38,18 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
     log = structlog.get_logger("guard.run")
     registry = load_registry(settings.schemas_dir)
     log.info("starting", config=settings.redacted())
-    service = GuardService(settings, registry, lambda: KafkaPipe(settings.kafka))
+    observers: list[BatchObserver] = []
+    if settings.monitoring.enabled:  # numpy, scipy and the sketch library load only then
+        from guard.monitoring import require_libraries
+
+        require_libraries()
+        from guard.monitoring.observer import MonitoringObserver
+
+        monitor = MonitoringObserver(settings, registry)
+        observers.append(monitor)
+    service = GuardService(settings, registry, lambda: KafkaPipe(settings.kafka), observers)
+    if settings.monitoring.enabled:
+        monitor.start()
     service.install_signal_handlers()
     summary = service.run(max_records=max_records, idle_timeout=idle_timeout)
     stats = summary.stats

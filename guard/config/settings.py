@@ -6,15 +6,25 @@ Precedence: environment (`GUARD_` prefix, `__` between levels, e.g.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from guard.contracts.spec import DriftSpec, Positive, PValue, Rate
 from guard.errors import ConfigError
 
 
@@ -98,6 +108,102 @@ class LogSettings(_Section):
     format: Literal["json", "console"] = "json"
 
 
+class MonitorWindowSettings(_Section):
+    """A window closes at whichever limit comes first (at least one must be set)."""
+
+    records: int | None = Field(default=10_000, ge=1)
+    seconds: float | None = Field(default=300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> MonitorWindowSettings:
+        if self.records is None and self.seconds is None:
+            raise ValueError("set records, seconds or both")
+        return self
+
+
+class BaselineSettings(_Section):
+    # auto: the newest schemas/<subject>/baseline-v<N>.json, else learn one from the stream;
+    # file: that file must exist; learn: always learn a new one from the first windows.
+    source: Literal["auto", "file", "learn"] = "auto"
+    version: int | None = Field(default=None, ge=1)  # pin baseline-v<N>.json (auto/file)
+    learn_windows: int = Field(default=1, ge=1)
+    save: bool = True  # write a learned baseline beside the contract (next free version)
+
+
+class DriftThresholdSettings(DriftSpec):
+    """Default thresholds: the per-field keys of a contract's `drift:`, plus window-level ones.
+
+    `false` switches a check off everywhere; a field's `drift:` (or `monitoring.fields`) can
+    still set it for that field.
+    """
+
+    null_rate_abs: Rate = 0.1
+    null_rate_rel: Positive = 1.0  # only where the baseline has nulls and the abs check is quiet
+    missing_rate_abs: Rate = 0.1
+    type_change: Rate = 0.01
+    psi: Positive = 0.2
+    ks: Rate = 0.1
+    wasserstein: Positive = False
+    js: Rate = 0.1
+    chi2_p: PValue = False
+    new_categories: bool = True
+    categorical: bool | None = None  # None: decide from the baseline (enum-like fields)
+    volume_rel: Positive = 0.5  # |record rate change| / baseline rate
+    quarantine_rate_abs: Rate = 0.05  # quarantined share above the baseline's
+    new_fields: bool = True  # fields no baseline record had (declared under allow, or not)
+    missing_fields: Rate = 0.05  # a field at least this common in the baseline is now absent
+    p_value: PValue = 0.001  # significance for rate changes and the sketch KS test
+    min_records: int = Field(default=100, ge=1)  # smaller windows are profiled, not checked
+    min_values: int = Field(default=30, ge=1)  # per field, for distribution checks
+    categorical_max: int = Field(default=50, ge=1)  # enum-like: at most this many values
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, data: Any) -> Any:
+        """GUARD_MONITORING__THRESHOLDS__PSI=0.3 arrives as text: read numbers and false/off."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for key, value in data.items():
+            if isinstance(value, str):
+                text = value.strip().lower()
+                if text in {"false", "off"}:
+                    out[key] = False
+                elif text == "true":
+                    out[key] = True
+                else:  # not a number: left as text, the field's own check names the problem
+                    with contextlib.suppress(ValueError):
+                        out[key] = float(text)
+        return out
+
+
+class SketchSettings(_Section):
+    kll_k: int = Field(default=200, ge=8, le=65_535)  # quantile sketch size (rank error ~1.7%)
+    hll_lg_k: int = Field(default=12, ge=7, le=21)  # distinct-count sketch, 2^k buckets
+    frequent_lg_max: int = Field(default=7, ge=3, le=12)  # category map of 2^n slots
+    max_unknown_fields: int = Field(default=200, ge=0)  # undeclared paths tracked per window
+
+
+class MonitoringSettings(_Section):
+    """Data-shape monitoring: window profiles, baselines and drift alerts (off by default)."""
+
+    enabled: bool = False
+    windows: MonitorWindowSettings = MonitorWindowSettings()
+    drift_topic: str = "guard.drift"
+    profiles_topic: str = "guard.profiles"  # compacted; key <subject>/<instance>/<window>
+    profiles_retention_ms: int = Field(default=7 * 24 * 3600 * 1000, ge=60_000)
+    # The open window's profile is republished (same key) at most this often, so
+    # `guard drift status` sees current state; 0 publishes it with every batch.
+    snapshot_seconds: float = Field(default=30.0, ge=0)
+    baseline: BaselineSettings = BaselineSettings()
+    thresholds: DriftThresholdSettings = DriftThresholdSettings()
+    # Per-field overrides, over the contract's `drift:`: subject -> field path -> thresholds.
+    fields: dict[str, dict[str, DriftSpec]] = Field(default_factory=dict)
+    sketch: SketchSettings = SketchSettings()
+    metrics_port: int | None = Field(default=None, ge=1, le=65_535)  # Prometheus exporter
+    metrics_host: str = "127.0.0.1"
+
+
 class GuardSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GUARD_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -115,6 +221,7 @@ class GuardSettings(BaseSettings):
     batch: BatchSettings = BatchSettings()
     retry: RetrySettings = RetrySettings()
     log: LogSettings = LogSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     topics: dict[str, Route] = Field(min_length=1)
 
     @field_validator("topics")

@@ -7,10 +7,12 @@ type), so a broken contract fails at start-up instead of on the first record.
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Literal, Self
+from collections.abc import Callable
+from typing import Annotated, Literal, Self, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
 FieldType = Literal[
     "string", "integer", "number", "boolean", "timestamp", "date", "object", "array"
@@ -27,6 +29,68 @@ INT64_MAX = 2**63 - 1
 _NUMERIC = {"integer", "number"}
 _STRINGY = {"string"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+_NO_LIMIT = 1e9
+
+
+def _threshold(lo: float, hi: float) -> Callable[[object], float | Literal[False]]:
+    """Validates a drift threshold: a number in (lo, hi], or `false`/`off` (check off)."""
+
+    def check(value: object) -> float | Literal[False]:
+        if value is False or value == "off":
+            return False
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("must be a number, or false/off to switch the check off")
+        number = float(value)
+        if not (lo < number <= hi and math.isfinite(number)):
+            if hi >= _NO_LIMIT:
+                raise ValueError("must be a number above 0, or false/off")
+            raise ValueError(f"must be in ({lo:g}, {hi:g}], or false/off")
+        return number
+
+    return check
+
+
+_JSON_INPUT = float | bool
+Rate: TypeAlias = Annotated[
+    float | Literal[False], PlainValidator(_threshold(0.0, 1.0), json_schema_input_type=_JSON_INPUT)
+]
+Positive: TypeAlias = Annotated[
+    float | Literal[False],
+    PlainValidator(_threshold(0.0, _NO_LIMIT), json_schema_input_type=_JSON_INPUT),
+]
+PValue: TypeAlias = Annotated[
+    float | Literal[False], PlainValidator(_threshold(0.0, 0.5), json_schema_input_type=_JSON_INPUT)
+]
+
+
+class DriftSpec(BaseModel):
+    """Per-field drift thresholds (`drift:` on a field); unset keys keep the configured defaults.
+
+    A number sets the threshold, `false` (or `off`) switches that check off for the field.
+    Which keys apply depends on the field's type: distribution checks (psi, ks, wasserstein)
+    need a numeric field, category checks (js, chi2_p, new_categories, categorical) a string,
+    integer or boolean one.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    null_rate_abs: Rate | None = None  # |null share now - baseline| at or above this
+    null_rate_rel: Positive | None = None  # |change| / baseline null share at or above this
+    missing_rate_abs: Rate | None = None  # |missing share now - baseline|
+    type_change: Rate | None = None  # share of present values of a type the baseline lacked
+    psi: Positive | None = None  # population stability index over baseline deciles
+    ks: Rate | None = None  # Kolmogorov-Smirnov distance (and significant per sketch error)
+    wasserstein: Positive | None = None  # Wasserstein distance / baseline spread
+    js: Rate | None = None  # Jensen-Shannon distance of category frequencies (base 2)
+    chi2_p: PValue | None = None  # chi-square p-value below this
+    new_categories: bool | None = None  # a value the (enum-like) baseline never saw
+    categorical: bool | None = None  # force (true) or forbid (false) category treatment
+
+
+_NUMERIC_CHECKS = ("psi", "ks", "wasserstein")
+_CATEGORY_CHECKS = ("js", "chi2_p", "new_categories", "categorical")
 
 
 class FieldSpec(BaseModel):
@@ -50,10 +114,13 @@ class FieldSpec(BaseModel):
     items: FieldSpec | None = None
     min_items: int | None = Field(default=None, ge=0)
     max_items: int | None = Field(default=None, ge=0)
+    drift: DriftSpec | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         t = self.type
+        if self.drift is not None:
+            check_drift(t, self.drift)
         ranged = (self.minimum, self.maximum, self.exclusive_minimum, self.exclusive_maximum)
         if any(v is not None for v in ranged) and t not in _NUMERIC:
             raise ValueError(f"numeric ranges apply only to integer/number fields, not {t}")
@@ -119,6 +186,21 @@ def _enum_value_fits(t: str, v: object) -> bool:
     if t == "boolean":
         return isinstance(v, bool)
     return isinstance(v, str)
+
+
+def check_drift(t: str, drift: DriftSpec) -> None:
+    """Raise ValueError when `drift` sets a check that does not apply to a `t` field."""
+    given = drift.model_fields_set
+    numeric = [k for k in _NUMERIC_CHECKS if k in given]
+    if numeric and t not in _NUMERIC:
+        raise ValueError(f"drift: {_keys(numeric)} only to integer/number fields, not {t}")
+    category = [k for k in _CATEGORY_CHECKS if k in given]
+    if category and t not in {"string", "integer", "boolean"}:
+        raise ValueError(f"drift: {_keys(category)} only to string/integer/boolean fields, not {t}")
+
+
+def _keys(keys: list[str]) -> str:
+    return f"{keys[0]} applies" if len(keys) == 1 else f"{', '.join(keys)} apply"
 
 
 def _check_order(lo_name: str, lo: float | None, hi_name: str, hi: float | None) -> None:

@@ -91,6 +91,11 @@ class BatchObserver(Protocol):
     Exactly-once for observers: `before_commit` must not change lasting state, only stage it
     and return the records to produce with the batch; `after_commit` applies the staged state
     (the transaction is durable); `after_abort` drops it (the batch will be polled again).
+    When a poll returns nothing, `before_commit` gets an empty batch (so time-based work,
+    such as closing a window, happens in a quiet stream too).
+
+    Caveat: a commit that timed out may still have landed; the runner then calls
+    `after_abort`, and that batch's observations are lost (never counted twice).
     """
 
     def before_commit(self, routed: RoutedBatch) -> list[OutRecord]: ...
@@ -212,6 +217,7 @@ class GuardService:
     def _one_batch(self, router: Router, limit: int, summary: RunSummary) -> int:
         batch = self.pipe.poll(limit, self.settings.batch.poll_timeout_ms)
         if not batch:
+            self._idle_observers()
             return 0
         routed = router.route(batch)
         extra = [rec for obs in self.observers for rec in obs.before_commit(routed)]
@@ -233,6 +239,21 @@ class GuardService:
             reasons=dict(routed.stats.by_reason),
         )
         return len(batch)
+
+    def _idle_observers(self) -> None:
+        """Show observers an empty batch, so time windows close on time in a quiet stream;
+        what they emit is committed in a transaction of its own, with no offsets."""
+        if not self.observers:
+            return
+        empty = RoutedBatch([], {}, RoutingStats(), [])
+        extra = [rec for obs in self.observers for rec in obs.before_commit(empty)]
+        if extra:
+            self.pipe.begin()
+            for record in extra:
+                self.pipe.send(record)
+            self.pipe.commit({})
+        for obs in self.observers:
+            obs.after_commit()
 
     def _recover(self, state: RetryCallState) -> None:
         exc: Any = state.outcome.exception() if state.outcome else None

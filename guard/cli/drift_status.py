@@ -1,0 +1,54 @@
+"""`guard drift status`: current data shape and drift per subject and field, merged across
+every instance's latest window profile."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option(
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="guard.yaml (GUARD_* environment variables override it).",
+)
+@click.option("--subject", "-s", help="Only this subject.")
+@click.option(
+    "--max-age",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Only instances whose latest window is at most this many seconds old.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the state as JSON.")
+def status(config_path: Path, subject: str | None, max_age: float | None, as_json: bool) -> None:
+    """Read the profiles topic (read_committed), merge the latest window of every instance per
+    subject, check it against the subject's baseline and show the state per field.
+    """
+    from guard.monitoring import require_libraries
+
+    require_libraries()  # before anything imports numpy or the sketch library
+    from guard.config import load_settings
+    from guard.contracts import load_registry
+    from guard.monitoring.status import collect, render_text
+
+    settings = load_settings(config_path)
+    registry = load_registry(settings.schemas_dir)
+    if subject is not None:
+        registry.subject(subject)  # an unknown subject is a usage error, not an empty result
+    statuses, unreadable = collect(settings, registry, subject, max_age)
+    if as_json:
+        payload = {
+            "profiles_topic": settings.monitoring.profiles_topic,
+            "unreadable": unreadable,
+            "subjects": {s.merged.subject: s.to_json() for s in statuses},
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    click.echo(render_text(statuses))
+    if unreadable:
+        click.echo(f"({unreadable} unreadable record(s) on {settings.monitoring.profiles_topic})")

@@ -1,0 +1,78 @@
+"""Drift alerts: what was measured, against what, and the event published for it.
+
+Every alert names the subject, the field (`(window)` for window-level checks), the statistic,
+the baseline value, the current value, the threshold and the window. Alerts never carry
+record values: category values are values, so new categories are given as a count and short
+SHA-256 hashes, unless `expose_values: true` opts in to naming them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from guard._version import __version__
+from guard.transport.base import OutRecord
+
+WINDOW_FIELD = "(window)"
+EVENT_FORMAT = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Alert:
+    subject: str
+    field: str
+    statistic: str
+    value: float  # the statistic measured for this window, compared with the threshold
+    threshold: float
+    baseline_value: float | None  # the baseline's level of the quantity (a rate, a median)
+    current_value: float | None  # this window's level of the same quantity
+    detail: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def value_hash(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def describe_values(values: Iterable[str], expose_values: bool) -> dict[str, Any]:
+    """New category values as a count plus hashes, or the values themselves if opted in."""
+    items = sorted(values)
+    if expose_values:
+        return {"count": len(items), "values": items}
+    return {"count": len(items), "hashes": sorted(value_hash(v) for v in items)}
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else float(f"{x:.6g}")
+
+
+def alert_event(
+    alert: Alert, window: Mapping[str, Any], baseline: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {
+        "type": "drift",
+        "format": EVENT_FORMAT,
+        "subject": alert.subject,
+        "field": alert.field,
+        "statistic": alert.statistic,
+        "value": _round(alert.value),
+        "threshold": alert.threshold,
+        "baseline_value": _round(alert.baseline_value),
+        "current_value": _round(alert.current_value),
+        "window": dict(window),
+        "baseline": dict(baseline),
+        "detail": dict(alert.detail),
+        "detected_at": datetime.now(UTC).isoformat(),
+        "guard_version": __version__,
+    }
+
+
+def alert_record(topic: str, event: Mapping[str, Any]) -> OutRecord:
+    key = f"{event['subject']}/{event['field']}".encode()
+    value = json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
+    headers = [("guard.event", b"drift"), ("guard.statistic", str(event["statistic"]).encode())]
+    return OutRecord(topic, key, value, headers)

@@ -1,0 +1,296 @@
+"""The monitor in the service loop: a BatchObserver that profiles, publishes and alerts.
+
+For every batch, per subject: profile the records into the open window (vectorised, one
+column per field), close the window at its count or age limit, check a closed window against
+the baseline (or learn the baseline from the first windows), and return the records to
+produce *in the batch's transaction*: the window profile for the compacted profiles topic and
+one event per alert for the drift topic. A profile of a still-open window is republished at
+most every `snapshot_seconds`, under the same key.
+
+Exactly once: `before_commit` only stages (the committed window is never mutated while a
+batch is in flight, see window.py); `after_commit` adopts the staged state and only then
+logs, counts metrics and saves a learned baseline; `after_abort` drops the staged state, so
+a retried batch is profiled, published and alerted once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from guard.config.settings import GuardSettings
+from guard.contracts.registry import Registry
+from guard.errors import ConfigError, GuardError
+from guard.monitoring.alerts import Alert, alert_event, alert_record
+from guard.monitoring.baseline import Baseline, learned, load_baseline, save_baseline
+from guard.monitoring.drift import check_window
+from guard.monitoring.metrics import MonitorMetrics
+from guard.monitoring.plan import SubjectPlan, plan_subject
+from guard.monitoring.profile import Observation, WindowMeta, WindowProfile, merge_all
+from guard.monitoring.profiles_topic import profile_record
+from guard.monitoring.window import OpenWindow, WindowPolicy
+from guard.routing.router import RoutedBatch
+from guard.transport.base import OutRecord
+
+
+def _log() -> Any:
+    # Looked up per use (once per window), so it follows the logging configuration in force.
+    return structlog.get_logger("guard.monitoring")
+
+
+@dataclass
+class _Closed:
+    profile: WindowProfile
+    alerts: list[Alert]
+    events: list[dict[str, Any]]
+
+
+@dataclass
+class _State:
+    """One subject's monitor state; the committed copy, or a batch's staged copy."""
+
+    window: OpenWindow
+    baseline: Baseline | None
+    learning: WindowProfile | None = None
+    last_snapshot: float = 0.0
+    # Staged effects, applied after the commit:
+    records: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    closed: list[_Closed] = field(default_factory=list)
+    new_baseline: Baseline | None = None
+
+
+class MonitoringObserver:
+    def __init__(
+        self,
+        settings: GuardSettings,
+        registry: Registry,
+        *,
+        clock: Callable[[], float] = time.time,
+        metrics: MonitorMetrics | None = None,
+        baselines: Mapping[str, Baseline | None] | None = None,
+    ) -> None:
+        m = settings.monitoring
+        self.settings = settings
+        self.instance = settings.kafka.instance_id
+        self.policy = WindowPolicy(m.windows.records, m.windows.seconds)
+        self.metrics = metrics or MonitorMetrics()
+        self._clock = clock
+        self._seq = itertools.count()
+        subjects = sorted({route.subject for route in settings.topics.values()})
+        self.plans: dict[str, SubjectPlan] = {
+            s: plan_subject(registry.subject(s), m, settings.expose_values) for s in subjects
+        }
+        now = clock()
+        self._state: dict[str, _State] = {}
+        for s in subjects:
+            baseline = baselines[s] if baselines is not None else self._load_baseline(s)
+            self._state[s] = _State(self._new_window(s, now), baseline, last_snapshot=now)
+        self._staged: dict[str, _State] | None = None
+
+    def _load_baseline(self, subject: str) -> Baseline | None:
+        cfg = self.settings.monitoring.baseline
+        if cfg.source == "learn":
+            return None
+        baseline = load_baseline(self.settings.schemas_dir, subject, cfg.version)
+        if baseline is None and cfg.source == "file":
+            raise ConfigError(
+                f"monitoring.baseline.source is 'file' but subject {subject!r} has no "
+                f"baseline-v<N>.json in {self.settings.schemas_dir / subject} "
+                "(build one with `guard baseline build`, or use source: auto)"
+            )
+        return baseline
+
+    def start(self) -> None:
+        """Touch the broker and the network: create the topics, start the metrics exporter."""
+        from guard.monitoring.topics import ensure_monitoring_topics
+
+        ensure_monitoring_topics(self.settings)
+        m = self.settings.monitoring
+        if m.metrics_port is not None:
+            self.metrics.serve(m.metrics_port, m.metrics_host)
+            _log().info("metrics exporter started", host=m.metrics_host, port=m.metrics_port)
+
+    def baseline(self, subject: str) -> Baseline | None:
+        return self._state[subject].baseline
+
+    def _new_window(self, subject: str, now: float) -> OpenWindow:
+        meta = WindowMeta(subject, self.instance, next(self._seq), now)
+        return OpenWindow.fresh(meta, WindowProfile.for_plan(self.plans[subject]))
+
+    # -- BatchObserver ------------------------------------------------------------------
+
+    def before_commit(self, routed: RoutedBatch) -> list[OutRecord]:
+        now = self._clock()
+        by_subject: dict[str, list[Observation]] = defaultdict(list)
+        for rec, verdict in routed.verdicts:
+            source = f"{rec.topic}/{rec.partition}"
+            by_subject[verdict.subject].append((source, rec.timestamp_ms, verdict))
+        out: list[OutRecord] = []
+        staged: dict[str, _State] = {}
+        for subject, committed in self._state.items():
+            state = replace(
+                committed,
+                window=committed.window.staged(),
+                reasons=Counter(),
+                closed=[],
+                new_baseline=None,
+            )
+            self._stage(subject, state, by_subject.get(subject, []), now, out)
+            staged[subject] = state
+        self._staged = staged
+        return out
+
+    def after_commit(self) -> None:
+        staged, self._staged = self._staged, None
+        if staged is None:
+            return
+        for subject, state in staged.items():
+            state.window.commit()
+            self._state[subject] = state
+            self.metrics.batch(subject, state.records, state.reasons)
+            for closed in state.closed:
+                self._report(closed)
+            if state.new_baseline is not None:
+                self._keep_learned(state.new_baseline)
+            state.records, state.reasons, state.closed, state.new_baseline = 0, Counter(), [], None
+
+    def after_abort(self) -> None:
+        self._staged = None
+
+    # -- staging ------------------------------------------------------------------------
+
+    def _stage(
+        self,
+        subject: str,
+        state: _State,
+        items: list[Observation],
+        now: float,
+        out: list[OutRecord],
+    ) -> None:
+        plan = self.plans[subject]
+        if state.window.records and self.policy.expired(state.window.meta, now):
+            self._close(subject, state, now, out)
+        if not items:
+            return
+        if state.window.records == 0:  # an empty window starts with its first record
+            state.window = self._new_window(subject, now)
+        state.records += len(items)
+        for _source, _ts, verdict in items:
+            if not verdict.ok:
+                state.reasons.update(verdict.reasons)
+        pos = 0
+        while pos < len(items):
+            room = self.policy.room(state.window.records)
+            segment = items[pos:] if room is None else items[pos : pos + room]
+            pos += len(segment)
+            delta = WindowProfile.for_plan(plan)
+            delta.add(plan, segment)
+            state.window.add(delta)
+            if room is not None and len(segment) >= room:
+                self._close(subject, state, now, out)
+        m = self.settings.monitoring
+        if state.window.records and now - state.last_snapshot >= m.snapshot_seconds:
+            out.append(profile_record(m.profiles_topic, state.window.materialize()))
+            state.last_snapshot = now
+
+    def _close(self, subject: str, state: _State, now: float, out: list[OutRecord]) -> None:
+        m = self.settings.monitoring
+        plan = self.plans[subject]
+        profile = state.window.materialize()
+        # A new meta object: the committed window's must not change before the commit.
+        profile.meta = replace(state.window.meta, ended_at=now, final=True)
+        out.append(profile_record(m.profiles_topic, profile))
+        alerts: list[Alert] = []
+        events: list[dict[str, Any]] = []
+        if state.baseline is not None:
+            alerts = check_window(plan, profile, state.baseline.profile)
+            window = window_info(profile)
+            described = state.baseline.describe()
+            events = [alert_event(a, window, described) for a in alerts]
+            out.extend(alert_record(m.drift_topic, e) for e in events)
+        else:  # learning: this window becomes (part of) the baseline
+            learning = merge_all(p for p in (state.learning, profile) if p is not None)
+            assert learning is not None
+            learning.meta = None
+            if learning.windows >= m.baseline.learn_windows:
+                state.baseline = state.new_baseline = learned(plan, learning, self.instance)
+                state.learning = None
+            else:
+                state.learning = learning
+        state.closed.append(_Closed(profile, alerts, events))
+        state.window = self._new_window(subject, now)
+        state.last_snapshot = now
+
+    # -- after commit -------------------------------------------------------------------
+
+    def _report(self, closed: _Closed) -> None:
+        profile = closed.profile
+        self.metrics.window(profile, closed.alerts)
+        log = _log()
+        log.info(
+            "window profiled",
+            subject=profile.subject,
+            window=window_info(profile),
+            records=profile.records,
+            quarantined=profile.quarantined,
+            quarantine_rate=round(profile.quarantine_rate, 4),
+            unknown_fields=sorted(profile.unknown_fields),
+            alerts=len(closed.alerts),
+        )
+        for event in closed.events:
+            log.warning(
+                "drift alert",
+                subject=event["subject"],
+                field=event["field"],
+                statistic=event["statistic"],
+                value=event["value"],
+                threshold=event["threshold"],
+                baseline_value=event["baseline_value"],
+                current_value=event["current_value"],
+                window=event["window"]["id"],
+                detail=event["detail"],
+            )
+
+    def _keep_learned(self, baseline: Baseline) -> None:
+        cfg = self.settings.monitoring.baseline
+        where = None
+        if cfg.save:
+            try:
+                where = str(save_baseline(self.settings.schemas_dir, baseline))
+            except GuardError as exc:
+                _log().warning("learned baseline not saved; kept in memory", error=str(exc))
+        _log().info(
+            "baseline learned",
+            subject=baseline.subject,
+            version=baseline.version,
+            records=baseline.profile.records,
+            windows=baseline.profile.windows,
+            path=where,
+        )
+
+
+def window_info(profile: WindowProfile) -> dict[str, Any]:
+    """Where a window sits: for alert events and logs (no data)."""
+    meta = profile.meta
+    assert meta is not None
+    return {
+        "id": meta.window_id,
+        "instance": meta.instance,
+        "started_at": _iso(meta.started_at),
+        "ended_at": None if meta.ended_at is None else _iso(meta.ended_at),
+        "records": profile.records,
+        "first_timestamp_ms": profile.first_ts_ms,
+        "last_timestamp_ms": profile.last_ts_ms,
+    }
+
+
+def _iso(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat()

@@ -1,0 +1,206 @@
+"""Drift checks of one window against a baseline, each statistic on its own."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from guard.config.settings import MonitoringSettings
+from guard.contracts.registry import Registry
+from guard.monitoring.alerts import WINDOW_FIELD, Alert, value_hash
+from guard.monitoring.drift import check_window
+from guard.monitoring.plan import SubjectPlan, plan_subject
+from guard.monitoring.profile import WindowProfile
+from tests.monitoring.helpers import profile_values
+from tests.monitoring.streams import stream
+
+
+def _plan(registry: Registry, expose_values: bool = False, **monitoring: Any) -> SubjectPlan:
+    return plan_subject(registry.subject("events"), MonitoringSettings(**monitoring), expose_values)
+
+
+def _baseline(registry: Registry, plan: SubjectPlan) -> WindowProfile:
+    return profile_values(registry, plan, stream(2000, seed=100))
+
+
+def _window(
+    registry: Registry, plan: SubjectPlan, drift: str | None, seed: int = 7
+) -> WindowProfile:
+    return profile_values(registry, plan, stream(1000, seed=seed, drift=drift, drift_at=0))
+
+
+def _found(alerts: list[Alert]) -> set[tuple[str, str]]:
+    return {(a.field, a.statistic) for a in alerts}
+
+
+def test_stable_windows_raise_no_alert(registry: Registry) -> None:
+    plan = _plan(registry)
+    base = _baseline(registry, plan)
+    for seed in range(1, 6):
+        assert check_window(plan, _window(registry, plan, None, seed), base) == []
+
+
+def test_null_rate_climb_on_a_nullable_field_is_flagged_though_nothing_is_quarantined(
+    registry: Registry,
+) -> None:
+    plan = _plan(registry)
+    window = _window(registry, plan, "null_rate")
+    alerts = check_window(plan, window, _baseline(registry, plan))
+    assert window.quarantined == 0
+    [alert] = [a for a in alerts if a.field == "note"]
+    assert alert.statistic == "null_rate_abs" and alert.threshold == 0.1
+    assert alert.baseline_value is not None and alert.baseline_value < 0.05
+    assert alert.current_value is not None and alert.current_value > 0.3
+    assert alert.value == alert.current_value - alert.baseline_value
+
+
+def test_relative_null_rate_change_is_flagged_when_the_absolute_change_is_small(
+    registry: Registry,
+) -> None:
+    plan = _plan(registry, thresholds={"null_rate_abs": 0.5})
+    window = _window(registry, plan, "null_rate")
+    assert ("note", "null_rate_rel") in _found(
+        check_window(plan, window, _baseline(registry, plan))
+    )
+
+
+def test_a_new_value_of_an_enum_like_field_is_flagged_by_hash_not_by_value(
+    registry: Registry,
+) -> None:
+    plan = _plan(registry)
+    alerts = check_window(plan, _window(registry, plan, "new_category"), _baseline(registry, plan))
+    [new] = [a for a in alerts if a.statistic == "new_category"]
+    assert new.field == "country" and new.value == 1.0
+    assert (new.baseline_value, new.current_value) == (4.0, 5.0)
+    assert new.detail["hashes"] == [value_hash("PL")] and "values" not in new.detail
+    assert "PL" not in json.dumps(new.detail)
+
+
+def test_new_values_are_named_only_when_expose_values_is_on(registry: Registry) -> None:
+    plan = _plan(registry, expose_values=True)
+    alerts = check_window(plan, _window(registry, plan, "new_category"), _baseline(registry, plan))
+    [new] = [a for a in alerts if a.statistic == "new_category"]
+    assert new.detail["values"] == ["PL"]
+
+
+def test_a_shifted_category_mix_is_flagged_by_jensen_shannon_and_chi_square(
+    registry: Registry,
+) -> None:
+    plan = _plan(registry, thresholds={"chi2_p": 0.001, "new_categories": False})
+    found = _found(
+        check_window(plan, _window(registry, plan, "new_category"), _baseline(registry, plan))
+    )
+    assert {("country", "js"), ("country", "chi2")} <= found
+    assert ("country", "new_category") not in found
+
+
+def test_a_numeric_shift_is_flagged_by_psi_ks_and_wasserstein(registry: Registry) -> None:
+    plan = _plan(registry, thresholds={"wasserstein": 0.1})
+    alerts = check_window(plan, _window(registry, plan, "amount_shift"), _baseline(registry, plan))
+    assert {a.statistic for a in alerts if a.field == "amount"} == {"psi", "ks", "wasserstein"}
+    psi = next(a for a in alerts if a.statistic == "psi")
+    assert psi.value >= 0.2 and psi.current_value is not None and psi.baseline_value is not None
+    assert psi.current_value > psi.baseline_value * 1.3  # means, not record values
+
+
+def test_a_field_changing_type_is_flagged(registry: Registry) -> None:
+    plan = _plan(registry)
+    alerts = check_window(plan, _window(registry, plan, "qty_type"), _baseline(registry, plan))
+    [change] = [a for a in alerts if a.statistic == "type_change"]
+    assert change.field == "qty" and change.detail["type"] == "string"
+    assert change.baseline_value == 0.0 and change.current_value is not None
+
+
+def test_whole_numbers_in_a_number_field_are_not_a_type_change(registry: Registry) -> None:
+    plan = _plan(registry)
+    values = [
+        json.dumps({**json.loads(raw), "amount": 12}).encode() if i % 4 == 0 else raw
+        for i, raw in enumerate(stream(1000, seed=8))
+    ]
+    window = profile_values(registry, plan, values)
+    assert window.fields["amount"].types["integer"] == 250
+    assert [
+        a
+        for a in check_window(plan, window, _baseline(registry, plan))
+        if a.statistic == "type_change"
+    ] == []
+
+
+def test_a_new_field_under_allow_is_flagged_before_anything_fails(registry: Registry) -> None:
+    plan = _plan(registry)
+    window = _window(registry, plan, "new_field")
+    alerts = check_window(plan, window, _baseline(registry, plan))
+    assert window.quarantined == 0
+    [new] = [a for a in alerts if a.statistic == "new_field"]
+    assert new.field == "promo" and 0.2 < new.value < 0.4
+
+
+def test_a_field_that_vanishes_is_flagged_as_missing(registry: Registry) -> None:
+    plan = _plan(registry)
+    values = [
+        json.dumps({k: v for k, v in json.loads(raw).items() if k != "note"}).encode()
+        for raw in stream(1000, seed=8)
+    ]
+    alerts = check_window(plan, profile_values(registry, plan, values), _baseline(registry, plan))
+    assert _found(alerts) == {("note", "missing_field")}
+
+
+def test_a_quarantine_spike_is_flagged_with_its_reason_codes(registry: Registry) -> None:
+    plan = _plan(registry)
+    values = stream(1000, seed=9)
+    values[::10] = [b"{broken"] * 100
+    window = profile_values(registry, plan, values)
+    [spike] = [
+        a for a in check_window(plan, window, _baseline(registry, plan)) if a.field == WINDOW_FIELD
+    ]
+    assert spike.statistic == "quarantine_rate" and spike.detail["reasons"] == {"not_json": 100}
+    assert spike.current_value == 0.1 and spike.baseline_value == 0.0
+
+
+def test_a_volume_change_is_flagged_from_record_timestamps(registry: Registry) -> None:
+    plan = _plan(registry)
+    base = profile_values(registry, plan, stream(2000, seed=100), [i * 10 for i in range(2000)])
+    same = profile_values(registry, plan, stream(1000, seed=2), [i * 10 for i in range(1000)])
+    fast = profile_values(registry, plan, stream(1000, seed=2), [i * 2 for i in range(1000)])
+    assert check_window(plan, same, base) == []
+    [volume] = check_window(plan, fast, base)
+    assert (volume.field, volume.statistic) == (WINDOW_FIELD, "volume")
+    assert volume.baseline_value is not None and volume.current_value is not None
+    assert abs(volume.baseline_value - 100) < 1 and abs(volume.current_value - 500) < 2
+
+
+def test_volume_is_per_partition_so_a_rebalance_is_not_a_volume_change(
+    registry: Registry,
+) -> None:
+    plan = _plan(registry)
+    two = ("events/0", "events/1")
+    base = profile_values(
+        registry, plan, stream(2000, seed=100), [i * 10 for i in range(2000)], partitions=two
+    )
+    one = profile_values(
+        registry, plan, stream(1000, seed=2), [i * 20 for i in range(1000)], partitions=two[:1]
+    )
+    assert check_window(plan, one, base) == []
+
+
+def test_a_check_switched_off_in_the_contract_stays_quiet(registry: Registry, schemas: Any) -> None:
+    from guard.contracts import load_registry
+
+    contract = (
+        (schemas / "events" / "v1.yaml")
+        .read_text()
+        .replace(
+            "nullable: true}", "nullable: true, drift: {null_rate_abs: off, null_rate_rel: off}}"
+        )
+    )
+    (schemas / "events" / "v1.yaml").write_text(contract)
+    registry = load_registry(schemas)
+    plan = _plan(registry)
+    assert plan.fields[[f.path for f in plan.fields].index("note")].thresholds.null_rate_abs is None
+    alerts = check_window(plan, _window(registry, plan, "null_rate"), _baseline(registry, plan))
+    assert [a for a in alerts if a.field == "note"] == []
+
+
+def test_windows_below_the_minimum_size_are_not_checked(registry: Registry) -> None:
+    plan = _plan(registry, thresholds={"min_records": 2000})
+    assert check_window(plan, _window(registry, plan, "null_rate"), _baseline(registry, plan)) == []

@@ -1,0 +1,274 @@
+"""The monitor in the service loop (in-memory pipe): windows, alerts, exactly-once staging."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from guard.config.settings import GuardSettings
+from guard.contracts.registry import Registry
+from guard.errors import ConfigError
+from guard.monitoring.baseline import baseline_files
+from guard.monitoring.observer import MonitoringObserver
+from guard.routing.router import RoutedBatch
+from guard.service import GuardService
+from guard.transport.base import OutRecord
+from guard.transport.memory import MemoryBroker, MemoryPipe
+from tests.monitoring.conftest import MakeSettings
+from tests.monitoring.streams import DRIFTS, stream
+
+N, WINDOW, LEARN, DRIFT_AT = 6000, 1000, 2, 4500
+T0 = 1_700_000_000_000
+
+# What each synthetic drift must be reported as: (field, statistic).
+EXPECTED = {
+    "null_rate": ("note", "null_rate_abs"),
+    "new_category": ("country", "new_category"),
+    "new_field": ("promo", "new_field"),
+    "amount_shift": ("amount", "psi"),
+    "qty_type": ("qty", "type_change"),
+}
+
+
+def _broker(values: list[bytes]) -> MemoryBroker:
+    broker = MemoryBroker()
+    broker.create("events", 1)  # one partition: the drift point is a point in time
+    for i, v in enumerate(values):
+        broker.append(OutRecord("events", str(i).encode(), v, [], T0 + i * 10, 0))
+    return broker
+
+
+def _run(
+    settings: GuardSettings, registry: Registry, broker: MemoryBroker, **kw: Any
+) -> tuple[MonitoringObserver, MemoryPipe]:
+    observer = MonitoringObserver(settings, registry, **kw)
+    pipe = MemoryPipe(broker, "g")
+    GuardService(settings, registry, lambda: pipe, [observer]).run(idle_timeout=0)
+    return observer, pipe
+
+
+def _events(broker: MemoryBroker, topic: str = "guard.drift") -> list[dict[str, Any]]:
+    return [json.loads(r.value or b"") for r in broker.records(topic)]
+
+
+def _window_index(event: dict[str, Any]) -> int:
+    """0-based window of the stream an alert belongs to (by its first record's timestamp)."""
+    return (event["window"]["first_timestamp_ms"] - T0) // 10 // WINDOW
+
+
+@pytest.mark.parametrize("drift", DRIFTS)
+def test_drift_at_a_known_point_alerts_within_one_window_after_it(
+    drift: str, make_settings: MakeSettings, registry: Registry
+) -> None:
+    broker = _broker(stream(N, seed=1, drift=drift, drift_at=DRIFT_AT))
+    _run(make_settings(), registry, broker)
+    events = _events(broker)
+    drift_window = DRIFT_AT // WINDOW
+    assert events, "the drift raised an alert"
+    assert min(_window_index(e) for e in events) >= drift_window, "none before the drift"
+    field, statistic = EXPECTED[drift]
+    named = [e for e in events if (e["field"], e["statistic"]) == (field, statistic)]
+    assert named, (
+        f"an alert names {field}/{statistic}; got {[(e['field'], e['statistic']) for e in events]}"
+    )
+    assert min(_window_index(e) for e in named) <= drift_window + 1
+
+
+def test_a_stable_stream_of_the_same_size_raises_no_alert(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    broker = _broker(stream(N, seed=1))
+    _run(make_settings(), registry, broker)
+    assert _events(broker) == []
+    finals = [e for e in _events(broker, "guard.profiles") if e["window"]["final"]]
+    assert len(finals) == N // WINDOW, "every window was still profiled and published"
+
+
+def test_every_alert_names_subject_field_statistic_values_threshold_and_window(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    broker = _broker(stream(N, seed=1, drift="null_rate", drift_at=DRIFT_AT))
+    _run(make_settings(), registry, broker)
+    event = _events(broker)[0]
+    assert event["subject"] == "events" and event["field"] == "note"
+    assert event["statistic"] == "null_rate_abs" and event["threshold"] == 0.1
+    assert event["baseline_value"] < 0.05 < event["current_value"]
+    assert {"id", "instance", "started_at", "ended_at", "records"} <= set(event["window"])
+    assert event["window"]["records"] == WINDOW and event["window"]["instance"] == "test-instance"
+    assert event["baseline"]["source"]["kind"] == "learned"
+
+
+def test_count_windows_close_exactly_at_their_limit_inside_a_batch(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    settings = make_settings(top={"batch": {"max_records": 333, "poll_timeout_ms": 1}})
+    broker = _broker(stream(2500, seed=2))
+    _run(settings, registry, broker)
+    finals = [e for e in _events(broker, "guard.profiles") if e["window"]["final"]]
+    assert [e["records"] for e in finals] == [1000, 1000]
+
+
+def test_a_time_window_closes_when_a_batch_arrives_after_its_age(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    now = [1000.0]
+
+    def clock() -> float:
+        now[0] += 4.0  # every batch is 4 seconds after the last
+        return now[0]
+
+    settings = make_settings(windows={"records": None, "seconds": 10})
+    broker = _broker(stream(2500, seed=2))
+    _run(settings, registry, broker, clock=clock)
+    finals = [e for e in _events(broker, "guard.profiles") if e["window"]["final"]]
+    assert finals and all(e["records"] == 750 for e in finals)  # 3 batches of 250 per window
+
+
+def test_a_time_window_closes_on_time_when_the_stream_goes_quiet(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    """No batch arrives after the last records: idle polls still close the window."""
+    now = [1000.0]
+
+    def clock() -> float:
+        now[0] += 4.0
+        return now[0]
+
+    settings = make_settings(windows={"records": None, "seconds": 10})
+    broker = _broker(stream(300, seed=2))
+    observer = MonitoringObserver(settings, registry, clock=clock)
+    pipe = MemoryPipe(broker, "g")
+    GuardService(settings, registry, lambda: pipe, [observer]).run(idle_timeout=0.2)
+    finals = [e for e in _events(broker, "guard.profiles") if e["window"]["final"]]
+    assert [e["records"] for e in finals] == [300]
+
+
+class _FailSomeCommits:
+    """An observer that makes the commit of chosen batches fail once (mid-window)."""
+
+    def __init__(self, pipe: MemoryPipe, batches: set[int]) -> None:
+        self.pipe, self.batches, self.seen = pipe, set(batches), 0
+
+    def before_commit(self, routed: RoutedBatch) -> list[OutRecord]:
+        self.seen += 1
+        if self.seen in self.batches:
+            self.batches.discard(self.seen)
+            self.pipe.fail_next_commits = 1
+        return []
+
+    def after_commit(self) -> None:
+        pass
+
+    def after_abort(self) -> None:
+        self.seen -= 1  # the batch comes again
+
+
+def test_profiles_and_alerts_are_produced_once_when_commits_fail_and_are_retried(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    values = stream(N, seed=1, drift="null_rate", drift_at=DRIFT_AT)
+    clean = _broker(values)
+    clean_observer, _ = _run(make_settings(snapshot_seconds=0), registry, clean)
+    broker = _broker(values)
+    observer = MonitoringObserver(make_settings(snapshot_seconds=0), registry)
+    pipe = MemoryPipe(broker, "g")
+    failing = _FailSomeCommits(pipe, {2, 3, 7, 11, 18, 23})
+    GuardService(make_settings(), registry, lambda: pipe, [observer, failing]).run(idle_timeout=0)
+    assert not failing.batches, "every injected failure happened"
+
+    def comparable(topic: str, drop: tuple[str, ...]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in e.items() if k not in drop} for e in _events(broker, topic)]
+
+    def expected(topic: str, drop: tuple[str, ...]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in e.items() if k not in drop} for e in _events(clean, topic)]
+
+    drop = ("detected_at", "window", "baseline")
+    assert comparable("guard.drift", drop) == expected("guard.drift", drop)
+    assert [
+        (e["records"], e["reasons"], e["fields"]["note"]["nulls"])
+        for e in _events(broker, "guard.profiles")
+    ] == [
+        (e["records"], e["reasons"], e["fields"]["note"]["nulls"])
+        for e in _events(clean, "guard.profiles")
+    ]
+    reg, clean_reg = observer.metrics.registry, clean_observer.metrics.registry
+    for name in ("guard_records_total", "guard_windows_total"):
+        assert (
+            reg.get_sample_value(name, {"subject": "events"})
+            == clean_reg.get_sample_value(name, {"subject": "events"})
+            > 0
+        )
+
+
+def test_open_window_snapshots_republish_under_the_window_key(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    settings = make_settings(snapshot_seconds=0, windows={"records": 10_000, "seconds": None})
+    broker = _broker(stream(1000, seed=3))
+    _run(settings, registry, broker)
+    records = broker.records("guard.profiles")
+    assert len(records) == 4 and len({r.key for r in records}) == 1  # 4 batches, one window
+    last = json.loads(records[-1].value or b"")
+    assert last["records"] == 1000 and last["window"]["final"] is False
+
+
+def test_a_learned_baseline_is_saved_beside_the_contract_and_used_next_time(
+    make_settings: MakeSettings, registry: Registry, schemas: Path
+) -> None:
+    settings = make_settings(baseline={"source": "auto", "learn_windows": 2, "save": True})
+    _run(settings, registry, _broker(stream(3000, seed=4)))
+    assert list(baseline_files(schemas, "events")) == [1]
+    again = MonitoringObserver(settings, registry)
+    baseline = again.baseline("events")
+    assert baseline is not None and baseline.version == 1 and baseline.profile.records == 2000
+
+
+def test_file_baseline_source_without_a_file_is_a_config_error(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    with pytest.raises(ConfigError, match="guard baseline build"):
+        MonitoringObserver(make_settings(baseline={"source": "file"}), registry)
+
+
+def test_metrics_count_records_quarantines_windows_and_alerts(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    values = stream(N, seed=1, drift="null_rate", drift_at=DRIFT_AT)
+    values[10] = b"{broken"
+    observer, _ = _run(make_settings(), registry, _broker(values))
+    reg = observer.metrics.registry
+    assert reg.get_sample_value("guard_records_total", {"subject": "events"}) == N
+    assert (
+        reg.get_sample_value("guard_quarantined_total", {"subject": "events", "reason": "not_json"})
+        == 1
+    )
+    assert reg.get_sample_value("guard_windows_total", {"subject": "events"}) == N // WINDOW
+    assert (
+        reg.get_sample_value(
+            "guard_drift_alerts_total", {"subject": "events", "statistic": "null_rate_abs"}
+        )
+        == 2
+    )
+    null_rate = reg.get_sample_value(
+        "guard_field_null_rate", {"subject": "events", "field": "note"}
+    )
+    assert null_rate is not None and null_rate > 0.3
+
+
+def test_alert_logs_and_metrics_carry_no_category_values(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    from prometheus_client import generate_latest
+    from structlog.testing import capture_logs
+
+    broker = _broker(stream(N, seed=1, drift="new_category", drift_at=DRIFT_AT))
+    with capture_logs() as logs:
+        observer, _ = _run(make_settings(), registry, broker)
+    alerts = [e for e in logs if e["event"] == "drift alert"]
+    assert alerts and {e["statistic"] for e in alerts} >= {"new_category"}
+    assert "PL" not in json.dumps(logs, default=str)
+    assert b"PL" not in generate_latest(observer.metrics.registry)
+    assert all("PL" not in json.dumps(e["detail"]) for e in _events(broker))
