@@ -65,3 +65,13 @@ def export(schemas_dir: Path, subject: str | None, version: int | None, out: Pat
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(contract.json_schema, indent=2) + "\n", encoding="utf-8")
         click.echo(str(target))
+
+
+def _attach_compat_commands() -> None:
+    from guard.cli.schemas_compat import check, diff, suggest
+
+    for command in (check, diff, suggest):
+        schemas.add_command(command)
+
+
+_attach_compat_commands()

@@ -1,0 +1,67 @@
+"""Per-subject settings: `schemas/<subject>/subject.yaml`, beside the version files.
+
+    compatibility: BACKWARD    # BACKWARD (default) | BACKWARD_TRANSITIVE | FORWARD |
+                               # FORWARD_TRANSITIVE | FULL | FULL_TRANSITIVE | NONE
+
+The registry loads only `v<N>.yaml` files, so this file is read here, on demand, by the
+commands that need it (`guard schemas check`, `guard schemas suggest`). A missing file means
+the defaults, as in Schema Registry, whose default compatibility mode is BACKWARD.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from guard.errors import ContractError
+
+Mode = Literal[
+    "BACKWARD",
+    "BACKWARD_TRANSITIVE",
+    "FORWARD",
+    "FORWARD_TRANSITIVE",
+    "FULL",
+    "FULL_TRANSITIVE",
+    "NONE",
+]
+MODES: tuple[Mode, ...] = get_args(Mode)
+DEFAULT_MODE: Mode = "BACKWARD"
+FILE_NAME = "subject.yaml"
+
+
+class SubjectConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    compatibility: Mode = DEFAULT_MODE
+
+
+def load_subject_config(schemas_dir: Path, subject: str) -> SubjectConfig:
+    """The settings of one subject; defaults when it has no `subject.yaml`."""
+    path = schemas_dir / subject / FILE_NAME
+    if not path.is_file():
+        return SubjectConfig()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ContractError(path, f"cannot read: {exc.strerror}") from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ContractError(path, f"not valid YAML: {exc}") from exc
+    if raw is None:
+        return SubjectConfig()
+    if not isinstance(raw, dict):
+        raise ContractError(path, "expected a mapping, e.g. 'compatibility: BACKWARD'")
+    if isinstance(raw.get("compatibility"), str):
+        raw = {**raw, "compatibility": raw["compatibility"].upper()}
+    try:
+        return SubjectConfig.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        key = ".".join(str(x) for x in err["loc"]) or "(file)"
+        if err["type"] == "literal_error":
+            problem = f"{key}: must be one of {', '.join(MODES)}"
+        else:
+            problem = f"{key}: {err['msg']}"
+        raise ContractError(path, problem) from None
