@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: demo test lint kafka-fetch bench clean
+.PHONY: demo test lint kafka-fetch contract-ci bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,20 @@ kafka-fetch: $(BIN)/.installed
 
 test: lint kafka-fetch
 	$(BIN)/pytest -ra
+	$(MAKE) contract-ci
+
+# What docs/ci.md recommends, run on this project's own example data: the contract check must
+# pass, the stable sample must show no drift, and the drifted sample must be caught (exit 1).
+contract-ci: $(BIN)/.installed
+	$(BIN)/guard schemas check
+	$(BIN)/guard drift report --subject orders --baseline examples/data/orders-baseline.jsonl \
+		--current examples/data/orders-current-stable.jsonl --out build/drift/stable
+	$(BIN)/guard drift report --subject orders --baseline examples/data/orders-baseline.jsonl \
+		--current examples/data/orders-current-drifted.jsonl --out build/drift/drifted; \
+		test $$? -eq 1
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/throughput.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build

@@ -44,14 +44,16 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from guard.cli.baseline import baseline
     from guard.cli.demo import demo
+    from guard.cli.drift import drift
     from guard.cli.quarantine import quarantine
     from guard.cli.replay import replay
     from guard.cli.run import run
     from guard.cli.schemas import schemas
     from guard.cli.validate import validate
 
-    for command in (run, validate, schemas, quarantine, replay, demo):
+    for command in (run, validate, schemas, quarantine, replay, drift, baseline, demo):
         cli.add_command(command)
 
 
