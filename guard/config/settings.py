@@ -10,7 +10,7 @@ import contextlib
 import os
 import socket
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import yaml
 from pydantic import (
@@ -48,6 +48,12 @@ class KafkaSettings(_Section):
     sasl_mechanism: str | None = None
     sasl_plain_username: str | None = None
     sasl_plain_password: SecretStr | None = None
+    # TLS (security_protocol SSL / SASL_SSL): a private CA and an optional client certificate.
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_password: SecretStr | None = None
+    ssl_check_hostname: bool = True
     create_topics: bool = True
     replication_factor: int = -1  # -1: the broker's default
 
@@ -69,7 +75,26 @@ class KafkaSettings(_Section):
             cfg["sasl_plain_username"] = self.sasl_plain_username
             if self.sasl_plain_password is not None:
                 cfg["sasl_plain_password"] = self.sasl_plain_password.get_secret_value()
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            cfg["ssl_check_hostname"] = self.ssl_check_hostname
+            for key in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+                value = getattr(self, key)
+                if value is not None:
+                    cfg[key] = str(value)
+            if self.ssl_password is not None:
+                cfg["ssl_password"] = self.ssl_password.get_secret_value()
         return cfg
+
+    @model_validator(mode="after")
+    def _timeouts(self) -> Self:
+        # A commit waits up to request_timeout_ms; the broker must not abort the transaction
+        # (transaction_timeout_ms) while the guard is still waiting for it.
+        if self.transaction_timeout_ms <= self.request_timeout_ms:
+            raise ValueError(
+                f"transaction_timeout_ms ({self.transaction_timeout_ms}) must be greater than "
+                f"request_timeout_ms ({self.request_timeout_ms})"
+            )
+        return self
 
 
 class Route(_Section):
@@ -86,6 +111,12 @@ class Route(_Section):
     def quarantine_for(self, source: str) -> str:
         return self.quarantine_topic or f"{source}.quarantine"
 
+    @model_validator(mode="after")
+    def _distinct_outputs(self) -> Self:
+        if self.valid_topic is not None and self.valid_topic == self.quarantine_topic:
+            raise ValueError("valid_topic and quarantine_topic must differ")
+        return self
+
 
 class LimitSettings(_Section):
     max_bytes: int = Field(default=1_048_576, ge=1)
@@ -101,6 +132,12 @@ class RetrySettings(_Section):
     initial_backoff_ms: int = Field(default=200, ge=1)
     max_backoff_ms: int = Field(default=30_000, ge=1)
     max_attempts: int = Field(default=20, ge=1)  # consecutive failures before giving up
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.initial_backoff_ms > self.max_backoff_ms:
+            raise ValueError("initial_backoff_ms must not exceed max_backoff_ms")
+        return self
 
 
 class LogSettings(_Section):

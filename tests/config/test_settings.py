@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from guard.config import load_settings
 from guard.config.settings import KafkaSettings
@@ -263,3 +264,38 @@ def test_non_mapping_top_level_is_a_config_error(tmp_path: Path) -> None:
 
 def test_empty_file_falls_back_to_defaults_and_needs_topics(tmp_path: Path) -> None:
     assert "topics:" in _error(_config(tmp_path, ""))
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            {"kafka": {"request_timeout_ms": 60_000, "transaction_timeout_ms": 30_000}},
+            "transaction_timeout_ms",
+        ),
+        ({"retry": {"initial_backoff_ms": 5000, "max_backoff_ms": 100}}, "initial_backoff_ms"),
+        (
+            {"topics": {"t": {"subject": "s", "valid_topic": "x", "quarantine_topic": "x"}}},
+            "must differ",
+        ),
+    ],
+)
+def test_contradictory_settings_are_rejected_at_start(
+    override: dict[str, object], message: str
+) -> None:
+    from guard.config.settings import GuardSettings
+
+    data: dict[str, object] = {"topics": {"t": {"subject": "s"}}, **override}
+    with pytest.raises(ValidationError, match=message):
+        GuardSettings(**data)  # type: ignore[arg-type]
+
+
+def test_tls_settings_reach_the_kafka_client_only_for_tls_protocols(tmp_path: Path) -> None:
+    from guard.config.settings import KafkaSettings
+
+    ca = tmp_path / "ca.pem"
+    tls = KafkaSettings(security_protocol="SSL", ssl_cafile=ca, ssl_password="pw").client_config()
+    assert (
+        tls["ssl_cafile"] == str(ca) and tls["ssl_password"] == "pw" and tls["ssl_check_hostname"]
+    )
+    assert "ssl_cafile" not in KafkaSettings(ssl_cafile=ca).client_config()
