@@ -25,9 +25,9 @@ lint: $(BIN)/.installed
 kafka-fetch: $(BIN)/.installed
 	PYTHON=$(BIN)/python scripts/kafka-local fetch
 
-test: lint kafka-fetch
+# pytest last, so its summary closes the output.
+test: lint kafka-fetch contract-ci
 	$(BIN)/pytest -ra
-	$(MAKE) contract-ci
 
 # What docs/ci.md recommends, run on this project's own example data: the contract check must
 # pass, the stable sample must show no drift, and the drifted sample must be caught (exit 1).
