@@ -1,13 +1,15 @@
 """`guard` console script: a thin dispatcher; each subcommand lives in its own module and
 imports what it needs only when it runs.
 
-Exit codes: 0 ok; 1 data failed (a record was quarantined); 2 usage, config, contract or input
-error; 3 the broker failed and retrying did not help.
+Exit codes: 0 ok; 1 data failed (a record was quarantined, drift, a contract break); 2 usage,
+config, contract or input error; 3 the broker failed and retrying did not help; 4 an internal
+error (a bug: the traceback is printed) -- never 1, so a crash cannot pass for a finding.
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
 from typing import Any
 
 import click
@@ -15,7 +17,7 @@ import click
 from guard._version import __version__
 from guard.errors import GuardError, TransportError
 
-EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_BROKER = 0, 1, 2, 3
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_BROKER, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
 
 class GuardGroup(click.Group):
@@ -30,6 +32,12 @@ class GuardGroup(click.Group):
         except GuardError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_USAGE)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception:
+            traceback.print_exc()
+            click.echo("error: internal error (a bug in ingest-guard; please report it)", err=True)
+            sys.exit(EXIT_INTERNAL)
 
 
 @click.group(cls=GuardGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -57,7 +57,7 @@ def stats(
 @quarantine.command()
 @quarantine_source_options
 @filter_options
-@click.option("--limit", type=int, default=10, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--show-values", is_flag=True, help="Print keys and values (hidden by default).")
 @click.option("--include-handled", is_flag=True, help="Also show copies replays already handled.")
 def show(

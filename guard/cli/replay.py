@@ -10,7 +10,7 @@ import uuid
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -38,7 +38,7 @@ from guard.quarantine.filters import RecordFilter
     type=int,
     default=3,
     show_default=True,
-    help="Loop guard: skip records already quarantined this many times.",
+    help="Loop guard: skip records already replayed this many times.",
 )
 @click.option("--force", is_flag=True, help="Replay records past the loop guard too.")
 @click.option("--dry-run", is_flag=True, help="Report what would pass and fail; write nothing.")
@@ -78,8 +78,16 @@ def replay(
     from guard.cli.sources import open_sources
     from guard.contracts import load_registry
     from guard.quarantine.envelope import now_iso
-    from guard.replay import Classifier, DirectorySink, ReplayOptions, TopicSink, replay_source
+    from guard.replay import (
+        Classifier,
+        DirectorySink,
+        ReplayJob,
+        ReplayOptions,
+        TopicSink,
+        replay_all,
+    )
     from guard.replay.report import ReplayReport
+    from guard.replay.sinks import ReplaySink
     from guard.validation import Limits
 
     if not dry_run and not assume_yes and not sys.stdin.isatty():
@@ -89,25 +97,32 @@ def replay(
     settings, sources = open_sources(config_path, directory, topics)
     registry = load_registry(settings.schemas_dir if settings else schemas_dir)
     replay_id, at = uuid.uuid4().hex[:12], now_iso()
-    options = ReplayOptions(replay_id, dry_run, assume_yes, max_records, batch_size)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        stop.set()  # finish the batch in flight, then stop
+        stop.set()  # finish the record (and write the batch) in flight, then stop
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
     def confirm(plan: ReplayReport) -> bool:
         click.echo(plan.render(), err=True)
-        return click.confirm(
-            f"write {plan.passed} passing records and requeue {plan.still_failing}?", err=True
-        )
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C = no
+        try:
+            return click.confirm(
+                f"write {plan.passed} passing records and requeue {plan.still_failing}?",
+                err=True,
+            )
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def progress(total: int, label: str) -> AbstractContextManager[Any]:
         return click.progressbar(length=total, label=label, file=sys.stderr)
 
-    reports = []
+    destination: Literal["clean", "source", "files"] = (
+        "files" if settings is None else ("source" if to_source else "clean")
+    )
+    jobs = []
     for source in sources:
         classifier = Classifier(
             registry,
@@ -122,26 +137,26 @@ def replay(
             force=force,
             record_filter=record_filter,
             handled=source.handled(),
+            destination=destination,
         )
         if settings is not None:
-            target = "source topics" if to_source else "clean topics"
 
-            def make_sink(name: str = source.name) -> TopicSink:
+            def make_sink(name: str = source.name) -> ReplaySink:
                 assert settings is not None
                 return TopicSink(settings, name, replay_id, at, to_source)
+
+            target = "source topics" if to_source else "clean topics"
         else:
             assert directory is not None
-            target = str(directory / "replayed")
 
-            def make_sink(name: str = source.name) -> DirectorySink:  # type: ignore[misc]
+            def make_sink(name: str = source.name) -> ReplaySink:
                 assert directory is not None
                 return DirectorySink(directory, replay_id, at, to_source)
 
-        reports.append(
-            replay_source(source, classifier, make_sink, options, target, confirm, progress, stop)
-        )
-        if stop.is_set():
-            break
+            target = str(directory / "replayed")
+        jobs.append(ReplayJob(source, classifier, make_sink, target))
+    options = ReplayOptions(replay_id, dry_run, assume_yes, max_records, batch_size)
+    reports = replay_all(jobs, options, confirm, progress, stop)
     if as_json:
         click.echo(json.dumps([r.to_json() for r in reports], indent=2))
     else:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from guard.config.settings import GuardSettings
+from guard.errors import InputError
 from guard.quarantine.sources import DirectorySource, QuarantineSource, TopicSource
 
 
@@ -24,4 +25,8 @@ def open_sources(
     settings = load_settings(config_path)
     configured = [route.quarantine_for(source) for source, route in settings.topics.items()]
     names = list(dict.fromkeys(topics or configured))
-    return settings, [TopicSource(settings.kafka, name) for name in names]
+    opened = [TopicSource(settings.kafka, name) for name in names]
+    missing = [s.name for s in opened if not s.exists]
+    if topics and missing:  # a topic named on the command line must exist (typos)
+        raise InputError(f"no such quarantine topic: {', '.join(missing)}")
+    return settings, list[QuarantineSource](opened)

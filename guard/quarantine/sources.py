@@ -58,6 +58,10 @@ class TopicSource:
         finally:
             reader.close()
 
+    @property
+    def exists(self) -> bool:
+        return self._snapshot is not None
+
     def size(self) -> int:
         return self._snapshot.size if self._snapshot else 0
 

@@ -2,7 +2,7 @@
 
 from guard.replay.plan import Classifier, Decision, Outcome
 from guard.replay.report import ReplayReport
-from guard.replay.run import ReplayOptions, replay_source
+from guard.replay.run import ReplayJob, ReplayOptions, replay_all, replay_source
 from guard.replay.sinks import DirectorySink, TopicSink
 
 __all__ = [
@@ -10,8 +10,10 @@ __all__ = [
     "Decision",
     "DirectorySink",
     "Outcome",
+    "ReplayJob",
     "ReplayOptions",
     "ReplayReport",
     "TopicSink",
+    "replay_all",
     "replay_source",
 ]

@@ -1,7 +1,8 @@
 """The records a replay writes: a passing record for its destination, or a requeued copy.
 
 Replayed records carry the original key, value (stripped under `strip`, as the live guard
-does), headers and source timestamp, plus `guard.source.*` (the original coordinates),
+does), headers (the version header set to the version that accepted the record) and source
+timestamp, plus `guard.source.*` (the original coordinates),
 `guard.replay.*` (the quarantine copy and the replay id) and `guard.attempt`, so a record
 sent back to its source topic and failing again is quarantined with attempt + 1.
 Requeued records get a fresh envelope (new errors, attempt + 1) and the same replay links.
@@ -32,8 +33,15 @@ def replay_headers(rec: QuarantinedRecord, replay_id: str, at: str) -> Headers:
     ]
 
 
-def passed_headers(rec: QuarantinedRecord, replay_id: str, at: str) -> InHeaders:
+def passed_headers(
+    rec: QuarantinedRecord, verdict: Verdict, replay_id: str, at: str, version_header: str
+) -> InHeaders:
+    """The original headers, but the version header names the version that accepted the
+    record (it may differ from the one it was sent with, e.g. after `--version N`)."""
     source = rec.source
+    originals = [(k, v) for k, v in rec.original_headers if k != version_header]
+    if verdict.version is not None:
+        originals.append((version_header, str(verdict.version).encode()))
     lineage: Headers = [
         (name, str(source[key]).encode())
         for name, key in (
@@ -45,7 +53,7 @@ def passed_headers(rec: QuarantinedRecord, replay_id: str, at: str) -> InHeaders
         if source.get(key) is not None
     ]
     return [
-        *rec.original_headers,
+        *originals,
         *lineage,
         (H_ATTEMPT, str(rec.attempt).encode()),
         *replay_headers(rec, replay_id, at),

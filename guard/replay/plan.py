@@ -1,10 +1,12 @@
 """Decide, per quarantined record, what a replay does with it. Pure: no I/O.
 
 A record is skipped when it was already handled by an earlier replay (replayed, or requeued
-and so superseded by a newer copy), when the filters exclude it, or when it has been
-quarantined `max_attempts` times already (the loop guard; `force` overrides). Otherwise it is
-re-validated with the same rules as the live guard: its original version header is honoured,
-or `version` pins one contract version.
+and so superseded by a newer copy), when the filters exclude it, when it has already been
+replayed `max_attempts` times (the loop guard: `guard.attempt` counts quarantines, so a record
+quarantined N times was replayed N - 1 times; `force` overrides), or when there is nowhere to
+send it (its source topic has no route in the config, unless it goes back `to_source`).
+Otherwise it is re-validated with the same rules as the live guard: its original version
+header is honoured, or `version` pins one contract version.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from guard.config.settings import Route
 from guard.contracts.registry import Registry
@@ -28,6 +31,7 @@ class Decision(StrEnum):
     ALREADY_HANDLED = "already_handled"
     FILTERED = "filtered"
     LOOP_GUARD = "loop_guard"
+    NO_DESTINATION = "no_destination"
     UNREADABLE = "unreadable"
     UNKNOWN_SUBJECT = "unknown_subject"
 
@@ -57,6 +61,7 @@ class Classifier:
         force: bool = False,
         record_filter: RecordFilter | None = None,
         handled: Mapping[str, str] | None = None,
+        destination: Literal["clean", "source", "files"] = "files",
     ) -> None:
         self.registry = registry
         self.routes = routes
@@ -68,6 +73,7 @@ class Classifier:
         self.force = force
         self.filter = record_filter or RecordFilter()
         self.handled = handled or {}
+        self.destination = destination
         self._validators: dict[tuple[str, str | None], RecordValidator | None] = {}
 
     def classify(self, item: QuarantinedRecord | UnreadableRecord) -> Outcome:
@@ -78,8 +84,13 @@ class Classifier:
             return Outcome(Decision.ALREADY_HANDLED, rec)
         if not self.filter.matches(rec):
             return Outcome(Decision.FILTERED, rec)
-        if rec.attempt >= self.max_attempts and not self.force:
+        if rec.attempt - 1 >= self.max_attempts and not self.force:
             return Outcome(Decision.LOOP_GUARD, rec)
+        source_topic = rec.source.get("topic")
+        if self.destination == "source" and not source_topic:
+            return Outcome(Decision.NO_DESTINATION, rec)
+        if self.destination == "clean" and source_topic not in self.routes:
+            return Outcome(Decision.NO_DESTINATION, rec)
         validator = self._validator(rec.subject, rec.source.get("topic"))
         if validator is None:
             return Outcome(Decision.UNKNOWN_SUBJECT, rec)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
@@ -54,10 +54,15 @@ def _acting(
     report: ReplayReport,
     max_records: int | None,
     progress: Progress,
+    stop: threading.Event,
 ) -> Iterator[Outcome]:
-    """Outcomes that write, counting every outcome into the report; stops at max_records."""
+    """Outcomes that write, counting every outcome into the report; stops at max_records, or
+    at once when a stop is requested."""
     acted = 0
     for item in source.records():
+        if stop.is_set():
+            report.interrupted = True
+            return
         progress.update(1)
         if max_records is not None and acted >= max_records:
             return
@@ -82,32 +87,88 @@ def replay_source(
     plan = ReplayReport(options.replay_id, source.name, target, dry_run=True)
     if options.dry_run or not options.assume_yes:
         with progress(source.size(), f"checking {source.name}") as bar:
-            for _ in _acting(source, classifier, plan, options.max_records, bar):
+            for _ in _acting(source, classifier, plan, options.max_records, bar, stop):
                 pass
-        if options.dry_run or not plan.passed + plan.still_failing or not confirm(plan):
+        if plan.interrupted or options.dry_run:
+            return plan
+        if not plan.passed + plan.still_failing or not confirm(plan):
             return plan
     report = ReplayReport(options.replay_id, source.name, target, dry_run=False)
+    # The sink first: creating it fences any other replay of this quarantine (its open
+    # transaction is aborted). Only then is the state read, so it includes everything that
+    # replay committed -- a state read before the prompt could be stale by now.
     sink = make_sink()
+    classifier.handled = source.handled()
+
+    def write(batch: list[Outcome]) -> None:
+        sink.write(batch)
+
+    def recover(_state: object) -> None:
+        sink.abort()
+        # A commit that timed out may have landed: drop what the state now says is done.
+        handled = source.handled()
+        pending[:] = [
+            o for o in pending if o.record is None or o.record.location.key not in handled
+        ]
+
+    pending: list[Outcome] = []
     retrying = Retrying(
         retry=retry_if_exception_type(TransientTransportError),
         wait=wait_random_exponential(multiplier=0.2, max=30),
         stop=stop_after_attempt(options.retry_attempts),
-        before_sleep=lambda _: sink.abort(),
+        before_sleep=recover,
         reraise=True,
     )
     try:
         with progress(source.size(), f"replaying {source.name}") as bar:
-            batch: list[Outcome] = []
-            for outcome in _acting(source, classifier, report, options.max_records, bar):
-                batch.append(outcome)
-                if len(batch) >= options.batch_size:
-                    retrying(sink.write, batch)
-                    batch = []
-                    if stop.is_set():
-                        report.interrupted = True
-                        return report
-            if batch:
-                retrying(sink.write, batch)
+            for outcome in _acting(source, classifier, report, options.max_records, bar, stop):
+                pending.append(outcome)
+                if len(pending) >= options.batch_size:
+                    retrying(write, pending)
+                    pending.clear()
+            if pending:
+                retrying(write, pending)
+                pending.clear()
     finally:
         sink.close()
     return report
+
+
+@dataclass
+class ReplayJob:
+    """One quarantine to replay: where it is read from, how it is judged, where it goes."""
+
+    source: QuarantineSource
+    classifier: Classifier
+    make_sink: Callable[[], ReplaySink]
+    target: str
+
+
+def replay_all(
+    jobs: list[ReplayJob],
+    options: ReplayOptions,
+    confirm: Callable[[ReplayReport], bool] = lambda _: True,
+    progress: ProgressFactory = no_progress,
+    stop: threading.Event | None = None,
+) -> list[ReplayReport]:
+    """Replay each quarantine in turn; `max_records` is one budget for the whole run."""
+    stop = stop or threading.Event()
+    remaining = options.max_records
+    reports: list[ReplayReport] = []
+    for job in jobs:
+        report = replay_source(
+            job.source,
+            job.classifier,
+            job.make_sink,
+            replace(options, max_records=remaining),
+            job.target,
+            confirm,
+            progress,
+            stop,
+        )
+        reports.append(report)
+        if remaining is not None:
+            remaining -= report.passed + report.still_failing
+        if stop.is_set() or (remaining is not None and remaining <= 0):
+            break
+    return reports

@@ -64,8 +64,8 @@ class TopicSink:
     def destination(self, source_topic: str) -> str:
         if self.to_source:
             return source_topic
-        route = self.settings.topics.get(source_topic)
-        return route.valid_for(source_topic) if route else f"{source_topic}.valid"
+        # The classifier lets through only records whose source topic has a route.
+        return self.settings.topics[source_topic].valid_for(source_topic)
 
     def _mirror(self, topic: str, partition: int | None) -> int | None:
         if topic not in self._partitions:
@@ -84,9 +84,10 @@ class TopicSink:
             if outcome.decision is Decision.PASS:
                 source = rec.source
                 topic = self.destination(str(source["topic"]))
-                key, value, headers = producible(
-                    rec.key, verdict.value, passed_headers(rec, self.replay_id, self.at)
+                passed = passed_headers(
+                    rec, verdict, self.replay_id, self.at, self.settings.version_header
                 )
+                key, value, headers = producible(rec.key, verdict.value, passed)
                 partition = self._mirror(topic, source.get("partition"))
                 status = "replayed"
             else:
@@ -120,10 +121,18 @@ class DirectorySink:
     file `<dir>/requeued-<id>.jsonl`. Each line names the copy it came from, which is how a
     later replay knows it was handled; lines are flushed and synced per batch."""
 
-    def __init__(self, directory: Path, replay_id: str, at: str, to_source: bool) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        replay_id: str,
+        at: str,
+        to_source: bool,
+        version_header: str = "schema-version",
+    ) -> None:
         if to_source:
             raise InputError("--to-source needs a Kafka quarantine (--config), not a directory")
         self.directory, self.replay_id, self.at = directory, replay_id, at
+        self.version_header = version_header
         self.target = str(directory / REPLAYED_DIR)
         self.replayed_path = directory / REPLAYED_DIR / f"replay-{replay_id}.jsonl"
         self.requeued_path = directory / f"requeued-{replay_id}.jsonl"
@@ -141,9 +150,8 @@ class DirectorySink:
             assert rec is not None and verdict is not None
             if outcome.decision is Decision.PASS:
                 path = self.replayed_path
-                key, value, headers = producible(
-                    rec.key, verdict.value, passed_headers(rec, self.replay_id, self.at)
-                )
+                passed = passed_headers(rec, verdict, self.replay_id, self.at, self.version_header)
+                key, value, headers = producible(rec.key, verdict.value, passed)
             else:
                 path = self.requeued_path
                 key, value, headers = producible(

@@ -74,3 +74,20 @@ def test_unreachable_broker_exits_3_with_a_broker_error(
     proc = _run(config, subprocess_env, "--idle-timeout", "1")
     assert proc.returncode == 3, proc.stderr[-1500:]
     assert "error: broker:" in proc.stderr
+
+
+def test_an_internal_error_exits_4_not_1(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A crash must never look like "data failed" (1) to CI."""
+    from click.testing import CliRunner
+
+    import guard.filemode
+    from guard.cli.main import cli
+
+    def boom(*_args: object, **_kw: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(guard.filemode, "validate_files", boom)
+    result = CliRunner().invoke(
+        cli, ["validate", "-s", "orders", "--schemas-dir", str(SCHEMAS), "-"], input="{}\n"
+    )
+    assert result.exit_code == 4 and "internal error" in result.output

@@ -72,10 +72,20 @@ def test_records_outside_the_filter_are_skipped() -> None:
     )
 
 
-def test_the_loop_guard_skips_records_at_max_attempts_unless_forced() -> None:
-    rec = _quarantined(GOOD_V2, attempt=3)
-    assert _classifier(max_attempts=3).classify(rec).decision is Decision.LOOP_GUARD
-    assert _classifier(max_attempts=3, force=True).classify(rec).decision is Decision.PASS
+def test_the_loop_guard_skips_records_already_replayed_max_attempts_times_unless_forced() -> None:
+    replayed_thrice = _quarantined(GOOD_V2, attempt=4)  # quarantined 4 times = replayed 3 times
+    assert _classifier(max_attempts=3).classify(replayed_thrice).decision is Decision.LOOP_GUARD
+    assert (
+        _classifier(max_attempts=3, force=True).classify(replayed_thrice).decision is Decision.PASS
+    )
+    replayed_twice = _quarantined(GOOD_V2, attempt=3)
+    assert _classifier(max_attempts=3).classify(replayed_twice).decision is Decision.PASS
+
+
+def test_records_without_a_route_for_their_source_topic_have_no_destination() -> None:
+    rec = _quarantined(GOOD_V2)  # source topic "orders": not configured below
+    assert _classifier(destination="clean").classify(rec).decision is Decision.NO_DESTINATION
+    assert _classifier(destination="source").classify(rec).decision is Decision.PASS
 
 
 def test_the_original_version_header_is_honoured() -> None:

@@ -5,15 +5,25 @@ from __future__ import annotations
 import base64
 import json
 import random
+import shutil
+import threading
 from pathlib import Path
 
 import pytest
 
 from guard.contracts import load_registry
 from guard.demo.samples import good_order
+from guard.errors import TransientTransportError
 from guard.filemode import validate_files
 from guard.quarantine.sources import DirectorySource
-from guard.replay import Classifier, DirectorySink, ReplayOptions, replay_source
+from guard.replay import (
+    Classifier,
+    DirectorySink,
+    ReplayJob,
+    ReplayOptions,
+    replay_all,
+    replay_source,
+)
 from guard.replay.plan import Outcome
 from tests.conftest import SCHEMAS
 
@@ -131,3 +141,92 @@ def test_still_failing_records_are_requeued_with_attempt_plus_one(quarantine_dir
         h["guard.reasons"] for h in headers
     } == {"wrong_type"}
     assert all(h["guard.replay.quarantine.file"].startswith("orders-") for h in headers)
+
+
+def _job(qdir: Path, sink: DirectorySink | None = None) -> ReplayJob:
+    source = DirectorySource(qdir)
+    classifier = Classifier(load_registry(SCHEMAS), {}, handled=source.handled())
+    make = (
+        (lambda: sink)
+        if sink
+        else (lambda: DirectorySink(qdir, "j" + qdir.name, "2026-11-21T10:00:00Z", False))
+    )
+    return ReplayJob(source, classifier, make, "replayed")  # type: ignore[arg-type]
+
+
+def test_max_is_one_budget_across_all_quarantines(quarantine_dir: Path, tmp_path: Path) -> None:
+    other = tmp_path / "q2"
+    shutil.copytree(quarantine_dir, other)
+    reports = replay_all(
+        [_job(quarantine_dir), _job(other)], ReplayOptions("m", assume_yes=True, max_records=8)
+    )
+    assert sum(r.passed + r.still_failing for r in reports) == 8
+
+
+def test_a_stop_request_ends_even_the_checking_pass(quarantine_dir: Path) -> None:
+    stop = threading.Event()
+    stop.set()
+    job = _job(quarantine_dir)
+    report = replay_source(
+        job.source, job.classifier, job.make_sink, ReplayOptions("s", dry_run=True), "t", stop=stop
+    )
+    assert report.interrupted and report.passed + report.still_failing == 0
+
+
+def test_a_replay_that_waited_at_its_prompt_does_not_repeat_what_another_replay_did(
+    quarantine_dir: Path,
+) -> None:
+    def confirm_after_someone_else_replayed(_plan: object) -> bool:
+        assert _run(quarantine_dir)["passed"] == 15  # operator A, while B waits at the prompt
+        return True
+
+    job = _job(quarantine_dir)
+    report = replay_source(
+        job.source,
+        job.classifier,
+        job.make_sink,
+        ReplayOptions("b"),
+        "t",
+        confirm=confirm_after_someone_else_replayed,
+    )
+    assert report.passed == 0
+    values = _replayed_values(quarantine_dir)
+    assert len(values) == len(set(values)) == 15
+
+
+class _LandsThenFails(DirectorySink):
+    """The first write lands, then reports a transient failure (a commit that timed out)."""
+
+    def __init__(self, qdir: Path) -> None:
+        super().__init__(qdir, "landed", "2026-11-21T10:00:00Z", False)
+        self.failed = False
+
+    def write(self, outcomes: list[Outcome]) -> None:
+        super().write(outcomes)
+        if not self.failed:
+            self.failed = True
+            raise TransientTransportError("no answer to the commit")
+
+
+def test_a_batch_whose_commit_landed_but_failed_is_not_written_twice(quarantine_dir: Path) -> None:
+    job = _job(quarantine_dir, _LandsThenFails(quarantine_dir))
+    report = replay_source(
+        job.source,
+        job.classifier,
+        job.make_sink,
+        ReplayOptions("r", assume_yes=True, batch_size=100),
+        "t",
+    )
+    assert report.passed == 15
+    values = _replayed_values(quarantine_dir)
+    assert len(values) == len(set(values)) == 15
+
+
+def test_replayed_records_carry_the_version_that_accepted_them(quarantine_dir: Path) -> None:
+    _run(quarantine_dir)
+    headers = [
+        json.loads(line)["headers"]
+        for path in (quarantine_dir / "replayed").glob("*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    assert {h["schema-version"] for h in headers} == {"2"}
