@@ -184,7 +184,16 @@ def suggest(
         mark = "+" if p.applied else "!"
         click.echo(f"{mark} {p.field}: {p.change}: {p.detail}", err=True)
     if result.spec is None or text is None:
-        click.echo(f"{subject} v{latest.version} already accepts these records", err=True)
+        if result.reported:
+            n = len(result.reported)
+            listed = (
+                "observation listed above needs" if n == 1 else "observations listed above need"
+            )
+            click.echo(
+                f"{subject} v{latest.version}: no change to apply; {n} {listed} a person", err=True
+            )
+        else:
+            click.echo(f"{subject} v{latest.version} already accepts these records", err=True)
         return
     state = "compatible" if not breaks else f"{len(breaks)} compatibility breaks"
     click.echo(f"v{result.spec.version} under {mode}: {state}", err=True)

@@ -9,12 +9,14 @@ only if W's valid records are a subset of R's. Then, as in Schema Registry:
 - FULL: both; the plain modes compare each version with the one before it, the
   `_TRANSITIVE` modes with every earlier version (retired ones included); NONE checks nothing.
 
-Record-level rules for JSON objects (`unknown_fields`): `allow` lets undeclared fields
-through, so its records may carry any extra key ("open"); `reject` refuses them and `strip`
-removes them, so their valid records carry none ("closed"). As a reader, `allow` and `strip`
-tolerate extras, `reject` does not. Hence, like Schema Registry's JSON Schema rules:
-adding an optional field is safe only when the writer was closed; removing a field is safe
-only when the reader tolerates extras.
+Record-level rules for JSON objects (`unknown_fields`). The records in question are what
+producers send, which the guard validates raw: `allow` accepts records with undeclared keys,
+and so does `strip` (it removes them only afterwards, from the clean copy), so as writers
+both are "open": their records may carry any extra key with any value. Only `reject` is
+"closed". As a reader, `allow` and `strip` tolerate extras, `reject` does not. Hence, like
+Schema Registry's JSON Schema rules: adding an optional field is safe only when the writer
+was closed (`reject`); removing a field is safe only when the reader tolerates extras; and
+closing an object (`allow`/`strip` -> `reject`) is a FORWARD-only change.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ _DIRECTIONS: dict[str, tuple[Direction, ...]] = {
     "NONE": (),
 }
 RECORD = "(record)"
+# Writer policies whose valid (raw) records may carry undeclared keys: `strip` accepts them
+# like `allow` and removes them only from the clean copy it forwards.
+_OPEN: frozenset[UnknownFieldPolicy] = frozenset({"allow", "strip"})
 
 
 @dataclass(frozen=True)
@@ -147,13 +152,14 @@ class _Ctx:
     ) -> None:
         r, w = self.r, self.w
         where = prefix.rstrip(".") or RECORD
-        if w_policy == "allow" and r_policy == "reject":
+        w_open = w_policy in _OPEN
+        if w_open and r_policy == "reject":
             self.add(
                 where,
                 "unknown_fields",
                 "unknown_fields: reject",
-                "unknown_fields: allow",
-                f"{w} lets undeclared fields through at {where}, {r} rejects them",
+                f"unknown_fields: {w_policy}",
+                f"{w} accepts records with undeclared fields at {where}, {r} rejects them",
             )
         for name in [n for n in r_fields if n not in w_fields]:
             fs, path = r_fields[name], prefix + name
@@ -165,14 +171,14 @@ class _Ctx:
                     "(absent)",
                     f"{r} requires '{path}', records written with {w} do not have it",
                 )
-            elif w_policy == "allow":
+            elif w_open:
                 self.add(
                     path,
                     "field_unconstrained",
                     summarize(fs),
-                    "(undeclared, allowed)",
-                    f"{w} allows undeclared fields, so its records may carry '{path}' with any "
-                    f"value; {r} constrains it",
+                    f"(undeclared, {w_policy})",
+                    f"{w} accepts undeclared fields ({w_policy}), so its records may carry "
+                    f"'{path}' with any value; {r} constrains it",
                 )
         for name in [n for n in w_fields if n not in r_fields]:
             path = prefix + name

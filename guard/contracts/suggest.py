@@ -10,14 +10,21 @@ are schema evolution the format can express, and common enough not to be stray b
 - an integer field with fractional values becomes a number;
 - an enum gains the values seen outside it.
 
+A widening is applied only for values the rest of the proposed field accepts (the guard's
+compiled validator decides): an enum never gains a value its length, range, pattern or
+format still rejects, and an integer does not become a number for fractions its range
+rejects, so the proposal never refuses what it was widened for.
+
 Everything else is reported, never applied, for a person to decide: values outside a range,
 a length or an array size (usually bad data, not a new schema), pattern and format misses,
-types the format cannot express (a string where an integer was declared, mixed types), and
-changes seen in fewer than `min_share` of the records.
+types the format cannot express (a string where an integer was declared, mixed types), keys
+a contract cannot name (`@type`, `first name`, `a.b`), and changes seen in fewer than
+`min_share` of the records.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -26,7 +33,9 @@ from datetime import date, datetime
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
+from guard.contracts.compile import compile_model
 from guard.contracts.spec import ContractSpec, FieldSpec
 
 MIN_SHARE = 0.01
@@ -169,6 +178,10 @@ class _Suggester:
             if name in declared:
                 continue
             path = prefix + name
+            unnameable = _name_problem(name)
+            if unnameable is not None:
+                self.report(path, "name_not_allowed", unnameable)
+                continue
             inferred = self.infer(child, path)
             if inferred is None:
                 continue
@@ -196,9 +209,7 @@ class _Suggester:
             raw["nullable"] = True
         seen = max(obs.present - obs.nulls, 1)
         if fs.type == "integer" and obs.types["number"]:
-            detail = "integer -> number: fractional values"
-            if self.propose(path, "type_widened", detail, obs.types["number"], seen):
-                raw["type"] = "number"
+            self.widen_type(raw, obs, path, seen)
         wrong = sorted(set(obs.types) - _ACCEPTED[raw["type"]])
         if wrong:
             self.report(path, "type_conflict", f"declared {fs.type}, seen {', '.join(wrong)}")
@@ -221,6 +232,26 @@ class _Suggester:
             raw["items"] = self.field(fs.items, items, items.present, path + "[]")
         return raw
 
+    def widen_type(self, raw: dict[str, Any], obs: Observed, path: str, seen: int) -> None:
+        """integer -> number for fractional values, unless the field's other rules (its
+        range) would still reject every one of them: then the widening admits nothing."""
+        detail = "integer -> number: fractional values"
+        fractions = {v: n for (kind, v), n in obs.values.items() if kind == "number"}
+        probe = _Probe({k: v for k, v in raw.items() if k != "enum"} | {"type": "number"})
+        why = {v: probe.rejects(v) for v in fractions}
+        fitting = sum(n for v, n in fractions.items() if why[v] is None)
+        if fractions and not obs.overflow and not fitting:
+            first = next(w for w in why.values() if w is not None)
+            self.report(
+                path,
+                "type_widened",
+                f"{detail}: not applied, the proposed field still rejects all "
+                f"{len(fractions)} of them ({first})",
+            )
+            return
+        if self.propose(path, "type_widened", detail, obs.types["number"], seen):
+            raw["type"] = "number"
+
     def enum(
         self, raw: dict[str, Any], enum: list[Scalar], obs: Observed, path: str, seen: int
     ) -> None:
@@ -237,8 +268,15 @@ class _Suggester:
             self.report(path, "enum_conflict", f"{len(new)} values outside the enum: too many")
             return
         added: list[Scalar] = []
+        # A value joins the enum only if the rest of the field (type, range, length, pattern,
+        # format) accepts it too: otherwise the proposal would reject what it just added.
+        probe = _Probe({k: v for k, v in raw.items() if k != "enum"})
         for (_, v), n in sorted(new.items(), key=lambda kv: str(kv[0][1])):
-            if self.propose(path, "enum_widened", f"value {v}", n, seen):
+            why = probe.rejects(v)
+            if why is not None:
+                detail = f"value {v}: the proposed field still rejects it ({why}); not applied"
+                self.report(path, "enum_widened", detail)
+            elif self.propose(path, "enum_widened", f"value {v}", n, seen):
                 added.append(v)
         if added:
             raw["enum"] = [*enum, *added]
@@ -372,6 +410,55 @@ def _summary(raw: dict[str, Any]) -> str:
     if raw["type"] == "array":
         text += " of " + _summary(raw["items"])
     return text
+
+
+class _Probe:
+    """One proposed scalar field, compiled once, asked about single values: the guard's own
+    validator decides, so what the proposal accepts is what the guard will accept."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.model: type[BaseModel] | None = None
+        self.broken = ""  # why the field itself does not compile, when it does not
+        try:
+            fs = FieldSpec.model_validate(raw | {"required": True, "nullable": False})
+            spec = ContractSpec(
+                subject="probe", version=1, unknown_fields="allow", fields={"v": fs}
+            )
+            self.model = compile_model(spec)
+        except (ValidationError, ValueError) as exc:
+            self.broken = _first_error(exc)
+
+    def rejects(self, value: Scalar) -> str | None:
+        """Why the field rejects `value`, or None when it accepts it."""
+        if self.model is None:
+            return self.broken
+        try:
+            self.model.model_validate({"v": value})
+        except ValidationError as exc:
+            return _first_error(exc)
+        return None
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        errors = exc.errors(include_url=False)
+        if errors:
+            return str(errors[0]["msg"]).removeprefix("Value error, ")
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+@functools.lru_cache(maxsize=1024)
+def _name_problem(name: str) -> str | None:
+    """Why `name` cannot be a field name in a contract (None when it can): the spec decides."""
+    try:
+        FieldSpec(type="object", fields={name: FieldSpec(type="boolean")})
+    except ValidationError as exc:
+        why = _first_error(exc)
+        return (
+            f"name not allowed in a contract: {name!r} ({why}); rename it in the producer, "
+            "or leave it undeclared"
+        )
+    return None
 
 
 def _json_type(value: object) -> str:

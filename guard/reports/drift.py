@@ -28,6 +28,7 @@ from guard.reports.flatten import Layout, Table, flatten, layout
 from guard.reports.frames import typed_frame
 from guard.reports.gx_run import run_suite
 from guard.reports.gx_suite import Compared, GxOutcome, GxResult, build_suite
+from guard.reports.jsonsafe import json_safe
 from guard.reports.pandera_run import ContractFailures, run_pandera
 from guard.reports.records import Batch, check_record_file, load_batch
 from guard.reports.stats import FieldDrift, Thresholds, classify, compare, side
@@ -61,12 +62,22 @@ class Undeclared:
 
 @dataclass(frozen=True)
 class SuggestedFix:
-    version: int
-    yaml: str
-    diff: str
+    """The next contract version the current data asks for, and what was not applied.
+
+    `version`, `yaml` and `diff` are None when no change can be applied: then `proposals`
+    only lists what needs a person (values out of range, names a contract cannot hold, ...).
+    """
+
+    version: int | None
+    yaml: str | None
+    diff: str | None
     proposals: list[Proposal]
     breaks: list[Break]
     mode: str
+
+    @property
+    def not_applied(self) -> list[Proposal]:
+        return [p for p in self.proposals if not p.applied]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -136,10 +147,11 @@ class DriftReport:
         return bool(self.reasons)
 
     def to_json(self, out_dir: Path | None = None) -> dict[str, Any]:
+        """The whole report as JSON-safe data (non-finite numbers as None)."""
         docs = None
         if self.gx is not None:
             docs = str(_relative(self.gx.data_docs, out_dir))
-        return {
+        data: dict[str, Any] = {
             "subject": self.subject,
             "version": self.version,
             "verdict": "drift" if self.drift else "no_drift",
@@ -172,6 +184,8 @@ class DriftReport:
             },
             "suggested_fix": self.fix.to_json() if self.fix else None,
         }
+        safe: dict[str, Any] = json_safe(data)
+        return safe
 
 
 def build_report(
@@ -304,9 +318,11 @@ def _suggest_fix(
     history = [c.spec for _, c in sorted(subj.versions.items())]
     latest = subj.versions[subj.latest].spec
     result = suggest(latest, observe(current.records), max(subj.versions) + 1)
-    if result.spec is None:
-        return None
     mode = load_subject_config(schemas_dir, subject).compatibility
+    if result.spec is None:
+        if not result.proposals:
+            return None
+        return SuggestedFix(None, None, None, result.proposals, [], mode)
     return SuggestedFix(
         result.spec.version,
         to_yaml(result.spec),

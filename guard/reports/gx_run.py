@@ -10,6 +10,7 @@ drift report's own HTML does not.)
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ from great_expectations.expectations.core.expect_column_quantile_values_to_be_be
 )
 
 from guard.reports.gx_suite import ExpectationSpec, GxOutcome, GxResult
+from guard.reports.jsonsafe import finite, json_safe
 
 SITE = "guard"
 
@@ -145,23 +147,29 @@ def _results(run: Any, by_id: dict[str, ExpectationSpec], show_values: bool) -> 
 
 
 def _observed(value: Any, show_values: bool) -> Any:
-    """Numbers and quantiles pass; anything that could carry record values needs show_values."""
+    """Numbers and quantiles pass; anything that could carry record values needs show_values.
+
+    Non-finite numbers become None: GX's quantiles of a column with no usable value (a field
+    renamed, sent as a string, or absent everywhere) are NaN, which JSON cannot carry.
+    """
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int | float):
-        return round(float(value), 6)
+        return finite(value)
     if hasattr(value, "item"):  # numpy scalar
         return _observed(value.item(), show_values)
     if isinstance(value, dict) and "quantiles" in value:
         return {
-            "quantiles": [float(q) for q in value["quantiles"]],
-            "values": [round(float(v), 6) for v in value["values"]],
+            "quantiles": [finite(q) for q in value.get("quantiles") or []],
+            "values": [finite(v) for v in value.get("values") or []],
         }
-    return value if show_values else None
+    return json_safe(value) if show_values else None
 
 
 def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if math.isfinite(value) else None
 
 
 def _safe(table: str) -> str:

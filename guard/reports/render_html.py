@@ -211,9 +211,13 @@ def _fix(report: DriftReport) -> str:
     )
     notes = "".join(
         f"<li><code>{escape(p.field)}</code> {escape(p.change)}: {escape(p.detail)}</li>"
-        for p in fix.proposals
-        if not p.applied
+        for p in fix.not_applied
     )
+    if fix.version is None or fix.yaml is None or fix.diff is None:
+        return (
+            '<section id="suggestion"><h2>No contract change to suggest</h2>'
+            f"<p>Not applied:</p><ul>{notes}</ul></section>"
+        )
     return (
         f'<section id="suggestion"><h2>Suggested contract v{fix.version}</h2>'
         f"<pre>{escape(fix.diff)}</pre>"

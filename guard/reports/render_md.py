@@ -62,8 +62,8 @@ def render_markdown(report: DriftReport, out_dir: Path) -> str:
         lines += [
             f"| `{f}` | `{chk}` | {n} |" for (f, chk), n in c.by_check.most_common(_MAX_CASES)
         ]
-    if report.fix is not None:
-        fix = report.fix
+    fix = report.fix
+    if fix is not None and fix.version is not None and fix.diff is not None:
         lines += ["", f"### Suggested contract v{fix.version}", "", "```text", fix.diff, "```"]
         if fix.breaks:
             lines += ["", f"Under {fix.mode} compatibility this would break:", ""]
@@ -74,6 +74,11 @@ def render_markdown(report: DriftReport, out_dir: Path) -> str:
             f"{' '.join(report.current.files)} "
             f"--out schemas/{report.subject}/v{fix.version}.yaml`.",
         ]
+    elif fix is not None:
+        lines += ["", "### No contract change to suggest"]
+    if fix is not None and fix.not_applied:
+        lines += ["", "Not applied (for a person to decide):", ""]
+        lines += [f"- `{p.field}` {p.change}: {p.detail}" for p in fix.not_applied[:_MAX_CASES]]
     gx = data["great_expectations"]
     lines += ["", "---", "", "Full report: `report.html`"]
     if gx is not None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -158,3 +160,116 @@ def test_the_example_data_is_what_make_samples_writes(
     assert len(made_files) == 3
     for made in made_files:
         assert made.read_bytes() == (DATA / made.name).read_bytes(), made.name
+
+
+# Standard drift cases on the numeric `amount` field: each breaks GX's quantiles (NaN), and
+# must still give a report (all three files) and exit 1 with the field flagged, never a crash.
+def _renamed(r: dict[str, Any]) -> None:
+    r["total"] = r.pop("amount")
+
+
+def _as_string(r: dict[str, Any]) -> None:
+    r["amount"] = str(r["amount"])
+
+
+def _absent(r: dict[str, Any]) -> None:
+    del r["amount"]
+
+
+def _odd_keys(r: dict[str, Any]) -> None:
+    r.update({"@type": "Order", "first name": "Ada", "a.b": 1})
+
+
+CHANGED: dict[str, Callable[[dict[str, Any]], None]] = {
+    "renamed": _renamed,
+    "as string": _as_string,
+    "absent": _absent,
+    "odd keys": _odd_keys,
+}
+
+
+def _changed_current(tmp: Path, change: Callable[[dict[str, Any]], None]) -> str:
+    records = []
+    for line in (DATA / "orders-current-stable.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        change(record)
+        records.append(json.dumps(record))
+    path = tmp / "current.jsonl"
+    path.write_text("\n".join(records) + "\n")
+    return str(path)
+
+
+Ran = tuple[Result, Path]
+
+
+@pytest.fixture(scope="module")
+def changed(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Ran]:
+    """Runs the report on the stable sample changed as CHANGED[case] says, once per case."""
+    runs: dict[str, Ran] = {}
+
+    def get(case: str) -> Ran:
+        if case not in runs:
+            tmp = tmp_path_factory.mktemp("changed")
+            current = _changed_current(tmp, CHANGED[case])
+            out = tmp / "out"
+            result = run("-s", "orders", "-b", BASELINE, "-c", current, "--out", str(out))
+            runs[case] = result, out
+        return runs[case]
+
+    return get
+
+
+def _report(out: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    return doc
+
+
+@pytest.mark.parametrize("case", sorted(CHANGED))
+def test_standard_drift_cases_give_a_report_and_exit_one(
+    changed: Callable[[str], Ran], case: str
+) -> None:
+    result, out = changed(case)
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    for name in ("report.html", "report.md", "report.json"):
+        assert (out / name).is_file(), name
+    doc = _report(out)
+    assert doc["verdict"] == "drift"
+    if case != "odd keys":
+        amount = next(f for f in doc["fields"] if f["field"] == "amount")
+        assert amount["status"] != "ok" and amount["reasons"], amount
+
+
+def test_a_renamed_field_is_reported_as_missing_and_the_new_one_as_new(
+    changed: Callable[[str], Ran],
+) -> None:
+    _, out = changed("renamed")
+    doc = _report(out)
+    amount = next(f for f in doc["fields"] if f["field"] == "amount")
+    assert amount["drifted"] and "missing_in_current" in amount["reasons"]
+    assert amount["current"]["null_rate"] == 1.0
+    new = [u for u in doc["undeclared_fields"] if u["new"]]
+    assert [(u["field"], u["current_share"]) for u in new] == [("total", 1.0)]
+    assert doc["reasons"][:2] == ["fields_drifted", "new_undeclared_fields"]
+    fix = doc["suggested_fix"]
+    applied = {(p["field"], p["change"]) for p in fix["proposals"] if p["applied"]}
+    assert {("amount", "made_optional"), ("total", "field_added")} <= applied
+
+
+def test_json_keys_a_contract_cannot_name_are_proposals_not_a_crash(
+    changed: Callable[[str], Ran],
+) -> None:
+    _, out = changed("odd keys")
+    doc = _report(out)
+    assert {u["field"] for u in doc["undeclared_fields"] if u["new"]} == {
+        "@type",
+        "first name",
+        "a.b",
+    }
+    proposals = doc["suggested_fix"]["proposals"] if doc["suggested_fix"] else []
+    rejected = {p["field"]: p for p in proposals if p["change"] == "name_not_allowed"}
+    assert set(rejected) == {"@type", "first name", "a.b"}
+    for p in rejected.values():
+        assert not p["applied"]
+        assert p["detail"].startswith("name not allowed in a contract: ")

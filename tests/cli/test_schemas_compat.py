@@ -125,3 +125,33 @@ def test_suggest_with_nothing_to_change_says_so(tmp_path: Path) -> None:
     result = run("suggest", "--schemas-dir", str(root), "-s", "s", str(data))
     assert (result.exit_code, result.stdout) == (0, "")
     assert "s v1 already accepts these records" in result.stderr
+
+
+def test_suggest_lists_keys_a_contract_cannot_name_instead_of_crashing(tmp_path: Path) -> None:
+    data = tmp_path / "odd.jsonl"
+    record = {"n": 1, "@type": "Order", "first name": "Ada", "a.b": 2, "m": 3}
+    data.write_text(json.dumps(record) + "\n")
+    root = history(tmp_path / "schemas", "{n: {type: integer}}")
+    result = run("suggest", "--schemas-dir", str(root), "-s", "s", "--json", str(data))
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [(p["field"], p["applied"]) for p in doc["proposals"]] == [
+        ("@type", False),
+        ("first name", False),
+        ("a.b", False),
+        ("m", True),
+    ]
+    assert "! @type: name_not_allowed: name not allowed in a contract: '@type'" in result.stderr
+    assert "m: {type: integer, required: false}" in doc["contract"]
+
+
+def test_suggest_with_only_unappliable_observations_does_not_claim_acceptance(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "odd.jsonl"
+    data.write_text('{"n": 1, "@type": "Order"}\n')
+    root = history(tmp_path / "schemas", "{n: {type: integer}}")
+    result = run("suggest", "--schemas-dir", str(root), "-s", "s", str(data))
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert "already accepts" not in result.stderr
+    assert "s v1: no change to apply; 1 observation listed above needs a person" in result.stderr

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from guard.contracts.compat import check_history, check_new_version, check_pair, readable
+from guard.contracts.compile import compile_model
 from guard.contracts.spec import ContractSpec
 from guard.contracts.subject_config import MODES, load_subject_config
 from guard.errors import ContractError
@@ -177,6 +179,58 @@ CHANGES: list[tuple[str, ContractSpec, ContractSpec, bool, bool, str]] = [
         False,
         "unknown_fields",
     ),
+    # `strip` accepts records with undeclared fields (it removes them only from the clean
+    # copy), so as a writer it is open, like `allow`: {"id": "a", "promo": "SPRING"} passes
+    # a strip v1 and is quarantined by a v2 that declares `promo: integer`.
+    (
+        "add optional field to a strip object",
+        spec(1, {"id": ID}, "strip"),
+        spec(2, {"id": ID, "promo": {"type": "integer", "required": False}}, "strip"),
+        True,
+        False,
+        "field_unconstrained",
+    ),
+    (
+        "close a strip object",
+        spec(1, {"id": ID}, "strip"),
+        spec(2, {"id": ID}, "reject"),
+        True,
+        False,
+        "unknown_fields",
+    ),
+    (
+        "close a strip object and add an optional field",
+        spec(1, {"id": ID}, "strip"),
+        spec(2, {"id": ID, "promo": {"type": "integer", "required": False}}, "reject"),
+        True,
+        False,
+        "field_unconstrained",
+    ),
+    (
+        "open a closed object with strip",
+        spec(1, {"id": ID}, "reject"),
+        spec(2, {"id": ID}, "strip"),
+        False,
+        True,
+        "unknown_fields",
+    ),
+    (
+        "add optional field to a nested strip object",
+        spec(1, {"o": {"type": "object", "unknown_fields": "strip", "fields": {"id": ID}}}),
+        spec(
+            2,
+            {
+                "o": {
+                    "type": "object",
+                    "unknown_fields": "strip",
+                    "fields": {"id": ID, "promo": {"type": "integer", "required": False}},
+                }
+            },
+        ),
+        True,
+        False,
+        "field_unconstrained",
+    ),
     (
         "narrow a nested field",
         spec(1, {"o": {"type": "object", "fields": {"c": {"type": "string", "max_length": 9}}}}),
@@ -209,7 +263,16 @@ SAFE_BOTH_WAYS: list[tuple[str, ContractSpec, ContractSpec]] = [
         spec(1, {"s": {"type": "string"}}),
         spec(2, {"s": {"type": "string", "description": "now documented"}}, description="v2"),
     ),
-    ("reject to strip (closed either way)", spec(1, {"id": ID}), spec(2, {"id": ID}, "strip")),
+    (
+        "allow to strip (open either way)",
+        spec(1, {"id": ID}, "allow"),
+        spec(2, {"id": ID}, "strip"),
+    ),
+    (
+        "strip to allow (open either way)",
+        spec(1, {"id": ID}, "strip"),
+        spec(2, {"id": ID}, "allow"),
+    ),
     (
         "integer enum read as number enum with the same values",
         spec(1, {"n": {"type": "integer", "enum": [1, 2]}}),
@@ -270,31 +333,59 @@ def test_every_mode_flags_the_known_breaks_and_passes_the_known_safe_changes(mod
         assert check_history([old, new], mode) == [], name
 
 
-def _removed_then_readded() -> list[ContractSpec]:
-    """v1 has x:integer, v2 drops it, v3 brings it back as a string (closed by `strip`)."""
-    return [
+def test_strip_is_open_as_a_writer_the_witness_record() -> None:
+    """The guard validates raw producer records: strip v1 accepts what v2 quarantines."""
+    v1 = spec(1, {"id": ID}, "strip")
+    v2 = spec(2, {"id": ID, "promo": {"type": "integer", "required": False}}, "strip")
+    witness = {"id": "a", "promo": "SPRING"}
+    compile_model(v1).model_validate(witness)
+    with pytest.raises(ValidationError):
+        compile_model(v2).model_validate(witness)
+    (b,) = check_pair(v1, v2, "BACKWARD")
+    assert (b.field, b.rule, b.old) == ("promo", "field_unconstrained", "(undeclared, strip)")
+
+
+def test_a_field_removed_then_readded_under_strip_breaks_at_the_readding_step() -> None:
+    """v1 has x:integer, v2 drops it, v3 brings it back as a string: v2's producers may
+    still send x with any value, so v2 -> v3 already breaks BACKWARD (it did not when strip
+    was taken for closed, and only the transitive modes caught it)."""
+    history = [
         spec(1, {"id": ID, "x": {"type": "integer", "required": False}}, "strip"),
         spec(2, {"id": ID}, "strip"),
         spec(3, {"id": ID, "x": {"type": "string", "required": False}}, "strip"),
+    ]
+    breaks = check_history(history, "BACKWARD")
+    assert [(b.old_version, b.new_version, b.field, b.rule) for b in breaks] == [
+        (2, 3, "x", "field_unconstrained")
+    ]
+
+
+def _changed_under_none() -> list[ContractSpec]:
+    """v1 -> v2 changes x's type (registered under NONE, on purpose); v3 only documents v2."""
+    return [
+        spec(1, {"id": ID, "x": {"type": "integer"}}),
+        spec(2, {"id": ID, "x": {"type": "string"}}),
+        spec(3, {"id": ID, "x": {"type": "string"}}, description="x documented"),
     ]
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_transitive_modes_compare_with_every_earlier_version(mode: Any) -> None:
-    breaks = check_history(_removed_then_readded(), mode)
+    v1, v2, v3 = _changed_under_none()
+    breaks = check_new_version([v1, v2], v3, mode)
     transitive = mode.endswith("_TRANSITIVE")
     assert bool(breaks) == transitive
     assert all((b.old_version, b.new_version) == (1, 3) for b in breaks)
 
 
 def test_retired_versions_still_count_as_history() -> None:
-    history = _removed_then_readded()
-    history[0] = history[0].model_copy(update={"status": "retired"})
-    assert check_history(history, "BACKWARD_TRANSITIVE")
+    v1, v2, v3 = _changed_under_none()
+    v1 = v1.model_copy(update={"status": "retired"})
+    assert check_new_version([v1, v2], v3, "BACKWARD_TRANSITIVE")
 
 
 def test_check_new_version_compares_only_the_new_one() -> None:
-    v1, v2, v3 = _removed_then_readded()
+    v1, v2, v3 = _changed_under_none()
     assert check_new_version([v1, v2], v3, "BACKWARD") == []
     assert [b.rule for b in check_new_version([v1, v2], v3, "BACKWARD_TRANSITIVE")] == ["type"]
 

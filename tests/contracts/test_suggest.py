@@ -14,6 +14,7 @@ from guard.contracts.spec import ContractSpec
 from guard.contracts.suggest import observe, suggest, to_yaml
 from guard.demo.samples import good_order
 
+ID = {"type": "string"}
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
@@ -162,3 +163,66 @@ def _accepts(model: Any, record: dict[str, Any]) -> bool:
     except Exception:
         return False
     return True
+
+
+def test_json_keys_a_contract_cannot_name_are_reported_not_a_crash() -> None:
+    records = [
+        {"id": "a", "@type": "Order", "first name": "Ada", "a.b": 1, "ok": True, "o": {"$ref": 1}}
+    ] * 3
+    latest = spec({"id": {"type": "string"}, "o": {"type": "object", "fields": {"x": ID}}}, "allow")
+    result = suggest(latest, observe(records), 2)
+    rejected = {p.field: p for p in result.proposals if p.change == "name_not_allowed"}
+    assert set(rejected) == {"@type", "first name", "a.b", "o.$ref"}
+    assert all(not p.applied for p in rejected.values())
+    assert rejected["@type"].detail.startswith("name not allowed in a contract: '@type'")
+    assert result.spec is not None and set(result.spec.fields) == {"id", "o", "ok"}
+
+
+def test_an_undeclared_object_with_only_unnameable_keys_is_not_declared() -> None:
+    result = suggest(spec({"id": ID}, "allow"), observe([{"id": "a", "meta": {"@id": 1}}]), 2)
+    assert result.spec is None
+    assert {(p.field, p.change) for p in result.proposals} == {
+        ("meta.@id", "name_not_allowed"),
+        ("meta", "type_unknown"),
+    }
+
+
+def test_an_enum_is_not_widened_with_values_the_fields_other_rules_reject() -> None:
+    latest = spec({"code": {"type": "string", "enum": ["A", "B"], "max_length": 1}})
+    records = [{"code": "A"}, {"code": "CC"}, {"code": "D"}] * 5
+    result = suggest(latest, observe(records), 2)
+    assert result.spec is not None
+    assert result.spec.fields["code"].enum == ["A", "B", "D"]
+    (p,) = result.reported
+    assert (p.field, p.change, p.applied) == ("code", "enum_widened", False)
+    assert p.detail.startswith("value CC: the proposed field still rejects it (")
+    assert "at most 1 character" in p.detail
+    model = compile_model(result.spec)
+    assert _accepts(model, {"code": "D"}) and not _accepts(model, {"code": "CC"})
+
+
+def test_an_enum_is_not_widened_past_the_fields_range() -> None:
+    latest = spec({"n": {"type": "integer", "enum": [1, 2], "maximum": 2}})
+    result = suggest(latest, observe([{"n": 1}, {"n": 3}] * 5), 2)
+    assert result.spec is None
+    (p,) = result.proposals
+    assert (p.field, p.change, p.applied) == ("n", "enum_widened", False)
+    assert p.detail.startswith("value 3: the proposed field still rejects it (")
+    assert "less than or equal to 2" in p.detail
+
+
+def test_an_integer_is_not_widened_for_fractions_its_range_still_rejects() -> None:
+    latest = spec({"q": {"type": "integer", "minimum": 0}})
+    result = suggest(latest, observe([{"q": 1}, {"q": -0.5}, {"q": -1.5}]), 2)
+    assert result.spec is None
+    widened = [p for p in result.proposals if p.change == "type_widened"]
+    assert [(p.field, p.applied) for p in widened] == [("q", False)]
+    assert "the proposed field still rejects all 2 of them" in widened[0].detail
+    assert ("q", "type_conflict") in {(p.field, p.change) for p in result.reported}
+
+
+def test_an_integer_is_widened_when_some_fractions_fit_and_the_rest_are_listed() -> None:
+    latest = spec({"q": {"type": "integer", "minimum": 0}})
+    result = suggest(latest, observe([{"q": 1}, {"q": 0.5}, {"q": -1.5}]), 2)
+    assert result.spec is not None and result.spec.fields["q"].type == "number"
+    assert {(p.field, p.change) for p in result.reported} == {("q", "out_of_bounds")}
