@@ -1,5 +1,5 @@
 """`guard drift status`: current data shape and drift per subject and field, merged across
-every instance's latest window profile."""
+every instance's newest closed window profile."""
 
 from __future__ import annotations
 
@@ -22,12 +22,16 @@ import click
 @click.option(
     "--max-age",
     type=click.FloatRange(min=0, min_open=True),
-    help="Only instances whose latest window is at most this many seconds old.",
+    help="Only windows at most this many seconds old. Default: 3 window lengths "
+    "(monitoring.windows.seconds; with count-only windows, the length of each instance's "
+    "newest closed window), and at least 3 x max(60 s, snapshot_seconds).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the state as JSON.")
 def status(config_path: Path, subject: str | None, max_age: float | None, as_json: bool) -> None:
-    """Read the profiles topic (read_committed), merge the latest window of every instance per
-    subject, check it against the subject's baseline and show the state per field.
+    """Read the profiles topic (read_committed), merge the newest closed window of every
+    instance per subject, check it against the subject's baseline and show the state per
+    field ("insufficient data" below thresholds.min_records). Open windows are shown apart,
+    as in progress, and are not checked.
     """
     from guard.monitoring import require_libraries
 
@@ -45,7 +49,7 @@ def status(config_path: Path, subject: str | None, max_age: float | None, as_jso
         payload = {
             "profiles_topic": settings.monitoring.profiles_topic,
             "unreadable": unreadable,
-            "subjects": {s.merged.subject: s.to_json() for s in statuses},
+            "subjects": {s.plan.subject: s.to_json() for s in statuses},
         }
         click.echo(json.dumps(payload, indent=2))
         return

@@ -37,9 +37,11 @@ class Baseline:
     version: int | None = None  # assigned when saved
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     path: Path | None = None
+    # The plan it was profiled with (see plan_record); None for files written before.
+    plan: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "format": BASELINE_FORMAT,
             "subject": self.subject,
             "version": self.version,
@@ -47,6 +49,9 @@ class Baseline:
             "source": self.source,
             "profile": self.profile.to_json(),
         }
+        if self.plan is not None:
+            out["plan"] = self.plan
+        return out
 
     @classmethod
     def from_file(cls, path: Path) -> Baseline:
@@ -66,6 +71,7 @@ class Baseline:
                 version=int(data["version"]),
                 created_at=str(data["created_at"]),
                 path=path,
+                plan=_plan_json(data.get("plan")),
             )
         except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
             raise ContractError(path, f"not a usable baseline: {exc!r}") from exc
@@ -81,6 +87,82 @@ class Baseline:
     def describe(self) -> dict[str, Any]:
         """Which baseline an alert was checked against (no profile data)."""
         return {"version": self.version, "created_at": self.created_at, "source": self.source}
+
+    def categorical_fields(self) -> set[str]:
+        """Fields profiled with category counts: from the recorded plan, or (older files)
+        the fields whose profile holds a category sketch."""
+        if self.plan is not None:
+            return set(self.plan["categorical"])
+        return {p for p, fp in self.profile.fields.items() if fp.categories is not None}
+
+    def fields_with_values(self) -> list[str]:
+        """Fields whose category values this baseline stores in clear text."""
+        return sorted(
+            p
+            for p, fp in self.profile.fields.items()
+            if fp.categories is not None and not fp.categories.is_empty()
+        )
+
+
+def plan_record(plan: SubjectPlan) -> dict[str, Any]:
+    """What a baseline keeps of the plan it was profiled with."""
+    return {"categorical": sorted(f.path for f in plan.fields if f.categories)}
+
+
+def _plan_json(data: Any) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    return {"categorical": [str(p) for p in data["categorical"]]}
+
+
+_CATEGORY_TYPES = ("string", "integer", "boolean")
+
+
+def plan_mismatch(baseline: Baseline, plan: SubjectPlan) -> dict[str, list[str]] | None:
+    """Fields whose category tracking differs between the baseline and the plan in force.
+
+    `no_baseline_categories`: the plan keeps category counts but the baseline has none, so
+    new_category, js and chi2 cannot fire (e.g. built without `--config`, so a field made
+    `categorical: true` under `monitoring.fields` was profiled as a plain number).
+    `not_tracked`: the baseline has category counts the windows no longer collect. None when
+    the two agree.
+    """
+    have = baseline.categorical_fields()
+    want = {f.path for f in plan.fields if f.categories}
+    missing = want - have
+    if baseline.plan is None:  # inferred: a field without category-typed values had no sketch
+        missing = {
+            p
+            for p in missing
+            if (fp := baseline.profile.fields.get(p)) is not None
+            and any(fp.types.get(t) for t in _CATEGORY_TYPES)
+        }
+    extra = (have & {f.path for f in plan.fields}) - want
+    if not missing and not extra:
+        return None
+    return {"no_baseline_categories": sorted(missing), "not_tracked": sorted(extra)}
+
+
+def describe_mismatch(mismatch: dict[str, list[str]]) -> str:
+    parts = []
+    if mismatch["no_baseline_categories"]:
+        parts.append(
+            "it has no category counts for "
+            + ", ".join(mismatch["no_baseline_categories"])
+            + " (new_category, js and chi2 cannot fire for them)"
+        )
+    if mismatch["not_tracked"]:
+        parts.append(
+            "it has category counts for "
+            + ", ".join(mismatch["not_tracked"])
+            + " that the current plan no longer collects"
+        )
+    return (
+        "baseline was profiled with other monitoring settings: "
+        + "; ".join(parts)
+        + "; rebuild it with `guard baseline build --config guard.yaml`"
+        " (or learn a new one: monitoring.baseline.source: learn)"
+    )
 
 
 def baseline_files(schemas_dir: Path, subject: str) -> dict[int, Path]:
@@ -181,7 +263,7 @@ def build_from_files(
     if profile.records == 0:
         raise InputError("no records in " + ", ".join(files))
     source = {"kind": "files", "files": [Path(f).name for f in files], "records": profile.records}
-    return Baseline(plan.subject, profile, source)
+    return Baseline(plan.subject, profile, source, plan=plan_record(plan))
 
 
 def learned(plan: SubjectPlan, profile: WindowProfile, instance: str) -> Baseline:
@@ -191,4 +273,4 @@ def learned(plan: SubjectPlan, profile: WindowProfile, instance: str) -> Baselin
         "windows": profile.windows,
         "records": profile.records,
     }
-    return Baseline(plan.subject, profile, source)
+    return Baseline(plan.subject, profile, source, plan=plan_record(plan))

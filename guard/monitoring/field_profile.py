@@ -41,11 +41,11 @@ _TYPE_NAMES: dict[type, str] = {
 _FLOAT_MAX = sys.float_info.max
 
 
-def _b64(data: bytes) -> str:
+def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _unb64(text: str) -> bytes:
+def unb64(text: str) -> bytes:
     return base64.b64decode(text.encode("ascii"), validate=True)
 
 
@@ -179,13 +179,13 @@ class FieldProfile:
             "types": dict(self.types),
         }
         if self.numeric is not None:
-            out["numeric"] = _b64(self.numeric.serialize())
+            out["numeric"] = b64(self.numeric.serialize())
         if self.lengths is not None:
-            out["lengths"] = _b64(self.lengths.serialize())
+            out["lengths"] = b64(self.lengths.serialize())
         if self.distinct is not None:
-            out["distinct"] = _b64(self.distinct.serialize_compact())
+            out["distinct"] = b64(self.distinct.serialize_compact())
         if self.categories is not None:
-            out["categories"] = _b64(self.categories.serialize())
+            out["categories"] = b64(self.categories.serialize())
         return out
 
     @classmethod
@@ -195,13 +195,13 @@ class FieldProfile:
         fp.nulls = int(data["nulls"])
         fp.types = Counter({str(k): int(v) for k, v in data["types"].items()})
         if "numeric" in data:
-            fp.numeric = ds.kll_doubles_sketch.deserialize(_unb64(data["numeric"]))
+            fp.numeric = ds.kll_doubles_sketch.deserialize(unb64(data["numeric"]))
         if "lengths" in data:
-            fp.lengths = ds.kll_doubles_sketch.deserialize(_unb64(data["lengths"]))
+            fp.lengths = ds.kll_doubles_sketch.deserialize(unb64(data["lengths"]))
         if "distinct" in data:
-            fp.distinct = ds.hll_sketch.deserialize(_unb64(data["distinct"]))
+            fp.distinct = ds.hll_sketch.deserialize(unb64(data["distinct"]))
         if "categories" in data:
-            fp.categories = ds.frequent_strings_sketch.deserialize(_unb64(data["categories"]))
+            fp.categories = ds.frequent_strings_sketch.deserialize(unb64(data["categories"]))
         return fp
 
     # -- read-outs ----------------------------------------------------------------------

@@ -29,7 +29,14 @@ from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
 from guard.errors import ConfigError, GuardError
 from guard.monitoring.alerts import Alert, alert_event, alert_record
-from guard.monitoring.baseline import Baseline, learned, load_baseline, save_baseline
+from guard.monitoring.baseline import (
+    Baseline,
+    describe_mismatch,
+    learned,
+    load_baseline,
+    plan_mismatch,
+    save_baseline,
+)
 from guard.monitoring.drift import check_window
 from guard.monitoring.metrics import MonitorMetrics
 from guard.monitoring.plan import SubjectPlan, plan_subject
@@ -92,6 +99,8 @@ class MonitoringObserver:
         self._state: dict[str, _State] = {}
         for s in subjects:
             baseline = baselines[s] if baselines is not None else self._load_baseline(s)
+            if baseline is not None:
+                self._check_plan(baseline)
             self._state[s] = _State(self._new_window(s, now), baseline, last_snapshot=now)
         self._staged: dict[str, _State] | None = None
 
@@ -107,6 +116,20 @@ class MonitoringObserver:
                 "(build one with `guard baseline build`, or use source: auto)"
             )
         return baseline
+
+    def _check_plan(self, baseline: Baseline) -> None:
+        """Warn when the baseline was profiled under another plan (e.g. built without the
+        config's `monitoring.fields`): its category checks would silently never fire."""
+        mismatch = plan_mismatch(baseline, self.plans[baseline.subject])
+        if mismatch is not None:
+            _log().warning(
+                "baseline does not match the monitoring settings",
+                subject=baseline.subject,
+                baseline=baseline.version,
+                path=None if baseline.path is None else str(baseline.path),
+                detail=describe_mismatch(mismatch),
+                **mismatch,
+            )
 
     def start(self) -> None:
         """Touch the broker and the network: create the topics, start the metrics exporter."""

@@ -8,18 +8,106 @@ topic and for baseline files.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import datasketches as ds  # type: ignore[import-untyped]
+import numpy as np
+
 from guard.config.settings import SketchSettings
-from guard.monitoring.field_profile import MISSING, FieldProfile
+from guard.monitoring.field_profile import MISSING, FieldProfile, b64, unb64
 from guard.monitoring.plan import FieldPlan, SubjectPlan
 from guard.validation.validator import Verdict
 
 PROFILE_FORMAT = 1
 Observation = tuple[str | None, int | None, Verdict]  # (source partition, timestamp, verdict)
+
+# Record rate: each partition is timed on the span of its central records, between the
+# TIMESTAMP_TRIM and 1 - TIMESTAMP_TRIM quantiles of its record timestamps (and at least one
+# record in from each end), not from its first to its last timestamp. A few records stamped
+# far from the rest (event-time producers, late or offline clients, `guard replay
+# --to-source` keeping the source timestamp) then cannot stretch the span: up to 10% of a
+# partition's records at either end may be outliers. The quantiles come from a small KLL
+# sketch per partition, so the spans stay mergeable across batches, windows and instances;
+# its rank error (about 2.6% at k=100) is small next to the volume threshold and to the
+# rate's own Poisson noise, and it costs 2.5-3.5 KB of profile JSON per partition. Trimmed
+# quantiles rather than, say, the median gap between consecutive records: a quantile sketch
+# merges and does not depend on the order records arrive in, and the rate keeps its meaning
+# (records over the seconds they span, pooled over partitions).
+TIMESTAMP_TRIM = 0.1
+TIMESTAMP_KLL_K = 100
+
+
+class PartitionSpan:
+    """The records of one source partition in a window and their timestamps (ms).
+
+    `first` and `last` are exact (they say where a window sits); `timestamps` is a KLL sketch
+    of every timestamp, None only for spans read from profiles written before it existed.
+    """
+
+    __slots__ = ("first", "last", "n", "timestamps")
+
+    def __init__(
+        self, n: int, first: int, last: int, timestamps: ds.kll_doubles_sketch | None
+    ) -> None:
+        self.n, self.first, self.last, self.timestamps = n, first, last, timestamps
+
+    @classmethod
+    def of(cls, stamps: list[int]) -> PartitionSpan:
+        sketch = ds.kll_doubles_sketch(TIMESTAMP_KLL_K)
+        sketch.update(np.asarray(stamps, dtype=np.float64))
+        return cls(len(stamps), min(stamps), max(stamps), sketch)
+
+    def add(self, stamps: list[int]) -> None:
+        self.n += len(stamps)
+        self.first, self.last = min(self.first, *stamps), max(self.last, *stamps)
+        if self.timestamps is not None:
+            self.timestamps.update(np.asarray(stamps, dtype=np.float64))
+
+    def copy(self) -> PartitionSpan:
+        sketch = None
+        if self.timestamps is not None:
+            sketch = ds.kll_doubles_sketch(TIMESTAMP_KLL_K)
+            sketch.merge(self.timestamps)
+        return PartitionSpan(self.n, self.first, self.last, sketch)
+
+    def merge(self, other: PartitionSpan) -> None:
+        self.n += other.n
+        self.first, self.last = min(self.first, other.first), max(self.last, other.last)
+        if self.timestamps is None or other.timestamps is None:
+            self.timestamps = None  # an old profile without the sketch: first..last only
+        else:
+            self.timestamps.merge(other.timestamps)
+
+    def timed(self) -> tuple[float, float]:
+        """(gaps between records, seconds) over the central records; see TIMESTAMP_TRIM."""
+        sketch = self.timestamps
+        if sketch is None or sketch.is_empty():
+            return max(self.n - 1, 0), (self.last - self.first) / 1000
+        n = sketch.n
+        # Quantile ranks leave out at least one record at each end (1.5/n: clear of rounding).
+        trim = max(TIMESTAMP_TRIM, 1.5 / n)
+        lo = float(sketch.get_quantile(trim, inclusive=False))
+        hi = float(sketch.get_quantile(1 - trim, inclusive=True))
+        if hi <= lo:
+            return 0.0, 0.0
+        inside = n * (sketch.get_rank(hi, inclusive=True) - sketch.get_rank(lo, inclusive=False))
+        return max(inside - 1, 0.0), (hi - lo) / 1000
+
+    def to_json(self) -> list[Any]:
+        out: list[Any] = [self.n, self.first, self.last]
+        if self.timestamps is not None:
+            out.append(b64(self.timestamps.serialize()))
+        return out
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> PartitionSpan:
+        sketch = None
+        if len(data) > 3:
+            sketch = ds.kll_doubles_sketch.deserialize(unb64(str(data[3])))
+        return cls(int(data[0]), int(data[1]), int(data[2]), sketch)
 
 
 @dataclass
@@ -30,6 +118,9 @@ class WindowMeta:
     started_at: float  # wall clock, epoch seconds
     ended_at: float | None = None
     final: bool = False
+    # When the profile was published (the profiles topic's record timestamp); set when read
+    # back, never serialised.
+    published_at: float | None = None
 
     @property
     def window_id(self) -> str:
@@ -64,8 +155,8 @@ class WindowProfile:
         self.reasons: Counter[str] = Counter()
         self.unknown_fields: Counter[str] = Counter()
         self.unknown_overflow = 0  # records with undeclared paths beyond the tracked maximum
-        # Per source partition ("<topic>/<partition>"): [records, first ts ms, last ts ms].
-        self.partitions: dict[str, list[int]] = {}
+        # Per source partition ("<topic>/<partition>"): its records and their timestamps.
+        self.partitions: dict[str, PartitionSpan] = {}
         self.fields: dict[str, FieldProfile] = {p: FieldProfile(sketch) for p in paths}
         self.meta: WindowMeta | None = None
         self.windows = 1  # how many windows were merged into this one
@@ -82,15 +173,11 @@ class WindowProfile:
         if not items:
             return
         records: list[dict[str, Any]] = []
+        stamps: defaultdict[str, list[int]] = defaultdict(list)
         cap = self.sketch.max_unknown_fields
         for source, ts, verdict in items:
             if source is not None and ts is not None and ts >= 0:
-                span = self.partitions.get(source)
-                if span is None:
-                    self.partitions[source] = [1, ts, ts]
-                else:
-                    span[0] += 1
-                    span[1], span[2] = min(span[1], ts), max(span[2], ts)
+                stamps[source].append(ts)
             if verdict.ok:
                 self.valid += 1
                 unknown: Iterable[str] = verdict.unknown_fields
@@ -107,6 +194,12 @@ class WindowProfile:
                     self.unknown_fields[path] += 1
                 else:
                     self.unknown_overflow += 1
+        for source, batch in stamps.items():
+            span = self.partitions.get(source)
+            if span is None:
+                self.partitions[source] = PartitionSpan.of(batch)
+            else:
+                span.add(batch)
         self.records += len(items)
         self.profiled += len(records)
         if records:
@@ -130,13 +223,12 @@ class WindowProfile:
         self.reasons.update(other.reasons)
         self.unknown_fields.update(other.unknown_fields)
         self.unknown_overflow += other.unknown_overflow
-        for source, (n, first, last) in other.partitions.items():
+        for source, other_span in other.partitions.items():
             span = self.partitions.get(source)
             if span is None:
-                self.partitions[source] = [n, first, last]
+                self.partitions[source] = other_span.copy()
             else:
-                span[0] += n
-                span[1], span[2] = min(span[1], first), max(span[2], last)
+                span.merge(other_span)
         for path, fp in other.fields.items():
             self._field(path).merge(fp)
         return self
@@ -155,25 +247,28 @@ class WindowProfile:
 
     @property
     def first_ts_ms(self) -> int | None:
-        return min((span[1] for span in self.partitions.values()), default=None)
+        return min((span.first for span in self.partitions.values()), default=None)
 
     @property
     def last_ts_ms(self) -> int | None:
-        return max((span[2] for span in self.partitions.values()), default=None)
+        return max((span.last for span in self.partitions.values()), default=None)
 
     def record_rate(self) -> float | None:
         """Records per second per source partition, from record timestamps.
 
         Each partition is timed on its own span, so reading a backlog partition by partition,
         a rebalance (an instance reading fewer partitions) or a merge across instances does
-        not look like a change in volume. Partitions spanning under a second are left out;
-        None when none is left (or for files, which have no partitions).
+        not look like a change in volume. A span covers a partition's central records only
+        (see TIMESTAMP_TRIM), so a few far-off timestamps do not either. The rate is the
+        gaps between records over the seconds they span, pooled over the partitions.
+        Partitions spanning under a second are left out; None when none is left (or for
+        files, which have no partitions).
         """
-        timed = [(n, (last - first) / 1000) for n, first, last in self.partitions.values()]
-        timed = [(n, span) for n, span in timed if span >= 1.0]
+        timed = [span.timed() for span in self.partitions.values()]
+        timed = [(gaps, seconds) for gaps, seconds in timed if seconds >= 1.0]
         if not timed:
             return None
-        return sum(n for n, _ in timed) / sum(span for _, span in timed)
+        return sum(gaps for gaps, _ in timed) / sum(seconds for _, seconds in timed)
 
     # -- serialise ----------------------------------------------------------------------
 
@@ -190,7 +285,7 @@ class WindowProfile:
             "reasons": dict(self.reasons),
             "unknown_fields": dict(self.unknown_fields),
             "unknown_overflow": self.unknown_overflow,
-            "partitions": {k: list(v) for k, v in sorted(self.partitions.items())},
+            "partitions": {k: v.to_json() for k, v in sorted(self.partitions.items())},
             "sketch": self.sketch.model_dump(),
             "fields": {p: fp.to_json() for p, fp in self.fields.items()},
         }
@@ -209,9 +304,7 @@ class WindowProfile:
         wp.reasons = Counter({str(k): int(v) for k, v in data["reasons"].items()})
         wp.unknown_fields = Counter({str(k): int(v) for k, v in data["unknown_fields"].items()})
         wp.unknown_overflow = int(data.get("unknown_overflow", 0))
-        wp.partitions = {
-            str(k): [int(v[0]), int(v[1]), int(v[2])] for k, v in data["partitions"].items()
-        }
+        wp.partitions = {str(k): PartitionSpan.from_json(v) for k, v in data["partitions"].items()}
         wp.windows = int(data.get("windows", 1))
         wp.fields = {str(p): FieldProfile.from_json(f, sketch) for p, f in data["fields"].items()}
         window = data.get("window")

@@ -1,22 +1,34 @@
 """Window profiles on the compacted profiles topic: the record, reading back, merging.
 
 `guard drift status` reads the topic to its end with read_committed (only profiles of
-committed batches), keeps the last value per key (what compaction converges to), then takes
-the latest window of every instance and merges them per subject into one view.
+committed batches) and keeps the last value per key (what compaction converges to). Per
+subject and instance it then takes the newest *closed* window, the state that was checked,
+and, separately, the open window after it (a snapshot, republished every
+`snapshot_seconds`, usually too young to check). Windows older than `--max-age`, by default
+STALE_WINDOWS window lengths (at least a few minutes), are left out: their instance has
+stopped or gone quiet, and its last state is no longer current.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from guard.config.settings import GuardSettings
+from guard.config.settings import GuardSettings, MonitoringSettings
 from guard.monitoring.profile import WindowProfile, merge_all
 from guard.transport.base import OutRecord
 from guard.transport.reader import CommittedReader
+
+# Default age limit: STALE_WINDOWS window lengths, and at least STALE_WINDOWS times
+# MIN_WINDOW_S and `snapshot_seconds`. A running instance with a flowing stream publishes at
+# least once a window length (a closed window) or a snapshot interval (its open window), so
+# one silent for three of those has stopped, lost its partitions or has no data, and its
+# newest window no longer describes the stream. The floor keeps the last state of a fast
+# stream (count windows closing every second) visible for a few minutes after it pauses.
+STALE_WINDOWS = 3
+MIN_WINDOW_S = 60.0
 
 
 def profile_record(topic: str, profile: WindowProfile) -> OutRecord:
@@ -36,47 +48,104 @@ class ProfileRead:
 
 def read_profiles(settings: GuardSettings, timeout_s: float = 120.0) -> ProfileRead:
     """The latest committed profile per key on the profiles topic."""
-    latest: dict[bytes, bytes | None] = {}
+    latest: dict[bytes, tuple[bytes | None, int]] = {}
     reader = CommittedReader(settings.kafka)
     try:
         snapshot = reader.snapshot(settings.monitoring.profiles_topic)
         if snapshot is not None:
             for rec in reader.read([snapshot], timeout_s):
                 if rec.key is not None:
-                    latest[rec.key] = rec.value
+                    latest[rec.key] = (rec.value, rec.timestamp_ms)
     finally:
         reader.close()
     out = ProfileRead()
-    for key, value in latest.items():
+    for key, (value, timestamp_ms) in latest.items():
         if value is None:
             continue  # a tombstone deletes the key
         try:
-            out.profiles[key.decode()] = WindowProfile.from_json(json.loads(value))
+            profile = WindowProfile.from_json(json.loads(value))
         except (ValueError, KeyError, TypeError, AttributeError, RuntimeError):
             out.unreadable += 1
+            continue
+        if profile.meta is not None and timestamp_ms > 0:
+            profile.meta.published_at = timestamp_ms / 1000
+        out.profiles[key.decode()] = profile
     return out
 
 
-def latest_per_instance(
-    profiles: Iterable[WindowProfile], max_age_s: float | None = None, now: float | None = None
-) -> dict[str, list[WindowProfile]]:
-    """Per subject, the newest window of each instance (optionally only recent ones)."""
-    newest: dict[tuple[str, str], WindowProfile] = {}
+@dataclass
+class InstanceWindows:
+    """One instance's current windows of one subject."""
+
+    instance: str
+    final: WindowProfile | None = None  # the newest closed (checked) window
+    open: WindowProfile | None = None  # the open window after it, if any (a snapshot)
+
+
+@dataclass
+class CurrentWindows:
+    subjects: dict[str, list[InstanceWindows]] = field(default_factory=dict)
+    # Per subject, instances whose every window was older than the age limit.
+    stale: dict[str, list[str]] = field(default_factory=dict)
+
+
+def last_seen(p: WindowProfile) -> float:
+    """Wall clock of a profile: when it was published, else when its window closed/opened."""
+    assert p.meta is not None
+    return p.meta.published_at or p.meta.ended_at or p.meta.started_at
+
+
+def current_windows(
+    profiles: Iterable[WindowProfile],
+    max_age_s: float | None = None,
+    now: float | None = None,
+    *,
+    monitoring: MonitoringSettings | None = None,
+) -> CurrentWindows:
+    """Per subject and instance, the newest closed window and the open window after it.
+
+    A window published more than `max_age_s` ago is left out. Without `max_age_s`, given
+    the `monitoring` settings, the default limit applies per instance (see STALE_WINDOWS):
+    the window length is `windows.seconds`, or for count-only windows the length of the
+    instance's newest closed window. Neither: nothing is left out.
+    """
+    slots: dict[tuple[str, str], InstanceWindows] = {}
     for p in profiles:
         if p.meta is None:
             continue
-        slot = (p.subject, p.meta.instance)
-        have = newest.get(slot)
-        if have is None or _order(p) > _order(have):
-            newest[slot] = p
-    cutoff = None if max_age_s is None else (now or time.time()) - max_age_s
-    out: dict[str, list[WindowProfile]] = defaultdict(list)
-    for (subject, _instance), p in sorted(newest.items()):
-        assert p.meta is not None
-        last_seen = p.meta.ended_at or p.meta.started_at
-        if cutoff is None or last_seen >= cutoff:
-            out[subject].append(p)
-    return dict(out)
+        slot = slots.setdefault((p.subject, p.meta.instance), InstanceWindows(p.meta.instance))
+        if p.meta.final:
+            if slot.final is None or _order(p) > _order(slot.final):
+                slot.final = p
+        elif slot.open is None or _order(p) > _order(slot.open):
+            slot.open = p
+    now = time.time() if now is None else now
+    out = CurrentWindows()
+    for (subject, _instance), slot in sorted(slots.items()):
+        if slot.open and slot.final and _order(slot.open) <= _order(slot.final):
+            slot.open = None  # a window that never closed (its instance died), since replaced
+        limit = max_age_s
+        if limit is None and monitoring is not None:
+            limit = default_max_age(monitoring, slot.final)
+        if limit is not None:
+            if slot.final is not None and last_seen(slot.final) < now - limit:
+                slot.final = None
+            if slot.open is not None and last_seen(slot.open) < now - limit:
+                slot.open = None
+        if slot.final is None and slot.open is None:
+            out.stale.setdefault(subject, []).append(slot.instance)
+        else:
+            out.subjects.setdefault(subject, []).append(slot)
+    return out
+
+
+def default_max_age(monitoring: MonitoringSettings, final: WindowProfile | None = None) -> float:
+    """The default age limit for an instance whose newest closed window is `final`."""
+    length = monitoring.windows.seconds
+    if length is None and final is not None and final.meta is not None:
+        meta = final.meta
+        length = (meta.ended_at or meta.started_at) - meta.started_at
+    return STALE_WINDOWS * max(length or 0.0, monitoring.snapshot_seconds, MIN_WINDOW_S)
 
 
 def _order(p: WindowProfile) -> tuple[float, int]:
@@ -84,11 +153,9 @@ def _order(p: WindowProfile) -> tuple[float, int]:
     return (p.meta.started_at, p.meta.seq)
 
 
-def merged_view(groups: dict[str, list[WindowProfile]]) -> dict[str, WindowProfile]:
-    out: dict[str, WindowProfile] = {}
-    for subject, profiles in groups.items():
-        merged = merge_all(profiles)
-        if merged is not None:
-            merged.meta = None
-            out[subject] = merged
+def merged(profiles: Iterable[WindowProfile | None]) -> WindowProfile | None:
+    """The profiles merged into one view (no window meta); None for none."""
+    out = merge_all(p for p in profiles if p is not None)
+    if out is not None:
+        out.meta = None
     return out

@@ -1,14 +1,21 @@
 """`guard drift status`: the current state per subject and field, merged across instances.
 
-Reads the compacted profiles topic, takes each instance's latest window, merges them per
-subject, and checks the merged view against the subject's baseline with the same checks the
-service runs. Value-free unless `expose_values: true`: numeric fields show means and
-spreads, categorical fields show counts; quantiles and category names need the opt-in.
+Reads the compacted profiles topic and takes each instance's newest *closed* window: the
+one the service checked. Those are merged per subject and checked against the subject's
+baseline with the same checks the service runs; below `min_records` the state is
+"insufficient data", not "ok". The open window after it (a young snapshot) is shown apart,
+as in progress, and is not checked. Windows older than `--max-age` (by default
+STALE_WINDOWS window lengths, at least a few minutes, see profiles_topic.py) are left out
+and their instances listed as stale.
+
+Value-free unless `expose_values: true`: numeric fields show means and spreads,
+categorical fields show counts; quantiles and category names need the opt-in.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -16,40 +23,69 @@ import numpy as np
 from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
 from guard.monitoring.alerts import WINDOW_FIELD, Alert
-from guard.monitoring.baseline import Baseline, load_baseline
+from guard.monitoring.baseline import Baseline, describe_mismatch, load_baseline, plan_mismatch
 from guard.monitoring.drift import GRID, check_window
 from guard.monitoring.field_profile import FieldProfile
 from guard.monitoring.plan import SubjectPlan, plan_subject
 from guard.monitoring.profile import WindowProfile
-from guard.monitoring.profiles_topic import latest_per_instance, merged_view, read_profiles
+from guard.monitoring.profiles_topic import current_windows, merged, read_profiles
+
+CHECKED = ("ok", "drift")  # states in which the per-field states mean something
 
 
 @dataclass
 class SubjectStatus:
     plan: SubjectPlan
-    merged: WindowProfile
-    instances: list[str]
+    merged: WindowProfile  # the newest closed window of every instance, merged
+    instances: list[str]  # instances with a closed window in `merged`
     baseline: Baseline | None
     alerts: list[Alert]
+    in_progress: WindowProfile | None = None  # the open windows, merged (not checked)
+    open_instances: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)  # instances left out as too old
+    mismatch: dict[str, list[str]] | None = None  # baseline profiled under another plan
+
+    @property
+    def state(self) -> str:
+        if not self.instances and not self.open_instances:
+            return "no recent windows"
+        if self.baseline is None:
+            return "no baseline"
+        if self.merged.records < self.plan.window.min_records:
+            return "insufficient data"
+        return "drift" if self.alerts else "ok"
 
     def to_json(self) -> dict[str, Any]:
         m = self.merged
+        state = self.state
         drifted: dict[str, list[str]] = {}
         for a in self.alerts:
             drifted.setdefault(a.field, []).append(a.statistic)
+        progress = None
+        if self.in_progress is not None:
+            progress = {
+                "records": self.in_progress.records,
+                "windows": self.in_progress.windows,
+                "instances": self.open_instances,
+                "quarantined": self.in_progress.quarantined,
+            }
         return {
             "subject": m.subject,
+            "state": state,
             "instances": self.instances,
-            "windows": m.windows,
+            "windows": m.windows if self.instances else 0,
             "records": m.records,
+            "min_records": self.plan.window.min_records,
             "valid": m.valid,
             "quarantined": m.quarantined,
             "quarantine_rate": _r(m.quarantine_rate),
             "record_rate": _r(m.record_rate()),
             "reasons": dict(m.reasons.most_common()),
             "unknown_fields": dict(m.unknown_fields.most_common()),
+            "in_progress": progress,
+            "stale_instances": self.stale,
             "baseline": None if self.baseline is None else self.baseline.describe(),
-            "state": "drift" if self.alerts else ("ok" if self.baseline else "no baseline"),
+            "baseline_mismatch": self.mismatch,
             "window_alerts": drifted.get(WINDOW_FIELD, []),
             "alerts": [
                 {
@@ -64,7 +100,13 @@ class SubjectStatus:
                 for a in self.alerts
             ],
             "fields": {
-                path: _field_json(fp, m.profiled, self.plan.expose_values, drifted.get(path, []))
+                path: _field_json(
+                    fp,
+                    m.profiled,
+                    self.plan.expose_values,
+                    drifted.get(path, []),
+                    checked=state in CHECKED,
+                )
                 for path, fp in m.fields.items()
             },
         }
@@ -74,9 +116,11 @@ def _r(x: float | None) -> float | None:
     return None if x is None else float(f"{x:.6g}")
 
 
-def _field_json(fp: FieldProfile, profiled: int, expose: bool, drift: list[str]) -> dict[str, Any]:
+def _field_json(
+    fp: FieldProfile, profiled: int, expose: bool, drift: list[str], checked: bool
+) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "state": "drift" if drift else "ok",
+        "state": ("drift" if drift else "ok") if checked else "-",
         "drift": drift,
         "null_rate": _r(fp.nulls / profiled) if profiled else None,
         "missing_rate": _r(fp.missing / profiled) if profiled else None,
@@ -105,24 +149,59 @@ def collect(
     registry: Registry,
     subject: str | None = None,
     max_age_s: float | None = None,
+    now: float | None = None,
 ) -> tuple[list[SubjectStatus], int]:
-    """Statuses for every subject with profiles (or just `subject`), and unreadable records."""
+    """Statuses for every subject with profiles (or just `subject`), and unreadable records.
+
+    `max_age_s` None: the default age limit (STALE_WINDOWS window lengths)."""
     read = read_profiles(settings)
-    groups = latest_per_instance(read.profiles.values(), max_age_s)
-    merged = merged_view(groups)
+    return statuses(read.profiles.values(), settings, registry, subject, max_age_s, now), (
+        read.unreadable
+    )
+
+
+def statuses(
+    profiles: Iterable[WindowProfile],
+    settings: GuardSettings,
+    registry: Registry,
+    subject: str | None = None,
+    max_age_s: float | None = None,
+    now: float | None = None,
+) -> list[SubjectStatus]:
+    current = current_windows(profiles, max_age_s, now, monitoring=settings.monitoring)
     out: list[SubjectStatus] = []
-    for name in sorted(merged):
+    for name in sorted(set(current.subjects) | set(current.stale)):
         if subject is not None and name != subject:
             continue
         if name not in registry.subjects:
             continue  # profiles of a subject this registry does not know
         plan = plan_subject(registry.subject(name), settings.monitoring, settings.expose_values)
-        cfg = settings.monitoring.baseline
-        baseline = load_baseline(settings.schemas_dir, name, cfg.version)
-        alerts = check_window(plan, merged[name], baseline.profile) if baseline else []
-        instances = sorted({p.meta.instance for p in groups[name] if p.meta is not None})
-        out.append(SubjectStatus(plan, merged[name], instances, baseline, alerts))
-    return out, read.unreadable
+        slots = current.subjects.get(name, [])
+        finals = [s.final for s in slots if s.final is not None]
+        opens = [s.open for s in slots if s.open is not None]
+        view = merged(finals) or _empty(plan)
+        baseline = load_baseline(settings.schemas_dir, name, settings.monitoring.baseline.version)
+        alerts = check_window(plan, view, baseline.profile) if baseline and finals else []
+        out.append(
+            SubjectStatus(
+                plan,
+                view,
+                sorted(s.instance for s in slots if s.final is not None),
+                baseline,
+                alerts,
+                in_progress=merged(opens),
+                open_instances=sorted(s.instance for s in slots if s.open is not None),
+                stale=current.stale.get(name, []),
+                mismatch=None if baseline is None else plan_mismatch(baseline, plan),
+            )
+        )
+    return out
+
+
+def _empty(plan: SubjectPlan) -> WindowProfile:
+    view = WindowProfile.for_plan(plan)
+    view.windows = 0
+    return view
 
 
 _HEADER = f"  {'field':<24} {'state':<6} {'null':>7} {'missing':>8} {'distinct':>9}  types, drift"
@@ -135,12 +214,32 @@ def render_text(statuses: list[SubjectStatus]) -> str:
     for status in statuses:
         s = status.to_json()
         base = s["baseline"]
+        instances = f" ({', '.join(s['instances'])})" if s["instances"] else ""
         lines.append(
-            f"{s['subject']}: {s['state']} - {s['records']} records in {s['windows']} window(s) "
-            f"from {len(s['instances'])} instance(s) ({', '.join(s['instances'])}); "
+            f"{s['subject']}: {s['state']} - {s['records']} records in {s['windows']} "
+            f"window(s) from {len(s['instances'])} instance(s){instances}; "
             f"quarantined {s['quarantined']} ({s['quarantine_rate']:.2%}); "
             f"baseline {'v' + str(base['version']) if base else 'none'}"
         )
+        if s["state"] == "insufficient data":
+            lines.append(
+                f"  insufficient data: checks need {s['min_records']} records in closed windows"
+                " (thresholds.min_records)"
+            )
+        progress = s["in_progress"]
+        if progress is not None:
+            lines.append(
+                f"  in progress ({progress['records']} records): {progress['windows']} open "
+                f"window(s) from {', '.join(progress['instances'])}, checked when closed"
+            )
+        if s["stale_instances"]:
+            lines.append(
+                f"  left out, no recent window (see --max-age): {', '.join(s['stale_instances'])}"
+            )
+        if status.mismatch is not None:
+            lines.append(f"  WARNING {describe_mismatch(status.mismatch)}")
+        if s["state"] == "no recent windows":
+            continue
         if s["window_alerts"]:
             lines.append(f"  window drift: {', '.join(s['window_alerts'])}")
         for path in sorted(s["unknown_fields"]):

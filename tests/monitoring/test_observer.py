@@ -272,3 +272,17 @@ def test_alert_logs_and_metrics_carry_no_category_values(
     assert "PL" not in json.dumps(logs, default=str)
     assert b"PL" not in generate_latest(observer.metrics.registry)
     assert all("PL" not in json.dumps(e["detail"]) for e in _events(broker))
+
+
+def test_one_record_stamped_days_early_raises_no_volume_alert(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    """The reviewer's reproduction: a stable stream at 100 records/s in which one record
+    carries a timestamp 3 days earlier (event time, or `guard replay --to-source`)."""
+    broker = MemoryBroker()
+    broker.create("events", 1)
+    for i, v in enumerate(stream(N, seed=1)):
+        ts = T0 + i * 10 - (3 * 24 * 3600 * 1000 if i == 3500 else 0)
+        broker.append(OutRecord("events", str(i).encode(), v, [], ts, 0))
+    _run(make_settings(), registry, broker)
+    assert _events(broker) == []

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from guard.config.settings import MonitoringSettings
 from guard.contracts import load_registry
@@ -118,6 +119,7 @@ def test_serialisation_round_trip_keeps_every_statistic(registry: Registry) -> N
         p.reasons,
     )
     assert (back.first_ts_ms, back.last_ts_ms) == (0, 1999)
+    assert back.record_rate() == p.record_rate() and p.record_rate() is not None
     ranks = [0.05, 0.5, 0.95]
     for path, fp in p.fields.items():
         fb = back.fields[path]
@@ -165,3 +167,24 @@ def test_undeclared_paths_beyond_the_cap_count_as_overflow(registry: Registry) -
     values = [_enc({**base, f"k{i}": 1}) for i in range(5)]
     p = profile_values(registry, plan, values)
     assert len(p.unknown_fields) == 2 and p.unknown_overflow == 3
+
+
+def test_partition_spans_merge_and_profiles_without_timestamp_sketches_still_load(
+    registry: Registry,
+) -> None:
+    """Halves merge to the rate of the whole; a profile written before the per-partition
+    timestamp sketch (`[records, first, last]`) reads back, timed from first to last."""
+    plan = _plan(registry)
+    values, stamps = stream(4000, seed=7), [i * 10 for i in range(4000)]
+    whole = profile_values(registry, plan, values, stamps)
+    halves = profile_values(registry, plan, values[:1500], stamps[:1500]).merge(
+        profile_values(registry, plan, values[1500:], stamps[1500:])
+    )
+    assert whole.record_rate() == pytest.approx(100, rel=0.03)
+    assert halves.record_rate() == pytest.approx(100, rel=0.03)
+    old = halves.to_json()
+    old["partitions"] = {k: v[:3] for k, v in old["partitions"].items()}
+    back = WindowProfile.from_json(json.loads(json.dumps(old)))
+    assert back.record_rate() == pytest.approx(3999 / 39.99)
+    # Merged with a new-style span, the partition falls back to first..last as well.
+    assert back.copy().merge(whole).record_rate() == pytest.approx(7999 / 39.99)
