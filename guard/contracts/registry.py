@@ -84,14 +84,19 @@ class Registry:
             ) from None
 
 
-def load_contract(path: Path) -> Contract:
-    """Parse, check and compile one contract file; errors name the file and the field."""
+def read_yaml(path: Path) -> Any:
+    """A YAML file under schemas/, with read and syntax errors as ContractErrors naming it."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ContractError(path, f"cannot read: {exc.strerror}") from exc
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ContractError(path, f"not valid YAML: {exc}") from exc
+
+
+def load_contract(path: Path) -> Contract:
+    """Parse, check and compile one contract file; errors name the file and the field."""
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ContractError(path, "expected a mapping with subject, version and fields")
     try:

@@ -13,9 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, get_args
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from guard.contracts.registry import read_yaml
 from guard.errors import ContractError
 
 Mode = Literal[
@@ -43,12 +43,7 @@ def load_subject_config(schemas_dir: Path, subject: str) -> SubjectConfig:
     path = schemas_dir / subject / FILE_NAME
     if not path.is_file():
         return SubjectConfig()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ContractError(path, f"cannot read: {exc.strerror}") from exc
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ContractError(path, f"not valid YAML: {exc}") from exc
+    raw = read_yaml(path)
     if raw is None:
         return SubjectConfig()
     if not isinstance(raw, dict):

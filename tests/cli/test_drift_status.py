@@ -24,8 +24,9 @@ from guard.monitoring.plan import plan_subject
 from guard.monitoring.profile import WindowMeta, WindowProfile
 from guard.monitoring.profiles_topic import ProfileRead
 from guard.verify import read_topic
+from tests.guard_process import GuardProcess
 from tests.monitoring.helpers import profile_values
-from tests.monitoring.kafka_helpers import GuardProcess, create_topic, produce, write_config
+from tests.monitoring.kafka_helpers import create_topic, produce, write_config
 from tests.monitoring.streams import stream, write_schemas
 
 

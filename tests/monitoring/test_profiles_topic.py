@@ -27,7 +27,8 @@ from guard.monitoring.profiles_topic import (
 )
 from guard.service import GuardService
 from guard.transport.kafka import KafkaPipe
-from tests.monitoring.kafka_helpers import GuardProcess, create_topic, produce, write_config
+from tests.guard_process import GuardProcess
+from tests.monitoring.kafka_helpers import create_topic, produce, write_config
 from tests.monitoring.streams import stream
 
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +20,7 @@ from guard.transport.admin import ensure_topics
 from guard.transport.kafka import KafkaPipe
 from guard.verify import read_topic
 from tests.conftest import SCHEMAS
+from tests.guard_process import GuardProcess
 
 pytestmark = pytest.mark.integration
 
@@ -73,43 +71,6 @@ def _config(tmp_path: Path, bootstrap: str, source: str, group: str, **extra: ob
     return path
 
 
-class Guard:
-    """A `guard run` child process whose stderr goes to a file (a full pipe would block it)."""
-
-    def __init__(self, config: Path, env: dict[str, str], name: str, *args: str) -> None:
-        self.log = config.parent / f"{name}.stderr"
-        self._err = self.log.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "guard", "run", "--config", str(config), *args],
-            stdout=subprocess.PIPE,
-            stderr=self._err,
-            text=True,
-            env=env,
-        )
-
-    def wait_for_commits(self, batches: int, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while self.log.read_text().count('"batch committed"') < batches:
-            if self.proc.poll() is not None:
-                tail = self.log.read_text()[-1500:]
-                pytest.fail(f"guard exited early with {self.proc.returncode}: {tail}")
-            if time.monotonic() > deadline:
-                pytest.fail("guard did not commit in time")
-            time.sleep(0.05)
-
-    def finish(self, timeout: float = 300) -> dict[str, object]:
-        """Wait for exit 0 and return the JSON summary it printed."""
-        out, _ = self.proc.communicate(timeout=timeout)
-        self._err.close()
-        assert self.proc.returncode == 0, self.log.read_text()[-2000:]
-        return json.loads(out.strip().splitlines()[-1])
-
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.wait(timeout=30)
-        self._err.close()
-
-
 def _assert_exactly_once(
     bootstrap: str, source: str, placed: dict[tuple[int, int], Sample]
 ) -> None:
@@ -144,19 +105,19 @@ def test_every_input_offset_lands_exactly_once_across_sigterm_and_sigkill(
     config = _config(tmp_path, bootstrap, source, unique("group"))
 
     # 1. Stop midway with SIGTERM: drains, commits and exits 0.
-    first = Guard(config, subprocess_env, "first")
+    first = GuardProcess(config, subprocess_env, "first")
     first.wait_for_commits(3)
     first.proc.send_signal(signal.SIGTERM)
     stopped = first.finish(timeout=60)
     assert stopped["stopped_by"] == "SIGTERM" and 0 < stopped["records"] < len(samples)  # type: ignore[operator]
 
     # 2. Crash midway with SIGKILL: the open transaction must never become visible.
-    second = Guard(config, subprocess_env, "second")
+    second = GuardProcess(config, subprocess_env, "second")
     second.wait_for_commits(3)
     second.kill()
 
     # 3. Run to the end.
-    Guard(config, subprocess_env, "third", "--idle-timeout", "5").finish()
+    GuardProcess(config, subprocess_env, "third", "--idle-timeout", "5").finish()
     _assert_exactly_once(bootstrap, source, placed)
 
 
@@ -169,11 +130,11 @@ def test_two_instances_in_one_group_share_the_work_exactly_once(
     samples = list(sample_stream(4000, bad_share=0.2, seed=5, large_bytes=150_000))
     placed = _produce(bootstrap, source, samples)
     config = _config(tmp_path, bootstrap, source, unique("group"), batch={"max_records": 10})
-    a = Guard(
+    a = GuardProcess(
         config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "a"}, "a", "--idle-timeout", "8"
     )
     a.wait_for_commits(5)
-    b = Guard(
+    b = GuardProcess(
         config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "b"}, "b", "--idle-timeout", "8"
     )
     done_a, done_b = a.finish(), b.finish()
