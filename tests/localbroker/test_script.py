@@ -1,0 +1,49 @@
+"""`scripts/kafka-local`: fetch once, then start, status and stop a broker from the shell."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from guard.localbroker import fetch
+
+pytestmark = pytest.mark.integration
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "kafka-local"
+
+
+def _script(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *args], capture_output=True, text=True, timeout=180, env=env
+    )
+
+
+def test_a_second_fetch_reuses_the_cache_without_maven(tmp_path: Path) -> None:
+    first = fetch()  # fetched earlier in the session (or now)
+    no_maven = tmp_path / "bin"
+    no_maven.mkdir()
+    for tool in ("bash", "dirname", "java", "python3"):  # everything but mvn
+        found = subprocess.run(["which", tool], capture_output=True, text=True).stdout.strip()
+        if found:
+            (no_maven / tool).symlink_to(found)
+    env = {**os.environ, "PATH": str(no_maven), "PYTHON": sys.executable}
+    result = _script(env, "fetch")
+    assert result.returncode == 0, result.stderr[-1500:]
+    assert first.version in result.stdout
+
+
+def test_start_status_stop_from_the_shell(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHON": sys.executable}
+    state = str(tmp_path / "broker.json")
+    started = _script(env, "start", "--state", state)
+    try:
+        assert started.returncode == 0, started.stderr[-1500:]
+        assert started.stdout.startswith("bootstrap=127.0.0.1:")
+        assert _script(env, "status", "--state", state).returncode == 0
+    finally:
+        stopped = _script(env, "stop", "--state", state)
+    assert stopped.returncode == 0, stopped.stderr[-1500:]
+    assert _script(env, "status", "--state", state).returncode != 0
