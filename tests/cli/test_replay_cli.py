@@ -107,3 +107,14 @@ def test_filter_options_reach_the_command(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0
     assert json.loads(result.stdout)[str(qdir)]["by_reason"] == {"not_json": 1}
+
+
+def test_a_replay_shows_progress_on_stderr_and_keeps_stdout_for_the_report(tmp_path: Path) -> None:
+    qdir = _quarantine(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["replay", "--dir", str(qdir), "--schemas-dir", str(SCHEMAS), "--yes", "--json"]
+    )
+    assert result.exit_code == 0
+    assert "replaying" in result.stderr
+    [report] = json.loads(result.stdout)
+    assert report["dry_run"] is False
