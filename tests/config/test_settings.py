@@ -299,3 +299,10 @@ def test_tls_settings_reach_the_kafka_client_only_for_tls_protocols(tmp_path: Pa
         tls["ssl_cafile"] == str(ca) and tls["ssl_password"] == "pw" and tls["ssl_check_hostname"]
     )
     assert "ssl_cafile" not in KafkaSettings(ssl_cafile=ca).client_config()
+
+
+def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "guard.yaml"
+    path.write_bytes(b"topics:\n  t: {subject: \xff}\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(path)
