@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from guard.quarantine.filters import RecordFilter
-from guard.validation.validator import AcceptedVersions
+if TYPE_CHECKING:  # at run time these load pydantic: only the commands that run need them
+    from guard.quarantine.filters import RecordFilter
+    from guard.validation.validator import AcceptedVersions
 
 schemas_dir_option = click.option(
     "--schemas-dir",
@@ -118,6 +119,8 @@ def _build_filter(
     offset_from: int | None,
     offset_to: int | None,
 ) -> RecordFilter:
+    from guard.quarantine.filters import RecordFilter
+
     def utc(t: datetime | None) -> datetime | None:
         return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
 

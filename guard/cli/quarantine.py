@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from guard.cli.options import filter_options, quarantine_source_options
-from guard.quarantine.filters import RecordFilter
+
+if TYPE_CHECKING:
+    from guard.quarantine.filters import RecordFilter
 
 
 @click.group()

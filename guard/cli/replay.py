@@ -10,12 +10,14 @@ import uuid
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import FrameType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
 from guard.cli.options import filter_options, quarantine_source_options
-from guard.quarantine.filters import RecordFilter
+
+if TYPE_CHECKING:
+    from guard.quarantine.filters import RecordFilter
 
 
 @click.command()

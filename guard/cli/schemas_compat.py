@@ -10,7 +10,7 @@ from typing import Any, cast
 import click
 
 from guard.cli.options import schemas_dir_option
-from guard.contracts.subject_config import MODES, Mode
+from guard.compat_modes import MODES, Mode
 
 
 @click.command("check")

@@ -28,10 +28,10 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from guard.compat_modes import Mode
 from guard.contracts.compile import compile_model
 from guard.contracts.diff import summarize
 from guard.contracts.spec import INT64_MAX, INT64_MIN, ContractSpec, FieldSpec, UnknownFieldPolicy
-from guard.contracts.subject_config import Mode
 
 Direction = Literal["backward", "forward"]
 _DIRECTIONS: dict[str, tuple[Direction, ...]] = {

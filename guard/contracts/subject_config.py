@@ -11,24 +11,13 @@ the defaults, as in Schema Registry, whose default compatibility mode is BACKWAR
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from guard.compat_modes import DEFAULT_MODE, MODES, Mode
 from guard.contracts.registry import read_yaml
 from guard.errors import ContractError
 
-Mode = Literal[
-    "BACKWARD",
-    "BACKWARD_TRANSITIVE",
-    "FORWARD",
-    "FORWARD_TRANSITIVE",
-    "FULL",
-    "FULL_TRANSITIVE",
-    "NONE",
-]
-MODES: tuple[Mode, ...] = get_args(Mode)
-DEFAULT_MODE: Mode = "BACKWARD"
 FILE_NAME = "subject.yaml"
 
 

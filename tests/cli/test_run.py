@@ -91,3 +91,14 @@ def test_an_internal_error_exits_4_not_1(monkeypatch) -> None:  # type: ignore[n
         cli, ["validate", "-s", "orders", "--schemas-dir", str(SCHEMAS), "-"], input="{}\n"
     )
     assert result.exit_code == 4 and "internal error" in result.output
+
+
+def test_the_cli_entry_point_loads_no_heavy_library() -> None:
+    """`guard --help` (and every command's start) must not pay for pydantic, YAML or Kafka."""
+    code = (
+        "import sys, guard.cli.main; "
+        "heavy = {'pydantic', 'yaml', 'kafka', 'structlog', 'numpy', 'pandas'} & set(sys.modules); "
+        "print(sorted(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
