@@ -80,6 +80,7 @@ def replay(
     from guard.cli.sources import open_sources
     from guard.contracts import load_registry
     from guard.quarantine.envelope import now_iso
+    from guard.quarantine.sources import REPLAYED_DIR
     from guard.replay import (
         Classifier,
         DirectorySink,
@@ -155,7 +156,7 @@ def replay(
                 assert directory is not None
                 return DirectorySink(directory, replay_id, at, to_source)
 
-            target = str(directory / "replayed")
+            target = str(directory / REPLAYED_DIR)
         jobs.append(ReplayJob(source, classifier, make_sink, target))
     options = ReplayOptions(replay_id, dry_run, assume_yes, max_records, batch_size)
     reports = replay_all(jobs, options, confirm, progress, stop)

@@ -206,10 +206,6 @@ class FieldProfile:
 
     # -- read-outs ----------------------------------------------------------------------
 
-    def present(self, profiled: int) -> int:
-        """Records that had a non-null value."""
-        return profiled - self.missing - self.nulls
-
     def distinct_estimate(self) -> float:
         return float(self.distinct.get_estimate()) if self.distinct is not None else 0.0
 

@@ -38,6 +38,9 @@ def no_progress(total: int, label: str) -> AbstractContextManager[Progress]:
     return nullcontext(_NoProgress())
 
 
+_WRITE_ATTEMPTS = 5  # per batch, for transient broker failures
+
+
 @dataclass
 class ReplayOptions:
     replay_id: str
@@ -45,7 +48,6 @@ class ReplayOptions:
     assume_yes: bool = False
     max_records: int | None = None  # at most this many records written (passed + requeued)
     batch_size: int = 200
-    retry_attempts: int = 5
 
 
 def _acting(
@@ -115,7 +117,7 @@ def replay_source(
     retrying = Retrying(
         retry=retry_if_exception_type(TransientTransportError),
         wait=wait_random_exponential(multiplier=0.2, max=30),
-        stop=stop_after_attempt(options.retry_attempts),
+        stop=stop_after_attempt(_WRITE_ATTEMPTS),
         before_sleep=recover,
         reraise=True,
     )

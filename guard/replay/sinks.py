@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Protocol
 
 from guard.config.settings import GuardSettings
@@ -22,8 +21,6 @@ from guard.transport.txproducer import TxProducer
 
 
 class ReplaySink(Protocol):
-    target: str
-
     def write(self, outcomes: list[Outcome]) -> None:
         """Write one batch of PASS/FAIL outcomes atomically (all or none)."""
         ...
@@ -52,7 +49,6 @@ class TopicSink:
         self.quarantine_topic = quarantine_topic
         self.state_topic = state_topic_for(quarantine_topic)
         self.replay_id, self.at, self.to_source = replay_id, at, to_source
-        self.target = "source topics" if to_source else "clean topics"
         ensure_topics(
             settings.kafka, {self.state_topic: 1}, {self.state_topic: {"cleanup.policy": "compact"}}
         )
@@ -133,7 +129,6 @@ class DirectorySink:
             raise InputError("--to-source needs a Kafka quarantine (--config), not a directory")
         self.directory, self.replay_id, self.at = directory, replay_id, at
         self.version_header = version_header
-        self.target = str(directory / REPLAYED_DIR)
         self.replayed_path = directory / REPLAYED_DIR / f"replay-{replay_id}.jsonl"
         self.requeued_path = directory / f"requeued-{replay_id}.jsonl"
         self._files: dict[Path, IO[str]] = {}
@@ -169,11 +164,3 @@ class DirectorySink:
         for fh in self._files.values():
             fh.close()
         self._files.clear()
-
-    def __enter__(self) -> DirectorySink:
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
