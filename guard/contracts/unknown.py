@@ -27,6 +27,16 @@ class Shape:
     known: frozenset[str]
     policy: UnknownFieldPolicy
     children: dict[str, Shape | ArrayOf] = field(default_factory=dict)
+    # Whether any level lets unknown fields pass (allow/strip), so they must be reported, and
+    # whether any level strips them: fixed by the contract, so worked out once, not per record.
+    tolerates_unknown: bool = field(init=False)
+    strips: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        below = [_shape(n) for n in self.children.values()]
+        tolerant = self.policy != "reject" or any(b.tolerates_unknown for b in below)
+        object.__setattr__(self, "tolerates_unknown", tolerant)
+        object.__setattr__(self, "strips", self.policy == "strip" or any(b.strips for b in below))
 
     @classmethod
     def of(cls, fields: dict[str, FieldSpec], policy: UnknownFieldPolicy) -> Shape:
@@ -36,18 +46,6 @@ class Shape:
             if node is not None:
                 children[name] = node
         return cls(frozenset(fields), policy, children)
-
-    @property
-    def tolerates_unknown(self) -> bool:
-        """Whether any level lets unknown fields pass (allow/strip), so they must be reported."""
-        return self.policy != "reject" or any(
-            _shape(n).tolerates_unknown for n in self.children.values()
-        )
-
-    @property
-    def strips(self) -> bool:
-        """Whether any level has the `strip` policy."""
-        return self.policy == "strip" or any(_shape(n).strips for n in self.children.values())
 
     def unknown_paths(self, obj: dict[str, Any], prefix: str = "") -> list[str]:
         """Dotted paths of undeclared keys (`items[].extra` for keys inside array items)."""
