@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from html import escape
-from pathlib import Path
 from typing import Any
 
 from guard.reports.drift import DriftReport
@@ -27,8 +26,8 @@ code,pre{background:#f6f8fa;border-radius:4px}pre{padding:.6rem;overflow:auto}
 """
 
 
-def render_html(report: DriftReport, out_dir: Path) -> str:
-    data = report.to_json(out_dir)
+def render_html(report: DriftReport, data: dict[str, Any]) -> str:
+    """`data` is `report.to_json(out_dir)`, computed once by the caller."""
     verdict = "DRIFT" if report.drift else "NO DRIFT"
     title = f"Drift report: {report.subject} v{report.version}"
     parts = [

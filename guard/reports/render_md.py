@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from guard.reports.drift import DriftReport
@@ -11,8 +10,8 @@ _MAX_CASES = 20
 _STATUS = {"drift": "❌ drift", "contract": "❌ contract", "ok": "✅ ok"}
 
 
-def render_markdown(report: DriftReport, out_dir: Path) -> str:
-    data = report.to_json(out_dir)
+def render_markdown(report: DriftReport, data: dict[str, Any]) -> str:
+    """`data` is `report.to_json(out_dir)`, computed once by the caller."""
     icon = "❌" if report.drift else "✅"
     verdict = "drift" if report.drift else "no drift"
     lines = [

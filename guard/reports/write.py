@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from guard.reports.drift import DriftReport
-from guard.reports.jsonsafe import json_safe
 from guard.reports.plots import field_svg
 from guard.reports.render_html import render_html
 from guard.reports.render_md import render_markdown
@@ -23,9 +22,9 @@ class Written:
 def write_report(report: DriftReport, out_dir: Path) -> Written:
     report.plots = {d.field: field_svg(d) for d in report.fields}
     written = Written(out_dir / "report.html", out_dir / "report.md", out_dir / "report.json")
-    written.html.write_text(render_html(report, out_dir), encoding="utf-8")
-    written.markdown.write_text(render_markdown(report, out_dir), encoding="utf-8")
-    # Strict JSON (no NaN tokens): whatever non-finite number reached the data becomes null.
-    text = json.dumps(json_safe(report.to_json(out_dir)), indent=2, allow_nan=False)
+    data = report.to_json(out_dir)  # already JSON-safe (non-finite numbers as None)
+    written.html.write_text(render_html(report, data), encoding="utf-8")
+    written.markdown.write_text(render_markdown(report, data), encoding="utf-8")
+    text = json.dumps(data, indent=2, allow_nan=False)
     written.json.write_text(text + "\n", encoding="utf-8")
     return written
