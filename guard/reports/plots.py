@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+import numpy.typing as npt
 from matplotlib.axes import Axes
 
 from guard.reports.stats import FieldDrift
@@ -71,6 +72,18 @@ def _histogram(ax: Axes, d: FieldDrift) -> None:
     edges = np.histogram_bin_edges(both, bins="auto")
     if len(edges) > _MAX_BINS + 1:
         edges = np.linspace(both.min(), both.max(), _MAX_BINS + 1)
+    _step_hists(ax, b, c, edges)
+    what = {"length": "length (characters)", "size": "number of elements"}.get(d.measure, "value")
+    ax.set_xlabel(what)
+    ax.set_ylabel("share")
+    ax.legend(frameon=False)
+
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def _step_hists(ax: Axes, b: FloatArray, c: FloatArray, edges: FloatArray) -> None:
+    """Baseline and current as step histograms of shares over the same bins."""
     for values, color, name in ((b, BASELINE, "baseline"), (c, CURRENT, "current")):
         if len(values):
             weights = np.full(len(values), 1 / len(values))
@@ -83,10 +96,6 @@ def _histogram(ax: Axes, d: FieldDrift) -> None:
                 color=color,
                 label=name,
             )
-    what = {"length": "length (characters)", "size": "number of elements"}.get(d.measure, "value")
-    ax.set_xlabel(what)
-    ax.set_ylabel("share")
-    ax.legend(frameon=False)
 
 
 def _bars(ax: Axes, d: FieldDrift) -> None:
@@ -112,18 +121,7 @@ def _times(ax: Axes, d: FieldDrift) -> None:
         return
     both = np.concatenate([b, c])
     edges = np.linspace(both.min(), both.max() + 1, 31)
-    for values, color, name in ((b, BASELINE, "baseline"), (c, CURRENT, "current")):
-        if len(values):
-            weights = np.full(len(values), 1 / len(values))
-            ax.hist(
-                values,
-                bins=list(map(float, edges)),
-                weights=weights,
-                histtype="step",
-                lw=1.5,
-                color=color,
-                label=name,
-            )
+    _step_hists(ax, b, c, edges)
     ticks = np.linspace(edges[0], edges[-1], 4)
     ax.set_xticks(ticks, [datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%d") for t in ticks])
     ax.set_ylabel("share")
