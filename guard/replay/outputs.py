@@ -18,9 +18,11 @@ from guard.quarantine.envelope import (
     H_TOPIC,
     Envelope,
     Source,
+    producible,
     quarantine_headers,
 )
 from guard.quarantine.records import H_REPLAY_AT, H_REPLAY_ID, QuarantinedRecord
+from guard.replay.plan import Decision, Outcome
 from guard.transport.base import Headers, InHeaders
 from guard.validation.validator import Verdict
 
@@ -63,16 +65,8 @@ def passed_headers(
 def requeued_headers(
     rec: QuarantinedRecord, verdict: Verdict, replay_id: str, at: str
 ) -> InHeaders:
-    src = rec.source
     envelope = Envelope(
-        source=Source(
-            src.get("topic"),
-            src.get("partition"),
-            src.get("offset"),
-            src.get("timestamp_ms"),
-            src.get("file"),
-            src.get("line"),
-        ),
+        source=Source(**rec.source),  # read_envelope's source keys are Source's fields
         subject=rec.subject,
         versions_tried=verdict.versions_tried,
         errors=verdict.errors,
@@ -83,3 +77,15 @@ def requeued_headers(
         *quarantine_headers(rec.original_headers, envelope),
         *replay_headers(rec, replay_id, at),
     ]
+
+
+def replay_output(
+    outcome: Outcome, replay_id: str, at: str, version_header: str
+) -> tuple[bytes | None, bytes | None, Headers]:
+    """Key, value and headers to write for a PASS (replayed) or FAIL (requeued) outcome."""
+    rec, verdict = outcome.record, outcome.verdict
+    assert rec is not None and verdict is not None
+    if outcome.decision is Decision.PASS:
+        passed = passed_headers(rec, verdict, replay_id, at, version_header)
+        return producible(rec.key, verdict.value, passed)
+    return producible(rec.key, rec.value, requeued_headers(rec, verdict, replay_id, at))

@@ -9,11 +9,11 @@ from typing import IO, Protocol
 
 from guard.config.settings import GuardSettings
 from guard.errors import InputError
-from guard.quarantine.envelope import producible
 from guard.quarantine.files import record_line
 from guard.quarantine.sources import REPLAYED_DIR, state_topic_for
-from guard.replay.outputs import passed_headers, requeued_headers
+from guard.replay.outputs import replay_output
 from guard.replay.plan import Decision, Outcome
+from guard.routing.router import mirror_partition
 from guard.transport.admin import ensure_topics
 from guard.transport.base import OutRecord
 from guard.transport.reader import CommittedReader
@@ -63,34 +63,31 @@ class TopicSink:
         # The classifier lets through only records whose source topic has a route.
         return self.settings.topics[source_topic].valid_for(source_topic)
 
-    def _mirror(self, topic: str, partition: int | None) -> int | None:
+    def _partition_count(self, topic: str) -> int | None:
         if topic not in self._partitions:
             snapshot = self._meta.snapshot(topic)
             self._partitions[topic] = len(snapshot.end) if snapshot else None
-        count = self._partitions[topic]
-        if partition is None or count is None or partition >= count:
-            return None
-        return partition
+        return self._partitions[topic]
 
     def write(self, outcomes: list[Outcome]) -> None:
         self._producer.begin()
         for outcome in outcomes:
-            rec, verdict = outcome.record, outcome.verdict
-            assert rec is not None and verdict is not None
+            rec = outcome.record
+            assert rec is not None
+            key, value, headers = replay_output(
+                outcome, self.replay_id, self.at, self.settings.version_header
+            )
             if outcome.decision is Decision.PASS:
-                source = rec.source
-                topic = self.destination(str(source["topic"]))
-                passed = passed_headers(
-                    rec, verdict, self.replay_id, self.at, self.settings.version_header
+                topic = self.destination(str(rec.source["topic"]))
+                source_partition = rec.source.get("partition")
+                partition = (
+                    None
+                    if source_partition is None
+                    else mirror_partition(source_partition, self._partition_count(topic))
                 )
-                key, value, headers = producible(rec.key, verdict.value, passed)
-                partition = self._mirror(topic, source.get("partition"))
                 status = "replayed"
             else:
                 topic, partition = self.quarantine_topic, rec.location.partition
-                key, value, headers = producible(
-                    rec.key, rec.value, requeued_headers(rec, verdict, self.replay_id, self.at)
-                )
                 status = "requeued"
             out = OutRecord(topic, key, value, headers, rec.source.get("timestamp_ms"), partition)
             self._producer.send(out)
@@ -141,17 +138,11 @@ class DirectorySink:
 
     def write(self, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
-            rec, verdict = outcome.record, outcome.verdict
-            assert rec is not None and verdict is not None
-            if outcome.decision is Decision.PASS:
-                path = self.replayed_path
-                passed = passed_headers(rec, verdict, self.replay_id, self.at, self.version_header)
-                key, value, headers = producible(rec.key, verdict.value, passed)
-            else:
-                path = self.requeued_path
-                key, value, headers = producible(
-                    rec.key, rec.value, requeued_headers(rec, verdict, self.replay_id, self.at)
-                )
+            key, value, headers = replay_output(
+                outcome, self.replay_id, self.at, self.version_header
+            )
+            passed = outcome.decision is Decision.PASS
+            path = self.replayed_path if passed else self.requeued_path
             self._file(path).write(record_line(key, value, headers) + "\n")
         for fh in self._files.values():
             fh.flush()

@@ -112,7 +112,7 @@ class Router:
                         value,
                         headers,
                         rec.timestamp_ms,
-                        _mirror(rec.partition, plan.valid_partitions),
+                        mirror_partition(rec.partition, plan.valid_partitions),
                     )
                 )
                 continue
@@ -139,13 +139,14 @@ class Router:
                     value,
                     headers,
                     rec.timestamp_ms,
-                    _mirror(rec.partition, plan.quarantine_partitions),
+                    mirror_partition(rec.partition, plan.quarantine_partitions),
                 )
             )
         return RoutedBatch(out, offsets, stats, verdicts)
 
 
-def _mirror(partition: int, target_partitions: int | None) -> int | None:
+def mirror_partition(partition: int, target_partitions: int | None) -> int | None:
+    """The source partition when the target has it; else None (the producer partitions)."""
     if target_partitions is not None and partition < target_partitions:
         return partition
     return None
