@@ -220,15 +220,7 @@ class GuardService:
             self._idle_observers()
             return 0
         routed = router.route(batch)
-        extra = [rec for obs in self.observers for rec in obs.before_commit(routed)]
-        self.pipe.begin()
-        for record in routed.records:
-            self.pipe.send(record)
-        for record in extra:
-            self.pipe.send(record)
-        self.pipe.commit(routed.offsets)
-        for obs in self.observers:
-            obs.after_commit()
+        self._commit(routed)
         summary.stats.add(routed.stats)
         summary.batches += 1
         log.debug(
@@ -243,15 +235,17 @@ class GuardService:
     def _idle_observers(self) -> None:
         """Show observers an empty batch, so time windows close on time in a quiet stream;
         what they emit is committed in a transaction of its own, with no offsets."""
-        if not self.observers:
-            return
-        empty = RoutedBatch([], {}, RoutingStats(), [])
-        extra = [rec for obs in self.observers for rec in obs.before_commit(empty)]
-        if extra:
+        if self.observers:
+            self._commit(RoutedBatch([], {}, RoutingStats(), []))
+
+    def _commit(self, routed: RoutedBatch) -> None:
+        """The routed records, what observers add, and the offsets: one transaction."""
+        records = routed.records + [r for obs in self.observers for r in obs.before_commit(routed)]
+        if records or routed.offsets:
             self.pipe.begin()
-            for record in extra:
+            for record in records:
                 self.pipe.send(record)
-            self.pipe.commit({})
+            self.pipe.commit(routed.offsets)
         for obs in self.observers:
             obs.after_commit()
 
