@@ -48,22 +48,16 @@ class ProfileRead:
 
 def read_profiles(settings: GuardSettings, timeout_s: float = 120.0) -> ProfileRead:
     """The latest committed profile per key on the profiles topic."""
-    latest: dict[bytes, tuple[bytes | None, int]] = {}
     reader = CommittedReader(settings.kafka)
     try:
-        snapshot = reader.snapshot(settings.monitoring.profiles_topic)
-        if snapshot is not None:
-            for rec in reader.read([snapshot], timeout_s):
-                if rec.key is not None:
-                    latest[rec.key] = (rec.value, rec.timestamp_ms)
+        latest = reader.latest(settings.monitoring.profiles_topic, timeout_s)
     finally:
         reader.close()
     out = ProfileRead()
-    for key, (value, timestamp_ms) in latest.items():
-        if value is None:
-            continue  # a tombstone deletes the key
+    for key, rec in latest.items():
+        timestamp_ms = rec.timestamp_ms
         try:
-            profile = WindowProfile.from_json(json.loads(value))
+            profile = WindowProfile.from_json(json.loads(rec.value or b""))
         except (ValueError, KeyError, TypeError, AttributeError, RuntimeError):
             out.unreadable += 1
             continue

@@ -81,20 +81,13 @@ class TopicSource:
     def handled(self) -> dict[str, str]:
         reader = CommittedReader(self.settings)
         try:
-            snapshot = reader.snapshot(state_topic_for(self.name))
-            if snapshot is None:
-                return {}
-            state: dict[str, str] = {}
-            for rec in reader.read([snapshot]):
-                if rec.key is None:
-                    continue
-                if rec.value is None:  # a tombstone forgets the entry
-                    state.pop(rec.key.decode(), None)
-                    continue
-                state[rec.key.decode()] = json.loads(rec.value).get("status", "replayed")
-            return state
+            table = reader.latest(state_topic_for(self.name))
         finally:
             reader.close()
+        return {
+            key.decode(): json.loads(rec.value or b"{}").get("status", "replayed")
+            for key, rec in table.items()
+        }
 
 
 class DirectorySource:

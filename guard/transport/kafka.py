@@ -11,11 +11,10 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from kafka import KafkaConsumer
-
 from guard.config.settings import KafkaSettings
 from guard.transport.admin import ensure_topics
 from guard.transport.base import InRecord, OutRecord, TopicPartition
+from guard.transport.consumer import committed_consumer, in_record
 from guard.transport.kafka_errors import translate
 from guard.transport.txproducer import TxProducer
 
@@ -24,18 +23,7 @@ class KafkaPipe:
     def __init__(self, settings: KafkaSettings) -> None:
         self.settings = settings
         self._timeout_ms = settings.request_timeout_ms
-        self._consumer: Any = translate(
-            "create consumer",
-            lambda: KafkaConsumer(
-                **settings.client_config(),
-                group_id=settings.group_id,
-                enable_auto_commit=False,
-                isolation_level="read_committed",
-                auto_offset_reset="earliest",
-                max_partition_fetch_bytes=settings.max_request_size,
-                fetch_max_bytes=max(settings.max_request_size, 52_428_800),
-            ),
-        )
+        self._consumer: Any = committed_consumer(settings, group_id=settings.group_id)
         try:
             self._producer = TxProducer(settings, settings.effective_transactional_id())
         except BaseException:
@@ -58,12 +46,7 @@ class KafkaPipe:
         )
         out: list[InRecord] = []
         for records in batches.values():
-            out.extend(
-                InRecord(
-                    r.topic, r.partition, r.offset, r.timestamp, r.key, r.value, list(r.headers)
-                )
-                for r in records
-            )
+            out.extend(in_record(r) for r in records)
         self._uncommitted = bool(out)
         return out
 

@@ -11,11 +11,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from kafka import KafkaConsumer
 from kafka import TopicPartition as KTopicPartition
 
 from guard.config.settings import KafkaSettings
+from guard.errors import TransientTransportError
 from guard.transport.base import InRecord
+from guard.transport.consumer import committed_consumer, in_record
 from guard.transport.kafka_errors import translate
 
 
@@ -36,18 +37,7 @@ class TopicSnapshot:
 class CommittedReader:
     def __init__(self, settings: KafkaSettings, fetch_bytes: int | None = None) -> None:
         self.settings = settings
-        fetch = fetch_bytes or settings.max_request_size
-        self._consumer = translate(
-            "create consumer",
-            lambda: KafkaConsumer(
-                **settings.client_config(),
-                isolation_level="read_committed",
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                max_partition_fetch_bytes=fetch,
-                fetch_max_bytes=max(fetch, 52_428_800),
-            ),
-        )
+        self._consumer = committed_consumer(settings, fetch_bytes)
         self._timeout_ms = settings.request_timeout_ms
 
     def snapshot(self, topic: str) -> TopicSnapshot | None:
@@ -86,20 +76,14 @@ class CommittedReader:
         deadline = time.monotonic() + timeout_s
         while pending:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {sorted(str(t) for t in pending)} did not finish")
+                raise TransientTransportError(
+                    f"reading {sorted(str(t) for t in pending)} did not finish in {timeout_s}s"
+                )
             batches = translate("poll", lambda: self._consumer.poll(timeout_ms=500))
             for tp, records in batches.items():
                 for r in records:
                     if r.offset < ends[tp]:
-                        yield InRecord(
-                            r.topic,
-                            r.partition,
-                            r.offset,
-                            r.timestamp,
-                            r.key,
-                            r.value,
-                            list(r.headers),
-                        )
+                        yield in_record(r)
             for tp in list(pending):
                 position = translate(
                     "position", partial(self._consumer.position, tp, timeout_ms=self._timeout_ms)
@@ -107,6 +91,22 @@ class CommittedReader:
                 if position >= ends[tp]:
                     pending.discard(tp)
                     self._consumer.pause(tp)  # past the snapshot: ignore newer records
+
+    def latest(self, topic: str, timeout_s: float = 300.0) -> dict[bytes, InRecord]:
+        """A compacted topic as a table: the last committed record per key; a tombstone (null
+        value) removes its key; records without a key are ignored."""
+        snapshot = self.snapshot(topic)
+        table: dict[bytes, InRecord] = {}
+        if snapshot is None:
+            return table
+        for rec in self.read([snapshot], timeout_s):
+            if rec.key is None:
+                continue
+            if rec.value is None:
+                table.pop(rec.key, None)
+            else:
+                table[rec.key] = rec
+        return table
 
     def close(self) -> None:
         self._consumer.close(autocommit=False, timeout_ms=self._timeout_ms)
