@@ -26,10 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from guard.compat_modes import Mode
-from guard.contracts.compile import compile_model
+from guard.contracts.compile import compile_field
 from guard.contracts.diff import summarize
 from guard.contracts.spec import INT64_MAX, INT64_MIN, ContractSpec, FieldSpec, UnknownFieldPolicy
 
@@ -220,7 +220,8 @@ class _Ctx:
             )
         if wf.enum is not None and rf.type not in {"object", "array"}:
             # A finite value set: ask the reader about each value (type included).
-            rejected = [v for v in wf.enum if not _accepts(rf, v)]
+            reader = compile_field(rf.model_copy(update={"required": True, "nullable": False}))
+            rejected = [v for v in wf.enum if not _accepts(reader, v)]
             if rejected:
                 self.add(
                     path,
@@ -383,12 +384,10 @@ def _bound_text(name: str, bound: _Bound) -> str:
     return f"exclusive_{name} {shown}" if exclusive else f"{name} {shown}"
 
 
-def _accepts(fs: FieldSpec, value: object) -> bool:
-    """Whether `fs` accepts one concrete value: the real compiled validator decides."""
-    probe = fs.model_copy(update={"required": True, "nullable": False})
-    spec = ContractSpec(subject="probe", version=1, unknown_fields="allow", fields={"v": probe})
+def _accepts(reader: type[BaseModel], value: object) -> bool:
+    """Whether a compiled one-field reader accepts one concrete value."""
     try:
-        compile_model(spec).model_validate({"v": value})
+        reader.model_validate({"v": value})
     except ValidationError:
         return False
     return True

@@ -37,6 +37,12 @@ def compile_model(spec: ContractSpec) -> type[BaseModel]:
     return _object_model(name, spec.fields, spec.unknown_fields, "")
 
 
+def compile_field(fs: FieldSpec) -> type[BaseModel]:
+    """A one-field model (field `v`) for asking the guard's own validator about single values."""
+    spec = ContractSpec(subject="probe", version=1, unknown_fields="allow", fields={"v": fs})
+    return compile_model(spec)
+
+
 def _object_model(
     name: str, fields: dict[str, FieldSpec], policy: UnknownFieldPolicy, prefix: str
 ) -> type[BaseModel]:
@@ -158,23 +164,37 @@ _DATETIME = re.compile(
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-def _check_datetime(v: str) -> str:
+def is_datetime(v: str) -> bool:
+    """RFC 3339 date-time: the shape by regex, the calendar by fromisoformat."""
     if _DATETIME.fullmatch(v) is None:
-        raise _format_error("date-time (RFC 3339, e.g. 2026-11-21T09:15:00Z)")
+        return False
     try:
         datetime.fromisoformat(v.upper())  # the regex allowed only digits and T Z + - : .
     except ValueError:
-        raise _format_error("date-time (RFC 3339, e.g. 2026-11-21T09:15:00Z)") from None
+        return False
+    return True
+
+
+def is_date(v: str) -> bool:
+    """RFC 3339 full-date, YYYY-MM-DD."""
+    if _DATE.fullmatch(v) is None:
+        return False
+    try:
+        date.fromisoformat(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_datetime(v: str) -> str:
+    if not is_datetime(v):
+        raise _format_error("date-time (RFC 3339, e.g. 2026-11-21T09:15:00Z)")
     return v
 
 
 def _check_date(v: str) -> str:
-    if _DATE.fullmatch(v) is None:
+    if not is_date(v):
         raise _format_error("date (YYYY-MM-DD)")
-    try:
-        date.fromisoformat(v)
-    except ValueError:
-        raise _format_error("date (YYYY-MM-DD)") from None
     return v
 
 

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pandera.pandas as pa
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from guard.contracts.compile import compile_model
+from guard.contracts.compile import compile_field
 from guard.contracts.spec import ContractSpec, FieldSpec
 from guard.reports.flatten import ABSENT, Column, Layout, Level, Missing, layout
 
@@ -132,7 +132,7 @@ def _rule_probes(fs: FieldSpec) -> list[tuple[str, FieldSpec]]:
 
 
 def _probe_check(is_type: Callable[[Any], bool], probe: FieldSpec) -> Callable[[Any], bool]:
-    model = _probe_model(probe)
+    model = compile_field(probe)
 
     def check(value: Any) -> bool:
         if isinstance(value, Missing) or not is_type(value):
@@ -146,11 +146,6 @@ def _probe_check(is_type: Callable[[Any], bool], probe: FieldSpec) -> Callable[[
         return True
 
     return check
-
-
-def _probe_model(probe: FieldSpec) -> type[BaseModel]:
-    spec = ContractSpec(subject="probe", version=1, unknown_fields="allow", fields={"v": probe})
-    return compile_model(spec)
 
 
 def _never(value: Any) -> bool:

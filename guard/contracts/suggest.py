@@ -29,22 +29,17 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from guard.contracts.compile import compile_model
+from guard.contracts.compile import compile_field, is_date, is_datetime
 from guard.contracts.spec import ContractSpec, FieldSpec
 
 MIN_SHARE = 0.01
 _MAX_ENUM = 50  # never widen an enum past this many values: it is not an enum any more
 _MAX_VALUES = 10_000  # distinct scalar values counted per field
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-_DATETIME = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII
-)
 Scalar = str | int | float | bool
 
 
@@ -80,8 +75,8 @@ class Observed:
                 self.items.see(item)
         else:
             if kind == "string":
-                self.timestamps += _is_datetime(value)
-                self.dates += _is_date(value)
+                self.timestamps += is_datetime(value)
+                self.dates += is_date(value)
             key = (kind, value)
             if key in self.values or len(self.values) < _MAX_VALUES:
                 self.values[key] += 1
@@ -421,10 +416,7 @@ class _Probe:
         self.broken = ""  # why the field itself does not compile, when it does not
         try:
             fs = FieldSpec.model_validate(raw | {"required": True, "nullable": False})
-            spec = ContractSpec(
-                subject="probe", version=1, unknown_fields="allow", fields={"v": fs}
-            )
-            self.model = compile_model(spec)
+            self.model = compile_field(fs)
         except (ValidationError, ValueError) as exc:
             self.broken = _first_error(exc)
 
@@ -475,23 +467,3 @@ def _json_type(value: object) -> str:
     if isinstance(value, list):
         return "array"
     return "unknown"
-
-
-def _is_datetime(v: str) -> bool:
-    if _DATETIME.fullmatch(v) is None:
-        return False
-    try:
-        datetime.fromisoformat(v.upper())
-    except ValueError:
-        return False
-    return True
-
-
-def _is_date(v: str) -> bool:
-    if _DATE.fullmatch(v) is None:
-        return False
-    try:
-        date.fromisoformat(v)
-    except ValueError:
-        return False
-    return True
