@@ -150,20 +150,19 @@ def suggest(
     against the subject's mode go to stderr.
     """
     from guard.contracts import load_registry
-    from guard.contracts.compat import check_new_version
-    from guard.contracts.subject_config import load_subject_config
-    from guard.contracts.suggest import observe, to_yaml
-    from guard.contracts.suggest import suggest as propose
+    from guard.contracts.suggest import propose_next, to_yaml
     from guard.errors import InputError
     from guard.reports.records import load_batch
 
     subj = load_registry(schemas_dir).subject(subject)
     batch = load_batch(list(files), "records", strict=False)
-    latest = subj.versions[subj.latest].spec
-    result = propose(latest, observe(batch.records), max(subj.versions) + 1, min_share)
-    mode = load_subject_config(schemas_dir, subject).compatibility
-    history = [c.spec for _, c in sorted(subj.versions.items())]
-    breaks = check_new_version(history, result.spec, mode) if result.spec else []
+    proposal = propose_next(subj, schemas_dir, batch.records, min_share)
+    latest, result, mode, breaks = (
+        proposal.latest,
+        proposal.suggestion,
+        proposal.mode,
+        proposal.breaks,
+    )
     text = to_yaml(result.spec) if result.spec else None
     if as_json:
         doc = {

@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from guard.contracts.compat import Break, check_new_version
+from guard.contracts.compat import Break
 from guard.contracts.diff import diff_specs, render_diff
 from guard.contracts.registry import Registry
 from guard.contracts.spec import ContractSpec
-from guard.contracts.subject_config import load_subject_config
-from guard.contracts.suggest import Proposal, observe, suggest, to_yaml
+from guard.contracts.suggest import Proposal, propose_next, to_yaml
 from guard.errors import InputError
 from guard.reports.flatten import Layout, Table, flatten, layout
 from guard.reports.frames import typed_frame
@@ -314,11 +313,8 @@ def _guard_verdicts(
 def _suggest_fix(
     registry: Registry, schemas_dir: Path, subject: str, current: Batch
 ) -> SuggestedFix | None:
-    subj = registry.subject(subject)
-    history = [c.spec for _, c in sorted(subj.versions.items())]
-    latest = subj.versions[subj.latest].spec
-    result = suggest(latest, observe(current.records), max(subj.versions) + 1)
-    mode = load_subject_config(schemas_dir, subject).compatibility
+    proposal = propose_next(registry.subject(subject), schemas_dir, current.records)
+    latest, result, mode = proposal.latest, proposal.suggestion, proposal.mode
     if result.spec is None:
         if not result.proposals:
             return None
@@ -328,7 +324,7 @@ def _suggest_fix(
         to_yaml(result.spec),
         render_diff(latest, result.spec, diff_specs(latest, result.spec)),
         result.proposals,
-        check_new_version(history, result.spec, mode),
+        proposal.breaks,
         mode,
     )
 
