@@ -25,7 +25,7 @@ import numpy as np
 from scipy import stats
 
 from guard.reports.flatten import Column
-from guard.reports.stats import Kind, Measure, Side, Thresholds, field_limits, label
+from guard.reports.stats import Kind, Measure, Side, Thresholds, convert, field_limits, label
 
 Source = Literal["contract", "baseline"]
 QUANTILES = (0.1, 0.5, 0.9)
@@ -88,21 +88,9 @@ def gx_value(v: Any, c: Compared) -> Any:
     """The typed value GX sees for one cell (None when missing or of the wrong type)."""
     if v is None:
         return None
-    if c.kind == "categorical":
-        return label(v, c.column.spec.type)
-    if c.measure == "presence":
-        return 1.0 if isinstance(v, dict) else None
-    if c.measure == "size":
-        return float(len(v)) if isinstance(v, list) else None
-    if c.kind == "numeric":
-        ok = isinstance(v, int | float) and not isinstance(v, bool)
-        if not ok or (c.column.spec.type == "integer" and not isinstance(v, int)):
-            return None
-        try:
-            return float(v)
-        except OverflowError:
-            return None
-    return v if isinstance(v, str) else None  # text and time: the string itself
+    if c.measure == "length":  # GX checks text itself (lengths, patterns), not its length
+        return v if isinstance(v, str) else None
+    return convert(v, c.column.spec.type, c.kind, c.measure)
 
 
 def build_suite(compared: list[Compared], limits: Thresholds) -> list[ExpectationSpec]:

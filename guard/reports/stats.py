@@ -162,7 +162,7 @@ def side(values: list[Any], col: Column, kind: Kind, measure: Measure) -> Side:
     for v in values:
         if v is None:
             continue
-        converted = _convert(v, col.spec.type, kind, measure)
+        converted = convert(v, col.spec.type, kind, measure)
         if converted is None:
             wrong += 1
         else:
@@ -272,7 +272,7 @@ def _categorical(d: FieldDrift, limits: Thresholds) -> None:
         d.reasons.append("new_values")
 
 
-def _convert(v: Any, declared: str, kind: Kind, measure: Measure) -> Any:
+def convert(v: Any, declared: str, kind: Kind, measure: Measure) -> Any:
     """The comparable form of one value, or None when it has the wrong type."""
     if measure == "presence":
         return 1.0 if isinstance(v, dict) else None
