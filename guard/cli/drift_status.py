@@ -8,16 +8,11 @@ from pathlib import Path
 
 import click
 
+from guard.cli.options import config_option
+
 
 @click.command()
-@click.option(
-    "--config",
-    "-c",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    required=True,
-    help="guard.yaml (GUARD_* environment variables override it).",
-)
+@config_option
 @click.option("--subject", "-s", help="Only this subject.")
 @click.option(
     "--max-age",

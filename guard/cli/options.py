@@ -13,6 +13,15 @@ if TYPE_CHECKING:  # at run time these load pydantic: only the commands that run
     from guard.quarantine.filters import RecordFilter
     from guard.validation.validator import AcceptedVersions
 
+config_option = click.option(
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="guard.yaml (GUARD_* environment variables override it).",
+)
+
 schemas_dir_option = click.option(
     "--schemas-dir",
     type=click.Path(path_type=Path, file_okay=False),

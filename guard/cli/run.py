@@ -7,16 +7,11 @@ from pathlib import Path
 
 import click
 
+from guard.cli.options import config_option
+
 
 @click.command()
-@click.option(
-    "--config",
-    "-c",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    required=True,
-    help="guard.yaml (GUARD_* environment variables override it).",
-)
+@config_option
 @click.option("--max-records", type=int, help="Stop after this many records (bounded runs).")
 @click.option("--idle-timeout", type=float, help="Stop after this many seconds without records.")
 def run(config_path: Path, max_records: int | None, idle_timeout: float | None) -> None:
