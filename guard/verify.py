@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from guard.config.settings import KafkaSettings
+from guard.config.settings import KafkaClient, KafkaSettings
 from guard.quarantine.envelope import read_envelope
-from guard.transport.reader import CommittedReader
+from guard.transport.factory import open_reader
 
 
 @dataclass(frozen=True)
@@ -27,10 +27,12 @@ class ReadRecord:
         return read_envelope(self.headers)
 
 
-def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[ReadRecord]:
+def read_topic(
+    bootstrap: str, topic: str, timeout_s: float = 60.0, client: KafkaClient = "kafka-python"
+) -> list[ReadRecord]:
     """Every committed record of `topic` (all partitions), as a read_committed consumer sees it."""
-    reader = CommittedReader(
-        KafkaSettings(bootstrap_servers=bootstrap, request_timeout_ms=30_000),
+    reader = open_reader(
+        KafkaSettings(client=client, bootstrap_servers=bootstrap, request_timeout_ms=30_000),
         fetch_bytes=32 * 1024 * 1024,
     )
     try:

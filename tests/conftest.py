@@ -24,6 +24,16 @@ def kafka() -> Iterator[LocalKafka]:
         yield broker
 
 
+# The Kafka clients every broker test runs against (guard/transport/factory.py).
+CLIENTS = ["kafka-python"]
+
+
+@pytest.fixture(params=CLIENTS)
+def kafka_client(request: pytest.FixtureRequest) -> str:
+    """The `kafka.client` under test: broker tests that take it run once per transport."""
+    return str(request.param)
+
+
 @pytest.fixture
 def unique(request: pytest.FixtureRequest) -> Callable[[str], str]:
     """Topic/group names no other test (or earlier run against the same broker) uses."""

@@ -26,7 +26,7 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
     from guard.logs import configure_logging
     from guard.service import GuardService
     from guard.service.runner import BatchObserver
-    from guard.transport.kafka import KafkaPipe
+    from guard.transport.factory import open_pipe
 
     settings = load_settings(config_path)
     configure_logging(settings.log.level, settings.log.format)
@@ -42,7 +42,7 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
 
         monitor = MonitoringObserver(settings, registry)
         observers.append(monitor)
-    service = GuardService(settings, registry, lambda: KafkaPipe(settings.kafka), observers)
+    service = GuardService(settings, registry, lambda: open_pipe(settings.kafka), observers)
     if settings.monitoring.enabled:
         monitor.start()
     service.install_signal_handlers()

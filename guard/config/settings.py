@@ -32,7 +32,12 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+KafkaClient = Literal["kafka-python", "confluent"]
+
+
 class KafkaSettings(_Section):
+    # Which client library carries the records (guard/transport/factory.py picks it).
+    client: KafkaClient = "kafka-python"
     bootstrap_servers: str = "127.0.0.1:9092"
     group_id: str = "ingest-guard"
     # Must be unique per running instance and stable across its restarts, so a restarted

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from guard.config.settings import GuardSettings, MonitoringSettings
 from guard.monitoring.profile import WindowProfile, merge_all
 from guard.transport.base import OutRecord
-from guard.transport.reader import CommittedReader
+from guard.transport.factory import open_reader
 
 # Default age limit: STALE_WINDOWS window lengths, and at least STALE_WINDOWS times
 # MIN_WINDOW_S and `snapshot_seconds`. A running instance with a flowing stream publishes at
@@ -48,7 +48,7 @@ class ProfileRead:
 
 def read_profiles(settings: GuardSettings, timeout_s: float = 120.0) -> ProfileRead:
     """The latest committed profile per key on the profiles topic."""
-    reader = CommittedReader(settings.kafka)
+    reader = open_reader(settings.kafka)
     try:
         latest = reader.latest(settings.monitoring.profiles_topic, timeout_s)
     finally:

@@ -8,7 +8,7 @@ last published state (an open window is republished as it grows), and `delete` w
 from __future__ import annotations
 
 from guard.config.settings import GuardSettings
-from guard.transport.admin import ensure_topics
+from guard.transport.factory import ensure_topics
 
 
 def topic_configs(settings: GuardSettings) -> dict[str, dict[str, str]]:

@@ -26,7 +26,7 @@ from guard.quarantine.records import (
     from_file_line,
     from_kafka,
 )
-from guard.transport.reader import CommittedReader
+from guard.transport.factory import open_reader
 
 Item = QuarantinedRecord | UnreadableRecord
 REPLAYED_DIR = "replayed"
@@ -52,7 +52,7 @@ class TopicSource:
     def __init__(self, settings: KafkaSettings, topic: str) -> None:
         self.settings = settings
         self.name = topic
-        reader = CommittedReader(settings)
+        reader = open_reader(settings)
         try:
             self._snapshot = reader.snapshot(topic)
         finally:
@@ -68,7 +68,7 @@ class TopicSource:
     def records(self) -> Iterator[Item]:
         if self._snapshot is None:
             return
-        reader = CommittedReader(self.settings)
+        reader = open_reader(self.settings)
         try:
             for rec in reader.read([self._snapshot]):
                 try:
@@ -79,7 +79,7 @@ class TopicSource:
             reader.close()
 
     def handled(self) -> dict[str, str]:
-        reader = CommittedReader(self.settings)
+        reader = open_reader(self.settings)
         try:
             table = reader.latest(state_topic_for(self.name))
         finally:

@@ -14,10 +14,8 @@ from guard.quarantine.sources import REPLAYED_DIR, state_topic_for
 from guard.replay.outputs import replay_output
 from guard.replay.plan import Decision, Outcome
 from guard.routing.router import mirror_partition
-from guard.transport.admin import ensure_topics
 from guard.transport.base import OutRecord
-from guard.transport.reader import CommittedReader
-from guard.transport.txproducer import TxProducer
+from guard.transport.factory import ensure_topics, open_reader, open_tx_sink
 
 
 class ReplaySink(Protocol):
@@ -52,10 +50,10 @@ class TopicSink:
         ensure_topics(
             settings.kafka, {self.state_topic: 1}, {self.state_topic: {"cleanup.policy": "compact"}}
         )
-        self._meta = CommittedReader(settings.kafka)
+        self._meta = open_reader(settings.kafka)
         self._partitions: dict[str, int | None] = {}
         tx_id = f"{settings.kafka.group_id}-replay-{quarantine_topic}"
-        self._producer = TxProducer(settings.kafka, tx_id)
+        self._producer = open_tx_sink(settings.kafka, tx_id)
 
     def destination(self, source_topic: str) -> str:
         if self.to_source:

@@ -6,7 +6,7 @@ tests only (integration tests always use a real broker).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,6 +24,10 @@ class InRecord:
     key: bytes | None
     value: bytes | None
     headers: InHeaders
+    # Set when the client could not read this record's headers (e.g. a header key that is
+    # not UTF-8): the record is data to quarantine, not a fault. `headers` then holds what
+    # could be read, and the text says what was wrong.
+    header_error: str | None = None
 
     def header(self, name: str) -> bytes | None:
         """The last value of header `name` (Kafka allows repeats; the last one wins)."""
@@ -42,6 +46,20 @@ class OutRecord:
     headers: Headers
     timestamp_ms: int | None = None
     partition: int | None = None
+
+
+@dataclass(frozen=True)
+class TopicSnapshot:
+    """Offsets of one topic's partitions: where committed data starts and ends."""
+
+    topic: str
+    start: dict[int, int]
+    end: dict[int, int]
+
+    @property
+    def size(self) -> int:
+        """An upper bound on the records to read (aborted records and markers take offsets)."""
+        return sum(self.end[p] - self.start[p] for p in self.end)
 
 
 class Pipe(Protocol):
@@ -73,5 +91,35 @@ class Pipe(Protocol):
     def ensure_topics(self, partitions: Mapping[str, int]) -> None:
         """Create the topics that do not exist yet, with the given partition counts."""
         ...
+
+    def close(self) -> None: ...
+
+
+class CommittedRead(Protocol):
+    """Reads topics with read_committed up to a snapshot of their end (what downstream sees)."""
+
+    def snapshot(self, topic: str) -> TopicSnapshot | None: ...
+
+    def read(
+        self, snapshots: Sequence[TopicSnapshot], timeout_s: float = 300.0
+    ) -> Iterator[InRecord]: ...
+
+    def latest(self, topic: str, timeout_s: float = 300.0) -> dict[bytes, InRecord]: ...
+
+    def close(self) -> None: ...
+
+
+class TxSink(Protocol):
+    """A transactional producer with no consumer attached (replay, tools)."""
+
+    def begin(self) -> None: ...
+
+    def send(self, record: OutRecord) -> None: ...
+
+    def commit(self) -> None:
+        """Commit what was sent since `begin`, or nothing at all."""
+        ...
+
+    def abort(self) -> None: ...
 
     def close(self) -> None: ...

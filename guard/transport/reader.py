@@ -8,30 +8,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import partial
 
 from kafka import TopicPartition as KTopicPartition
 
 from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
-from guard.transport.base import InRecord
+from guard.transport.base import InRecord, TopicSnapshot
 from guard.transport.consumer import committed_consumer, in_record
 from guard.transport.kafka_errors import translate
-
-
-@dataclass(frozen=True)
-class TopicSnapshot:
-    """Offsets of one topic's partitions: where committed data starts and ends."""
-
-    topic: str
-    start: dict[int, int]
-    end: dict[int, int]
-
-    @property
-    def size(self) -> int:
-        """An upper bound on the records to read (aborted records and markers take offsets)."""
-        return sum(self.end[p] - self.start[p] for p in self.end)
 
 
 class CommittedReader:
