@@ -6,6 +6,7 @@
     ├── InputError              a file or argument given on the command line is unusable
     └── TransportError          the broker could not be reached or refused an operation
         ├── TransientTransportError   worth retrying with backoff (timeouts, coordinator moves)
+        │   └── RegistryUnavailableError  the Schema Registry did not answer an id look-up
         └── FatalTransportError       retrying cannot help (fenced producer, authorization)
 
 Invalid *records* are never exceptions: they are data (`guard.validation.Verdict`) and go to
@@ -44,6 +45,11 @@ class TransportError(GuardError):
 
 class TransientTransportError(TransportError):
     """A broker failure that may succeed when retried."""
+
+
+class RegistryUnavailableError(TransientTransportError):
+    """A Schema Registry look-up failed for a reason other than "no such id": the batch is
+    retried like any transient failure, never quarantined for it."""
 
 
 class FatalTransportError(TransportError):

@@ -102,11 +102,20 @@ class KafkaSettings(_Section):
         return self
 
 
+PayloadFormat = Literal["json", "confluent-json", "confluent-avro"]
+
+
 class Route(_Section):
     """One source topic and how its records are judged and where they go."""
 
     subject: str
     accepted_versions: Literal["latest", "all"] | list[int] = "latest"
+    # json: plain JSON values; confluent-json / confluent-avro: Schema Registry framing (magic
+    # byte, 4-byte schema id) around a JSON or Avro payload (guard/validation/wire.py).
+    payload_format: PayloadFormat = "json"
+    # The registry subject whose versions name contract versions (ids not pinned in
+    # subject.yaml); default "<source topic>-value" (TopicNameStrategy).
+    registry_subject: str | None = None
     valid_topic: str | None = None
     quarantine_topic: str | None = None
 
@@ -121,6 +130,15 @@ class Route(_Section):
         if self.valid_topic is not None and self.valid_topic == self.quarantine_topic:
             raise ValueError("valid_topic and quarantine_topic must differ")
         return self
+
+
+class SchemaRegistrySettings(_Section):
+    """An optional Schema Registry to look up schema ids that no subject.yaml pins."""
+
+    url: str | None = None
+    timeout_ms: int = Field(default=5_000, ge=100)
+    username: str | None = None
+    password: SecretStr | None = None
 
 
 class LimitSettings(_Section):
@@ -260,6 +278,7 @@ class GuardSettings(BaseSettings):
     tombstones: Literal["quarantine", "forward"] = "quarantine"
     expose_values: bool = False  # opt-in: error entries may then carry the offending value
     limits: LimitSettings = LimitSettings()
+    schema_registry: SchemaRegistrySettings = SchemaRegistrySettings()
     batch: BatchSettings = BatchSettings()
     retry: RetrySettings = RetrySettings()
     log: LogSettings = LogSettings()

@@ -2,9 +2,11 @@
 
     compatibility: BACKWARD    # BACKWARD (default) | BACKWARD_TRANSITIVE | FORWARD |
                                # FORWARD_TRANSITIVE | FULL | FULL_TRANSITIVE | NONE
+    schema_ids: {1: 101, 2: 102}   # Schema Registry ids pinned per version (framed payloads)
 
 The registry loads only `v<N>.yaml` files, so this file is read here, on demand, by the
-commands that need it (`guard schemas check`, `guard schemas suggest`). A missing file means
+commands that need it (`guard schemas check`, `guard schemas suggest`, and routes whose
+payloads carry Schema Registry framing). A missing file means
 the defaults, as in Schema Registry, whose default compatibility mode is BACKWARD.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from guard.compat_modes import DEFAULT_MODE, MODES, Mode
 from guard.contracts.registry import read_yaml
@@ -25,6 +27,20 @@ class SubjectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     compatibility: Mode = DEFAULT_MODE
+    # version -> Schema Registry id of the schema producers register for it
+    schema_ids: dict[int, int] = Field(default_factory=dict)
+
+    @field_validator("schema_ids")
+    @classmethod
+    def _one_version_per_id(cls, ids: dict[int, int]) -> dict[int, int]:
+        seen: dict[int, int] = {}
+        for version, schema_id in ids.items():
+            if schema_id in seen:
+                raise ValueError(
+                    f"id {schema_id} is pinned to versions {seen[schema_id]} and {version}"
+                )
+            seen[schema_id] = version
+        return ids
 
 
 def load_subject_config(schemas_dir: Path, subject: str) -> SubjectConfig:

@@ -23,6 +23,7 @@ from guard.quarantine.filters import RecordFilter
 from guard.quarantine.records import QuarantinedRecord, UnreadableRecord
 from guard.validation.decode import Limits
 from guard.validation.validator import AcceptedVersions, RecordValidator, Verdict
+from guard.validation.wire import WireFormat
 
 
 class Decision(StrEnum):
@@ -62,8 +63,10 @@ class Classifier:
         record_filter: RecordFilter | None = None,
         handled: Mapping[str, str] | None = None,
         destination: Literal["clean", "source", "files"] = "files",
+        wires: Mapping[str, WireFormat] | None = None,
     ) -> None:
         self.registry = registry
+        self.wires = wires or {}  # source topic -> its framing (Schema Registry routes)
         self.routes = routes
         self.version_header = version_header
         self.limits = limits or Limits()
@@ -103,6 +106,9 @@ class Classifier:
         if key not in self._validators:
             route = self.routes.get(source_topic or "")
             accepted: AcceptedVersions
+            wire = None
+            if route is not None and route.subject == subject:
+                wire = self.wires.get(source_topic or "")
             if self.version is not None:
                 accepted = [self.version]
             elif route is not None and route.subject == subject:
@@ -111,7 +117,7 @@ class Classifier:
                 accepted = "latest"
             try:
                 self._validators[key] = RecordValidator(
-                    self.registry.subject(subject), accepted, self.limits, self.expose_values
+                    self.registry.subject(subject), accepted, self.limits, self.expose_values, wire
                 )
             except ContractError:
                 self._validators[key] = None

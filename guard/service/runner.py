@@ -30,7 +30,7 @@ from guard.contracts.registry import Registry
 from guard.errors import TransientTransportError
 from guard.routing.router import RoutedBatch, RoutePlan, Router, RoutingStats
 from guard.transport.base import OutRecord, Pipe
-from guard.validation.decode import Limits
+from guard.validation.routes import route_validator
 from guard.validation.validator import RecordValidator
 
 log = structlog.get_logger(__name__)
@@ -47,11 +47,8 @@ class RunSummary:
 
 def build_validators(settings: GuardSettings, registry: Registry) -> dict[str, RecordValidator]:
     """One validator per source topic; raises on unknown subjects or unusable versions."""
-    limits = Limits(settings.limits.max_bytes, settings.limits.max_depth)
     return {
-        source: RecordValidator(
-            registry.subject(route.subject), route.accepted_versions, limits, settings.expose_values
-        )
+        source: route_validator(settings, registry, source, route)
         for source, route in settings.topics.items()
     }
 

@@ -22,6 +22,11 @@ class Reason(StrEnum):
     NOT_FINITE = "not_finite"  # NaN / Infinity are not JSON
     DUPLICATE_KEY = "duplicate_key"
     NOT_OBJECT = "not_object"  # valid JSON, but the top level is not an object
+    # Schema Registry wire format (routes with payload_format confluent-json / confluent-avro).
+    BAD_FRAME = "bad_frame"  # the first byte is not the magic byte 0x00
+    TRUNCATED_FRAME = "truncated_frame"  # shorter than magic byte + 4-byte schema id
+    UNKNOWN_SCHEMA_ID = "unknown_schema_id"  # no contract version is pinned to (or has) the id
+    NOT_AVRO = "not_avro"  # the payload does not decode with the writer schema of its id
     # Version resolution.
     UNKNOWN_VERSION = "unknown_version"
     RETIRED_VERSION = "retired_version"
