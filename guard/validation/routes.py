@@ -37,7 +37,7 @@ def wire_format(
 ) -> WireFormat | None:
     if route.payload_format == "json":
         return None
-    pinned = load_subject_config(settings.schemas_dir, subject.name).schema_ids
+    pinned = load_subject_config(settings.schemas_dir, subject.name).version_by_id()
     reg = settings.schema_registry
     lookup = None
     if reg.url:

@@ -66,11 +66,12 @@ class RegistryLookup:
 
 class SchemaIds:
     def __init__(
-        self, subject: Subject, pinned: dict[int, int], lookup: RegistryLookup | None = None
+        self, subject: Subject, by_id: dict[int, int], lookup: RegistryLookup | None = None
     ) -> None:
+        """`by_id`: pinned schema id -> contract version."""
         self.subject = subject
         self.lookup = lookup
-        self._by_id = {schema_id: version for version, schema_id in pinned.items()}
+        self._by_id = dict(by_id)
         self._cache: dict[int, Resolved] = {}
         self._unknown: dict[int, float] = {}  # id -> when it was found unknown
 

@@ -31,7 +31,7 @@ def _validator(
     from guard.contracts.subject_config import load_subject_config
 
     subject = load_registry(schemas).subject("orders")
-    pinned = load_subject_config(schemas, "orders").schema_ids
+    pinned = load_subject_config(schemas, "orders").version_by_id()
     return RecordValidator(
         subject, "all", wire=WireFormat(subject, fmt, SchemaIds(subject, pinned, lookup))
     )
@@ -172,7 +172,7 @@ def test_a_retired_or_unaccepted_version_named_by_the_id_is_refused(
     subject = load_registry(schemas).subject("orders")
     from guard.contracts.subject_config import load_subject_config
 
-    ids = SchemaIds(subject, load_subject_config(schemas, "orders").schema_ids)
+    ids = SchemaIds(subject, load_subject_config(schemas, "orders").version_by_id())
     only_v1 = RecordValidator(subject, [1], wire=WireFormat(subject, "confluent-avro", ids))
     verdict = only_v1.validate(ser.avro(avro_order()))
     assert [e.code for e in verdict.errors] == [Reason.RETIRED_VERSION]

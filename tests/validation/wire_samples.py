@@ -71,11 +71,10 @@ class Serializers:
         return int.from_bytes(framed[1:5], "big")
 
 
-def schemas_with_ids(tmp: Path, ids: dict[int, int]) -> Path:
-    """A copy of the repo's schemas/ whose orders subject pins `ids` (version -> id)."""
+def schemas_with_ids(tmp: Path, ids: dict[int, int | list[int]]) -> Path:
+    """A copy of the repo's schemas/ whose orders subject pins `ids` (version -> id(s))."""
     root = tmp / "schemas"
     shutil.copytree(SCHEMAS, root)
     config = root / "orders" / "subject.yaml"
-    pins = ", ".join(f"{v}: {i}" for v, i in ids.items())
-    config.write_text(config.read_text() + f"schema_ids: {{{pins}}}\n")
+    config.write_text(config.read_text() + f"schema_ids: {json.dumps(ids)}\n")
     return root
