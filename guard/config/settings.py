@@ -141,6 +141,12 @@ class SchemaRegistrySettings(_Section):
     password: SecretStr | None = None
 
 
+class QuarantineSettings(_Section):
+    # guard: the guard.* envelope; connect: Kafka Connect's __connect.errors.* names where
+    # Connect has one (guard.* for the rest, so replay works); both: every header of both.
+    header_style: Literal["guard", "connect", "both"] = "guard"
+
+
 class LimitSettings(_Section):
     max_bytes: int = Field(default=1_048_576, ge=1)
     max_depth: int = Field(default=64, ge=1, le=10_000)
@@ -278,6 +284,7 @@ class GuardSettings(BaseSettings):
     tombstones: Literal["quarantine", "forward"] = "quarantine"
     expose_values: bool = False  # opt-in: error entries may then carry the offending value
     limits: LimitSettings = LimitSettings()
+    quarantine: QuarantineSettings = QuarantineSettings()
     schema_registry: SchemaRegistrySettings = SchemaRegistrySettings()
     batch: BatchSettings = BatchSettings()
     retry: RetrySettings = RetrySettings()

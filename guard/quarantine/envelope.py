@@ -15,6 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from guard._version import __version__
+from guard.quarantine.connect import H_OFFSET as C_OFFSET
+from guard.quarantine.connect import H_PARTITION as C_PARTITION
+from guard.quarantine.connect import H_TOPIC as C_TOPIC
+from guard.quarantine.connect import PREFIX as CONNECT_PREFIX
+from guard.quarantine.connect import HeaderStyle, envelope_headers
 from guard.transport.base import Headers, InHeaders
 from guard.validation.reasons import FieldError
 
@@ -135,10 +140,13 @@ def restore_nulls(value: bytes | None, headers: Headers) -> tuple[bytes | None, 
     return value, restored
 
 
-def quarantine_headers(original: InHeaders, envelope: Envelope) -> InHeaders:
-    """Original headers (minus stale guard ones) followed by the envelope."""
-    kept = [(k, v) for k, v in original if not k.startswith(PREFIX)]
-    return kept + envelope.headers()
+def quarantine_headers(
+    original: InHeaders, envelope: Envelope, style: HeaderStyle = "guard", task_id: str = "0"
+) -> InHeaders:
+    """Original headers (minus stale envelope ones) followed by the envelope, in `style`."""
+    stale = (PREFIX,) if style == "guard" else (PREFIX, CONNECT_PREFIX)
+    kept = [(k, v) for k, v in original if not k.startswith(stale)]
+    return kept + envelope_headers(envelope, style, task_id)
 
 
 def now_iso() -> str:
@@ -150,10 +158,14 @@ def read_envelope(headers: Sequence[tuple[str, bytes | None]]) -> dict[str, Any]
     h = {
         k: v.decode("utf-8", "replace")
         for k, v in headers
-        if k.startswith(PREFIX) and v is not None
+        if k.startswith((PREFIX, CONNECT_PREFIX)) and v is not None
     }
     if H_ENVELOPE not in h:
         raise ValueError("record carries no ingest-guard envelope")
+    # Under `header_style: connect` the source coordinates carry Connect's names.
+    for ours, theirs in ((H_TOPIC, C_TOPIC), (H_PARTITION, C_PARTITION), (H_OFFSET, C_OFFSET)):
+        if ours not in h and theirs in h:
+            h[ours] = h[theirs]
 
     def num(name: str) -> int | None:
         return int(h[name]) if name in h else None

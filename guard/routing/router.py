@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
+from guard.quarantine.connect import HeaderStyle
 from guard.quarantine.envelope import (
     Envelope,
     Source,
@@ -78,10 +79,14 @@ class Router:
         plans: dict[str, RoutePlan],
         version_header: str,
         tombstones: Literal["quarantine", "forward"] = "quarantine",
+        header_style: HeaderStyle = "guard",
+        task_id: str = "0",
     ) -> None:
         self.plans = plans
         self.version_header = version_header
         self.forward_tombstones = tombstones == "forward"
+        self.header_style = header_style
+        self.task_id = task_id  # Connect-style headers name the instance as the task
 
     def route(self, batch: list[InRecord]) -> RoutedBatch:
         out: list[OutRecord] = []
@@ -130,7 +135,9 @@ class Router:
             if len(stats.examples) < EXAMPLES_KEPT:
                 stats.examples.append(envelope)
             key, value, headers = producible(
-                rec.key, rec.value, quarantine_headers(rec.headers, envelope)
+                rec.key,
+                rec.value,
+                quarantine_headers(rec.headers, envelope, self.header_style, self.task_id),
             )
             out.append(
                 OutRecord(

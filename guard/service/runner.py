@@ -69,7 +69,13 @@ def build_router(
             pipe.partition_count(valid) if pipe else None,
             pipe.partition_count(quarantine) if pipe else None,
         )
-    return Router(plans, settings.version_header, settings.tombstones)
+    return Router(
+        plans,
+        settings.version_header,
+        settings.tombstones,
+        settings.quarantine.header_style,
+        settings.kafka.instance_id,
+    )
 
 
 class _StopRequested(stop_base):

@@ -106,3 +106,21 @@ def test_stats_count_verdicts_and_reasons() -> None:
     stats = _router().route([_rec(good), _rec(b""), _rec(b"nope"), _rec(good)]).stats
     assert (stats.valid, stats.quarantined) == (2, 2)
     assert stats.by_reason == {"empty_value": 1, "not_json": 1}
+
+
+def test_connect_header_style_names_the_instance_as_the_task() -> None:
+    from guard.contracts import load_registry
+    from guard.routing.router import RoutePlan, Router
+    from guard.transport.base import InRecord
+    from guard.validation.validator import RecordValidator
+    from tests.conftest import SCHEMAS
+
+    validator = RecordValidator(load_registry(SCHEMAS).subject("orders"))
+    plan = RoutePlan("src", validator, "src.valid", "src.quarantine")
+    router = Router({"src": plan}, "schema-version", header_style="connect", task_id="guard-7")
+    routed = router.route([InRecord("src", 0, 5, 0, b"k", b"not json", [])])
+    (out,) = routed.records
+    headers = dict(out.headers)
+    assert headers["__connect.errors.task.id"] == b"guard-7"
+    assert headers["__connect.errors.offset"] == b"5"
+    assert "guard.source.offset" not in headers
