@@ -1,20 +1,18 @@
-"""Records framed by confluent-kafka's own Avro and JSON serializers go through the guard on
+"""Records framed by confluent-kafka's own Avro and JSON serializers go through `guard run` on
 the real broker and land valid or quarantined exactly once, with the right reasons."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
 
-from guard.config import load_settings
-from guard.contracts import load_registry
 from guard.localbroker import LocalKafka
-from guard.service import GuardService
-from guard.transport.factory import open_pipe
 from guard.verify import read_topic
 from tests.validation.wire_samples import Serializers, avro_order, order, schemas_with_ids
 
@@ -22,7 +20,11 @@ pytestmark = pytest.mark.integration
 
 
 def test_framed_avro_and_json_records_land_exactly_once_with_their_reasons(
-    kafka: LocalKafka, unique: Callable[[str], str], tmp_path: Path, kafka_client: str
+    kafka: LocalKafka,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    kafka_client: str,
+    subprocess_env: dict[str, str],
 ) -> None:
     bootstrap = kafka.bootstrap_servers
     avro_topic, json_topic = unique("orders-avro"), unique("orders-json")
@@ -62,11 +64,16 @@ def test_framed_avro_and_json_records_land_exactly_once_with_their_reasons(
             }
         )
     )
-    settings = load_settings(config)
-    summary = GuardService(
-        settings, load_registry(settings.schemas_dir), lambda: open_pipe(settings.kafka)
-    ).run(max_records=len(cases), idle_timeout=30)
-    assert summary.stats.total == len(cases)
+    done = subprocess.run(
+        [sys.executable, "-m", "guard", "run", "--config", str(config)]
+        + ["--max-records", str(len(cases)), "--idle-timeout", "30"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1])["records"] == len(cases)
 
     landed: dict[bytes | None, list[str | None]] = {}
     clean: dict[bytes | None, bytes | None] = {}
