@@ -65,8 +65,18 @@ def test_framed_avro_and_json_records_land_exactly_once_with_their_reasons(
         )
     )
     done = subprocess.run(
-        [sys.executable, "-m", "guard", "run", "--config", str(config)]
-        + ["--max-records", str(len(cases)), "--idle-timeout", "30"],
+        [
+            sys.executable,
+            "-m",
+            "guard",
+            "run",
+            "--config",
+            str(config),
+            "--max-records",
+            str(len(cases)),
+            "--idle-timeout",
+            "30",
+        ],
         capture_output=True,
         text=True,
         env=subprocess_env,
