@@ -1,0 +1,33 @@
+"""confluent-kafka messages as the guard's InRecords, without letting a bad header raise."""
+
+from __future__ import annotations
+
+from confluent_kafka import Message
+
+from guard.transport.base import InHeaders, InRecord
+
+
+def in_record(msg: Message) -> InRecord:
+    """The record with its key and value bytes intact; `header_error` set when the client
+    cannot read its headers (e.g. a header key that is not UTF-8)."""
+    headers, error = read_headers(msg)
+    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+    assert topic is not None and partition is not None and offset is not None  # a real record
+    return InRecord(
+        topic, partition, offset, msg.timestamp()[1], msg.key(), msg.value(), headers, error
+    )
+
+
+def read_headers(msg: Message) -> tuple[InHeaders, str | None]:
+    # confluent-kafka decodes header keys as UTF-8; for one that is not, headers() raises
+    # SystemError (or UnicodeDecodeError) and a second call returns a list holding a NULL,
+    # so it is called exactly once and nothing of a failed call is kept.
+    try:
+        raw = msg.headers()
+    except (SystemError, UnicodeDecodeError, ValueError) as exc:
+        cause = exc.__cause__ or exc.__context__ or exc
+        return [], f"headers unreadable by confluent-kafka: {type(cause).__name__}"
+    if raw is None:
+        return [], None
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return [(k, v.encode() if isinstance(v, str) else v) for k, v in pairs], None
