@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 from confluent_kafka import Message
 
 from guard.transport.base import InHeaders, InRecord
@@ -18,14 +20,22 @@ def in_record(msg: Message) -> InRecord:
     )
 
 
+# confluent-kafka decodes header keys as UTF-8; for one that is not, `headers()` returns a
+# list holding a NULL key *with an exception set*. Called through the C API (as here), the
+# interpreter turns that into SystemError; a plain `msg.headers()` call site, once CPython
+# has specialised it, skips that check, returns the broken list and the process crashes on
+# it. So headers are read only through this caller, exactly once per message (a second call
+# returns the cached broken list without raising), and nothing of a failed call is kept.
+_HEADERS = operator.methodcaller("headers")
+
+
 def read_headers(msg: Message) -> tuple[InHeaders, str | None]:
-    # confluent-kafka decodes header keys as UTF-8; for one that is not, headers() raises
-    # SystemError (or UnicodeDecodeError) and a second call returns a list holding a NULL,
-    # so it is called exactly once and nothing of a failed call is kept.
     try:
-        raw = msg.headers()
+        raw = _HEADERS(msg)
     except (SystemError, UnicodeDecodeError, ValueError) as exc:
         cause = exc.__cause__ or exc.__context__ or exc
+        if isinstance(cause, UnicodeDecodeError):
+            return [], "a header key is not valid UTF-8"
         return [], f"headers unreadable by confluent-kafka: {type(cause).__name__}"
     if raw is None:
         return [], None
