@@ -11,7 +11,6 @@ import pytest
 from guard.config import load_settings
 from guard.config.settings import KafkaSettings
 from guard.errors import ConfigError
-from guard.transport.confluent import config as confluent_config
 
 TOPICS = "topics:\n  orders: {subject: orders}\n"
 
@@ -46,34 +45,6 @@ def test_group_instance_id_replaces_characters_kafka_refuses() -> None:
 def test_partition_fetch_bytes_defaults_to_the_producer_limit() -> None:
     assert KafkaSettings(max_request_size=4096).partition_fetch_bytes() == 4096
     assert KafkaSettings(max_partition_fetch_bytes=2048).partition_fetch_bytes() == 2048
-
-
-def test_tuning_reaches_the_librdkafka_configuration() -> None:
-    settings = KafkaSettings(
-        client="confluent",
-        linger_ms=7,
-        batch_size=65536,
-        compression="lz4",
-        fetch_min_bytes=10,
-        fetch_max_wait_ms=20,
-        auto_offset_reset="latest",
-        session_timeout_ms=12_000,
-        instance_id="i1",
-        producer_properties={"queue.buffering.max.kbytes": 2048},
-        consumer_properties={"queued.min.messages": 1000},
-    )
-    producer = confluent_config.producer(settings, "tx")
-    assert (producer["linger.ms"], producer["batch.size"], producer["compression.type"]) == (
-        7,
-        65536,
-        "lz4",
-    )
-    assert producer["queue.buffering.max.kbytes"] == 2048
-    consumer = confluent_config.consumer(settings, "g")
-    assert (consumer["fetch.min.bytes"], consumer["fetch.wait.max.ms"]) == (10, 20)
-    assert (consumer["auto.offset.reset"], consumer["session.timeout.ms"]) == ("latest", 12_000)
-    assert (consumer["group.instance.id"], consumer["queued.min.messages"]) == ("i1", 1000)
-    assert "group.instance.id" not in confluent_config.consumer(settings, None)
 
 
 def test_known_kafka_python_properties_pass(tmp_path: Path) -> None:
