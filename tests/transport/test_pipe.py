@@ -114,3 +114,26 @@ def test_a_second_pipe_with_the_same_transactional_id_fences_the_first(
         zombie.close()
         successor.close()
     assert read_topic(kafka.bootstrap_servers, out, client=kafka_client) == []
+
+
+def test_poll_with_a_limit_of_one_returns_one_record_at_a_time(
+    kafka: LocalKafka, kafka_client: str, unique: Callable[[str], str]
+) -> None:
+    source = unique("src")
+    pipe = _pipe(_settings(kafka, kafka_client, unique("group"), unique("tx")), [source])
+    _produce(kafka.bootstrap_servers, source, 3)
+    pipe.subscribe([source])
+    seen: list[int] = []
+    try:
+        for _ in range(60):
+            batch = pipe.poll(max_records=1, timeout_ms=500)
+            assert len(batch) <= 1
+            if batch:
+                seen.append(batch[0].offset)
+                pipe.begin()
+                pipe.commit({(source, 0): batch[0].offset + 1})
+            if len(seen) == 3:
+                break
+    finally:
+        pipe.close()
+    assert seen == [0, 1, 2]

@@ -70,8 +70,9 @@ class ConfluentPipe:
         if not msgs:
             first = translate("poll", lambda: self._consumer.poll(timeout_ms / 1000))
             if first is not None:
-                more = translate("poll", lambda: self._consumer.consume(max_records - 1, 0))
-                msgs = [first, *more]
+                msgs = [first]
+                if max_records > 1:  # the limit may already be reached
+                    msgs += translate("poll", lambda: self._consumer.consume(max_records - 1, 0))
         out = [in_record(m) for m in msgs if self._is_record(m)]
         for r in out:
             self._first.setdefault((r.topic, r.partition), r.offset)
