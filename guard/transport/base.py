@@ -1,7 +1,8 @@
 """The transport seam: what the router needs from a broker, as a Protocol.
 
-`KafkaPipe` implements it over kafka-python; `MemoryPipe` is an in-process fake for unit
-tests only (integration tests always use a real broker).
+`KafkaPipe` implements it over kafka-python, `ConfluentPipe` over confluent-kafka
+(librdkafka); `MemoryPipe` is an in-process fake for unit tests only (integration tests always
+use a real broker).
 """
 
 from __future__ import annotations

@@ -47,7 +47,10 @@ class TxProducer:
                 max_request_size=s.max_request_size,
                 transaction_timeout_ms=s.transaction_timeout_ms,
                 max_block_ms=s.request_timeout_ms,
-                linger_ms=5,
+                linger_ms=s.linger_ms,
+                batch_size=s.batch_size,
+                compression_type=None if s.compression == "none" else s.compression,
+                **s.producer_properties,
             ),
         )
         try:
