@@ -7,6 +7,7 @@
     └── TransportError          the broker could not be reached or refused an operation
         ├── TransientTransportError   worth retrying with backoff (timeouts, coordinator moves)
         └── FatalTransportError       retrying cannot help (fenced producer, authorization)
+            └── RecordTooLargeError   the broker refused a record as too large
 
 Invalid *records* are never exceptions: they are data (`guard.validation.Verdict`) and go to
 quarantine with stable reason codes.
@@ -48,3 +49,8 @@ class TransientTransportError(TransportError):
 
 class FatalTransportError(TransportError):
     """A broker failure that retrying cannot fix."""
+
+
+class RecordTooLargeError(FatalTransportError):
+    """A target topic or the producer refused a record as too large; retrying the same
+    record cannot help, but the service can route it differently (guard/routing/fit.py)."""

@@ -6,11 +6,11 @@ their imports happen only when chosen, so a deployment needs only the client it 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from guard.config.settings import KafkaSettings
 from guard.errors import ConfigError
-from guard.transport.base import CommittedRead, Pipe, TxSink
+from guard.transport.base import CommittedRead, Pipe, TopicFacts, TxSink
 
 
 def open_pipe(settings: KafkaSettings) -> Pipe:
@@ -51,6 +51,15 @@ def ensure_topics(
 
         create(settings, partitions, configs)
         return
+    raise _unsupported(settings)
+
+
+def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str, TopicFacts]:
+    """Fresh partition counts and size limits of the topics that exist (absent: missing)."""
+    if settings.client == "kafka-python":
+        from guard.transport.admin import describe_topics as describe
+
+        return describe(settings, topics)
     raise _unsupported(settings)
 
 

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import kafka.errors as kerr
 
-from guard.errors import FatalTransportError, TransientTransportError
+from guard.errors import FatalTransportError, RecordTooLargeError, TransientTransportError
 
 T = TypeVar("T")
 
@@ -31,7 +31,7 @@ TOO_LARGE = (kerr.MessageSizeTooLargeError, kerr.RecordListTooLargeError)
 def classify(action: str, exc: BaseException) -> FatalTransportError | TransientTransportError:
     message = f"{action}: {type(exc).__name__}: {exc}"
     if isinstance(exc, TOO_LARGE):
-        return FatalTransportError(
+        return RecordTooLargeError(
             f"{message} -- a record is larger than an output topic (max.message.bytes) or the "
             "producer (kafka.max_request_size) accepts; raise them to at least the source "
             "topic's limit plus room for the guard's headers"

@@ -76,17 +76,25 @@ class TxProducer:
         translate("begin transaction", self._producer.begin_transaction)
 
     def send(self, record: OutRecord) -> None:
-        fut = translate(
-            "send",
-            lambda: self._producer.send(
-                record.topic,
-                value=record.value,
-                key=record.key,
-                headers=record.headers,
-                partition=record.partition,
-                timestamp_ms=record.timestamp_ms,
-            ),
-        )
+        try:
+            fut = translate(
+                "send",
+                lambda: self._producer.send(
+                    record.topic,
+                    value=record.value,
+                    key=record.key,
+                    headers=record.headers,
+                    partition=record.partition,
+                    timestamp_ms=record.timestamp_ms,
+                ),
+            )
+        except ValueError as exc:
+            if "Unrecognized partition" not in str(exc):
+                raise
+            # The topic gained or lost partitions since the producer read its metadata: a
+            # topology change, not a bug. Refresh, and let the service retry the batch.
+            self._producer._metadata.request_update()
+            raise TransientTransportError(f"send: {exc}") from exc
         self._futures.append(fut)
 
     def commit(
