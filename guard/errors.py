@@ -54,3 +54,5 @@ class FatalTransportError(TransportError):
 class RecordTooLargeError(FatalTransportError):
     """A target topic or the producer refused a record as too large; retrying the same
     record cannot help, but the service can route it differently (guard/routing/fit.py)."""
+
+    topic: str | None = None  # the refusing topic, when the client tells

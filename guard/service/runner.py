@@ -288,15 +288,13 @@ class GuardService:
             routed = self._targets.fit(router.route(batch), router)
         try:
             self._commit(routed)
-        except RecordTooLargeError:
+        except RecordTooLargeError as exc:
             # Our size estimate let through a record the broker refused (a limit lowered
             # since we read it, or a framing we under-counted): retry the batch with lower
             # limits, so the largest record per target is routed by the fit rules instead.
-            self._abort_quietly()
-            if not self._targets.lower_after_refusal(routed):
+            if not self._targets.lower_after_refusal(routed, exc.topic):
                 raise
-            self._targets.stale = True
-            return 0
+            raise TransientTransportError(f"{exc} (limits lowered; batch retried)") from exc
         self.tracker.in_flight = None
         self.tracker.committed.update(routed.offsets)
         summary.stats.add(routed.stats)

@@ -91,14 +91,16 @@ class TargetWatch:
             log.warning("record too large for its target", **_fields(change))
         return fitted
 
-    def lower_after_refusal(self, routed: RoutedBatch) -> bool:
-        """The broker refused a record of this batch as too large: take each target's limit
-        below the batch's largest record for it, so the retried batch sends that record
-        differently. False when nothing can be lowered (the refusal cannot be avoided)."""
+    def lower_after_refusal(self, routed: RoutedBatch, topic: str | None) -> bool:
+        """The broker refused a record of this batch as too large: take the refusing target's
+        limit (every target's, when the client did not say which refused) below the batch's
+        largest record for it, so the retried batch sends that record differently. False
+        when nothing can be lowered (the refusal cannot be avoided)."""
         lowered = False
         largest: dict[str, int] = {}
         for rec in routed.records:
-            largest[rec.topic] = max(largest.get(rec.topic, 0), record_size(rec))
+            if topic is None or rec.topic == topic:
+                largest[rec.topic] = max(largest.get(rec.topic, 0), record_size(rec))
         for topic, size in largest.items():
             if size - 1 < self.limit(topic) and size > 1024:
                 self._refused_below[topic] = size - 1
