@@ -263,6 +263,9 @@ class GuardService:
                 summary.stopped_by = self._stop.reason or "stop"
                 log.info("stop requested; batch in flight committed", reason=summary.stopped_by)
         finally:
+            # Closing counts as stopping: with a watchdog, a close that hangs (a dead broker)
+            # ends the process after service.stop_grace_s instead of holding it.
+            self._stop.set("closing")
             try:
                 if self._pipe is not None:  # the factory itself may have failed
                     with self.tracker.doing("close"):
