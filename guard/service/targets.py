@@ -21,7 +21,8 @@ from guard.transport.base import Pipe, TopicFacts
 
 log = structlog.get_logger(__name__)
 
-Describe = Callable[[Sequence[str]], Mapping[str, TopicFacts]]
+# Reads targets from the broker; None when the client cannot (then the pipe gives counts).
+Describe = Callable[[Sequence[str]], Mapping[str, TopicFacts] | None]
 
 
 class TargetWatch:
@@ -80,8 +81,9 @@ class TargetWatch:
         self._read_once, self.stale = True, False
 
     def _read(self, targets: list[str], pipe: Pipe) -> Mapping[str, TopicFacts]:
-        if self.describe is not None:
-            return self.describe(targets)
+        described = self.describe(targets) if self.describe is not None else None
+        if described is not None:
+            return described
         counts = {t: pipe.partition_count(t) for t in targets}
         return {t: TopicFacts(n) for t, n in counts.items() if n}
 

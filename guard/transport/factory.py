@@ -54,13 +54,17 @@ def ensure_topics(
     raise _unsupported(settings)
 
 
-def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str, TopicFacts]:
-    """Fresh partition counts and size limits of the topics that exist (absent: missing)."""
+def describe_topics(
+    settings: KafkaSettings, topics: Sequence[str]
+) -> dict[str, TopicFacts] | None:
+    """Fresh partition counts and size limits of the topics that exist (absent: missing);
+    None for a client without an implementation (the service then asks its pipe for counts
+    and knows only the producer's size limit)."""
     if settings.client == "kafka-python":
         from guard.transport.admin import describe_topics as describe
 
         return describe(settings, topics)
-    raise _unsupported(settings)
+    return None
 
 
 def _unsupported(settings: KafkaSettings) -> ConfigError:

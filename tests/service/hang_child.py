@@ -1,10 +1,11 @@
-"""`guard run` with one client call made to hang, to provoke a stall in a real process.
+"""`guard run` with one pipe call made to hang, to provoke a stall in a real process.
 
     python -m tests.service.hang_child <poll|commit> <good_calls> run --config guard.yaml
 
-After `good_calls` real calls, kafka-python's `KafkaConsumer.poll` (or the guard's
-transactional commit) spins forever at full CPU without returning, as kafka-python 3.0 does
-on a record whose header key is not UTF-8. The rest of the process is the real `guard run`.
+The pipe `guard.transport.factory.open_pipe` returns (whichever client `kafka.client` picks)
+is wrapped so that after `good_calls` real calls its `poll` (or `commit`) spins forever at
+full CPU without returning, as kafka-python 3.0 does on a record whose header key is not
+UTF-8. Everything else is the real `guard run` against the real broker.
 """
 
 from __future__ import annotations
@@ -12,38 +13,39 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from kafka import KafkaConsumer
-
-from guard.transport.txproducer import TxProducer
+import guard.transport.factory as factory
 
 
 def _spin(name: str) -> None:
     print(f"hang_child: spinning in {name}", file=sys.stderr, flush=True)
-    while True:  # busy, like the client bug: the GIL still lets the watchdog thread run
+    while True:  # busy, like the client bug; the GIL still lets the watchdog thread run
         pass
 
 
-def _hang_after(cls: Any, method: str, good_calls: int, label: str) -> None:
-    real = getattr(cls, method)
-    calls = [0]
+class _HangingPipe:
+    def __init__(self, pipe: Any, where: str, good_calls: int) -> None:
+        self._pipe, self._where, self._left = pipe, where, good_calls
 
-    def patched(self: Any, *args: Any, **kwargs: Any) -> Any:
-        calls[0] += 1
-        if calls[0] > good_calls:
-            _spin(label)
-        return real(self, *args, **kwargs)
+    def __getattr__(self, name: str) -> Any:
+        real = getattr(self._pipe, name)
+        if name != self._where:
+            return real
 
-    setattr(cls, method, patched)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self._left <= 0:
+                _spin(name)
+            self._left -= 1
+            return real(*args, **kwargs)
+
+        return call
 
 
 def main() -> None:
     where, good = sys.argv[1], int(sys.argv[2])
-    if where == "poll":
-        _hang_after(KafkaConsumer, "poll", good, "poll")
-    elif where == "commit":
-        _hang_after(TxProducer, "commit", good, "commit")
-    else:
+    if where not in ("poll", "commit"):
         raise SystemExit(f"unknown hang point {where!r}")
+    real_open = factory.open_pipe
+    factory.open_pipe = lambda settings: _HangingPipe(real_open(settings), where, good)  # type: ignore[assignment]
     sys.argv = ["guard", *sys.argv[3:]]
     from guard.cli.main import main as guard_main
 
