@@ -29,7 +29,7 @@ from guard.contracts.registry import Registry
 from guard.errors import RecordTooLargeError, TransientTransportError
 from guard.routing.router import RoutedBatch, RoutePlan, Router, RoutingStats
 from guard.service.targets import Describe, TargetWatch
-from guard.service.watchdog import InFlight, Stall, StepTracker, StopFlag, Watchdog, exit_process
+from guard.service.watchdog import Stall, StepTracker, StopFlag, Watchdog, exit_process
 from guard.transport.base import OutRecord, Pipe
 from guard.validation.decode import Limits
 from guard.validation.validator import RecordValidator
@@ -283,7 +283,7 @@ class GuardService:
         if not batch:
             self._idle_observers()
             return 0
-        self.tracker.in_flight = InFlight.of(batch)
+        self.tracker.polled(batch)
         if self._targets.stale:  # after a failure: a target may be gone or resized
             with self.tracker.doing("describe targets"):
                 self._targets.refresh(router, self.pipe)
@@ -298,8 +298,7 @@ class GuardService:
             if not self._targets.lower_after_refusal(routed, exc.topic):
                 raise
             raise TransientTransportError(f"{exc} (limits lowered; batch retried)") from exc
-        self.tracker.in_flight = None
-        self.tracker.committed.update(routed.offsets)
+        self.tracker.committed_batch(routed.offsets)
         summary.stats.add(routed.stats)
         summary.batches += 1
         log.debug(
@@ -343,7 +342,7 @@ class GuardService:
         self._targets.stale = True  # a target may be gone or resized: re-read before routing
 
     def _abort_quietly(self) -> None:
-        self.tracker.in_flight = None
+        # tracker.in_flight stays: the aborted batch is what waits (and is polled again).
         for obs in self.observers:
             obs.after_abort()
         if self._pipe is None:  # never connected: nothing to abort

@@ -5,6 +5,8 @@ daemon `Watchdog` thread reads those marks and ends the process when
 
 - one step is held longer than `service.stall_timeout_s` (a client spinning or blocked:
   kafka-python 3.0 spins in `poll` on a record whose header key is not UTF-8), or
+- records were polled but none committed for `service.stall_timeout_s` (steps return, but the
+  loop goes round without progress; the retry limits normally end such a loop first), or
 - a stop was requested (SIGTERM/SIGINT) and the loop has not finished `service.stop_grace_s`
   later (a commit or close waiting on a dead broker).
 
@@ -23,7 +25,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -86,10 +88,22 @@ class StepTracker:
 
     step: str | None = None
     since: float = 0.0
-    in_flight: InFlight | None = None
+    in_flight: InFlight | None = None  # the last batch polled and not committed yet
     # Next offset to read per source partition after this run's last commit.
     committed: dict[tuple[str, int], int] = field(default_factory=dict)
+    # Since when polled records wait for a commit (None: nothing waits).
+    waiting_since: float | None = None
     finished: bool = False
+
+    def polled(self, batch: list[InRecord]) -> None:
+        self.in_flight = InFlight.of(batch)
+        if self.waiting_since is None:
+            self.waiting_since = time.monotonic()
+
+    def committed_batch(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        self.committed.update(offsets)
+        self.in_flight = None
+        self.waiting_since = None
 
     @contextmanager
     def doing(self, step: str) -> Iterator[None]:
@@ -106,7 +120,7 @@ class StepTracker:
 class Stall:
     """Why the watchdog ended the process."""
 
-    cause: str  # "stalled" (one step held too long) or "stop-grace-exceeded"
+    cause: str  # "stalled" (one step held too long), "no-progress", "stop-grace-exceeded"
     step: str | None
     held_s: float
     in_flight: list[dict[str, object]]
@@ -177,6 +191,9 @@ class Watchdog:
         step, since = t.step, t.since  # one read each: the loop thread may change them
         if step is not None and since and now - since > self.stall_timeout_s:
             return self._stall("stalled", now - since, step)
+        waiting = t.waiting_since
+        if waiting is not None and now - waiting > self.stall_timeout_s:
+            return self._stall("no-progress", now - waiting)
         return None
 
     def _stall(self, cause: str, held: float, step: str | None = None) -> Stall:

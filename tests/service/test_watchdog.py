@@ -195,3 +195,27 @@ def test_stop_flag_sleep_returns_early_on_a_stop() -> None:
 
     threading.Thread(target=sleeper, daemon=True).start()
     assert done.wait(5) and stop.reason == "x"
+
+
+def test_records_polled_but_never_committed_are_reported_as_no_progress() -> None:
+    """Every step returns, but the same batch fails again and again without the retry
+    limits ending the loop: the watchdog still ends it."""
+    pipe = MemoryPipe(_broker(), "g")
+    pipe.fail_next_commits = 10**9
+    retry = {"initial_backoff_ms": 1, "max_backoff_ms": 5, "max_attempts": 10**6}
+    settings = _settings(retry={**retry, "outage_budget_s": 1000})
+    service = GuardService(settings, load_registry(SCHEMAS), lambda: pipe)
+    stalls: list[Stall] = []
+
+    def on_stall(stall: Stall) -> None:
+        stalls.append(stall)
+        service.request_stop("test over")
+
+    service.start_watchdog(on_stall)
+    runner = threading.Thread(target=service.run, daemon=True)
+    runner.start()
+    runner.join(timeout=STALL_S + 10)
+    assert not runner.is_alive()
+    [stall] = stalls
+    assert stall.cause == "no-progress" and stall.held_s > STALL_S
+    assert stall.in_flight and stall.resume_at == {}
