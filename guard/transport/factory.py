@@ -54,9 +54,7 @@ def ensure_topics(
     raise _unsupported(settings)
 
 
-def describe_topics(
-    settings: KafkaSettings, topics: Sequence[str]
-) -> dict[str, TopicFacts] | None:
+def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str, TopicFacts] | None:
     """Fresh partition counts and size limits of the topics that exist (absent: missing);
     None for a client without an implementation (the service then asks its pipe for counts
     and knows only the producer's size limit)."""
