@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from guard.demo.samples import Sample, good_order, sample_stream
 from guard.localbroker import LocalKafka
@@ -86,3 +87,42 @@ def test_one_record_too_large_for_each_target_is_handled_and_everything_lands(
     position = {s.key: pos for pos, s in placed.items()}
     assert actions[position[b"big-valid"]] == "quarantined"
     assert actions[position[b"big-bad"]] == "envelope-only"
+
+
+def test_a_limit_lowered_while_running_is_met_after_one_refusal(
+    kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    """The pre-check uses the limit read at start; the broker refuses the record, the
+    batch is retried with the limits read again, and the record lands envelope-only."""
+    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    quarantine = f"{source}.quarantine"
+    create(bootstrap, source, 1)
+    create(bootstrap, quarantine, 1, {"max.message.bytes": "1048576"})
+    first = list(sample_stream(100, bad_share=0.3, seed=4, large_bytes=5_000))
+    placed = produce_samples(bootstrap, source, first, partitions=1)
+    config = write_config(
+        tmp_path, bootstrap, source, unique("group"), kafka_client, batch={"max_records": 10}
+    )
+    guard = GuardProcess(config, subprocess_env, "lowered", "--idle-timeout", "8")
+    guard.wait_for_commits(3)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    try:
+        admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, quarantine, {"max.message.bytes": "20000"})]
+        )
+    finally:
+        admin.close()
+    big_bad = b"not json " + b"y" * 60_000
+    placed.update(
+        produce_samples(bootstrap, source, [Sample(b"big-bad", big_bad, [], "not_json")], 1)
+    )
+    guard.finish()
+    assert_each_offset_once(bootstrap, source, placed, kafka_client)
+    _, quarantined = outputs(bootstrap, source, kafka_client)
+    [shrunk] = [r for r in quarantined if r.key == b"big-bad"]
+    assert shrunk.value == b"" and dict(shrunk.headers)["guard.omitted"] == b"value"
+    assert "MessageSizeTooLarge" in guard.log.read_text(), "the broker refused it once"
