@@ -58,7 +58,8 @@ def test_a_quarantine_topic_deleted_and_recreated_smaller_mid_run_is_reread(
         source,
         unique("group"),
         kafka_client,
-        kafka_extra={"create_topics": False},
+        # Short timeouts: recovering waits out a flush and an abort to the deleted topic.
+        kafka_extra={"create_topics": False, "request_timeout_ms": 5000},
         batch={"max_records": 10, "poll_timeout_ms": 200},
     )
     guard = GuardProcess(config, subprocess_env, "topology", "--idle-timeout", "8")
