@@ -15,7 +15,7 @@ from dataclasses import replace
 import structlog
 
 from guard.config.settings import GuardSettings
-from guard.routing.fit import Oversize, fit_batch, record_size
+from guard.routing.fit import fit_batch, record_size
 from guard.routing.router import RoutedBatch, Router
 from guard.transport.base import Pipe, TopicFacts
 
@@ -90,7 +90,7 @@ class TargetWatch:
     def fit(self, routed: RoutedBatch, router: Router) -> RoutedBatch:
         fitted, changes = fit_batch(routed, router.plans, self.limit)
         for change in changes:
-            log.warning("record too large for its target", **_fields(change))
+            log.warning("record too large for its target", **change.describe())
         return fitted
 
     def lower_after_refusal(self, routed: RoutedBatch, topic: str | None) -> bool:
@@ -113,7 +113,3 @@ class TargetWatch:
                 limits=dict(self._refused_below),
             )
         return lowered
-
-
-def _fields(change: Oversize) -> dict[str, object]:
-    return change.describe()
