@@ -19,20 +19,12 @@ framing), so a record that passes the check is not refused for its size by the b
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from guard.quarantine.envelope import (
-    PREFIX,
-    Envelope,
-    Source,
-    now_iso,
-    previous_attempts,
-    producible,
-    quarantine_headers,
-)
-from guard.routing.router import RoutedBatch, RoutePlan, mirror_partition
-from guard.transport.base import InRecord, OutRecord
+from guard.quarantine.envelope import PREFIX
+from guard.routing.router import RoutedBatch, Router
+from guard.transport.base import OutRecord
 from guard.validation.reasons import FieldError, Reason
 from guard.validation.validator import Verdict
 
@@ -47,7 +39,8 @@ H_OMITTED = PREFIX + "omitted"  # comma list, in the order left out: value, head
 def record_size(rec: OutRecord) -> int:
     """An upper bound on the bytes this record takes in a batch of its own."""
     payload = len(rec.key or b"") + len(rec.value or b"")
-    headers = sum(len(k.encode("utf-8", "surrogateescape")) + len(v) for k, v in rec.headers)
+    # Header values may be None (a null header) where the transport can carry one.
+    headers = sum(len(k.encode("utf-8", "surrogateescape")) + len(v or b"") for k, v in rec.headers)
     return BATCH_OVERHEAD + payload + headers + HEADER_OVERHEAD * len(rec.headers)
 
 
@@ -78,7 +71,7 @@ class Oversize:
 
 
 def fit_batch(
-    routed: RoutedBatch, plans: Mapping[str, RoutePlan], limit: Callable[[str], int]
+    routed: RoutedBatch, router: Router, limit: Callable[[str], int]
 ) -> tuple[RoutedBatch, list[Oversize]]:
     """The batch with every record made to fit `limit(topic)`, and what was changed.
 
@@ -92,7 +85,7 @@ def fit_batch(
         size, cap = record_size(out), limit(out.topic)
         if size <= cap:
             continue
-        plan = plans[rec.topic]
+        plan = router.plans[rec.topic]
         if verdict.ok and out.topic == plan.valid_topic:
             error = FieldError(
                 "",
@@ -100,11 +93,9 @@ def fit_batch(
                 f"record is about {size} bytes; {out.topic} accepts {cap}",
                 verdict.version,
             )
-            verdicts[i] = (
-                rec,
-                Verdict(False, verdict.subject, None, verdict.versions_tried, (error,)),
-            )
-            out = _quarantine_copy(rec, plan, verdict, error)
+            unfit = Verdict(False, verdict.subject, None, verdict.versions_tried, (error,))
+            verdicts[i] = (rec, unfit)
+            out = router.quarantine_copy(rec, unfit)  # built as the router builds any copy
             stats.valid -= 1
             stats.quarantined += 1
             stats.by_topic[(rec.topic, "valid")] -= 1
@@ -134,28 +125,6 @@ def fit_batch(
     return replace(routed, records=records, verdicts=verdicts), changes
 
 
-def _quarantine_copy(
-    rec: InRecord, plan: RoutePlan, verdict: Verdict, error: FieldError
-) -> OutRecord:
-    envelope = Envelope(
-        source=Source(rec.topic, rec.partition, rec.offset, rec.timestamp_ms),
-        subject=verdict.subject,
-        versions_tried=verdict.versions_tried,
-        errors=(error,),
-        attempt=previous_attempts(rec.headers) + 1,
-        quarantined_at=now_iso(),
-    )
-    key, value, headers = producible(rec.key, rec.value, quarantine_headers(rec.headers, envelope))
-    return OutRecord(
-        plan.quarantine_topic,
-        key,
-        value,
-        headers,
-        rec.timestamp_ms,
-        mirror_partition(rec.partition, plan.quarantine_partitions),
-    )
-
-
 def envelope_only(out: OutRecord, cap: int) -> tuple[OutRecord, tuple[str, ...]]:
     """Leave out the value, then the original (non-guard) headers, then the key, until the
     record fits; each part left out is described by its size and SHA-256."""
@@ -176,7 +145,10 @@ def envelope_only(out: OutRecord, cap: int) -> tuple[OutRecord, tuple[str, ...]]
     value = b""  # a producer cannot send a record with neither key nor value
     if record_size(build()) > cap:
         originals = [(k, v) for k, v in headers if not k.startswith(PREFIX)]
-        note("headers", b"".join(k.encode("utf-8", "surrogateescape") + v for k, v in originals))
+        note(
+            "headers",
+            b"".join(k.encode("utf-8", "surrogateescape") + (v or b"") for k, v in originals),
+        )
         headers = [(k, v) for k, v in headers if k.startswith(PREFIX)]
     if record_size(build()) > cap and key is not None:
         note("key", key)

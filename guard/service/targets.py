@@ -88,7 +88,7 @@ class TargetWatch:
         return {t: TopicFacts(n) for t, n in counts.items() if n}
 
     def fit(self, routed: RoutedBatch, router: Router) -> RoutedBatch:
-        fitted, changes = fit_batch(routed, router.plans, self.limit)
+        fitted, changes = fit_batch(routed, router, self.limit)
         for change in changes:
             log.warning("record too large for its target", **change.describe())
         return fitted

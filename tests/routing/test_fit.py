@@ -39,7 +39,7 @@ def _limits(valid: int, quarantine: int) -> dict[str, int]:
 def test_records_that_fit_pass_unchanged() -> None:
     router = _router()
     routed = router.route([_rec(GOOD), _rec(b"not json", 1)])
-    fitted, changes = fit_batch(routed, router.plans, _limits(10_000, 10_000).__getitem__)
+    fitted, changes = fit_batch(routed, router, _limits(10_000, 10_000).__getitem__)
     assert fitted.records == routed.records and changes == []
 
 
@@ -47,7 +47,7 @@ def test_a_valid_record_too_large_for_the_clean_topic_is_quarantined_intact() ->
     router = _router()
     routed = router.route([_rec(GOOD)])
     assert routed.stats.valid == 1
-    fitted, [change] = fit_batch(routed, router.plans, _limits(100, 10_000).__getitem__)
+    fitted, [change] = fit_batch(routed, router, _limits(100, 10_000).__getitem__)
     [out] = fitted.records
     assert out.topic == "orders.quarantine" and out.key == b"k" and out.value == GOOD
     env = read_envelope(out.headers)
@@ -64,7 +64,7 @@ def test_a_quarantine_copy_too_large_is_written_envelope_only_with_size_and_dige
     router = _router()
     big = b"x" * 5000  # not JSON
     routed = router.route([_rec(big, 7)])
-    fitted, [change] = fit_batch(routed, router.plans, _limits(10_000, 3000).__getitem__)
+    fitted, [change] = fit_batch(routed, router, _limits(10_000, 3000).__getitem__)
     [out] = fitted.records
     headers = dict(out.headers)
     assert out.topic == "orders.quarantine" and out.value == b"" and out.key == b"k"
@@ -80,7 +80,7 @@ def test_a_quarantine_copy_too_large_is_written_envelope_only_with_size_and_dige
 def test_a_valid_record_too_large_for_both_targets_ends_envelope_only_in_quarantine() -> None:
     router = _router()
     routed = router.route([_rec(GOOD)])
-    fitted, changes = fit_batch(routed, router.plans, _limits(100, len(GOOD) + 100).__getitem__)
+    fitted, changes = fit_batch(routed, router, _limits(100, len(GOOD) + 100).__getitem__)
     [out] = fitted.records
     assert out.topic == "orders.quarantine" and out.value == b""
     assert read_envelope(out.headers)["reasons"] == ["too_large_for_target"]
