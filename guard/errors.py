@@ -8,6 +8,7 @@
         ├── TransientTransportError   worth retrying with backoff (timeouts, coordinator moves)
         │   └── RegistryUnavailableError  the Schema Registry did not answer an id look-up
         └── FatalTransportError       retrying cannot help (fenced producer, authorization)
+            └── RecordTooLargeError   the broker refused a record as too large
 
 Invalid *records* are never exceptions: they are data (`guard.validation.Verdict`) and go to
 quarantine with stable reason codes.
@@ -54,3 +55,10 @@ class RegistryUnavailableError(TransientTransportError):
 
 class FatalTransportError(TransportError):
     """A broker failure that retrying cannot fix."""
+
+
+class RecordTooLargeError(FatalTransportError):
+    """A target topic or the producer refused a record as too large; retrying the same
+    record cannot help, but the service can route it differently (guard/routing/fit.py)."""
+
+    topic: str | None = None  # the refusing topic, when the client tells

@@ -209,12 +209,29 @@ class RetrySettings(_Section):
     initial_backoff_ms: int = Field(default=200, ge=1)
     max_backoff_ms: int = Field(default=30_000, ge=1)
     max_attempts: int = Field(default=20, ge=1)  # consecutive failures before giving up
+    # A failure streak (broker down, unreachable, refusing) ends the service with exit 3 once
+    # this many seconds have passed since its first failure, whatever max_attempts says. With
+    # the default request timeout (30 s per attempt) a dead broker ends in exit 3 within
+    # about two minutes, not after max_attempts full timeouts.
+    outage_budget_s: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.initial_backoff_ms > self.max_backoff_ms:
             raise ValueError("initial_backoff_ms must not exceed max_backoff_ms")
         return self
+
+
+class ServiceSettings(_Section):
+    """How the service loop ends when it cannot go on by itself (README: Stopping, Failures)."""
+
+    # After SIGTERM/SIGINT the batch in flight is committed and the clients closed within this
+    # many seconds; past it (a client call that does not return) the process exits with 3.
+    stop_grace_s: float = Field(default=20.0, gt=0)
+    # One step of the loop (a client call such as poll or commit, or routing one batch) held
+    # longer than this is a stall: the watchdog logs it and ends the process with exit 3. It
+    # must exceed the longest legitimate step (a commit waits up to 3 x request_timeout_ms).
+    stall_timeout_s: float = Field(default=120.0, gt=0)
 
 
 class LogSettings(_Section):
@@ -336,6 +353,7 @@ class GuardSettings(BaseSettings):
     schema_registry: SchemaRegistrySettings = SchemaRegistrySettings()
     batch: BatchSettings = BatchSettings()
     retry: RetrySettings = RetrySettings()
+    service: ServiceSettings = ServiceSettings()
     log: LogSettings = LogSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     topics: dict[str, Route] = Field(min_length=1)
@@ -350,6 +368,17 @@ class GuardSettings(BaseSettings):
                     f"route {source!r} writes into a source topic {sorted(outs & set(topics))}"
                 )
         return topics
+
+    @model_validator(mode="after")
+    def _stall_after_slowest_step(self) -> Self:
+        # flush + send offsets + commit each wait up to request_timeout_ms.
+        slowest = 3 * self.kafka.request_timeout_ms / 1000
+        if self.service.stall_timeout_s <= slowest:
+            raise ValueError(
+                f"service.stall_timeout_s ({self.service.stall_timeout_s}) must exceed "
+                f"3 x kafka.request_timeout_ms ({slowest:g} s): a commit may wait that long"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

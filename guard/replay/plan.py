@@ -21,6 +21,7 @@ from guard.contracts.registry import Registry
 from guard.errors import ContractError
 from guard.quarantine.filters import RecordFilter
 from guard.quarantine.records import QuarantinedRecord, UnreadableRecord
+from guard.routing.fit import H_OMITTED
 from guard.validation.decode import Limits
 from guard.validation.validator import AcceptedVersions, RecordValidator, Verdict
 from guard.validation.wire import WireFormat
@@ -35,6 +36,9 @@ class Decision(StrEnum):
     NO_DESTINATION = "no_destination"
     UNREADABLE = "unreadable"
     UNKNOWN_SUBJECT = "unknown_subject"
+    # Written envelope-only (too large for the quarantine topic): the value is not here to
+    # replay; fetch it from the source coordinates (guard.omitted.value.size/.sha256).
+    VALUE_OMITTED = "value_omitted"
 
     @property
     def writes(self) -> bool:
@@ -87,6 +91,8 @@ class Classifier:
             return Outcome(Decision.ALREADY_HANDLED, rec)
         if not self.filter.matches(rec):
             return Outcome(Decision.FILTERED, rec)
+        if _value_omitted(rec):
+            return Outcome(Decision.VALUE_OMITTED, rec)
         if rec.attempt - 1 >= self.max_attempts and not self.force:
             return Outcome(Decision.LOOP_GUARD, rec)
         source_topic = rec.source.get("topic")
@@ -122,3 +128,7 @@ class Classifier:
             except ContractError:
                 self._validators[key] = None
         return self._validators[key]
+
+
+def _value_omitted(rec: QuarantinedRecord) -> bool:
+    return any(k == H_OMITTED and b"value" in (v or b"").split(b",") for k, v in rec.headers)

@@ -151,6 +151,30 @@ class Router:
             )
         return RoutedBatch(out, offsets, stats, verdicts)
 
+    def quarantine_copy(self, rec: InRecord, verdict: Verdict) -> OutRecord:
+        """The quarantine copy of `rec` with the errors of `verdict`, as `route` builds one;
+        for a record found unfit after routing (too large for the clean topic: fit.py)."""
+        plan = self.plans[rec.topic]
+        envelope = Envelope(
+            source=Source(rec.topic, rec.partition, rec.offset, rec.timestamp_ms),
+            subject=verdict.subject,
+            versions_tried=verdict.versions_tried,
+            errors=verdict.errors,
+            attempt=previous_attempts(rec.headers) + 1,
+            quarantined_at=now_iso(),
+        )
+        key, value, headers = producible(
+            rec.key, rec.value, quarantine_headers(rec.headers, envelope)
+        )
+        return OutRecord(
+            plan.quarantine_topic,
+            key,
+            value,
+            headers,
+            rec.timestamp_ms,
+            mirror_partition(rec.partition, plan.quarantine_partitions),
+        )
+
 
 def mirror_partition(partition: int, target_partitions: int | None) -> int | None:
     """The source partition when the target has it; else None (the producer partitions)."""

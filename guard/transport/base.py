@@ -63,6 +63,15 @@ class TopicSnapshot:
         return sum(self.end[p] - self.start[p] for p in self.end)
 
 
+@dataclass(frozen=True)
+class TopicFacts:
+    """What the broker says about one topic now: its partition count, and the largest record
+    batch it accepts (`max.message.bytes`; None when it could not be read)."""
+
+    partitions: int
+    max_message_bytes: int | None = None
+
+
 class Pipe(Protocol):
     """Consume -> produce -> commit, with the commit atomic over records and offsets."""
 

@@ -6,11 +6,11 @@ their imports happen only when chosen, so a deployment needs only the client it 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from guard.config.settings import KafkaSettings
 from guard.errors import ConfigError
-from guard.transport.base import CommittedRead, Pipe, TxSink
+from guard.transport.base import CommittedRead, Pipe, TopicFacts, TxSink
 
 
 def open_pipe(settings: KafkaSettings) -> Pipe:
@@ -73,3 +73,17 @@ def _need_confluent() -> None:
         raise ConfigError(
             "kafka.client: 'confluent' needs confluent-kafka: pip install 'ingest-guard[confluent]'"
         ) from None
+
+
+def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str, TopicFacts] | None:
+    """Fresh partition counts and size limits of the topics that exist (absent: missing),
+    read from the broker. (None would mean a client without an implementation: the service
+    then asks its pipe for counts and knows only the producer's size limit.)"""
+    if settings.client == "confluent":
+        _need_confluent()
+        from guard.transport.confluent.admin import describe_topics as describe_confluent
+
+        return describe_confluent(settings, topics)
+    from guard.transport.admin import describe_topics as describe
+
+    return describe(settings, topics)

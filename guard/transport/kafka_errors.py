@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import kafka.errors as kerr
 
-from guard.errors import FatalTransportError, TransientTransportError
+from guard.errors import FatalTransportError, RecordTooLargeError, TransientTransportError
 from guard.transport import hints
 
 T = TypeVar("T")
@@ -32,7 +32,7 @@ TOO_LARGE = (kerr.MessageSizeTooLargeError, kerr.RecordListTooLargeError)
 def classify(action: str, exc: BaseException) -> FatalTransportError | TransientTransportError:
     message = f"{action}: {type(exc).__name__}: {exc}"
     if isinstance(exc, TOO_LARGE):
-        return FatalTransportError(f"{message} -- {hints.TOO_LARGE}")
+        return RecordTooLargeError(f"{message} -- {hints.TOO_LARGE}")
     if isinstance(exc, FATAL):
         return FatalTransportError(message)
     return TransientTransportError(message)

@@ -40,6 +40,8 @@ class Reason(StrEnum):
     BAD_LENGTH = "bad_length"
     BAD_FORMAT = "bad_format"
     UNKNOWN_FIELD = "unknown_field"
+    # The record is fine but larger than its target topic or the producer accepts.
+    TOO_LARGE_FOR_TARGET = "too_large_for_target"
     # Catch-all for a validator error type this version does not map yet.
     INVALID = "invalid"
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 from confluent_kafka.cimpl import NewTopic
 
 from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
+from guard.transport.base import TopicFacts
 from guard.transport.confluent import config
 from guard.transport.confluent.errors import classify, translate
 
@@ -28,6 +29,33 @@ def partition_count(client: Any, topic: str, timeout_s: float) -> int | None:
     if found is None or found.error is not None or not found.partitions:
         return None
     return len(found.partitions)
+
+
+def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str, TopicFacts]:
+    """Partition counts and `max.message.bytes` of the topics that exist, read from the
+    broker (a metadata request and DescribeConfigs), not from a client's cache."""
+    timeout_s = settings.request_timeout_ms / 1000
+    admin = translate("create admin client", lambda: AdminClient(config.admin(settings)))
+    counts = {
+        topic: n for topic in topics if (n := partition_count(admin, topic, timeout_s)) is not None
+    }
+    if not counts:
+        return {}
+    resources = [ConfigResource(ResourceType.TOPIC, topic) for topic in counts]
+    futures = translate(
+        "describe topic configs",
+        lambda: admin.describe_configs(resources, request_timeout=timeout_s),
+    )
+    limits: dict[str, int | None] = {}
+    for resource, future in futures.items():
+        try:
+            entries = future.result(timeout=timeout_s)
+        except (KafkaException, concurrent.futures.TimeoutError):
+            limits[resource.name] = None  # unknown: the producer's limit still applies
+            continue
+        raw = getattr(entries.get("max.message.bytes"), "value", None)
+        limits[resource.name] = int(raw) if raw is not None and str(raw).isdigit() else None
+    return {topic: TopicFacts(n, limits.get(topic)) for topic, n in counts.items()}
 
 
 def ensure_topics(

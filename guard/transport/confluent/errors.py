@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from confluent_kafka import KafkaError, KafkaException
 
-from guard.errors import FatalTransportError, TransientTransportError
+from guard.errors import FatalTransportError, RecordTooLargeError, TransientTransportError
 from guard.transport import hints
 
 T = TypeVar("T")
@@ -47,7 +47,7 @@ TOO_LARGE_CODES = frozenset(
 def classify_error(action: str, err: KafkaError) -> FatalTransportError | TransientTransportError:
     message = f"{action}: {err.name()}: {err.str()}"
     if err.code() in TOO_LARGE_CODES:
-        return FatalTransportError(f"{message} -- {hints.TOO_LARGE}")
+        return RecordTooLargeError(f"{message} -- {hints.TOO_LARGE}")
     if err.fatal() or err.code() in FATAL_CODES:
         return FatalTransportError(message)
     # retriable, txn_requires_abort, timeouts, a rebalance under a batch, broker gone: the

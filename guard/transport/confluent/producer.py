@@ -17,7 +17,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka import TopicPartition as CTopicPartition
 
 from guard.config.settings import KafkaSettings
-from guard.errors import FatalTransportError, TransientTransportError
+from guard.errors import FatalTransportError, RecordTooLargeError, TransientTransportError
 from guard.transport.base import OutRecord, TopicPartition
 from guard.transport.confluent import config
 from guard.transport.confluent.errors import classify_error, translate
@@ -35,7 +35,8 @@ class ConfluentTxProducer:
         self._timeout_s = settings.request_timeout_ms / 1000
         self._producer: Producer | None = None
         self._in_transaction = False
-        self._failed: KafkaError | None = None  # the first delivery failure of this batch
+        # The first delivery failure of this batch, and the topic of the refused record.
+        self._failed: tuple[KafkaError, str | None] | None = None
         self._create()
 
     def _create(self) -> None:
@@ -71,26 +72,32 @@ class ConfluentTxProducer:
         deadline = time.monotonic() + self._timeout_s
         while True:
             try:
-                translate(
-                    "send",
-                    lambda: producer.produce(
-                        record.topic,
-                        value=record.value,
-                        key=record.key,
-                        on_delivery=self._delivered,
-                        **kwargs,
-                    ),
-                )
+                self._produce(producer, record, kwargs)
                 return
+            except RecordTooLargeError as exc:
+                exc.topic = record.topic  # the service lowers this target's limit and retries
+                raise
             except TransientTransportError as exc:
                 # The local queue is full: serve delivery reports to make room, not forever.
                 if not isinstance(exc.__cause__, BufferError) or time.monotonic() > deadline:
                     raise
                 producer.poll(_QUEUE_FULL_WAIT_S)
 
-    def _delivered(self, err: KafkaError | None, _msg: Message[Any, Any]) -> None:
+    def _produce(self, producer: Producer, record: OutRecord, kwargs: dict[str, Any]) -> None:
+        translate(
+            "send",
+            lambda: producer.produce(
+                record.topic,
+                value=record.value,
+                key=record.key,
+                on_delivery=self._delivered,
+                **kwargs,
+            ),
+        )
+
+    def _delivered(self, err: KafkaError | None, msg: Message[Any, Any]) -> None:
         if err is not None and self._failed is None:
-            self._failed = err
+            self._failed = (err, msg.topic() if msg is not None else None)
 
     def commit(
         self, offsets: Mapping[TopicPartition, int] | None = None, group_metadata: Any = None
@@ -118,7 +125,11 @@ class ConfluentTxProducer:
 
     def _raise_delivery_failure(self) -> None:
         if self._failed is not None:
-            raise classify_error("send", self._failed)
+            err, topic = self._failed
+            error = classify_error(f"send to {topic}", err)
+            if isinstance(error, RecordTooLargeError):
+                error.topic = topic
+            raise error
 
     def abort(self) -> None:
         self._failed = None
