@@ -125,4 +125,6 @@ def test_a_limit_lowered_while_running_is_met_after_one_refusal(
     _, quarantined = outputs(bootstrap, source, kafka_client)
     [shrunk] = [r for r in quarantined if r.key == b"big-bad"]
     assert shrunk.value == b"" and dict(shrunk.headers)["guard.omitted"] == b"value"
-    assert "MessageSizeTooLarge" in guard.log.read_text(), "the broker refused it once"
+    log = guard.log.read_text()
+    refused = ("MessageSizeTooLarge", "MSG_SIZE_TOO_LARGE")  # kafka-python's / librdkafka's name
+    assert any(name in log for name in refused), "the broker refused it once"
