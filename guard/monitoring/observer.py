@@ -132,14 +132,10 @@ class MonitoringObserver:
             )
 
     def start(self) -> None:
-        """Touch the broker and the network: create the topics, start the metrics exporter."""
+        """Touch the broker: create the monitoring topics (metrics are served by the service)."""
         from guard.monitoring.topics import ensure_monitoring_topics
 
         ensure_monitoring_topics(self.settings)
-        m = self.settings.monitoring
-        if m.metrics_port is not None:
-            self.metrics.serve(m.metrics_port, m.metrics_host)
-            _log().info("metrics exporter started", host=m.metrics_host, port=m.metrics_port)
 
     def baseline(self, subject: str) -> Baseline | None:
         return self._state[subject].baseline
@@ -178,7 +174,6 @@ class MonitoringObserver:
         for subject, state in staged.items():
             state.window.commit()
             self._state[subject] = state
-            self.metrics.batch(subject, state.records, state.reasons)
             for closed in state.closed:
                 self._report(closed)
             if state.new_baseline is not None:

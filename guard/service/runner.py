@@ -29,6 +29,8 @@ from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
 from guard.errors import TransientTransportError
 from guard.routing.router import RoutedBatch, RoutePlan, Router, RoutingStats
+from guard.service.probe import NULL_PROBE, LoopProbe
+from guard.service.topics import create_outputs, source_partitions
 from guard.transport.base import OutRecord, Pipe
 from guard.validation.decode import Limits
 from guard.validation.validator import RecordValidator
@@ -114,7 +116,9 @@ class GuardService:
         registry: Registry,
         pipe_factory: Callable[[], Pipe],
         observers: Sequence[BatchObserver] = (),
+        probe: LoopProbe = NULL_PROBE,
     ) -> None:
+        self.probe = probe  # metrics, health, lag, progress lines (guard/service/probe.py)
         self.settings = settings
         self.observers = list(observers)
         self.validators = build_validators(settings, registry)
@@ -143,14 +147,13 @@ class GuardService:
             self._pipe = self._pipe_factory()
         return self._pipe
 
-    def prepare(self) -> Router:
+    def prepare(self) -> Router | None:
+        """None when a stop was requested while waiting for a missing source topic."""
+        partitions = source_partitions(self.settings, self.pipe, self._stop)  # ops: topics
+        if partitions is None:
+            return None
         if self.settings.kafka.create_topics:
-            wanted: dict[str, int] = {}
-            for source, route in self.settings.topics.items():
-                n = self.pipe.partition_count(source) or 1
-                wanted[route.valid_for(source)] = n
-                wanted[route.quarantine_for(source)] = n
-            self.pipe.ensure_topics(wanted)
+            create_outputs(self.settings, self.pipe, partitions)  # ops: quarantine retention
         router = build_router(self.settings, self.validators, self.pipe)
         self.pipe.subscribe(list(self.settings.topics))
         return router
@@ -171,6 +174,9 @@ class GuardService:
         )
         try:
             router = self.prepare()
+            if router is None:  # ops: stopped while waiting for a source topic
+                summary.stopped_by = self._stop_reason or "stop"
+                return summary
             last_data = time.monotonic()
             while not self._stop.is_set():
                 limit = self.settings.batch.max_records
@@ -195,6 +201,7 @@ class GuardService:
                     break
                 finally:
                     summary.retries += max(attempts - 1, 0)
+                self.probe.tick(self.pipe)  # probe: lag, health, progress line
                 if n or not self.pipe.has_assignment():
                     # Idle time counts only while partitions are assigned: waiting to join the
                     # group (e.g. for a crashed member's session to expire) is not idleness.
@@ -215,12 +222,17 @@ class GuardService:
         self._stop.wait(seconds)  # a stop request cuts a backoff short
 
     def _one_batch(self, router: Router, limit: int, summary: RunSummary) -> int:
+        started = time.perf_counter()  # probe: batch latency
         batch = self.pipe.poll(limit, self.settings.batch.poll_timeout_ms)
         if not batch:
             self._idle_observers()
+            self.probe.idle()  # probe: an idle poll
             return 0
         routed = router.route(batch)
+        committing = time.perf_counter()  # probe: commit latency
         self._commit(routed)
+        done = time.perf_counter()
+        self.probe.committed(routed, done - started, done - committing)  # probe: committed
         summary.stats.add(routed.stats)
         summary.batches += 1
         log.debug(
@@ -257,11 +269,13 @@ class GuardService:
             error=str(exc),
             next_wait_s=round(state.upcoming_sleep, 3),
         )
+        self.probe.retried()  # probe: a retry
         self._abort_quietly()
 
     def _abort_quietly(self) -> None:
         for obs in self.observers:
             obs.after_abort()
+        self.probe.aborted()  # probe: an abort
         try:
             self.pipe.abort()
         except TransientTransportError as abort_exc:
