@@ -29,16 +29,19 @@ class Health:
         self.stall_seconds = stall_seconds
         self.ready_seconds = ready_seconds
         self._clock = clock
-        self._last_progress = clock()  # start-up counts as progress: a grace period
+        self._last_progress = clock()  # start-up counts as progress for liveness: a grace
+        self._progressed = False  # ...but readiness needs a real commit or idle poll
         self._assigned = False
         self._lag: int | None = None  # total records waiting; None: unknown (read failed)
 
     def committed(self) -> None:
         self._last_progress = self._clock()
+        self._progressed = True
 
     def idle_poll(self) -> None:
         if self._lag == 0:
             self._last_progress = self._clock()
+            self._progressed = True
 
     def lag_read(self, total: int | None) -> None:
         self._lag = total
@@ -61,7 +64,7 @@ class Health:
         """Partitions are assigned and the loop made progress within `ready_seconds`."""
         since = self._since_progress()
         return Status(
-            self._assigned and since <= self.ready_seconds,
+            self._assigned and self._progressed and since <= self.ready_seconds,
             {
                 "partitions_assigned": self._assigned,
                 "seconds_since_progress": round(since, 3),

@@ -25,7 +25,8 @@ def test_missing_config_file_exits_2_naming_the_file(
 ) -> None:
     proc = _run(tmp_path / "nope.yaml", subprocess_env)
     assert proc.returncode == 2
-    assert "nope.yaml" in proc.stderr
+    fatal = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert (fatal["event"], fatal["exit_code"]) == ("fatal", 2) and "nope.yaml" in fatal["error"]
 
 
 def test_invalid_config_exits_2_naming_the_key(
@@ -73,7 +74,12 @@ def test_unreachable_broker_exits_3_with_a_broker_error(
     )
     proc = _run(config, subprocess_env, "--idle-timeout", "1")
     assert proc.returncode == 3, proc.stderr[-1500:]
-    assert "error: broker:" in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert all(line.startswith("{") for line in lines), "every line is JSON"
+    fatal = [json.loads(line) for line in lines if '"fatal"' in line]
+    assert len(fatal) == 1 and fatal[0]["exit_code"] == 3 and fatal[0]["level"] == "critical"
+    assert fatal[0]["error"].startswith("broker:")
+    assert json.loads(lines[-1])["event"] == "fatal"
 
 
 def test_an_internal_error_exits_4_not_1(monkeypatch) -> None:  # type: ignore[no-untyped-def]

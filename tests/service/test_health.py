@@ -67,6 +67,8 @@ def test_ready_needs_an_assignment_and_recent_progress() -> None:
     health = Health(30, 10, clock=clock)
     assert not health.ready().ok
     health.assignment(True)
+    assert not health.ready().ok  # assigned, but nothing polled or committed yet
+    health.committed()
     assert health.ready().ok
     clock.now += 11
     assert not health.ready().ok and health.live().ok

@@ -146,4 +146,6 @@ def test_readyz_fails_until_partitions_are_assigned_and_healthz_passes_at_start(
     code, body = _get(f"http://127.0.0.1:{srv.port}/readyz")
     assert code == 503 and json.loads(body)["partitions_assigned"] is False
     health.assignment(True)
+    health.lag_read(0)
+    health.idle_poll()
     assert _get(f"http://127.0.0.1:{srv.port}/readyz")[0] == 200
