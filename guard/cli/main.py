@@ -69,6 +69,7 @@ def cli() -> None:
 
 def _register() -> None:
     from guard.cli.baseline import baseline
+    from guard.cli.config_check import config
     from guard.cli.demo import demo
     from guard.cli.drift import drift
     from guard.cli.quarantine import quarantine
@@ -77,7 +78,7 @@ def _register() -> None:
     from guard.cli.schemas import schemas
     from guard.cli.validate import validate
 
-    for command in (run, validate, schemas, quarantine, replay, drift, baseline, demo):
+    for command in (run, validate, schemas, quarantine, replay, drift, baseline, config, demo):
         cli.add_command(command)
 
 

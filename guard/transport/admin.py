@@ -11,7 +11,7 @@ from kafka.admin import KafkaAdminClient
 
 from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
-from guard.transport.kafka_errors import translate
+from guard.transport.kafka_errors import connecting, translate
 
 log = structlog.get_logger(__name__)
 
@@ -22,7 +22,9 @@ def ensure_topics(
     configs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
     """Create the missing topics; `configs` adds per-topic settings (e.g. compaction)."""
-    admin = translate("create admin client", lambda: KafkaAdminClient(**settings.client_config()))
+    admin = connecting(
+        "create admin client", lambda: KafkaAdminClient(**settings.client_config()), settings
+    )
     try:
         existing = set(translate("list topics", admin.list_topics))
         for topic, n in partitions.items():

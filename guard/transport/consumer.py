@@ -8,7 +8,7 @@ from kafka import KafkaConsumer
 
 from guard.config.settings import KafkaSettings
 from guard.transport.base import InRecord
-from guard.transport.kafka_errors import translate
+from guard.transport.kafka_errors import connecting
 
 
 def committed_consumer(
@@ -17,7 +17,7 @@ def committed_consumer(
     """A read_committed consumer that never commits offsets by itself; it fetches records up
     to `fetch_bytes` (default: the producer's max_request_size, so quarantine copies fit)."""
     fetch = fetch_bytes or settings.max_request_size
-    return translate(
+    return connecting(
         "create consumer",
         lambda: KafkaConsumer(
             **settings.client_config(),
@@ -28,6 +28,7 @@ def committed_consumer(
             fetch_max_bytes=max(fetch, 52_428_800),
             **extra,
         ),
+        settings,
     )
 
 

@@ -6,11 +6,15 @@ their imports happen only when chosen, so a deployment needs only the client it 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from guard.config.settings import KafkaSettings
 from guard.errors import ConfigError
 from guard.transport.base import CommittedRead, Pipe, TxSink
+
+if TYPE_CHECKING:
+    from guard.transport.check import Finding
 
 
 def open_pipe(settings: KafkaSettings) -> Pipe:
@@ -56,3 +60,14 @@ def ensure_topics(
 
 def _unsupported(settings: KafkaSettings) -> ConfigError:
     return ConfigError(f"kafka.client: {settings.client!r} is not available in this build")
+
+
+def check_broker(
+    settings: KafkaSettings, sources: Sequence[str], outputs: Sequence[str]
+) -> list[Finding]:
+    """Bounded checks that the service can work with the broker (`guard config check`)."""
+    if settings.client == "kafka-python":
+        from guard.transport.check import check_broker as check
+
+        return check(settings, sources, outputs)
+    raise _unsupported(settings)
