@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -28,7 +29,7 @@ import structlog
 from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
 from guard.errors import ConfigError, GuardError
-from guard.monitoring.alerts import Alert, alert_event, alert_record
+from guard.monitoring.alerts import Alert, alert_event, alert_record, set_value_hash_key
 from guard.monitoring.baseline import (
     Baseline,
     describe_mismatch,
@@ -85,6 +86,8 @@ class MonitoringObserver:
         baselines: Mapping[str, Baseline | None] | None = None,
     ) -> None:
         m = settings.monitoring
+        if m.value_hash_key is not None:  # ops: keyed alert hashes
+            set_value_hash_key(m.value_hash_key.get_secret_value().encode())
         self.settings = settings
         self.instance = settings.kafka.instance_id
         self.policy = WindowPolicy(m.windows.records, m.windows.seconds)
@@ -109,6 +112,8 @@ class MonitoringObserver:
         if cfg.source == "learn":
             return None
         baseline = load_baseline(self.settings.schemas_dir, subject, cfg.version)
+        if baseline is None and cfg.source == "auto":  # ops: one learned by an earlier run
+            baseline = load_baseline(learned_dir(self.settings), subject, cfg.version)
         if baseline is None and cfg.source == "file":
             raise ConfigError(
                 f"monitoring.baseline.source is 'file' but subject {subject!r} has no "
@@ -282,8 +287,10 @@ class MonitoringObserver:
         where = None
         if cfg.save:
             try:
-                where = str(save_baseline(self.settings.schemas_dir, baseline))
-            except GuardError as exc:
+                state = learned_dir(self.settings)  # ops: state, never schemas/
+                (state / baseline.subject).mkdir(parents=True, exist_ok=True)
+                where = str(save_baseline(state, baseline))
+            except (GuardError, OSError) as exc:
                 _log().warning("learned baseline not saved; kept in memory", error=str(exc))
         _log().info(
             "baseline learned",
@@ -293,6 +300,12 @@ class MonitoringObserver:
             windows=baseline.profile.windows,
             path=where,
         )
+
+
+def learned_dir(settings: GuardSettings) -> Path:
+    """Learned baselines are state, kept under `state_dir`: never in the version-controlled
+    schemas directory (they hold raw category values)."""
+    return settings.state_dir / "baselines"
 
 
 def window_info(profile: WindowProfile) -> dict[str, Any]:

@@ -215,12 +215,13 @@ def test_open_window_snapshots_republish_under_the_window_key(
     assert last["records"] == 1000 and last["window"]["final"] is False
 
 
-def test_a_learned_baseline_is_saved_beside_the_contract_and_used_next_time(
+def test_a_learned_baseline_is_saved_in_the_state_dir_never_in_schemas_and_used_next_time(
     make_settings: MakeSettings, registry: Registry, schemas: Path
 ) -> None:
     settings = make_settings(baseline={"source": "auto", "learn_windows": 2, "save": True})
     _run(settings, registry, _broker(stream(3000, seed=4)))
-    assert list(baseline_files(schemas, "events")) == [1]
+    assert list(baseline_files(schemas, "events")) == []
+    assert list(baseline_files(settings.state_dir / "baselines", "events")) == [1]
     again = MonitoringObserver(settings, registry)
     baseline = again.baseline("events")
     assert baseline is not None and baseline.version == 1 and baseline.profile.records == 2000
@@ -281,3 +282,32 @@ def test_one_record_stamped_days_early_raises_no_volume_alert(
         broker.append(OutRecord("events", str(i).encode(), v, [], ts, 0))
     _run(make_settings(), registry, broker)
     assert _events(broker) == []
+
+
+def test_alert_hashes_are_keyed_with_the_configured_secret() -> None:
+    import hashlib
+
+    from guard.monitoring import alerts
+
+    try:
+        alerts.set_value_hash_key(b"key-one")
+        one = alerts.value_hash("EUR")
+        alerts.set_value_hash_key(b"key-two")
+        two = alerts.value_hash("EUR")
+    finally:
+        alerts.set_value_hash_key(b"reset")
+    assert one != two
+    assert hashlib.sha256(b"EUR").hexdigest()[:16] not in (one, two)  # not an unkeyed hash
+
+
+def test_the_observer_takes_the_hash_key_from_the_settings(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    from guard.monitoring import alerts
+
+    MonitoringObserver(make_settings(value_hash_key="k1"), registry)
+    first = alerts.value_hash("PL")
+    MonitoringObserver(make_settings(value_hash_key="k1"), registry)
+    assert alerts.value_hash("PL") == first
+    MonitoringObserver(make_settings(value_hash_key="k2"), registry)
+    assert alerts.value_hash("PL") != first
