@@ -13,11 +13,13 @@ Labels are topics, subjects, partitions and reason codes: never record keys or v
 
 from __future__ import annotations
 
+import bisect
 import json
+import math
 import threading
 import time
 from collections import Counter as Tally
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import (
@@ -28,9 +30,11 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
 
 from guard.routing.router import RoutedBatch
 from guard.service.health import Health, Status
@@ -78,12 +82,12 @@ class ServiceMetrics:
             "Produce and commit of one batch's transaction.",
             registry=r,
         )
-        self.e2e_seconds = Histogram(
+        self.e2e_seconds = BatchHistogram(
             "guard_end_to_end_latency_seconds",
             "From a record's timestamp to the commit of its batch.",
-            buckets=_E2E_BUCKETS,
-            registry=r,
+            _E2E_BUCKETS,
         )
+        r.register(self.e2e_seconds)
         self.aborts = Counter(
             "guard_transaction_aborts", "Transactions aborted (the batch is retried).", registry=r
         )
@@ -101,19 +105,23 @@ class ServiceMetrics:
         self, routed: RoutedBatch, subjects: Mapping[str, str], batch_s: float, commit_s: float
     ) -> None:
         now = time.time()
-        outcomes: Tally[tuple[str, str, str]] = Tally()
+        outcomes: Tally[tuple[str, bool]] = Tally()
         reasons: Tally[tuple[str, str, str]] = Tally()
+        stamps: list[int] = []
         for rec, verdict in routed.verdicts:
-            subject = subjects.get(rec.topic, verdict.subject)
-            outcomes[(rec.topic, subject, "valid" if verdict.ok else "quarantined")] += 1
-            for reason in verdict.reasons:
-                reasons[(rec.topic, subject, reason)] += 1
+            outcomes[(rec.topic, verdict.ok)] += 1
+            if not verdict.ok:
+                subject = subjects.get(rec.topic, verdict.subject)
+                for reason in verdict.reasons:
+                    reasons[(rec.topic, subject, reason)] += 1
             if rec.timestamp_ms > 0:  # -1/0: the producer set no timestamp
-                self.e2e_seconds.observe(max(now - rec.timestamp_ms / 1000, 0.0))
-        for labels, n in outcomes.items():
-            self.records.labels(*labels).inc(n)
+                stamps.append(rec.timestamp_ms)
+        for (topic, ok), n in outcomes.items():
+            subject = subjects.get(topic, topic)
+            self.records.labels(topic, subject, "valid" if ok else "quarantined").inc(n)
         for labels, n in reasons.items():
             self.reasons.labels(*labels).inc(n)
+        self.e2e_seconds.observe_many(max(now - ms / 1000, 0.0) for ms in stamps)
         self.batch_seconds.observe(batch_s)
         self.commit_seconds.observe(commit_s)
         self.last_commit.set(now)
@@ -122,6 +130,39 @@ class ServiceMetrics:
         self.lag.clear()  # partitions revoked since the last read disappear
         for (topic, partition), n in lag.items():
             self.lag.labels(topic, str(partition)).set(n)
+
+
+class BatchHistogram(Collector):
+    """A histogram fed a batch at a time: one lock per batch instead of per record (the
+    client's Histogram.observe costs ~3 us, as much as routing a small record)."""
+
+    def __init__(self, name: str, documentation: str, buckets: Sequence[float]) -> None:
+        self.name, self.documentation = name, documentation
+        self.bounds = [*buckets, math.inf]
+        self._counts = [0] * len(self.bounds)
+        self._sum = 0.0
+        self._lock = threading.Lock()
+
+    def observe_many(self, values: Iterable[float]) -> None:
+        local = [0] * len(self.bounds)
+        total = 0.0
+        for v in values:
+            local[bisect.bisect_left(self.bounds, v)] += 1
+            total += v
+        with self._lock:
+            self._counts = [a + b for a, b in zip(self._counts, local, strict=True)]
+            self._sum += total
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        with self._lock:
+            counts, total = list(self._counts), self._sum
+        cumulative, running = [], 0
+        for bound, n in zip(self.bounds, counts, strict=True):
+            running += n
+            cumulative.append(("+Inf" if math.isinf(bound) else repr(float(bound)), running))
+        family = HistogramMetricFamily(self.name, self.documentation)
+        family.add_metric([], cumulative, total)
+        yield family
 
 
 class MetricsServer:

@@ -149,3 +149,15 @@ def test_readyz_fails_until_partitions_are_assigned_and_healthz_passes_at_start(
     health.lag_read(0)
     health.idle_poll()
     assert _get(f"http://127.0.0.1:{srv.port}/readyz")[0] == 200
+
+
+def test_end_to_end_latency_buckets_count_values_at_or_below_each_bound() -> None:
+    m = ServiceMetrics()
+    m.e2e_seconds.observe_many([0.005, 0.01, 0.3, 5000.0])
+    name = "guard_end_to_end_latency_seconds"
+    assert _value(m, f"{name}_bucket", le="0.01") == 2
+    assert _value(m, f"{name}_bucket", le="0.5") == 3
+    assert _value(m, f"{name}_bucket", le="3600.0") == 3
+    assert _value(m, f"{name}_bucket", le="+Inf") == 4
+    assert _value(m, f"{name}_count") == 4
+    assert _value(m, f"{name}_sum") == 5000.315
