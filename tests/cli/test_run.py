@@ -108,3 +108,26 @@ def test_the_cli_entry_point_loads_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_an_internal_error_in_run_is_one_structured_fatal_line_exit_4(  # type: ignore[no-untyped-def]
+    monkeypatch, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    import guard.service
+    from guard.cli.main import cli
+
+    def boom(*_args: object, **_kw: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(guard.service.GuardService, "run", boom)
+    config = tmp_path / "guard.yaml"
+    config.write_text(
+        json.dumps({"schemas_dir": str(SCHEMAS), "topics": {"t": {"subject": "orders"}}})
+    )
+    result = CliRunner().invoke(cli, ["run", "-c", str(config)], env={})
+    assert result.exit_code == 4
+    last = json.loads(result.stderr.strip().splitlines()[-1])
+    assert (last["event"], last["exit_code"], last["level"]) == ("fatal", 4, "critical")
+    assert "RuntimeError: bug" in last["exception"]
