@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,8 +90,14 @@ def make_tls_files(directory: Path, hosts: tuple[str, ...] = (HOST, "localhost")
     return TlsFiles(ca_pem, keystore, password)
 
 
-def security_properties(users: Mapping[str, str], tls: TlsFiles | None) -> dict[str, str]:
-    """server.properties keys for the SASL_PLAINTEXT (and, with `tls`, SSL) listeners."""
+def security_properties(
+    users: Mapping[str, str], tls: TlsFiles | None, super_users: Sequence[str] | None = None
+) -> dict[str, str]:
+    """server.properties keys for the SASL_PLAINTEXT (and, with `tls`, SSL) listeners.
+
+    With `super_users`, ACLs are enforced (StandardAuthorizer): those users and the
+    anonymous PLAINTEXT/SSL/controller principal may do anything, every other user nothing.
+    """
     plain_users = " ".join(f'user_{u}="{p}"' for u, p in users.items())
     props = {
         "sasl.enabled.mechanisms": f"PLAIN,{SCRAM}",
@@ -102,6 +108,10 @@ def security_properties(users: Mapping[str, str], tls: TlsFiles | None) -> dict[
             "org.apache.kafka.common.security.scram.ScramLoginModule required;"
         ),
     }
+    if super_users is not None:
+        allowed = ";".join(f"User:{u}" for u in ("ANONYMOUS", *super_users))
+        props["authorizer.class.name"] = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+        props["super.users"] = allowed
     if tls is not None:
         props.update(
             {
@@ -116,15 +126,21 @@ def security_properties(users: Mapping[str, str], tls: TlsFiles | None) -> dict[
 
 
 def secure_local_kafka(
-    directory: Path, users: Mapping[str, str], *, tls: bool = True, **kwargs: Any
+    directory: Path,
+    users: Mapping[str, str],
+    *,
+    tls: bool = True,
+    super_users: Sequence[str] | None = None,
+    **kwargs: Any,
 ) -> tuple[LocalKafka, TlsFiles | None]:
-    """A (not yet started) LocalKafka with SASL_PLAINTEXT and, if `tls`, SSL listeners."""
+    """A (not yet started) LocalKafka with SASL_PLAINTEXT and, if `tls`, SSL listeners;
+    ACLs enforced when `super_users` is given (see `security_properties`)."""
     files = make_tls_files(directory / "tls") if tls else None
     scram = [
         a for u, p in users.items() for a in ("--add-scram", f"{SCRAM}=[name={u},password={p}]")
     ]
     broker = LocalKafka(
-        extra_properties=security_properties(users, files),
+        extra_properties=security_properties(users, files, super_users),
         extra_listeners=("SASL_PLAINTEXT", "SSL") if tls else ("SASL_PLAINTEXT",),
         format_args=scram,
         **kwargs,

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import kafka.errors as kerr
 from kafka.admin import KafkaAdminClient
 
 from guard.config.settings import KafkaSettings
-from guard.errors import TransientTransportError
+from guard.errors import FatalTransportError, TransientTransportError
 from guard.transport.kafka_errors import connecting, translate
 
 UNKNOWN_TOPIC, TOPIC_AUTHORIZATION_FAILED = 3, 29
@@ -53,12 +54,28 @@ def check_broker(
             elif finding.detail == "missing":
                 finding = Finding(finding.check, True, "missing; the service will create it")
             out.append(finding)
-        _describe_group(admin, settings)
-        out.append(Finding("consumer group", True, f"{settings.group_id} can be described"))
+        out.append(_permission("consumer group", lambda: _describe_group(admin, settings)))
     finally:
         admin.close()
-    out.append(_transactions(settings))
+    out.append(_permission("transactions", lambda: _transactions(settings)))
     return out
+
+
+def _permission(check: str, fn: Callable[[], object]) -> Finding:
+    """A step that only a missing permission should fail: reported, not raised."""
+    try:
+        fn()
+    except FatalTransportError as exc:
+        if isinstance(exc.__cause__, kerr.AuthorizationError):
+            return Finding(check, False, f"not authorized ({type(exc.__cause__).__name__})")
+        raise
+    return Finding(check, True, _DONE[check])
+
+
+_DONE = {
+    "consumer group": "the group can be described",
+    "transactions": "a transactional producer initialised",
+}
 
 
 def _describe_group(admin: Any, settings: KafkaSettings) -> None:
@@ -87,12 +104,10 @@ def _topic_finding(kind: str, topic: str, meta: Any, must_exist: bool) -> Findin
     return Finding(check, False, f"broker error code {code}")
 
 
-def _transactions(settings: KafkaSettings) -> Finding:
+def _transactions(settings: KafkaSettings) -> None:
     """A throw-away transactional id: checks the write permission without fencing the
     running service's producer."""
     from guard.transport.txproducer import TxProducer
 
     tx_id = f"{settings.effective_transactional_id()}-check-{uuid.uuid4().hex[:8]}"
-    producer = TxProducer(settings, tx_id)
-    producer.close()
-    return Finding("transactions", True, "a transactional producer initialised")
+    TxProducer(settings, tx_id).close()

@@ -86,7 +86,13 @@ def connecting(action: str, fn: Callable[[], T], settings: KafkaSettings | None 
             raise FatalTransportError(
                 f"{action}: authentication failed: {watch.failure} -- {_CHECK_SASL}"
             ) from exc
-        if settings is not None and settings.sasl_mechanism and _tcp_reachable(settings):
+        unanswered = isinstance(exc, _NO_SESSION)
+        if (
+            unanswered
+            and settings is not None
+            and settings.sasl_mechanism
+            and _tcp_reachable(settings)
+        ):
             tls = " or TLS set-up" if settings.security_protocol == "SASL_SSL" else ""
             raise FatalTransportError(
                 f"{action}: authentication failed: the broker accepted the connection but "
@@ -96,6 +102,10 @@ def connecting(action: str, fn: Callable[[], T], settings: KafkaSettings | None 
     finally:
         client_log.removeHandler(watch)
 
+
+# What a client reports when it never got a working session (as opposed to a broker's answer,
+# such as an authorization error, which is classified as it is).
+_NO_SESSION = (kerr.KafkaTimeoutError, kerr.KafkaConnectionError)
 
 _CHECK_SASL = (
     "check kafka.sasl_mechanism (enabled on this listener?), kafka.sasl_plain_username and "

@@ -25,6 +25,7 @@ from tests.conftest import SCHEMAS
 pytestmark = pytest.mark.integration
 
 USER, PASSWORD = "guard", "s3cret-Pa55word"
+READER, READER_PASSWORD = "reader", "r3ader-Pa55word"  # may log in, has no ACLs
 WRONG = "not-the-Pa55word"
 GOOD = json.dumps(
     {
@@ -40,7 +41,11 @@ GOOD = json.dumps(
 
 @pytest.fixture(scope="module")
 def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalKafka, TlsFiles]]:
-    broker, tls = secure_local_kafka(tmp_path_factory.mktemp("secure"), {USER: PASSWORD})
+    broker, tls = secure_local_kafka(
+        tmp_path_factory.mktemp("secure"),
+        {USER: PASSWORD, READER: READER_PASSWORD},
+        super_users=[USER],
+    )
     assert tls is not None
     with broker:
         yield broker, tls
@@ -194,3 +199,47 @@ def test_config_check_with_a_wrong_password_exits_3_fast_without_the_password(
     assert proc.returncode == 3 and time.monotonic() - started < 20
     assert "authentication failed" in proc.stderr
     assert WRONG not in proc.stdout + proc.stderr
+
+
+def test_config_check_reports_missing_permissions_and_exits_2(
+    secure: tuple[LocalKafka, TlsFiles],
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    broker, _ = secure
+    topic = unique("orders")
+    _source(broker, topic)
+    kafka = {
+        **_sasl(broker, "SCRAM-SHA-512"),
+        "sasl_plain_username": READER,
+        "sasl_plain_password": READER_PASSWORD,
+    }
+    config = _config(tmp_path, kafka, topic, unique("group"))
+    proc = _guard(subprocess_env, "config", "check", "-c", str(config), "--connect")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"FAIL source topic {topic}: not authorized to describe it" in proc.stdout
+    assert "FAIL consumer group: not authorized" in proc.stdout
+    assert "FAIL transactions: not authorized" in proc.stdout
+    assert READER_PASSWORD not in proc.stdout + proc.stderr
+
+
+def test_run_without_permissions_exits_3_fast_naming_the_authorization_error(
+    secure: tuple[LocalKafka, TlsFiles],
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    broker, _ = secure
+    topic = unique("orders")
+    _source(broker, topic)
+    kafka = {**_sasl(broker, "PLAIN"), "sasl_plain_username": READER}
+    config = _config(tmp_path, kafka, topic, unique("group"))
+    env = {**subprocess_env, "GUARD_KAFKA__SASL_PLAIN_PASSWORD": READER_PASSWORD}
+    started = time.monotonic()
+    proc = _guard(env, "run", "-c", str(config), "--idle-timeout", "5")
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert time.monotonic() - started < 30
+    fatal = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert "AuthorizationFailed" in fatal["error"]
+    assert READER_PASSWORD not in proc.stdout + proc.stderr
