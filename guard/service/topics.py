@@ -30,9 +30,10 @@ def source_partitions(
         if not missing:
             return {t: n for t, n in counts.items() if n}
         if settings.missing_sources == "fail":
+            what = "topics {} do not" if len(missing) > 1 else "topic {} does not"
             raise ConfigError(
-                f"source topic{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                "do not exist (create them, or set missing_sources: wait)"
+                f"source {what.format(', '.join(missing))} exist "
+                "(create it first, or set missing_sources: wait)"
             )
         log.warning("waiting for source topics", missing=missing, poll_s=WAIT_POLL_S)
         if stop.wait(WAIT_POLL_S):

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import ConfigResource, ConfigResourceType
 
 from guard.config import KafkaSettings
 from guard.demo.samples import sample_stream
@@ -140,6 +141,15 @@ def test_metrics_are_scraped_before_and_after_traffic(
     finally:
         guard.proc.terminate()
         guard.finish()
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        described = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, f"{source}.quarantine")]
+        )
+    finally:
+        admin.close()
+    quarantine_configs = described["topic"][f"{source}.quarantine"]
+    assert quarantine_configs["retention.ms"]["value"] == str(30 * 24 * 3600 * 1000)
     lines = guard.log.read_text().splitlines()
     assert all(line.startswith("{") for line in lines), "every stderr line is JSON"
     progress = [json.loads(line) for line in lines if '"progress"' in line]

@@ -214,7 +214,7 @@ def test_logs_never_contain_record_keys_or_values(capsys: pytest.CaptureFixture[
 def test_a_missing_source_topic_is_a_config_error_and_creates_nothing() -> None:
     broker = MemoryBroker()
     service, _ = _service(broker)
-    with pytest.raises(ConfigError, match="source topic orders do not exist"):
+    with pytest.raises(ConfigError, match="source topic orders does not exist"):
         service.run(idle_timeout=0)
     assert "orders.valid" not in broker.topics and "orders.quarantine" not in broker.topics
 
