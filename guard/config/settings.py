@@ -335,7 +335,7 @@ class GuardSettings(BaseSettings):
     metrics: MetricsSettings = MetricsSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     # Learned baselines and other state the service writes: never into schemas_dir, which is
-    # version-controlled. Relative to the config file.
+    # version-controlled. Relative to the config file (default: `state/` beside it).
     state_dir: Path = Path("state")
     # A source topic that does not exist: `fail` at start (exit 2), or `wait` for it (polling
     # every few seconds), never a silent 1-partition output topic.
@@ -391,6 +391,8 @@ def load_settings(path: Path | str | None) -> GuardSettings:
         for key, env in (("schemas_dir", "GUARD_SCHEMAS_DIR"), ("state_dir", "GUARD_STATE_DIR")):
             if key in data and env not in os.environ:
                 data[key] = str((path.parent / str(data[key])).resolve())
+        if "state_dir" not in data and "GUARD_STATE_DIR" not in os.environ:
+            data["state_dir"] = str((path.parent / "state").resolve())  # beside the config
     try:
         return GuardSettings(**data)
     except ValidationError as exc:

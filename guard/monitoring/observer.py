@@ -21,7 +21,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -33,7 +32,9 @@ from guard.monitoring.alerts import Alert, alert_event, alert_record, set_value_
 from guard.monitoring.baseline import (
     Baseline,
     describe_mismatch,
+    find_baseline,
     learned,
+    learned_dir,
     load_baseline,
     plan_mismatch,
     save_baseline,
@@ -111,9 +112,10 @@ class MonitoringObserver:
         cfg = self.settings.monitoring.baseline
         if cfg.source == "learn":
             return None
-        baseline = load_baseline(self.settings.schemas_dir, subject, cfg.version)
-        if baseline is None and cfg.source == "auto":  # ops: one learned by an earlier run
-            baseline = load_baseline(learned_dir(self.settings), subject, cfg.version)
+        if cfg.source == "auto":  # ops: also one learned by an earlier run (state_dir)
+            baseline = find_baseline(self.settings, subject)
+        else:
+            baseline = load_baseline(self.settings.schemas_dir, subject, cfg.version)
         if baseline is None and cfg.source == "file":
             raise ConfigError(
                 f"monitoring.baseline.source is 'file' but subject {subject!r} has no "
@@ -300,12 +302,6 @@ class MonitoringObserver:
             windows=baseline.profile.windows,
             path=where,
         )
-
-
-def learned_dir(settings: GuardSettings) -> Path:
-    """Learned baselines are state, kept under `state_dir`: never in the version-controlled
-    schemas directory (they hold raw category values)."""
-    return settings.state_dir / "baselines"
 
 
 def window_info(profile: WindowProfile) -> dict[str, Any]:

@@ -372,3 +372,8 @@ def test_metrics_are_off_and_bound_to_loopback_by_default(tmp_path: Path) -> Non
 def test_state_dir_is_relative_to_the_config_file(tmp_path: Path) -> None:
     settings = load_settings(_config(tmp_path, "state_dir: st\n" + MINIMAL, "conf/guard.yaml"))
     assert settings.state_dir == (tmp_path / "conf" / "st").resolve()
+
+
+def test_state_dir_defaults_to_state_beside_the_config_file(tmp_path: Path) -> None:
+    settings = load_settings(_config(tmp_path, MINIMAL, "conf/guard.yaml"))
+    assert settings.state_dir == (tmp_path / "conf" / "state").resolve()
