@@ -50,3 +50,29 @@ def test_every_command_has_a_row_in_the_readme_exit_code_table() -> None:
     leaves = set(_leaves(cli))
     assert leaves - listed == set(), "commands missing from the README table"
     assert listed - leaves == set(), "README rows for commands that do not exist"
+
+
+def test_every_command_exits_2_on_a_usage_error() -> None:
+    from click.testing import CliRunner
+
+    for path in _leaves(cli):
+        args = path.split()[1:]
+        result = CliRunner().invoke(cli, [*args, "--no-such-option"])
+        assert result.exit_code == 2, f"{path}: {result.exit_code} {result.output[-300:]}"
+
+
+def test_every_command_with_a_config_option_exits_2_on_a_broken_config(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    config = tmp_path / "guard.yaml"
+    config.write_text("kafka: {sasl_mechanism: PLAN}\ntopics: {t: {subject: orders}}\n")
+    data = tmp_path / "data.jsonl"
+    data.write_text("{}\n")
+    needs = {"guard replay": ["--dry-run"], "guard baseline build": ["-s", "orders", str(data)]}
+    for path, command in _leaves(cli).items():
+        if not any("--config" in getattr(p, "opts", []) for p in command.params):
+            continue
+        args = [*path.split()[1:], *needs.get(path, [])]
+        result = CliRunner().invoke(cli, [*args, "-c", str(config)], env={})
+        assert result.exit_code == 2, f"{path}: {result.exit_code} {result.output[-300:]}"
+        assert "kafka.sasl_mechanism" in result.output, path
