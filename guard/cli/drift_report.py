@@ -36,8 +36,7 @@ def _share(name: str, default: float, text: str) -> Callable[[_F], _F]:
     help="Baseline records: a JSON Lines or JSON file (repeatable).",
 )
 @click.option(
-    "--current",
-    "-c",
+    "--current",  # no short flag: -c is --config in every command
     "current",
     multiple=True,
     required=True,

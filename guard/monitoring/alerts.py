@@ -3,14 +3,18 @@
 Every alert names the subject, the field (`(window)` for window-level checks), the statistic,
 the baseline value, the current value, the threshold and the window. Alerts never carry
 record values: category values are values, so new categories are given as a count and short
-SHA-256 hashes, unless `expose_values: true` opts in to naming them.
+keyed hashes (HMAC-SHA-256 with `monitoring.value_hash_key`; an unkeyed hash of a currency or
+a country code is recovered by hashing the few candidates), unless `expose_values: true` opts
+in to naming them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -34,8 +38,19 @@ class Alert:
     detail: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
+# Without a configured key, one per process: hashes then compare within a run only.
+_hash_key = secrets.token_bytes(32)
+
+
+def set_value_hash_key(key: bytes) -> None:
+    """The secret alert hashes are keyed with (`monitoring.value_hash_key`)."""
+    global _hash_key
+    _hash_key = key
+
+
 def value_hash(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    digest = hmac.new(_hash_key, value.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    return digest.hexdigest()[:16]
 
 
 def describe_values(values: Iterable[str], expose_values: bool) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import numpy as np
 from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
 from guard.monitoring.alerts import WINDOW_FIELD, Alert
-from guard.monitoring.baseline import Baseline, describe_mismatch, load_baseline, plan_mismatch
+from guard.monitoring.baseline import Baseline, describe_mismatch, find_baseline, plan_mismatch
 from guard.monitoring.drift import GRID, check_window
 from guard.monitoring.field_profile import FieldProfile
 from guard.monitoring.plan import SubjectPlan, plan_subject
@@ -180,7 +180,7 @@ def statuses(
         finals = [s.final for s in slots if s.final is not None]
         opens = [s.open for s in slots if s.open is not None]
         view = merged(finals) or _empty(plan)
-        baseline = load_baseline(settings.schemas_dir, name, settings.monitoring.baseline.version)
+        baseline = find_baseline(settings, name)  # ops: schemas/, else learned under state_dir
         alerts = check_window(plan, view, baseline.profile) if baseline and finals else []
         out.append(
             SubjectStatus(

@@ -43,14 +43,14 @@ def run(*args: str) -> Result:
 def stable(tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path]:
     out = tmp_path_factory.mktemp("stable")
     current = str(DATA / "orders-current-stable.jsonl")
-    return run("-s", "orders", "-b", BASELINE, "-c", current, "--out", str(out)), out
+    return run("-s", "orders", "-b", BASELINE, "--current", current, "--out", str(out)), out
 
 
 @pytest.fixture(scope="module")
 def drifted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path]:
     out = tmp_path_factory.mktemp("drifted")
     current = str(DATA / "orders-current-drifted.jsonl")
-    return run("-s", "orders", "-b", BASELINE, "-c", current, "--out", str(out)), out
+    return run("-s", "orders", "-b", BASELINE, "--current", current, "--out", str(out)), out
 
 
 def test_stable_data_exits_zero_and_writes_every_output(stable: tuple[Result, Path]) -> None:
@@ -79,14 +79,23 @@ def test_more_current_files_may_follow_as_arguments(tmp_path: Path) -> None:
     one = tmp_path / "one.jsonl"
     one.write_text('{"not": "an order"}\n')
     two = str(tmp_path / "two.jsonl")
-    result = run("-s", "orders", "-b", BASELINE, "-c", str(one), two, "--out", str(tmp_path))
+    result = run("-s", "orders", "-b", BASELINE, "--current", str(one), two, "--out", str(tmp_path))
     assert result.exit_code == 2
     assert f"error: {tmp_path / 'two.jsonl'}: no such file" in result.stderr
 
 
 def test_a_threshold_out_of_range_is_a_usage_error(tmp_path: Path) -> None:
     result = run(
-        "-s", "orders", "-b", BASELINE, "-c", BASELINE, "--out", str(tmp_path), "--p-value", "2"
+        "-s",
+        "orders",
+        "-b",
+        BASELINE,
+        "--current",
+        BASELINE,
+        "--out",
+        str(tmp_path),
+        "--p-value",
+        "2",
     )
     assert result.exit_code == 2
     assert "--p-value" in result.stderr
@@ -123,7 +132,8 @@ def test_bad_input_exits_two_with_one_clear_line(tmp_path: Path, case: str, expe
         base = str(profile)
     else:
         extra = ["--version", "9"]
-    result = run("-s", subject, "-b", base, "-c", cur, "--out", str(tmp_path / "out"), *extra)
+    out = str(tmp_path / "out")
+    result = run("-s", subject, "-b", base, "--current", cur, "--out", out, *extra)
     assert result.exit_code == 2
     assert result.stderr.startswith("error: ") and expected in result.stderr
     assert "Traceback" not in result.output
@@ -212,7 +222,7 @@ def changed(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Ran]:
             tmp = tmp_path_factory.mktemp("changed")
             current = _changed_current(tmp, CHANGED[case])
             out = tmp / "out"
-            result = run("-s", "orders", "-b", BASELINE, "-c", current, "--out", str(out))
+            result = run("-s", "orders", "-b", BASELINE, "--current", current, "--out", str(out))
             runs[case] = result, out
         return runs[case]
 

@@ -103,7 +103,9 @@ def test_run_alerts_on_the_drift_topic_and_status_shows_the_drifting_field(
     assert alerts, "the drift raised alerts"
     assert {(a["field"], a["statistic"]) for a in alerts} == {("note", "null_rate_abs")}
     assert sorted(a["window"]["records"] for a in alerts) == [500, 500]  # the two drifted windows
-    assert (tmp_path / "schemas" / "events" / "baseline-v1.json").is_file(), "learned and saved"
+    learned = tmp_path / "state" / "baselines" / "events" / "baseline-v1.json"
+    assert learned.is_file(), "learned and saved in the state dir"
+    assert not (tmp_path / "schemas" / "events" / "baseline-v1.json").exists(), "never in schemas"
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
     try:

@@ -20,7 +20,7 @@ def test_monitoring_is_off_by_default_with_the_documented_topics_and_windows() -
         0.1,
         False,
     )
-    assert m.metrics_port is None
+    assert m.value_hash_key is None
 
 
 def test_a_window_needs_a_count_or_a_time_limit() -> None:
