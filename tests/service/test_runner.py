@@ -224,13 +224,12 @@ def test_missing_sources_wait_starts_once_the_topic_appears() -> None:
     service, _ = _service(broker, missing_sources="wait")
     waits: list[float] = []
 
-    def wait_then_create(seconds: float) -> bool:
+    def wait_then_create(seconds: float, tick: float = 0.05) -> None:
         waits.append(seconds)
         broker.create("orders", 2)
         broker.produce("orders", b'{"x": 1}', b"k")
-        return False
 
-    service._stop.wait = wait_then_create  # type: ignore[method-assign]
+    service._stop.sleep = wait_then_create  # type: ignore[method-assign]
     summary = service.run(idle_timeout=0)
     assert len(waits) == 1 and summary.stats.total == 1
     assert len(broker.topics["orders.quarantine"]) == 2
