@@ -81,6 +81,9 @@ class TestResult:
 class FieldVerdict:
     field: str
     state: State = "ok"
+    # How its values were compared: categories, value (numbers), length (strings, arrays),
+    # or presence only (timestamps, dates, objects, booleans without categories).
+    compared_by: str = "presence"
     tests: list[TestResult] = dc_field(default_factory=list)
     insufficient: list[str] = dc_field(default_factory=list)  # aspects left untested: too few
     alerts: list[Alert] = dc_field(default_factory=list)
@@ -92,6 +95,7 @@ class FieldVerdict:
     def to_json(self) -> dict[str, Any]:
         return {
             "state": self.state,
+            "compared_by": self.compared_by,
             "alerts": self.statistics,
             "insufficient": self.insufficient,
             "tests": [t.to_json() for t in self.tests],
@@ -264,8 +268,11 @@ class _FieldCheck:
         self._nulls()
         self._types()
         if self._is_categorical():
+            verdict.compared_by = "categories"
             self._categories()
         elif self.declared not in _NO_DISTRIBUTION:
+            numeric = self.declared in {"integer", "number"}
+            verdict.compared_by = "value" if numeric else "length"
             self._distribution()
         if verdict.insufficient:
             verdict.state = "insufficient data"  # drift, if found, overrides it later
