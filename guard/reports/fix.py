@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from guard.contracts.diff import diff_specs, render_diff
-from guard.contracts.registry import Registry
 from guard.contracts.next_version import propose_next
+from guard.contracts.registry import Registry
 from guard.contracts.suggest import to_yaml
 from guard.reports.drift import SuggestedFix
 from guard.reports.profiles import decoded

@@ -54,7 +54,8 @@ class ProfiledInput:
     unreadable_lines: list[Unreadable] = field(default_factory=list)
     rejected: int = 0  # records the guard would quarantine (unreadable lines included)
     reasons: Counter[str] = field(default_factory=Counter)
-    rejected_fields: Counter[str] = field(default_factory=Counter)  # records per field path
+    # Rejected records per declared field (an error under `items[0].qty` counts for `items`).
+    rejected_fields: Counter[str] = field(default_factory=Counter)
     rejected_sample: list[Kept] = field(default_factory=list)
     sample: list[Kept] = field(default_factory=list)
 
@@ -83,6 +84,7 @@ def profile_files(
         raise InputError(f"{role}: no files given")
     out = ProfiledInput(role, list(paths), WindowProfile.for_plan(plan))
     rng = random.Random(seed)
+    paths_by_length = sorted(plan.paths, key=len, reverse=True)
     chunk: list[Observation] = []
     with _Progress(paths, role) as progress:
         for rec in read_records(list(paths)):
@@ -105,7 +107,7 @@ def profile_files(
                     f"{role} {origin}: this is a baseline profile (guard baseline build), not "
                     "records; give the records it was built from (JSON Lines or JSON)"
                 )
-            _keep(out, verdict, obj, origin, rng)
+            _keep(out, verdict, obj, origin, rng, paths_by_length)
             chunk.append((None, None, verdict))
             if len(chunk) >= CHUNK:
                 out.profile.add(plan, chunk)
@@ -119,7 +121,12 @@ def profile_files(
 
 
 def _keep(
-    out: ProfiledInput, verdict: Verdict, obj: dict[str, Any], origin: str, rng: random.Random
+    out: ProfiledInput,
+    verdict: Verdict,
+    obj: dict[str, Any],
+    origin: str,
+    rng: random.Random,
+    paths: list[str],
 ) -> None:
     out.records += 1
     if len(out.sample) < SAMPLE:  # reservoir sampling: every record equally likely
@@ -132,9 +139,17 @@ def _keep(
         return
     out.rejected += 1
     out.reasons.update(verdict.reasons)
-    out.rejected_fields.update({e.path for e in verdict.errors})
+    out.rejected_fields.update({_declared(e.path, paths) for e in verdict.errors})
     if len(out.rejected_sample) < REJECTED:
         out.rejected_sample.append(Kept(origin, obj))
+
+
+def _declared(error_path: str, paths: list[str]) -> str:
+    """The declared field an error is under (the longest matching path), else the path."""
+    for p in paths:
+        if error_path == p or error_path.startswith((p + ".", p + "[")):
+            return p
+    return error_path
 
 
 def decoded(paths: Sequence[str], limits: Limits | None = None) -> Iterator[dict[str, Any]]:
