@@ -180,7 +180,7 @@ class DriftThresholdSettings(DriftSpec):
     """
 
     null_rate_abs: Rate = 0.05
-    null_rate_rel: Positive = 1.0  # only where the baseline has nulls and the abs check is quiet
+    null_rate_rel: Positive = 0.5  # only where the baseline has nulls and the abs check is quiet
     missing_rate_abs: Rate = 0.05
     type_change: Rate = 0.01
     psi: Positive = 0.2

@@ -28,7 +28,7 @@ class FieldThresholds:
     """Concrete thresholds for one field; None means the check is off."""
 
     null_rate_abs: float | None = 0.05
-    null_rate_rel: float | None = 1.0
+    null_rate_rel: float | None = 0.5
     missing_rate_abs: float | None = 0.05
     type_change: float | None = 0.01
     psi: float | None = 0.2
