@@ -155,7 +155,8 @@ def measure(
     engine: Engine, case: str, size: int, runs: int, seed: int
 ) -> tuple[int, list[tuple[str, str]]]:
     """(runs that alerted, what alerted in them) for one case and sample size."""
-    hits, seen = 0, []
+    hits = 0
+    seen: list[tuple[str, str]] = []
     for run in range(runs):
         a = engine.judge(sample(case, size, seed * 1_000_003 + size * 1009 + run))
         if detected(case, a):
