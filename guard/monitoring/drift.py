@@ -414,9 +414,6 @@ class _FieldCheck:
             max(0, total_b - sum(base_counts.values()))
         ]
         vec_c = [cur_counts.get(n, 0) for n in names] + [max(0, total_c - sum(cur_counts.values()))]
-        if self.t.new_categories:  # new values are tested above; the mix is tested on the rest
-            known = [i for i, n in enumerate(names) if n in base_counts] + [len(names)]
-            vec_b, vec_c = [vec_b[i] for i in known], [vec_c[i] for i in known]
         top = max(base_counts, key=lambda n: base_counts[n])
         top_b, top_c = base_counts[top] / total_b, cur_counts.get(top, 0) / total_c
         if sum(vec_c) == 0:
