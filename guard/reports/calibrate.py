@@ -1,6 +1,7 @@
 """Measure the drift engine: false-alarm rate on stable samples, detection power on drifts.
 
     python -m guard.reports.calibrate [--runs 200] [--sizes 200,500,1000,5000] [--seed 1]
+                                      [--cases "stable,shift 0.5 sd"]
 
 Seeded synthetic `orders` v2 records (the repository's contract): a 20,000-record baseline,
 then, per sample size, `runs` independent current samples of each case, each profiled and
@@ -171,14 +172,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated case names")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
+    cases = [c.strip() for c in args.cases.split(",")]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        parser.error(f"unknown cases {unknown}; known: {', '.join(CASES)}")
     engine = Engine.at_defaults(args.seed)
     print(f"baseline: {BASELINE_RECORDS} records; {args.runs} runs per cell; seed {args.seed}")
     print()
     print("| case | " + " | ".join(f"n={n}" for n in sizes) + " |")
     print("|---|" + "---|" * len(sizes))
-    for case in CASES:
+    for case in cases:
         cells = []
         for n in sizes:
             hits, seen = measure(engine, case, n, args.runs, args.seed)
