@@ -133,7 +133,10 @@ def assess(plan: SubjectPlan, current: WindowProfile, baseline: WindowProfile) -
     undeclared: dict[str, FieldVerdict] = {}
     for t in _undeclared(w, current, baseline):
         undeclared.setdefault(t.field, FieldVerdict(t.field)).tests.append(t)
-    if current.profiled and baseline.profiled:
+    if not current.profiled or not baseline.profiled:  # no record decoded: fields unknown
+        for v in fields.values():
+            v.state = "insufficient data"
+    else:
         for fplan in plan.fields:
             fc, fb = current.fields.get(fplan.path), baseline.fields.get(fplan.path)
             if fc is not None and fb is not None:
