@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import resource
 import subprocess
 import sys
@@ -61,12 +62,18 @@ def main() -> None:
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"report: exit {done.returncode}, {wall:.0f} s wall, peak RSS {peak_mb:.0f} MB")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mb, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    print(
+        f"report: exit {done.returncode}, {wall:.0f} s wall, {cpu:.0f} s CPU, "
+        f"peak RSS {peak_mb:.0f} MB"
+    )
     print(f"        {2 * n / wall:,.0f} records/s")
     print(done.stdout.splitlines()[0] if done.stdout else done.stderr[-2000:])
-    progress = [line for line in done.stderr.split("\r") if "profiling" in line]
+    progress = [line for line in re.split(r"[\r\n]", done.stderr) if "profiling" in line]
     print(f"progress bar updates on stderr: {len(progress)}")
+    for line in progress[:: max(1, len(progress) // 4)]:
+        print(f"    {line.strip()}")
 
 
 if __name__ == "__main__":
