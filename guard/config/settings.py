@@ -323,13 +323,13 @@ class DriftThresholdSettings(DriftSpec):
     still set it for that field.
     """
 
-    null_rate_abs: Rate = 0.1
-    null_rate_rel: Positive = 1.0  # only where the baseline has nulls and the abs check is quiet
-    missing_rate_abs: Rate = 0.1
+    null_rate_abs: Rate = 0.05
+    null_rate_rel: Positive = 0.5  # only where the baseline has nulls and the abs check is quiet
+    missing_rate_abs: Rate = 0.05
     type_change: Rate = 0.01
     psi: Positive = 0.2
     ks: Rate = 0.1
-    wasserstein: Positive = False
+    wasserstein: Positive = 0.1  # in baseline standard deviations
     js: Rate = 0.1
     chi2_p: PValue = False
     new_categories: bool = True
@@ -338,7 +338,9 @@ class DriftThresholdSettings(DriftSpec):
     quarantine_rate_abs: Rate = 0.05  # quarantined share above the baseline's
     new_fields: bool = True  # fields no baseline record had (declared under allow, or not)
     missing_fields: Rate = 0.05  # a field at least this common in the baseline is now absent
-    p_value: PValue = 0.001  # significance for rate changes and the sketch KS test
+    # Family-wise significance: the chance that a stable window raises any alert at all
+    # (Holm's correction over every test of the window; see guard/monitoring/drift.py).
+    p_value: PValue = 0.05
     min_records: int = Field(default=100, ge=1)  # smaller windows are profiled, not checked
     min_values: int = Field(default=30, ge=1)  # per field, for distribution checks
     categorical_max: int = Field(default=50, ge=1)  # enum-like: at most this many values

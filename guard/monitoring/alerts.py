@@ -1,7 +1,9 @@
 """Drift alerts: what was measured, against what, and the event published for it.
 
-Every alert names the subject, the field (`(window)` for window-level checks), the statistic,
-the baseline value, the current value, the threshold and the window. Alerts never carry
+Every alert names the subject, the field (`(window)` for window-level checks), the statistic
+and its measured value (an effect size) with the threshold it crossed, the baseline and
+current levels, the measured p-value with the significance level it had to be under, and
+the window. Alerts never carry
 record values: category values are values, so new categories are given as a count and short
 keyed hashes (HMAC-SHA-256 with `monitoring.value_hash_key`; an unkeyed hash of a currency or
 a country code is recovered by hashing the few candidates), unless `expose_values: true` opts
@@ -36,6 +38,10 @@ class Alert:
     baseline_value: float | None  # the baseline's level of the quantity (a rate, a median)
     current_value: float | None  # this window's level of the same quantity
     detail: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # The significance test behind the alert: the measured p-value and the level it had to
+    # be under (after the family-wise correction). None for checks without a test (volume).
+    p_value: float | None = None
+    significance_level: float | None = None
 
 
 # Without a configured key, one per process: hashes then compare within a run only.
@@ -78,6 +84,8 @@ def alert_event(
         "threshold": alert.threshold,
         "baseline_value": _round(alert.baseline_value),
         "current_value": _round(alert.current_value),
+        "p_value": _round(alert.p_value),
+        "significance_level": _round(alert.significance_level),
         "window": dict(window),
         "baseline": dict(baseline),
         "detail": dict(alert.detail),

@@ -280,6 +280,8 @@ class MonitoringObserver:
                 threshold=event["threshold"],
                 baseline_value=event["baseline_value"],
                 current_value=event["current_value"],
+                p_value=event["p_value"],
+                significance_level=event["significance_level"],
                 window=event["window"]["id"],
                 detail=event["detail"],
             )

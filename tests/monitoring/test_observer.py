@@ -94,7 +94,8 @@ def test_every_alert_names_subject_field_statistic_values_threshold_and_window(
     _run(make_settings(), registry, broker)
     event = _events(broker)[0]
     assert event["subject"] == "events" and event["field"] == "note"
-    assert event["statistic"] == "null_rate_abs" and event["threshold"] == 0.1
+    assert event["statistic"] == "null_rate_abs" and event["threshold"] == 0.05
+    assert 0 <= event["p_value"] < event["significance_level"] < 0.05
     assert event["baseline_value"] < 0.05 < event["current_value"]
     assert {"id", "instance", "started_at", "ended_at", "records"} <= set(event["window"])
     assert event["window"]["records"] == WINDOW and event["window"]["instance"] == "test-instance"
