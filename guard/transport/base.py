@@ -43,7 +43,7 @@ class OutRecord:
     topic: str
     key: bytes | None
     value: bytes | None
-    headers: Headers
+    headers: Sequence[tuple[str, bytes | None]]  # null header values are carried as null
     timestamp_ms: int | None = None
     partition: int | None = None
 

@@ -22,6 +22,7 @@ from guard.config.settings import KafkaSettings
 from guard.errors import FatalTransportError, TransientTransportError
 from guard.transport.base import OutRecord, TopicPartition
 from guard.transport.kafka_errors import classify, translate
+from guard.transport.kafka_records import NULL_HEADER
 
 log = structlog.get_logger(__name__)
 
@@ -76,13 +77,17 @@ class TxProducer:
         translate("begin transaction", self._producer.begin_transaction)
 
     def send(self, record: OutRecord) -> None:
+        headers = record.headers
+        if any(v is None for _, v in headers):
+            # kafka-python's send refuses None; NULL_HEADER is written as a null value.
+            headers = [(k, NULL_HEADER if v is None else v) for k, v in headers]
         fut = translate(
             "send",
             lambda: self._producer.send(
                 record.topic,
                 value=record.value,
                 key=record.key,
-                headers=record.headers,
+                headers=headers,
                 partition=record.partition,
                 timestamp_ms=record.timestamp_ms,
             ),
