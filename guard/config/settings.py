@@ -246,6 +246,16 @@ class MonitoringSettings(_Section):
     metrics_host: str = "127.0.0.1"
 
 
+class EnvelopeSettings(_Section):
+    # Signs the lineage and attempt headers of records replay sends back to their source
+    # topic, so the guard can trust them (the loop guard keeps counting); without a key every
+    # incoming guard.* header is renamed guard.untrusted.* and attempts start at 1.
+    hmac_key: SecretStr | None = None
+
+    def key_bytes(self) -> bytes | None:
+        return self.hmac_key.get_secret_value().encode() if self.hmac_key else None
+
+
 class GuardSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GUARD_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -264,6 +274,7 @@ class GuardSettings(BaseSettings):
     retry: RetrySettings = RetrySettings()
     log: LogSettings = LogSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    envelope: EnvelopeSettings = EnvelopeSettings()
     topics: dict[str, Route] = Field(min_length=1)
 
     @field_validator("topics")

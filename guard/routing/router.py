@@ -13,15 +13,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from guard.quarantine.envelope import (
-    Envelope,
-    Source,
-    now_iso,
-    previous_attempts,
-    producible,
-    quarantine_headers,
+from guard.quarantine.envelope import Envelope, Source, envelope_headers, now_iso
+from guard.quarantine.trust import (
+    EnvelopeTrust,
+    carries_guard_headers,
+    split_malformed,
+    without_own,
 )
-from guard.transport.base import InRecord, OutRecord, TopicPartition
+from guard.transport.base import InHeaders, InRecord, OutRecord, TopicPartition
+from guard.validation.reasons import FieldError, Reason
 from guard.validation.validator import RecordValidator, Verdict
 
 EXAMPLES_KEPT = 5
@@ -78,70 +78,111 @@ class Router:
         plans: dict[str, RoutePlan],
         version_header: str,
         tombstones: Literal["quarantine", "forward"] = "quarantine",
+        trust: EnvelopeTrust | None = None,
     ) -> None:
         self.plans = plans
         self.version_header = version_header
         self.forward_tombstones = tombstones == "forward"
+        self.trust = trust or EnvelopeTrust()
 
     def route(self, batch: list[InRecord]) -> RoutedBatch:
+        """Verdicts and output records for one batch. Counters are kept in locals and folded
+        into the stats once per batch; the envelope's fixed parts come from caches."""
         out: list[OutRecord] = []
         verdicts: list[tuple[InRecord, Verdict]] = []
         offsets: dict[TopicPartition, int] = {}
         stats = RoutingStats()
-        quarantined_at = now_iso()  # one clock read per batch, not per record
+        by_topic: dict[tuple[str, str], int] = {}
+        by_reason: dict[str, int] = {}
+        unknown: list[str] = []
+        quarantined_at = now_iso().encode()  # one clock read per batch, not per record
+        plans, version_header, forward = self.plans, self.version_header, self.forward_tombstones
         for rec in batch:
             offsets[(rec.topic, rec.partition)] = rec.offset + 1
-            plan = self.plans[rec.topic]  # the service subscribes to routed topics only
-            subject = plan.validator.subject.name
-            if rec.value is None and rec.key is not None and self.forward_tombstones:
+            plan = plans[rec.topic]  # the service subscribes to routed topics only
+            headers: InHeaders = rec.headers
+            guard_headers = bool(headers) and carries_guard_headers(headers)
+            attempts = 0
+            if guard_headers:
+                headers, attempts = self.trust.admit(rec.key, rec.value, headers)
+            if rec.value is None and rec.key is not None and forward:
                 # A tombstone deletes its key downstream; one without a key deletes nothing
                 # and is quarantined like any null value.
-                verdict = Verdict(True, subject, None, (), value=None)
+                verdict = Verdict(True, plan.validator.subject.name, None, (), value=None)
             else:
-                verdict = plan.validator.validate(rec.value, rec.header(self.version_header))
+                verdict = plan.validator.validate(rec.value, rec.header(version_header))
+            raw: InHeaders = []
+            if rec.header_error is not None:
+                headers, raw = split_malformed(headers)
+                errors = (FieldError("", Reason.MALFORMED_HEADER, rec.header_error),)
+                verdict = Verdict(
+                    False,
+                    verdict.subject,
+                    None,
+                    verdict.versions_tried,
+                    errors + verdict.errors,
+                    record=verdict.record,
+                )
             verdicts.append((rec, verdict))
             if verdict.ok:
-                stats.valid += 1
-                stats.by_topic[(rec.topic, "valid")] += 1
-                stats.unknown_fields.update(verdict.unknown_fields)
-                key, value, headers = producible(rec.key, verdict.value, rec.headers)
+                key = (rec.topic, "valid")
+                by_topic[key] = by_topic.get(key, 0) + 1
+                if verdict.unknown_fields:
+                    unknown.extend(verdict.unknown_fields)
+                vp = plan.valid_partitions
                 out.append(
                     OutRecord(
                         plan.valid_topic,
-                        key,
-                        value,
-                        headers,
+                        rec.key,
+                        verdict.value,
+                        headers,  # byte for byte, nulls included; guard.* ones made untrusted
                         rec.timestamp_ms,
-                        mirror_partition(rec.partition, plan.valid_partitions),
+                        rec.partition if vp is not None and rec.partition < vp else None,
                     )
                 )
                 continue
-            envelope = Envelope(
-                source=Source(rec.topic, rec.partition, rec.offset, rec.timestamp_ms),
-                subject=verdict.subject,
-                versions_tried=verdict.versions_tried,
-                errors=verdict.errors,
-                attempt=previous_attempts(rec.headers) + 1,
-                quarantined_at=quarantined_at,
+            attempt = attempts + 1
+            coords = (rec.topic, rec.partition, rec.offset, rec.timestamp_ms, None, None)
+            envelope = envelope_headers(
+                coords,
+                verdict.subject,
+                verdict.versions_tried,
+                verdict.errors,
+                attempt,
+                quarantined_at,
             )
-            stats.quarantined += 1
-            stats.by_topic[(rec.topic, "quarantined")] += 1
-            stats.by_reason.update(envelope.reasons)
+            key = (rec.topic, "quarantined")
+            by_topic[key] = by_topic.get(key, 0) + 1
+            for reason in dict.fromkeys(e.code.value for e in verdict.errors):
+                by_reason[reason] = by_reason.get(reason, 0) + 1
             if len(stats.examples) < EXAMPLES_KEPT:
-                stats.examples.append(envelope)
-            key, value, headers = producible(
-                rec.key, rec.value, quarantine_headers(rec.headers, envelope)
-            )
+                stats.examples.append(
+                    Envelope(
+                        Source(*coords[:4]),
+                        verdict.subject,
+                        verdict.versions_tried,
+                        verdict.errors,
+                        attempt,
+                        quarantined_at.decode(),
+                    )
+                )
+            kept = without_own(headers) if guard_headers else headers
+            qp = plan.quarantine_partitions
             out.append(
                 OutRecord(
                     plan.quarantine_topic,
-                    key,
-                    value,
-                    headers,
+                    rec.key,
+                    rec.value,
+                    [*kept, *raw, *envelope],
                     rec.timestamp_ms,
-                    mirror_partition(rec.partition, plan.quarantine_partitions),
+                    rec.partition if qp is not None and rec.partition < qp else None,
                 )
             )
+        stats.by_topic.update(by_topic)
+        stats.by_reason.update(by_reason)
+        stats.unknown_fields.update(unknown)
+        stats.valid = sum(n for (_, kind), n in by_topic.items() if kind == "valid")
+        stats.quarantined = len(batch) - stats.valid
         return RoutedBatch(out, offsets, stats, verdicts)
 
 

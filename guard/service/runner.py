@@ -28,6 +28,7 @@ from tenacity.stop import stop_base
 from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
 from guard.errors import TransientTransportError
+from guard.quarantine.trust import EnvelopeTrust
 from guard.routing.router import RoutedBatch, RoutePlan, Router, RoutingStats
 from guard.transport.base import OutRecord, Pipe
 from guard.validation.decode import Limits
@@ -72,7 +73,8 @@ def build_router(
             pipe.partition_count(valid) if pipe else None,
             pipe.partition_count(quarantine) if pipe else None,
         )
-    return Router(plans, settings.version_header, settings.tombstones)
+    trust = EnvelopeTrust(settings.envelope.key_bytes())
+    return Router(plans, settings.version_header, settings.tombstones, trust)
 
 
 class _StopRequested(stop_base):

@@ -137,6 +137,8 @@ def test_reason_codes_are_stable_strings() -> None:
         "null_value",
         "too_large",
         "not_utf8",
+        "lone_surrogate",
+        "malformed_header",
         "not_json",
         "too_deep",
         "not_finite",
