@@ -55,10 +55,13 @@ class RecordValidator:
         self.subject = subject
         self.limits = limits or Limits()
         self.expose_values = expose_values
+        self._accepted = accepted if isinstance(accepted, str) else sorted(accepted)
         active = subject.active
         if isinstance(accepted, str):  # "latest" | "all"
-            allowed_by_header = set(active)
+            # `latest` means what it says for the version header too: a producer naming an
+            # older active version cannot pick the contract it is checked against.
             self.fallback: tuple[int, ...] = tuple(active[:1] if accepted == "latest" else active)
+            allowed_by_header = set(self.fallback)
         else:
             missing = sorted(set(accepted) - set(subject.versions))
             if missing:
@@ -91,7 +94,9 @@ class RecordValidator:
                 err = FieldError(
                     "",
                     Reason.RETIRED_VERSION,
-                    f"version {version} is retired or not accepted",
+                    f"version {version} is retired"
+                    if version not in self.subject.active
+                    else f"version {version} is not accepted here (accepted: {self._accepted})",
                     version,
                 )
                 return Verdict(False, name, None, (version,), (err,))

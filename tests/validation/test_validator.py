@@ -346,7 +346,7 @@ def test_expose_values_truncates_long_values(probe: Subject) -> None:
 
 @pytest.mark.parametrize("header", [b"1", b"v1", b"V1", b" 1 "])
 def test_header_selects_exactly_that_version(orders: Subject, header: bytes) -> None:
-    verdict = RecordValidator(orders).validate(_enc(V1_ORDER), header)
+    verdict = RecordValidator(orders, "all").validate(_enc(V1_ORDER), header)
     assert verdict.ok
     assert (verdict.version, verdict.versions_tried) == (1, (1,))
 
@@ -670,3 +670,15 @@ def test_nested_allow_override_under_reject_reports_nested_unknowns(tmp_path: Pa
     verdict = validator.validate(b'{"id": 1, "shipping": {"country": "DE", "x": 1}}')
     assert verdict.ok
     assert verdict.unknown_fields == ("shipping.x",)
+
+
+def test_latest_refuses_a_header_naming_an_older_active_version(orders: Subject) -> None:
+    """`accepted_versions: latest` binds the version header too (issue 8 item 3)."""
+    verdict = RecordValidator(orders, "latest").validate(_enc(V1_ORDER), b"1")
+    assert verdict.reasons == ("retired_version",)
+    assert "not accepted here (accepted: latest)" in verdict.errors[0].message
+
+
+def test_all_accepts_a_header_naming_an_older_active_version(orders: Subject) -> None:
+    verdict = RecordValidator(orders, "all").validate(_enc(V1_ORDER), b"1")
+    assert (verdict.ok, verdict.version) == (True, 1)
