@@ -207,6 +207,13 @@ def read_envelope(headers: Sequence[tuple[str, bytes | None]]) -> dict[str, Any]
     def num(name: str) -> int | None:
         return int(h[name]) if name in h else None
 
+    errors = json.loads(h.get(H_ERRORS, "[]"))
+    # Anything could have been written to a topic: refuse shapes the tools cannot count.
+    if not isinstance(errors, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("field", ""), str) for e in errors
+    ):
+        raise ValueError(f"{H_ERRORS} is not a list of error objects")
+
     return {
         "envelope": h[H_ENVELOPE],
         "source": {
@@ -220,7 +227,7 @@ def read_envelope(headers: Sequence[tuple[str, bytes | None]]) -> dict[str, Any]
         "subject": h.get(H_SUBJECT),
         "versions_tried": [int(v) for v in h.get(H_VERSIONS, "").split(",") if v],
         "reasons": [r for r in h.get(H_REASONS, "").split(",") if r],
-        "errors": json.loads(h.get(H_ERRORS, "[]")),
+        "errors": errors,
         "errors_total": num(H_ERRORS_TOTAL),
         "guard_version": h.get(H_GUARD_VERSION),
         "quarantined_at": h.get(H_QUARANTINED_AT),

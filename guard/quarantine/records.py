@@ -111,7 +111,7 @@ def from_kafka(rec: InRecord) -> QuarantinedRecord:
     try:
         envelope = read_envelope(rec.headers)
         value, restored = restore_nulls(rec.value, rec.headers)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise UnreadableRecord(location, str(exc)) from None
     return QuarantinedRecord(location, rec.key, value, restored, envelope)
 
@@ -127,7 +127,7 @@ def from_file_line(file: str, line: int, text: str) -> QuarantinedRecord:
         value = _unb64(obj.get("value_b64"))
         envelope = read_envelope(headers)
         value, restored = restore_nulls(value, headers)
-    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, binascii.Error) as exc:
         raise UnreadableRecord(location, f"not a quarantine line: {exc}") from None
     return QuarantinedRecord(location, key, value, restored, envelope)
 
