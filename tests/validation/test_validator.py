@@ -682,3 +682,29 @@ def test_latest_refuses_a_header_naming_an_older_active_version(orders: Subject)
 def test_all_accepts_a_header_naming_an_older_active_version(orders: Subject) -> None:
     verdict = RecordValidator(orders, "all").validate(_enc(V1_ORDER), b"1")
     assert (verdict.ok, verdict.version) == (True, 1)
+
+
+V2_ORDER = {**V1_ORDER, "channel": "web"}
+
+
+@pytest.mark.parametrize(
+    ("literal", "code"),
+    [
+        (b"1e400", Reason.OUT_OF_RANGE),
+        (b"1180591620717411303424", Reason.OUT_OF_RANGE),
+        (b'"\\ud800"', Reason.LONE_SURROGATE),
+    ],
+)
+def test_poison_in_an_undeclared_field_is_rejected_under_allow(
+    orders: Subject, literal: bytes, code: Reason
+) -> None:
+    """Issue 8 item 10: v2 allows unknown fields, but not poison in them."""
+    value = _enc(V2_ORDER)[:-1] + b', "note": ' + literal + b"}"
+    verdict = RecordValidator(orders).validate(value)
+    assert [(e.path, e.code) for e in verdict.errors] == [("note", code)]
+
+
+def test_a_lone_surrogate_in_a_declared_string_is_lone_surrogate(orders: Subject) -> None:
+    value = _enc({**V2_ORDER, "currency": "EU"}).replace(b'"EU"', b'"EU\\udc00"')
+    verdict = RecordValidator(orders).validate(value)
+    assert [(e.path, e.code) for e in verdict.errors] == [("currency", Reason.LONE_SURROGATE)]
