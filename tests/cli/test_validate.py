@@ -295,3 +295,13 @@ def test_console_script_exits_two_for_an_unknown_subject(tmp_path: Path) -> None
     assert proc.returncode == 2
     assert proc.stderr.decode().startswith("error: ")
     assert b"Traceback" not in proc.stderr
+
+
+def test_text_summary_shows_blank_lines(tmp_path: Path) -> None:
+    data = tmp_path / "in.jsonl"
+    data.write_text("\n  \n")
+    result = CliRunner().invoke(
+        cli, ["validate", "-s", "orders", "--schemas-dir", str(REPO_SCHEMAS), str(data)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "0 records, 0 valid, 0 quarantined, 2 blank lines (no record)" in result.output
