@@ -31,14 +31,6 @@ H_SIGNATURE = PREFIX + "signature"
 H_MALFORMED = PREFIX + "malformed.header."
 
 
-def carries_guard_headers(headers: InHeaders) -> bool:
-    # A plain loop: any() over a generator costs more on the per-record path.
-    for name, _ in headers:  # noqa: SIM110
-        if name.startswith(PREFIX):
-            return True
-    return False
-
-
 def renamed_untrusted(headers: InHeaders) -> InHeaders:
     """Every `guard.X` header renamed `guard.untrusted.X`; order and values unchanged."""
     return [

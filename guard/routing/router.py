@@ -13,13 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from guard.quarantine.envelope import Envelope, Source, envelope_headers, now_iso
-from guard.quarantine.trust import (
-    EnvelopeTrust,
-    carries_guard_headers,
-    split_malformed,
-    without_own,
-)
+from guard.quarantine.envelope import PREFIX, Envelope, Source, envelope_headers, now_iso
+from guard.quarantine.trust import EnvelopeTrust, split_malformed, without_own
 from guard.transport.base import InHeaders, InRecord, OutRecord, TopicPartition
 from guard.validation.reasons import FieldError, Reason
 from guard.validation.validator import RecordValidator, Verdict
@@ -101,7 +96,15 @@ class Router:
             offsets[(rec.topic, rec.partition)] = rec.offset + 1
             plan = plans[rec.topic]  # the service subscribes to routed topics only
             headers: InHeaders = rec.headers
-            guard_headers = bool(headers) and carries_guard_headers(headers)
+            # One pass over the headers: the version header (the last one wins) and whether
+            # any claims to be the guard's.
+            version = None
+            guard_headers = False
+            for name, hv in headers:
+                if name == version_header:
+                    version = hv
+                elif name.startswith(PREFIX):
+                    guard_headers = True
             attempts = 0
             if guard_headers:
                 headers, attempts = self.trust.admit(rec.key, rec.value, headers)
@@ -110,7 +113,7 @@ class Router:
                 # and is quarantined like any null value.
                 verdict = Verdict(True, plan.validator.subject.name, None, (), value=None)
             else:
-                verdict = plan.validator.validate(rec.value, rec.header(version_header))
+                verdict = plan.validator.validate(rec.value, version)
             raw: InHeaders = []
             if rec.header_error is not None:
                 headers, raw = split_malformed(headers)

@@ -70,8 +70,12 @@ _decoder = json.JSONDecoder(
 )
 # Only to find where an overflowing number is, once `_decoder` refused the record.
 _locating_decoder = json.JSONDecoder(object_pairs_hook=_unique_pairs)
-_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+# One C-level pass folds what the scans look for: every digit to 0 and `[` to `{` (openers).
+# Only for scanning; the decoder reads the original text.
+_SCAN_FOLD = bytes.maketrans(b"123456789[", b"000000000{")
 _INT64_DIGITS = b"0" * 19  # fewer digits always fit in a signed 64-bit integer
+# A lone surrogate needs a \\uD800-\\uDFFF escape; most records hold no backslash at all.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # paired escapes decode to one character
 
@@ -92,7 +96,8 @@ def decode(value: bytes | None, limits: Limits) -> tuple[dict[str, Any] | None, 
     except UnicodeDecodeError as exc:
         return None, FieldError("", Reason.NOT_UTF8, f"invalid UTF-8 at byte {exc.start}")
     # Nesting can only exceed the limit if there are more openers than the limit.
-    may_be_deep = value.count(b"{") + value.count(b"[") > limits.max_depth
+    folded = value.translate(_SCAN_FOLD)
+    may_be_deep = folded.count(b"{") > limits.max_depth
     try:
         obj = _decoder.decode(text)
     except _DuplicateKeyError as exc:
@@ -112,8 +117,8 @@ def decode(value: bytes | None, limits: Limits) -> tuple[dict[str, Any] | None, 
         return None, FieldError("", Reason.OUT_OF_RANGE, _first_line(exc))
     if may_be_deep and _depth_exceeds(obj, limits.max_depth):
         return None, FieldError("", Reason.TOO_DEEP, f"nesting deeper than {limits.max_depth}")
-    long_numbers = _INT64_DIGITS in value.translate(_DIGITS_TO_ZERO)
-    surrogates = "\\ud" in text or "\\uD" in text
+    long_numbers = _INT64_DIGITS in folded
+    surrogates = b"\\" in value and _SURROGATE_ESCAPE.search(value) is not None
     if long_numbers or surrogates:
         found = _poison(obj, numbers=long_numbers, strings=surrogates)
         if found is not None:
