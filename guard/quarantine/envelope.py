@@ -72,7 +72,7 @@ class Envelope:
 
     @property
     def reasons(self) -> tuple[str, ...]:
-        return _summary(self.errors).reasons
+        return error_summary(self.errors).reasons
 
     def headers(self) -> Headers:
         s = self.source
@@ -88,7 +88,7 @@ class Envelope:
 
 
 @dataclass(frozen=True, slots=True)
-class _ErrorSummary:
+class ErrorSummary:
     """What the envelope says about one tuple of errors, encoded once."""
 
     reasons: tuple[str, ...]
@@ -99,19 +99,20 @@ class _ErrorSummary:
 
 # Invalid records fail in few distinct ways (same field, code, message), so the encoded
 # error list is looked up, not rebuilt; bounded, because exposed values make errors unique.
-_SUMMARIES: dict[tuple[FieldError, ...], _ErrorSummary] = {}
+_SUMMARIES: dict[tuple[FieldError, ...], ErrorSummary] = {}
 _SUMMARIES_MAX = 4096
 _SUBJECTS: dict[tuple[str, tuple[int, ...]], tuple[bytes, bytes]] = {}
 _ENVELOPE_VERSION = ENVELOPE_VERSION.encode()
 _SOURCE_NAMES = (H_TOPIC, H_PARTITION, H_OFFSET, H_TIMESTAMP, H_FILE, H_LINE)
 
 
-def _summary(errors: tuple[FieldError, ...]) -> _ErrorSummary:
+def error_summary(errors: tuple[FieldError, ...]) -> ErrorSummary:
+    """Reason codes and encoded error headers for `errors`, from the cache when seen."""
     found = _SUMMARIES.get(errors)
     if found is None:
         reasons = tuple(dict.fromkeys(e.code.value for e in errors))
         listed = [e.to_json() for e in errors[:MAX_ERRORS]]
-        found = _ErrorSummary(
+        found = ErrorSummary(
             reasons,
             ",".join(reasons).encode(),
             json.dumps(listed, separators=(",", ":")).encode(),
@@ -142,7 +143,7 @@ def envelope_headers(
     if names is None:
         names = (subject.encode(), ",".join(map(str, versions_tried)).encode())
         _SUBJECTS[(subject, versions_tried)] = names
-    summary = _summary(errors)
+    summary = error_summary(errors)
     out += [
         (H_SUBJECT, names[0]),
         (H_VERSIONS, names[1]),

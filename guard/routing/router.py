@@ -13,7 +13,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from guard.quarantine.envelope import PREFIX, Envelope, Source, envelope_headers, now_iso
+from guard.quarantine.envelope import (
+    PREFIX,
+    Envelope,
+    Source,
+    envelope_headers,
+    error_summary,
+    now_iso,
+)
 from guard.quarantine.trust import EnvelopeTrust, split_malformed, without_own
 from guard.transport.base import InHeaders, InRecord, OutRecord, TopicPartition
 from guard.validation.reasons import FieldError, Reason
@@ -88,7 +95,6 @@ class Router:
         offsets: dict[TopicPartition, int] = {}
         stats = RoutingStats()
         by_topic: dict[tuple[str, str], int] = {}
-        by_reason: dict[str, int] = {}
         unknown: list[str] = []
         quarantined_at = now_iso().encode()  # one clock read per batch, not per record
         plans, version_header, forward = self.plans, self.version_header, self.forward_tombstones
@@ -144,49 +150,58 @@ class Router:
                     )
                 )
                 continue
-            attempt = attempts + 1
-            coords = (rec.topic, rec.partition, rec.offset, rec.timestamp_ms, None, None)
-            envelope = envelope_headers(
-                coords,
-                verdict.subject,
-                verdict.versions_tried,
-                verdict.errors,
-                attempt,
-                quarantined_at,
-            )
             key = (rec.topic, "quarantined")
             by_topic[key] = by_topic.get(key, 0) + 1
-            for reason in dict.fromkeys(e.code.value for e in verdict.errors):
-                by_reason[reason] = by_reason.get(reason, 0) + 1
-            if len(stats.examples) < EXAMPLES_KEPT:
-                stats.examples.append(
-                    Envelope(
-                        Source(*coords[:4]),
-                        verdict.subject,
-                        verdict.versions_tried,
-                        verdict.errors,
-                        attempt,
-                        quarantined_at.decode(),
-                    )
-                )
             kept = without_own(headers) if guard_headers else headers
-            qp = plan.quarantine_partitions
             out.append(
-                OutRecord(
-                    plan.quarantine_topic,
-                    rec.key,
-                    rec.value,
-                    [*kept, *raw, *envelope],
-                    rec.timestamp_ms,
-                    rec.partition if qp is not None and rec.partition < qp else None,
+                self._quarantine_copy(
+                    rec, plan, verdict, [*kept, *raw], attempts + 1, quarantined_at, stats
                 )
             )
         stats.by_topic.update(by_topic)
-        stats.by_reason.update(by_reason)
         stats.unknown_fields.update(unknown)
         stats.valid = sum(n for (_, kind), n in by_topic.items() if kind == "valid")
         stats.quarantined = len(batch) - stats.valid
         return RoutedBatch(out, offsets, stats, verdicts)
+
+    @staticmethod
+    def _quarantine_copy(
+        rec: InRecord,
+        plan: RoutePlan,
+        verdict: Verdict,
+        headers: InHeaders,
+        attempt: int,
+        quarantined_at: bytes,
+        stats: RoutingStats,
+    ) -> OutRecord:
+        """The record as it goes to quarantine: key and value untouched, `headers` (already
+        cleared of the guard's own) followed by a fresh envelope."""
+        coords = (rec.topic, rec.partition, rec.offset, rec.timestamp_ms, None, None)
+        summary = error_summary(verdict.errors)
+        stats.by_reason.update(summary.reasons)
+        if len(stats.examples) < EXAMPLES_KEPT:
+            stats.examples.append(
+                Envelope(
+                    Source(*coords[:4]),
+                    verdict.subject,
+                    verdict.versions_tried,
+                    verdict.errors,
+                    attempt,
+                    quarantined_at.decode(),
+                )
+            )
+        envelope = envelope_headers(
+            coords, verdict.subject, verdict.versions_tried, verdict.errors, attempt, quarantined_at
+        )
+        qp = plan.quarantine_partitions
+        return OutRecord(
+            plan.quarantine_topic,
+            rec.key,
+            rec.value,
+            [*headers, *envelope],
+            rec.timestamp_ms,
+            rec.partition if qp is not None and rec.partition < qp else None,
+        )
 
 
 def mirror_partition(partition: int, target_partitions: int | None) -> int | None:
