@@ -54,3 +54,12 @@ def test_in_record_leaves_ordinary_records_unmarked() -> None:
 
 def test_null_value_marker_is_the_envelope_header() -> None:
     assert NULL_VALUE_MARKER == H_NULL_VALUE
+
+
+def test_another_kafka_python_version_is_left_unpatched(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import kafka
+
+    from guard.transport import kafka_records
+
+    monkeypatch.setattr(kafka, "__version__", "3.1.0")
+    assert kafka_records._install() is False
