@@ -161,3 +161,12 @@ def test_a_record_with_a_malformed_header_key_is_quarantined_whatever_its_value(
     ]
     assert routed.stats.by_reason == {"malformed_header": 1}
     assert not routed.verdicts[0][1].ok
+
+
+def test_a_record_whose_headers_could_not_be_read_at_all_is_quarantined() -> None:
+    """A client that cannot read any header (confluent's headers() raising) gives no headers."""
+    rec = InRecord("orders", 0, 4, 1, b"k", b"{}", [], header_error="headers unreadable")
+    [out] = _router().route([rec]).records
+    env = read_envelope(out.headers)
+    assert out.topic == "orders.quarantine" and env["reasons"][0] == "malformed_header"
+    assert env["errors"][0]["message"] == "headers unreadable"
