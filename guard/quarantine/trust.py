@@ -24,7 +24,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
-from guard.quarantine.envelope import H_ATTEMPT, PREFIX, UNTRUSTED, original_headers
+from guard.quarantine.envelope import H_ATTEMPT, PREFIX, UNTRUSTED
 from guard.transport.base import InHeaders
 
 H_SIGNATURE = PREFIX + "signature"
@@ -39,9 +39,6 @@ def renamed_untrusted(headers: InHeaders) -> InHeaders:
         else (name, value)
         for name, value in headers
     ]
-
-
-without_own = original_headers
 
 
 def _message(

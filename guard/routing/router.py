@@ -20,8 +20,9 @@ from guard.quarantine.envelope import (
     envelope_headers,
     error_summary,
     now_iso,
+    original_headers,
 )
-from guard.quarantine.trust import EnvelopeTrust, split_malformed, without_own
+from guard.quarantine.trust import EnvelopeTrust, split_malformed
 from guard.transport.base import InHeaders, InRecord, OutRecord, TopicPartition
 from guard.validation.reasons import FieldError, Reason
 from guard.validation.validator import RecordValidator, Verdict
@@ -152,7 +153,7 @@ class Router:
                 continue
             key = (rec.topic, "quarantined")
             by_topic[key] = by_topic.get(key, 0) + 1
-            kept = without_own(headers) if guard_headers else headers
+            kept = original_headers(headers) if guard_headers else headers
             out.append(
                 self._quarantine_copy(
                     rec, plan, verdict, [*kept, *raw], attempts + 1, quarantined_at, stats
