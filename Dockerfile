@@ -3,7 +3,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY guard ./guard
 COPY schemas ./schemas
-RUN pip install --no-cache-dir ".[monitoring]" && useradd --system --uid 10001 guard
+RUN pip install --no-cache-dir ".[monitoring,confluent]" && useradd --system --uid 10001 guard
 USER guard
 ENTRYPOINT ["guard"]
 CMD ["run", "--config", "/etc/guard/guard.yaml"]

@@ -6,7 +6,9 @@
     ├── InputError              a file or argument given on the command line is unusable
     └── TransportError          the broker could not be reached or refused an operation
         ├── TransientTransportError   worth retrying with backoff (timeouts, coordinator moves)
+        │   └── RegistryUnavailableError  the Schema Registry did not answer an id look-up
         └── FatalTransportError       retrying cannot help (fenced producer, authorization)
+            └── RecordTooLargeError   the broker refused a record as too large
 
 Invalid *records* are never exceptions: they are data (`guard.validation.Verdict`) and go to
 quarantine with stable reason codes.
@@ -46,5 +48,17 @@ class TransientTransportError(TransportError):
     """A broker failure that may succeed when retried."""
 
 
+class RegistryUnavailableError(TransientTransportError):
+    """A Schema Registry look-up failed for a reason other than "no such id": the batch is
+    retried like any transient failure, never quarantined for it."""
+
+
 class FatalTransportError(TransportError):
     """A broker failure that retrying cannot fix."""
+
+
+class RecordTooLargeError(FatalTransportError):
+    """A target topic or the producer refused a record as too large; retrying the same
+    record cannot help, but the service can route it differently (guard/routing/fit.py)."""
+
+    topic: str | None = None  # the refusing topic, when the client tells

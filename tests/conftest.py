@@ -25,7 +25,7 @@ def kafka() -> Iterator[LocalKafka]:
 
 
 # The Kafka clients every broker test runs against (guard/transport/factory.py).
-CLIENTS = ["kafka-python"]
+CLIENTS = ["kafka-python", "confluent"]
 
 
 @pytest.fixture(params=CLIENTS)

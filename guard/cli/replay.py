@@ -125,6 +125,15 @@ def replay(
     destination: Literal["clean", "source", "files"] = (
         "files" if settings is None else ("source" if to_source else "clean")
     )
+    wires = {}
+    if settings is not None:
+        from guard.validation.routes import wire_format
+
+        for topic, route in settings.topics.items():
+            if route.payload_format != "json" and route.subject in registry.subjects:
+                wire = wire_format(settings, registry.subject(route.subject), topic, route)
+                if wire is not None:
+                    wires[topic] = wire
     jobs = []
     for source in sources:
         classifier = Classifier(
@@ -141,6 +150,7 @@ def replay(
             record_filter=record_filter,
             handled=source.handled(),
             destination=destination,
+            wires=wires,
         )
         if settings is not None:
 

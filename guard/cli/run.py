@@ -17,7 +17,10 @@ from guard.cli.options import config_option
 def run(config_path: Path, max_records: int | None, idle_timeout: float | None) -> None:
     """Consume the source topics, validate every record, route it, commit exactly once.
 
-    SIGTERM/SIGINT finish and commit the batch in flight, then exit 0.
+    SIGTERM/SIGINT finish and commit the batch in flight, then exit 0; if that takes longer
+    than service.stop_grace_s (a client call that does not return), exit 3. A loop step held
+    longer than service.stall_timeout_s also ends in exit 3 (watchdog), as does a broker
+    failure streak past retry.max_attempts or retry.outage_budget_s.
     """
     import structlog
 
@@ -26,7 +29,7 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
     from guard.logs import configure_logging
     from guard.service import GuardService
     from guard.service.runner import BatchObserver
-    from guard.transport.factory import open_pipe
+    from guard.transport.factory import describe_topics, open_pipe
 
     settings = load_settings(config_path)
     configure_logging(settings.log.level, settings.log.format)
@@ -42,10 +45,18 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
 
         monitor = MonitoringObserver(settings, registry)
         observers.append(monitor)
-    service = GuardService(settings, registry, lambda: open_pipe(settings.kafka), observers)
+    service = GuardService(
+        settings,
+        registry,
+        lambda: open_pipe(settings.kafka),
+        observers,
+        describe_targets=lambda topics: describe_topics(settings.kafka, topics),
+    )
+    # Signals first: a SIGTERM during start-up (a slow broker) must stop the run, too.
+    service.install_signal_handlers()
+    service.start_watchdog()
     if settings.monitoring.enabled:
         monitor.start()
-    service.install_signal_handlers()
     summary = service.run(max_records=max_records, idle_timeout=idle_timeout)
     stats = summary.stats
     log.info(

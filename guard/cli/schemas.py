@@ -37,13 +37,24 @@ def list_(schemas_dir: Path) -> None:
 @click.option("--subject", "-s", help="Only this subject.")
 @click.option("--version", "-v", "version", type=int, help="Only this version (needs --subject).")
 @click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json-schema", "avro"]),
+    default="json-schema",
+    show_default=True,
+    help="JSON Schema (draft 2020-12) or an Avro schema (for Schema Registry producers).",
+)
+@click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Write <out>/<subject>/v<N>.schema.json files instead of printing.",
+    help="Write <out>/<subject>/v<N>.schema.json (or .avsc) files instead of printing.",
 )
-def export(schemas_dir: Path, subject: str | None, version: int | None, out: Path | None) -> None:
-    """Write the JSON Schema (draft 2020-12) equivalent of each contract."""
+def export(
+    schemas_dir: Path, subject: str | None, version: int | None, fmt: str, out: Path | None
+) -> None:
+    """Write the JSON Schema or Avro equivalent of each contract."""
     from guard.contracts import load_registry
+    from guard.contracts.avro import to_avro_schema
 
     registry = load_registry(schemas_dir)
     if version is not None and subject is None:
@@ -56,14 +67,16 @@ def export(schemas_dir: Path, subject: str | None, version: int | None, out: Pat
             raise click.UsageError(f"subject {name!r} has no version {version}")
         versions = [version] if version is not None else sorted(subj.versions)
         selected += [subj.versions[v] for v in versions]
+    avro = fmt == "avro"
+    docs = [to_avro_schema(c) if avro else c.json_schema for c in selected]
     if out is None:
-        docs = [c.json_schema for c in selected]
         click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
         return
-    for contract in selected:
-        target = out / contract.subject / f"v{contract.version}.schema.json"
+    suffix = "avsc" if avro else "schema.json"
+    for contract, doc in zip(selected, docs, strict=True):
+        target = out / contract.subject / f"v{contract.version}.{suffix}"
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(contract.json_schema, indent=2) + "\n", encoding="utf-8")
+        target.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         click.echo(str(target))
 
 

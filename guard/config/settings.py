@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -24,6 +25,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from guard.config.kafka_properties import check_properties
 from guard.contracts.spec import DriftSpec, Positive, PValue, Rate
 from guard.errors import ConfigError
 
@@ -61,9 +63,49 @@ class KafkaSettings(_Section):
     ssl_check_hostname: bool = True
     create_topics: bool = True
     replication_factor: int = -1  # -1: the broker's default
+    # Where a group with no committed offset starts reading.
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    # Static group membership (group.instance.id = instance_id): a restarted instance gets
+    # its partitions back at once instead of waiting for a rebalance; a stopped one keeps
+    # them until session_timeout_ms passes, then the group rebalances without it.
+    static_membership: bool = True
+    session_timeout_ms: int = Field(default=45_000, ge=1000)
+    # Throughput tuning, both clients. Defaults measured with benchmarks/client_tuning.py
+    # (30k records of ~260 B, 20% malformed, batches of 500, median of 5 interleaved rounds on
+    # a busy 2-core machine): kafka-python's old linger 5 ms / batch 16 KiB gave 2.7k records/s
+    # at 97 CPU s per 1M records, linger 100 ms / 1 MiB 3.5k at 72; linger 1000 ms was no
+    # better (3.1k-3.8k). A commit flushes at once, so linger adds no latency to a batch.
+    linger_ms: int = Field(default=100, ge=0)
+    batch_size: int = Field(default=1_048_576, ge=1)  # bytes per partition batch
+    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = "none"
+    fetch_min_bytes: int = Field(default=1, ge=1)
+    # How long the broker holds a fetch while fewer than fetch_min_bytes are ready: bounds the
+    # latency of a quiet stream (kafka-python's own default is 500).
+    fetch_max_wait_ms: int = Field(default=100, ge=0)
+    # Default: max_request_size, so a quarantined copy of any accepted record can be read back.
+    max_partition_fetch_bytes: int | None = Field(default=None, ge=1024)
+    max_poll_records: int = Field(default=500, ge=1)  # readers; the service uses batch size
+    # confluent only: flush the batch's records before sending its offsets to the transaction.
+    # Measured (same runs): a raw confluent-kafka transactional copy 32k records/s with it,
+    # 12.5k without; the guard on confluent 9.5k with it, 8.7k without (7.1k/7.9k in a
+    # second run: within noise once validation dominates).
+    flush_before_offsets: bool = True
+    # Other client properties, in the chosen client's own names (kafka-python: linger_ms;
+    # confluent: linger.ms); checked at start-up, see guard/config/kafka_properties.py.
+    producer_properties: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    consumer_properties: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
     def effective_transactional_id(self) -> str:
         return self.transactional_id or f"{self.group_id}-{self.instance_id}"
+
+    def group_instance_id(self) -> str | None:
+        """The static member id (instance_id made legal for Kafka), or None when dynamic."""
+        if not self.static_membership:
+            return None
+        return re.sub(r"[^A-Za-z0-9._-]", "_", self.instance_id)[:249]
+
+    def partition_fetch_bytes(self) -> int:
+        return self.max_partition_fetch_bytes or self.max_request_size
 
     def client_config(self) -> dict[str, Any]:
         """Settings shared by the consumer, producer and admin client (kafka-python names)."""
@@ -91,6 +133,12 @@ class KafkaSettings(_Section):
         return cfg
 
     @model_validator(mode="after")
+    def _properties(self) -> Self:
+        check_properties(self.client, "producer", self.producer_properties)
+        check_properties(self.client, "consumer", self.consumer_properties)
+        return self
+
+    @model_validator(mode="after")
     def _timeouts(self) -> Self:
         # A commit waits up to request_timeout_ms; the broker must not abort the transaction
         # (transaction_timeout_ms) while the guard is still waiting for it.
@@ -102,11 +150,20 @@ class KafkaSettings(_Section):
         return self
 
 
+PayloadFormat = Literal["json", "confluent-json", "confluent-avro"]
+
+
 class Route(_Section):
     """One source topic and how its records are judged and where they go."""
 
     subject: str
     accepted_versions: Literal["latest", "all"] | list[int] = "latest"
+    # json: plain JSON values; confluent-json / confluent-avro: Schema Registry framing (magic
+    # byte, 4-byte schema id) around a JSON or Avro payload (guard/validation/wire.py).
+    payload_format: PayloadFormat = "json"
+    # The registry subject whose versions name contract versions (ids not pinned in
+    # subject.yaml); default "<source topic>-value" (TopicNameStrategy).
+    registry_subject: str | None = None
     valid_topic: str | None = None
     quarantine_topic: str | None = None
 
@@ -123,6 +180,28 @@ class Route(_Section):
         return self
 
 
+class SchemaRegistrySettings(_Section):
+    """An optional Schema Registry to look up schema ids that no subject.yaml pins."""
+
+    url: str | None = None
+    timeout_ms: int = Field(default=5_000, ge=100)
+    username: str | None = None
+    password: SecretStr | None = None
+
+
+class QuarantineSettings(_Section):
+    # guard: the guard.* envelope; connect: Kafka Connect's __connect.errors.* names where
+    # Connect has one (guard.* for the rest, so replay works); both: every header of both.
+    header_style: Literal["guard", "connect", "both"] = "guard"
+    # Signs the lineage and attempt headers of records replay sends back to their source
+    # topic, so the guard can trust them (the loop guard keeps counting); without a key every
+    # incoming guard.* header is renamed guard.untrusted.* and attempts start at 1.
+    hmac_key: SecretStr | None = None
+
+    def key_bytes(self) -> bytes | None:
+        return self.hmac_key.get_secret_value().encode() if self.hmac_key else None
+
+
 class LimitSettings(_Section):
     max_bytes: int = Field(default=1_048_576, ge=1)
     max_depth: int = Field(default=64, ge=1, le=10_000)
@@ -137,12 +216,29 @@ class RetrySettings(_Section):
     initial_backoff_ms: int = Field(default=200, ge=1)
     max_backoff_ms: int = Field(default=30_000, ge=1)
     max_attempts: int = Field(default=20, ge=1)  # consecutive failures before giving up
+    # A failure streak (broker down, unreachable, refusing) ends the service with exit 3 once
+    # this many seconds have passed since its first failure, whatever max_attempts says. With
+    # the default request timeout (30 s per attempt) a dead broker ends in exit 3 within
+    # about two minutes, not after max_attempts full timeouts.
+    outage_budget_s: float = Field(default=60.0, gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.initial_backoff_ms > self.max_backoff_ms:
             raise ValueError("initial_backoff_ms must not exceed max_backoff_ms")
         return self
+
+
+class ServiceSettings(_Section):
+    """How the service loop ends when it cannot go on by itself (README: Stopping, Failures)."""
+
+    # After SIGTERM/SIGINT the batch in flight is committed and the clients closed within this
+    # many seconds; past it (a client call that does not return) the process exits with 3.
+    stop_grace_s: float = Field(default=20.0, gt=0)
+    # One step of the loop (a client call such as poll or commit, or routing one batch) held
+    # longer than this is a stall: the watchdog logs it and ends the process with exit 3. It
+    # must exceed the longest legitimate step (a commit waits up to 3 x request_timeout_ms).
+    stall_timeout_s: float = Field(default=120.0, gt=0)
 
 
 class LogSettings(_Section):
@@ -246,16 +342,6 @@ class MonitoringSettings(_Section):
     metrics_host: str = "127.0.0.1"
 
 
-class EnvelopeSettings(_Section):
-    # Signs the lineage and attempt headers of records replay sends back to their source
-    # topic, so the guard can trust them (the loop guard keeps counting); without a key every
-    # incoming guard.* header is renamed guard.untrusted.* and attempts start at 1.
-    hmac_key: SecretStr | None = None
-
-    def key_bytes(self) -> bytes | None:
-        return self.hmac_key.get_secret_value().encode() if self.hmac_key else None
-
-
 class GuardSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GUARD_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -270,11 +356,13 @@ class GuardSettings(BaseSettings):
     tombstones: Literal["quarantine", "forward"] = "quarantine"
     expose_values: bool = False  # opt-in: error entries may then carry the offending value
     limits: LimitSettings = LimitSettings()
+    quarantine: QuarantineSettings = QuarantineSettings()
+    schema_registry: SchemaRegistrySettings = SchemaRegistrySettings()
     batch: BatchSettings = BatchSettings()
     retry: RetrySettings = RetrySettings()
+    service: ServiceSettings = ServiceSettings()
     log: LogSettings = LogSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
-    envelope: EnvelopeSettings = EnvelopeSettings()
     topics: dict[str, Route] = Field(min_length=1)
 
     @field_validator("topics")
@@ -287,6 +375,17 @@ class GuardSettings(BaseSettings):
                     f"route {source!r} writes into a source topic {sorted(outs & set(topics))}"
                 )
         return topics
+
+    @model_validator(mode="after")
+    def _stall_after_slowest_step(self) -> Self:
+        # flush + send offsets + commit each wait up to request_timeout_ms.
+        slowest = 3 * self.kafka.request_timeout_ms / 1000
+        if self.service.stall_timeout_s <= slowest:
+            raise ValueError(
+                f"service.stall_timeout_s ({self.service.stall_timeout_s}) must exceed "
+                f"3 x kafka.request_timeout_ms ({slowest:g} s): a commit may wait that long"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -2,9 +2,11 @@
 
     compatibility: BACKWARD    # BACKWARD (default) | BACKWARD_TRANSITIVE | FORWARD |
                                # FORWARD_TRANSITIVE | FULL | FULL_TRANSITIVE | NONE
+    schema_ids: {1: 101, 2: [102, 205]}   # Schema Registry ids per version (framed payloads)
 
 The registry loads only `v<N>.yaml` files, so this file is read here, on demand, by the
-commands that need it (`guard schemas check`, `guard schemas suggest`). A missing file means
+commands that need it (`guard schemas check`, `guard schemas suggest`, and routes whose
+payloads carry Schema Registry framing). A missing file means
 the defaults, as in Schema Registry, whose default compatibility mode is BACKWARD.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from guard.compat_modes import DEFAULT_MODE, MODES, Mode
 from guard.contracts.registry import read_yaml
@@ -25,6 +27,28 @@ class SubjectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     compatibility: Mode = DEFAULT_MODE
+    # version -> the Schema Registry id(s) of the schema producers register for it (one per
+    # registry subject or format it is registered under)
+    schema_ids: dict[int, int | list[int]] = Field(default_factory=dict)
+
+    @field_validator("schema_ids")
+    @classmethod
+    def _one_version_per_id(cls, ids: dict[int, int | list[int]]) -> dict[int, int | list[int]]:
+        seen: dict[int, int] = {}
+        for version, pinned in ids.items():
+            for schema_id in pinned if isinstance(pinned, list) else [pinned]:
+                if seen.setdefault(schema_id, version) != version:
+                    raise ValueError(
+                        f"id {schema_id} is pinned to versions {seen[schema_id]} and {version}"
+                    )
+        return ids
+
+    def version_by_id(self) -> dict[int, int]:
+        return {
+            schema_id: version
+            for version, pinned in self.schema_ids.items()
+            for schema_id in (pinned if isinstance(pinned, list) else [pinned])
+        }
 
 
 def load_subject_config(schemas_dir: Path, subject: str) -> SubjectConfig:

@@ -15,6 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from guard._version import __version__
+from guard.quarantine.connect import H_OFFSET as C_OFFSET
+from guard.quarantine.connect import H_PARTITION as C_PARTITION
+from guard.quarantine.connect import H_TOPIC as C_TOPIC
+from guard.quarantine.connect import PREFIX as CONNECT_PREFIX
+from guard.quarantine.connect import HeaderStyle
+from guard.quarantine.connect import envelope_headers as styled_envelope_headers
 from guard.transport.base import Headers, InHeaders
 from guard.validation.reasons import FieldError
 
@@ -76,7 +82,7 @@ class Envelope:
 
     def headers(self) -> Headers:
         s = self.source
-        return envelope_headers(
+        return encode_envelope(
             (s.topic, s.partition, s.offset, s.timestamp_ms, s.file, s.line),
             self.subject,
             self.versions_tried,
@@ -124,7 +130,7 @@ def error_summary(errors: tuple[FieldError, ...]) -> ErrorSummary:
     return found
 
 
-def envelope_headers(
+def encode_envelope(
     source: tuple[str | int | None, ...],
     subject: str,
     versions_tried: tuple[int, ...],
@@ -181,14 +187,19 @@ def restore_nulls(value: bytes | None, headers: InHeaders) -> tuple[bytes | None
     return value, restored
 
 
-def quarantine_headers(original: InHeaders, envelope: Envelope) -> InHeaders:
-    """Original headers (minus stale guard ones; untrusted ones are data) and the envelope."""
-    return [*original_headers(original), *envelope.headers()]
+def quarantine_headers(
+    original: InHeaders, envelope: Envelope, style: HeaderStyle = "guard", task_id: str = "0"
+) -> InHeaders:
+    """Original headers (minus stale envelope ones; untrusted ones are data) followed by the
+    envelope, in `style`."""
+    return [*original_headers(original, style), *styled_envelope_headers(envelope, style, task_id)]
 
 
-def original_headers(headers: InHeaders) -> InHeaders:
-    """A stored record's headers without the guard's own (untrusted copies are kept)."""
-    return [(k, v) for k, v in headers if not k.startswith(PREFIX) or k.startswith(UNTRUSTED)]
+def original_headers(headers: InHeaders, style: HeaderStyle = "guard") -> InHeaders:
+    """A stored record's headers without the guard's own envelope (untrusted copies are
+    kept); under the `connect` styles, without Connect's error headers too."""
+    stale = (PREFIX,) if style == "guard" else (PREFIX, CONNECT_PREFIX)
+    return [(k, v) for k, v in headers if not k.startswith(stale) or k.startswith(UNTRUSTED)]
 
 
 def now_iso() -> str:
@@ -200,10 +211,14 @@ def read_envelope(headers: Sequence[tuple[str, bytes | None]]) -> dict[str, Any]
     h = {
         k: v.decode("utf-8", "replace")
         for k, v in headers
-        if k.startswith(PREFIX) and v is not None
+        if k.startswith((PREFIX, CONNECT_PREFIX)) and v is not None
     }
     if H_ENVELOPE not in h:
         raise ValueError("record carries no ingest-guard envelope")
+    # Under `header_style: connect` the source coordinates carry Connect's names.
+    for ours, theirs in ((H_TOPIC, C_TOPIC), (H_PARTITION, C_PARTITION), (H_OFFSET, C_OFFSET)):
+        if ours not in h and theirs in h:
+            h[ours] = h[theirs]
 
     def num(name: str) -> int | None:
         return int(h[name]) if name in h else None

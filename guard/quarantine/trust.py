@@ -7,7 +7,7 @@ So on a source record:
   (deterministic, nothing lost; names already under `guard.untrusted.` stay as they are, so
   round trips do not grow them) on the clean and quarantine copies, and the attempt count
   starts again at 1;
-- with `envelope.hmac_key` configured, a record that replay sent back to its source topic
+- with `quarantine.hmac_key` configured, a record that replay sent back to its source topic
   carries `guard.signature`: an HMAC-SHA256 over its key, value and its other `guard.*`
   headers except `guard.untrusted.*` (names, values, order). If it verifies, those headers
   are the guard's own: the lineage stays on the clean copy and the quarantine copy counts

@@ -4,7 +4,7 @@ Replayed records carry the original key, value (stripped under `strip`, as the l
 does), headers (the version header set to the version that accepted the record) and source
 timestamp, plus `guard.source.*` (the original coordinates),
 `guard.replay.*` (the quarantine copy and the replay id) and `guard.attempt`. With
-`envelope.hmac_key` set they also carry `guard.signature`, so a record sent back to its source
+`quarantine.hmac_key` set they also carry `guard.signature`, so a record sent back to its source
 topic and failing again is quarantined with attempt + 1 (without a key the guard cannot tell
 these headers from a producer's forgery: it renames them `guard.untrusted.*`, attempt 1).
 Untrusted copies of the guard's own lineage names from earlier rounds are dropped, so round

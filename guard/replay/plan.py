@@ -21,8 +21,10 @@ from guard.contracts.registry import Registry
 from guard.errors import ContractError
 from guard.quarantine.filters import RecordFilter
 from guard.quarantine.records import QuarantinedRecord, UnreadableRecord
+from guard.routing.fit import H_OMITTED
 from guard.validation.decode import Limits
 from guard.validation.validator import AcceptedVersions, RecordValidator, Verdict
+from guard.validation.wire import WireFormat
 
 
 class Decision(StrEnum):
@@ -34,6 +36,9 @@ class Decision(StrEnum):
     NO_DESTINATION = "no_destination"
     UNREADABLE = "unreadable"
     UNKNOWN_SUBJECT = "unknown_subject"
+    # Written envelope-only (too large for the quarantine topic): the value is not here to
+    # replay; fetch it from the source coordinates (guard.omitted.value.size/.sha256).
+    VALUE_OMITTED = "value_omitted"
 
     @property
     def writes(self) -> bool:
@@ -62,8 +67,10 @@ class Classifier:
         record_filter: RecordFilter | None = None,
         handled: Mapping[str, str] | None = None,
         destination: Literal["clean", "source", "files"] = "files",
+        wires: Mapping[str, WireFormat] | None = None,
     ) -> None:
         self.registry = registry
+        self.wires = wires or {}  # source topic -> its framing (Schema Registry routes)
         self.routes = routes
         self.version_header = version_header
         self.limits = limits or Limits()
@@ -84,6 +91,8 @@ class Classifier:
             return Outcome(Decision.ALREADY_HANDLED, rec)
         if not self.filter.matches(rec):
             return Outcome(Decision.FILTERED, rec)
+        if _value_omitted(rec):
+            return Outcome(Decision.VALUE_OMITTED, rec)
         if rec.attempt - 1 >= self.max_attempts and not self.force:
             return Outcome(Decision.LOOP_GUARD, rec)
         source_topic = rec.source.get("topic")
@@ -103,6 +112,9 @@ class Classifier:
         if key not in self._validators:
             route = self.routes.get(source_topic or "")
             accepted: AcceptedVersions
+            wire = None
+            if route is not None and route.subject == subject:
+                wire = self.wires.get(source_topic or "")
             if self.version is not None:
                 accepted = [self.version]
             elif route is not None and route.subject == subject:
@@ -111,8 +123,12 @@ class Classifier:
                 accepted = "latest"
             try:
                 self._validators[key] = RecordValidator(
-                    self.registry.subject(subject), accepted, self.limits, self.expose_values
+                    self.registry.subject(subject), accepted, self.limits, self.expose_values, wire
                 )
             except ContractError:
                 self._validators[key] = None
         return self._validators[key]
+
+
+def _value_omitted(rec: QuarantinedRecord) -> bool:
+    return any(k == H_OMITTED and b"value" in (v or b"").split(b",") for k, v in rec.headers)

@@ -77,7 +77,7 @@ class TopicSink:
                 self.replay_id,
                 self.at,
                 self.settings.version_header,
-                self.settings.envelope.key_bytes(),
+                self.settings.quarantine.key_bytes(),
             )
             if outcome.decision is Decision.PASS:
                 topic = self.destination(str(rec.source["topic"]))

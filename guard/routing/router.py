@@ -13,11 +13,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
+from guard.quarantine.connect import HeaderStyle
+from guard.quarantine.connect import envelope_headers as styled_envelope_headers
 from guard.quarantine.envelope import (
     PREFIX,
     Envelope,
     Source,
-    envelope_headers,
+    encode_envelope,
     error_summary,
     now_iso,
     original_headers,
@@ -82,11 +84,15 @@ class Router:
         version_header: str,
         tombstones: Literal["quarantine", "forward"] = "quarantine",
         trust: EnvelopeTrust | None = None,
+        header_style: HeaderStyle = "guard",
+        task_id: str = "0",
     ) -> None:
         self.plans = plans
         self.version_header = version_header
         self.forward_tombstones = tombstones == "forward"
         self.trust = trust or EnvelopeTrust()
+        self.header_style = header_style
+        self.task_id = task_id  # Connect-style headers name the instance as the task
 
     def route(self, batch: list[InRecord]) -> RoutedBatch:
         """Verdicts and output records for one batch. Counters are kept in locals and folded
@@ -153,10 +159,11 @@ class Router:
                 continue
             key = (rec.topic, "quarantined")
             by_topic[key] = by_topic.get(key, 0) + 1
-            kept = original_headers(headers) if guard_headers else headers
+            if guard_headers or self.header_style != "guard":
+                headers = original_headers(headers, self.header_style)
             out.append(
                 self._quarantine_copy(
-                    rec, plan, verdict, [*kept, *raw], attempts + 1, quarantined_at, stats
+                    rec, plan, verdict, [*headers, *raw], attempts + 1, quarantined_at, stats
                 )
             )
         stats.by_topic.update(by_topic)
@@ -165,8 +172,24 @@ class Router:
         stats.quarantined = len(batch) - stats.valid
         return RoutedBatch(out, offsets, stats, verdicts)
 
-    @staticmethod
+    def quarantine_copy(self, rec: InRecord, verdict: Verdict) -> OutRecord:
+        """The quarantine copy of `rec` with the errors of `verdict`, as `route` builds one;
+        for a record found unfit after routing (too large for the clean topic: fit.py)."""
+        headers, attempts = rec.headers, 0
+        if any(name.startswith(PREFIX) for name, _ in headers):
+            headers, attempts = self.trust.admit(rec.key, rec.value, headers)
+        headers = original_headers(headers, self.header_style)
+        raw: InHeaders = []
+        if rec.header_error is not None:
+            headers, raw = split_malformed(headers)
+        plan = self.plans[rec.topic]
+        at = now_iso().encode()
+        return self._quarantine_copy(
+            rec, plan, verdict, [*headers, *raw], attempts + 1, at, RoutingStats()
+        )
+
     def _quarantine_copy(
+        self,
         rec: InRecord,
         plan: RoutePlan,
         verdict: Verdict,
@@ -176,30 +199,39 @@ class Router:
         stats: RoutingStats,
     ) -> OutRecord:
         """The record as it goes to quarantine: key and value untouched, `headers` (already
-        cleared of the guard's own) followed by a fresh envelope."""
+        cleared of the guard's own) followed by a fresh envelope in the configured style."""
         coords = (rec.topic, rec.partition, rec.offset, rec.timestamp_ms, None, None)
         summary = error_summary(verdict.errors)
         stats.by_reason.update(summary.reasons)
-        if len(stats.examples) < EXAMPLES_KEPT:
-            stats.examples.append(
-                Envelope(
-                    Source(*coords[:4]),
-                    verdict.subject,
-                    verdict.versions_tried,
-                    verdict.errors,
-                    attempt,
-                    quarantined_at.decode(),
-                )
+        envelope: Envelope | None = None
+        if len(stats.examples) < EXAMPLES_KEPT or self.header_style != "guard":
+            envelope = Envelope(
+                Source(*coords[:4]),
+                verdict.subject,
+                verdict.versions_tried,
+                verdict.errors,
+                attempt,
+                quarantined_at.decode(),
             )
-        envelope = envelope_headers(
-            coords, verdict.subject, verdict.versions_tried, verdict.errors, attempt, quarantined_at
-        )
+            if len(stats.examples) < EXAMPLES_KEPT:
+                stats.examples.append(envelope)
+        if envelope is not None and self.header_style != "guard":
+            added = styled_envelope_headers(envelope, self.header_style, self.task_id)
+        else:
+            added = encode_envelope(
+                coords,
+                verdict.subject,
+                verdict.versions_tried,
+                verdict.errors,
+                attempt,
+                quarantined_at,
+            )
         qp = plan.quarantine_partitions
         return OutRecord(
             plan.quarantine_topic,
             rec.key,
             rec.value,
-            [*headers, *envelope],
+            [*headers, *added],
             rec.timestamp_ms,
             rec.partition if qp is not None and rec.partition < qp else None,
         )

@@ -8,7 +8,6 @@ records never raise: they are routed to quarantine like any other record.
 from __future__ import annotations
 
 import signal
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,11 +26,13 @@ from tenacity.stop import stop_base
 
 from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
-from guard.errors import TransientTransportError
+from guard.errors import RecordTooLargeError, TransientTransportError
 from guard.quarantine.trust import EnvelopeTrust
 from guard.routing.router import RoutedBatch, RoutePlan, Router, RoutingStats
+from guard.service.targets import Describe, TargetWatch
+from guard.service.watchdog import Stall, StepTracker, StopFlag, Watchdog, exit_process
 from guard.transport.base import OutRecord, Pipe
-from guard.validation.decode import Limits
+from guard.validation.routes import route_validator
 from guard.validation.validator import RecordValidator
 
 log = structlog.get_logger(__name__)
@@ -48,11 +49,8 @@ class RunSummary:
 
 def build_validators(settings: GuardSettings, registry: Registry) -> dict[str, RecordValidator]:
     """One validator per source topic; raises on unknown subjects or unusable versions."""
-    limits = Limits(settings.limits.max_bytes, settings.limits.max_depth)
     return {
-        source: RecordValidator(
-            registry.subject(route.subject), route.accepted_versions, limits, settings.expose_values
-        )
+        source: route_validator(settings, registry, source, route)
         for source, route in settings.topics.items()
     }
 
@@ -73,18 +71,42 @@ def build_router(
             pipe.partition_count(valid) if pipe else None,
             pipe.partition_count(quarantine) if pipe else None,
         )
-    trust = EnvelopeTrust(settings.envelope.key_bytes())
-    return Router(plans, settings.version_header, settings.tombstones, trust)
+    return Router(
+        plans,
+        settings.version_header,
+        settings.tombstones,
+        EnvelopeTrust(settings.quarantine.key_bytes()),
+        settings.quarantine.header_style,
+        settings.kafka.instance_id,
+    )
 
 
 class _StopRequested(stop_base):
     """Stops retrying once a stop was requested (SIGTERM during a broker outage)."""
 
-    def __init__(self, event: threading.Event) -> None:
-        self.event = event
+    def __init__(self, flag: StopFlag) -> None:
+        self.flag = flag
 
     def __call__(self, retry_state: RetryCallState) -> bool:
-        return self.event.is_set()
+        return self.flag.is_set()
+
+
+class _OutageBudget(stop_base):
+    """Stops retrying once a failure streak has lasted `budget_s` since its first failure."""
+
+    def __init__(self, budget_s: float) -> None:
+        self.budget_s = budget_s
+        self.first_failure = 0.0
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        now = time.monotonic()
+        if retry_state.attempt_number == 1:  # each batch starts a fresh streak
+            self.first_failure = now
+        return now - self.first_failure >= self.budget_s
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.first_failure
 
 
 class BatchObserver(Protocol):
@@ -108,7 +130,15 @@ class BatchObserver(Protocol):
 
 
 class GuardService:
-    """Checks every route when built; connects to the broker only when it runs."""
+    """Checks every route when built; connects to the broker only when it runs.
+
+    Stop conditions (README "Stopping" and "Failures"): a stop request (`request_stop`, or
+    SIGTERM/SIGINT after `install_signal_handlers`) commits the batch in flight and returns;
+    `retry.max_attempts` failures in a row, or a failure streak older than
+    `retry.outage_budget_s`, raise; with `start_watchdog`, a step held past
+    `service.stall_timeout_s`, or a stop not done within `service.stop_grace_s`, ends the
+    process with exit 3.
+    """
 
     def __init__(
         self,
@@ -116,63 +146,84 @@ class GuardService:
         registry: Registry,
         pipe_factory: Callable[[], Pipe],
         observers: Sequence[BatchObserver] = (),
+        describe_targets: Describe | None = None,
     ) -> None:
         self.settings = settings
         self.observers = list(observers)
         self.validators = build_validators(settings, registry)
         self._pipe_factory = pipe_factory
         self._pipe: Pipe | None = None
-        self._stop = threading.Event()
-        self._stop_reason = ""
+        self._stop = StopFlag()
+        self.tracker = StepTracker()
+        self._watchdog: Watchdog | None = None
+        self._targets = TargetWatch(settings, describe_targets)
 
     def request_stop(self, reason: str = "requested") -> None:
         """Finish the batch in flight, commit it, and return from `run`."""
-        self._stop_reason = reason
-        self._stop.set()
+        self._stop.set(reason)
 
     def install_signal_handlers(self) -> None:
+        stop = self._stop
+
         def handler(signum: int, _frame: FrameType | None) -> None:
-            # Only set a flag: a handler that logs can re-enter a stream the main thread is
-            # writing to, raising inside whatever kafka-python code was running.
-            self.request_stop(signal.Signals(signum).name)
+            # Only set a flag: the handler runs between two bytecodes of the main thread,
+            # maybe inside kafka-python or a lock; logging or locking here could deadlock.
+            stop.set(signal.Signals(signum).name)
 
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
 
+    def start_watchdog(self, on_stall: Callable[[Stall], None] = exit_process) -> Watchdog:
+        """Watch the loop from a daemon thread (the `guard run` process does this)."""
+        service = self.settings.service
+        self._watchdog = Watchdog(
+            self.tracker, self._stop, service.stall_timeout_s, service.stop_grace_s, on_stall
+        )
+        self._watchdog.start()
+        return self._watchdog
+
     @property
     def pipe(self) -> Pipe:
         if self._pipe is None:
-            self._pipe = self._pipe_factory()
+            with self.tracker.doing("connect"):
+                self._pipe = self._pipe_factory()
         return self._pipe
 
     def prepare(self) -> Router:
         if self.settings.kafka.create_topics:
             wanted: dict[str, int] = {}
             for source, route in self.settings.topics.items():
-                n = self.pipe.partition_count(source) or 1
+                with self.tracker.doing("metadata"):
+                    n = self.pipe.partition_count(source) or 1
                 wanted[route.valid_for(source)] = n
                 wanted[route.quarantine_for(source)] = n
-            self.pipe.ensure_topics(wanted)
-        router = build_router(self.settings, self.validators, self.pipe)
-        self.pipe.subscribe(list(self.settings.topics))
+            self._targets.wanted = wanted
+            with self.tracker.doing("ensure topics"):
+                self.pipe.ensure_topics(wanted)
+        router = build_router(self.settings, self.validators)
+        with self.tracker.doing("describe targets"):
+            self._targets.refresh(router, self.pipe)
+        with self.tracker.doing("subscribe"):
+            self.pipe.subscribe(list(self.settings.topics))
         return router
 
     def run(self, max_records: int | None = None, idle_timeout: float | None = None) -> RunSummary:
         started = time.monotonic()
         summary = RunSummary()
         retry = self.settings.retry
+        budget = _OutageBudget(retry.outage_budget_s)
         retrying = Retrying(
             retry=retry_if_exception_type(TransientTransportError),
             wait=wait_random_exponential(
                 multiplier=retry.initial_backoff_ms / 1000, max=retry.max_backoff_ms / 1000
             ),
-            stop=stop_after_attempt(retry.max_attempts) | _StopRequested(self._stop),
+            stop=stop_after_attempt(retry.max_attempts) | budget | _StopRequested(self._stop),
             before_sleep=self._recover,
-            sleep=self._interruptible_sleep,
+            sleep=self._stop.sleep,
             reraise=True,
         )
+        router: Router | None = None
         try:
-            router = self.prepare()
             last_data = time.monotonic()
             while not self._stop.is_set():
                 limit = self.settings.batch.max_records
@@ -181,19 +232,28 @@ class GuardService:
                     if limit <= 0:
                         summary.stopped_by = "max-records"
                         break
-                attempts = 0
+                attempts, n = 0, 0
                 try:
                     for attempt in retrying:
                         with attempt:
                             attempts += 1
+                            if attempts > 1 and self._stop.is_set():
+                                # A backoff cut short by a stop: no new attempt.
+                                raise TransientTransportError("stop requested while retrying")
+                            if router is None:  # connecting is retried like any failure
+                                router = self.prepare()
                             n = self._one_batch(router, limit, summary)
-                except TransientTransportError:
+                except TransientTransportError as exc:
                     if not self._stop.is_set():
-                        raise
+                        raise TransientTransportError(
+                            f"broker failing for {budget.elapsed_s:.0f} s over {attempts} "
+                            f"attempts (retry.max_attempts={retry.max_attempts}, "
+                            f"retry.outage_budget_s={retry.outage_budget_s:g}): {exc}"
+                        ) from exc
                     # Stopping while the broker is failing: nothing of this batch was
                     # committed; it will be processed by the next run.
                     self._abort_quietly()
-                    summary.stopped_by = self._stop_reason or "stop"
+                    summary.stopped_by = self._stop.reason or "stop"
                     break
                 finally:
                     summary.retries += max(attempts - 1, 0)
@@ -205,24 +265,45 @@ class GuardService:
                     summary.stopped_by = "idle-timeout"
                     break
             else:
-                summary.stopped_by = self._stop_reason or "stop"
+                summary.stopped_by = self._stop.reason or "stop"
                 log.info("stop requested; batch in flight committed", reason=summary.stopped_by)
         finally:
-            if self._pipe is not None:  # the factory itself may have failed
-                self._pipe.close()
+            # Closing counts as stopping: with a watchdog, a close that hangs (a dead broker)
+            # ends the process after service.stop_grace_s instead of holding it.
+            self._stop.set("closing")
+            try:
+                if self._pipe is not None:  # the factory itself may have failed
+                    with self.tracker.doing("close"):
+                        self._pipe.close()
+            finally:
+                self.tracker.finished = True
+                if self._watchdog is not None:
+                    self._watchdog.close()
             summary.seconds = time.monotonic() - started
         return summary
 
-    def _interruptible_sleep(self, seconds: float) -> None:
-        self._stop.wait(seconds)  # a stop request cuts a backoff short
-
     def _one_batch(self, router: Router, limit: int, summary: RunSummary) -> int:
-        batch = self.pipe.poll(limit, self.settings.batch.poll_timeout_ms)
+        with self.tracker.doing("poll"):
+            batch = self.pipe.poll(limit, self.settings.batch.poll_timeout_ms)
         if not batch:
             self._idle_observers()
             return 0
-        routed = router.route(batch)
-        self._commit(routed)
+        self.tracker.polled(batch)
+        if self._targets.stale:  # after a failure: a target may be gone or resized
+            with self.tracker.doing("describe targets"):
+                self._targets.refresh(router, self.pipe)
+        with self.tracker.doing("route"):
+            routed = self._targets.fit(router.route(batch), router)
+        try:
+            self._commit(routed)
+        except RecordTooLargeError as exc:
+            # Our size estimate let through a record the broker refused (a limit lowered
+            # since we read it, or a framing we under-counted): retry the batch with lower
+            # limits, so the largest record per target is routed by the fit rules instead.
+            if not self._targets.lower_after_refusal(routed, exc.topic):
+                raise
+            raise TransientTransportError(f"{exc} (limits lowered; batch retried)") from exc
+        self.tracker.committed_batch(routed.offsets)
         summary.stats.add(routed.stats)
         summary.batches += 1
         log.debug(
@@ -244,10 +325,13 @@ class GuardService:
         """The routed records, what observers add, and the offsets: one transaction."""
         records = routed.records + [r for obs in self.observers for r in obs.before_commit(routed)]
         if records or routed.offsets:
-            self.pipe.begin()
-            for record in records:
-                self.pipe.send(record)
-            self.pipe.commit(routed.offsets)
+            with self.tracker.doing("begin"):
+                self.pipe.begin()
+            with self.tracker.doing("send"):
+                for record in records:
+                    self.pipe.send(record)
+            with self.tracker.doing("commit"):
+                self.pipe.commit(routed.offsets)
         for obs in self.observers:
             obs.after_commit()
 
@@ -260,12 +344,17 @@ class GuardService:
             next_wait_s=round(state.upcoming_sleep, 3),
         )
         self._abort_quietly()
+        self._targets.stale = True  # a target may be gone or resized: re-read before routing
 
     def _abort_quietly(self) -> None:
+        # tracker.in_flight stays: the aborted batch is what waits (and is polled again).
         for obs in self.observers:
             obs.after_abort()
+        if self._pipe is None:  # never connected: nothing to abort
+            return
         try:
-            self.pipe.abort()
+            with self.tracker.doing("abort"):
+                self._pipe.abort()
         except TransientTransportError as abort_exc:
             # The pipe rewinds on its next poll whatever happened here, so nothing is skipped.
             log.warning("abort failed", error=str(abort_exc))

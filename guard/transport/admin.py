@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 
 import kafka.errors as kerr
 import structlog
-from kafka.admin import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
+from guard.transport.base import TopicFacts
 from guard.transport.kafka_errors import translate
 
 log = structlog.get_logger(__name__)
@@ -50,5 +51,33 @@ def ensure_topics(
                 if isinstance(exc.__cause__, kerr.TopicAlreadyExistsError):
                     continue  # another instance won the race
                 raise
+    finally:
+        admin.close()
+
+
+def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str, TopicFacts]:
+    """Partition counts and `max.message.bytes` of the topics that exist, read from the
+    broker (not a client's cache: a topic may have been deleted and re-created since)."""
+    admin = translate("create admin client", lambda: KafkaAdminClient(**settings.client_config()))
+    try:
+        described = translate("describe topics", lambda: admin.describe_topics(list(topics)))
+        counts = {
+            t["name"]: len(t["partitions"])
+            for t in described
+            if t.get("error_code", 0) == 0 and t["partitions"]
+        }
+        resources = [
+            ConfigResource(ConfigResourceType.TOPIC, name, {"max.message.bytes": None})
+            for name in counts
+        ]
+        configs = translate(
+            "describe topic configs",
+            lambda: admin.describe_configs(resources, config_filter="all") if resources else {},
+        )
+        limits: dict[str, int | None] = {}
+        for name, entries in configs.get("topic", {}).items():
+            raw = entries.get("max.message.bytes", {}).get("value")
+            limits[name] = int(raw) if raw is not None and str(raw).isdigit() else None
+        return {name: TopicFacts(n, limits.get(name)) for name, n in counts.items()}
     finally:
         admin.close()

@@ -1,7 +1,8 @@
 """The transport seam: what the router needs from a broker, as a Protocol.
 
-`KafkaPipe` implements it over kafka-python; `MemoryPipe` is an in-process fake for unit
-tests only (integration tests always use a real broker).
+`KafkaPipe` implements it over kafka-python, `ConfluentPipe` over confluent-kafka
+(librdkafka); `MemoryPipe` is an in-process fake for unit tests only (integration tests always
+use a real broker).
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ class TopicSnapshot:
     def size(self) -> int:
         """An upper bound on the records to read (aborted records and markers take offsets)."""
         return sum(self.end[p] - self.start[p] for p in self.end)
+
+
+@dataclass(frozen=True)
+class TopicFacts:
+    """What the broker says about one topic now: its partition count, and the largest record
+    batch it accepts (`max.message.bytes`; None when it could not be read)."""
+
+    partitions: int
+    max_message_bytes: int | None = None
 
 
 class Pipe(Protocol):

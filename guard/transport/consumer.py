@@ -13,21 +13,32 @@ from guard.transport.kafka_records import RawHeaderKey
 
 
 def committed_consumer(
-    settings: KafkaSettings, fetch_bytes: int | None = None, **extra: Any
+    settings: KafkaSettings, fetch_bytes: int | None = None, group_id: str | None = None
 ) -> Any:
     """A read_committed consumer that never commits offsets by itself; it fetches records up
-    to `fetch_bytes` (default: the producer's max_request_size, so quarantine copies fit)."""
-    fetch = fetch_bytes or settings.max_request_size
+    to `fetch_bytes` (default: kafka.max_partition_fetch_bytes, else max_request_size, so
+    quarantine copies fit). With a `group_id` it is a (static, when configured) group member."""
+    fetch = fetch_bytes or settings.partition_fetch_bytes()
+    group: dict[str, Any] = {}
+    if group_id is not None:
+        group = {"group_id": group_id, "session_timeout_ms": settings.session_timeout_ms}
+        instance = settings.group_instance_id()
+        if instance is not None:
+            group["group_instance_id"] = instance
     return translate(
         "create consumer",
         lambda: KafkaConsumer(
             **settings.client_config(),
+            **settings.consumer_properties,
+            **group,
             isolation_level="read_committed",
             enable_auto_commit=False,
-            auto_offset_reset="earliest",
+            auto_offset_reset=settings.auto_offset_reset,
+            fetch_min_bytes=settings.fetch_min_bytes,
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
+            max_poll_records=settings.max_poll_records,
             max_partition_fetch_bytes=fetch,
             fetch_max_bytes=max(fetch, 52_428_800),
-            **extra,
         ),
     )
 

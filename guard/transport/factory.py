@@ -6,38 +6,47 @@ their imports happen only when chosen, so a deployment needs only the client it 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from guard.config.settings import KafkaSettings
 from guard.errors import ConfigError
-from guard.transport.base import CommittedRead, Pipe, TxSink
+from guard.transport.base import CommittedRead, Pipe, TopicFacts, TxSink
 
 
 def open_pipe(settings: KafkaSettings) -> Pipe:
     """The service's consume -> produce -> commit pipe."""
-    if settings.client == "kafka-python":
-        from guard.transport.kafka import KafkaPipe
+    if settings.client == "confluent":
+        _need_confluent()
+        from guard.transport.confluent.pipe import ConfluentPipe
 
-        return KafkaPipe(settings)
-    raise _unsupported(settings)
+        return ConfluentPipe(settings)
+    from guard.transport.kafka import KafkaPipe
+
+    return KafkaPipe(settings)
 
 
 def open_reader(settings: KafkaSettings, fetch_bytes: int | None = None) -> CommittedRead:
     """A read_committed snapshot reader (replay, profiles, verification)."""
-    if settings.client == "kafka-python":
-        from guard.transport.reader import CommittedReader
+    if settings.client == "confluent":
+        _need_confluent()
+        from guard.transport.confluent.reader import ConfluentReader
 
-        return CommittedReader(settings, fetch_bytes)
-    raise _unsupported(settings)
+        return ConfluentReader(settings, fetch_bytes)
+    from guard.transport.reader import CommittedReader
+
+    return CommittedReader(settings, fetch_bytes)
 
 
 def open_tx_sink(settings: KafkaSettings, transactional_id: str) -> TxSink:
     """A transactional producer with no consumer attached."""
-    if settings.client == "kafka-python":
-        from guard.transport.txproducer import TxProducer
+    if settings.client == "confluent":
+        _need_confluent()
+        from guard.transport.confluent.producer import ConfluentTxProducer
 
-        return TxProducer(settings, transactional_id)
-    raise _unsupported(settings)
+        return ConfluentTxProducer(settings, transactional_id)
+    from guard.transport.txproducer import TxProducer
+
+    return TxProducer(settings, transactional_id)
 
 
 def ensure_topics(
@@ -46,13 +55,35 @@ def ensure_topics(
     configs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
     """Create the missing topics; `configs` adds per-topic settings (e.g. compaction)."""
-    if settings.client == "kafka-python":
-        from guard.transport.admin import ensure_topics as create
+    if settings.client == "confluent":
+        _need_confluent()
+        from guard.transport.confluent.admin import ensure_topics as create_confluent
 
-        create(settings, partitions, configs)
+        create_confluent(settings, partitions, configs)
         return
-    raise _unsupported(settings)
+    from guard.transport.admin import ensure_topics as create
+
+    create(settings, partitions, configs)
 
 
-def _unsupported(settings: KafkaSettings) -> ConfigError:
-    return ConfigError(f"kafka.client: {settings.client!r} is not available in this build")
+def _need_confluent() -> None:
+    try:
+        import confluent_kafka  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "kafka.client: 'confluent' needs confluent-kafka: pip install 'ingest-guard[confluent]'"
+        ) from None
+
+
+def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str, TopicFacts] | None:
+    """Fresh partition counts and size limits of the topics that exist (absent: missing),
+    read from the broker. (None would mean a client without an implementation: the service
+    then asks its pipe for counts and knows only the producer's size limit.)"""
+    if settings.client == "confluent":
+        _need_confluent()
+        from guard.transport.confluent.admin import describe_topics as describe_confluent
+
+        return describe_confluent(settings, topics)
+    from guard.transport.admin import describe_topics as describe
+
+    return describe(settings, topics)

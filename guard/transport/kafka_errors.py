@@ -7,7 +7,8 @@ from typing import TypeVar
 
 import kafka.errors as kerr
 
-from guard.errors import FatalTransportError, TransientTransportError
+from guard.errors import FatalTransportError, RecordTooLargeError, TransientTransportError
+from guard.transport import hints
 
 T = TypeVar("T")
 
@@ -31,11 +32,7 @@ TOO_LARGE = (kerr.MessageSizeTooLargeError, kerr.RecordListTooLargeError)
 def classify(action: str, exc: BaseException) -> FatalTransportError | TransientTransportError:
     message = f"{action}: {type(exc).__name__}: {exc}"
     if isinstance(exc, TOO_LARGE):
-        return FatalTransportError(
-            f"{message} -- a record is larger than an output topic (max.message.bytes) or the "
-            "producer (kafka.max_request_size) accepts; raise them to at least the source "
-            "topic's limit plus room for the guard's headers"
-        )
+        return RecordTooLargeError(f"{message} -- {hints.TOO_LARGE}")
     if isinstance(exc, FATAL):
         return FatalTransportError(message)
     return TransientTransportError(message)

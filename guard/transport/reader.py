@@ -17,6 +17,7 @@ from guard.errors import TransientTransportError
 from guard.transport.base import InRecord, TopicSnapshot
 from guard.transport.consumer import committed_consumer, in_record
 from guard.transport.kafka_errors import translate
+from guard.transport.snapshots import latest_by_key
 
 
 class CommittedReader:
@@ -81,17 +82,9 @@ class CommittedReader:
         """A compacted topic as a table: the last committed record per key; a tombstone (null
         value) removes its key; records without a key are ignored."""
         snapshot = self.snapshot(topic)
-        table: dict[bytes, InRecord] = {}
         if snapshot is None:
-            return table
-        for rec in self.read([snapshot], timeout_s):
-            if rec.key is None:
-                continue
-            if rec.value is None:
-                table.pop(rec.key, None)
-            else:
-                table[rec.key] = rec
-        return table
+            return {}
+        return latest_by_key(self.read([snapshot], timeout_s))
 
     def close(self) -> None:
         self._consumer.close(autocommit=False, timeout_ms=self._timeout_ms)

@@ -19,7 +19,7 @@ from kafka.structs import OffsetAndMetadata
 from kafka.structs import TopicPartition as KTopicPartition
 
 from guard.config.settings import KafkaSettings
-from guard.errors import FatalTransportError, TransientTransportError
+from guard.errors import FatalTransportError, RecordTooLargeError, TransientTransportError
 from guard.transport.base import OutRecord, TopicPartition
 from guard.transport.kafka_errors import classify, translate
 from guard.transport.kafka_records import NULL_HEADER, NULL_VALUE_MARKER
@@ -33,7 +33,7 @@ class TxProducer:
         self.transactional_id = transactional_id
         self._timeout_ms = settings.request_timeout_ms
         self._producer: Any = None
-        self._futures: list[Any] = []
+        self._futures: list[tuple[str, Any]] = []
         self._create()
 
     def _create(self) -> None:
@@ -48,7 +48,10 @@ class TxProducer:
                 max_request_size=s.max_request_size,
                 transaction_timeout_ms=s.transaction_timeout_ms,
                 max_block_ms=s.request_timeout_ms,
-                linger_ms=5,
+                linger_ms=s.linger_ms,
+                batch_size=s.batch_size,
+                compression_type=None if s.compression == "none" else s.compression,
+                **s.producer_properties,
             ),
         )
         try:
@@ -87,27 +90,41 @@ class TxProducer:
             # can): send an empty value and say so; readers of the quarantine restore it.
             value = b""
             headers.append((NULL_VALUE_MARKER, b"1"))
-        fut = translate(
-            "send",
-            lambda: self._producer.send(
-                record.topic,
-                value=value,
-                key=record.key,
-                headers=headers,
-                partition=record.partition,
-                timestamp_ms=record.timestamp_ms,
-            ),
-        )
-        self._futures.append(fut)
+        try:
+            fut = translate(
+                "send",
+                lambda: self._producer.send(
+                    record.topic,
+                    value=value,
+                    key=record.key,
+                    headers=headers,
+                    partition=record.partition,
+                    timestamp_ms=record.timestamp_ms,
+                ),
+            )
+        except RecordTooLargeError as exc:
+            exc.topic = record.topic  # the service lowers this target's limit and retries
+            raise
+        except ValueError as exc:
+            if "Unrecognized partition" not in str(exc):
+                raise
+            # The topic gained or lost partitions since the producer read its metadata: a
+            # topology change, not a bug. Refresh, and let the service retry the batch.
+            self._producer._metadata.request_update()
+            raise TransientTransportError(f"send: {exc}") from exc
+        self._futures.append((record.topic, fut))
 
     def commit(
         self, offsets: Mapping[TopicPartition, int] | None = None, group_metadata: Any = None
     ) -> None:
         """Commit what was sent since `begin`, with consumed `offsets` when given."""
         translate("flush", lambda: self._producer.flush(timeout=self._timeout_ms / 1000))
-        for fut in self._futures:
+        for topic, fut in self._futures:
             if fut.failed():
-                raise classify("send", fut.exception) from fut.exception
+                error = classify(f"send to {topic}", fut.exception)
+                if isinstance(error, RecordTooLargeError):
+                    error.topic = topic
+                raise error from fut.exception
         tm = self._producer._transaction_manager
         if offsets:
             koffsets = {

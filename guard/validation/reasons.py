@@ -28,6 +28,11 @@ class Reason(StrEnum):
     # The record's headers: a header key that is not UTF-8 (Kafka allows any bytes, but no
     # consumer can read it as the string the protocol says it is).
     MALFORMED_HEADER = "malformed_header"
+    # Schema Registry wire format (routes with payload_format confluent-json / confluent-avro).
+    BAD_FRAME = "bad_frame"  # the first byte is not the magic byte 0x00
+    TRUNCATED_FRAME = "truncated_frame"  # shorter than magic byte + 4-byte schema id
+    UNKNOWN_SCHEMA_ID = "unknown_schema_id"  # no contract version is pinned to (or has) the id
+    NOT_AVRO = "not_avro"  # the payload does not decode with the writer schema of its id
     # Version resolution.
     UNKNOWN_VERSION = "unknown_version"
     RETIRED_VERSION = "retired_version"
@@ -41,6 +46,8 @@ class Reason(StrEnum):
     BAD_LENGTH = "bad_length"
     BAD_FORMAT = "bad_format"
     UNKNOWN_FIELD = "unknown_field"
+    # The record is fine but larger than its target topic or the producer accepts.
+    TOO_LARGE_FOR_TARGET = "too_large_for_target"
     # Catch-all for a validator error type this version does not map yet.
     INVALID = "invalid"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -21,6 +21,10 @@ from guard.errors import ConfigError
 from guard.validation.decode import Limits, decode
 from guard.validation.mapping import map_errors
 from guard.validation.reasons import FieldError, Reason
+from guard.validation.wire import FRAME_BYTES, WireFormat, framing_hint
+
+# Decode failures that framed bytes on a plain-JSON route produce (the hint says why).
+_UNREADABLE = frozenset({Reason.NOT_JSON, Reason.NOT_UTF8})
 
 AcceptedVersions = Literal["latest", "all"] | list[int]
 
@@ -55,8 +59,10 @@ class RecordValidator:
         accepted: AcceptedVersions = "latest",
         limits: Limits | None = None,
         expose_values: bool = False,
+        wire: WireFormat | None = None,
     ) -> None:
         self.subject = subject
+        self.wire = wire  # Schema Registry framing: the schema id names the version
         self.limits = limits or Limits()
         self.expose_values = expose_values
         self._accepted = accepted if isinstance(accepted, str) else sorted(accepted)
@@ -91,6 +97,8 @@ class RecordValidator:
                 self._by_header[spelling.encode()] = v
 
     def validate(self, value: bytes | None, version_header: bytes | None = None) -> Verdict:
+        if self.wire is not None:
+            return self._validate_framed(value, self.wire)
         name = self.subject.name
         if version_header is not None:
             version = self._by_header.get(version_header.strip())
@@ -115,7 +123,52 @@ class RecordValidator:
         obj, decode_error = decode(value, self.limits)
         if obj is None:
             assert decode_error is not None
+            hint = framing_hint(value) if decode_error.code in _UNREADABLE else None
+            if hint is not None:
+                decode_error = replace(decode_error, message=f"{decode_error.message}; {hint}")
             return Verdict(False, name, None, candidates, (decode_error,))
+        return self._check(candidates, obj, value)
+
+    def _validate_framed(self, value: bytes | None, wire: WireFormat) -> Verdict:
+        """The frame's schema id names the version (a version header is not consulted)."""
+        name = self.subject.name
+        if value is None or not value or len(value) > self.limits.max_bytes:
+            _, error = decode(value, self.limits)  # the same null/empty/size verdicts
+            assert error is not None
+            return Verdict(False, name, None, (), (error,))
+        read = wire.read(value)
+        if isinstance(read, FieldError):
+            tried = (read.version,) if read.version is not None else ()
+            return Verdict(False, name, None, tried, (read,))
+        if read.version not in self._allowed_by_header:
+            err = FieldError(
+                "",
+                Reason.RETIRED_VERSION,
+                f"version {read.version} (from the schema id) is retired or not accepted",
+                read.version,
+            )
+            return Verdict(False, name, None, (read.version,), (err,))
+        obj = read.obj
+        if obj is None:  # a JSON payload: decoded like a plain record
+            obj, error = decode(read.payload, self.limits)
+            if obj is None:
+                assert error is not None
+                return Verdict(False, name, None, (read.version,), (error,))
+        verdict = self._check((read.version,), obj, value)
+        if verdict.ok and verdict.value is not value:
+            # `strip` re-encoded the record: a JSON payload keeps its frame; an Avro payload is
+            # passed as written (its writer schema, named by the id, defines those bytes).
+            framed = (
+                value[:FRAME_BYTES] + verdict.value if not wire.avro and verdict.value else value
+            )
+            verdict = replace(verdict, value=framed)
+        return verdict
+
+    def _check(
+        self, candidates: tuple[int, ...], obj: dict[str, Any], value: bytes | None
+    ) -> Verdict:
+        """The first candidate version whose contract accepts `obj`, else the newest's errors."""
+        name = self.subject.name
         first_errors: tuple[FieldError, ...] = ()
         for check in self._checks[candidates]:
             try:

@@ -44,11 +44,21 @@ drift.add_command(status)
 
 
 def _config(
-    tmp_path: Path, bootstrap: str, source: str, group: str, unique: Callable[[str], str]
+    tmp_path: Path,
+    bootstrap: str,
+    source: str,
+    group: str,
+    unique: Callable[[str], str],
+    client: str = "kafka-python",
 ) -> Path:
     schemas = write_schemas(tmp_path / "schemas")
     config: dict[str, Any] = {
-        "kafka": {"bootstrap_servers": bootstrap, "group_id": group, "instance_id": "one"},
+        "kafka": {
+            "client": client,
+            "bootstrap_servers": bootstrap,
+            "group_id": group,
+            "instance_id": "one",
+        },
         "schemas_dir": str(schemas),
         "batch": {"max_records": 200, "poll_timeout_ms": 200},
         "topics": {source: {"subject": "events"}},
@@ -66,6 +76,7 @@ def _config(
 @pytest.mark.integration
 def test_run_alerts_on_the_drift_topic_and_status_shows_the_drifting_field(
     kafka: LocalKafka,
+    kafka_client: str,
     unique: Callable[[str], str],
     tmp_path: Path,
     subprocess_env: dict[str, str],
@@ -79,13 +90,16 @@ def test_run_alerts_on_the_drift_topic_and_status_shows_the_drifting_field(
         1,
         int(time.time() * 1000),
     )
-    config = _config(tmp_path, bootstrap, source, unique("group"), unique)
+    config = _config(tmp_path, bootstrap, source, unique("group"), unique, kafka_client)
     settings = json.loads(config.read_text())["monitoring"]
 
     done = GuardProcess(config, subprocess_env, "run", "--idle-timeout", "3").finish()
     assert done["records"] == 2500
 
-    alerts = [json.loads(r.value or b"") for r in read_topic(bootstrap, settings["drift_topic"])]
+    alerts = [
+        json.loads(r.value or b"")
+        for r in read_topic(bootstrap, settings["drift_topic"], client=kafka_client)
+    ]
     assert alerts, "the drift raised alerts"
     assert {(a["field"], a["statistic"]) for a in alerts} == {("note", "null_rate_abs")}
     assert sorted(a["window"]["records"] for a in alerts) == [500, 500]  # the two drifted windows
@@ -117,9 +131,11 @@ def test_run_alerts_on_the_drift_topic_and_status_shows_the_drifting_field(
 
 @pytest.mark.integration
 def test_status_without_profiles_says_so(
-    kafka: LocalKafka, unique: Callable[[str], str], tmp_path: Path
+    kafka: LocalKafka, kafka_client: str, unique: Callable[[str], str], tmp_path: Path
 ) -> None:
-    config = _config(tmp_path, kafka.bootstrap_servers, unique("events"), unique("group"), unique)
+    config = _config(
+        tmp_path, kafka.bootstrap_servers, unique("events"), unique("group"), unique, kafka_client
+    )
     done = CliRunner().invoke(cli, ["drift", "status", "-c", str(config)])
     assert done.exit_code == 0 and done.output.strip() == "no window profiles found"
 

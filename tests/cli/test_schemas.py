@@ -147,3 +147,46 @@ def test_version_option_prints_the_version() -> None:
     result = _run("--version")
     assert result.exit_code == 0
     assert __version__ in result.stdout
+
+
+def test_export_as_avro_prints_a_schema_fastavro_accepts() -> None:
+    import fastavro
+
+    result = _run(
+        "schemas",
+        "export",
+        "--schemas-dir",
+        str(REPO_SCHEMAS),
+        "-s",
+        "orders",
+        "-v",
+        "2",
+        "--format",
+        "avro",
+    )
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.output)
+    fastavro.parse_schema(schema)
+    fields = {f["name"]: f["type"] for f in schema["fields"]}
+    assert fields["created_at"] == {"type": "long", "logicalType": "timestamp-micros"}
+    assert fields["coupon"] == ["null", "string"]  # nullable and optional: a union with null
+    assert fields["currency"]["type"] == "enum"
+    assert fields["currency"]["symbols"] == ["EUR", "USD", "GBP", "CHF"]
+    assert fields["shipping"][1]["type"] == "record"  # an optional nested object
+    assert fields["items"][1]["type"] == "array"
+
+
+def test_export_as_avro_to_out_dir_writes_avsc_files(tmp_path: Path) -> None:
+    out = tmp_path / "avro"
+    result = _run(
+        "schemas",
+        "export",
+        "--schemas-dir",
+        str(REPO_SCHEMAS),
+        "--format",
+        "avro",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "orders").iterdir()) == ["v1.avsc", "v2.avsc"]

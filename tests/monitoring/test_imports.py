@@ -49,6 +49,7 @@ def test_guard_help_and_the_monitoring_commands_help_import_no_heavy_library() -
 @pytest.mark.integration
 def test_a_service_run_with_monitoring_off_imports_no_heavy_library(
     kafka: LocalKafka,
+    kafka_client: str,
     unique: Callable[[str], str],
     tmp_path: Path,
     schemas: Path,
@@ -60,7 +61,11 @@ def test_a_service_run_with_monitoring_off_imports_no_heavy_library(
     config = write_config(
         tmp_path / "guard.yaml",
         {
-            "kafka": {"bootstrap_servers": kafka.bootstrap_servers, "group_id": unique("g")},
+            "kafka": {
+                "client": kafka_client,
+                "bootstrap_servers": kafka.bootstrap_servers,
+                "group_id": unique("g"),
+            },
             "schemas_dir": str(schemas),
             "topics": {source: {"subject": "events"}},
         },
@@ -86,7 +91,8 @@ def test_a_service_run_with_monitoring_off_imports_no_heavy_library(
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1])["records"] == 20
     imported = _imported(done.stderr)
-    assert "kafka" in imported, "importtime output was read"
+    client_module = "confluent_kafka" if kafka_client == "confluent" else "kafka"
+    assert client_module in imported, "importtime output was read"
     assert not imported & HEAVY
 
 

@@ -26,7 +26,7 @@ from guard.monitoring.profiles_topic import (
     read_profiles,
 )
 from guard.service import GuardService
-from guard.transport.kafka import KafkaPipe
+from guard.transport.factory import open_pipe
 from tests.guard_process import GuardProcess
 from tests.monitoring.kafka_helpers import create_topic, produce, write_config
 from tests.monitoring.streams import stream
@@ -118,10 +118,21 @@ def _monitoring(profiles_topic: str, drift_topic: str) -> dict[str, Any]:
 
 
 def _config(
-    tmp: Path, bootstrap: str, source: str, group: str, schemas: Path, mon: dict[str, Any]
+    tmp: Path,
+    client: str,
+    bootstrap: str,
+    source: str,
+    group: str,
+    schemas: Path,
+    mon: dict[str, Any],
 ) -> dict[str, Any]:
     return {
-        "kafka": {"bootstrap_servers": bootstrap, "group_id": group, "request_timeout_ms": 15000},
+        "kafka": {
+            "client": client,
+            "bootstrap_servers": bootstrap,
+            "group_id": group,
+            "request_timeout_ms": 15000,
+        },
         "schemas_dir": str(schemas),
         "batch": {"max_records": 10, "poll_timeout_ms": 200},
         "log": {"level": "DEBUG"},
@@ -133,6 +144,7 @@ def _config(
 @pytest.mark.integration
 def test_two_instances_in_one_group_merge_to_the_profile_one_instance_sees(
     kafka: LocalKafka,
+    kafka_client: str,
     unique: Callable[[str], str],
     tmp_path: Path,
     schemas: Path,
@@ -145,7 +157,13 @@ def test_two_instances_in_one_group_merge_to_the_profile_one_instance_sees(
     produce(bootstrap, source, values, 3, int(time.time() * 1000))
 
     pair = _config(
-        tmp_path, bootstrap, source, unique("group"), schemas, _monitoring(unique("p"), unique("d"))
+        tmp_path,
+        kafka_client,
+        bootstrap,
+        source,
+        unique("group"),
+        schemas,
+        _monitoring(unique("p"), unique("d")),
     )
     config = write_config(tmp_path / "pair.yaml", pair)
     a = GuardProcess(
@@ -158,7 +176,13 @@ def test_two_instances_in_one_group_merge_to_the_profile_one_instance_sees(
     assert done_a["records"] and done_b["records"], "both instances processed records"
 
     solo_cfg = _config(
-        tmp_path, bootstrap, source, unique("group"), schemas, _monitoring(unique("p"), unique("d"))
+        tmp_path,
+        kafka_client,
+        bootstrap,
+        source,
+        unique("group"),
+        schemas,
+        _monitoring(unique("p"), unique("d")),
     )
     solo_cfg["kafka"]["instance_id"] = "solo"
     solo_cfg["batch"]["max_records"] = 500
@@ -166,7 +190,7 @@ def test_two_instances_in_one_group_merge_to_the_profile_one_instance_sees(
     registry = load_registry(schemas)
     observer = MonitoringObserver(solo, registry)
     observer.start()
-    GuardService(solo, registry, lambda: KafkaPipe(solo.kafka), [observer]).run(idle_timeout=3)
+    GuardService(solo, registry, lambda: open_pipe(solo.kafka), [observer]).run(idle_timeout=3)
 
     # One window for the whole run, never closed: the open windows are the whole state.
     pair_slots = current_windows(read_profiles(GuardSettings(**pair)).profiles.values())

@@ -22,8 +22,7 @@ from guard.demo.samples import good_order
 from guard.localbroker import LocalKafka
 from guard.quarantine.sources import state_topic_for
 from guard.service import GuardService
-from guard.transport.admin import ensure_topics
-from guard.transport.kafka import KafkaPipe
+from guard.transport.factory import ensure_topics, open_pipe
 from guard.verify import ReadRecord, read_topic
 from tests.conftest import SCHEMAS
 
@@ -48,12 +47,15 @@ def _mix(n: int) -> list[tuple[bytes, bytes, str]]:
     return out
 
 
-def _guard_config(tmp_path: Path, bootstrap: str, source: str, group: str, schemas: Path) -> Path:
+def _guard_config(
+    tmp_path: Path, client: str, bootstrap: str, source: str, group: str, schemas: Path
+) -> Path:
     path = tmp_path / "guard.yaml"
     path.write_text(
         json.dumps(
             {
                 "kafka": {
+                    "client": client,
                     "bootstrap_servers": bootstrap,
                     "group_id": group,
                     "request_timeout_ms": 15000,
@@ -100,7 +102,9 @@ def _replayed(clean: list[ReadRecord]) -> Counter[bytes]:
 
 
 @pytest.fixture
-def quarantined_mix(kafka: LocalKafka, unique: Callable[[str], str], tmp_path: Path):  # type: ignore[no-untyped-def]
+def quarantined_mix(  # type: ignore[no-untyped-def]
+    kafka: LocalKafka, kafka_client: str, unique: Callable[[str], str], tmp_path: Path
+):
     """A source topic run through the guard with contract v1 only: 3/4 of it quarantined."""
     bootstrap, source = kafka.bootstrap_servers, unique("orders")
     schemas = tmp_path / "schemas"
@@ -113,9 +117,9 @@ def quarantined_mix(kafka: LocalKafka, unique: Callable[[str], str], tmp_path: P
         producer.send(source, key=key, value=value, partition=i % PARTITIONS)
     producer.flush(timeout=60)
     producer.close(timeout=10)
-    config = _guard_config(tmp_path, bootstrap, source, unique("group"), schemas)
+    config = _guard_config(tmp_path, kafka_client, bootstrap, source, unique("group"), schemas)
     settings = load_settings(config)
-    summary = GuardService(settings, load_registry(schemas), lambda: KafkaPipe(settings.kafka)).run(
+    summary = GuardService(settings, load_registry(schemas), lambda: open_pipe(settings.kafka)).run(
         max_records=len(mix)
     )
     assert summary.stats.valid == 300 and summary.stats.quarantined == 900
@@ -126,6 +130,7 @@ def quarantined_mix(kafka: LocalKafka, unique: Callable[[str], str], tmp_path: P
 
 def test_replay_after_a_contract_release_is_exactly_once_across_a_crash_and_reruns(
     quarantined_mix,
+    kafka_client: str,
     subprocess_env: dict[str, str],  # type: ignore[no-untyped-def]
 ) -> None:
     bootstrap, source, config, groups = quarantined_mix
@@ -148,7 +153,7 @@ def test_replay_after_a_contract_release_is_exactly_once_across_a_crash_and_reru
     dry = _finish(_replay(config, subprocess_env, "--dry-run"))
     assert (dry["passed"], dry["still_failing"]) == (600, 300)
     assert dry["still_failing_by_reason"] == {"wrong_type": 300}
-    assert _replayed(read_topic(bootstrap, f"{source}.valid")) == Counter(), (
+    assert _replayed(read_topic(bootstrap, f"{source}.valid", client=kafka_client)) == Counter(), (
         "a dry run writes nothing"
     )
 
@@ -156,25 +161,27 @@ def test_replay_after_a_contract_release_is_exactly_once_across_a_crash_and_reru
     crashed = _replay(config, subprocess_env, "--yes", "--batch", "5")
     state_topic = state_topic_for(f"{source}.quarantine")
     deadline = time.monotonic() + 120
-    while len(read_topic(bootstrap, state_topic)) < 50:
+    while len(read_topic(bootstrap, state_topic, client=kafka_client)) < 50:
         assert crashed.poll() is None, "replay finished before it could be interrupted"
         assert time.monotonic() < deadline
         time.sleep(0.1)
     crashed.kill()
     crashed.wait(timeout=30)
-    handled_before_rerun = len(read_topic(bootstrap, state_topic))
+    handled_before_rerun = len(read_topic(bootstrap, state_topic, client=kafka_client))
     assert 0 < handled_before_rerun < 900, "the kill landed midway"
 
     rerun = _finish(_replay(config, subprocess_env, "--yes"))
     assert rerun["skipped"]["already_handled"] == handled_before_rerun  # type: ignore[index]
-    clean = read_topic(bootstrap, f"{source}.valid")
+    clean = read_topic(bootstrap, f"{source}.valid", client=kafka_client)
     assert _replayed(clean) == Counter({k: 1 for k in should_pass}), (
         "exactly the passing ones, once"
     )
 
     again = _finish(_replay(config, subprocess_env, "--yes"))
     assert again["passed"] == 0
-    assert len(read_topic(bootstrap, f"{source}.valid")) == len(clean), "nothing new appears"
+    assert len(read_topic(bootstrap, f"{source}.valid", client=kafka_client)) == len(clean), (
+        "nothing new appears"
+    )
 
     # Replayed records carry the original key/value and point back at both copies.
     sample = next(r for r in clean if r.key in should_pass)
@@ -186,11 +193,12 @@ def test_replay_after_a_contract_release_is_exactly_once_across_a_crash_and_reru
 
 def test_still_failing_records_are_requeued_with_new_errors_until_the_loop_guard(
     quarantined_mix,
+    kafka_client: str,
     subprocess_env: dict[str, str],  # type: ignore[no-untyped-def]
 ) -> None:
     bootstrap, source, config, groups = quarantined_mix
     _finish(_replay(config, subprocess_env, "--yes", "--reason", "wrong_type"))
-    quarantine = read_topic(bootstrap, f"{source}.quarantine")
+    quarantine = read_topic(bootstrap, f"{source}.quarantine", client=kafka_client)
     requeued = [r for r in quarantine if r.envelope["attempt"] == 2]
     assert len(requeued) == 300 and {groups[r.key] for r in requeued} == {"broken"}  # type: ignore[index]
     assert all(r.envelope["versions_tried"] == [2] for r in requeued), "re-checked against v2"
@@ -206,21 +214,22 @@ def test_still_failing_records_are_requeued_with_new_errors_until_the_loop_guard
 
 def test_to_source_sends_passing_records_back_through_the_live_guard(
     quarantined_mix,
+    kafka_client: str,
     subprocess_env: dict[str, str],  # type: ignore[no-untyped-def]
 ) -> None:
     bootstrap, source, config, groups = quarantined_mix
     # With a key, replay signs the lineage it sends back, so the live guard keeps it.
     keyed = json.loads(config.read_text())
-    config.write_text(json.dumps({**keyed, "envelope": {"hmac_key": "replay-signing-key"}}))
+    config.write_text(json.dumps({**keyed, "quarantine": {"hmac_key": "replay-signing-key"}}))
     report = _finish(
         _replay(config, subprocess_env, "--yes", "--to-source", "--reason", "not_in_enum")
     )
     assert report["passed"] == 300
     settings = load_settings(config)
     registry = load_registry(settings.schemas_dir)
-    summary = GuardService(settings, registry, lambda: KafkaPipe(settings.kafka)).run(
+    summary = GuardService(settings, registry, lambda: open_pipe(settings.kafka)).run(
         max_records=300
     )
     assert (summary.stats.valid, summary.stats.quarantined) == (300, 0)
-    back = _replayed(read_topic(bootstrap, f"{source}.valid"))
+    back = _replayed(read_topic(bootstrap, f"{source}.valid", client=kafka_client))
     assert {groups[k] for k in back} == {"new_currency"} and sum(back.values()) == 300

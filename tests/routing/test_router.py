@@ -170,3 +170,21 @@ def test_a_record_whose_headers_could_not_be_read_at_all_is_quarantined() -> Non
     env = read_envelope(out.headers)
     assert out.topic == "orders.quarantine" and env["reasons"][0] == "malformed_header"
     assert env["errors"][0]["message"] == "headers unreadable"
+
+
+def test_connect_header_style_names_the_instance_as_the_task() -> None:
+    from guard.contracts import load_registry
+    from guard.routing.router import RoutePlan, Router
+    from guard.transport.base import InRecord
+    from guard.validation.validator import RecordValidator
+    from tests.conftest import SCHEMAS
+
+    validator = RecordValidator(load_registry(SCHEMAS).subject("orders"))
+    plan = RoutePlan("src", validator, "src.valid", "src.quarantine")
+    router = Router({"src": plan}, "schema-version", header_style="connect", task_id="guard-7")
+    routed = router.route([InRecord("src", 0, 5, 0, b"k", b"not json", [])])
+    (out,) = routed.records
+    headers = dict(out.headers)
+    assert headers["__connect.errors.task.id"] == b"guard-7"
+    assert headers["__connect.errors.offset"] == b"5"
+    assert "guard.source.offset" not in headers

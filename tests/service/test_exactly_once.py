@@ -16,8 +16,7 @@ from guard.contracts import load_registry
 from guard.demo.samples import Sample, sample_stream
 from guard.localbroker import LocalKafka
 from guard.service import GuardService
-from guard.transport.admin import ensure_topics
-from guard.transport.kafka import KafkaPipe
+from guard.transport.factory import ensure_topics, open_pipe
 from guard.verify import read_topic
 from tests.conftest import SCHEMAS
 from tests.guard_process import GuardProcess
@@ -56,9 +55,16 @@ def _produce(
     return placed
 
 
-def _config(tmp_path: Path, bootstrap: str, source: str, group: str, **extra: object) -> Path:
+def _config(
+    tmp_path: Path, client: str, bootstrap: str, source: str, group: str, **extra: object
+) -> Path:
     config = {
-        "kafka": {"bootstrap_servers": bootstrap, "group_id": group, "request_timeout_ms": 15000},
+        "kafka": {
+            "client": client,
+            "bootstrap_servers": bootstrap,
+            "group_id": group,
+            "request_timeout_ms": 15000,
+        },
         "schemas_dir": str(SCHEMAS),
         "limits": {"max_bytes": 100_000},
         "batch": {"max_records": 40, "poll_timeout_ms": 200},
@@ -72,15 +78,15 @@ def _config(tmp_path: Path, bootstrap: str, source: str, group: str, **extra: ob
 
 
 def _assert_exactly_once(
-    bootstrap: str, source: str, placed: dict[tuple[int, int], Sample]
+    bootstrap: str, source: str, placed: dict[tuple[int, int], Sample], client: str
 ) -> None:
     by_key = {s.key: pos for pos, s in placed.items()}
     landed: Counter[tuple[int, int]] = Counter()
     verdicts: dict[tuple[int, int], str | None] = {}
-    for r in read_topic(bootstrap, f"{source}.valid"):
+    for r in read_topic(bootstrap, f"{source}.valid", client=client):
         landed[by_key[r.key]] += 1
         verdicts[by_key[r.key]] = None
-    for r in read_topic(bootstrap, f"{source}.quarantine"):
+    for r in read_topic(bootstrap, f"{source}.quarantine", client=client):
         src = r.envelope["source"]
         assert src["topic"] == source
         pos = (src["partition"], src["offset"])
@@ -96,13 +102,17 @@ def _assert_exactly_once(
 
 
 def test_every_input_offset_lands_exactly_once_across_sigterm_and_sigkill(
-    kafka: LocalKafka, unique: Callable[[str], str], tmp_path: Path, subprocess_env: dict[str, str]
+    kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
 ) -> None:
     bootstrap, source = kafka.bootstrap_servers, unique("orders")
     _create(bootstrap, source)
     samples = list(sample_stream(1200, bad_share=0.3, seed=11, large_bytes=150_000))
     placed = _produce(bootstrap, source, samples)
-    config = _config(tmp_path, bootstrap, source, unique("group"))
+    config = _config(tmp_path, kafka_client, bootstrap, source, unique("group"))
 
     # 1. Stop midway with SIGTERM: drains, commits and exits 0.
     first = GuardProcess(config, subprocess_env, "first")
@@ -118,18 +128,24 @@ def test_every_input_offset_lands_exactly_once_across_sigterm_and_sigkill(
 
     # 3. Run to the end.
     GuardProcess(config, subprocess_env, "third", "--idle-timeout", "5").finish()
-    _assert_exactly_once(bootstrap, source, placed)
+    _assert_exactly_once(bootstrap, source, placed, kafka_client)
 
 
 def test_two_instances_in_one_group_share_the_work_exactly_once(
-    kafka: LocalKafka, unique: Callable[[str], str], tmp_path: Path, subprocess_env: dict[str, str]
+    kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
 ) -> None:
     """The second instance joins mid-stream: the rebalance must neither lose nor repeat records."""
     bootstrap, source = kafka.bootstrap_servers, unique("orders")
     _create(bootstrap, source)
     samples = list(sample_stream(4000, bad_share=0.2, seed=5, large_bytes=150_000))
     placed = _produce(bootstrap, source, samples)
-    config = _config(tmp_path, bootstrap, source, unique("group"), batch={"max_records": 10})
+    config = _config(
+        tmp_path, kafka_client, bootstrap, source, unique("group"), batch={"max_records": 10}
+    )
     a = GuardProcess(
         config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "a"}, "a", "--idle-timeout", "8"
     )
@@ -140,22 +156,25 @@ def test_two_instances_in_one_group_share_the_work_exactly_once(
     done_a, done_b = a.finish(), b.finish()
     assert done_b["records"], "the second instance took over partitions"
     assert done_a["records"] + done_b["records"] >= len(samples)  # type: ignore[operator]
-    _assert_exactly_once(bootstrap, source, placed)
+    _assert_exactly_once(bootstrap, source, placed, kafka_client)
 
 
 def test_ten_megabyte_value_is_quarantined_intact_and_the_next_record_flows(
-    kafka: LocalKafka, unique: Callable[[str], str], tmp_path: Path
+    kafka: LocalKafka, kafka_client: str, unique: Callable[[str], str], tmp_path: Path
 ) -> None:
     bootstrap, source = kafka.bootstrap_servers, unique("orders")
     _create(bootstrap, source, partitions=1)
     huge = b'{"order_id": "' + b"x" * (10 * 1024 * 1024) + b'"}'
     good = next(s for s in sample_stream(50) if s.expected is None)
     _produce(bootstrap, source, [Sample(b"huge", huge, [], "too_large"), good], partitions=1)
-    settings = load_settings(_config(tmp_path, bootstrap, source, unique("group"), limits={}))
-    summary = GuardService(settings, load_registry(SCHEMAS), lambda: KafkaPipe(settings.kafka)).run(
+    settings = load_settings(
+        _config(tmp_path, kafka_client, bootstrap, source, unique("group"), limits={})
+    )
+    summary = GuardService(settings, load_registry(SCHEMAS), lambda: open_pipe(settings.kafka)).run(
         max_records=2
     )
     assert (summary.stats.valid, summary.stats.quarantined) == (1, 1)
-    [q] = read_topic(bootstrap, f"{source}.quarantine")
+    [q] = read_topic(bootstrap, f"{source}.quarantine", client=kafka_client)
     assert q.key == b"huge" and q.value == huge and q.envelope["reasons"] == ["too_large"]
-    assert [r.key for r in read_topic(bootstrap, f"{source}.valid")] == [good.key]
+    valid = read_topic(bootstrap, f"{source}.valid", client=kafka_client)
+    assert [r.key for r in valid] == [good.key]

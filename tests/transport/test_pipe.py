@@ -1,4 +1,4 @@
-"""KafkaPipe against the real broker: commit is atomic over records and offsets."""
+"""Each transport's Pipe against the real broker: commit is atomic over records and offsets."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from kafka import KafkaProducer
 from guard.config.settings import KafkaSettings
 from guard.errors import FatalTransportError
 from guard.localbroker import LocalKafka
-from guard.transport.base import OutRecord
-from guard.transport.kafka import KafkaPipe
+from guard.transport.base import OutRecord, Pipe
+from guard.transport.factory import open_pipe
 from guard.verify import read_topic
 
 pytestmark = pytest.mark.integration
@@ -25,19 +25,23 @@ def _produce(bootstrap: str, topic: str, n: int) -> None:
     producer.close(timeout=10)
 
 
-def _pipe(kafka: LocalKafka, unique: Callable[[str], str], topics: list[str]) -> KafkaPipe:
-    settings = KafkaSettings(
+def _settings(kafka: LocalKafka, client: str, group: str, tx: str) -> KafkaSettings:
+    return KafkaSettings(
+        client=client,  # type: ignore[arg-type]
         bootstrap_servers=kafka.bootstrap_servers,
-        group_id=unique("group"),
-        transactional_id=unique("tx"),
+        group_id=group,
+        transactional_id=tx,
         request_timeout_ms=15_000,
     )
-    pipe = KafkaPipe(settings)
+
+
+def _pipe(settings: KafkaSettings, topics: list[str]) -> Pipe:
+    pipe = open_pipe(settings)
     pipe.ensure_topics({t: 1 for t in topics})
     return pipe
 
 
-def _poll_all(pipe: KafkaPipe, n: int) -> list:
+def _poll_all(pipe: Pipe, n: int) -> list:
     got: list = []
     for _ in range(60):
         got += pipe.poll(max_records=n - len(got), timeout_ms=500)
@@ -47,10 +51,11 @@ def _poll_all(pipe: KafkaPipe, n: int) -> list:
 
 
 def test_commit_publishes_records_and_offsets_together(
-    kafka: LocalKafka, unique: Callable[[str], str]
+    kafka: LocalKafka, kafka_client: str, unique: Callable[[str], str]
 ) -> None:
     source, out = unique("src"), unique("out")
-    pipe = _pipe(kafka, unique, [source, out])
+    settings = _settings(kafka, kafka_client, unique("group"), unique("tx"))
+    pipe = _pipe(settings, [source, out])
     _produce(kafka.bootstrap_servers, source, 5)
     pipe.subscribe([source])
     batch = _poll_all(pipe, 5)
@@ -59,23 +64,22 @@ def test_commit_publishes_records_and_offsets_together(
         pipe.send(OutRecord(out, r.key, r.value, [("h", b"1")], r.timestamp_ms, 0))
     pipe.commit({(source, 0): batch[-1].offset + 1})
     pipe.close()
-    assert [(r.key, r.value, r.headers) for r in read_topic(kafka.bootstrap_servers, out)] == [
+    landed = read_topic(kafka.bootstrap_servers, out, client=kafka_client)
+    assert [(r.key, r.value, r.headers) for r in landed] == [
         (b"k%d" % i, b"v%d" % i, [("h", b"1")]) for i in range(5)
     ]
     # A new consumer in the same group starts after the committed offsets.
-    again = _pipe(
-        kafka, lambda kind: pipe.settings.group_id if kind == "group" else unique(kind), []
-    )
+    again = _pipe(_settings(kafka, kafka_client, settings.group_id, unique("tx")), [])
     again.subscribe([source])
     assert again.poll(max_records=10, timeout_ms=3000) == []
     again.close()
 
 
 def test_abort_hides_records_and_rewinds_to_committed_offsets(
-    kafka: LocalKafka, unique: Callable[[str], str]
+    kafka: LocalKafka, kafka_client: str, unique: Callable[[str], str]
 ) -> None:
     source, out = unique("src"), unique("out")
-    pipe = _pipe(kafka, unique, [source, out])
+    pipe = _pipe(_settings(kafka, kafka_client, unique("group"), unique("tx")), [source, out])
     _produce(kafka.bootstrap_servers, source, 3)
     pipe.subscribe([source])
     first = _poll_all(pipe, 3)
@@ -89,22 +93,18 @@ def test_abort_hides_records_and_rewinds_to_committed_offsets(
     pipe.send(OutRecord(out, b"after", b"abort", [], None, 0))
     pipe.commit({(source, 0): 3})
     pipe.close()
-    assert [r.key for r in read_topic(kafka.bootstrap_servers, out)] == [b"after"]
+    landed = read_topic(kafka.bootstrap_servers, out, client=kafka_client)
+    assert [r.key for r in landed] == [b"after"]
 
 
 def test_a_second_pipe_with_the_same_transactional_id_fences_the_first(
-    kafka: LocalKafka, unique: Callable[[str], str]
+    kafka: LocalKafka, kafka_client: str, unique: Callable[[str], str]
 ) -> None:
     source, out, tx = unique("src"), unique("out"), unique("tx")
-    settings = KafkaSettings(
-        bootstrap_servers=kafka.bootstrap_servers,
-        group_id=unique("group"),
-        transactional_id=tx,
-        request_timeout_ms=15_000,
-    )
-    zombie = KafkaPipe(settings)
+    settings = _settings(kafka, kafka_client, unique("group"), tx)
+    zombie = open_pipe(settings)
     zombie.ensure_topics({source: 1, out: 1})
-    successor = KafkaPipe(settings)  # init_transactions bumps the epoch: the zombie is fenced
+    successor = open_pipe(settings)  # init_transactions bumps the epoch: the zombie is fenced
     try:
         zombie.begin()
         zombie.send(OutRecord(out, b"k", b"late", [], None, 0))
@@ -113,4 +113,27 @@ def test_a_second_pipe_with_the_same_transactional_id_fences_the_first(
     finally:
         zombie.close()
         successor.close()
-    assert read_topic(kafka.bootstrap_servers, out) == []
+    assert read_topic(kafka.bootstrap_servers, out, client=kafka_client) == []
+
+
+def test_poll_with_a_limit_of_one_returns_one_record_at_a_time(
+    kafka: LocalKafka, kafka_client: str, unique: Callable[[str], str]
+) -> None:
+    source = unique("src")
+    pipe = _pipe(_settings(kafka, kafka_client, unique("group"), unique("tx")), [source])
+    _produce(kafka.bootstrap_servers, source, 3)
+    pipe.subscribe([source])
+    seen: list[int] = []
+    try:
+        for _ in range(60):
+            batch = pipe.poll(max_records=1, timeout_ms=500)
+            assert len(batch) <= 1
+            if batch:
+                seen.append(batch[0].offset)
+                pipe.begin()
+                pipe.commit({(source, 0): batch[0].offset + 1})
+            if len(seen) == 3:
+                break
+    finally:
+        pipe.close()
+    assert seen == [0, 1, 2]

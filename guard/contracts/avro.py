@@ -1,0 +1,124 @@
+"""Export a contract as an Avro schema, and turn decoded Avro data back into the JSON shape the
+contract checks.
+
+Mapping: string -> string (uuid format -> the `uuid` logical type), integer -> long, number ->
+double, boolean -> boolean, timestamp -> long/timestamp-micros, date -> int/date, object -> a
+nested record, array -> array, enum -> an Avro enum when every value is a string that Avro
+accepts as a symbol (else the base type). A nullable or optional field is a union with null
+first and a null default. Avro has no "absent": an optional, non-nullable field written as null
+is read back as absent, so the contract's `required` and `nullable` keep their meaning.
+
+Ranges, lengths, patterns and formats other than uuid have no Avro equivalent; the guard
+checks them after decoding, with the same field paths as for JSON.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from guard.contracts.spec import FieldSpec
+
+if TYPE_CHECKING:
+    from guard.contracts.registry import Contract
+
+_SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PRIMITIVE = {"string": "string", "integer": "long", "number": "double", "boolean": "boolean"}
+
+
+def to_avro_schema(contract: Contract) -> dict[str, Any]:
+    spec = contract.spec
+    name = _name(spec.subject)
+    schema: dict[str, Any] = {
+        "type": "record",
+        "name": name,
+        "namespace": f"ingest_guard.v{spec.version}",
+        "fields": _fields(spec.fields, name),
+    }
+    if spec.description:
+        schema["doc"] = spec.description
+    return schema
+
+
+def _fields(fields: dict[str, FieldSpec], path: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for name, field in fields.items():
+        avro_type = _type(field, f"{path}_{_name(name)}")
+        entry: dict[str, Any] = {"name": name, "type": avro_type}
+        if field.nullable or not field.required:
+            entry["type"] = ["null", avro_type]
+            entry["default"] = None
+        if field.description:
+            entry["doc"] = field.description
+        out.append(entry)
+    return out
+
+
+def _type(field: FieldSpec, path: str) -> Any:
+    t = field.type
+    if t == "object":
+        assert field.fields is not None
+        return {"type": "record", "name": path, "fields": _fields(field.fields, path)}
+    if t == "array":
+        assert field.items is not None
+        return {"type": "array", "items": _type(field.items, f"{path}_item")}
+    if t == "timestamp":
+        return {"type": "long", "logicalType": "timestamp-micros"}
+    if t == "date":
+        return {"type": "int", "logicalType": "date"}
+    if field.enum is not None and all(isinstance(v, str) and _SYMBOL.match(v) for v in field.enum):
+        return {"type": "enum", "name": f"{path}_enum", "symbols": list(field.enum)}
+    if t == "string" and field.format == "uuid":
+        return {"type": "string", "logicalType": "uuid"}
+    return _PRIMITIVE[t]
+
+
+def _name(text: str) -> str:
+    """An Avro name from a subject or field name (letters, digits, underscores)."""
+    cleaned = re.sub(r"[^A-Za-z0-9_]", "_", text)
+    return cleaned if _SYMBOL.match(cleaned) else f"_{cleaned}"
+
+
+def to_json_shape(data: Any, fields: dict[str, FieldSpec] | None) -> Any:
+    """Decoded Avro (datetimes, dates, UUIDs, bytes) as the JSON values the contract checks;
+    nulls of optional, non-nullable fields become absent."""
+    if not isinstance(data, dict):
+        return _plain(data)
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        spec = fields.get(key) if fields else None
+        if spec is None:
+            out[key] = _plain(value)
+        elif value is None and not spec.required and not spec.nullable:
+            continue
+        else:
+            out[key] = _shape(value, spec)
+    return out
+
+
+def _shape(value: Any, spec: FieldSpec) -> Any:
+    if spec.type == "object" and isinstance(value, dict):
+        return to_json_shape(value, spec.fields)
+    if spec.type == "array" and isinstance(value, list) and spec.items is not None:
+        return [_shape(v, spec.items) for v in value]
+    return _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("latin-1")  # Avro bytes have no JSON form; a contract sees text
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,73 @@
+"""Translate confluent-kafka errors into the guard's hierarchy, at the boundary.
+
+librdkafka classifies its own errors: `fatal()` (the client is unusable), `retriable()`, and
+`txn_requires_abort()` (abort and retry the transaction). Fencing and authorization are
+fatal whatever the flags say: retrying them cannot help.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from confluent_kafka import KafkaError, KafkaException
+
+from guard.errors import FatalTransportError, RecordTooLargeError, TransientTransportError
+from guard.transport import hints
+
+T = TypeVar("T")
+
+FATAL_CODES = frozenset(
+    {
+        KafkaError._FENCED,
+        KafkaError.PRODUCER_FENCED,
+        KafkaError.INVALID_PRODUCER_EPOCH,
+        KafkaError.FENCED_INSTANCE_ID,
+        KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.GROUP_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+        KafkaError.SASL_AUTHENTICATION_FAILED,
+        KafkaError._AUTHENTICATION,
+        KafkaError.UNSUPPORTED_VERSION,
+        KafkaError.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+        KafkaError.UNSUPPORTED_SASL_MECHANISM,
+        KafkaError._INVALID_ARG,
+    }
+)
+
+TOO_LARGE_CODES = frozenset(
+    {
+        KafkaError.MSG_SIZE_TOO_LARGE,
+        KafkaError.RECORD_LIST_TOO_LARGE,
+    }
+)
+
+
+def classify_error(action: str, err: KafkaError) -> FatalTransportError | TransientTransportError:
+    message = f"{action}: {err.name()}: {err.str()}"
+    if err.code() in TOO_LARGE_CODES:
+        return RecordTooLargeError(f"{message} -- {hints.TOO_LARGE}")
+    if err.fatal() or err.code() in FATAL_CODES:
+        return FatalTransportError(message)
+    # retriable, txn_requires_abort, timeouts, a rebalance under a batch, broker gone: the
+    # service aborts, rewinds to the committed offsets and tries again with backoff.
+    return TransientTransportError(message)
+
+
+def classify(action: str, exc: BaseException) -> FatalTransportError | TransientTransportError:
+    if isinstance(exc, SystemError) and isinstance(exc.__cause__, KafkaException):
+        # A client error raised while a callback ran surfaces as SystemError from it.
+        exc = exc.__cause__
+    if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
+        return classify_error(action, exc.args[0])
+    # BufferError: the local queue is full; RuntimeError: a call in the wrong state.
+    return TransientTransportError(f"{action}: {type(exc).__name__}: {exc}")
+
+
+def translate(action: str, fn: Callable[[], T]) -> T:
+    """Run one confluent-kafka call, mapping its errors onto the guard's hierarchy."""
+    try:
+        return fn()
+    except (KafkaException, BufferError, RuntimeError, SystemError) as exc:
+        raise classify(action, exc) from exc

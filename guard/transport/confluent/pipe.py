@@ -1,0 +1,142 @@
+"""`Pipe` over confluent-kafka: a read_committed group consumer and a transactional producer.
+
+Offsets are committed only through the producer's transaction (`send_offsets_to_transaction`
+with the consumer's group metadata, so a stale member is fenced, KIP-447); the consumer never
+commits or stores offsets by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import partial
+
+from confluent_kafka import Consumer, KafkaError, Message
+from confluent_kafka import TopicPartition as CTopicPartition
+
+from guard.config.settings import KafkaSettings
+from guard.transport.base import InRecord, OutRecord, TopicPartition
+from guard.transport.confluent import admin, config
+from guard.transport.confluent.errors import classify_error, translate
+from guard.transport.confluent.producer import ConfluentTxProducer
+from guard.transport.confluent.records import in_record
+
+
+class ConfluentPipe:
+    def __init__(self, settings: KafkaSettings) -> None:
+        self.settings = settings
+        self._timeout_s = settings.request_timeout_ms / 1000
+        conf = config.consumer(settings, settings.group_id)
+        self._consumer = translate("create consumer", lambda: Consumer(conf))
+        try:
+            self._producer = ConfluentTxProducer(settings, settings.effective_transactional_id())
+        except BaseException:
+            self._consumer.close()
+            raise
+        # Set by the rebalance callbacks, which run inside poll: a batch polled across a
+        # rebalance may hold records of partitions this member no longer owns, so it is
+        # dropped and consumption rewound; a stale batch never commits a revoked partition.
+        self._rebalanced = False
+        # True while the consumer position is ahead of the committed offsets (a batch was
+        # polled but not committed). The next poll rewinds first, whatever failed before, so
+        # an uncommitted batch is never skipped. `_first` holds each partition's first
+        # uncommitted offset, for partitions with no committed offset yet.
+        self._uncommitted = False
+        self._first: dict[TopicPartition, int] = {}
+
+    def subscribe(self, topics: Sequence[str]) -> None:
+        translate(
+            "subscribe",
+            lambda: self._consumer.subscribe(
+                list(topics),
+                on_assign=self._on_assign,
+                on_revoke=self._on_revoke,
+                on_lost=self._on_revoke,
+            ),
+        )
+
+    def _on_assign(self, _consumer: Consumer, _partitions: list[CTopicPartition]) -> None:
+        self._rebalanced = True
+
+    def _on_revoke(self, _consumer: Consumer, _partitions: list[CTopicPartition]) -> None:
+        self._rebalanced = True
+
+    def poll(self, max_records: int, timeout_ms: int) -> list[InRecord]:
+        if self._uncommitted:
+            self._rewind()
+        self._rebalanced = False
+        # Take what is buffered at once; when nothing is, wait for the first record only,
+        # then take what arrived with it: a batch never waits to fill up.
+        msgs = translate("poll", lambda: self._consumer.consume(max_records, 0))
+        if not msgs:
+            first = translate("poll", lambda: self._consumer.poll(timeout_ms / 1000))
+            if first is not None:
+                msgs = [first]
+                if max_records > 1:  # the limit may already be reached
+                    msgs += translate("poll", lambda: self._consumer.consume(max_records - 1, 0))
+        out = [in_record(m) for m in msgs if self._is_record(m)]
+        for r in out:
+            self._first.setdefault((r.topic, r.partition), r.offset)
+        self._uncommitted = bool(out)
+        if self._rebalanced and out:
+            return []  # rewound by the next poll, from the new assignment's committed offsets
+        return out
+
+    def _is_record(self, msg: Message) -> bool:
+        err = msg.error()
+        if err is None:
+            return True
+        if err.code() == KafkaError._PARTITION_EOF:
+            return False
+        raise classify_error("poll", err)
+
+    def has_assignment(self) -> bool:
+        return bool(translate("assignment", self._consumer.assignment))
+
+    def begin(self) -> None:
+        self._producer.begin()
+
+    def send(self, record: OutRecord) -> None:
+        self._producer.send(record)
+
+    def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        meta = translate("group metadata", self._consumer.consumer_group_metadata)
+        self._producer.commit(offsets, meta)
+        self._uncommitted = False
+        self._first.clear()
+
+    def abort(self) -> None:
+        self._producer.abort()
+        self._rewind()
+
+    def _rewind(self) -> None:
+        """Seek every assigned partition back to its committed offset."""
+        assigned = translate("assignment", self._consumer.assignment)
+        if assigned:
+            committed = translate(
+                "committed", lambda: self._consumer.committed(assigned, self._timeout_s)
+            )
+            for tp in committed:
+                if tp.error is not None:
+                    raise classify_error("committed", tp.error)
+                offset = tp.offset
+                if offset < 0:  # nothing committed yet: back to the first polled record
+                    if (tp.topic, tp.partition) not in self._first:
+                        continue  # nothing polled there: the position is where it started
+                    offset = self._first[(tp.topic, tp.partition)]
+                target = CTopicPartition(tp.topic, tp.partition, offset)
+                translate("seek", partial(self._consumer.seek, target))
+        self._uncommitted = False
+        self._first.clear()
+
+    def partition_count(self, topic: str) -> int | None:
+        return admin.partition_count(self._consumer, topic, self._timeout_s)
+
+    def ensure_topics(self, partitions: Mapping[str, int]) -> None:
+        admin.ensure_topics(self.settings, partitions)
+
+    def close(self) -> None:
+        try:
+            # A static member does not leave the group: its restart gets the same partitions.
+            self._consumer.close()
+        finally:
+            self._producer.close()

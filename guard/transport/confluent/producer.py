@@ -1,0 +1,171 @@
+"""A transactional confluent-kafka producer whose every call is bounded by a timeout.
+
+Delivery failures arrive in callbacks; they are collected and raised at commit, so a batch
+with one failed record is never committed. A producer that cannot abort is closed; the next
+`begin` makes a fresh one with the same transactional id, whose `init_transactions` aborts
+whatever was left open.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import TopicPartition as CTopicPartition
+
+from guard.config.settings import KafkaSettings
+from guard.errors import FatalTransportError, RecordTooLargeError, TransientTransportError
+from guard.transport.base import OutRecord, TopicPartition
+from guard.transport.confluent import config
+from guard.transport.confluent.errors import classify_error, translate
+
+log = structlog.get_logger(__name__)
+
+# How long `send` serves delivery reports while the local queue is full, per attempt.
+_QUEUE_FULL_WAIT_S = 0.1
+
+
+class ConfluentTxProducer:
+    def __init__(self, settings: KafkaSettings, transactional_id: str) -> None:
+        self.settings = settings
+        self.transactional_id = transactional_id
+        self._timeout_s = settings.request_timeout_ms / 1000
+        self._producer: Producer | None = None
+        self._in_transaction = False
+        # The first delivery failure of this batch, and the topic of the refused record.
+        self._failed: tuple[KafkaError, str | None] | None = None
+        self._create()
+
+    def _create(self) -> None:
+        conf = config.producer(self.settings, self.transactional_id)
+        producer = translate("create producer", lambda: Producer(conf))
+        try:
+            # Fences an earlier producer with the same id and aborts its open transaction.
+            translate("init transactions", lambda: producer.init_transactions(self._timeout_s))
+        except BaseException:
+            _close(producer)
+            raise
+        self._producer = producer
+
+    def _live(self) -> Producer:
+        if self._producer is None:
+            self._create()
+        assert self._producer is not None
+        return self._producer
+
+    def begin(self) -> None:
+        producer = self._live()
+        self._failed = None
+        translate("begin transaction", producer.begin_transaction)
+        self._in_transaction = True
+
+    def send(self, record: OutRecord) -> None:
+        producer = self._live()
+        kwargs: dict[str, Any] = {"headers": record.headers}
+        if record.partition is not None:
+            kwargs["partition"] = record.partition
+        if record.timestamp_ms is not None:
+            kwargs["timestamp"] = record.timestamp_ms
+        deadline = time.monotonic() + self._timeout_s
+        while True:
+            try:
+                self._produce(producer, record, kwargs)
+                return
+            except RecordTooLargeError as exc:
+                exc.topic = record.topic  # the service lowers this target's limit and retries
+                raise
+            except TransientTransportError as exc:
+                # The local queue is full: serve delivery reports to make room, not forever.
+                if not isinstance(exc.__cause__, BufferError) or time.monotonic() > deadline:
+                    raise
+                producer.poll(_QUEUE_FULL_WAIT_S)
+
+    def _produce(self, producer: Producer, record: OutRecord, kwargs: dict[str, Any]) -> None:
+        translate(
+            "send",
+            lambda: producer.produce(
+                record.topic,
+                value=record.value,
+                key=record.key,
+                on_delivery=self._delivered,
+                **kwargs,
+            ),
+        )
+
+    def _delivered(self, err: KafkaError | None, msg: Message[Any, Any]) -> None:
+        if err is not None and self._failed is None:
+            self._failed = (err, msg.topic() if msg is not None else None)
+
+    def commit(
+        self, offsets: Mapping[TopicPartition, int] | None = None, group_metadata: Any = None
+    ) -> None:
+        """Commit what was sent since `begin`, with consumed `offsets` when given."""
+        producer = self._live()
+        if not offsets or self.settings.flush_before_offsets:
+            # librdkafka is faster sending offsets after the batch is delivered
+            # (kafka.flush_before_offsets); commit_transaction flushes anyway.
+            left = translate("flush", lambda: producer.flush(self._timeout_s))
+            if left:
+                raise TransientTransportError(f"flush: {left} records undelivered in time")
+        self._raise_delivery_failure()
+        if offsets:
+            positions = [CTopicPartition(t, p, o) for (t, p), o in offsets.items()]
+            translate(
+                "send offsets",
+                lambda: producer.send_offsets_to_transaction(
+                    positions, group_metadata, self._timeout_s
+                ),
+            )
+        translate("commit transaction", lambda: producer.commit_transaction(self._timeout_s))
+        self._raise_delivery_failure()
+        self._in_transaction = False
+
+    def _raise_delivery_failure(self) -> None:
+        if self._failed is not None:
+            err, topic = self._failed
+            error = classify_error(f"send to {topic}", err)
+            if isinstance(error, RecordTooLargeError):
+                error.topic = topic
+            raise error
+
+    def abort(self) -> None:
+        self._failed = None
+        if self._producer is None or not self._in_transaction:
+            return
+        producer = self._producer
+        try:
+            translate("abort transaction", lambda: producer.abort_transaction(self._timeout_s))
+            self._in_transaction = False
+        except (TransientTransportError, FatalTransportError) as exc:
+            # Recreate at once: the new producer's init_transactions aborts the open
+            # transaction, which read_committed consumers (and our own rewind) wait on.
+            log.warning("abort failed; recreating the producer", error=str(exc))
+            self.close()
+            try:
+                self._create()
+            except TransientTransportError as create_exc:
+                log.warning("producer not recreated yet; next begin retries", error=str(create_exc))
+
+    def close(self) -> None:
+        if self._producer is not None:
+            _close(self._producer)
+            self._producer = None
+        self._in_transaction = False
+
+
+def _close(producer: Producer) -> None:
+    try:
+        producer.flush(0)  # serve pending callbacks
+        # close() aborts an open transaction and warns when it cannot (a fenced producer):
+        # the successor's init_transactions aborts it anyway, so the warning becomes a log line.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            producer.close()
+        for warning in caught:
+            log.warning("producer closed with an open transaction", detail=str(warning.message))
+    except Exception:  # closing a broken producer must not mask the real error
+        log.exception("closing producer failed")

@@ -1,0 +1,109 @@
+"""Read topics with read_committed up to a snapshot of their end, over confluent-kafka.
+
+Same semantics as `guard.transport.reader`: the end offsets are taken once, when reading
+starts, so records appended meanwhile are not read in this pass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from functools import partial
+
+from confluent_kafka import Consumer, KafkaError
+from confluent_kafka import TopicPartition as CTopicPartition
+
+from guard.config.settings import KafkaSettings
+from guard.errors import TransientTransportError
+from guard.transport.base import InRecord, TopicPartition, TopicSnapshot
+from guard.transport.confluent import admin, config
+from guard.transport.confluent.errors import classify_error, translate
+from guard.transport.confluent.records import in_record
+from guard.transport.snapshots import latest_by_key
+
+
+class ConfluentReader:
+    def __init__(self, settings: KafkaSettings, fetch_bytes: int | None = None) -> None:
+        self.settings = settings
+        self._timeout_s = settings.request_timeout_ms / 1000
+        # End-of-partition events tell when a partition whose last offsets are transaction
+        # markers or aborted records (never delivered) has been read to its end.
+        conf = {**config.consumer(settings, None, fetch_bytes), "enable.partition.eof": True}
+        self._consumer = translate("create consumer", lambda: Consumer(conf))
+
+    def snapshot(self, topic: str) -> TopicSnapshot | None:
+        """Current start/end offsets, or None when the topic does not exist."""
+        n = admin.partition_count(self._consumer, topic, self._timeout_s)
+        if n is None:
+            return None
+        start: dict[int, int] = {}
+        end: dict[int, int] = {}
+        for p in range(n):
+            # With read_committed, the high mark is the last stable offset: all committed.
+            marks = translate(
+                "watermark offsets",
+                partial(
+                    self._consumer.get_watermark_offsets,
+                    CTopicPartition(topic, p),
+                    timeout=self._timeout_s,
+                    cached=False,
+                ),
+            )
+            if marks is None:
+                raise TransientTransportError(f"no offsets for {topic}[{p}] in time")
+            start[p], end[p] = marks
+        return TopicSnapshot(topic, start, end)
+
+    def read(
+        self, snapshots: Sequence[TopicSnapshot], timeout_s: float = 300.0
+    ) -> Iterator[InRecord]:
+        """Every committed record up to each snapshot's end, partition by partition batches."""
+        ends = {(s.topic, p): s.end[p] for s in snapshots for p in s.end}
+        starts = {(s.topic, p): s.start[p] for s in snapshots for p in s.start}
+        pending = {tp for tp in ends if ends[tp] > starts[tp]}
+        if not pending:
+            return
+        translate(
+            "assign",
+            lambda: self._consumer.assign(
+                [CTopicPartition(t, p, starts[(t, p)]) for t, p in sorted(pending)]
+            ),
+        )
+        deadline = time.monotonic() + timeout_s
+        batch = self.settings.max_poll_records
+        while pending:
+            if time.monotonic() > deadline:
+                raise TransientTransportError(
+                    f"reading {sorted(pending)} did not finish in {timeout_s}s"
+                )
+            done: set[TopicPartition] = set()
+            for msg in translate("poll", lambda: self._consumer.consume(batch, 0.5)):
+                topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+                assert topic is not None and partition is not None and offset is not None
+                tp = (topic, partition)
+                err = msg.error()
+                if err is not None and err.code() != KafkaError._PARTITION_EOF:
+                    raise classify_error("poll", err)
+                if tp not in pending:
+                    continue
+                if err is None and offset < ends[tp]:
+                    yield in_record(msg)
+                # The next offset to read: past the last record, or where the end was found.
+                if (offset + 1 if err is None else offset) >= ends[tp]:
+                    done.add(tp)
+            if done:
+                pending -= done
+                # Past the snapshot: ignore newer records.
+                paused = [CTopicPartition(t, p) for t, p in done]
+                translate("pause", partial(self._consumer.pause, paused))
+
+    def latest(self, topic: str, timeout_s: float = 300.0) -> dict[bytes, InRecord]:
+        """A compacted topic as a table: the last committed record per key; a tombstone (null
+        value) removes its key; records without a key are ignored."""
+        snapshot = self.snapshot(topic)
+        if snapshot is None:
+            return {}
+        return latest_by_key(self.read([snapshot], timeout_s))
+
+    def close(self) -> None:
+        self._consumer.close()

@@ -1,0 +1,8 @@
+"""Fix-it texts shared by every transport's error translation, so both clients say the same."""
+
+# Retrying cannot make a record fit: the topic or producer limit has to be raised.
+TOO_LARGE = (
+    "a record is larger than an output topic (max.message.bytes) or the producer "
+    "(kafka.max_request_size) accepts; raise them to at least the source topic's limit plus "
+    "room for the guard's headers"
+)

@@ -1,0 +1,130 @@
+"""Which contract version a Schema Registry schema id names, and its Avro writer schema.
+
+Ids are pinned per version in `schemas/<subject>/subject.yaml` (`schema_ids: {2: 102}`); the
+writer schema of a pinned id is the contract's own Avro export. Without a pin, and when a
+registry URL is configured, the id is looked up with the Schema Registry REST API
+(`GET /schemas/ids/{id}` and `/schemas/ids/{id}/versions`): the registered version of the
+route's registry subject names the contract version, and the registered schema is the writer
+schema. Answers are cached; an unknown id is cached for a minute, so a schema registered
+later is picked up. A registry that cannot be reached is a transient failure (the batch is
+retried with backoff), never a quarantine verdict.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from guard.contracts.avro import to_avro_schema
+from guard.contracts.registry import Subject
+from guard.errors import RegistryUnavailableError
+
+UNKNOWN_TTL_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    version: int
+    writer: Any = None  # a parsed Avro schema (fastavro), for Avro payloads
+
+
+@dataclass(frozen=True)
+class RegistryLookup:
+    """Where to ask for ids nobody pinned."""
+
+    url: str
+    subject: str  # the registry subject of the route's values, e.g. "orders-value"
+    timeout_s: float = 5.0
+    username: str | None = None
+    password: str | None = None
+
+    def get(self, path: str) -> Any | None:
+        """The decoded JSON answer, or None for 404; other failures raise."""
+        request = urllib.request.Request(
+            self.url.rstrip("/") + path,
+            headers={"Accept": "application/vnd.schemaregistry.v1+json, application/json"},
+        )
+        if self.username is not None:
+            token = base64.b64encode(f"{self.username}:{self.password or ''}".encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:
+                return json.loads(answer.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return None
+            raise RegistryUnavailableError(f"schema registry: HTTP {exc.code} for {path}") from exc
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise RegistryUnavailableError(f"schema registry: {type(exc).__name__}") from exc
+
+
+class SchemaIds:
+    def __init__(
+        self, subject: Subject, by_id: dict[int, int], lookup: RegistryLookup | None = None
+    ) -> None:
+        """`by_id`: pinned schema id -> contract version."""
+        self.subject = subject
+        self.lookup = lookup
+        self._by_id = dict(by_id)
+        self._cache: dict[int, Resolved] = {}
+        self._unknown: dict[int, float] = {}  # id -> when it was found unknown
+
+    def resolve(self, schema_id: int, avro: bool) -> Resolved | None:
+        cached = self._cache.get(schema_id)
+        if cached is not None:
+            return cached
+        version = self._by_id.get(schema_id)
+        if version is not None and version in self.subject.versions:
+            writer = None
+            if avro:
+                writer = _parse(to_avro_schema(self.subject.versions[version]))
+            found: Resolved | None = Resolved(version, writer)
+        else:
+            found = self._look_up(schema_id, avro)
+        if found is not None:
+            self._cache[schema_id] = found
+        return found
+
+    def _look_up(self, schema_id: int, avro: bool) -> Resolved | None:
+        if self.lookup is None:
+            return None
+        when = self._unknown.get(schema_id)
+        if when is not None and time.monotonic() - when < UNKNOWN_TTL_S:
+            return None
+        found = self._ask(schema_id, avro)
+        if found is None:
+            self._unknown[schema_id] = time.monotonic()
+        return found
+
+    def _ask(self, schema_id: int, avro: bool) -> Resolved | None:
+        assert self.lookup is not None
+        uses = self.lookup.get(f"/schemas/ids/{schema_id}/versions") or []
+        mine = self.lookup.subject
+        versions = [
+            u.get("version") for u in uses if isinstance(u, dict) and u.get("subject") == mine
+        ]
+        version = next((v for v in versions if v in self.subject.versions), None)
+        if version is None:
+            return None
+        writer = None
+        if avro:
+            registered = self.lookup.get(f"/schemas/ids/{schema_id}")
+            if not isinstance(registered, dict) or registered.get("schemaType", "AVRO") != "AVRO":
+                return None
+            try:
+                writer = _parse(json.loads(registered["schema"]))
+            except Exception:  # a registered schema fastavro cannot use: the id is unusable
+                return None
+        return Resolved(version, writer)
+
+
+def _parse(schema: Any) -> Any:
+    import fastavro
+
+    return fastavro.parse_schema(schema)

@@ -1,0 +1,97 @@
+"""Records too large for their target: quarantined, or written envelope-only, never dropped."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+
+from guard.config.settings import GuardSettings
+from guard.contracts import load_registry
+from guard.demo.samples import good_order
+from guard.quarantine.envelope import read_envelope
+from guard.routing.fit import H_OMITTED, envelope_only, fit_batch, record_size
+from guard.routing.router import Router
+from guard.service.runner import build_router, build_validators
+from guard.transport.base import InRecord, OutRecord
+from tests.conftest import SCHEMAS
+
+GOOD = json.dumps(good_order(random.Random(1))).encode()
+
+
+def _router() -> Router:
+    settings = GuardSettings(topics={"orders": {"subject": "orders"}})  # type: ignore[arg-type]
+    return build_router(settings, build_validators(settings, load_registry(SCHEMAS)))
+
+
+def _rec(
+    value: bytes, offset: int = 0, headers: list[tuple[str, bytes | None]] | None = None
+) -> InRecord:
+    return InRecord(
+        "orders", 2, offset, 1_700_000_000_000, b"k", value, headers or [("trace", b"t1")]
+    )
+
+
+def _limits(valid: int, quarantine: int) -> dict[str, int]:
+    return {"orders.valid": valid, "orders.quarantine": quarantine}
+
+
+def test_records_that_fit_pass_unchanged() -> None:
+    router = _router()
+    routed = router.route([_rec(GOOD), _rec(b"not json", 1)])
+    fitted, changes = fit_batch(routed, router, _limits(10_000, 10_000).__getitem__)
+    assert fitted.records == routed.records and changes == []
+
+
+def test_a_valid_record_too_large_for_the_clean_topic_is_quarantined_intact() -> None:
+    router = _router()
+    routed = router.route([_rec(GOOD)])
+    assert routed.stats.valid == 1
+    fitted, [change] = fit_batch(routed, router, _limits(100, 10_000).__getitem__)
+    [out] = fitted.records
+    assert out.topic == "orders.quarantine" and out.key == b"k" and out.value == GOOD
+    env = read_envelope(out.headers)
+    assert env["reasons"] == ["too_large_for_target"]
+    assert env["source"]["partition"] == 2 and env["source"]["offset"] == 0
+    assert ("trace", b"t1") in out.headers
+    assert (fitted.stats.valid, fitted.stats.quarantined) == (0, 1)
+    assert fitted.stats.by_reason["too_large_for_target"] == 1
+    assert not fitted.verdicts[0][1].ok
+    assert change.action == "quarantined" and change.target == "orders.valid"
+
+
+def test_a_quarantine_copy_too_large_is_written_envelope_only_with_size_and_digest() -> None:
+    router = _router()
+    big = b"x" * 5000  # not JSON
+    routed = router.route([_rec(big, 7)])
+    fitted, [change] = fit_batch(routed, router, _limits(10_000, 3000).__getitem__)
+    [out] = fitted.records
+    headers = dict(out.headers)
+    assert out.topic == "orders.quarantine" and out.value == b"" and out.key == b"k"
+    assert headers[H_OMITTED] == b"value"
+    assert headers[f"{H_OMITTED}.value.size"] == b"5000"
+    assert headers[f"{H_OMITTED}.value.sha256"] == hashlib.sha256(big).hexdigest().encode()
+    env = read_envelope(out.headers)
+    assert env["reasons"] == ["not_json"] and env["source"]["offset"] == 7
+    assert record_size(out) <= 3000
+    assert change.action == "envelope-only" and change.omitted == ("value",)
+
+
+def test_a_valid_record_too_large_for_both_targets_ends_envelope_only_in_quarantine() -> None:
+    router = _router()
+    routed = router.route([_rec(GOOD)])
+    fitted, changes = fit_batch(routed, router, _limits(100, len(GOOD) + 100).__getitem__)
+    [out] = fitted.records
+    assert out.topic == "orders.quarantine" and out.value == b""
+    assert read_envelope(out.headers)["reasons"] == ["too_large_for_target"]
+    assert [c.action for c in changes] == ["quarantined", "envelope-only"]
+
+
+def test_original_headers_then_the_key_are_left_out_when_the_value_alone_is_not_enough() -> None:
+    out = OutRecord("q", b"k" * 400, b"v" * 1000, [("h", b"x" * 2000), ("guard.reasons", b"r")])
+    shrunk, omitted = envelope_only(out, 700)
+    assert omitted == ("value", "headers", "key")
+    assert shrunk.key is None and shrunk.value == b""
+    names = [k for k, _ in shrunk.headers]
+    assert "h" not in names and "guard.reasons" in names
+    assert dict(shrunk.headers)[f"{H_OMITTED}.key.size"] == b"400"

@@ -1,0 +1,179 @@
+"""`guard run` processes on the real broker: a hung client call, a stop that cannot finish,
+and a dead broker all end the process on time with the documented exit code."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from guard.localbroker import LocalKafka
+from guard.localbroker.broker import free_port
+from tests.guard_process import GuardProcess
+from tests.service.kafka_helpers import assert_each_offset_once, create, produce, write_config
+
+pytestmark = pytest.mark.integration
+
+REQUEST_TIMEOUT_MS = 2000  # keeps the stall timeout (> 3 x this) short
+
+
+def _timeouts(**service: float) -> dict[str, object]:
+    return {
+        "kafka_extra": {
+            "request_timeout_ms": REQUEST_TIMEOUT_MS,
+            "transaction_timeout_ms": 2 * REQUEST_TIMEOUT_MS,
+        },
+        "service": {"stall_timeout_s": 8.0, "stop_grace_s": 3.0, **service},
+    }
+
+
+def _hang_child(
+    config: Path, env: dict[str, str], where: str, good: int
+) -> tuple[subprocess.Popen[str], Path]:
+    log = config.parent / f"hang-{where}.stderr"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.service.hang_child",
+            where,
+            str(good),
+            "run",
+            "--config",
+            str(config),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=log.open("w"),
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    return proc, log
+
+
+def _wait_for(log: Path, text: str, proc: subprocess.Popen[str], timeout: float = 90) -> float:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text():
+        if proc.poll() is not None:
+            pytest.fail(f"exited early ({proc.returncode}): {log.read_text()[-1500:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {text!r} in time: {log.read_text()[-1500:]}")
+        time.sleep(0.05)
+    return time.monotonic()
+
+
+def _fatal_line(log: Path) -> dict[str, object]:
+    lines = [json.loads(line) for line in log.read_text().splitlines() if '"watchdog:' in line]
+    assert len(lines) == 1, log.read_text()[-2000:]
+    return lines[0]
+
+
+def test_a_poll_that_spins_forever_ends_the_process_with_exit_3_and_one_fatal_line(
+    kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    create(bootstrap, source, 3)
+    produce(bootstrap, source, 90, partitions=3)
+    config = write_config(tmp_path, bootstrap, source, unique("group"), kafka_client, **_timeouts())
+    proc, log = _hang_child(config, subprocess_env, "poll", good=4)
+    spinning = _wait_for(log, "hang_child: spinning in poll", proc)
+    proc.wait(timeout=60)
+    waited = time.monotonic() - spinning
+    assert proc.returncode == 3, log.read_text()[-2000:]
+    assert 8.0 <= waited < 8.0 + 15  # the stall timeout, plus slack for a loaded machine
+    fatal = _fatal_line(log)
+    assert fatal["level"] == "critical" and fatal["cause"] == "stalled" and fatal["step"] == "poll"
+    assert fatal["exit_code"] == 3 and float(fatal["held_s"]) >= 8.0  # type: ignore[arg-type]
+
+
+def test_sigterm_while_a_commit_hangs_exits_3_within_the_grace_and_loses_nothing(
+    kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    create(bootstrap, source, 3)
+    placed = produce(bootstrap, source, 300, partitions=3)
+    config = write_config(
+        tmp_path, bootstrap, source, unique("group"), kafka_client, **_timeouts(stall_timeout_s=60)
+    )
+    proc, log = _hang_child(config, subprocess_env, "commit", good=2)
+    _wait_for(log, "hang_child: spinning in commit", proc)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    took = time.monotonic() - sent
+    assert proc.returncode == 3, log.read_text()[-2000:]
+    assert 3.0 <= took < 3.0 + 10  # the grace, far below the 60 s stall timeout
+    fatal = _fatal_line(log)
+    assert fatal["cause"] == "stop-grace-exceeded" and fatal["step"] == "commit"
+    assert fatal["in_flight"], "the batch in flight is named"
+
+    # The batch that was in flight was never committed: the next run processes it once.
+    GuardProcess(config, subprocess_env, "after", "--idle-timeout", "5").finish()
+    assert_each_offset_once(bootstrap, source, placed, kafka_client)
+
+
+def test_a_dead_broker_ends_in_exit_3_after_the_outage_budget(
+    kafka_client: str, unique: Callable[[str], str], tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    dead = f"127.0.0.1:{free_port()}"  # nothing listens there
+    budget, max_backoff_s = 6.0, 1.0
+    config = write_config(
+        tmp_path,
+        dead,
+        unique("orders"),
+        unique("group"),
+        kafka_client,
+        retry={"initial_backoff_ms": 100, "max_backoff_ms": 1000, "outage_budget_s": budget},
+        **_timeouts(),
+    )
+    started = time.monotonic()
+    guard = GuardProcess(config, subprocess_env, "dead")
+    guard.proc.wait(timeout=120)
+    took = time.monotonic() - started
+    text = guard.log.read_text()
+    assert guard.proc.returncode == 3, text[-2000:]
+    assert "outage_budget_s=6" in text
+    # One attempt (a bootstrap timeout) ends the first failure; the budget counts from there;
+    # the attempt running when it runs out finishes; plus interpreter start-up, generously.
+    attempt_s = REQUEST_TIMEOUT_MS / 1000
+    assert budget <= took < attempt_s + budget + attempt_s + max_backoff_s + 20
+    print(f"dead broker: exit 3 after {took:.1f} s (outage_budget_s={budget})")
+
+
+def test_sigterm_during_an_outage_exits_within_the_grace(
+    kafka_client: str, unique: Callable[[str], str], tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    dead = f"127.0.0.1:{free_port()}"
+    grace = 5.0  # longer than one attempt (a 2 s bootstrap timeout): the loop returns itself
+    config = write_config(
+        tmp_path,
+        dead,
+        unique("orders"),
+        unique("group"),
+        kafka_client,
+        retry={"initial_backoff_ms": 100, "max_backoff_ms": 1000, "outage_budget_s": 300},
+        **_timeouts(stop_grace_s=grace),
+    )
+    guard = GuardProcess(config, subprocess_env, "outage")
+    _wait_for(guard.log, "transient broker failure", guard.proc)
+    sent = time.monotonic()
+    guard.proc.send_signal(signal.SIGTERM)
+    summary = guard.finish(timeout=60)  # asserts exit 0
+    took = time.monotonic() - sent
+    assert summary["stopped_by"] == "SIGTERM" and summary["records"] == 0
+    assert took < grace
+    print(f"SIGTERM during an outage: exit 0 after {took:.1f} s (grace {grace} s)")

@@ -1,0 +1,246 @@
+"""Schema Registry framing: framed JSON and Avro records are unframed, mapped to a contract
+version by their schema id and checked; bad frames get reasons of their own."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from guard.contracts import load_registry
+from guard.errors import RegistryUnavailableError
+from guard.validation.reasons import Reason
+from guard.validation.schema_ids import RegistryLookup, SchemaIds
+from guard.validation.validator import RecordValidator
+from guard.validation.wire import PayloadFormat, WireFormat
+from tests.validation.wire_samples import Serializers, avro_order, order, schemas_with_ids
+
+
+@pytest.fixture(scope="module")
+def ser() -> Serializers:
+    return Serializers()
+
+
+def _validator(
+    schemas: Path, fmt: PayloadFormat, lookup: RegistryLookup | None = None
+) -> RecordValidator:
+    from guard.contracts.subject_config import load_subject_config
+
+    subject = load_registry(schemas).subject("orders")
+    pinned = load_subject_config(schemas, "orders").version_by_id()
+    return RecordValidator(
+        subject, "all", wire=WireFormat(subject, fmt, SchemaIds(subject, pinned, lookup))
+    )
+
+
+@pytest.fixture
+def avro_guard(tmp_path: Path, ser: Serializers) -> RecordValidator:
+    return _validator(schemas_with_ids(tmp_path, {2: ser.avro_id}), "confluent-avro")
+
+
+@pytest.fixture
+def json_guard(tmp_path: Path, ser: Serializers) -> RecordValidator:
+    return _validator(schemas_with_ids(tmp_path, {2: ser.json_id}), "confluent-json")
+
+
+def test_a_valid_avro_record_passes_as_the_version_its_id_names(
+    avro_guard: RecordValidator, ser: Serializers
+) -> None:
+    framed = ser.avro(avro_order())
+    verdict = avro_guard.validate(framed)
+    assert verdict.ok, verdict.errors
+    assert verdict.version == 2
+    assert verdict.value == framed  # the clean topic gets the bytes as written
+    assert verdict.record is not None and verdict.record["created_at"] == "2026-11-13T05:15:00Z"
+
+
+def test_avro_values_get_the_contracts_checks_with_field_paths(
+    avro_guard: RecordValidator, ser: Serializers
+) -> None:
+    verdict = avro_guard.validate(
+        ser.avro(
+            avro_order(
+                coupon="bad coupon!", amount=-1.0, shipping={"country": "France", "postcode": "1"}
+            )
+        )
+    )
+    assert not verdict.ok
+    found = {(e.path, e.code) for e in verdict.errors}
+    assert ("coupon", Reason.PATTERN_MISMATCH) in found
+    assert ("amount", Reason.OUT_OF_RANGE) in found
+    assert ("shipping.country", Reason.PATTERN_MISMATCH) in found
+
+
+def test_an_absent_optional_field_written_as_avro_null_is_absent_not_null(
+    avro_guard: RecordValidator, ser: Serializers
+) -> None:
+    rec = avro_order()
+    rec["channel"] = None  # optional, not nullable: Avro can only say null
+    verdict = avro_guard.validate(ser.avro(rec))
+    assert verdict.ok, verdict.errors
+    assert verdict.record is not None and "channel" not in verdict.record
+
+
+def test_nan_in_an_avro_double_is_not_finite(avro_guard: RecordValidator, ser: Serializers) -> None:
+    verdict = avro_guard.validate(ser.avro(avro_order(amount=float("nan"))))
+    assert [(e.path, e.code) for e in verdict.errors] == [("amount", Reason.NOT_FINITE)]
+
+
+def test_an_unknown_schema_id_is_quarantined_with_its_own_reason(
+    avro_guard: RecordValidator, ser: Serializers
+) -> None:
+    framed = ser.avro(avro_order())
+    forged = framed[:1] + (999_999).to_bytes(4, "big") + framed[5:]
+    verdict = avro_guard.validate(forged)
+    assert [e.code for e in verdict.errors] == [Reason.UNKNOWN_SCHEMA_ID]
+    assert "999999" in verdict.errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"\x00\x00\x01", Reason.TRUNCATED_FRAME),
+        (b'{"order_id": 1}', Reason.BAD_FRAME),
+        (b"\x01\x00\x00\x00\x01abc", Reason.BAD_FRAME),
+        (b"", Reason.EMPTY_VALUE),
+        (None, Reason.NULL_VALUE),
+    ],
+)
+def test_bad_frames_get_reasons_of_their_own(
+    avro_guard: RecordValidator, value: bytes | None, reason: Reason
+) -> None:
+    assert [e.code for e in avro_guard.validate(value).errors] == [reason]
+
+
+def test_a_truncated_avro_payload_is_not_avro(
+    avro_guard: RecordValidator, ser: Serializers
+) -> None:
+    framed = ser.avro(avro_order())
+    assert [e.code for e in avro_guard.validate(framed[:-7]).errors] == [Reason.NOT_AVRO]
+    assert [e.code for e in avro_guard.validate(framed + b"\x00").errors] == [Reason.NOT_AVRO]
+
+
+def test_random_bytes_after_a_valid_frame_never_crash(
+    avro_guard: RecordValidator, ser: Serializers
+) -> None:
+    import random
+
+    rng = random.Random(7)
+    head = ser.avro(avro_order())[:5]
+    for _ in range(2000):
+        junk = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 80)))
+        verdict = avro_guard.validate(head + junk)
+        assert verdict.ok or verdict.errors
+
+
+def test_a_valid_framed_json_record_passes(json_guard: RecordValidator, ser: Serializers) -> None:
+    framed = ser.json(order())
+    verdict = json_guard.validate(framed)
+    assert verdict.ok, verdict.errors
+    assert verdict.value == framed
+
+
+def test_framed_json_gets_the_same_poison_checks_as_plain_json(
+    json_guard: RecordValidator, ser: Serializers
+) -> None:
+    head = ser.json(order())[:5]
+    verdict = json_guard.validate(head + b'{"a": 1, "a": 2}')
+    assert [e.code for e in verdict.errors] == [Reason.DUPLICATE_KEY]
+    verdict = json_guard.validate(head + b'{"amount": NaN}')
+    assert [e.code for e in verdict.errors] == [Reason.NOT_FINITE]
+
+
+def test_a_plain_json_route_says_when_it_receives_framed_records(ser: Serializers) -> None:
+    plain = RecordValidator(load_registry(Path("schemas")).subject("orders"))
+    for framed, schema_id in (
+        (ser.avro(avro_order()), ser.avro_id),
+        (ser.json(order()), ser.json_id),
+    ):
+        (error,) = plain.validate(framed).errors
+        assert error.code in (Reason.NOT_JSON, Reason.NOT_UTF8)
+        assert f"looks like Schema Registry framing, schema id {schema_id}" in error.message
+
+
+def test_a_retired_or_unaccepted_version_named_by_the_id_is_refused(
+    tmp_path: Path, ser: Serializers
+) -> None:
+    schemas = schemas_with_ids(tmp_path, {2: ser.avro_id})
+    subject = load_registry(schemas).subject("orders")
+    from guard.contracts.subject_config import load_subject_config
+
+    ids = SchemaIds(subject, load_subject_config(schemas, "orders").version_by_id())
+    only_v1 = RecordValidator(subject, [1], wire=WireFormat(subject, "confluent-avro", ids))
+    verdict = only_v1.validate(ser.avro(avro_order()))
+    assert [e.code for e in verdict.errors] == [Reason.RETIRED_VERSION]
+
+
+class _Registry(BaseHTTPRequestHandler):
+    """The two Schema Registry REST calls the guard makes, answered from the mock client."""
+
+    ser: Serializers
+    calls: list[str]
+
+    def do_GET(self) -> None:
+        self.calls.append(self.path)
+        parts = self.path.strip("/").split("/")
+        schema_id = int(parts[2])
+        known = {self.ser.avro_id: (self.ser.avro_schema, "AVRO")}
+        if schema_id not in known:
+            self.send_response(404)
+            self.end_headers()
+            return
+        if parts[-1] == "versions":
+            body: object = [{"subject": "orders-value", "version": 2}]
+        else:
+            body = {"schema": known[schema_id][0], "schemaType": known[schema_id][1]}
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def registry_url(ser: Serializers) -> Iterator[tuple[str, list[str]]]:
+    calls: list[str] = []
+    handler = type("Handler", (_Registry,), {"ser": ser, "calls": calls})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", calls
+    server.shutdown()
+
+
+def test_an_unpinned_id_is_looked_up_in_the_registry_once(
+    ser: Serializers, registry_url: tuple[str, list[str]]
+) -> None:
+    url, calls = registry_url
+    guard = _validator(Path("schemas"), "confluent-avro", RegistryLookup(url, "orders-value"))
+    for _ in range(3):
+        verdict = guard.validate(ser.avro(avro_order()))
+        assert verdict.ok and verdict.version == 2, verdict.errors
+    assert len(calls) == 2  # versions + schema, then cached
+
+
+def test_an_id_the_registry_does_not_know_is_quarantined(
+    ser: Serializers, registry_url: tuple[str, list[str]]
+) -> None:
+    url, _ = registry_url
+    guard = _validator(Path("schemas"), "confluent-avro", RegistryLookup(url, "orders-value"))
+    framed = ser.avro(avro_order())
+    verdict = guard.validate(framed[:1] + (4242).to_bytes(4, "big") + framed[5:])
+    assert [e.code for e in verdict.errors] == [Reason.UNKNOWN_SCHEMA_ID]
+
+
+def test_an_unreachable_registry_is_a_transient_failure_not_a_verdict(ser: Serializers) -> None:
+    lookup = RegistryLookup("http://127.0.0.1:9", "orders-value", timeout_s=2)
+    guard = _validator(Path("schemas"), "confluent-avro", lookup)
+    with pytest.raises(RegistryUnavailableError):
+        guard.validate(ser.avro(avro_order()))
