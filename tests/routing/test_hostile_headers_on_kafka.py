@@ -86,9 +86,12 @@ def test_a_header_key_that_is_not_utf8_is_quarantined_and_the_rest_flows(
     assert (bad.key, bad.value, bad.partition) == (b"bad", b"not json either", 1)
     assert bad.envelope["reasons"][0] == "malformed_header"
     headers = bad.headers
-    assert headers[:2] == [("trace", b"t-bad"), ("n", None)]  # what could be read, kept
-    assert ("guard.malformed.header.1.key", BAD_KEY) in headers  # the raw key bytes
-    assert ("guard.malformed.header.1.value", b"v") in headers
+    if kafka_client == "kafka-python":
+        assert headers[:2] == [("trace", b"t-bad"), ("n", None)]  # what could be read, kept
+        assert ("guard.malformed.header.1.key", BAD_KEY) in headers  # the raw key bytes
+        assert ("guard.malformed.header.1.value", b"v") in headers
+    else:  # confluent-kafka can read none of this record's headers
+        assert not any(not name.startswith("guard.") for name, _ in headers)
 
 
 def test_forged_guard_headers_are_renamed_and_null_header_values_stay_null(
