@@ -71,9 +71,10 @@ def validate(
     if as_json:
         click.echo(json.dumps(summary.to_json(), indent=2))
     else:
+        blank = f", {summary.blank_lines} blank lines (no record)" if summary.blank_lines else ""
         click.echo(
             f"{summary.subject}: {summary.total} records, {summary.valid} valid, "
-            f"{summary.quarantined} quarantined"
+            f"{summary.quarantined} quarantined{blank}"
         )
         for reason, count in summary.by_reason.most_common():
             click.echo(f"  {reason:<20} {count}")

@@ -224,6 +224,13 @@ class QuarantineSettings(_Section):
     # guard: the guard.* envelope; connect: Kafka Connect's __connect.errors.* names where
     # Connect has one (guard.* for the rest, so replay works); both: every header of both.
     header_style: Literal["guard", "connect", "both"] = "guard"
+    # Signs the lineage and attempt headers of records replay sends back to their source
+    # topic, so the guard can trust them (the loop guard keeps counting); without a key every
+    # incoming guard.* header is renamed guard.untrusted.* and attempts start at 1.
+    hmac_key: SecretStr | None = None
+
+    def key_bytes(self) -> bytes | None:
+        return self.hmac_key.get_secret_value().encode() if self.hmac_key else None
 
 
 class LimitSettings(_Section):

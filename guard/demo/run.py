@@ -46,7 +46,7 @@ def run_demo(records: int = 2000, bad_share: float = 0.2) -> None:
 
         ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), {SOURCE: PARTITIONS})
 
-        samples = list(sample_stream(records, bad_share))
+        samples = list(sample_stream(records, bad_share, old_versions=True))
         producer = KafkaProducer(
             bootstrap_servers=bootstrap,
             acks="all",
@@ -68,7 +68,7 @@ def run_demo(records: int = 2000, bad_share: float = 0.2) -> None:
             config.write_text(
                 f"kafka: {{bootstrap_servers: '{bootstrap}', group_id: demo-guard}}\n"
                 f"schemas_dir: '{schemas_dir()}'\n"
-                f"topics:\n  {SOURCE}: {{subject: orders}}\n",
+                f"topics:\n  {SOURCE}: {{subject: orders, accepted_versions: all}}\n",
                 encoding="utf-8",
             )
             settings = load_settings(config)

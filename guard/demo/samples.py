@@ -101,9 +101,15 @@ MALFORMED_KINDS = (
 
 
 def sample_stream(
-    n: int, bad_share: float = 0.2, seed: int = 7, large_bytes: int = 2 * 1024 * 1024
+    n: int,
+    bad_share: float = 0.2,
+    seed: int = 7,
+    large_bytes: int = 2 * 1024 * 1024,
+    old_versions: bool = False,
 ) -> Iterator[Sample]:
-    """`n` records; about `bad_share` malformed, cycling through every malformed kind."""
+    """`n` records; about `bad_share` malformed, cycling through every malformed kind. With
+    `old_versions`, a quarter of the valid ones are v1 records naming v1 in their header:
+    valid only where the route accepts v1 (`accepted_versions: all`), not under `latest`."""
     rng = random.Random(seed)
     bad_seen = 0
     for i in range(n):
@@ -114,7 +120,7 @@ def sample_stream(
             value, headers = _malformed(rng, kind, large_bytes)
             yield Sample(key, value, headers, kind)
         else:
-            version = rng.choice([1, 2, 2, 2])
+            version = rng.choice([1, 2, 2, 2]) if old_versions else 2
             order = good_order(rng, version)
             headers = [("schema-version", str(version).encode())] if rng.random() < 0.5 else []
             if version == 1 and not headers:

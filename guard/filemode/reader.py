@@ -1,10 +1,14 @@
 """Read records from JSON Lines or JSON files (or stdin) as raw bytes, with their line.
 
 JSON Lines (`.jsonl`, `.ndjson`, stdin, anything not `.json`): one record per non-blank line,
-streamed, so memory stays flat for any file size. A `.json` file holding an array yields one
-record per element, each the element's exact original text (`line` is the element index), so
-the validator sees what the producer wrote; any other `.json` content is one record, so a
-broken file gets a quarantine verdict instead of a crash.
+streamed, so memory stays flat for any file size. A blank line (empty, or only JSON whitespace:
+space, tab, CR) is no record; it is reported to `on_blank` so callers can count it. Any other
+line, whitespace-looking or not, is a record and gets a verdict.
+
+A `.json` file holding an array yields one record per element, each the element's exact
+original text (`line` is the element index), so the validator sees what the producer wrote;
+any other `.json` content is one record, so a broken file gets a quarantine verdict instead
+of a crash.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,10 +30,13 @@ class FileRecord:
     value: bytes
 
 
-def read_records(paths: list[str]) -> Iterator[FileRecord]:
+BlankHandler = Callable[[FileRecord], None]
+
+
+def read_records(paths: list[str], on_blank: BlankHandler | None = None) -> Iterator[FileRecord]:
     for name in paths:
         if name == "-":
-            yield from _lines("<stdin>", sys.stdin.buffer)
+            yield from _lines("<stdin>", sys.stdin.buffer, on_blank)
             continue
         path = Path(name)
         if not path.is_file():
@@ -39,16 +46,20 @@ def read_records(paths: list[str]) -> Iterator[FileRecord]:
                 yield from _json_document(name, path.read_bytes())
             else:
                 with path.open("rb") as fh:
-                    yield from _lines(name, fh)
+                    yield from _lines(name, fh, on_blank)
         except OSError as exc:
             raise InputError(f"{name}: cannot read: {exc.strerror}") from exc
 
 
-def _lines(name: str, fh: Iterable[bytes]) -> Iterator[FileRecord]:
+def _lines(
+    name: str, fh: Iterable[bytes], on_blank: BlankHandler | None = None
+) -> Iterator[FileRecord]:
     for number, raw in enumerate(fh, start=1):
         line = raw.rstrip(b"\r\n")
-        if line.strip():
+        if line.strip(b" \t\r"):
             yield FileRecord(name, number, line)
+        elif on_blank is not None:
+            on_blank(FileRecord(name, number, line))
 
 
 # Finds element boundaries only: every value is parsed into a cheap placeholder, so huge

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from guard.contracts.registry import Registry
-from guard.filemode.reader import read_records
+from guard.filemode.reader import FileRecord, read_records
 from guard.quarantine.envelope import Envelope, Source, now_iso
 from guard.quarantine.files import QuarantineFileWriter
 from guard.validation.decode import Limits
@@ -21,6 +21,7 @@ class FileSummary:
     total: int = 0
     valid: int = 0
     quarantined: int = 0
+    blank_lines: int = 0  # JSON Lines lines with nothing but whitespace: no record, counted
     by_reason: Counter[str] = field(default_factory=Counter)
     by_field: Counter[str] = field(default_factory=Counter)
     quarantine_file: str | None = None
@@ -31,6 +32,7 @@ class FileSummary:
             "total": self.total,
             "valid": self.valid,
             "quarantined": self.quarantined,
+            "blank_lines": self.blank_lines,
             "by_reason": dict(self.by_reason.most_common()),
             "by_field": dict(self.by_field.most_common()),
             "quarantine_file": self.quarantine_file,
@@ -49,7 +51,11 @@ def validate_files(
     validator = RecordValidator(registry.subject(subject), accepted, limits, expose_values)
     summary = FileSummary(subject)
     with QuarantineFileWriter(quarantine_dir, subject) as writer:
-        for rec in read_records(paths):
+
+        def blank(_: FileRecord) -> None:
+            summary.blank_lines += 1
+
+        for rec in read_records(paths, on_blank=blank):
             summary.total += 1
             verdict = validator.validate(rec.value)
             if verdict.ok:

@@ -156,8 +156,12 @@ class MonitoringObserver:
     def before_commit(self, routed: RoutedBatch) -> list[OutRecord]:
         now = self._clock()
         by_subject: dict[str, list[Observation]] = defaultdict(list)
+        sources: dict[tuple[str, int], str] = {}  # "<topic>/<partition>", built once per batch
         for rec, verdict in routed.verdicts:
-            source = f"{rec.topic}/{rec.partition}"
+            tp = (rec.topic, rec.partition)
+            source = sources.get(tp)
+            if source is None:
+                source = sources[tp] = f"{rec.topic}/{rec.partition}"
             by_subject[verdict.subject].append((source, rec.timestamp_ms, verdict))
         out: list[OutRecord] = []
         staged: dict[str, _State] = {}

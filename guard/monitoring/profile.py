@@ -18,7 +18,7 @@ import numpy as np
 
 from guard.config.settings import SketchSettings
 from guard.monitoring.field_profile import MISSING, FieldProfile, b64, unb64
-from guard.monitoring.plan import FieldPlan, SubjectPlan
+from guard.monitoring.plan import SubjectPlan
 from guard.validation.validator import Verdict
 
 PROFILE_FORMAT = 1
@@ -203,8 +203,10 @@ class WindowProfile:
         self.records += len(items)
         self.profiled += len(records)
         if records:
+            columns: dict[tuple[str, ...], list[Any]] = {}
             for fplan in plan.fields:
-                self._field(fplan.path).update(_column(records, fplan), fplan.categories)
+                column = _column(records, fplan.parts, columns)
+                self._field(fplan.path).update(column, fplan.categories)
 
     def _field(self, path: str) -> FieldProfile:
         fp = self.fields.get(path)
@@ -332,20 +334,20 @@ def merge_all(profiles: Iterable[WindowProfile]) -> WindowProfile | None:
     return merged
 
 
-def _column(records: list[dict[str, Any]], fplan: FieldPlan) -> list[Any]:
-    parts = fplan.parts
-    if len(parts) == 1:
-        name = parts[0]
-        return [r.get(name, MISSING) for r in records]
-    return [_dig(r, parts) for r in records]
-
-
-def _dig(record: dict[str, Any], parts: tuple[str, ...]) -> Any:
-    value: Any = record
-    for name in parts:
-        if type(value) is not dict:
-            return MISSING
-        value = value.get(name, MISSING)
-        if value is MISSING:
-            return MISSING
-    return value
+def _column(
+    records: list[dict[str, Any]],
+    parts: tuple[str, ...],
+    done: dict[tuple[str, ...], list[Any]],
+) -> list[Any]:
+    """One field's values over the batch (MISSING where absent). A nested field is read from
+    its parent's column, which `done` keeps for the batch, so each level is read once."""
+    column = done.get(parts)
+    if column is None:
+        name = parts[-1]
+        if len(parts) == 1:
+            column = [r.get(name, MISSING) for r in records]
+        else:
+            parent = _column(records, parts[:-1], done)
+            column = [v.get(name, MISSING) if type(v) is dict else MISSING for v in parent]
+        done[parts] = column
+    return column

@@ -19,7 +19,8 @@ from guard.quarantine.connect import H_OFFSET as C_OFFSET
 from guard.quarantine.connect import H_PARTITION as C_PARTITION
 from guard.quarantine.connect import H_TOPIC as C_TOPIC
 from guard.quarantine.connect import PREFIX as CONNECT_PREFIX
-from guard.quarantine.connect import HeaderStyle, envelope_headers
+from guard.quarantine.connect import HeaderStyle
+from guard.quarantine.connect import envelope_headers as styled_envelope_headers
 from guard.transport.base import Headers, InHeaders
 from guard.validation.reasons import FieldError
 
@@ -42,11 +43,15 @@ H_ERRORS_TOTAL = PREFIX + "errors.total"
 H_GUARD_VERSION = PREFIX + "validator.version"
 H_QUARANTINED_AT = PREFIX + "quarantined.at"
 H_ATTEMPT = PREFIX + "attempt"
-# Kafka allows what kafka-python cannot produce: a header whose value is null, and a record
-# whose key and value are both null. Such records are written with the nulls made empty and
-# these headers saying which nulls they were, so readers (and replay) can restore them.
-H_NULL_HEADERS = PREFIX + "null.headers"
+# Kafka allows what kafka-python cannot produce: a record whose key and value are both null.
+# Its transport writes an empty value and this header (guard.transport.txproducer), so
+# readers (and replay) can restore the null. Null header values travel as null on every
+# transport; `null.headers` only marks records written by earlier guard versions.
 H_NULL_VALUE = PREFIX + "null.value"
+# Incoming guard.* headers the guard did not write are renamed under this prefix
+# (guard.quarantine.trust); they are the producer's data, not the envelope.
+UNTRUSTED = PREFIX + "untrusted."
+H_NULL_HEADERS = PREFIX + "null.headers"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,33 +78,89 @@ class Envelope:
 
     @property
     def reasons(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(e.code.value for e in self.errors))
+        return error_summary(self.errors).reasons
 
     def headers(self) -> Headers:
         s = self.source
-        out: Headers = [(H_ENVELOPE, ENVELOPE_VERSION.encode())]
-        for name, value in (
-            (H_TOPIC, s.topic),
-            (H_PARTITION, s.partition),
-            (H_OFFSET, s.offset),
-            (H_TIMESTAMP, s.timestamp_ms),
-            (H_FILE, s.file),
-            (H_LINE, s.line),
-        ):
-            if value is not None:
-                out.append((name, str(value).encode()))
-        errors = [e.to_json() for e in self.errors[:MAX_ERRORS]]
-        out += [
-            (H_SUBJECT, self.subject.encode()),
-            (H_VERSIONS, ",".join(map(str, self.versions_tried)).encode()),
-            (H_REASONS, ",".join(self.reasons).encode()),
-            (H_ERRORS, json.dumps(errors, separators=(",", ":")).encode()),
-            (H_ERRORS_TOTAL, str(len(self.errors)).encode()),
-            (H_GUARD_VERSION, self.guard_version.encode()),
-            (H_QUARANTINED_AT, self.quarantined_at.encode()),
-            (H_ATTEMPT, str(self.attempt).encode()),
-        ]
-        return out
+        return encode_envelope(
+            (s.topic, s.partition, s.offset, s.timestamp_ms, s.file, s.line),
+            self.subject,
+            self.versions_tried,
+            self.errors,
+            self.attempt,
+            self.quarantined_at.encode(),
+            self.guard_version,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorSummary:
+    """What the envelope says about one tuple of errors, encoded once."""
+
+    reasons: tuple[str, ...]
+    reasons_header: bytes
+    errors_header: bytes
+    total_header: bytes
+
+
+# Invalid records fail in few distinct ways (same field, code, message), so the encoded
+# error list is looked up, not rebuilt; bounded, because exposed values make errors unique.
+_SUMMARIES: dict[tuple[FieldError, ...], ErrorSummary] = {}
+_SUMMARIES_MAX = 4096
+_SUBJECTS: dict[tuple[str, tuple[int, ...]], tuple[bytes, bytes]] = {}
+_ENVELOPE_VERSION = ENVELOPE_VERSION.encode()
+_SOURCE_NAMES = (H_TOPIC, H_PARTITION, H_OFFSET, H_TIMESTAMP, H_FILE, H_LINE)
+
+
+def error_summary(errors: tuple[FieldError, ...]) -> ErrorSummary:
+    """Reason codes and encoded error headers for `errors`, from the cache when seen."""
+    found = _SUMMARIES.get(errors)
+    if found is None:
+        reasons = tuple(dict.fromkeys(e.code.value for e in errors))
+        listed = [e.to_json() for e in errors[:MAX_ERRORS]]
+        found = ErrorSummary(
+            reasons,
+            ",".join(reasons).encode(),
+            json.dumps(listed, separators=(",", ":")).encode(),
+            str(len(errors)).encode(),
+        )
+        if len(_SUMMARIES) >= _SUMMARIES_MAX:
+            _SUMMARIES.clear()
+        _SUMMARIES[errors] = found
+    return found
+
+
+def encode_envelope(
+    source: tuple[str | int | None, ...],
+    subject: str,
+    versions_tried: tuple[int, ...],
+    errors: tuple[FieldError, ...],
+    attempt: int,
+    quarantined_at: bytes,
+    guard_version: str = __version__,
+) -> Headers:
+    """The envelope's headers. `source` is (topic, partition, offset, timestamp_ms, file,
+    line), None where unknown; the per-batch and per-contract parts come from caches."""
+    out: Headers = [(H_ENVELOPE, _ENVELOPE_VERSION)]
+    for name, value in zip(_SOURCE_NAMES, source, strict=True):
+        if value is not None:
+            out.append((name, str(value).encode()))
+    names = _SUBJECTS.get((subject, versions_tried))
+    if names is None:
+        names = (subject.encode(), ",".join(map(str, versions_tried)).encode())
+        _SUBJECTS[(subject, versions_tried)] = names
+    summary = error_summary(errors)
+    out += [
+        (H_SUBJECT, names[0]),
+        (H_VERSIONS, names[1]),
+        (H_REASONS, summary.reasons_header),
+        (H_ERRORS, summary.errors_header),
+        (H_ERRORS_TOTAL, summary.total_header),
+        (H_GUARD_VERSION, guard_version.encode()),
+        (H_QUARANTINED_AT, quarantined_at),
+        (H_ATTEMPT, str(attempt).encode()),
+    ]
+    return out
 
 
 def previous_attempts(headers: InHeaders) -> int:
@@ -113,29 +174,15 @@ def previous_attempts(headers: InHeaders) -> int:
     return 0
 
 
-def producible(
-    key: bytes | None, value: bytes | None, headers: InHeaders
-) -> tuple[bytes | None, bytes | None, Headers]:
-    """What the producer can send for this record, with markers for the nulls it cannot."""
-    nulls = [name for name, v in headers if v is None]
-    out: Headers = [(name, v if v is not None else b"") for name, v in headers]
-    if nulls:
-        out.append((H_NULL_HEADERS, json.dumps(nulls).encode()))
-    if key is None and value is None:
-        value = b""
-        out.append((H_NULL_VALUE, b"1"))
-    return key, value, out
-
-
-def restore_nulls(value: bytes | None, headers: Headers) -> tuple[bytes | None, InHeaders]:
-    """Undo `producible`: the original value and headers, nulls included."""
+def restore_nulls(value: bytes | None, headers: InHeaders) -> tuple[bytes | None, InHeaders]:
+    """The original value and headers, nulls included, of a record read from quarantine."""
     names = {k for k, _ in headers}
     if H_NULL_VALUE in names:
         value = None
     restored: InHeaders = [(k, v) for k, v in headers]
     for k, v in headers:
         if k == H_NULL_HEADERS:
-            null_names = set(json.loads(v))
+            null_names = set(json.loads(v or b"[]"))
             restored = [(n, None if n in null_names and hv == b"" else hv) for n, hv in restored]
     return value, restored
 
@@ -143,10 +190,16 @@ def restore_nulls(value: bytes | None, headers: Headers) -> tuple[bytes | None, 
 def quarantine_headers(
     original: InHeaders, envelope: Envelope, style: HeaderStyle = "guard", task_id: str = "0"
 ) -> InHeaders:
-    """Original headers (minus stale envelope ones) followed by the envelope, in `style`."""
+    """Original headers (minus stale envelope ones; untrusted ones are data) followed by the
+    envelope, in `style`."""
+    return [*original_headers(original, style), *styled_envelope_headers(envelope, style, task_id)]
+
+
+def original_headers(headers: InHeaders, style: HeaderStyle = "guard") -> InHeaders:
+    """A stored record's headers without the guard's own envelope (untrusted copies are
+    kept); under the `connect` styles, without Connect's error headers too."""
     stale = (PREFIX,) if style == "guard" else (PREFIX, CONNECT_PREFIX)
-    kept = [(k, v) for k, v in original if not k.startswith(stale)]
-    return kept + envelope_headers(envelope, style, task_id)
+    return [(k, v) for k, v in headers if not k.startswith(stale) or k.startswith(UNTRUSTED)]
 
 
 def now_iso() -> str:
@@ -170,6 +223,13 @@ def read_envelope(headers: Sequence[tuple[str, bytes | None]]) -> dict[str, Any]
     def num(name: str) -> int | None:
         return int(h[name]) if name in h else None
 
+    errors = json.loads(h.get(H_ERRORS, "[]"))
+    # Anything could have been written to a topic: refuse shapes the tools cannot count.
+    if not isinstance(errors, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("field", ""), str) for e in errors
+    ):
+        raise ValueError(f"{H_ERRORS} is not a list of error objects")
+
     return {
         "envelope": h[H_ENVELOPE],
         "source": {
@@ -183,7 +243,7 @@ def read_envelope(headers: Sequence[tuple[str, bytes | None]]) -> dict[str, Any]
         "subject": h.get(H_SUBJECT),
         "versions_tried": [int(v) for v in h.get(H_VERSIONS, "").split(",") if v],
         "reasons": [r for r in h.get(H_REASONS, "").split(",") if r],
-        "errors": json.loads(h.get(H_ERRORS, "[]")),
+        "errors": errors,
         "errors_total": num(H_ERRORS_TOTAL),
         "guard_version": h.get(H_GUARD_VERSION),
         "quarantined_at": h.get(H_QUARANTINED_AT),

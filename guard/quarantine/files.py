@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -18,13 +19,15 @@ from typing import IO
 from guard.quarantine.envelope import Envelope
 
 
-def record_line(key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]) -> str:
-    """One JSON line: key and value base64-encoded exactly, headers as strings."""
+def record_line(
+    key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes | None]]
+) -> str:
+    """One JSON line: key and value base64-encoded exactly, headers as strings (null: null)."""
     return json.dumps(
         {
             "key_b64": _b64(key),
             "value_b64": _b64(value),
-            "headers": {k: v.decode("utf-8", "replace") for k, v in headers},
+            "headers": {k: None if v is None else v.decode("utf-8", "replace") for k, v in headers},
         },
         separators=(",", ":"),
     )

@@ -55,7 +55,9 @@ class QuarantineStats:
             ("by field", self.by_field),
         ):
             lines.append(f"{title}:")
-            lines += [f"  {k or '(record)':<30} {v:>8}" for k, v in counter.most_common()]
+            lines += [
+                f"  {_printable(k) or '(record)':<30} {v:>8}" for k, v in counter.most_common()
+            ]
         lines.append("by time:")
         lines += [f"  {k:<30} {v:>8}" for k, v in sorted(self.by_time.items())]
         return "\n".join(lines)
@@ -105,6 +107,15 @@ def describe(
     else:
         out["value_bytes"] = None if rec.value is None else len(rec.value)
     return out
+
+
+def _printable(text: str) -> str:
+    """Text any terminal can take: a lone surrogate (valid in a JSON string, not in UTF-8)
+    or a control character is shown as an escape instead of failing the whole command."""
+    if text.isprintable():
+        return text
+    escaped = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in escaped)
 
 
 def _text(data: bytes | None, limit: int = 2000) -> str | None:

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from guard.quarantine.envelope import PREFIX, read_envelope, restore_nulls
+from guard.quarantine.envelope import PREFIX, original_headers, read_envelope, restore_nulls
 from guard.transport.base import Headers, InHeaders, InRecord
 
 # Headers a replay adds to what it writes: where the quarantined copy was, and which replay.
@@ -60,7 +60,7 @@ class QuarantinedRecord:
 
     @property
     def original_headers(self) -> InHeaders:
-        return [(k, v) for k, v in self.headers if not k.startswith(PREFIX)]
+        return original_headers(self.headers)
 
     def original_header(self, name: str) -> bytes | None:
         found = None
@@ -108,11 +108,10 @@ class UnreadableRecord(ValueError):
 
 def from_kafka(rec: InRecord) -> QuarantinedRecord:
     location = Location(topic=rec.topic, partition=rec.partition, offset=rec.offset)
-    headers = [(k, v if v is not None else b"") for k, v in rec.headers]
     try:
-        envelope = read_envelope(headers)
-        value, restored = restore_nulls(rec.value, headers)
-    except (ValueError, UnicodeDecodeError) as exc:
+        envelope = read_envelope(rec.headers)
+        value, restored = restore_nulls(rec.value, rec.headers)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise UnreadableRecord(location, str(exc)) from None
     return QuarantinedRecord(location, rec.key, value, restored, envelope)
 
@@ -121,12 +120,14 @@ def from_file_line(file: str, line: int, text: str) -> QuarantinedRecord:
     location = Location(file=file, line=line)
     try:
         obj = json.loads(text)
-        headers = [(str(k), str(v).encode()) for k, v in obj["headers"].items()]
+        headers: InHeaders = [
+            (str(k), None if v is None else str(v).encode()) for k, v in obj["headers"].items()
+        ]
         key = _unb64(obj.get("key_b64"))
         value = _unb64(obj.get("value_b64"))
         envelope = read_envelope(headers)
         value, restored = restore_nulls(value, headers)
-    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, binascii.Error) as exc:
         raise UnreadableRecord(location, f"not a quarantine line: {exc}") from None
     return QuarantinedRecord(location, key, value, restored, envelope)
 

@@ -3,9 +3,13 @@
 Replayed records carry the original key, value (stripped under `strip`, as the live guard
 does), headers (the version header set to the version that accepted the record) and source
 timestamp, plus `guard.source.*` (the original coordinates),
-`guard.replay.*` (the quarantine copy and the replay id) and `guard.attempt`, so a record
-sent back to its source topic and failing again is quarantined with attempt + 1.
-Requeued records get a fresh envelope (new errors, attempt + 1) and the same replay links.
+`guard.replay.*` (the quarantine copy and the replay id) and `guard.attempt`. With
+`quarantine.hmac_key` set they also carry `guard.signature`, so a record sent back to its source
+topic and failing again is quarantined with attempt + 1 (without a key the guard cannot tell
+these headers from a producer's forgery: it renames them `guard.untrusted.*`, attempt 1).
+Untrusted copies of the guard's own lineage names from earlier rounds are dropped, so round
+trips do not grow the record. Requeued records get a fresh envelope (new errors, attempt + 1)
+and the same replay links.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from guard.quarantine.envelope import (
     H_PARTITION,
     H_TIMESTAMP,
     H_TOPIC,
+    PREFIX,
+    UNTRUSTED,
     Envelope,
     Source,
-    producible,
     quarantine_headers,
 )
 from guard.quarantine.records import H_REPLAY_AT, H_REPLAY_ID, QuarantinedRecord
+from guard.quarantine.trust import H_SIGNATURE, sign
 from guard.replay.plan import Decision, Outcome
 from guard.transport.base import Headers, InHeaders
 from guard.validation.validator import Verdict
@@ -41,7 +47,9 @@ def passed_headers(
     """The original headers, but the version header names the version that accepted the
     record (it may differ from the one it was sent with, e.g. after `--version N`)."""
     source = rec.source
-    originals = [(k, v) for k, v in rec.original_headers if k != version_header]
+    originals = [
+        (k, v) for k, v in rec.original_headers if k != version_header and not _stale_lineage(k)
+    ]
     if verdict.version is not None:
         originals.append((version_header, str(verdict.version).encode()))
     lineage: Headers = [
@@ -62,6 +70,14 @@ def passed_headers(
     ]
 
 
+_LINEAGE = (H_TOPIC, H_PARTITION, H_OFFSET, H_TIMESTAMP, H_ATTEMPT, H_SIGNATURE, PREFIX + "replay.")
+
+
+def _stale_lineage(name: str) -> bool:
+    """An untrusted copy of a header this replay writes afresh (from an earlier round)."""
+    return name.startswith(UNTRUSTED) and (PREFIX + name[len(UNTRUSTED) :]).startswith(_LINEAGE)
+
+
 def requeued_headers(
     rec: QuarantinedRecord, verdict: Verdict, replay_id: str, at: str
 ) -> InHeaders:
@@ -80,12 +96,18 @@ def requeued_headers(
 
 
 def replay_output(
-    outcome: Outcome, replay_id: str, at: str, version_header: str
-) -> tuple[bytes | None, bytes | None, Headers]:
+    outcome: Outcome,
+    replay_id: str,
+    at: str,
+    version_header: str,
+    hmac_key: bytes | None = None,
+) -> tuple[bytes | None, bytes | None, InHeaders]:
     """Key, value and headers to write for a PASS (replayed) or FAIL (requeued) outcome."""
     rec, verdict = outcome.record, outcome.verdict
     assert rec is not None and verdict is not None
     if outcome.decision is Decision.PASS:
         passed = passed_headers(rec, verdict, replay_id, at, version_header)
-        return producible(rec.key, verdict.value, passed)
-    return producible(rec.key, rec.value, requeued_headers(rec, verdict, replay_id, at))
+        if hmac_key is not None:
+            passed.append((H_SIGNATURE, sign(hmac_key, rec.key, verdict.value, passed)))
+        return rec.key, verdict.value, passed
+    return rec.key, rec.value, requeued_headers(rec, verdict, replay_id, at)

@@ -73,7 +73,11 @@ class TopicSink:
             rec = outcome.record
             assert rec is not None
             key, value, headers = replay_output(
-                outcome, self.replay_id, self.at, self.settings.version_header
+                outcome,
+                self.replay_id,
+                self.at,
+                self.settings.version_header,
+                self.settings.quarantine.key_bytes(),
             )
             if outcome.decision is Decision.PASS:
                 topic = self.destination(str(rec.source["topic"]))

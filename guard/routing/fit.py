@@ -139,7 +139,7 @@ def envelope_only(out: OutRecord, cap: int) -> tuple[OutRecord, tuple[str, ...]]
 
     def build() -> OutRecord:
         marks = [(H_OMITTED, ",".join(omitted).encode()), *notes]
-        return replace(out, key=key, value=value, headers=headers + marks)
+        return replace(out, key=key, value=value, headers=[*headers, *marks])
 
     note("value", value or b"")
     value = b""  # a producer cannot send a record with neither key nor value

@@ -14,15 +14,19 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from guard.quarantine.connect import HeaderStyle
+from guard.quarantine.connect import envelope_headers as styled_envelope_headers
 from guard.quarantine.envelope import (
+    PREFIX,
     Envelope,
     Source,
+    encode_envelope,
+    error_summary,
     now_iso,
-    previous_attempts,
-    producible,
-    quarantine_headers,
+    original_headers,
 )
-from guard.transport.base import InRecord, OutRecord, TopicPartition
+from guard.quarantine.trust import EnvelopeTrust, split_malformed
+from guard.transport.base import InHeaders, InRecord, OutRecord, TopicPartition
+from guard.validation.reasons import FieldError, Reason
 from guard.validation.validator import RecordValidator, Verdict
 
 EXAMPLES_KEPT = 5
@@ -79,100 +83,157 @@ class Router:
         plans: dict[str, RoutePlan],
         version_header: str,
         tombstones: Literal["quarantine", "forward"] = "quarantine",
+        trust: EnvelopeTrust | None = None,
         header_style: HeaderStyle = "guard",
         task_id: str = "0",
     ) -> None:
         self.plans = plans
         self.version_header = version_header
         self.forward_tombstones = tombstones == "forward"
+        self.trust = trust or EnvelopeTrust()
         self.header_style = header_style
         self.task_id = task_id  # Connect-style headers name the instance as the task
 
     def route(self, batch: list[InRecord]) -> RoutedBatch:
+        """Verdicts and output records for one batch. Counters are kept in locals and folded
+        into the stats once per batch; the envelope's fixed parts come from caches."""
         out: list[OutRecord] = []
         verdicts: list[tuple[InRecord, Verdict]] = []
         offsets: dict[TopicPartition, int] = {}
         stats = RoutingStats()
-        quarantined_at = now_iso()  # one clock read per batch, not per record
+        by_topic: dict[tuple[str, str], int] = {}
+        unknown: list[str] = []
+        quarantined_at = now_iso().encode()  # one clock read per batch, not per record
+        plans, version_header, forward = self.plans, self.version_header, self.forward_tombstones
         for rec in batch:
             offsets[(rec.topic, rec.partition)] = rec.offset + 1
-            plan = self.plans[rec.topic]  # the service subscribes to routed topics only
-            subject = plan.validator.subject.name
-            if rec.value is None and rec.key is not None and self.forward_tombstones:
+            plan = plans[rec.topic]  # the service subscribes to routed topics only
+            headers: InHeaders = rec.headers
+            # One pass over the headers: the version header (the last one wins) and whether
+            # any claims to be the guard's.
+            version = None
+            guard_headers = False
+            for name, hv in headers:
+                if name == version_header:
+                    version = hv
+                elif name.startswith(PREFIX):
+                    guard_headers = True
+            attempts = 0
+            if guard_headers:
+                headers, attempts = self.trust.admit(rec.key, rec.value, headers)
+            if rec.value is None and rec.key is not None and forward:
                 # A tombstone deletes its key downstream; one without a key deletes nothing
                 # and is quarantined like any null value.
-                verdict = Verdict(True, subject, None, (), value=None)
+                verdict = Verdict(True, plan.validator.subject.name, None, (), value=None)
             else:
-                verdict = plan.validator.validate(rec.value, rec.header(self.version_header))
+                verdict = plan.validator.validate(rec.value, version)
+            raw: InHeaders = []
+            if rec.header_error is not None:
+                headers, raw = split_malformed(headers)
+                errors = (FieldError("", Reason.MALFORMED_HEADER, rec.header_error),)
+                verdict = Verdict(
+                    False,
+                    verdict.subject,
+                    None,
+                    verdict.versions_tried,
+                    errors + verdict.errors,
+                    record=verdict.record,
+                )
             verdicts.append((rec, verdict))
             if verdict.ok:
-                stats.valid += 1
-                stats.by_topic[(rec.topic, "valid")] += 1
-                stats.unknown_fields.update(verdict.unknown_fields)
-                key, value, headers = producible(rec.key, verdict.value, rec.headers)
+                key = (rec.topic, "valid")
+                by_topic[key] = by_topic.get(key, 0) + 1
+                if verdict.unknown_fields:
+                    unknown.extend(verdict.unknown_fields)
+                vp = plan.valid_partitions
                 out.append(
                     OutRecord(
                         plan.valid_topic,
-                        key,
-                        value,
-                        headers,
+                        rec.key,
+                        verdict.value,
+                        headers,  # byte for byte, nulls included; guard.* ones made untrusted
                         rec.timestamp_ms,
-                        mirror_partition(rec.partition, plan.valid_partitions),
+                        rec.partition if vp is not None and rec.partition < vp else None,
                     )
                 )
                 continue
-            envelope = Envelope(
-                source=Source(rec.topic, rec.partition, rec.offset, rec.timestamp_ms),
-                subject=verdict.subject,
-                versions_tried=verdict.versions_tried,
-                errors=verdict.errors,
-                attempt=previous_attempts(rec.headers) + 1,
-                quarantined_at=quarantined_at,
-            )
-            stats.quarantined += 1
-            stats.by_topic[(rec.topic, "quarantined")] += 1
-            stats.by_reason.update(envelope.reasons)
-            if len(stats.examples) < EXAMPLES_KEPT:
-                stats.examples.append(envelope)
-            key, value, headers = producible(
-                rec.key,
-                rec.value,
-                quarantine_headers(rec.headers, envelope, self.header_style, self.task_id),
-            )
+            key = (rec.topic, "quarantined")
+            by_topic[key] = by_topic.get(key, 0) + 1
+            if guard_headers or self.header_style != "guard":
+                headers = original_headers(headers, self.header_style)
             out.append(
-                OutRecord(
-                    plan.quarantine_topic,
-                    key,
-                    value,
-                    headers,
-                    rec.timestamp_ms,
-                    mirror_partition(rec.partition, plan.quarantine_partitions),
+                self._quarantine_copy(
+                    rec, plan, verdict, [*headers, *raw], attempts + 1, quarantined_at, stats
                 )
             )
+        stats.by_topic.update(by_topic)
+        stats.unknown_fields.update(unknown)
+        stats.valid = sum(n for (_, kind), n in by_topic.items() if kind == "valid")
+        stats.quarantined = len(batch) - stats.valid
         return RoutedBatch(out, offsets, stats, verdicts)
 
     def quarantine_copy(self, rec: InRecord, verdict: Verdict) -> OutRecord:
         """The quarantine copy of `rec` with the errors of `verdict`, as `route` builds one;
         for a record found unfit after routing (too large for the clean topic: fit.py)."""
+        headers, attempts = rec.headers, 0
+        if any(name.startswith(PREFIX) for name, _ in headers):
+            headers, attempts = self.trust.admit(rec.key, rec.value, headers)
+        headers = original_headers(headers, self.header_style)
+        raw: InHeaders = []
+        if rec.header_error is not None:
+            headers, raw = split_malformed(headers)
         plan = self.plans[rec.topic]
-        envelope = Envelope(
-            source=Source(rec.topic, rec.partition, rec.offset, rec.timestamp_ms),
-            subject=verdict.subject,
-            versions_tried=verdict.versions_tried,
-            errors=verdict.errors,
-            attempt=previous_attempts(rec.headers) + 1,
-            quarantined_at=now_iso(),
+        at = now_iso().encode()
+        return self._quarantine_copy(
+            rec, plan, verdict, [*headers, *raw], attempts + 1, at, RoutingStats()
         )
-        key, value, headers = producible(
-            rec.key, rec.value, quarantine_headers(rec.headers, envelope)
-        )
+
+    def _quarantine_copy(
+        self,
+        rec: InRecord,
+        plan: RoutePlan,
+        verdict: Verdict,
+        headers: InHeaders,
+        attempt: int,
+        quarantined_at: bytes,
+        stats: RoutingStats,
+    ) -> OutRecord:
+        """The record as it goes to quarantine: key and value untouched, `headers` (already
+        cleared of the guard's own) followed by a fresh envelope in the configured style."""
+        coords = (rec.topic, rec.partition, rec.offset, rec.timestamp_ms, None, None)
+        summary = error_summary(verdict.errors)
+        stats.by_reason.update(summary.reasons)
+        envelope: Envelope | None = None
+        if len(stats.examples) < EXAMPLES_KEPT or self.header_style != "guard":
+            envelope = Envelope(
+                Source(*coords[:4]),
+                verdict.subject,
+                verdict.versions_tried,
+                verdict.errors,
+                attempt,
+                quarantined_at.decode(),
+            )
+            if len(stats.examples) < EXAMPLES_KEPT:
+                stats.examples.append(envelope)
+        if envelope is not None and self.header_style != "guard":
+            added = styled_envelope_headers(envelope, self.header_style, self.task_id)
+        else:
+            added = encode_envelope(
+                coords,
+                verdict.subject,
+                verdict.versions_tried,
+                verdict.errors,
+                attempt,
+                quarantined_at,
+            )
+        qp = plan.quarantine_partitions
         return OutRecord(
             plan.quarantine_topic,
-            key,
-            value,
-            headers,
+            rec.key,
+            rec.value,
+            [*headers, *added],
             rec.timestamp_ms,
-            mirror_partition(rec.partition, plan.quarantine_partitions),
+            rec.partition if qp is not None and rec.partition < qp else None,
         )
 
 

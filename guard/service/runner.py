@@ -27,6 +27,7 @@ from tenacity.stop import stop_base
 from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
 from guard.errors import RecordTooLargeError, TransientTransportError
+from guard.quarantine.trust import EnvelopeTrust
 from guard.routing.router import RoutedBatch, RoutePlan, Router, RoutingStats
 from guard.service.probe import NULL_PROBE, LoopProbe
 from guard.service.targets import Describe, TargetWatch
@@ -76,6 +77,7 @@ def build_router(
         plans,
         settings.version_header,
         settings.tombstones,
+        EnvelopeTrust(settings.quarantine.key_bytes()),
         settings.quarantine.header_style,
         settings.kafka.instance_id,
     )

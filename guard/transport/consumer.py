@@ -9,6 +9,7 @@ from kafka import KafkaConsumer
 from guard.config.settings import KafkaSettings
 from guard.transport.base import InRecord
 from guard.transport.kafka_errors import connecting
+from guard.transport.kafka_records import RawHeaderKey
 
 
 def committed_consumer(
@@ -44,5 +45,12 @@ def committed_consumer(
 
 
 def in_record(r: Any) -> InRecord:
-    """A kafka-python ConsumerRecord as the guard's InRecord."""
-    return InRecord(r.topic, r.partition, r.offset, r.timestamp, r.key, r.value, list(r.headers))
+    """A kafka-python ConsumerRecord as the guard's InRecord; a record with a header key that
+    is not UTF-8 (read by guard.transport.kafka_records) is marked with `header_error`."""
+    headers = list(r.headers)
+    error = None
+    if headers:
+        bad = [i for i, (k, _) in enumerate(headers) if type(k) is RawHeaderKey]
+        if bad:
+            error = f"header key is not valid UTF-8 (header {', '.join(map(str, bad))})"
+    return InRecord(r.topic, r.partition, r.offset, r.timestamp, r.key, r.value, headers, error)

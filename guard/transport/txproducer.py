@@ -22,6 +22,7 @@ from guard.config.settings import KafkaSettings
 from guard.errors import FatalTransportError, RecordTooLargeError, TransientTransportError
 from guard.transport.base import OutRecord, TopicPartition
 from guard.transport.kafka_errors import classify, connecting, translate
+from guard.transport.kafka_records import NULL_HEADER, NULL_VALUE_MARKER
 
 log = structlog.get_logger(__name__)
 
@@ -80,14 +81,24 @@ class TxProducer:
         translate("begin transaction", self._producer.begin_transaction)
 
     def send(self, record: OutRecord) -> None:
+        headers = list(record.headers)
+        if any(v is None for _, v in headers):
+            # kafka-python's send refuses None; NULL_HEADER is written as a null value.
+            headers = [(k, NULL_HEADER if v is None else v) for k, v in headers]
+        value = record.value
+        if value is None and record.key is None:
+            # kafka-python cannot send a record whose key and value are both null (Kafka
+            # can): send an empty value and say so; readers of the quarantine restore it.
+            value = b""
+            headers.append((NULL_VALUE_MARKER, b"1"))
         try:
             fut = translate(
                 "send",
                 lambda: self._producer.send(
                     record.topic,
-                    value=record.value,
+                    value=value,
                     key=record.key,
-                    headers=record.headers,
+                    headers=headers,
                     partition=record.partition,
                     timestamp_ms=record.timestamp_ms,
                 ),

@@ -2,11 +2,19 @@
 
 Cheap checks run first (size before decoding; an opener count before any depth walk), so a
 10 MB or 10,000-level value costs one C-level scan, and ordinary records pay almost nothing.
+
+The poison rules hold for the whole document, declared fields or not: duplicate keys, NaN and
+Infinity, a number that overflows to infinity (`1e400`), an integer beyond 64 bits, a lone
+surrogate escape (`"\\ud800"`, in a value or a key). Overflowing floats are caught by a decode
+hook; the rest by C-level scans of the text (a run of 19 digits, a `\\uD8..`-`\\uDF..`
+escape) that send only the rare suspicious record through a walk, which names the path.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +51,33 @@ def _reject_constant(name: str) -> Any:
     raise _NotFiniteError(name)
 
 
-_decoder = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_reject_constant)
+class _FloatOverflowError(ValueError):
+    pass
+
+
+_INFINITIES = (math.inf, -math.inf)
+
+
+def _finite_float(literal: str) -> float:
+    number = float(literal)
+    if number in _INFINITIES:
+        raise _FloatOverflowError(literal)
+    return number
+
+
+_decoder = json.JSONDecoder(
+    object_pairs_hook=_unique_pairs, parse_constant=_reject_constant, parse_float=_finite_float
+)
+# Only to find where an overflowing number is, once `_decoder` refused the record.
+_locating_decoder = json.JSONDecoder(object_pairs_hook=_unique_pairs)
+# One C-level pass folds what the scans look for: every digit to 0 and `[` to `{` (openers).
+# Only for scanning; the decoder reads the original text.
+_SCAN_FOLD = bytes.maketrans(b"123456789[", b"000000000{")
+_INT64_DIGITS = b"0" * 19  # fewer digits always fit in a signed 64-bit integer
+# A lone surrogate needs a \\uD800-\\uDFFF escape; most records hold no backslash at all.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # paired escapes decode to one character
 
 
 def decode(value: bytes | None, limits: Limits) -> tuple[dict[str, Any] | None, FieldError | None]:
@@ -62,13 +96,16 @@ def decode(value: bytes | None, limits: Limits) -> tuple[dict[str, Any] | None, 
     except UnicodeDecodeError as exc:
         return None, FieldError("", Reason.NOT_UTF8, f"invalid UTF-8 at byte {exc.start}")
     # Nesting can only exceed the limit if there are more openers than the limit.
-    may_be_deep = value.count(b"{") + value.count(b"[") > limits.max_depth
+    folded = value.translate(_SCAN_FOLD)
+    may_be_deep = folded.count(b"{") > limits.max_depth
     try:
         obj = _decoder.decode(text)
     except _DuplicateKeyError as exc:
         return None, FieldError(exc.key, Reason.DUPLICATE_KEY, "key appears more than once")
     except _NotFiniteError as exc:
         return None, FieldError("", Reason.NOT_FINITE, f"{exc} is not valid JSON")
+    except _FloatOverflowError:
+        return None, _locate_overflow(text)
     except RecursionError:
         return None, FieldError("", Reason.TOO_DEEP, f"nesting deeper than {limits.max_depth}")
     except json.JSONDecodeError as exc:
@@ -80,11 +117,58 @@ def decode(value: bytes | None, limits: Limits) -> tuple[dict[str, Any] | None, 
         return None, FieldError("", Reason.OUT_OF_RANGE, _first_line(exc))
     if may_be_deep and _depth_exceeds(obj, limits.max_depth):
         return None, FieldError("", Reason.TOO_DEEP, f"nesting deeper than {limits.max_depth}")
+    long_numbers = _INT64_DIGITS in folded
+    surrogates = b"\\" in value and _SURROGATE_ESCAPE.search(value) is not None
+    if long_numbers or surrogates:
+        found = _poison(obj, numbers=long_numbers, strings=surrogates)
+        if found is not None:
+            return None, found
     if not isinstance(obj, dict):
         return None, FieldError(
             "", Reason.NOT_OBJECT, f"top level is a JSON {_json_kind(obj)}, not an object"
         )
     return obj, None
+
+
+_OVERFLOW = "number is too large: it overflows to infinity"
+
+
+def _poison(obj: Any, numbers: bool, strings: bool) -> FieldError | None:
+    """The first out-of-range number or lone surrogate in `obj`, with its path (iterative,
+    so any depth the decoder accepted is fine)."""
+    stack: list[tuple[Any, str]] = [(obj, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                child = f"{path}.{key}" if path else key
+                if strings and _LONE_SURROGATE.search(key):
+                    return FieldError(child, Reason.LONE_SURROGATE, _SURROGATE_KEY)
+                stack.append((value, child))
+        elif isinstance(node, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(node))
+        elif isinstance(node, str):
+            if strings and _LONE_SURROGATE.search(node):
+                return FieldError(path, Reason.LONE_SURROGATE, _SURROGATE_VALUE)
+        elif numbers and isinstance(node, int) and not isinstance(node, bool):
+            if not _INT64_MIN <= node <= _INT64_MAX:
+                return FieldError(path, Reason.OUT_OF_RANGE, "integer does not fit in 64 bits")
+        elif numbers and isinstance(node, float) and node in _INFINITIES:
+            return FieldError(path, Reason.OUT_OF_RANGE, _OVERFLOW)
+    return None
+
+
+def _locate_overflow(text: str) -> FieldError:
+    """The overflowing number's path; the whole record if the rest of it does not decode."""
+    try:
+        found = _poison(_locating_decoder.decode(text), numbers=True, strings=False)
+    except (ValueError, RecursionError):
+        found = None
+    return found or FieldError("", Reason.OUT_OF_RANGE, _OVERFLOW)
+
+
+_SURROGATE_KEY = "field name holds a \\u escape of a lone surrogate: no Unicode character"
+_SURROGATE_VALUE = "string holds a \\u escape of a lone surrogate: no Unicode character"
 
 
 def _depth_exceeds(obj: Any, limit: int) -> bool:

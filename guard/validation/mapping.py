@@ -25,7 +25,7 @@ _BY_TYPE: dict[str, Reason] = {
     "less_than_equal": Reason.OUT_OF_RANGE,
     "finite_number": Reason.OUT_OF_RANGE,
     "int_parsing_size": Reason.OUT_OF_RANGE,
-    "string_unicode": Reason.NOT_UTF8,  # a lone surrogate escape: no UTF-8 encoding exists
+    "string_unicode": Reason.LONE_SURROGATE,  # a lone surrogate escape: valid UTF-8 bytes
 }
 
 _VALUE_REPR_LIMIT = 200

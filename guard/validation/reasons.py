@@ -22,6 +22,12 @@ class Reason(StrEnum):
     NOT_FINITE = "not_finite"  # NaN / Infinity are not JSON
     DUPLICATE_KEY = "duplicate_key"
     NOT_OBJECT = "not_object"  # valid JSON, but the top level is not an object
+    # A \ud800-style escape with no pair: valid JSON text and valid UTF-8 bytes, but it names
+    # no Unicode character, so no consumer can re-encode it.
+    LONE_SURROGATE = "lone_surrogate"
+    # The record's headers: a header key that is not UTF-8 (Kafka allows any bytes, but no
+    # consumer can read it as the string the protocol says it is).
+    MALFORMED_HEADER = "malformed_header"
     # Schema Registry wire format (routes with payload_format confluent-json / confluent-avro).
     BAD_FRAME = "bad_frame"  # the first byte is not the magic byte 0x00
     TRUNCATED_FRAME = "truncated_frame"  # shorter than magic byte + 4-byte schema id

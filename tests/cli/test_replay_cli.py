@@ -118,3 +118,35 @@ def test_a_replay_shows_progress_on_stderr_and_keeps_stdout_for_the_report(tmp_p
     assert "replaying" in result.stderr
     [report] = json.loads(result.stdout)
     assert report["dry_run"] is False
+
+
+def _with_errors(qdir: Path, errors: str) -> None:
+    [path] = list(qdir.glob("*.jsonl"))
+    line = json.loads(path.read_text())
+    line["headers"]["guard.errors"] = errors
+    path.write_text(json.dumps(line) + "\n")
+
+
+def test_quarantine_stats_survive_a_lone_surrogate_field_name(tmp_path: Path) -> None:
+    """Issue 8 item 9: one odd record must not disable the command (exit 4 before)."""
+    qdir = _quarantine(tmp_path)
+    _with_errors(qdir, json.dumps([{"field": "\ud800", "code": "unknown_field", "message": "m"}]))
+    result = CliRunner().invoke(cli, ["quarantine", "stats", "--dir", str(qdir)])
+    assert result.exit_code == 0, result.output
+    assert "\\ud800" in result.output
+
+
+def test_quarantine_stats_count_a_record_with_odd_errors_as_unreadable(tmp_path: Path) -> None:
+    qdir = _quarantine(tmp_path)
+    _with_errors(qdir, '{"not": "a list"}')
+    result = CliRunner().invoke(cli, ["quarantine", "stats", "--dir", str(qdir), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[str(qdir)]["unreadable"] == 1
+
+
+def test_quarantine_show_survives_a_lone_surrogate_field_name(tmp_path: Path) -> None:
+    qdir = _quarantine(tmp_path)
+    _with_errors(qdir, json.dumps([{"field": "\ud800", "code": "unknown_field", "message": "m"}]))
+    result = CliRunner().invoke(cli, ["quarantine", "show", "--dir", str(qdir)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["envelope"]["errors"][0]["field"] == "\ud800"

@@ -315,3 +315,22 @@ def test_two_runs_in_the_same_second_write_separate_quarantine_files(tmp_path: P
     files = sorted((tmp_path / "q").glob("orders-*.jsonl"))
     assert len(files) == 2
     assert [len(f.read_text().splitlines()) for f in files] == [1, 1]
+
+
+def test_text_summary_shows_blank_lines(tmp_path: Path) -> None:
+    data = tmp_path / "in.jsonl"
+    data.write_text("\n  \n")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "validate",
+            "-s",
+            "orders",
+            "--schemas-dir",
+            str(REPO_SCHEMAS),
+            "--allow-empty",
+            str(data),
+        ],
+    )
+    assert result.exit_code == 0, result.output  # blank lines only: no records, allowed here
+    assert "0 records, 0 valid, 0 quarantined, 2 blank lines (no record)" in result.output

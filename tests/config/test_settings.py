@@ -238,6 +238,16 @@ def test_redacted_dump_masks_the_password(tmp_path: Path) -> None:
     assert settings.kafka.client_config()["sasl_plain_password"] == "hunter2"
 
 
+def test_envelope_hmac_key_is_a_secret_kept_out_of_the_redacted_dump(tmp_path: Path) -> None:
+    settings = load_settings(_config(tmp_path, "quarantine: {hmac_key: s3cret-k}\n" + MINIMAL))
+    assert "s3cret-k" not in repr(settings.redacted())
+    assert settings.quarantine.key_bytes() == b"s3cret-k"
+
+
+def test_without_an_envelope_key_there_is_none(tmp_path: Path) -> None:
+    assert load_settings(_config(tmp_path, MINIMAL)).quarantine.key_bytes() is None
+
+
 def test_client_config_omits_sasl_without_a_mechanism() -> None:
     assert "sasl_mechanism" not in KafkaSettings().client_config()
 

@@ -135,10 +135,18 @@ def test_quarantine_lines_carry_the_file_envelope(registry: Registry, tmp_path: 
     assert "guard.source.topic" not in headers
 
 
-def test_blank_lines_are_skipped(registry: Registry, tmp_path: Path) -> None:
-    name = _write(tmp_path, "in.jsonl", b"\n\n" + GOOD + b"\n   \n\n" + GOOD + b"\n\n")
+def test_blank_lines_are_no_records_but_are_counted(registry: Registry, tmp_path: Path) -> None:
+    """Issue 8 item 11: never silently dropped."""
+    name = _write(tmp_path, "in.jsonl", b"\n\n" + GOOD + b"\n   \n\t\r\n" + GOOD + b"\n\n")
     summary = _run(registry, tmp_path, name)
     assert (summary.total, summary.valid, summary.quarantined) == (2, 2, 0)
+    assert summary.blank_lines == 5 and summary.to_json()["blank_lines"] == 5
+
+
+def test_a_line_of_non_json_whitespace_gets_a_verdict(registry: Registry, tmp_path: Path) -> None:
+    summary = _run(registry, tmp_path, _write(tmp_path, "in.jsonl", b"\x0b\x0c\n" + GOOD))
+    assert (summary.total, summary.quarantined, summary.blank_lines) == (2, 1, 0)
+    assert summary.by_reason == {"not_json": 1}
 
 
 def test_all_valid_writes_no_quarantine_file(registry: Registry, tmp_path: Path) -> None:
@@ -249,6 +257,7 @@ def test_summary_json_is_plain_data(registry: Registry, tmp_path: Path) -> None:
         "total": 2,
         "valid": 1,
         "quarantined": 1,
+        "blank_lines": 0,
         "by_reason": {"not_json": 1},
         "by_field": {"(record)": 1},
         "quarantine_file": summary.quarantine_file,

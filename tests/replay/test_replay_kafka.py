@@ -218,6 +218,9 @@ def test_to_source_sends_passing_records_back_through_the_live_guard(
     subprocess_env: dict[str, str],  # type: ignore[no-untyped-def]
 ) -> None:
     bootstrap, source, config, groups = quarantined_mix
+    # With a key, replay signs the lineage it sends back, so the live guard keeps it.
+    keyed = json.loads(config.read_text())
+    config.write_text(json.dumps({**keyed, "quarantine": {"hmac_key": "replay-signing-key"}}))
     report = _finish(
         _replay(config, subprocess_env, "--yes", "--to-source", "--reason", "not_in_enum")
     )

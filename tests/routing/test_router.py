@@ -8,6 +8,7 @@ import pytest
 
 from guard.contracts import load_registry
 from guard.quarantine.envelope import read_envelope
+from guard.quarantine.trust import H_SIGNATURE, EnvelopeTrust, sign
 from guard.routing import RoutePlan, Router
 from guard.transport.base import InRecord
 from guard.validation import RecordValidator
@@ -106,6 +107,69 @@ def test_stats_count_verdicts_and_reasons() -> None:
     stats = _router().route([_rec(good), _rec(b""), _rec(b"nope"), _rec(good)]).stats
     assert (stats.valid, stats.quarantined) == (2, 2)
     assert stats.by_reason == {"empty_value": 1, "not_json": 1}
+
+
+def test_forged_guard_headers_reach_the_clean_topic_only_renamed() -> None:
+    headers = [("guard.attempt", b"99"), ("guard.null.value", b"1"), ("trace", None)]
+    [out] = _router().route([_rec(json.dumps(GOOD).encode(), headers=headers)]).records
+    assert out.topic == "orders.valid"
+    assert out.headers == [
+        ("guard.untrusted.attempt", b"99"),
+        ("guard.untrusted.null.value", b"1"),
+        ("trace", None),
+    ]
+
+
+@pytest.mark.parametrize("forged", [b"99", b"-1000000"])
+def test_a_forged_attempt_does_not_feed_the_loop_guard(forged: bytes) -> None:
+    [out] = _router().route([_rec(b"{", headers=[("guard.attempt", forged)])]).records
+    env = read_envelope(out.headers)
+    assert env["attempt"] == 1
+    assert ("guard.untrusted.attempt", forged) in out.headers
+
+
+def test_a_signed_replay_record_counts_its_attempts_on() -> None:
+    lineage = [("guard.source.topic", b"orders"), ("guard.attempt", b"2")]
+    headers = [*lineage, (H_SIGNATURE, sign(b"key", b"k0", b"{", lineage))]
+    router = _router()
+    router.trust = EnvelopeTrust(b"key")
+    [out] = router.route([_rec(b"{", headers=headers)]).records
+    assert read_envelope(out.headers)["attempt"] == 3
+    assert not any(n.startswith("guard.untrusted.") for n, _ in out.headers)
+
+
+def test_a_record_with_a_malformed_header_key_is_quarantined_whatever_its_value() -> None:
+    bad = b"\xfe".decode("utf-8", "surrogateescape")
+    rec = InRecord(
+        "orders",
+        0,
+        4,
+        1,
+        b"k",
+        json.dumps(GOOD).encode(),
+        [("a", b"1"), (bad, b"x")],
+        header_error="header key is not valid UTF-8 (header 1)",
+    )
+    routed = _router().route([rec])
+    [out] = routed.records
+    assert out.topic == "orders.quarantine" and out.value == rec.value
+    assert read_envelope(out.headers)["reasons"] == ["malformed_header"]
+    assert out.headers[:3] == [
+        ("a", b"1"),
+        ("guard.malformed.header.1.key", b"\xfe"),
+        ("guard.malformed.header.1.value", b"x"),
+    ]
+    assert routed.stats.by_reason == {"malformed_header": 1}
+    assert not routed.verdicts[0][1].ok
+
+
+def test_a_record_whose_headers_could_not_be_read_at_all_is_quarantined() -> None:
+    """A client that cannot read any header (confluent's headers() raising) gives no headers."""
+    rec = InRecord("orders", 0, 4, 1, b"k", b"{}", [], header_error="headers unreadable")
+    [out] = _router().route([rec]).records
+    env = read_envelope(out.headers)
+    assert out.topic == "orders.quarantine" and env["reasons"][0] == "malformed_header"
+    assert env["errors"][0]["message"] == "headers unreadable"
 
 
 def test_connect_header_style_names_the_instance_as_the_task() -> None:

@@ -346,7 +346,7 @@ def test_expose_values_truncates_long_values(probe: Subject) -> None:
 
 @pytest.mark.parametrize("header", [b"1", b"v1", b"V1", b" 1 "])
 def test_header_selects_exactly_that_version(orders: Subject, header: bytes) -> None:
-    verdict = RecordValidator(orders).validate(_enc(V1_ORDER), header)
+    verdict = RecordValidator(orders, "all").validate(_enc(V1_ORDER), header)
     assert verdict.ok
     assert (verdict.version, verdict.versions_tried) == (1, (1,))
 
@@ -670,3 +670,41 @@ def test_nested_allow_override_under_reject_reports_nested_unknowns(tmp_path: Pa
     verdict = validator.validate(b'{"id": 1, "shipping": {"country": "DE", "x": 1}}')
     assert verdict.ok
     assert verdict.unknown_fields == ("shipping.x",)
+
+
+def test_latest_refuses_a_header_naming_an_older_active_version(orders: Subject) -> None:
+    """`accepted_versions: latest` binds the version header too (issue 8 item 3)."""
+    verdict = RecordValidator(orders, "latest").validate(_enc(V1_ORDER), b"1")
+    assert verdict.reasons == ("retired_version",)
+    assert "not accepted here (accepted: latest)" in verdict.errors[0].message
+
+
+def test_all_accepts_a_header_naming_an_older_active_version(orders: Subject) -> None:
+    verdict = RecordValidator(orders, "all").validate(_enc(V1_ORDER), b"1")
+    assert (verdict.ok, verdict.version) == (True, 1)
+
+
+V2_ORDER = {**V1_ORDER, "channel": "web"}
+
+
+@pytest.mark.parametrize(
+    ("literal", "code"),
+    [
+        (b"1e400", Reason.OUT_OF_RANGE),
+        (b"1180591620717411303424", Reason.OUT_OF_RANGE),
+        (b'"\\ud800"', Reason.LONE_SURROGATE),
+    ],
+)
+def test_poison_in_an_undeclared_field_is_rejected_under_allow(
+    orders: Subject, literal: bytes, code: Reason
+) -> None:
+    """Issue 8 item 10: v2 allows unknown fields, but not poison in them."""
+    value = _enc(V2_ORDER)[:-1] + b', "note": ' + literal + b"}"
+    verdict = RecordValidator(orders).validate(value)
+    assert [(e.path, e.code) for e in verdict.errors] == [("note", code)]
+
+
+def test_a_lone_surrogate_in_a_declared_string_is_lone_surrogate(orders: Subject) -> None:
+    value = _enc({**V2_ORDER, "currency": "EU"}).replace(b'"EU"', b'"EU\\udc00"')
+    verdict = RecordValidator(orders).validate(value)
+    assert [(e.path, e.code) for e in verdict.errors] == [("currency", Reason.LONE_SURROGATE)]
