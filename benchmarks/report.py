@@ -1,0 +1,154 @@
+"""Summaries over rounds, the table, the Targets of issue 9, and the JSON written beside them."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.contenders import CONTENDERS
+from benchmarks.dataset import HEADLINE
+from benchmarks.race import Result
+
+CEILINGS = {"kp copy": "kafka-python tx copy", "cf copy": "confluent tx copy"}
+
+
+def _median(values: Iterable[float]) -> float | None:
+    got = [v for v in values if v]
+    return statistics.median(got) if got else None
+
+
+def ratio_medians(results: list[Result], name: str, dataset: str, ceiling: str) -> float | None:
+    """Median over rounds of rate(name) / rate(ceiling), both from the same round."""
+    rates = {(r.contender, r.round): r.rate for r in results if r.dataset == dataset}
+    return _median(
+        rates[(name, rnd)] / rates[(ceiling, rnd)]
+        for (who, rnd) in rates
+        if who == name and rates.get((ceiling, rnd)) and rates[(name, rnd)]
+    )
+
+
+def summarise(
+    results: list[Result], latencies: dict[str, dict[str, float]]
+) -> list[dict[str, Any]]:
+    rows = []
+    for dataset in dict.fromkeys(r.dataset for r in results):
+        for contender in CONTENDERS:
+            runs = [r for r in results if r.dataset == dataset and r.contender == contender.name]
+            if not runs:
+                continue
+            failed = [r for r in runs if r.status != "ok"]
+            status = failed[0].status if failed else "ok"
+            ok = [r for r in runs if r.status == "ok"]
+            row: dict[str, Any] = {
+                "contender": contender.name,
+                "family": contender.family,
+                "note": contender.note,
+                "dataset": dataset,
+                "rounds": len(runs),
+                "status": status,
+                "error": failed[0].error if failed else "",
+                "rate": _median(r.rate for r in ok),
+                "cpu_per_million": _median(r.cpu_per_million for r in ok),
+                "peak_rss_mb": max((r.peak_rss_mb for r in ok), default=None),
+                "verdicts_agree": all(r.verdicts_agree is not False for r in ok),
+                "verified": [
+                    {"valid": r.out_valid, "invalid": r.out_invalid, "keys": r.distinct_keys}
+                    for r in ok
+                ],
+            }
+            for label, ceiling in CEILINGS.items():
+                row[f"x {label}"] = ratio_medians(results, contender.name, dataset, ceiling)
+            if dataset == HEADLINE.name and contender.name in latencies:
+                row.update(latencies[contender.name])
+            rows.append(row)
+    return rows
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = (
+        f"{'contender':<26}{'status':>12}{'rec/s':>10}{'CPU s/1M':>10}{'RSS MB':>8}"
+        f"{'p50 ms':>8}{'p99 ms':>8}{'x kp copy':>10}{'x cf copy':>10}  verified read_committed"
+    )
+    out: list[str] = []
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        out += ["", f"== {dataset}", head]
+        for r in (r for r in rows if r["dataset"] == dataset):
+            verified = "; ".join(
+                f"{v['valid']}+{v['invalid']}" if v["invalid"] is not None else f"{v['valid']}"
+                for v in r["verified"]
+                if v["valid"] is not None
+            ) or ("reads only" if r["status"] == "ok" else r["error"][:70])
+            if r["status"] == "ok" and not r["verdicts_agree"]:
+                verified += " (split differs from the dataset's)"
+            out.append(
+                f"{r['contender']:<26}{r['status']:>12}{_fmt(r['rate'], ',.0f'):>10}"
+                f"{_fmt(r['cpu_per_million'], '.1f'):>10}{_fmt(r['peak_rss_mb'], '.0f'):>8}"
+                f"{_fmt(r.get('p50_ms'), '.0f'):>8}{_fmt(r.get('p99_ms'), '.0f'):>8}"
+                f"{_fmt(r['x kp copy'], '.2f'):>10}{_fmt(r['x cf copy'], '.2f'):>10}  {verified}"
+            )
+    return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class Target:
+    text: str
+    threshold: float
+    measured: float | None  # None: a contender it needs did not run
+    why_unmeasured: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if self.measured is None:
+            return "not measured"
+        return "met" if self.measured >= self.threshold else "NOT MET"
+
+
+def targets(results: list[Result], rss_growth: float | None) -> list[Target]:
+    """Issue 9's Targets on the headline input, as medians of per-round ratios."""
+    d = HEADLINE.name
+    broken = {r.contender: r.error for r in results if r.status != "ok"}
+
+    def ratio(a: str, b: str) -> tuple[float | None, str]:
+        why = "; ".join(f"{n}: {broken[n]}" for n in (a, b) if n in broken)
+        return (None, why) if why else (ratio_medians(results, a, d, b), "")
+
+    def target(text: str, threshold: float, a: str, b: str) -> Target:
+        got, why = ratio(a, b)
+        return Target(text, threshold, got, why)
+
+    out = [
+        target("guard on confluent >= 1.5x Quix Streams EOS", 1.5,
+               "guard confluent", "Quix Streams EOS"),
+        target("guard on confluent >= 60% of raw confluent tx copy", 0.6,
+               "guard confluent", "confluent tx copy"),
+        target("guard on kafka-python >= 90% of raw kafka-python tx copy", 0.9,
+               "guard kafka-python", "kafka-python tx copy"),
+        target("guard on kafka-python >= 5x the hand-written jsonschema loop", 5.0,
+               "guard kafka-python", "hand-written jsonschema"),
+        target("guard on confluent >= 5x the hand-written jsonschema loop", 5.0,
+               "guard confluent", "hand-written jsonschema"),
+        target("monitoring costs <= 15% of throughput (kafka-python: on/off >= 0.85)", 0.85,
+               "guard kafka-python +mon", "guard kafka-python"),
+        target("monitoring costs <= 15% of throughput (confluent: on/off >= 0.85)", 0.85,
+               "guard confluent +mon", "guard confluent"),
+    ]  # fmt: skip
+    flat = None if rss_growth is None else 1.0 - rss_growth
+    why = "" if rss_growth is not None else "needs --long (1M records)"
+    out.append(Target("RSS flat: growth < 10% between 200k and 1M records (1 - growth)",
+                      0.9, flat, why))  # fmt: skip
+    return out
+
+
+def targets_text(found: list[Target]) -> str:
+    lines = [f"Targets (issue 9) on {HEADLINE.name}:"]
+    for t in found:
+        got = "" if t.measured is None else f" (measured {t.measured:.2f}, needs >= {t.threshold})"
+        why = f" - {t.why_unmeasured[:160]}" if t.why_unmeasured else ""
+        lines.append(f"  [{t.verdict:>12}] {t.text}{got}{why}")
+    return "\n".join(lines)
