@@ -39,7 +39,7 @@ def quick_run(
         timeout=900,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    report: dict[str, Any] = json.loads((out / "latest.json").read_text())
+    report: dict[str, Any] = json.loads((out / "bench-latest.json").read_text())
     return proc.stdout, report
 
 
