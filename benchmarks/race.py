@@ -76,11 +76,11 @@ def race(contender: Contender, job: Job, result: Result, timeout: float) -> Chil
     if steady > 0:
         cpu = run.cpu_seconds - run.cpu_at(timing.t_first)
         result.cpu_per_million = round(cpu / steady * 1e6, 1)
-    _verify(contender, job, result, timing.records)
+    verify(contender, job, result, timing.records)
     return run
 
 
-def _verify(contender: Contender, job: Job, result: Result, handled: int) -> None:
+def verify(contender: Contender, job: Job, result: Result, handled: int) -> None:
     """Every input record exactly once in the outputs, else the contender FAILS."""
     problems = []
     if contender.writes == "nothing":
