@@ -1,11 +1,12 @@
 """RSS flatness: the guard (kafka-python, monitoring off) over a long stream. Resident memory is
-read from /proc every 0.1 s; the peak over the last tenth before a fifth of the records was
-committed (200k of 1M) is compared with the peak over the last tenth of the run."""
+read from /proc every 0.1 s; the median over the tenth before a fifth of the records was
+committed (100k-200k of 1M) is compared with the median over the last tenth of the run."""
 
 from __future__ import annotations
 
 import bisect
 import json
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,7 +42,7 @@ class RssGrowth:
             head = f"RSS flatness ({CONTENDER}, {self.records:,} records)"
             return f"{head}: {self.status} {self.error}"
         return (
-            f"RSS flatness ({CONTENDER}): peak {self.rss_at_mark_mb:.1f} MB up to "
+            f"RSS flatness ({CONTENDER}): median {self.rss_at_mark_mb:.1f} MB up to "
             f"{self.mark:,} records, {self.rss_at_end_mb:.1f} MB up to {self.records:,} "
             f"({self.growth:+.1%}); process peak {self.peak_rss_mb:.1f} MB"
         )
@@ -75,8 +76,8 @@ def rss_growth(
     return RssGrowth(
         n,
         mark,
-        _window_peak(profile, mark - n // 10, mark),
-        _window_peak(profile, n - n // 10, n),
+        _window_median(profile, mark - n // 10, mark),
+        _window_median(profile, n - n // 10, n),
         result.peak_rss_mb,
         "ok",
         "",
@@ -95,8 +96,9 @@ def _profile(commits: list[tuple[float, int]], samples: list[Sample]) -> list[tu
     return out
 
 
-def _window_peak(profile: list[tuple[int, float]], low: int, high: int) -> float:
-    """The highest RSS while the committed count was in [low, high]: single readings swing
-    with fetch buffers and GC, a window's peak is what the process really needs there."""
+def _window_median(profile: list[tuple[int, float]], low: int, high: int) -> float:
+    """The median RSS while the committed count was in [low, high]: single readings (and so
+    a window's peak) swing with fetch buffers and GC; the median is the level the process
+    holds there."""
     inside = [rss for k, rss in profile if low <= k <= high]
-    return max(inside, default=0.0)
+    return statistics.median(inside) if inside else 0.0
