@@ -21,6 +21,7 @@ class Sample:
     at: float  # epoch seconds
     cpu: float  # user + system seconds so far, all threads
     rss: int  # bytes
+    hwm: int  # bytes: the peak RSS so far (VmHWM)
 
 
 @dataclass
@@ -29,7 +30,9 @@ class ChildRun:
     stdout: str
     stderr_path: Path
     cpu_seconds: float  # user + system over the whole life (rusage)
-    peak_rss: int  # bytes (rusage ru_maxrss)
+    # Bytes: the last VmHWM read from /proc. Not rusage's ru_maxrss, which after fork + exec
+    # also counts the parent's RSS at the fork (the harness's, not the contender's).
+    peak_rss: int
     wall_seconds: float
     samples: list[Sample] = field(default_factory=list)
 
@@ -49,15 +52,17 @@ class ChildRun:
         return "\n".join(text[-lines:])
 
 
-def _read_proc(pid: int) -> tuple[float, int] | None:
+def _read_proc(pid: int) -> tuple[float, int, int] | None:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         statm = Path(f"/proc/{pid}/statm").read_text()
+        status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
     fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
     utime, stime = int(fields[11]), int(fields[12])
-    return (utime + stime) / _TICK, int(statm.split()[1]) * _PAGE
+    hwm = next((ln.split()[1] for ln in status.splitlines() if ln.startswith("VmHWM:")), "0")
+    return (utime + stime) / _TICK, int(statm.split()[1]) * _PAGE, int(hwm) * 1024
 
 
 def run_child(
@@ -80,7 +85,7 @@ def run_child(
             while not stop.wait(interval):
                 got = _read_proc(proc.pid)
                 if got is not None:
-                    samples.append(Sample(time.time(), got[0], got[1]))
+                    samples.append(Sample(time.time(), *got))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -98,7 +103,7 @@ def run_child(
         stdout=stderr_path.with_suffix(".out").read_text(errors="replace"),
         stderr_path=stderr_path,
         cpu_seconds=usage.ru_utime + usage.ru_stime,
-        peak_rss=usage.ru_maxrss * 1024,
+        peak_rss=max((s.hwm for s in samples), default=0),
         wall_seconds=time.monotonic() - started,
         samples=samples,
     )
