@@ -28,7 +28,7 @@ from benchmarks import dataset, topics
 from benchmarks.contenders import CONTENDERS, Contender, Job, by_name
 from benchmarks.latency import paced_latencies, percentile
 from benchmarks.race import REPO, Result, race
-from benchmarks.report import summarise, table, targets, targets_text
+from benchmarks.report import markdown, summarise, table, targets, targets_text
 from benchmarks.rss import rss_growth
 
 SCHEMAS = REPO / "schemas"
@@ -165,6 +165,7 @@ def race_all(
     found = targets(results, rss)
     print(table(rows))
     print("\n" + targets_text(found))
+    (args.out / "bench-latest.md").write_text(markdown(rows, found))
     return {
         "command": "python -m benchmarks " + " ".join(_argv_of(args)),
         **_stamp(),

@@ -116,7 +116,10 @@ def targets(results: list[Result], rss: dict[str, Any] | None) -> list[Target]:
 
     def ratio(a: str, b: str) -> tuple[float | None, str]:
         why = "; ".join(f"{n}: {broken[n]}" for n in (a, b) if n in broken)
-        return (None, why) if why else (ratio_medians(results, a, d, b), "")
+        if why:
+            return None, why
+        got = ratio_medians(results, a, d, b)
+        return got, "" if got is not None else f"{a} and {b} did not both run on {d}"
 
     def target(text: str, threshold: float, a: str, b: str) -> Target:
         got, why = ratio(a, b)
@@ -158,3 +161,54 @@ def targets_text(found: list[Target]) -> str:
         why = f" - {t.why_unmeasured[:160]}" if t.why_unmeasured else ""
         lines.append(f"  [{t.verdict:>12}] {t.text}{got}{why}")
     return "\n".join(lines)
+
+
+def markdown(rows: list[dict[str, Any]], found: list[Target]) -> str:
+    """The table and the targets as Markdown, for docs/performance.md."""
+    out = []
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        out += [
+            f"**{dataset}**",
+            "",
+            "| contender | status | records/s | CPU s / 1M | peak RSS MB | p50 ms | p99 ms "
+            "| x kp copy | x cf copy | read back (valid+invalid per round) |",
+            "|---|---|--:|--:|--:|--:|--:|--:|--:|---|",
+        ]
+        for r in (r for r in rows if r["dataset"] == dataset):
+            verified = ", ".join(
+                f"{v['valid']}+{v['invalid']}" if v["invalid"] is not None else f"{v['valid']}"
+                for v in r["verified"]
+                if v["valid"] is not None
+            ) or ("reads only" if r["status"] == "ok" else r["error"][:90])
+            out.append(
+                f"| {r['contender']} | {r['status']} | {_fmt(r['rate'], ',.0f')} "
+                f"| {_fmt(r['cpu_per_million'], '.1f')} | {_fmt(r['peak_rss_mb'], '.0f')} "
+                f"| {_fmt(r.get('p50_ms'), '.0f')} | {_fmt(r.get('p99_ms'), '.0f')} "
+                f"| {_fmt(r['x kp copy'], '.2f')} | {_fmt(r['x cf copy'], '.2f')} | {verified} |"
+            )
+        out.append("")
+    out += ["| target (issue 9) | verdict | measured |", "|---|---|---|"]
+    for t in found:
+        got = "-" if t.measured is None else f"{t.measured:.2f} (needs >= {t.threshold})"
+        why = f" {t.why_unmeasured[:140]}" if t.why_unmeasured else ""
+        out.append(f"| {t.text} | {t.verdict} | {got}{why} |")
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    """`python -m benchmarks.report build/bench/bench-latest.json`: that run as Markdown."""
+    import json
+    import sys
+    from pathlib import Path
+
+    report = json.loads(Path(sys.argv[1]).read_text())
+    found = [
+        Target(t["target"], t["threshold"], t["measured"], t["why_unmeasured"])
+        for t in report["targets"]
+    ]
+    print(f"`{report['command']}`, finished {report['finished']}\n")
+    print(markdown(report["rows"], found))
+
+
+if __name__ == "__main__":
+    main()
