@@ -178,6 +178,7 @@ def race_all(
                 "measured": t.measured,
                 "threshold": t.threshold,
                 "why_unmeasured": t.why_unmeasured,
+                "by_cpu": t.by_cpu,
             }
             for t in found
         ],
