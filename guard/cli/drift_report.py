@@ -13,8 +13,9 @@ from guard.cli.options import schemas_dir_option
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-# Defaults live here, not in guard.reports.stats, so `--help` imports no scipy.
-_P_VALUE, _DISTANCE, _NULL_RATE, _NEW_VALUES, _KL = 0.05, 0.1, 0.05, 0.01, 0.1
+# Defaults live here, not in guard.monitoring, so `--help` imports no scipy. They are the
+# stream monitor's defaults (guard/config/settings.py DriftThresholdSettings): one engine.
+_P_VALUE, _DISTANCE, _NULL_RATE = 0.05, 0.1, 0.05
 
 
 def _share(name: str, default: float, text: str) -> Callable[[_F], _F]:
@@ -36,8 +37,7 @@ def _share(name: str, default: float, text: str) -> Callable[[_F], _F]:
     help="Baseline records: a JSON Lines or JSON file (repeatable).",
 )
 @click.option(
-    "--current",
-    "-c",
+    "--current",  # no short flag: -c is --config in every command
     "current",
     multiple=True,
     required=True,
@@ -51,29 +51,43 @@ def _share(name: str, default: float, text: str) -> Callable[[_F], _F]:
     required=True,
     help="Directory for report.html, report.md, report.json and the GX Data Docs.",
 )
-@_share("--p-value", _P_VALUE, "A change is significant below this p-value.")
-@_share("--distance", _DISTANCE, "Material change: normed Wasserstein / Jensen-Shannon.")
-@_share("--null-rate", _NULL_RATE, "Material change in the share of missing values.")
-@_share("--new-values", _NEW_VALUES, "Share of unseen category values that drifts a field.")
+@_share("--p-value", _P_VALUE, "Family-wise significance over every test (Holm).")
+@_share(
+    "--distance", _DISTANCE, "Material change: Wasserstein (in sd) and Jensen-Shannon distance."
+)
+@_share("--null-rate", _NULL_RATE, "Material change in the absent or the null share.")
 @click.option(
-    "--kl",
-    type=click.FloatRange(0),
-    default=_KL,
+    "--min-records",
+    type=click.IntRange(1),
+    default=100,
     show_default=True,
-    help="Least KL divergence a GX distribution expectation tolerates.",
+    help="Fewer current records: not checked ('insufficient data').",
+)
+@click.option(
+    "--min-values",
+    type=click.IntRange(1),
+    default=30,
+    show_default=True,
+    help="Fewer values of a field: its distribution is 'insufficient data'.",
 )
 @click.option(
     "--max-categories",
     type=click.IntRange(1),
-    default=20,
+    default=50,
     show_default=True,
-    help="A string field with more distinct baseline values is compared as text (lengths).",
+    help="A field with more distinct baseline values is compared by value or length.",
 )
 @_share("--drift-share", 0.0, "Drift when more than this share of fields drift (0: any).")
 @click.option(
     "--show-values",
     is_flag=True,
     help="Put offending values in failure cases and Data Docs (off: no record values).",
+)
+@click.option(
+    "--no-gx",
+    "no_gx",
+    is_flag=True,
+    help="Skip the Great Expectations corroboration (and its Data Docs).",
 )
 @click.argument("more_current", nargs=-1, metavar="[CURRENT_FILE]...")
 def report(
@@ -86,25 +100,28 @@ def report(
     p_value: float,
     distance: float,
     null_rate: float,
-    new_values: float,
-    kl: float,
+    min_records: int,
+    min_values: int,
     max_categories: int,
     drift_share: float,
     show_values: bool,
+    no_gx: bool,
     more_current: tuple[str, ...],
 ) -> None:
     """Compare CURRENT records with BASELINE records under SUBJECT's contract.
 
-    Writes report.html (plots and a verdict per field), report.md (for a job summary or a
+    Both are profiled and judged by the stream monitor's drift engine (one rule set). Writes
+    report.html (plots and a verdict per field), report.md (for a job summary or a
     pull-request comment), report.json, and Great Expectations Data Docs to OUT.
-    Exits 0 when nothing drifted, 1 on drift or contract failures, 2 on usage or input errors.
+    Exits 0 when nothing drifted (or too little data to tell: "insufficient data"), 1 on
+    drift or contract failures, 2 on usage or input errors.
     """
     from guard.contracts import load_registry
     from guard.errors import InputError
 
     try:
+        from guard.config.settings import DriftThresholdSettings
         from guard.reports.drift import build_report
-        from guard.reports.stats import Thresholds
         from guard.reports.write import write_report
     except ImportError as exc:  # the optional `reports` dependencies are not installed
         raise InputError(
@@ -118,14 +135,15 @@ def report(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"--out {out_dir}: cannot create: {exc.strerror}") from exc
-    limits = Thresholds(
+    limits = DriftThresholdSettings(
         p_value=p_value,
-        distance=distance,
-        null_rate=null_rate,
-        new_values=new_values,
-        kl=kl,
-        max_categories=max_categories,
-        drift_share=drift_share,
+        wasserstein=distance,
+        js=distance,
+        null_rate_abs=null_rate,
+        missing_rate_abs=null_rate,
+        min_records=min_records,
+        min_values=min_values,
+        categorical_max=max_categories,
     )
     result = build_report(
         registry,
@@ -136,15 +154,17 @@ def report(
         [*current, *more_current],
         out_dir,
         limits,
+        drift_share,
         show_values,
+        great_expectations=not no_gx,
     )
     written = write_report(result, out_dir)
-    verdict = "DRIFT" if result.drift else "no drift"
+    verdict = {"drift": "DRIFT", "no_drift": "no drift"}.get(result.verdict, "insufficient data")
     why = f" ({', '.join(result.reasons)})" if result.reasons else ""
     click.echo(
         f"{subject} v{result.version}: {verdict}{why}; "
-        f"{len(result.drifted_fields)} of {len(result.fields)} fields drifted, "
-        f"{result.contract.total} contract failure cases"
+        f"{len(result.drifted_fields)} of {len(result.rows)} fields drifted, "
+        f"{result.contract_rejected} records break the contract"
     )
     for path in (written.html, written.markdown, written.json):
         click.echo(str(path))

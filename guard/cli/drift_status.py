@@ -4,6 +4,7 @@ every instance's newest closed window profile."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -27,6 +28,8 @@ def status(config_path: Path, subject: str | None, max_age: float | None, as_jso
     instance per subject, check it against the subject's baseline and show the state per
     field ("insufficient data" below thresholds.min_records). Open windows are shown apart,
     as in progress, and are not checked.
+
+    Exits 0 when no subject drifted, 1 when one did, 2 on usage or config errors.
     """
     from guard.monitoring import require_libraries
 
@@ -47,7 +50,9 @@ def status(config_path: Path, subject: str | None, max_age: float | None, as_jso
             "subjects": {s.plan.subject: s.to_json() for s in statuses},
         }
         click.echo(json.dumps(payload, indent=2))
-        return
-    click.echo(render_text(statuses))
-    if unreadable:
-        click.echo(f"({unreadable} unreadable record(s) on {settings.monitoring.profiles_topic})")
+    else:
+        click.echo(render_text(statuses))
+        if unreadable:
+            topic = settings.monitoring.profiles_topic
+            click.echo(f"({unreadable} unreadable record(s) on {topic})")
+    sys.exit(1 if any(s.state == "drift" for s in statuses) else 0)

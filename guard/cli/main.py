@@ -20,6 +20,10 @@ from guard.errors import GuardError, TransportError
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_BROKER, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
 
+# Commands whose stderr is a log stream (JSON lines): their fatal error is one log line too.
+_LOGGING_COMMANDS = frozenset({"run"})
+
+
 class GuardGroup(click.Group):
     """Turns GuardErrors into a one-line message and a meaningful exit code."""
 
@@ -27,17 +31,29 @@ class GuardGroup(click.Group):
         try:
             return super().invoke(ctx)
         except TransportError as exc:
-            click.echo(f"error: broker: {exc}", err=True)
-            sys.exit(EXIT_BROKER)
+            _fatal(ctx, EXIT_BROKER, f"broker: {exc}")
         except GuardError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_USAGE)
+            _fatal(ctx, EXIT_USAGE, str(exc))
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
         except Exception:
+            _fatal(ctx, EXIT_INTERNAL, "internal error (a bug in ingest-guard; please report it)")
+
+
+def _fatal(ctx: click.Context, code: int, message: str) -> None:
+    """One clear line, then exit: structured for the service, plain text for the tools."""
+    internal = code == EXIT_INTERNAL
+    if ctx.invoked_subcommand in _LOGGING_COMMANDS:
+        import structlog
+
+        structlog.get_logger("guard").critical(
+            "fatal", exit_code=code, error=message, exc_info=internal
+        )
+    else:
+        if internal:
             traceback.print_exc()
-            click.echo("error: internal error (a bug in ingest-guard; please report it)", err=True)
-            sys.exit(EXIT_INTERNAL)
+        click.echo(f"error: {message}", err=True)
+    sys.exit(code)
 
 
 @click.group(cls=GuardGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,6 +69,7 @@ def cli() -> None:
 
 def _register() -> None:
     from guard.cli.baseline import baseline
+    from guard.cli.config_check import config
     from guard.cli.demo import demo
     from guard.cli.drift import drift
     from guard.cli.quarantine import quarantine
@@ -61,7 +78,7 @@ def _register() -> None:
     from guard.cli.schemas import schemas
     from guard.cli.validate import validate
 
-    for command in (run, validate, schemas, quarantine, replay, drift, baseline, demo):
+    for command in (run, validate, schemas, quarantine, replay, drift, baseline, config, demo):
         cli.add_command(command)
 
 

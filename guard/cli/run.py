@@ -26,8 +26,12 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
 
     from guard.config import load_settings
     from guard.contracts import load_registry
+    from guard.errors import ConfigError
     from guard.logs import configure_logging
     from guard.service import GuardService
+    from guard.service.health import Health
+    from guard.service.metrics import MetricsServer, ServiceMetrics
+    from guard.service.probe import ServiceProbe
     from guard.service.runner import BatchObserver
     from guard.transport.factory import describe_topics, open_pipe
 
@@ -36,14 +40,20 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
     log = structlog.get_logger("guard.run")
     registry = load_registry(settings.schemas_dir)
     log.info("starting", config=settings.redacted())
+    m = settings.metrics
+    metrics = ServiceMetrics()
+    health = Health(m.stall_seconds, m.ready_seconds)
+    subjects = {source: route.subject for source, route in settings.topics.items()}
+    probe = ServiceProbe(metrics, health, subjects, m.lag_seconds, settings.log.progress_seconds)
     observers: list[BatchObserver] = []
     if settings.monitoring.enabled:  # numpy, scipy and the sketch library load only then
         from guard.monitoring import require_libraries
 
         require_libraries()
+        from guard.monitoring.metrics import MonitorMetrics
         from guard.monitoring.observer import MonitoringObserver
 
-        monitor = MonitoringObserver(settings, registry)
+        monitor = MonitoringObserver(settings, registry, metrics=MonitorMetrics(metrics.registry))
         observers.append(monitor)
     service = GuardService(
         settings,
@@ -51,13 +61,25 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
         lambda: open_pipe(settings.kafka),
         observers,
         describe_targets=lambda topics: describe_topics(settings.kafka, topics),
+        probe=probe,
     )
     # Signals first: a SIGTERM during start-up (a slow broker) must stop the run, too.
     service.install_signal_handlers()
     service.start_watchdog()
-    if settings.monitoring.enabled:
-        monitor.start()
-    summary = service.run(max_records=max_records, idle_timeout=idle_timeout)
+    server = None
+    if m.port is not None:
+        try:
+            server = MetricsServer(m.host, m.port, metrics.registry, health).start()
+        except OSError as exc:
+            raise ConfigError(f"metrics.port: cannot listen on {m.host}:{m.port}: {exc}") from exc
+        log.info("metrics and health endpoints", host=m.host, port=server.port)
+    try:
+        if settings.monitoring.enabled:
+            monitor.start()
+        summary = service.run(max_records=max_records, idle_timeout=idle_timeout)
+    finally:
+        if server is not None:
+            server.close()
     stats = summary.stats
     log.info(
         "stopped",

@@ -80,10 +80,13 @@ def check(schemas_dir: Path, subjects: tuple[str, ...], mode: str | None, as_jso
 @click.argument("new")
 def diff(schemas_dir: Path, as_json: bool, subject: str, old: str, new: str) -> None:
     """Show what changed from version OLD to version NEW of SUBJECT (e.g. `orders v1 v2`),
-    and whether each direction is compatible."""
+    and whether each direction is compatible.
+
+    Exits 1 when the step breaks the subject's compatibility mode (subject.yaml), else 0."""
     from guard.contracts import load_registry
     from guard.contracts.compat import check_pair
     from guard.contracts.diff import diff_specs, render_diff
+    from guard.contracts.subject_config import load_subject_config
 
     subj = load_registry(schemas_dir).subject(subject)
     a, b = (_version(subj.versions, v, subject).spec for v in (old, new))
@@ -91,6 +94,11 @@ def diff(schemas_dir: Path, as_json: bool, subject: str, old: str, new: str) -> 
     older, newer = (a, b) if a.version <= b.version else (b, a)
     backward = check_pair(older, newer, "BACKWARD")
     forward = check_pair(older, newer, "FORWARD")
+    mode = load_subject_config(schemas_dir, subject).compatibility
+    under_mode = (backward if mode.startswith(("BACKWARD", "FULL")) else []) + (
+        forward if mode.startswith(("FORWARD", "FULL")) else []
+    )
+    broken = a.version != b.version and bool(under_mode)
     if as_json:
         doc = {
             "subject": subject,
@@ -99,9 +107,11 @@ def diff(schemas_dir: Path, as_json: bool, subject: str, old: str, new: str) -> 
             "changes": [c.to_json() for c in changes],
             "backward_breaks": [x.to_json() for x in backward],
             "forward_breaks": [x.to_json() for x in forward],
+            "compatibility_mode": mode,
+            "mode_broken": broken,
         }
         click.echo(json.dumps(doc, indent=2))
-        return
+        sys.exit(1 if broken else 0)
     click.echo(render_diff(a, b, changes))
     if a.version == b.version:
         return
@@ -114,6 +124,9 @@ def diff(schemas_dir: Path, as_json: bool, subject: str, old: str, new: str) -> 
         click.echo(f"{name} ({meaning}): {state}")
         for x in breaks:
             click.echo(f"  {x.field} [{x.rule}]: {x.why}")
+    verdict = "BROKEN" if broken else "ok"
+    click.echo(f"{subject} mode {mode}: {verdict}")
+    sys.exit(1 if broken else 0)
 
 
 @click.command("suggest")
@@ -150,7 +163,8 @@ def suggest(
     against the subject's mode go to stderr.
     """
     from guard.contracts import load_registry
-    from guard.contracts.suggest import propose_next, to_yaml
+    from guard.contracts.next_version import propose_next
+    from guard.contracts.suggest import to_yaml
     from guard.errors import InputError
     from guard.reports.records import load_batch
 
@@ -173,6 +187,7 @@ def suggest(
             "proposals": [p.to_json() for p in result.proposals],
             "compatibility_mode": mode,
             "compatibility_breaks": [b.to_json() for b in breaks],
+            "why_none": proposal.why,
             "records": len(batch.records),
             "unreadable": len(batch.unreadable),
         }
@@ -183,21 +198,19 @@ def suggest(
         mark = "+" if p.applied else "!"
         click.echo(f"{mark} {p.field}: {p.change}: {p.detail}", err=True)
     if result.spec is None or text is None:
-        if result.reported:
-            n = len(result.reported)
-            listed = (
-                "observation listed above needs" if n == 1 else "observations listed above need"
-            )
-            click.echo(
-                f"{subject} v{latest.version}: no change to apply; {n} {listed} a person", err=True
-            )
-        else:
+        if proposal.why is None:
             click.echo(f"{subject} v{latest.version} already accepts these records", err=True)
-        return
-    state = "compatible" if not breaks else f"{len(breaks)} compatibility breaks"
+            return
+        click.echo(f"{subject}: no next version to suggest under {mode}: {proposal.why}", err=True)
+        sys.exit(1)
+    state = "compatible"
+    if breaks:
+        state += f"; {len(breaks)} change(s) left out because they break it"
     click.echo(f"v{result.spec.version} under {mode}: {state}", err=True)
     for b in breaks:
-        click.echo(f"  v{b.old_version} {b.direction} {b.field} [{b.rule}]: {b.why}", err=True)
+        click.echo(
+            f"  left out: v{b.old_version} {b.direction} {b.field} [{b.rule}]: {b.why}", err=True
+        )
     if out is not None:
         if out.exists():
             raise InputError(f"--out {out}: already exists; not overwritten")

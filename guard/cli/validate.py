@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from guard.cli.options import parse_accepted, schemas_dir_option
+from guard.errors import InputError
 
 
 @click.command()
@@ -31,6 +32,9 @@ from guard.cli.options import parse_accepted, schemas_dir_option
 @click.option("--max-depth", type=int, default=64, show_default=True)
 @click.option("--show-values", is_flag=True, help="Let error entries carry offending values.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--allow-empty", is_flag=True, help="Input with no records passes (exit 0) instead of 2."
+)
 @click.argument("files", nargs=-1, required=True)
 def validate(
     subject: str,
@@ -41,11 +45,14 @@ def validate(
     max_depth: int,
     show_values: bool,
     as_json: bool,
+    allow_empty: bool,
     files: tuple[str, ...],
 ) -> None:
     """Validate JSON Lines / JSON FILES ('-' for stdin) against SUBJECT.
 
-    Exits 0 when every record passes, 1 when any is quarantined, 2 on usage or input errors.
+    Exits 0 when every record passes, 1 when any is quarantined, 2 on usage or input errors,
+    including input with no records at all (an empty CI export must not pass) unless
+    --allow-empty.
     """
     from guard.contracts import load_registry
     from guard.filemode import validate_files
@@ -73,4 +80,6 @@ def validate(
             click.echo(f"  {reason:<20} {count}")
         if summary.quarantine_file:
             click.echo(f"quarantined records: {summary.quarantine_file}")
+    if summary.total == 0 and not allow_empty:
+        raise InputError("no records in the input (pass --allow-empty if that is expected)")
     sys.exit(1 if summary.quarantined else 0)

@@ -35,6 +35,9 @@ class _Section(BaseModel):
 
 
 KafkaClient = Literal["kafka-python", "confluent"]
+# A closed set: a typo (`PLAN`) fails at load, not 30 s later at the first connection.
+# OAUTHBEARER is left out: kafka-python takes its token provider as an object, not a setting.
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 class KafkaSettings(_Section):
@@ -52,7 +55,7 @@ class KafkaSettings(_Section):
     # Quarantine keeps the original bytes, so the producer must accept what the source holds.
     max_request_size: int = Field(default=16 * 1024 * 1024, ge=1024)
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: str | None = None
+    sasl_mechanism: SaslMechanism | None = None
     sasl_plain_username: str | None = None
     sasl_plain_password: SecretStr | None = None
     # TLS (security_protocol SSL / SASL_SSL): a private CA and an optional client certificate.
@@ -147,6 +150,34 @@ class KafkaSettings(_Section):
                 f"transaction_timeout_ms ({self.transaction_timeout_ms}) must be greater than "
                 f"request_timeout_ms ({self.request_timeout_ms})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _sasl_fields(self) -> Self:
+        """Each mechanism's fields are checked at load; messages name the key, never a value."""
+        sasl_protocol = self.security_protocol.startswith("SASL_")
+        if sasl_protocol and self.sasl_mechanism is None:
+            raise ValueError(
+                f"kafka.sasl_mechanism: required with security_protocol {self.security_protocol}"
+            )
+        if self.sasl_mechanism is not None and not sasl_protocol:
+            raise ValueError(
+                "kafka.security_protocol: must be SASL_PLAINTEXT or SASL_SSL when "
+                "sasl_mechanism is set"
+            )
+        if self.sasl_mechanism is not None:  # PLAIN and SCRAM both need a user and a password
+            missing = [
+                key
+                for key, value in (
+                    ("sasl_plain_username", self.sasl_plain_username),
+                    ("sasl_plain_password", self.sasl_plain_password),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(
+                    f"kafka.{missing[0]}: required with sasl_mechanism {self.sasl_mechanism}"
+                )
         return self
 
 
@@ -244,6 +275,30 @@ class ServiceSettings(_Section):
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "console"] = "json"
+    # An INFO "progress" line (records in, valid, quarantined, lag) this often; 0: never.
+    progress_seconds: float = Field(default=30.0, ge=0)
+
+
+class MetricsSettings(_Section):
+    """The service's Prometheus metrics and health endpoints: off unless a port is set.
+
+    One HTTP server: `/metrics` (exposition), `/healthz` (503 when stalled), `/readyz`
+    (503 until partitions are assigned and the loop recently made progress).
+    """
+
+    port: int | None = Field(default=None, ge=0, le=65_535)  # 0: any free port
+    host: str = "127.0.0.1"  # 0.0.0.0 in a container, so Prometheus can reach it
+    # /healthz fails when the loop made no progress (a commit, or an idle poll with no lag)
+    # for this long; /readyz needs progress within ready_seconds.
+    stall_seconds: float = Field(default=120.0, gt=0)
+    ready_seconds: float = Field(default=60.0, gt=0)
+    lag_seconds: float = Field(default=10.0, gt=0)  # how often consumer lag is read
+
+    @model_validator(mode="after")
+    def _ready_within_stall(self) -> Self:
+        if self.ready_seconds > self.stall_seconds:
+            raise ValueError("metrics.ready_seconds must not exceed metrics.stall_seconds")
+        return self
 
 
 class MonitorWindowSettings(_Section):
@@ -275,13 +330,13 @@ class DriftThresholdSettings(DriftSpec):
     still set it for that field.
     """
 
-    null_rate_abs: Rate = 0.1
-    null_rate_rel: Positive = 1.0  # only where the baseline has nulls and the abs check is quiet
-    missing_rate_abs: Rate = 0.1
+    null_rate_abs: Rate = 0.05
+    null_rate_rel: Positive = 0.5  # only where the baseline has nulls and the abs check is quiet
+    missing_rate_abs: Rate = 0.05
     type_change: Rate = 0.01
     psi: Positive = 0.2
     ks: Rate = 0.1
-    wasserstein: Positive = False
+    wasserstein: Positive = 0.1  # in baseline standard deviations
     js: Rate = 0.1
     chi2_p: PValue = False
     new_categories: bool = True
@@ -290,7 +345,9 @@ class DriftThresholdSettings(DriftSpec):
     quarantine_rate_abs: Rate = 0.05  # quarantined share above the baseline's
     new_fields: bool = True  # fields no baseline record had (declared under allow, or not)
     missing_fields: Rate = 0.05  # a field at least this common in the baseline is now absent
-    p_value: PValue = 0.001  # significance for rate changes and the sketch KS test
+    # Family-wise significance: the chance that a stable window raises any alert at all
+    # (Holm's correction over every test of the window; see guard/monitoring/drift.py).
+    p_value: PValue = 0.05
     min_records: int = Field(default=100, ge=1)  # smaller windows are profiled, not checked
     min_values: int = Field(default=30, ge=1)  # per field, for distribution checks
     categorical_max: int = Field(default=50, ge=1)  # enum-like: at most this many values
@@ -338,8 +395,22 @@ class MonitoringSettings(_Section):
     # Per-field overrides, over the contract's `drift:`: subject -> field path -> thresholds.
     fields: dict[str, dict[str, DriftSpec]] = Field(default_factory=dict)
     sketch: SketchSettings = SketchSettings()
-    metrics_port: int | None = Field(default=None, ge=1, le=65_535)  # Prometheus exporter
-    metrics_host: str = "127.0.0.1"
+    # Keys drift alerts hash new category values with (HMAC-SHA-256), so low-variety values
+    # (currencies, countries) cannot be recovered by hashing candidates. Unset: a random key
+    # per process (hashes then compare within one run only).
+    value_hash_key: SecretStr | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for old, new in (("metrics_port", "metrics.port"), ("metrics_host", "metrics.host")):
+                if old in data:
+                    raise ValueError(
+                        f"monitoring.{old}: moved to {new} (the service's metrics and health "
+                        "endpoints, drift metrics included)"
+                    )
+        return data
 
 
 class GuardSettings(BaseSettings):
@@ -362,7 +433,17 @@ class GuardSettings(BaseSettings):
     retry: RetrySettings = RetrySettings()
     service: ServiceSettings = ServiceSettings()
     log: LogSettings = LogSettings()
+    metrics: MetricsSettings = MetricsSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    # Learned baselines and other state the service writes: never into schemas_dir, which is
+    # version-controlled. Relative to the config file (default: `state/` beside it).
+    state_dir: Path = Path("state")
+    # A source topic that does not exist: `fail` at start (exit 2), or `wait` for it (polling
+    # every few seconds), never a silent 1-partition output topic.
+    missing_sources: Literal["fail", "wait"] = "fail"
+    # Retention of quarantine topics the guard creates: long enough to fix a producer and
+    # replay (30 days); -1 keeps them forever.
+    quarantine_retention_ms: int = Field(default=30 * 24 * 3600 * 1000, ge=-1)
     topics: dict[str, Route] = Field(min_length=1)
 
     @field_validator("topics")
@@ -418,15 +499,45 @@ def load_settings(path: Path | str | None) -> GuardSettings:
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level")
         data = loaded or {}
-        # Relative schema paths are relative to the config file, not the working directory.
-        if "schemas_dir" in data and "GUARD_SCHEMAS_DIR" not in os.environ:
-            data["schemas_dir"] = str((path.parent / str(data["schemas_dir"])).resolve())
+        # Relative paths are relative to the config file, not the working directory.
+        for key, env in (("schemas_dir", "GUARD_SCHEMAS_DIR"), ("state_dir", "GUARD_STATE_DIR")):
+            if key in data and env not in os.environ:
+                data[key] = str((path.parent / str(data[key])).resolve())
+        if "state_dir" not in data and "GUARD_STATE_DIR" not in os.environ:
+            data["state_dir"] = str((path.parent / "state").resolve())  # beside the config
     try:
         return GuardSettings(**data)
     except ValidationError as exc:
         where = str(path) if path else "configuration"
-        lines = [
-            f"  {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
-            for e in exc.errors(include_url=False)
-        ]
-        raise ConfigError(f"{where}: invalid configuration\n" + "\n".join(lines)) from None
+        raise ConfigError(
+            f"{where}: invalid configuration\n" + "\n".join(describe_errors(exc))
+        ) from None
+
+
+def describe_errors(exc: ValidationError) -> list[str]:
+    """Every problem, one line each, in the config's own key names: pydantic's union-member
+    tags (`literal['latest','all']`, `list[int]`) are dropped and their messages merged."""
+    merged: dict[str, list[str]] = {}
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"] if not _is_type_tag(p)) or "(top level)"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        named, sep, rest = msg.partition(": ")
+        if sep and (named == loc or named.startswith(f"{loc}.") or loc == "(top level)"):
+            loc, msg = named, rest  # our own validators name the key (of a section's field)
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        msgs = merged.setdefault(loc, [])
+        if msg not in msgs:
+            msgs.append(msg)
+    lines = []
+    for loc, msgs in merged.items():
+        rest = "".join(f", or {m.removeprefix('Input should be ')}" for m in msgs[1:])
+        lines.append(f"  {loc}: {msgs[0]}{rest}")
+    return lines
+
+
+def _is_type_tag(part: int | str) -> bool:
+    return isinstance(part, str) and ("[" in part or part in _TYPE_TAGS)
+
+
+_TYPE_TAGS = {"int", "str", "float", "bool", "list", "dict", "none", "is-instance"}

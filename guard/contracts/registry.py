@@ -102,15 +102,7 @@ def load_contract(path: Path) -> Contract:
     try:
         spec = ContractSpec.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        field_path, key = _describe_loc(err["loc"])
-        problem = err["msg"].removeprefix("Value error, ")
-        if key:
-            problem = f"{key}: {problem}"
-        more = len(exc.errors()) - 1
-        if more:
-            problem += f" (and {more} more problem{'s' if more > 1 else ''})"
-        raise ContractError(path, problem, field=field_path) from None
+        raise _all_problems(path, exc) from None
     match = _FILE.match(path.name)
     if match is None:
         raise ContractError(path, "contract files must be named v<N>.yaml")
@@ -148,6 +140,35 @@ def load_registry(root: Path | str) -> Registry:
     if not subjects:
         raise ContractError(root, "no contract files found (expected <subject>/v<N>.yaml)")
     return Registry(root=root, subjects=subjects)
+
+
+def _all_problems(path: Path, exc: ValidationError) -> ContractError:
+    """Every problem of the file at once, each naming its field and key, in our own words
+    (pydantic's union-member tags such as `literal['allow']` or `float` are left out)."""
+    merged: dict[tuple[str | None, str | None], list[str]] = {}
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if not _is_type_tag(p))
+        where = _describe_loc(loc)
+        problem = str(err["msg"]).removeprefix("Value error, ")
+        msgs = merged.setdefault(where, [])
+        if problem not in msgs:
+            msgs.append(problem)
+    problems: list[tuple[str | None, str]] = []
+    for (field_path, key), msgs in merged.items():
+        text = msgs[0] + "".join(f", or {m.removeprefix('Input should be ')}" for m in msgs[1:])
+        problems.append((field_path, f"{key}: {text}" if key else text))
+    if len(problems) == 1:
+        field_path, problem = problems[0]
+        return ContractError(path, problem, field=field_path)
+    lines = [f"field '{f}': {p}" if f else p for f, p in problems]
+    return ContractError(path, f"{len(lines)} problems:\n  " + "\n  ".join(lines))
+
+
+_TYPE_TAGS = {"int", "float", "str", "bool", "list", "dict", "none"}
+
+
+def _is_type_tag(part: int | str) -> bool:
+    return isinstance(part, str) and ("[" in part or part in _TYPE_TAGS)
 
 
 def _describe_loc(loc: tuple[int | str, ...]) -> tuple[str | None, str | None]:

@@ -29,19 +29,13 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from guard.contracts.compile import compile_field, is_date, is_datetime
 from guard.contracts.spec import ContractSpec, FieldSpec
-
-if TYPE_CHECKING:
-    from guard.compat_modes import Mode
-    from guard.contracts.compat import Break
-    from guard.contracts.registry import Subject
 
 MIN_SHARE = 0.01
 _MAX_ENUM = 50  # never widen an enum past this many values: it is not an enum any more
@@ -473,32 +467,3 @@ def _json_type(value: object) -> str:
     if isinstance(value, list):
         return "array"
     return "unknown"
-
-
-@dataclass(frozen=True)
-class NextVersion:
-    """A proposed next version of a subject, checked against the subject's compatibility mode."""
-
-    latest: ContractSpec
-    suggestion: Suggestion
-    mode: Mode
-    breaks: list[Break]
-
-
-def propose_next(
-    subject: Subject,
-    schemas_dir: Path,
-    records: Iterable[dict[str, Any]],
-    min_share: float = MIN_SHARE,
-) -> NextVersion:
-    """Suggest the version after the subject's latest from observed records, and check it
-    against the whole history under the subject's mode (schemas/<subject>/subject.yaml)."""
-    from guard.contracts.compat import check_new_version
-    from guard.contracts.subject_config import load_subject_config
-
-    latest = subject.versions[subject.latest].spec
-    result = suggest(latest, observe(records), max(subject.versions) + 1, min_share)
-    mode = load_subject_config(schemas_dir, subject.name).compatibility
-    history = [c.spec for _, c in sorted(subject.versions.items())]
-    breaks = check_new_version(history, result.spec, mode) if result.spec else []
-    return NextVersion(latest, result, mode, breaks)

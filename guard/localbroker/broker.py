@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -37,15 +37,23 @@ def render_server_properties(
     log_dir: Path,
     node_id: int = 1,
     extra: Mapping[str, str] | None = None,
+    extra_listeners: Mapping[str, int] | None = None,
 ) -> str:
-    """server.properties for one combined-mode node; ``extra`` overrides any key."""
-    listeners = f"PLAINTEXT://{HOST}:{client_port},CONTROLLER://{HOST}:{controller_port}"
+    """server.properties for one combined-mode node; ``extra`` overrides any key.
+
+    ``extra_listeners`` adds client listeners named after their security protocol
+    (``{"SASL_PLAINTEXT": port, "SSL": port}``); PLAINTEXT stays the inter-broker listener.
+    """
+    added = dict(extra_listeners or {})
+    client = "".join(f",{name}://{HOST}:{port}" for name, port in added.items())
+    listeners = f"PLAINTEXT://{HOST}:{client_port},CONTROLLER://{HOST}:{controller_port}{client}"
+    protocols = "".join(f",{name}:{name}" for name in added)
     props: dict[str, str] = {
         "process.roles": "broker,controller",
         "node.id": str(node_id),
         "listeners": listeners,
         "advertised.listeners": listeners,
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map": f"PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT{protocols}",
         "inter.broker.listener.name": "PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
         # Pairs with `format --standalone` (KIP-853 dynamic quorum).
@@ -104,7 +112,12 @@ class LocalKafka:
         cache_dir: Path | None = None,
         start_timeout: float = 120.0,
         extra_properties: Mapping[str, str] | None = None,
+        extra_listeners: Sequence[str] = (),
+        format_args: Sequence[str] = (),
     ) -> None:
+        """``extra_listeners``: security protocols to serve on ports of their own (see
+        `listener_bootstrap`); ``format_args``: added to the storage format (e.g. ``--add-scram``).
+        """
         self._dist: KafkaDist | None = None
         self._requested_version = version
         self._cache_dir = cache_dir
@@ -114,6 +127,15 @@ class LocalKafka:
         self._extra = dict(extra_properties or {})
         self._proc: subprocess.Popen[bytes] | None = None
         self._client_port = 0
+        self._listener_names = tuple(extra_listeners)
+        self._format_args = tuple(format_args)
+        self.listener_ports: dict[str, int] = {}
+
+    def listener_bootstrap(self, protocol: str) -> str:
+        """The bootstrap address of an extra listener (`extra_listeners`)."""
+        if protocol not in self.listener_ports:
+            raise BrokerError(f"no {protocol} listener (started: {sorted(self.listener_ports)})")
+        return f"{HOST}:{self.listener_ports[protocol]}"
 
     @property
     def bootstrap_servers(self) -> str:
@@ -218,12 +240,21 @@ class LocalKafka:
         controller_port = free_port()
         while controller_port == client_port:
             controller_port = free_port()
+        taken = {client_port, controller_port}
+        self.listener_ports = {}
+        for name in self._listener_names:
+            port = free_port()
+            while port in taken:
+                port = free_port()
+            taken.add(port)
+            self.listener_ports[name] = port
         props = data / "server.properties"
         rendered = render_server_properties(
             client_port=client_port,
             controller_port=controller_port,
             log_dir=data / "kraft-logs",
             extra=self._extra,
+            extra_listeners=self.listener_ports,
         )
         props.write_text(rendered)
         jvm = [
@@ -251,7 +282,7 @@ class LocalKafka:
 
     def _format(self, jvm: list[str], props: Path) -> None:
         cmd = [*jvm, "kafka.tools.StorageTool", "format", "--standalone"]
-        cmd += ["-t", random_cluster_id(), "-c", str(props)]
+        cmd += ["-t", random_cluster_id(), "-c", str(props), *self._format_args]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         except subprocess.TimeoutExpired as exc:

@@ -1,16 +1,22 @@
 """Drift alerts: what was measured, against what, and the event published for it.
 
-Every alert names the subject, the field (`(window)` for window-level checks), the statistic,
-the baseline value, the current value, the threshold and the window. Alerts never carry
+Every alert names the subject, the field (`(window)` for window-level checks), the statistic
+and its measured value (an effect size) with the threshold it crossed, the baseline and
+current levels, the measured p-value with the significance level it had to be under, and
+the window. Alerts never carry
 record values: category values are values, so new categories are given as a count and short
-SHA-256 hashes, unless `expose_values: true` opts in to naming them.
+keyed hashes (HMAC-SHA-256 with `monitoring.value_hash_key`; an unkeyed hash of a currency or
+a country code is recovered by hashing the few candidates), unless `expose_values: true` opts
+in to naming them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -32,10 +38,25 @@ class Alert:
     baseline_value: float | None  # the baseline's level of the quantity (a rate, a median)
     current_value: float | None  # this window's level of the same quantity
     detail: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # The significance test behind the alert: the measured p-value and the level it had to
+    # be under (after the family-wise correction). None for checks without a test (volume).
+    p_value: float | None = None
+    significance_level: float | None = None
+
+
+# Without a configured key, one per process: hashes then compare within a run only.
+_hash_key = secrets.token_bytes(32)
+
+
+def set_value_hash_key(key: bytes) -> None:
+    """The secret alert hashes are keyed with (`monitoring.value_hash_key`)."""
+    global _hash_key
+    _hash_key = key
 
 
 def value_hash(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    digest = hmac.new(_hash_key, value.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    return digest.hexdigest()[:16]
 
 
 def describe_values(values: Iterable[str], expose_values: bool) -> dict[str, Any]:
@@ -63,6 +84,8 @@ def alert_event(
         "threshold": alert.threshold,
         "baseline_value": _round(alert.baseline_value),
         "current_value": _round(alert.current_value),
+        "p_value": _round(alert.p_value),
+        "significance_level": _round(alert.significance_level),
         "window": dict(window),
         "baseline": dict(baseline),
         "detail": dict(alert.detail),

@@ -1,9 +1,11 @@
-"""Baselines: a reference profile per subject, stored as a versioned file beside the contract.
+"""Baselines: a reference profile per subject, stored as a versioned file.
 
+A baseline built from files (`guard baseline build`) and reviewed goes beside the contract,
 `schemas/<subject>/baseline-v<N>.json` (the contract registry only reads `v<N>.yaml`, so the
-two never collide). A baseline is built from files (`guard baseline build`) or learned from
-the first windows of the live stream; either way a new file gets the next free version and
-is never overwritten, so a baseline in use can always be traced back.
+two never collide). One learned from the first windows of the live stream is state: it goes
+to `<state_dir>/baselines/<subject>/`, never into the version-controlled schemas directory.
+Either way a new file gets the next free version and is never overwritten, so a baseline in
+use can always be traced back.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guard.contracts.registry import Registry
 from guard.errors import ContractError, InputError
@@ -23,6 +25,9 @@ from guard.monitoring.plan import SubjectPlan
 from guard.monitoring.profile import Observation, WindowProfile
 from guard.validation.decode import Limits
 from guard.validation.validator import AcceptedVersions, RecordValidator, Verdict
+
+if TYPE_CHECKING:
+    from guard.config.settings import GuardSettings
 
 BASELINE_FORMAT = 1
 _FILE = re.compile(r"^baseline-v(\d+)\.json$")
@@ -188,6 +193,20 @@ def load_baseline(schemas_dir: Path, subject: str, version: int | None = None) -
     if not files:
         return None
     return Baseline.from_file(files[max(files)])
+
+
+def learned_dir(settings: GuardSettings) -> Path:
+    """Where learned baselines are kept: state, under `state_dir` (they hold raw values)."""
+    return settings.state_dir / "baselines"
+
+
+def find_baseline(settings: GuardSettings, subject: str) -> Baseline | None:
+    """A baseline under `schemas_dir`, else one learned by an earlier run under `state_dir`."""
+    version = settings.monitoring.baseline.version
+    found = load_baseline(settings.schemas_dir, subject, version)
+    if found is None and learned_dir(settings).is_dir():
+        found = load_baseline(learned_dir(settings), subject, version)
+    return found
 
 
 def save_baseline(schemas_dir: Path, baseline: Baseline, out: Path | None = None) -> Path:

@@ -1,107 +1,245 @@
-"""Drift checks: one window's profile against the subject's baseline.
+"""The drift engine: one profile against a baseline profile, one verdict per field.
 
-Window level: volume (record rate), quarantine-rate spike, new and vanished undeclared fields.
-Per field: null and missing rates (absolute and relative change, each also significant by an
-exact binomial test), JSON type mix, and, from the sketches, PSI over the baseline's deciles,
-the Kolmogorov-Smirnov distance (significance by the sketch library's own KS test, which
-accounts for sketch error) and a normalised Wasserstein distance for numeric fields; for
-enum-like fields, new categories, the Jensen-Shannon distance and a chi-square test.
+Used by both front ends, the in-stream monitor (`observer.py`, `guard drift status`) and the
+CI report (`guard drift report`), on the same mergeable profiles, so the same data gets the
+same verdicts in both.
 
-The statistics themselves come from scipy and DataSketches; this module only decides which
-to compute, on what, and compares them with the thresholds.
+A change drifts a field only when it is both
+- *significant*: each aspect of each field is one hypothesis test with a measured p-value
+  (presence, nulls, JSON types, value distribution, category mix, new categories; and the
+  window's quarantine rate and undeclared fields), and the whole family is corrected with
+  Holm's method, so the chance that a stable sample raises any alert stays under
+  `p_value` however many fields there are; and
+- *material*: an effect size at or over its threshold (absolute/relative rate change,
+  Wasserstein distance in baseline standard deviations, KS distance, PSI, Jensen-Shannon
+  distance, a type's share), so large samples do not drift on trivia.
+A field whose sample is too small to test (fewer than `min_values` values for its
+distribution or categories) is "insufficient data", not "ok"; a profile with fewer than
+`min_records` records is not checked at all. Absent and null are counted and tested apart.
+Timestamps and dates are checked for presence, nulls and types only: time moves on by design.
+Volume (record rate) has no test: it alerts on its threshold alone, outside the family.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any, Literal
 
-import datasketches as ds  # type: ignore[import-untyped]
 import numpy as np
-from scipy.spatial.distance import jensenshannon
-from scipy.stats import binomtest, chi2_contingency, entropy, ks_2samp, wasserstein_distance
 
+from guard.monitoring import statistics as st
 from guard.monitoring.alerts import WINDOW_FIELD, Alert, describe_values
 from guard.monitoring.field_profile import FieldProfile
 from guard.monitoring.plan import FieldPlan, SubjectPlan
 from guard.monitoring.profile import WindowProfile
 from guard.monitoring.thresholds import WindowThresholds
 
-DECILES = [i / 10 for i in range(1, 10)]
-GRID = np.linspace(0.005, 0.995, 100).tolist()  # quantile grid standing in for each sample
-PSI_FLOOR = 1e-4  # an empty bin counts as this share, so PSI stays finite
+GRID = st.GRID  # kept here for readers of profiles (status) that summarise distributions
+State = Literal["ok", "drift", "insufficient data"]
+_NO_DISTRIBUTION = {"timestamp", "date", "boolean", "object"}
+
+
+@dataclass
+class Candidate:
+    """An effect over its threshold, waiting for its test's corrected significance."""
+
+    statistic: str
+    value: float
+    threshold: float
+    baseline_value: float | None
+    current_value: float | None
+    detail: dict[str, Any] = dc_field(default_factory=dict)
+    # Extra condition on the measured p-value (chi2_p: p below this as well).
+    p_below: float | None = None
+
+
+@dataclass
+class TestResult:
+    """One hypothesis test of one aspect of one field; `level` and `significant` after Holm."""
+
+    field: str
+    aspect: str
+    p_value: float
+    candidates: list[Candidate]
+    effects: dict[str, float]  # every effect size measured for the aspect, over or under
+    level: float = 0.0
+    significant: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "aspect": self.aspect,
+            "p_value": _r(self.p_value),
+            "significance_level": _r(self.level),
+            "significant": self.significant,
+            "effects": {k: _r(v) for k, v in self.effects.items()},
+        }
+
+
+@dataclass
+class FieldVerdict:
+    field: str
+    state: State = "ok"
+    # How its values were compared: categories, value (numbers), length (strings, arrays),
+    # or presence only (timestamps, dates, objects, booleans without categories).
+    compared_by: str = "presence"
+    tests: list[TestResult] = dc_field(default_factory=list)
+    insufficient: list[str] = dc_field(default_factory=list)  # aspects left untested: too few
+    alerts: list[Alert] = dc_field(default_factory=list)
+
+    @property
+    def statistics(self) -> list[str]:
+        return [a.statistic for a in self.alerts]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "compared_by": self.compared_by,
+            "alerts": self.statistics,
+            "insufficient": self.insufficient,
+            "tests": [t.to_json() for t in self.tests],
+        }
+
+
+@dataclass
+class Assessment:
+    """Everything the engine concluded for one profile against one baseline."""
+
+    state: State
+    alerts: list[Alert]
+    fields: dict[str, FieldVerdict]  # declared fields, by path
+    undeclared: dict[str, FieldVerdict]  # undeclared paths that were tested
+    window: FieldVerdict  # window-level checks
+    tests: int  # the size of the corrected family
+    alpha: float | None
 
 
 def check_window(plan: SubjectPlan, current: WindowProfile, baseline: WindowProfile) -> list[Alert]:
-    """Every threshold the window crosses, as alerts (empty when it looks like the baseline)."""
+    """Every drift the profile shows against the baseline, as alerts (empty when none)."""
+    return assess(plan, current, baseline).alerts
+
+
+def assess(plan: SubjectPlan, current: WindowProfile, baseline: WindowProfile) -> Assessment:
     w = plan.window
+    fields = {f.path: FieldVerdict(f.path) for f in plan.fields}
+    window = FieldVerdict(WINDOW_FIELD)
     if current.records < w.min_records or baseline.records == 0:
+        for v in fields.values():
+            v.state = "insufficient data"
+        return Assessment("insufficient data", [], fields, {}, window, 0, w.p_value)
+    window.tests.extend(_quarantine(w, current, baseline))
+    volume = _volume(plan.subject, w, current, baseline)
+    undeclared: dict[str, FieldVerdict] = {}
+    for t in _undeclared(w, current, baseline):
+        undeclared.setdefault(t.field, FieldVerdict(t.field)).tests.append(t)
+    if not current.profiled or not baseline.profiled:  # no record decoded: fields unknown
+        for v in fields.values():
+            v.state = "insufficient data"
+    else:
+        for fplan in plan.fields:
+            fc, fb = current.fields.get(fplan.path), baseline.fields.get(fplan.path)
+            if fc is not None and fb is not None:
+                _FieldCheck(plan, fplan, fc, current.profiled, fb, baseline.profiled).run(
+                    fields[fplan.path]
+                )
+    verdicts = [window, *undeclared.values(), *fields.values()]
+    family = [t for v in verdicts for t in v.tests]
+    if w.p_value is None:
+        for t in family:
+            t.level, t.significant = 1.0, True
+    else:
+        for t, (level, passed) in zip(
+            family, st.holm([t.p_value for t in family], w.p_value), strict=True
+        ):
+            t.level, t.significant = level, passed
+    window.alerts.extend(volume)
+    for v in verdicts:
+        for t in v.tests:
+            if t.significant:
+                v.alerts.extend(_alerts(plan.subject, t))
+        if v.alerts:
+            v.state = "drift"
+    alerts = [a for v in verdicts for a in v.alerts]
+    state: State = "drift" if alerts else "ok"
+    return Assessment(state, alerts, fields, undeclared, window, len(family), w.p_value)
+
+
+def _alerts(subject: str, t: TestResult) -> list[Alert]:
+    return [
+        Alert(
+            subject,
+            t.field,
+            c.statistic,
+            c.value,
+            c.threshold,
+            c.baseline_value,
+            c.current_value,
+            c.detail,
+            p_value=t.p_value,
+            significance_level=t.level,
+        )
+        for c in t.candidates
+        if c.p_below is None or t.p_value < c.p_below
+    ]
+
+
+# -- window level -------------------------------------------------------------------------
+
+
+def _quarantine(w: WindowThresholds, cur: WindowProfile, base: WindowProfile) -> list[TestResult]:
+    limit = w.quarantine_rate_abs
+    q_b, q_c = base.quarantine_rate, cur.quarantine_rate
+    p = st.two_rates(base.quarantined, base.records, cur.quarantined, cur.records, greater=True)
+    if limit is None or p is None:
         return []
-    alerts = _window_checks(plan.subject, w, current, baseline)
-    if current.profiled == 0 or baseline.profiled == 0:
-        return alerts
-    for fplan in plan.fields:
-        fc, fb = current.fields.get(fplan.path), baseline.fields.get(fplan.path)
-        if fc is not None and fb is not None:
-            alerts.extend(
-                _FieldCheck(plan, fplan, fc, current.profiled, fb, baseline.profiled).run()
-            )
-    return alerts
+    candidates = []
+    if q_c - q_b >= limit:
+        reasons = {"reasons": dict(cur.reasons.most_common(5))}
+        candidates.append(Candidate("quarantine_rate", q_c - q_b, limit, q_b, q_c, reasons))
+    return [TestResult(WINDOW_FIELD, "quarantine_rate", p, candidates, {"abs": q_c - q_b})]
 
 
-def significant(k: int, n: int, p0: float, p_value: float | None, greater: bool = False) -> bool:
-    """Whether k of n is unlikely under rate p0 (exact binomial test), or no test is set."""
-    if p_value is None:
-        return True
-    if n <= 0:
-        return False
-    p0 = min(max(p0, 0.0), 1.0)
-    result = binomtest(k, n, p0, alternative="greater") if greater else binomtest(k, n, p0)
-    return bool(result.pvalue < p_value)
-
-
-def _window_checks(
+def _volume(
     subject: str, w: WindowThresholds, cur: WindowProfile, base: WindowProfile
 ) -> list[Alert]:
-    out: list[Alert] = []
     rate_b, rate_c = base.record_rate(), cur.record_rate()
-    if w.volume_rel is not None and rate_b and rate_c is not None:
-        change = abs(rate_c - rate_b) / rate_b
-        if change >= w.volume_rel:
-            out.append(Alert(subject, WINDOW_FIELD, "volume", change, w.volume_rel, rate_b, rate_c))
-    q_b, q_c = base.quarantine_rate, cur.quarantine_rate
-    if (
-        w.quarantine_rate_abs is not None
-        and q_c - q_b >= w.quarantine_rate_abs
-        and significant(cur.quarantined, cur.records, q_b, w.p_value, greater=True)
-    ):
-        reasons = dict(cur.reasons.most_common(5))
-        out.append(
-            Alert(
-                subject,
-                WINDOW_FIELD,
-                "quarantine_rate",
-                q_c - q_b,
-                w.quarantine_rate_abs,
-                q_b,
-                q_c,
-                {"reasons": reasons},
-            )
-        )
-    if cur.profiled and w.new_fields:
-        for path, n in sorted(cur.unknown_fields.items()):
-            if path not in base.unknown_fields:
-                share = n / cur.profiled
-                out.append(
-                    Alert(subject, path, "new_field", share, 0.0, 0.0, share, {"records": n})
-                )
-    if base.profiled and w.missing_fields is not None:
-        for path, n in sorted(base.unknown_fields.items()):
-            share = n / base.profiled
-            if share >= w.missing_fields and path not in cur.unknown_fields:
-                out.append(
-                    Alert(subject, path, "missing_field", share, w.missing_fields, share, 0.0)
-                )
+    if w.volume_rel is None or not rate_b or rate_c is None:
+        return []
+    change = abs(rate_c - rate_b) / rate_b
+    if change < w.volume_rel:
+        return []
+    return [Alert(subject, WINDOW_FIELD, "volume", change, w.volume_rel, rate_b, rate_c)]
+
+
+def _undeclared(w: WindowThresholds, cur: WindowProfile, base: WindowProfile) -> list[TestResult]:
+    """New undeclared fields, and undeclared fields the baseline had that are now gone."""
+    out: list[TestResult] = []
+    n_b, n_c = base.profiled, cur.profiled
+    if not n_b or not n_c:
+        return out
+    if w.new_fields:
+        for path, k in sorted(cur.unknown_fields.items()):
+            if path in base.unknown_fields:
+                continue
+            p = st.two_rates(0, n_b, k, n_c, greater=True)
+            if p is not None:
+                share = k / n_c
+                c = Candidate("new_field", share, 0.0, 0.0, share, {"records": k})
+                out.append(TestResult(path, "presence", p, [c], {"share": share}))
+    if w.missing_fields is not None:
+        for path, k in sorted(base.unknown_fields.items()):
+            share = k / n_b
+            if share < w.missing_fields or path in cur.unknown_fields:
+                continue
+            p = st.two_rates(k, n_b, 0, n_c)
+            if p is not None:
+                c = Candidate("missing_field", share, w.missing_fields, share, 0.0)
+                out.append(TestResult(path, "presence", p, [c], {"share": share}))
     return out
+
+
+# -- one field ----------------------------------------------------------------------------
 
 
 class _FieldCheck:
@@ -114,84 +252,85 @@ class _FieldCheck:
         base: FieldProfile,
         n_base: int,
     ) -> None:
-        self.subject, self.path = plan.subject, fplan.path
-        self.t = fplan.thresholds
-        self.declared = fplan.type
+        self.path, self.t, self.declared = fplan.path, fplan.thresholds, fplan.type
         self.w = plan.window
         self.expose_values = plan.expose_values
         self.cur, self.base, self.n_cur, self.n_base = cur, base, n_cur, n_base
-        self.alerts: list[Alert] = []
+        self.verdict = FieldVerdict(fplan.path)
 
-    def alert(
-        self,
-        statistic: str,
-        value: float,
-        threshold: float,
-        baseline_value: float | None,
-        current_value: float | None,
-        **detail: object,
+    def test(
+        self, aspect: str, p: float | None, candidates: list[Candidate], **effects: float
     ) -> None:
-        self.alerts.append(
-            Alert(
-                self.subject,
-                self.path,
-                statistic,
-                value,
-                threshold,
-                baseline_value,
-                current_value,
-                detail,
-            )
-        )
+        if p is not None:
+            self.verdict.tests.append(TestResult(self.path, aspect, p, candidates, effects))
 
-    def run(self) -> list[Alert]:
-        if not self._presence():
-            self._rate("null_rate", self.cur.nulls, self.base.nulls)
-            self._types()
-            self._numeric()
+    def run(self, verdict: FieldVerdict) -> None:
+        self.verdict = verdict
+        if self._presence():
+            return  # the field vanished: nothing else to compare
+        self._nulls()
+        self._types()
+        if self._is_categorical():
+            verdict.compared_by = "categories"
             self._categories()
-        return self.alerts
+        elif self.declared not in _NO_DISTRIBUTION:
+            numeric = self.declared in {"integer", "number"}
+            verdict.compared_by = "value" if numeric else "length"
+            self._distribution()
+        if verdict.insufficient:
+            verdict.state = "insufficient data"  # drift, if found, overrides it later
 
-    # -- presence, nulls, types ---------------------------------------------------------
+    # -- presence, nulls, types -----------------------------------------------------------
 
     def _presence(self) -> bool:
-        """Missing-field and missing-rate checks; True when the field vanished entirely."""
-        had = (self.n_base - self.base.missing) / self.n_base
-        now = (self.n_cur - self.cur.missing) / self.n_cur
+        """Missing share (absent, not null); True when the field vanished entirely."""
+        k_b, k_c = self.base.missing, self.cur.missing
+        r_b, r_c = k_b / self.n_base, k_c / self.n_cur
+        had, now = 1 - r_b, 1 - r_c
+        p = st.two_rates(k_b, self.n_base, k_c, self.n_cur)
         limit = self.w.missing_fields
         if limit is not None and had >= limit and now == 0.0:
-            self.alert("missing_field", had, limit, had, now)
+            self.test("presence", p, [Candidate("missing_field", had, limit, had, now)])
             return True
-        self._rate("missing_rate", self.cur.missing, self.base.missing)
+        cands = []
+        limit_abs = self.t.missing_rate_abs
+        if limit_abs is not None and abs(r_c - r_b) >= limit_abs:
+            cands.append(Candidate("missing_rate_abs", abs(r_c - r_b), limit_abs, r_b, r_c))
+        self.test("presence", p, cands, abs=abs(r_c - r_b))
         return False
 
-    def _rate(self, name: str, k_cur: int, k_base: int) -> None:
-        r_b, r_c = k_base / self.n_base, k_cur / self.n_cur
+    def _nulls(self) -> None:
+        """Null share of all records (a present key holding null)."""
+        k_b, k_c = self.base.nulls, self.cur.nulls
+        r_b, r_c = k_b / self.n_base, k_c / self.n_cur
         delta = abs(r_c - r_b)
-        limit_abs = getattr(self.t, f"{name}_abs")
+        cands = []
+        limit_abs, limit_rel = self.t.null_rate_abs, self.t.null_rate_rel
         if limit_abs is not None and delta >= limit_abs:
-            if significant(k_cur, self.n_cur, r_b, self.w.p_value):
-                self.alert(f"{name}_abs", delta, limit_abs, r_b, r_c)
-            return
-        limit_rel = getattr(self.t, f"{name}_rel", None)
-        if (
-            limit_rel is not None
-            and r_b > 0
-            and delta / r_b >= limit_rel
-            and significant(k_cur, self.n_cur, r_b, self.w.p_value)
-        ):
-            self.alert(f"{name}_rel", delta / r_b, limit_rel, r_b, r_c)
+            cands.append(Candidate("null_rate_abs", delta, limit_abs, r_b, r_c))
+        elif limit_rel is not None and r_b > 0 and delta / r_b >= limit_rel:
+            cands.append(Candidate("null_rate_rel", delta / r_b, limit_rel, r_b, r_c))
+        effects = {"abs": delta} | ({"rel": delta / r_b} if r_b > 0 else {})
+        self.test("nulls", st.two_rates(k_b, self.n_base, k_c, self.n_cur), cands, **effects)
 
     def _types(self) -> None:
-        limit = self.t.type_change
         base, cur = self._type_mix(self.base), self._type_mix(self.cur)
         total_b, total_c = sum(base.values()), sum(cur.values())
-        if limit is None or total_b == 0 or total_c == 0:
+        if total_b == 0 or total_c == 0:
             return  # a field appearing or vanishing is a presence change, checked above
-        for name, k in sorted(cur.items()):
-            s_b, s_c = base.get(name, 0) / total_b, k / total_c
-            if s_c - s_b >= limit and significant(k, total_c, s_b, self.w.p_value, greater=True):
-                self.alert("type_change", s_c - s_b, limit, s_b, s_c, type=name)
+        names = sorted(base.keys() | cur.keys())
+        p = st.homogeneity([base[n] for n in names], [cur[n] for n in names])
+        cands, worst = [], 0.0
+        for name in names:
+            s_b, s_c = base[name] / total_b, cur[name] / total_c
+            worst = max(worst, s_c - s_b)
+            if self.t.type_change is not None and s_c - s_b >= self.t.type_change:
+                cands.append(
+                    Candidate(
+                        "type_change", s_c - s_b, self.t.type_change, s_b, s_c, {"type": name}
+                    )
+                )
+        self.test("types", p, cands, share=worst)
 
     def _type_mix(self, fp: FieldProfile) -> Counter[str]:
         """JSON types seen; for a `number` field, whole numbers (`2` vs `2.0`) are numbers."""
@@ -200,42 +339,46 @@ class _FieldCheck:
             mix["number"] += mix.pop("integer")
         return mix
 
-    # -- numeric distributions ----------------------------------------------------------
+    # -- value distributions --------------------------------------------------------------
 
-    def _numeric(self) -> None:
-        kb, kc = self.base.numeric, self.cur.numeric
-        need = self.w.min_values
-        if kb is None or kc is None or kb.n < need or kc.n < need:
+    def _distribution(self) -> None:
+        numeric = self.declared in {"integer", "number"}
+        kb = self.base.numeric if numeric else self.base.lengths
+        kc = self.cur.numeric if numeric else self.cur.lengths
+        n_b = 0 if kb is None else kb.n
+        n_c = 0 if kc is None else kc.n
+        if n_b == 0:
+            return  # nothing to compare with (a field the baseline never had values for)
+        if kb is None or kc is None or n_b < self.w.min_values or n_c < self.w.min_values:
+            self.verdict.insufficient.append("distribution")
             return
-        grid_b = np.asarray(kb.get_quantiles(GRID), dtype=np.float64)
-        grid_c = np.asarray(kc.get_quantiles(GRID), dtype=np.float64)
+        distance, p = st.ks(kb, kc)
+        grid_b, grid_c = st.grid(kb), st.grid(kc)
         # Alerts carry means (aggregates); medians are record values, named only on opt-in.
         mean_b, mean_c = float(grid_b.mean()), float(grid_c.mean())
-        extra: dict[str, object] = {}
+        extra: dict[str, Any] = {"measure": "value" if numeric else "length"}
         if self.expose_values:
-            extra = {"median_baseline": kb.get_quantile(0.5), "median": kc.get_quantile(0.5)}
-        if self.t.psi is not None:
-            splits = sorted(set(kb.get_quantiles(DECILES)))
-            p_b = np.maximum(np.asarray(kb.get_pmf(splits)), PSI_FLOOR)
-            p_c = np.maximum(np.asarray(kc.get_pmf(splits)), PSI_FLOOR)
-            p_b, p_c = p_b / p_b.sum(), p_c / p_c.sum()
-            psi = float(entropy(p_c, p_b) + entropy(p_b, p_c))  # PSI = symmetric KL
-            if psi >= self.t.psi:
-                self.alert("psi", psi, self.t.psi, mean_b, mean_c, bins=len(p_b), **extra)
-        if self.t.ks is not None:
-            distance = float(ks_2samp(grid_b, grid_c).statistic)
-            p = self.w.p_value
-            if distance >= self.t.ks and (p is None or ds.ks_test(kb, kc, p)):
-                self.alert("ks", distance, self.t.ks, mean_b, mean_c, p_value=p, **extra)
-        if self.t.wasserstein is not None:
-            spread = float(np.std(grid_b)) or max(abs(mean_b), 1.0)
-            value = float(wasserstein_distance(grid_b, grid_c)) / spread
-            if value >= self.t.wasserstein:
-                self.alert("wasserstein", value, self.t.wasserstein, mean_b, mean_c, **extra)
+            extra |= {"median_baseline": kb.get_quantile(0.5), "median": kc.get_quantile(0.5)}
+        effects = {"ks": distance, "wasserstein": st.wasserstein_sd(grid_b, grid_c)}
+        psi, bins = st.psi(kb, kc)
+        effects["psi"] = psi
+        cands = []
+        for name, limit in (
+            ("psi", self.t.psi),
+            ("ks", self.t.ks),
+            ("wasserstein", self.t.wasserstein),
+        ):
+            if limit is not None and effects[name] >= limit:
+                detail = extra | ({"bins": bins} if name == "psi" else {})
+                cands.append(Candidate(name, effects[name], limit, mean_b, mean_c, detail))
+        self.test("distribution", p, cands, **effects)
 
-    # -- categories ---------------------------------------------------------------------
+    # -- categories -------------------------------------------------------------------------
 
-    def _is_categorical(self, counts: dict[str, int]) -> bool:
+    def _is_categorical(self) -> bool:
+        counts = self.base.category_counts()
+        if counts is None:
+            return False
         if self.t.categorical is not None:
             return self.t.categorical
         present = sum(self.base.types.values())
@@ -247,26 +390,28 @@ class _FieldCheck:
         )
 
     def _categories(self) -> None:
-        base_counts, cur_counts = self.base.category_counts(), self.cur.category_counts()
-        if base_counts is None or cur_counts is None or not self._is_categorical(base_counts):
-            return
-        if self.t.new_categories:
-            new = [c for c in cur_counts if c not in base_counts]
-            if new:
-                self.alert(
-                    "new_category",
-                    float(len(new)),
-                    0.0,
-                    float(len(base_counts)),
-                    float(len(cur_counts)),
-                    records=sum(cur_counts[c] for c in new),
-                    **describe_values(new, self.expose_values),
-                )
-        assert self.base.categories is not None and self.cur.categories is not None
-        total_b, total_c = self.base.categories.total_weight, self.cur.categories.total_weight
+        base_counts = self.base.category_counts() or {}
+        cur_counts = self.cur.category_counts() or {}
+        assert self.base.categories is not None
+        total_b = int(self.base.categories.total_weight)
+        total_c = 0 if self.cur.categories is None else int(self.cur.categories.total_weight)
         if total_b < self.w.min_values or total_c < self.w.min_values:
+            self.verdict.insufficient.append("categories")
             return
-        names = sorted(set(base_counts) | set(cur_counts))
+        new = [c for c in cur_counts if c not in base_counts]
+        if self.t.new_categories and new:
+            k = sum(cur_counts[c] for c in new)
+            p = st.two_rates(0, total_b, k, total_c, greater=True)
+            cand = Candidate(
+                "new_category",
+                float(len(new)),
+                0.0,
+                float(len(base_counts)),
+                float(len(cur_counts)),
+                {"records": k, **describe_values(new, self.expose_values)},
+            )
+            self.test("new_categories", p, [cand], share=k / total_c)
+        names = sorted(base_counts.keys() | cur_counts.keys())
         # The rest (values a purged sketch no longer lists) as one more bucket.
         vec_b = [base_counts.get(n, 0) for n in names] + [
             max(0, total_b - sum(base_counts.values()))
@@ -274,14 +419,37 @@ class _FieldCheck:
         vec_c = [cur_counts.get(n, 0) for n in names] + [max(0, total_c - sum(cur_counts.values()))]
         top = max(base_counts, key=lambda n: base_counts[n])
         top_b, top_c = base_counts[top] / total_b, cur_counts.get(top, 0) / total_c
-        if self.t.js is not None:
-            distance = float(jensenshannon(vec_b, vec_c, base=2))
-            if distance >= self.t.js:
-                self.alert("js", distance, self.t.js, top_b, top_c, categories=len(names))
-        if self.t.chi2_p is not None:
-            table = np.asarray([vec_b, vec_c], dtype=np.float64)
-            table = table[:, table.sum(axis=0) > 0]
-            if table.shape[1] >= 2:
-                p = float(chi2_contingency(table).pvalue)
-                if p < self.t.chi2_p:
-                    self.alert("chi2", p, self.t.chi2_p, top_b, top_c, categories=len(names))
+        if sum(vec_c) == 0:
+            return
+        distance = st.js_distance(vec_b, vec_c)
+        cands = []
+        if self.t.js is not None and distance >= self.t.js:
+            cands.append(
+                Candidate("js", distance, self.t.js, top_b, top_c, {"categories": len(names)})
+            )
+        p = st.homogeneity(vec_b, vec_c)
+        if self.t.chi2_p is not None and p is not None:
+            cands.append(
+                Candidate(
+                    "chi2",
+                    p,
+                    self.t.chi2_p,
+                    top_b,
+                    top_c,
+                    {"categories": len(names)},
+                    self.t.chi2_p,
+                )
+            )
+        self.test("categories", p, cands, js=distance)
+
+
+def distinct_estimate(fp: FieldProfile) -> int:
+    """HLL's distinct count, never more than the values it counted (sketch error aside)."""
+    present = sum(n for t, n in fp.types.items() if t not in {"object", "array"})
+    return min(round(fp.distinct_estimate()), present)
+
+
+def _r(x: float | None) -> float | None:
+    if x is None or not np.isfinite(x):
+        return None
+    return float(f"{x:.6g}")

@@ -1,15 +1,14 @@
 """Prometheus metrics of the monitor: counters and gauges in a registry of its own.
 
 Updated only after a batch commits, so an aborted and retried batch is counted once. Labels
-are subjects, field paths, reason codes and statistic names: never record values. The HTTP
-exporter is off unless `monitoring.metrics_port` is set.
+are subjects, field paths, reason codes and statistic names: never record values. They share
+the service's registry (guard/service/metrics.py), which counts records and reasons and serves
+everything on `metrics.port`.
 """
 
 from __future__ import annotations
 
-from collections import Counter as CounterType
-
-from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from guard.monitoring.alerts import Alert
 from guard.monitoring.profile import WindowProfile
@@ -19,15 +18,6 @@ class MonitorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self.records = Counter(
-            "guard_records", "Records seen, by subject.", ["subject"], registry=r
-        )
-        self.quarantined = Counter(
-            "guard_quarantined",
-            "Quarantined records, by reason.",
-            ["subject", "reason"],
-            registry=r,
-        )
         self.windows = Counter("guard_windows", "Windows closed.", ["subject"], registry=r)
         self.alerts = Counter(
             "guard_drift_alerts",
@@ -39,32 +29,23 @@ class MonitorMetrics:
             "guard_window_records", "Records in the last closed window.", ["subject"], registry=r
         )
         self.quarantine_rate = Gauge(
-            "guard_window_quarantine_rate",
+            "guard_window_quarantine_ratio",
             "Quarantined share of the last closed window.",
             ["subject"],
             registry=r,
         )
         self.null_rate = Gauge(
-            "guard_field_null_rate",
+            "guard_field_null_ratio",
             "Null share of a field in the last closed window.",
             ["subject", "field"],
             registry=r,
         )
         self.missing_rate = Gauge(
-            "guard_field_missing_rate",
+            "guard_field_missing_ratio",
             "Missing share of a field in the last closed window.",
             ["subject", "field"],
             registry=r,
         )
-
-    def serve(self, port: int, host: str) -> None:
-        start_http_server(port, addr=host, registry=self.registry)
-
-    def batch(self, subject: str, records: int, reasons: CounterType[str]) -> None:
-        if records:
-            self.records.labels(subject).inc(records)
-        for reason, n in reasons.items():
-            self.quarantined.labels(subject, reason).inc(n)
 
     def window(self, profile: WindowProfile, alerts: list[Alert]) -> None:
         subject = profile.subject

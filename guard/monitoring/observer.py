@@ -28,11 +28,13 @@ import structlog
 from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
 from guard.errors import ConfigError, GuardError
-from guard.monitoring.alerts import Alert, alert_event, alert_record
+from guard.monitoring.alerts import Alert, alert_event, alert_record, set_value_hash_key
 from guard.monitoring.baseline import (
     Baseline,
     describe_mismatch,
+    find_baseline,
     learned,
+    learned_dir,
     load_baseline,
     plan_mismatch,
     save_baseline,
@@ -85,6 +87,8 @@ class MonitoringObserver:
         baselines: Mapping[str, Baseline | None] | None = None,
     ) -> None:
         m = settings.monitoring
+        if m.value_hash_key is not None:  # ops: keyed alert hashes
+            set_value_hash_key(m.value_hash_key.get_secret_value().encode())
         self.settings = settings
         self.instance = settings.kafka.instance_id
         self.policy = WindowPolicy(m.windows.records, m.windows.seconds)
@@ -108,7 +112,10 @@ class MonitoringObserver:
         cfg = self.settings.monitoring.baseline
         if cfg.source == "learn":
             return None
-        baseline = load_baseline(self.settings.schemas_dir, subject, cfg.version)
+        if cfg.source == "auto":  # ops: also one learned by an earlier run (state_dir)
+            baseline = find_baseline(self.settings, subject)
+        else:
+            baseline = load_baseline(self.settings.schemas_dir, subject, cfg.version)
         if baseline is None and cfg.source == "file":
             raise ConfigError(
                 f"monitoring.baseline.source is 'file' but subject {subject!r} has no "
@@ -132,14 +139,10 @@ class MonitoringObserver:
             )
 
     def start(self) -> None:
-        """Touch the broker and the network: create the topics, start the metrics exporter."""
+        """Touch the broker: create the monitoring topics (metrics are served by the service)."""
         from guard.monitoring.topics import ensure_monitoring_topics
 
         ensure_monitoring_topics(self.settings)
-        m = self.settings.monitoring
-        if m.metrics_port is not None:
-            self.metrics.serve(m.metrics_port, m.metrics_host)
-            _log().info("metrics exporter started", host=m.metrics_host, port=m.metrics_port)
 
     def baseline(self, subject: str) -> Baseline | None:
         return self._state[subject].baseline
@@ -182,7 +185,6 @@ class MonitoringObserver:
         for subject, state in staged.items():
             state.window.commit()
             self._state[subject] = state
-            self.metrics.batch(subject, state.records, state.reasons)
             for closed in state.closed:
                 self._report(closed)
             if state.new_baseline is not None:
@@ -282,6 +284,8 @@ class MonitoringObserver:
                 threshold=event["threshold"],
                 baseline_value=event["baseline_value"],
                 current_value=event["current_value"],
+                p_value=event["p_value"],
+                significance_level=event["significance_level"],
                 window=event["window"]["id"],
                 detail=event["detail"],
             )
@@ -291,8 +295,10 @@ class MonitoringObserver:
         where = None
         if cfg.save:
             try:
-                where = str(save_baseline(self.settings.schemas_dir, baseline))
-            except GuardError as exc:
+                state = learned_dir(self.settings)  # ops: state, never schemas/
+                (state / baseline.subject).mkdir(parents=True, exist_ok=True)
+                where = str(save_baseline(state, baseline))
+            except (GuardError, OSError) as exc:
                 _log().warning("learned baseline not saved; kept in memory", error=str(exc))
         _log().info(
             "baseline learned",

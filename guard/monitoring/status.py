@@ -23,8 +23,8 @@ import numpy as np
 from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
 from guard.monitoring.alerts import WINDOW_FIELD, Alert
-from guard.monitoring.baseline import Baseline, describe_mismatch, load_baseline, plan_mismatch
-from guard.monitoring.drift import GRID, check_window
+from guard.monitoring.baseline import Baseline, describe_mismatch, find_baseline, plan_mismatch
+from guard.monitoring.drift import GRID, Assessment, FieldVerdict, assess, distinct_estimate
 from guard.monitoring.field_profile import FieldProfile
 from guard.monitoring.plan import SubjectPlan, plan_subject
 from guard.monitoring.profile import WindowProfile
@@ -39,11 +39,15 @@ class SubjectStatus:
     merged: WindowProfile  # the newest closed window of every instance, merged
     instances: list[str]  # instances with a closed window in `merged`
     baseline: Baseline | None
-    alerts: list[Alert]
+    assessment: Assessment | None  # None: nothing checked (no baseline or no closed window)
     in_progress: WindowProfile | None = None  # the open windows, merged (not checked)
     open_instances: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)  # instances left out as too old
     mismatch: dict[str, list[str]] | None = None  # baseline profiled under another plan
+
+    @property
+    def alerts(self) -> list[Alert]:
+        return [] if self.assessment is None else self.assessment.alerts
 
     @property
     def state(self) -> str:
@@ -95,6 +99,8 @@ class SubjectStatus:
                     "threshold": a.threshold,
                     "baseline_value": _r(a.baseline_value),
                     "current_value": _r(a.current_value),
+                    "p_value": _r(a.p_value),
+                    "significance_level": _r(a.significance_level),
                     "detail": dict(a.detail),
                 }
                 for a in self.alerts
@@ -104,7 +110,7 @@ class SubjectStatus:
                     fp,
                     m.profiled,
                     self.plan.expose_values,
-                    drifted.get(path, []),
+                    None if self.assessment is None else self.assessment.fields.get(path),
                     checked=state in CHECKED,
                 )
                 for path, fp in m.fields.items()
@@ -117,15 +123,18 @@ def _r(x: float | None) -> float | None:
 
 
 def _field_json(
-    fp: FieldProfile, profiled: int, expose: bool, drift: list[str], checked: bool
+    fp: FieldProfile, profiled: int, expose: bool, verdict: FieldVerdict | None, checked: bool
 ) -> dict[str, Any]:
+    """Absent (missing) and null are counted apart; distinct never exceeds the values seen."""
+    drift = [] if verdict is None else verdict.statistics
     out: dict[str, Any] = {
-        "state": ("drift" if drift else "ok") if checked else "-",
+        "state": verdict.state if checked and verdict is not None else "-",
         "drift": drift,
+        "insufficient": [] if verdict is None else verdict.insufficient,
         "null_rate": _r(fp.nulls / profiled) if profiled else None,
         "missing_rate": _r(fp.missing / profiled) if profiled else None,
         "types": dict(fp.types.most_common()),
-        "distinct": round(fp.distinct_estimate()),
+        "distinct": distinct_estimate(fp),
     }
     if fp.numeric is not None and not fp.numeric.is_empty():
         grid = np.asarray(fp.numeric.get_quantiles(GRID), dtype=np.float64)
@@ -180,15 +189,15 @@ def statuses(
         finals = [s.final for s in slots if s.final is not None]
         opens = [s.open for s in slots if s.open is not None]
         view = merged(finals) or _empty(plan)
-        baseline = load_baseline(settings.schemas_dir, name, settings.monitoring.baseline.version)
-        alerts = check_window(plan, view, baseline.profile) if baseline and finals else []
+        baseline = find_baseline(settings, name)  # schemas/, else learned under state_dir
+        checked = assess(plan, view, baseline.profile) if baseline and finals else None
         out.append(
             SubjectStatus(
                 plan,
                 view,
                 sorted(s.instance for s in slots if s.final is not None),
                 baseline,
-                alerts,
+                checked,
                 in_progress=merged(opens),
                 open_instances=sorted(s.instance for s in slots if s.open is not None),
                 stale=current.stale.get(name, []),
@@ -204,7 +213,7 @@ def _empty(plan: SubjectPlan) -> WindowProfile:
     return view
 
 
-_HEADER = f"  {'field':<24} {'state':<6} {'null':>7} {'missing':>8} {'distinct':>9}  types, drift"
+_HEADER = f"  {'field':<24} {'state':<17} {'null':>7} {'missing':>8} {'distinct':>9}  types, drift"
 
 
 def render_text(statuses: list[SubjectStatus]) -> str:
@@ -249,13 +258,14 @@ def render_text(statuses: list[SubjectStatus]) -> str:
             types = ",".join(f"{t}:{n}" for t, n in f["types"].items()) or "-"
             drift = f" [{', '.join(f['drift'])}]" if f["drift"] else ""
             lines.append(
-                f"  {path:<24} {f['state']:<6} {_pct(f['null_rate']):>7} "
+                f"  {path:<24} {f['state']:<17} {_pct(f['null_rate']):>7} "
                 f"{_pct(f['missing_rate']):>8} {f['distinct']:>9}  {types}{drift}"
             )
         for a in s["alerts"]:
             lines.append(
                 f"  ALERT {a['field']} {a['statistic']}={a['value']} (threshold {a['threshold']}; "
-                f"baseline {a['baseline_value']}, now {a['current_value']})"
+                f"baseline {a['baseline_value']}, now {a['current_value']}; "
+                f"p-value {a['p_value']}, significance level {a['significance_level']})"
             )
     return "\n".join(lines)
 

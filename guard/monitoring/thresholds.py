@@ -27,13 +27,13 @@ FIELD_KEYS = (
 class FieldThresholds:
     """Concrete thresholds for one field; None means the check is off."""
 
-    null_rate_abs: float | None = 0.1
-    null_rate_rel: float | None = 1.0
-    missing_rate_abs: float | None = 0.1
+    null_rate_abs: float | None = 0.05
+    null_rate_rel: float | None = 0.5
+    missing_rate_abs: float | None = 0.05
     type_change: float | None = 0.01
     psi: float | None = 0.2
     ks: float | None = 0.1
-    wasserstein: float | None = None
+    wasserstein: float | None = 0.1
     js: float | None = 0.1
     chi2_p: float | None = None
     new_categories: bool = True
@@ -46,7 +46,7 @@ class WindowThresholds:
     quarantine_rate_abs: float | None = 0.05
     new_fields: bool = True
     missing_fields: float | None = 0.05
-    p_value: float | None = 0.001  # None: no significance test, the threshold alone decides
+    p_value: float | None = 0.05  # family-wise; None: no test, the thresholds alone decide
     min_records: int = 100
     min_values: int = 30
     categorical_max: int = 50

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,11 +38,15 @@ def envelope_line(key: bytes | None, value: bytes | None, envelope: Envelope) ->
 
 
 class QuarantineFileWriter:
-    """Writes envelopes to `<dir>/<subject>-<UTC time>.jsonl`, creating it on first use."""
+    """Writes envelopes to `<dir>/<subject>-<UTC time>-<random>.jsonl`, created on first use.
+
+    The name is unique per writer (microseconds plus a random part), so two runs in the
+    same second never share a file.
+    """
 
     def __init__(self, directory: Path, subject: str) -> None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        self.path = directory / f"{subject}-{stamp}.jsonl"
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        self.path = directory / f"{subject}-{stamp}-{secrets.token_hex(4)}.jsonl"
         self._fh: IO[str] | None = None
         self.count = 0
 

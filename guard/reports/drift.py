@@ -1,36 +1,41 @@
-"""Build a drift report: baseline vs current records, judged against one contract version.
+"""Build a drift report: baseline vs current records, judged by the stream's drift engine.
 
-Four independent views of the same data, all derived from the contract file:
-scipy drift statistics per field (`stats`), a Great Expectations suite run on the current
-data (`gx_suite`, `gx_run`), pandera failure cases (`pandera_run`), and the guard's own
-verdicts (what production would quarantine). The report drifts, and the command exits 1,
-when fields drift (more than `drift_share` of them), when an undeclared field appears that
-the baseline did not have, when current records break the contract, or when some current
-lines are not JSON objects at all.
+Both inputs are profiled with the stream monitor's own profiling code (`profiles.py`) and
+compared by its engine (`guard.monitoring.drift.assess`): one rule set, the same verdict per
+field as the service gives the same data, and memory bounded by fields x sketch size. Beside
+the verdict, as corroboration and never as a trigger of their own, a Great Expectations
+suite generated from the same rules runs on a uniform sample of the current records, and
+pandera lists failure cases of the records the guard rejects.
+
+The report drifts, and the command exits 1, when more than `drift_share` of the fields
+drift, when an undeclared field appears that the baseline did not have, when current
+records break the contract (the guard would quarantine them), or when current lines are
+not JSON objects at all.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from guard.config.settings import DriftThresholdSettings, MonitoringSettings
 from guard.contracts.compat import Break
-from guard.contracts.diff import diff_specs, render_diff
 from guard.contracts.registry import Registry
-from guard.contracts.spec import ContractSpec
-from guard.contracts.suggest import Proposal, propose_next, to_yaml
+from guard.contracts.spec import ContractSpec, FieldSpec
+from guard.contracts.suggest import Proposal
 from guard.errors import InputError
-from guard.reports.flatten import Layout, Table, flatten, layout
-from guard.reports.frames import typed_frame
-from guard.reports.gx_run import run_suite
-from guard.reports.gx_suite import Compared, GxOutcome, GxResult, build_suite
+from guard.monitoring.drift import Assessment, FieldVerdict, assess
+from guard.monitoring.field_profile import FieldProfile
+from guard.monitoring.plan import SubjectPlan, plan_subject
+from guard.reports.flatten import flatten, layout
+from guard.reports.gx_suite import GxOutcome, GxResult
 from guard.reports.jsonsafe import json_safe
 from guard.reports.pandera_run import ContractFailures, run_pandera
-from guard.reports.records import Batch, check_record_file, load_batch
-from guard.reports.stats import FieldDrift, Thresholds, classify, compare, side
+from guard.reports.profiles import ProfiledInput, profile_files
+from guard.reports.records import check_record_file
+from guard.reports.summary import side_summary
 from guard.validation.validator import RecordValidator
 
 
@@ -39,10 +44,10 @@ class Undeclared:
     """A field the contract does not declare, seen in the data."""
 
     field: str
-    table: str
     policy: str  # the unknown_fields policy where it was found
     baseline_share: float
     current_share: float
+    state: str  # the engine's verdict: drift (new or vanished), ok
 
     @property
     def new(self) -> bool:
@@ -51,11 +56,11 @@ class Undeclared:
     def to_json(self) -> dict[str, Any]:
         return {
             "field": self.field,
-            "table": self.table or None,
             "policy": self.policy,
             "baseline_share": round(self.baseline_share, 6),
             "current_share": round(self.current_share, 6),
             "new": self.new,
+            "state": self.state,
         }
 
 
@@ -63,9 +68,8 @@ class Undeclared:
 class SuggestedFix:
     """The next contract version the current data asks for, and what was not applied.
 
-    `version`, `yaml` and `diff` are None when no change can be applied: then `proposals`
-    only lists what needs a person (values out of range, names a contract cannot hold, ...).
-    """
+    `version`, `yaml` and `diff` are None when no version can be suggested: no change can
+    be applied, or every candidate breaks the subject's mode (`why` says which)."""
 
     version: int | None
     yaml: str | None
@@ -73,6 +77,7 @@ class SuggestedFix:
     proposals: list[Proposal]
     breaks: list[Break]
     mode: str
+    why: str | None = None
 
     @property
     def not_applied(self) -> list[Proposal]:
@@ -83,6 +88,7 @@ class SuggestedFix:
             "version": self.version,
             "contract": self.yaml,
             "diff": self.diff,
+            "why_none": self.why,
             "proposals": [p.to_json() for p in self.proposals],
             "compatibility_mode": self.mode,
             "compatibility_breaks": [b.to_json() for b in self.breaks],
@@ -90,52 +96,62 @@ class SuggestedFix:
 
 
 @dataclass
+class FieldRow:
+    """One declared field: the engine's verdict, both sides' profiles, corroboration."""
+
+    path: str
+    spec: FieldSpec
+    verdict: FieldVerdict
+    baseline: FieldProfile
+    current: FieldProfile
+    contract_records: int  # current records the guard rejects with an error on this field
+    n_baseline: int  # records profiled on each side (the fields' population)
+    n_current: int
+    gx: list[GxResult] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """The engine's state (drift, insufficient data, ok), or 'contract' when an ok
+        field's records break the contract."""
+        if self.verdict.state == "ok" and self.contract_records:
+            return "contract"
+        return self.verdict.state
+
+
+@dataclass
 class DriftReport:
     subject: str
     version: int
-    baseline: Batch
-    current: Batch
-    thresholds: Thresholds
-    fields: list[FieldDrift]
+    plan: SubjectPlan
+    baseline: ProfiledInput
+    current: ProfiledInput
+    assessment: Assessment
+    rows: list[FieldRow]
     undeclared: list[Undeclared]
     contract: ContractFailures
-    guard_reasons: Counter[str]
-    guard_rejected: int
+    drift_share: float
     gx: GxOutcome | None = None
     fix: SuggestedFix | None = None
     plots: dict[str, str] = field(default_factory=dict)  # field -> inline SVG
 
-    def gx_for(self, field_name: str) -> list[GxResult]:
-        return [r for r in (self.gx.results if self.gx else []) if r.column == field_name]
-
-    def contract_failures(self, field_name: str) -> int:
-        """pandera failure cases plus failed contract-derived GX expectations, for one field."""
-        cases = sum(n for (f, _), n in self.contract.by_check.items() if f == field_name)
-        gx = sum(1 for r in self.gx_for(field_name) if r.source == "contract" and not r.success)
-        return cases + gx
-
-    def status(self, d: FieldDrift) -> str:
-        """'drift', 'contract' (records break the contract there) or 'ok'."""
-        if d.drifted:
-            return "drift"
-        return "contract" if self.contract_failures(d.field) else "ok"
+    @property
+    def drifted_fields(self) -> list[FieldRow]:
+        return [r for r in self.rows if r.verdict.state == "drift"]
 
     @property
-    def drifted_fields(self) -> list[FieldDrift]:
-        return [f for f in self.fields if f.drifted]
+    def contract_rejected(self) -> int:
+        """Current records (JSON objects) the guard would quarantine."""
+        return self.current.rejected - self.current.unreadable
 
     @property
     def reasons(self) -> list[str]:
         out: list[str] = []
         drifted = len(self.drifted_fields)
-        if drifted and drifted / max(len(self.fields), 1) > self.thresholds.drift_share:
+        if drifted and drifted / max(len(self.rows), 1) > self.drift_share:
             out.append("fields_drifted")
-        if any(u.new for u in self.undeclared):
+        if any(u.new and u.state == "drift" for u in self.undeclared):
             out.append("new_undeclared_fields")
-        gx_contract = any(
-            not r.success for r in (self.gx.results if self.gx else []) if r.source == "contract"
-        )
-        if self.contract.total or gx_contract or self.guard_rejected:
+        if self.contract_rejected:
             out.append("contract_failures")
         if self.current.unreadable:
             out.append("unreadable_records")
@@ -145,46 +161,81 @@ class DriftReport:
     def drift(self) -> bool:
         return bool(self.reasons)
 
+    @property
+    def verdict(self) -> str:
+        if self.drift:
+            return "drift"
+        return "insufficient_data" if self.assessment.state == "insufficient data" else "no_drift"
+
     def to_json(self, out_dir: Path | None = None) -> dict[str, Any]:
         """The whole report as JSON-safe data (non-finite numbers as None)."""
-        docs = None
-        if self.gx is not None:
-            docs = str(_relative(self.gx.data_docs, out_dir))
+        a = self.assessment
         data: dict[str, Any] = {
             "subject": self.subject,
             "version": self.version,
-            "verdict": "drift" if self.drift else "no_drift",
+            "verdict": self.verdict,
             "reasons": self.reasons,
-            "thresholds": self.thresholds.to_json(),
-            "baseline": _batch_json(self.baseline),
-            "current": _batch_json(self.current),
-            "fields": [
-                f.to_json()
-                | {
-                    "status": self.status(f),
-                    "contract_failures": self.contract_failures(f.field),
-                    "gx": _gx_json(self.gx_for(f.field)),
-                }
-                for f in self.fields
-            ],
+            "engine": {
+                "state": a.state,
+                "tests": a.tests,
+                "family_wise_p_value": a.alpha,
+                "min_records": self.plan.window.min_records,
+                "min_values": self.plan.window.min_values,
+            },
+            "thresholds": thresholds_json(self.plan) | {"drift_share": self.drift_share},
+            "baseline": self.baseline.to_json(),
+            "current": self.current.to_json(),
+            "window": a.window.to_json() | {"alerts": [_alert(x) for x in a.window.alerts]},
+            "fields": [self._row_json(r) for r in self.rows],
             "undeclared_fields": [u.to_json() for u in self.undeclared],
             "contract": self.contract.to_json()
             | {
-                "guard_rejected": self.guard_rejected,
-                "guard_reasons": dict(self.guard_reasons.most_common()),
+                "guard_rejected": self.contract_rejected,
+                "guard_reasons": dict(self.current.reasons.most_common()),
+                "pandera_checked_records": len(self.current.rejected_sample),
             },
-            "great_expectations": None
-            if self.gx is None
-            else {
-                "data_docs": docs,
-                "evaluated": len(self.gx.results),
-                "successful": sum(r.success for r in self.gx.results),
-                "results": [r.to_json() for r in self.gx.results],
-            },
+            "great_expectations": None if self.gx is None else self._gx_json(out_dir),
             "suggested_fix": self.fix.to_json() if self.fix else None,
         }
         safe: dict[str, Any] = json_safe(data)
         return safe
+
+    def _row_json(self, r: FieldRow) -> dict[str, Any]:
+        expose = self.plan.expose_values
+        categorical = r.verdict.compared_by == "categories"
+        return {
+            "field": r.path,
+            "type": r.spec.type,
+            "status": r.status,
+            "compared_by": r.verdict.compared_by,
+            "alerts": [_alert(x) for x in r.verdict.alerts],
+            "insufficient": r.verdict.insufficient,
+            "tests": [t.to_json() for t in r.verdict.tests],
+            "baseline": side_summary(
+                r.baseline, self.baseline.profile.profiled, expose, categorical
+            ),
+            "current": side_summary(r.current, self.current.profile.profiled, expose, categorical),
+            "contract_records": r.contract_records,
+            "gx": [g.to_json() for g in r.gx],
+        }
+
+    def _gx_json(self, out_dir: Path | None) -> dict[str, Any]:
+        assert self.gx is not None
+        return {
+            "data_docs": str(_relative(self.gx.data_docs, out_dir)),
+            "sample": len(self.current.sample),
+            "evaluated": len(self.gx.results),
+            "successful": sum(r.success for r in self.gx.results),
+            "results": [r.to_json() for r in self.gx.results],
+        }
+
+
+def report_plan(
+    registry: Registry, subject: str, thresholds: DriftThresholdSettings, show_values: bool
+) -> SubjectPlan:
+    """The plan the stream would use for the subject, with these thresholds."""
+    monitoring = MonitoringSettings(thresholds=thresholds)
+    return plan_subject(registry.subject(subject), monitoring, show_values)
 
 
 def build_report(
@@ -195,8 +246,10 @@ def build_report(
     baseline_paths: Sequence[str],
     current_paths: Sequence[str],
     out_dir: Path,
-    thresholds: Thresholds,
+    thresholds: DriftThresholdSettings,
+    drift_share: float = 0.0,
     show_values: bool = False,
+    great_expectations: bool = True,
 ) -> DriftReport:
     subj = registry.subject(subject)
     if version is None:
@@ -206,140 +259,106 @@ def build_report(
     spec = subj.versions[version].spec
     for path in baseline_paths:
         check_record_file(path, "baseline")
-    baseline = load_batch(baseline_paths, "baseline", strict=True)
-    current = load_batch(current_paths, "current", strict=False)
-    lay = layout(spec)
-    b_tables, c_tables = flatten(baseline.records, spec), flatten(current.records, spec)
-    compared, drifts = _compare(lay, b_tables, c_tables, thresholds)
-    contract = run_pandera(spec, c_tables, current.origins, show_values)
-    rejected, reasons = _guard_verdicts(registry, subject, version, current)
+    plan = report_plan(registry, subject, thresholds, show_values)
+    validator = RecordValidator(subj, [version])
+    base = profile_files(plan, validator, baseline_paths, "baseline", strict=True)
+    cur = profile_files(plan, validator, current_paths, "current", strict=False)
+    assessment = assess(plan, cur.profile, base.profile)
+    rows = _rows(plan, spec, base, cur, assessment)
+    rejected = cur.rejected_sample
+    contract = run_pandera(
+        spec, flatten([k.record for k in rejected], spec), [k.origin for k in rejected], show_values
+    )
     report = DriftReport(
         subject,
         version,
-        baseline,
-        current,
-        thresholds,
-        drifts,
-        _undeclared(lay, b_tables, c_tables),
+        plan,
+        base,
+        cur,
+        assessment,
+        rows,
+        _undeclared(spec, base, cur, assessment),
         contract,
-        reasons,
-        rejected,
+        drift_share,
     )
-    report.gx = _run_gx(out_dir, spec, compared, c_tables, thresholds, show_values)
-    for d in drifts:
-        failed = [r for r in report.gx_for(d.field) if r.source == "baseline" and not r.success]
-        d.reasons.extend(f"gx:{_SHORT.get(r.expectation, r.expectation)}" for r in failed)
+    if great_expectations:
+        from guard.reports.gx_corroborate import corroborate
+
+        report.gx = corroborate(out_dir, spec, plan, report.rows, base, cur, show_values)
     if report.drift:
-        report.fix = _suggest_fix(registry, schemas_dir, subject, current)
+        from guard.reports.fix import suggest_fix
+
+        report.fix = suggest_fix(registry, schemas_dir, subject, current_paths)
     return report
 
 
-_SHORT = {
-    "expect_column_proportion_of_non_null_values_to_be_between": "non_null_share",
-    "expect_column_quantile_values_to_be_between": "quantiles",
-    "expect_column_kl_divergence_to_be_less_than": "kl_divergence",
-}
-
-
-def _compare(
-    lay: Layout, b_tables: dict[str, Table], c_tables: dict[str, Table], limits: Thresholds
-) -> tuple[list[Compared], list[FieldDrift]]:
-    compared: list[Compared] = []
-    drifts: list[FieldDrift] = []
-    for col in lay.columns:
-        how = classify(col, b_tables[col.table], limits)
-        if how is None:
-            continue
-        kind, measure = how
-        b = side(b_tables[col.table].column(col.path), col, kind, measure)
-        c = side(c_tables[col.table].column(col.path), col, kind, measure)
-        compared.append(Compared(col, kind, measure, b, c))
-        drifts.append(compare(col, kind, measure, b, c, limits))
-    return compared, drifts
-
-
-def _run_gx(
-    out_dir: Path,
+def _rows(
+    plan: SubjectPlan,
     spec: ContractSpec,
-    compared: list[Compared],
-    tables: dict[str, Table],
-    limits: Thresholds,
-    show_values: bool,
-) -> GxOutcome:
-    suite = build_suite(compared, limits)
-    frames = {
-        name: typed_frame(table, [c for c in compared if c.column.table == name])
-        for name, table in tables.items()
-    }
-    return run_suite(out_dir, f"{spec.subject}.v{spec.version}", frames, suite, show_values)
+    base: ProfiledInput,
+    cur: ProfiledInput,
+    assessment: Assessment,
+) -> list[FieldRow]:
+    specs = {c.path: c.spec for c in layout(spec).columns if c.table == ""}
+    rows: list[FieldRow] = []
+    for fplan in plan.fields:
+        fs = specs.get(fplan.path)
+        if fs is None:  # declared by another active version only
+            continue
+        rows.append(
+            FieldRow(
+                fplan.path,
+                fs,
+                assessment.fields[fplan.path],
+                base.profile.fields[fplan.path],
+                cur.profile.fields[fplan.path],
+                cur.rejected_fields.get(fplan.path, 0),
+                base.profile.profiled,
+                cur.profile.profiled,
+            )
+        )
+    return rows
 
 
 def _undeclared(
-    lay: Layout, b_tables: dict[str, Table], c_tables: dict[str, Table]
+    spec: ContractSpec, base: ProfiledInput, cur: ProfiledInput, assessment: Assessment
 ) -> list[Undeclared]:
+    levels = layout(spec).levels
+    n_b, n_c = max(base.profile.profiled, 1), max(cur.profile.profiled, 1)
     out: list[Undeclared] = []
-    for name in lay.tables:
-        b, c = b_tables[name], c_tables[name]
-        for path in sorted(b.undeclared.keys() | c.undeclared.keys()):
-            levels = [lv for lv in lay.levels if lv.table == name and path.startswith(lv.prefix)]
-            policy = max(levels, key=lambda lv: len(lv.prefix)).policy if levels else "allow"
-            out.append(
-                Undeclared(
-                    path,
-                    name,
-                    policy,
-                    b.undeclared.get(path, 0) / max(len(b), 1),
-                    c.undeclared.get(path, 0) / max(len(c), 1),
-                )
-            )
+    unknown_b, unknown_c = base.profile.unknown_fields, cur.profile.unknown_fields
+    for path in sorted(unknown_b.keys() | unknown_c.keys()):
+        where = [lv for lv in levels if path.startswith(lv.prefix)]
+        policy = max(where, key=lambda lv: len(lv.prefix)).policy if where else "allow"
+        verdict = assessment.undeclared.get(path)
+        state = verdict.state if verdict is not None else "ok"
+        out.append(Undeclared(path, policy, unknown_b[path] / n_b, unknown_c[path] / n_c, state))
     return out
 
 
-def _guard_verdicts(
-    registry: Registry, subject: str, version: int, current: Batch
-) -> tuple[int, Counter[str]]:
-    """What the guard itself would do with the current records, checked against `version`."""
-    validator = RecordValidator(registry.subject(subject), [version])
-    reasons: Counter[str] = Counter(u.code for u in current.unreadable)
-    rejected = len(current.unreadable)
-    for raw in current.raw:
-        verdict = validator.validate(raw)
-        if not verdict.ok:
-            rejected += 1
-            reasons.update(verdict.reasons)
-    return rejected, reasons
-
-
-def _suggest_fix(
-    registry: Registry, schemas_dir: Path, subject: str, current: Batch
-) -> SuggestedFix | None:
-    proposal = propose_next(registry.subject(subject), schemas_dir, current.records)
-    latest, result, mode = proposal.latest, proposal.suggestion, proposal.mode
-    if result.spec is None:
-        if not result.proposals:
-            return None
-        return SuggestedFix(None, None, None, result.proposals, [], mode)
-    return SuggestedFix(
-        result.spec.version,
-        to_yaml(result.spec),
-        render_diff(latest, result.spec, diff_specs(latest, result.spec)),
-        result.proposals,
-        proposal.breaks,
-        mode,
-    )
-
-
-def _batch_json(batch: Batch) -> dict[str, Any]:
+def thresholds_json(plan: SubjectPlan) -> dict[str, Any]:
+    w = plan.window
     return {
-        "files": batch.files,
-        "records": len(batch.records),
-        "unreadable": len(batch.unreadable),
-        "unreadable_lines": [u.to_json() for u in batch.unreadable[:100]],
+        "p_value": w.p_value,
+        "min_records": w.min_records,
+        "min_values": w.min_values,
+        "categorical_max": w.categorical_max,
+        "missing_fields": w.missing_fields,
+        "new_fields": w.new_fields,
     }
 
 
-def _gx_json(results: list[GxResult]) -> list[dict[str, Any]]:
-    return [r.to_json() for r in results]
+def _alert(a: Any) -> dict[str, Any]:
+    return {
+        "statistic": a.statistic,
+        "value": a.value,
+        "threshold": a.threshold,
+        "baseline_value": a.baseline_value,
+        "current_value": a.current_value,
+        "p_value": a.p_value,
+        "significance_level": a.significance_level,
+        "detail": dict(a.detail),
+    }
 
 
 def _relative(path: Path, base: Path | None) -> Path:

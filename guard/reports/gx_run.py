@@ -3,16 +3,15 @@
 A file Data Context lives in `<out>/gx` (suites, validation results: reusable artifacts) and
 its Data Docs site in `<out>/data_docs/index.html`. Both are rebuilt from scratch on every
 run. Nothing here talks to the network: GX 1.x sends no usage statistics unless asked, and
-`GX_ANALYTICS_ENABLED` is set to false before GX is imported for good measure. (The Data
-Docs pages themselves load GX's styles and scripts from public CDNs when opened; the
-drift report's own HTML does not.)
+`GX_ANALYTICS_ENABLED` is set to false before GX is imported for good measure. The Data
+Docs pages as GX writes them load styles, scripts and a logo from public servers when
+opened; `offline.make_offline` rewrites them to make no network request.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
 import shutil
 import warnings
 from pathlib import Path
@@ -30,6 +29,7 @@ from great_expectations.expectations.core.expect_column_quantile_values_to_be_be
 
 from guard.reports.gx_suite import ExpectationSpec, GxOutcome, GxResult
 from guard.reports.jsonsafe import finite, json_safe
+from guard.reports.offline import make_offline
 
 SITE = "guard"
 
@@ -60,15 +60,16 @@ _CLASSES: dict[str, type[Any]] = {
 def run_suite(
     out_dir: Path,
     name: str,
-    frames: dict[str, pd.DataFrame],
+    frame: pd.DataFrame,
     suite: list[ExpectationSpec],
     show_values: bool,
 ) -> GxOutcome:
-    """Validate each table's frame against its part of the suite; build the Data Docs."""
+    """Validate the frame against the suite; build the Data Docs (made offline)."""
     out_dir = out_dir.resolve()
     context_dir, site_dir = out_dir / "gx", out_dir / "data_docs"
     for stale in (context_dir, site_dir):
         shutil.rmtree(stale, ignore_errors=True)
+    results: list[GxResult] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         context = gx.get_context(mode="file", project_root_dir=out_dir)
@@ -86,34 +87,27 @@ def run_suite(
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             },
         )
-        source = context.data_sources.add_pandas("drift_report")
-        result_format: dict[str, Any] = (
-            {"result_format": "SUMMARY"}
-            if show_values
-            else {"result_format": "BASIC", "partial_unexpected_count": 0}
-        )
-        results: list[GxResult] = []
-        used: set[str] = set()
-        for table, frame in frames.items():
-            specs = [s for s in suite if s.table == table]
-            if not specs or frame.empty:
-                continue
-            label = _safe(table) if table else "records"
-            while label in used:
-                label += "_"
-            used.add(label)
-            batch = source.add_dataframe_asset(label).add_batch_definition_whole_dataframe("all")
-            gx_suite = context.suites.add(gx.ExpectationSuite(name=f"{name}.{label}"))
+        if suite and not frame.empty:
+            source = context.data_sources.add_pandas("drift_report")
+            asset = source.add_dataframe_asset("records")
+            batch = asset.add_batch_definition_whole_dataframe("all")
+            gx_suite = context.suites.add(gx.ExpectationSuite(name=name))
             by_id: dict[str, ExpectationSpec] = {}
-            for spec in specs:
+            for spec in suite:
                 added = gx_suite.add_expectation(_expectation(spec))
                 by_id[str(added.id)] = spec
             definition = context.validation_definitions.add(
-                gx.ValidationDefinition(name=f"{name}.{label}", data=batch, suite=gx_suite)
+                gx.ValidationDefinition(name=name, data=batch, suite=gx_suite)
+            )
+            result_format: dict[str, Any] = (
+                {"result_format": "SUMMARY"}
+                if show_values
+                else {"result_format": "BASIC", "partial_unexpected_count": 0}
             )
             run = definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
-            results.extend(_results(run, by_id, show_values))
+            results = _results(run, by_id, show_values)
         context.build_data_docs(site_names=[SITE])
+    make_offline(site_dir)
     return GxOutcome(results, site_dir / "index.html", context_dir)
 
 
@@ -133,7 +127,6 @@ def _results(run: Any, by_id: dict[str, ExpectationSpec], show_values: bool) -> 
             error = str(r.exception_info.get("exception_message") or "exception")
         out.append(
             GxResult(
-                table=spec.table if spec else "",
                 column=str(config.kwargs.get("column")),
                 expectation=config.type.removeprefix("guard_"),
                 source=spec.source if spec else "contract",
@@ -170,9 +163,3 @@ def _int(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return int(value) if math.isfinite(value) else None
-
-
-def _safe(table: str) -> str:
-    """An asset name for a table: `items[]` -> `items.elements`."""
-    named = table.replace("[]", ".elements")
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", named).strip("_.") or "table"

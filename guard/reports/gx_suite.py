@@ -1,41 +1,37 @@
-"""Derive a Great Expectations suite from the contract and the baseline (pure: no GX import).
+"""A Great Expectations suite generated from the contract and the drift engine's own rules
+(pure: no GX import), run as corroboration beside the engine's verdict, never as a trigger.
 
-Each expectation is a plain `ExpectationSpec` (GX class name + kwargs), so the derivation
-is testable without loading GX; `gx_run` turns them into GX objects. Two sources:
+Each expectation is a plain `ExpectationSpec` (GX class name + kwargs), so the derivation is
+testable without loading GX; `gx_run` turns them into GX objects. Two sources:
 
 - `contract`: what the contract file says (not null, value set, range, pattern, lengths,
-  array sizes): broken by current data only if records break the contract;
-- `baseline`: what the baseline looked like (share of non-null values, quantiles, KL
-  divergence of the binned or categorical distribution). Their tolerances are the report's
-  thresholds widened by three standard errors for the two sample sizes, so a sample as
-  large as the baseline is held to the threshold and a small one is not failed on noise.
+  array sizes): unmet only where records break the contract;
+- `engine`: the engine's materiality thresholds around the baseline profile: the present
+  (non-null) share within the null-rate threshold, the 10/50/90% quantiles within the
+  Wasserstein threshold (in baseline standard deviations), category values within the
+  baseline's categories. They carry no significance test of their own: the engine's verdict
+  decides, GX shows whether the same rule reads the same way on the sample.
 
-GX sees typed columns (see `gx_value`): a value of the wrong type counts as missing there;
-pandera reports it, with its row.
+GX sees one typed column per declared (non-array-element) field; see `frames.py`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-from scipy import stats
+from guard.contracts.spec import FieldSpec
+from guard.monitoring.field_profile import FieldProfile
+from guard.monitoring.statistics import grid
+from guard.monitoring.thresholds import FieldThresholds
 
-from guard.reports.flatten import Column
-from guard.reports.stats import Kind, Measure, Side, Thresholds, convert, field_limits, label
-
-Source = Literal["contract", "baseline"]
+Source = Literal["contract", "engine"]
 QUANTILES = (0.1, 0.5, 0.9)
-_QUANTILE_SE = 1.71  # standard error of the 10%/90% quantile, in sigma/sqrt(n), for a normal
-_MIN_VALUES = 10  # fewer baseline values than this: no distribution expectations
 
 
 @dataclass(frozen=True)
 class ExpectationSpec:
-    table: str
     column: str
     type: str  # the GX expectation class name
     kwargs: dict[str, Any] = field(hash=False)
@@ -43,19 +39,7 @@ class ExpectationSpec:
 
 
 @dataclass(frozen=True)
-class Compared:
-    """A column as the report compares it (what `gx_suite` needs to know of it)."""
-
-    column: Column
-    kind: Kind
-    measure: Measure
-    baseline: Side
-    current: Side
-
-
-@dataclass(frozen=True)
 class GxResult:
-    table: str
     column: str
     expectation: str  # snake_case GX type, e.g. expect_column_values_to_not_be_null
     source: str
@@ -66,7 +50,6 @@ class GxResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "table": self.table or None,
             "column": self.column,
             "expectation": self.expectation,
             "source": self.source,
@@ -84,44 +67,47 @@ class GxOutcome:
     context_dir: Path
 
 
-def gx_value(v: Any, c: Compared) -> Any:
-    """The typed value GX sees for one cell (None when missing or of the wrong type)."""
-    if v is None:
-        return None
-    if c.measure == "length":  # GX checks text itself (lengths, patterns), not its length
-        return v if isinstance(v, str) else None
-    return convert(v, c.column.spec.type, c.kind, c.measure)
+@dataclass(frozen=True)
+class Column:
+    """A field as GX sees it: its path, contract rule, how the engine compared it."""
+
+    path: str
+    spec: FieldSpec
+    required: bool  # a valid record always has a non-null value here
+    compared_by: str  # the engine's FieldVerdict.compared_by
+    thresholds: FieldThresholds
+    baseline: FieldProfile
+    baseline_records: int
 
 
-def build_suite(compared: list[Compared], limits: Thresholds) -> list[ExpectationSpec]:
+def build_suite(columns: list[Column]) -> list[ExpectationSpec]:
     out: list[ExpectationSpec] = []
-    for c in compared:
-        out.extend(_contract(c))
-        out.extend(_baseline(c, limits))
+    for c in columns:
+        out.extend(contract_expectations(c))
+        out.extend(engine_expectations(c))
     return out
 
 
-def _contract(c: Compared) -> list[ExpectationSpec]:
-    col, fs = c.column, c.column.spec
+def contract_expectations(c: Column) -> list[ExpectationSpec]:
+    fs = c.spec
     out: list[ExpectationSpec] = []
 
     def add(kind: str, **kwargs: Any) -> None:
-        out.append(ExpectationSpec(col.table, col.path, kind, kwargs, "contract"))
+        out.append(ExpectationSpec(c.path, kind, kwargs, "contract"))
 
-    if not col.nullable:
+    if c.required:
         add("ExpectColumnValuesToNotBeNull")
-    if c.measure == "presence":
+    if fs.type == "object":
         return out
-    if fs.enum is not None and c.kind == "categorical" and fs.type != "boolean":
-        labels = [label(v, fs.type) for v in fs.enum]
-        add("ExpectColumnValuesToBeInSet", value_set=[x for x in labels if x is not None])
-    if c.measure == "value" and c.kind == "numeric":
+    if fs.enum is not None and fs.type != "boolean":
+        add("ExpectColumnValuesToBeInSet", value_set=sorted({label(v) for v in fs.enum}))
+    if fs.type in {"integer", "number"} and fs.enum is None:
         bounds = _bounds(fs.minimum, fs.exclusive_minimum, fs.maximum, fs.exclusive_maximum)
         if bounds:
             add("ExpectColumnValuesToBeBetween", **bounds)
-    if c.measure == "size" and (fs.min_items is not None or fs.max_items is not None):
+    if fs.type == "array" and (fs.min_items is not None or fs.max_items is not None):
         add("ExpectColumnValuesToBeBetween", min_value=fs.min_items, max_value=fs.max_items)
-    if fs.type == "string" and c.kind in {"text", "categorical"}:
+    if fs.type == "string":
         if fs.pattern is not None:
             add("ExpectColumnValuesToMatchRegex", regex=fs.pattern)
         if fs.min_length is not None or fs.max_length is not None:
@@ -131,6 +117,51 @@ def _contract(c: Compared) -> list[ExpectationSpec]:
                 max_value=fs.max_length,
             )
     return out
+
+
+def engine_expectations(c: Column) -> list[ExpectationSpec]:
+    t, fp, n = c.thresholds, c.baseline, c.baseline_records
+    out: list[ExpectationSpec] = []
+    if n == 0:
+        return out
+
+    def add(kind: str, **kwargs: Any) -> None:
+        out.append(ExpectationSpec(c.path, kind, kwargs, "engine"))
+
+    tol = max(t.null_rate_abs or 0.0, t.missing_rate_abs or 0.0)
+    if tol:
+        share = (n - fp.missing - fp.nulls) / n
+        add(
+            "ExpectColumnProportionOfNonNullValuesToBeBetween",
+            min_value=round(max(0.0, share - tol), 6),
+            max_value=round(min(1.0, share + tol), 6),
+        )
+    if c.compared_by == "value" and t.wasserstein is not None and fp.numeric is not None:
+        g = grid(fp.numeric)
+        spread = float(g.std())
+        if spread > 0:
+            qs = fp.numeric.get_quantiles(list(QUANTILES))
+            width = t.wasserstein * spread
+            add(
+                "ExpectColumnQuantileValuesToBeBetween",
+                quantile_ranges={
+                    "quantiles": list(QUANTILES),
+                    "value_ranges": [[_r(q - width), _r(q + width)] for q in qs],
+                },
+            )
+    if c.compared_by == "categories" and t.new_categories:
+        counts = fp.category_counts() or {}
+        if counts:
+            add("ExpectColumnValuesToBeInSet", value_set=sorted(counts))
+    return out
+
+
+def label(v: object) -> str:
+    """A category label as the profiles count it: strings as they are, booleans as
+    true/false, numbers as their decimal text."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return v if isinstance(v, str) else str(v)
 
 
 def _bounds(
@@ -146,91 +177,6 @@ def _bounds(
     elif hi is not None:
         out["max_value"] = hi
     return out
-
-
-def _baseline(c: Compared, limits: Thresholds) -> list[ExpectationSpec]:
-    col = c.column
-    limits, off = field_limits(col, c.kind, limits)
-    out: list[ExpectationSpec] = []
-    n_b, n_c = c.baseline.rows, c.current.rows
-    if not n_b or not n_c:
-        return out
-
-    def add(kind: str, **kwargs: Any) -> None:
-        out.append(ExpectationSpec(col.table, col.path, kind, kwargs, "baseline"))
-
-    spread = math.sqrt(1 / n_b + 1 / n_c)
-    p = len(c.baseline.values) / n_b  # what GX counts as non-null: present and well-typed
-    tol = max(limits.null_rate, 3 * math.sqrt(p * (1 - p)) * spread)
-    if "null_rate" not in off:
-        add(
-            "ExpectColumnProportionOfNonNullValuesToBeBetween",
-            min_value=round(max(0.0, p - tol), 6),
-            max_value=round(min(1.0, p + tol), 6),
-        )
-    values = c.baseline.values
-    if len(values) < _MIN_VALUES or "distribution" in off:
-        return out
-    n_eff = 1 / (1 / len(values) + 1 / max(len(c.current.values), 1))
-    if c.kind == "numeric":
-        arr = np.asarray(values, dtype=float)
-        sigma = float(arr.std())
-        if sigma == 0:
-            return out
-        # Three standard errors, and one step more for discrete values (counts, sizes), whose
-        # quantiles jump from one value to the next.
-        distinct = np.unique(arr)
-        step = float(np.diff(distinct).min()) if len(distinct) > 1 else 0.0
-        q_tol = max(limits.distance * sigma, 3 * _QUANTILE_SE * sigma * spread) + step
-        qs = np.quantile(arr, QUANTILES)
-        add(
-            "ExpectColumnQuantileValuesToBeBetween",
-            quantile_ranges={
-                "quantiles": list(QUANTILES),
-                "value_ranges": [[_r(q - q_tol), _r(q + q_tol)] for q in qs],
-            },
-        )
-        partition = _numeric_partition(arr)
-        if partition is not None:
-            bins, weights, holdout = partition
-            add(
-                "ExpectColumnKLDivergenceToBeLessThan",
-                partition_object={"bins": bins, "weights": weights},
-                threshold=_kl_threshold(len(weights), n_eff, limits),
-                internal_weight_holdout=holdout,
-            )
-    elif c.kind == "categorical":
-        counts: dict[str, int] = {}
-        for v in values:
-            counts[v] = counts.get(v, 0) + 1
-        labels = sorted(counts)
-        total = sum(counts.values())
-        add(
-            "ExpectColumnKLDivergenceToBeLessThan",
-            partition_object={"values": labels, "weights": [counts[k] / total for k in labels]},
-            threshold=_kl_threshold(len(labels), n_eff, limits),
-            tail_weight_holdout=limits.new_values,
-        )
-    return out
-
-
-def _numeric_partition(arr: np.ndarray) -> tuple[list[float], list[float], float] | None:
-    """Decile bins of the baseline, open at both ends; weights are the baseline's shares."""
-    inner = np.unique(np.quantile(arr, np.linspace(0.1, 0.9, 9), method="inverted_cdf"))
-    if len(inner) < 2:
-        return None
-    edges = [-math.inf, *(float(x) for x in inner), math.inf]
-    idx = np.searchsorted(np.asarray(edges[1:-1]), arr, side="right")
-    counts = np.bincount(idx, minlength=len(edges) - 1)
-    weights = [float(x) for x in counts / counts.sum()]
-    holdout = 0.005 if min(weights) == 0 else 0.0
-    return edges, weights, holdout
-
-
-def _kl_threshold(categories: int, n_eff: float, limits: Thresholds) -> float:
-    """At least `kl`; more when sampling alone could reach it (2n*KL ~ chi-square, k-1 df)."""
-    noise = float(stats.chi2.ppf(0.999, max(categories - 1, 1))) / (2 * n_eff)
-    return round(max(limits.kl, noise), 6)
 
 
 def _r(x: float) -> float:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections import Counter
-from datetime import UTC, datetime
 
 import matplotlib
 
@@ -17,14 +15,13 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
-import numpy.typing as npt
 from matplotlib.axes import Axes
 
-from guard.reports.stats import FieldDrift
+from guard.reports.drift import FieldRow
 
 BASELINE, CURRENT = "#4C78A8", "#F58518"
 _MAX_CATEGORIES = 15
-_MAX_BINS = 40
+_BINS = 40
 
 plt.rcParams.update(
     {
@@ -37,22 +34,21 @@ plt.rcParams.update(
 )
 
 
-def field_svg(d: FieldDrift) -> str:
-    """An SVG element (no XML prolog) for one field."""
-    fig, (dist, nulls) = plt.subplots(
+def field_svg(row: FieldRow, expose: bool) -> str:
+    """An SVG element (no XML prolog) for one field, drawn from its two profiles."""
+    fig, (dist, missing) = plt.subplots(
         1, 2, figsize=(7.2, 2.3), gridspec_kw={"width_ratios": [4, 1]}, layout="constrained"
     )
     try:
-        if d.kind in {"numeric", "text"}:
-            _histogram(dist, d)
-        elif d.kind == "categorical":
-            _bars(dist, d)
-        elif d.kind == "time":
-            _times(dist, d)
+        how = row.verdict.compared_by
+        if how in {"value", "length"}:
+            _distribution(dist, row, how, expose)
+        elif how == "categories":
+            _bars(dist, row)
         else:
             dist.axis("off")
-            dist.text(0.5, 0.5, "present or missing only", ha="center", va="center")
-        _missing(nulls, d)
+            dist.text(0.5, 0.5, "compared on presence, nulls and types", ha="center", va="center")
+        _missing(missing, row)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None})
     finally:
@@ -62,90 +58,64 @@ def field_svg(d: FieldDrift) -> str:
     return re.sub(r"<!--.*?-->", "", svg, flags=re.S)
 
 
-def _histogram(ax: Axes, d: FieldDrift) -> None:
-    b = np.asarray(d.baseline.values, dtype=float)
-    c = np.asarray(d.current.values, dtype=float)
-    both = np.concatenate([b, c])
-    if not len(both):
+def _distribution(ax: Axes, row: FieldRow, how: str, expose: bool) -> None:
+    """Shares per bin from each KLL sketch (its PMF), over bins spanning both."""
+    kb = row.baseline.numeric if how == "value" else row.baseline.lengths
+    kc = row.current.numeric if how == "value" else row.current.lengths
+    sketches = [k for k in (kb, kc) if k is not None and not k.is_empty()]
+    if not sketches:
         _empty(ax)
         return
-    edges = np.histogram_bin_edges(both, bins="auto")
-    if len(edges) > _MAX_BINS + 1:
-        edges = np.linspace(both.min(), both.max(), _MAX_BINS + 1)
-    _step_hists(ax, b, c, edges)
-    what = {"length": "length (characters)", "size": "number of elements"}.get(d.measure, "value")
-    ax.set_xlabel(what)
+    # Bin edges from the 1st..99th percentiles, so a few outliers do not squash the plot.
+    lo = min(float(k.get_quantile(0.01)) for k in sketches)
+    hi = max(float(k.get_quantile(0.99)) for k in sketches)
+    if hi <= lo:
+        hi = lo + 1.0
+    edges = np.linspace(lo, hi, _BINS + 1)
+    for sketch, color, name in ((kb, BASELINE, "baseline"), (kc, CURRENT, "current")):
+        if sketch is None or sketch.is_empty():
+            continue
+        pmf = np.asarray(sketch.get_pmf(edges[1:-1].tolist()), dtype=np.float64)
+        ax.stairs(pmf, edges, color=color, lw=1.5, label=name)
+    ax.set_xlabel("value" if how == "value" else "length (characters / elements)")
     ax.set_ylabel("share")
+    if how == "value" and not expose:
+        ax.set_xticks([])  # axis values would show record values; shapes only
+        ax.set_xlabel("value (axis hidden without --show-values)")
     ax.legend(frameon=False)
 
 
-FloatArray = npt.NDArray[np.float64]
-
-
-def _step_hists(ax: Axes, b: FloatArray, c: FloatArray, edges: FloatArray) -> None:
-    """Baseline and current as step histograms of shares over the same bins."""
-    for values, color, name in ((b, BASELINE, "baseline"), (c, CURRENT, "current")):
-        if len(values):
-            weights = np.full(len(values), 1 / len(values))
-            ax.hist(
-                values,
-                bins=list(map(float, edges)),
-                weights=weights,
-                histtype="step",
-                lw=1.5,
-                color=color,
-                label=name,
-            )
-
-
-def _bars(ax: Axes, d: FieldDrift) -> None:
-    b, c = Counter(d.baseline.values), Counter(d.current.values)
+def _bars(ax: Axes, row: FieldRow) -> None:
+    b = row.baseline.category_counts() or {}
+    c = row.current.category_counts() or {}
     if not b and not c:
         _empty(ax)
         return
     nb, nc = max(sum(b.values()), 1), max(sum(c.values()), 1)
-    ranked = sorted(b.keys() | c.keys(), key=lambda k: -(b[k] / nb + c[k] / nc))
+    ranked = sorted(b.keys() | c.keys(), key=lambda k: (-(b.get(k, 0) / nb + c.get(k, 0) / nc), k))
     labels = ranked[:_MAX_CATEGORIES]
     x = np.arange(len(labels))
-    ax.bar(x - 0.2, [b[k] / nb for k in labels], 0.4, color=BASELINE, label="baseline")
-    ax.bar(x + 0.2, [c[k] / nc for k in labels], 0.4, color=CURRENT, label="current")
+    ax.bar(x - 0.2, [b.get(k, 0) / nb for k in labels], 0.4, color=BASELINE, label="baseline")
+    ax.bar(x + 0.2, [c.get(k, 0) / nc for k in labels], 0.4, color=CURRENT, label="current")
     ax.set_xticks(x, [_short(k) for k in labels], rotation=30 if len(labels) > 6 else 0)
     ax.set_ylabel("share")
     ax.legend(frameon=False)
 
 
-def _times(ax: Axes, d: FieldDrift) -> None:
-    b, c = _epochs(d.baseline.values), _epochs(d.current.values)
-    if not len(b) and not len(c):
-        _empty(ax)
-        return
-    both = np.concatenate([b, c])
-    edges = np.linspace(both.min(), both.max() + 1, 31)
-    _step_hists(ax, b, c, edges)
-    ticks = np.linspace(edges[0], edges[-1], 4)
-    ax.set_xticks(ticks, [datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%d") for t in ticks])
-    ax.set_ylabel("share")
-    ax.legend(frameon=False)
-
-
-def _missing(ax: Axes, d: FieldDrift) -> None:
-    rates = [d.baseline.null_rate or 0.0, d.current.null_rate or 0.0]
-    bars = ax.bar([0, 1], rates, color=[BASELINE, CURRENT])
-    ax.bar_label(bars, labels=[f"{r:.0%}" for r in rates], fontsize=7)
+def _missing(ax: Axes, row: FieldRow) -> None:
+    """Absent and null shares, stacked, per side: counted apart everywhere."""
+    n_b, n_c = max(row.n_baseline, 1), max(row.n_current, 1)
+    absent = [row.baseline.missing / n_b, row.current.missing / n_c]
+    null = [row.baseline.nulls / n_b, row.current.nulls / n_c]
+    ax.bar([0, 1], absent, color=[BASELINE, CURRENT], label="absent")
+    ax.bar([0, 1], null, bottom=absent, color="#999999", label="null")
+    for i in (0, 1):
+        ax.text(
+            i, absent[i] + null[i] + 0.02, f"{absent[i]:.0%}+{null[i]:.0%}", ha="center", fontsize=6
+        )
     ax.set_xticks([0, 1], ["base", "curr"])
-    ax.set_ylim(0, 1)
-    ax.set_title("missing", fontsize=8)
-
-
-def _epochs(values: list[object]) -> np.ndarray:
-    out: list[float] = []
-    for v in values:
-        if isinstance(v, str):
-            try:
-                out.append(datetime.fromisoformat(v.upper().replace("Z", "+00:00")).timestamp())
-            except ValueError:
-                continue
-    return np.asarray(out, dtype=float)
+    ax.set_ylim(0, 1.1)
+    ax.set_title("absent + null", fontsize=8)
 
 
 def _empty(ax: Axes) -> None:

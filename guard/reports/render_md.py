@@ -7,13 +7,19 @@ from typing import Any
 from guard.reports.drift import DriftReport
 
 _MAX_CASES = 20
-_STATUS = {"drift": "❌ drift", "contract": "❌ contract", "ok": "✅ ok"}
+_STATUS = {
+    "drift": "❌ drift",
+    "contract": "❌ contract",
+    "ok": "✅ ok",
+    "insufficient data": "⚠️ insufficient data",
+}
+_VERDICT = {"drift": ("❌", "drift"), "no_drift": ("✅", "no drift")}
 
 
 def render_markdown(report: DriftReport, data: dict[str, Any]) -> str:
     """`data` is `report.to_json(out_dir)`, computed once by the caller."""
-    icon = "❌" if report.drift else "✅"
-    verdict = "drift" if report.drift else "no drift"
+    icon, verdict = _VERDICT.get(data["verdict"], ("⚠️", "insufficient data"))
+    e = data["engine"]
     lines = [
         f"## {icon} Drift report: `{report.subject}` v{report.version}: **{verdict}**",
         "",
@@ -24,36 +30,47 @@ def render_markdown(report: DriftReport, data: dict[str, Any]) -> str:
             else "."
         ),
         "",
+        f"{e['tests']} tests corrected together (Holm, family-wise p {e['family_wise_p_value']});"
+        " a field drifts when a test is significant and its effect is over the threshold.",
+        "",
     ]
     if report.reasons:
         lines += [f"Why: {', '.join(report.reasons)}.", ""]
     lines += [
-        "| field | kind | verdict | missing (base → current) | test | p-value | distance "
-        "| GX | contract | why |",
+        "| field | compared by | verdict | absent (base → current) | null (base → current) "
+        "| p-value | level | GX | contract | why |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for d in report.fields:
-        gx = report.gx_for(d.field)
-        gx_text = f"{sum(r.success for r in gx)}/{len(gx)}" if gx else "-"
-        kind = d.kind if d.measure in {"value", "presence"} else f"{d.kind} ({d.measure})"
+    for f in data["fields"]:
+        b, c = f["baseline"], f["current"]
+        gx = f["gx"]
+        gx_text = f"{sum(g['success'] for g in gx)}/{len(gx)}" if gx else "-"
+        best = min(f["tests"], key=lambda t: t["p_value"], default=None)
+        why = [a["statistic"] for a in f["alerts"]] + [
+            f"few values: {x}" for x in f["insufficient"]
+        ]
         lines.append(
-            f"| `{d.field}` | {kind} | {_STATUS[report.status(d)]} "
-            f"| {_pct(d.baseline.null_rate)} → {_pct(d.current.null_rate)} | {d.test or '-'} "
-            f"| {_num(d.p_value)} | {_num(d.distance)} | {gx_text} "
-            f"| {report.contract_failures(d.field)} | {', '.join(d.reasons)} |"
+            f"| `{f['field']}` | {f['compared_by']} | {_STATUS[f['status']]} "
+            f"| {_pct(b['absent_rate'])} → {_pct(c['absent_rate'])} "
+            f"| {_pct(b['null_rate'])} → {_pct(c['null_rate'])} "
+            f"| {_num(best['p_value']) if best else '-'} "
+            f"| {_num(best['significance_level']) if best else '-'} | {gx_text} "
+            f"| {f['contract_records']} | {', '.join(why)} |"
         )
-    new = [u for u in report.undeclared if u.new]
+    new = [u for u in data["undeclared_fields"] if u["new"]]
     if new:
         lines += ["", "### New undeclared fields", ""]
-        lines += [f"- `{u.field}` in {_pct(u.current_share)} of rows" for u in new]
+        lines += [
+            f"- `{u['field']}` in {_pct(u['current_share'])} of records ({u['state']})" for u in new
+        ]
     c = report.contract
-    if c.total or report.guard_rejected:
+    if report.contract_rejected:
         lines += [
             "",
             "### Contract failures",
             "",
-            f"pandera: {c.total} failure cases; the guard would quarantine "
-            f"{report.guard_rejected} records.",
+            f"The guard would quarantine {report.contract_rejected} records; pandera: "
+            f"{c.total} failure cases in the first {data['contract']['pandera_checked_records']}.",
             "",
             "| field | check | cases |",
             "|---|---|---|",
@@ -63,9 +80,16 @@ def render_markdown(report: DriftReport, data: dict[str, Any]) -> str:
         ]
     fix = report.fix
     if fix is not None and fix.version is not None and fix.diff is not None:
-        lines += ["", f"### Suggested contract v{fix.version}", "", "```text", fix.diff, "```"]
+        lines += [
+            "",
+            f"### Suggested contract v{fix.version} (passes {fix.mode})",
+            "",
+            "```text",
+            fix.diff,
+            "```",
+        ]
         if fix.breaks:
-            lines += ["", f"Under {fix.mode} compatibility this would break:", ""]
+            lines += ["", f"Left out because they break {fix.mode}:", ""]
             lines += [f"- `{b.field}` ({b.direction}): {b.why}" for b in fix.breaks]
         lines += [
             "",
@@ -74,7 +98,7 @@ def render_markdown(report: DriftReport, data: dict[str, Any]) -> str:
             f"--out schemas/{report.subject}/v{fix.version}.yaml`.",
         ]
     elif fix is not None:
-        lines += ["", "### No contract change to suggest"]
+        lines += ["", "### No contract version to suggest", "", fix.why or ""]
     if fix is not None and fix.not_applied:
         lines += ["", "Not applied (for a person to decide):", ""]
         lines += [f"- `{p.field}` {p.change}: {p.detail}" for p in fix.not_applied[:_MAX_CASES]]
@@ -82,8 +106,8 @@ def render_markdown(report: DriftReport, data: dict[str, Any]) -> str:
     lines += ["", "---", "", "Full report: `report.html`"]
     if gx is not None:
         lines[-1] += (
-            f"; Great Expectations: {gx['successful']}/{gx['evaluated']} expectations met, "
-            f"Data Docs: `{gx['data_docs']}`"
+            f"; Great Expectations (corroboration, {gx['sample']}-record sample): "
+            f"{gx['successful']}/{gx['evaluated']} expectations met, Data Docs: `{gx['data_docs']}`"
         )
     return "\n".join(lines) + "\n"
 

@@ -20,7 +20,8 @@ class Written:
 
 
 def write_report(report: DriftReport, out_dir: Path) -> Written:
-    report.plots = {d.field: field_svg(d) for d in report.fields}
+    expose = report.plan.expose_values
+    report.plots = {r.path: field_svg(r, expose) for r in report.rows}
     written = Written(out_dir / "report.html", out_dir / "report.md", out_dir / "report.json")
     data = report.to_json(out_dir)  # already JSON-safe (non-finite numbers as None)
     written.html.write_text(render_html(report, data), encoding="utf-8")

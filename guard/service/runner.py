@@ -29,7 +29,9 @@ from guard.contracts.registry import Registry
 from guard.errors import RecordTooLargeError, TransientTransportError
 from guard.quarantine.trust import EnvelopeTrust
 from guard.routing.router import RoutedBatch, RoutePlan, Router, RoutingStats
+from guard.service.probe import NULL_PROBE, LoopProbe
 from guard.service.targets import Describe, TargetWatch
+from guard.service.topics import output_topics, source_partitions
 from guard.service.watchdog import Stall, StepTracker, StopFlag, Watchdog, exit_process
 from guard.transport.base import OutRecord, Pipe
 from guard.validation.routes import route_validator
@@ -147,7 +149,9 @@ class GuardService:
         pipe_factory: Callable[[], Pipe],
         observers: Sequence[BatchObserver] = (),
         describe_targets: Describe | None = None,
+        probe: LoopProbe = NULL_PROBE,
     ) -> None:
+        self.probe = probe  # metrics, health, lag, progress lines (guard/service/probe.py)
         self.settings = settings
         self.observers = list(observers)
         self.validators = build_validators(settings, registry)
@@ -189,17 +193,17 @@ class GuardService:
                 self._pipe = self._pipe_factory()
         return self._pipe
 
-    def prepare(self) -> Router:
+    def prepare(self) -> Router | None:
+        """None when a stop was requested while waiting for a missing source topic."""
+        with self.tracker.doing("metadata"):
+            partitions = source_partitions(self.settings, self.pipe, self._stop)
+        if partitions is None:
+            return None
         if self.settings.kafka.create_topics:
-            wanted: dict[str, int] = {}
-            for source, route in self.settings.topics.items():
-                with self.tracker.doing("metadata"):
-                    n = self.pipe.partition_count(source) or 1
-                wanted[route.valid_for(source)] = n
-                wanted[route.quarantine_for(source)] = n
-            self._targets.wanted = wanted
+            wanted, configs = output_topics(self.settings, partitions)
+            self._targets.wanted, self._targets.configs = wanted, configs
             with self.tracker.doing("ensure topics"):
-                self.pipe.ensure_topics(wanted)
+                self.pipe.ensure_topics(wanted, configs)  # quarantine retention set here
         router = build_router(self.settings, self.validators)
         with self.tracker.doing("describe targets"):
             self._targets.refresh(router, self.pipe)
@@ -242,7 +246,8 @@ class GuardService:
                                 raise TransientTransportError("stop requested while retrying")
                             if router is None:  # connecting is retried like any failure
                                 router = self.prepare()
-                            n = self._one_batch(router, limit, summary)
+                            if router is not None:  # None: stopped waiting for a source
+                                n = self._one_batch(router, limit, summary)
                 except TransientTransportError as exc:
                     if not self._stop.is_set():
                         raise TransientTransportError(
@@ -257,6 +262,7 @@ class GuardService:
                     break
                 finally:
                     summary.retries += max(attempts - 1, 0)
+                self.probe.tick(self.pipe)  # probe: lag, health, progress line
                 if n or not self.pipe.has_assignment():
                     # Idle time counts only while partitions are assigned: waiting to join the
                     # group (e.g. for a crashed member's session to expire) is not idleness.
@@ -283,10 +289,12 @@ class GuardService:
         return summary
 
     def _one_batch(self, router: Router, limit: int, summary: RunSummary) -> int:
+        started = time.perf_counter()  # probe: batch latency
         with self.tracker.doing("poll"):
             batch = self.pipe.poll(limit, self.settings.batch.poll_timeout_ms)
         if not batch:
             self._idle_observers()
+            self.probe.idle()  # probe: an idle poll
             return 0
         self.tracker.polled(batch)
         if self._targets.stale:  # after a failure: a target may be gone or resized
@@ -294,6 +302,7 @@ class GuardService:
                 self._targets.refresh(router, self.pipe)
         with self.tracker.doing("route"):
             routed = self._targets.fit(router.route(batch), router)
+        committing = time.perf_counter()  # probe: commit latency
         try:
             self._commit(routed)
         except RecordTooLargeError as exc:
@@ -303,6 +312,8 @@ class GuardService:
             if not self._targets.lower_after_refusal(routed, exc.topic):
                 raise
             raise TransientTransportError(f"{exc} (limits lowered; batch retried)") from exc
+        done = time.perf_counter()
+        self.probe.committed(routed, done - started, done - committing)
         self.tracker.committed_batch(routed.offsets)
         summary.stats.add(routed.stats)
         summary.batches += 1
@@ -343,6 +354,7 @@ class GuardService:
             error=str(exc),
             next_wait_s=round(state.upcoming_sleep, 3),
         )
+        self.probe.retried()  # probe: a retry
         self._abort_quietly()
         self._targets.stale = True  # a target may be gone or resized: re-read before routing
 
@@ -350,6 +362,7 @@ class GuardService:
         # tracker.in_flight stays: the aborted batch is what waits (and is polled again).
         for obs in self.observers:
             obs.after_abort()
+        self.probe.aborted()
         if self._pipe is None:  # never connected: nothing to abort
             return
         try:

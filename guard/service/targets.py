@@ -34,6 +34,7 @@ class TargetWatch:
         self.create_topics = settings.kafka.create_topics
         self.describe = describe
         self.wanted: dict[str, int] = {}  # partition counts to create missing targets with
+        self.configs: dict[str, dict[str, str]] = {}  # and their topic settings
         self.stale = False
         self._read_once = False
         self._limits: dict[str, int] = {}
@@ -56,7 +57,8 @@ class TargetWatch:
         missing = {t: self.wanted[t] for t in targets if t not in facts and t in self.wanted}
         if missing and self.create_topics:
             log.warning("output topics missing; creating them again", topics=sorted(missing))
-            pipe.ensure_topics(missing)
+            configs = {t: c for t, c in self.configs.items() if t in missing}
+            pipe.ensure_topics(missing, configs)
             facts = self._read(targets, pipe)
         plans = {}
         for source, plan in router.plans.items():

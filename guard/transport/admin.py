@@ -12,7 +12,7 @@ from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
 from guard.transport.base import TopicFacts
-from guard.transport.kafka_errors import translate
+from guard.transport.kafka_errors import connecting, translate
 
 log = structlog.get_logger(__name__)
 
@@ -23,7 +23,9 @@ def ensure_topics(
     configs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
     """Create the missing topics; `configs` adds per-topic settings (e.g. compaction)."""
-    admin = translate("create admin client", lambda: KafkaAdminClient(**settings.client_config()))
+    admin = connecting(
+        "create admin client", lambda: KafkaAdminClient(**settings.client_config()), settings
+    )
     try:
         existing = set(translate("list topics", admin.list_topics))
         for topic, n in partitions.items():

@@ -85,6 +85,11 @@ class Pipe(Protocol):
         """Whether the consumer currently owns any partitions."""
         ...
 
+    def lag(self) -> dict[TopicPartition, int]:
+        """Records after the consumer's position, per assigned partition, up to the
+        read_committed end (bounded call; raises TransportError when it cannot tell)."""
+        ...
+
     def begin(self) -> None: ...
 
     def send(self, record: OutRecord) -> None: ...
@@ -100,8 +105,13 @@ class Pipe(Protocol):
 
     def partition_count(self, topic: str) -> int | None: ...
 
-    def ensure_topics(self, partitions: Mapping[str, int]) -> None:
-        """Create the topics that do not exist yet, with the given partition counts."""
+    def ensure_topics(
+        self,
+        partitions: Mapping[str, int],
+        configs: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        """Create the topics that do not exist yet, with the given partition counts and
+        per-topic configs (e.g. `retention.ms`)."""
         ...
 
     def close(self) -> None: ...

@@ -8,7 +8,7 @@ from kafka import KafkaConsumer
 
 from guard.config.settings import KafkaSettings
 from guard.transport.base import InRecord
-from guard.transport.kafka_errors import translate
+from guard.transport.kafka_errors import connecting
 from guard.transport.kafka_records import RawHeaderKey
 
 
@@ -25,7 +25,7 @@ def committed_consumer(
         instance = settings.group_instance_id()
         if instance is not None:
             group["group_instance_id"] = instance
-    return translate(
+    return connecting(
         "create consumer",
         lambda: KafkaConsumer(
             **settings.client_config(),
@@ -40,6 +40,7 @@ def committed_consumer(
             max_partition_fetch_bytes=fetch,
             fetch_max_bytes=max(fetch, 52_428_800),
         ),
+        settings,
     )
 
 

@@ -7,10 +7,14 @@ their imports happen only when chosen, so a deployment needs only the client it 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from guard.config.settings import KafkaSettings
 from guard.errors import ConfigError
 from guard.transport.base import CommittedRead, Pipe, TopicFacts, TxSink
+
+if TYPE_CHECKING:
+    from guard.transport.check import Finding
 
 
 def open_pipe(settings: KafkaSettings) -> Pipe:
@@ -87,3 +91,14 @@ def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str,
     from guard.transport.admin import describe_topics as describe
 
     return describe(settings, topics)
+
+
+def check_broker(
+    settings: KafkaSettings, sources: Sequence[str], outputs: Sequence[str]
+) -> list[Finding]:
+    """Bounded checks that the service can work with the broker (`guard config check`).
+    They ask the broker, not a client's behaviour, so kafka-python (always installed) runs
+    them whichever client the service uses."""
+    from guard.transport.check import check_broker as check
+
+    return check(settings, sources, outputs)

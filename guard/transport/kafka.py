@@ -53,6 +53,23 @@ class KafkaPipe:
     def has_assignment(self) -> bool:
         return bool(self._consumer.assignment())
 
+    def lag(self) -> dict[TopicPartition, int]:
+        # Bounded: a stopped broker must not hold the loop for a full request timeout.
+        timeout_ms = min(self._timeout_ms, 5000)
+        assigned = list(translate("assignment", self._consumer.assignment))
+        if not assigned:
+            return {}
+        ends = translate(
+            "end offsets", partial(self._consumer.end_offsets, assigned, timeout_ms=timeout_ms)
+        )
+        out: dict[TopicPartition, int] = {}
+        for tp in assigned:
+            position = translate(
+                "position", partial(self._consumer.position, tp, timeout_ms=timeout_ms)
+            )
+            out[(tp.topic, tp.partition)] = max(ends[tp] - position, 0)
+        return out
+
     def begin(self) -> None:
         self._producer.begin()
 
@@ -84,8 +101,12 @@ class KafkaPipe:
         parts = translate("metadata", lambda: self._consumer.partitions_for_topic(topic))
         return len(parts) if parts else None
 
-    def ensure_topics(self, partitions: Mapping[str, int]) -> None:
-        ensure_topics(self.settings, partitions)
+    def ensure_topics(
+        self,
+        partitions: Mapping[str, int],
+        configs: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        ensure_topics(self.settings, partitions, configs)
 
     def close(self) -> None:
         try:

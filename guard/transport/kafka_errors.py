@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import kafka.errors as kerr
 
 from guard.errors import FatalTransportError, RecordTooLargeError, TransientTransportError
 from guard.transport import hints
+
+if TYPE_CHECKING:
+    from guard.config.settings import KafkaSettings
 
 T = TypeVar("T")
 
@@ -45,3 +50,72 @@ def translate(action: str, fn: Callable[[], T]) -> T:
     except (kerr.KafkaError, OSError, AssertionError) as exc:
         # kafka-python raises OSError/AssertionError on broken connections.
         raise classify(action, exc) from exc
+
+
+class _AuthFailureWatch(logging.Handler):
+    """Keeps the SASL failure kafka-python logs while it retries a bootstrap: the client
+    itself only reports "Unable to bootstrap" when its deadline passes."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.failure: BaseException | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        for arg in args:
+            if isinstance(arg, kerr.SaslAuthenticationFailedError):
+                self.failure = arg
+
+
+def connecting(action: str, fn: Callable[[], T], settings: KafkaSettings | None = None) -> T:
+    """`translate` for calls that open connections (creating a client, initialising
+    transactions). A rejected login is a fatal error that says so, not a timeout: either
+    the client logged the broker's SASL error, or (brokers often just close the socket on a
+    failed SASL exchange) the bootstrap timed out although a broker accepts TCP connections.
+    Messages name the keys to check, never a secret."""
+    watch = _AuthFailureWatch()
+    client_log = logging.getLogger("kafka")
+    client_log.addHandler(watch)
+    try:
+        return fn()
+    except (kerr.KafkaError, OSError, AssertionError) as exc:
+        if watch.failure is not None:
+            raise FatalTransportError(
+                f"{action}: authentication failed: {watch.failure} -- {_CHECK_SASL}"
+            ) from exc
+        unanswered = isinstance(exc, _NO_SESSION)
+        if (
+            unanswered
+            and settings is not None
+            and settings.sasl_mechanism
+            and _tcp_reachable(settings)
+        ):
+            tls = " or TLS set-up" if settings.security_protocol == "SASL_SSL" else ""
+            raise FatalTransportError(
+                f"{action}: authentication failed: the broker accepted the connection but "
+                f"closed it during the {settings.sasl_mechanism} login{tls} -- {_CHECK_SASL}"
+            ) from exc
+        raise classify(action, exc) from exc
+    finally:
+        client_log.removeHandler(watch)
+
+
+# What a client reports when it never got a working session (as opposed to a broker's answer,
+# such as an authorization error, which is classified as it is).
+_NO_SESSION = (kerr.KafkaTimeoutError, kerr.KafkaConnectionError)
+
+_CHECK_SASL = (
+    "check kafka.sasl_mechanism (enabled on this listener?), kafka.sasl_plain_username and "
+    "kafka.sasl_plain_password"
+)
+
+
+def _tcp_reachable(settings: KafkaSettings) -> bool:
+    for server in settings.bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=2).close()
+        except (OSError, ValueError):
+            continue
+        return True
+    return False

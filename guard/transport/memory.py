@@ -18,6 +18,7 @@ class MemoryBroker:
     def __init__(self) -> None:
         self.topics: dict[str, list[list[InRecord]]] = {}
         self.committed: dict[str, dict[TopicPartition, int]] = defaultdict(dict)
+        self.configs: dict[str, dict[str, str]] = {}  # per-topic configs given at creation
 
     def create(self, topic: str, partitions: int = 1) -> None:
         self.topics.setdefault(topic, [[] for _ in range(partitions)])
@@ -55,6 +56,7 @@ class MemoryPipe:
         self.fail_next_commits = 0
         # Commits that take effect and then report a failure (a timed-out commit that landed).
         self.land_then_fail_commits = 0
+        self.fail_lag = False  # lag reads fail, as with a stopped broker
         self._topics: list[str] = []
         self._positions: dict[TopicPartition, int] = {}
         self._pending: list[OutRecord] | None = None
@@ -79,6 +81,13 @@ class MemoryPipe:
 
     def has_assignment(self) -> bool:
         return bool(self._positions)
+
+    def lag(self) -> dict[TopicPartition, int]:
+        if self.fail_lag:
+            raise TransientTransportError("injected: end offsets unavailable")
+        return {
+            (t, p): len(self.broker.topics[t][p]) - pos for (t, p), pos in self._positions.items()
+        }
 
     def begin(self) -> None:
         self._pending = []
@@ -109,8 +118,14 @@ class MemoryPipe:
         parts = self.broker.topics.get(topic)
         return len(parts) if parts is not None else None
 
-    def ensure_topics(self, partitions: Mapping[str, int]) -> None:
+    def ensure_topics(
+        self,
+        partitions: Mapping[str, int],
+        configs: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         for topic, n in partitions.items():
+            if topic not in self.broker.topics:
+                self.broker.configs[topic] = dict((configs or {}).get(topic, {}))
             self.broker.create(topic, n)
 
     def close(self) -> None:

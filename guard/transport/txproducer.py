@@ -21,7 +21,7 @@ from kafka.structs import TopicPartition as KTopicPartition
 from guard.config.settings import KafkaSettings
 from guard.errors import FatalTransportError, RecordTooLargeError, TransientTransportError
 from guard.transport.base import OutRecord, TopicPartition
-from guard.transport.kafka_errors import classify, translate
+from guard.transport.kafka_errors import classify, connecting, translate
 from guard.transport.kafka_records import NULL_HEADER, NULL_VALUE_MARKER
 
 log = structlog.get_logger(__name__)
@@ -38,7 +38,7 @@ class TxProducer:
 
     def _create(self) -> None:
         s = self.settings
-        producer = translate(
+        producer = connecting(
             "create producer",
             lambda: KafkaProducer(
                 **s.client_config(),
@@ -53,10 +53,11 @@ class TxProducer:
                 compression_type=None if s.compression == "none" else s.compression,
                 **s.producer_properties,
             ),
+            s,
         )
         try:
             # Fences an earlier producer with the same id and aborts its open transaction.
-            translate("init transactions", producer.init_transactions)
+            connecting("init transactions", producer.init_transactions, s)
         except BaseException:
             producer.close(timeout=0)
             raise

@@ -103,7 +103,9 @@ def test_run_alerts_on_the_drift_topic_and_status_shows_the_drifting_field(
     assert alerts, "the drift raised alerts"
     assert {(a["field"], a["statistic"]) for a in alerts} == {("note", "null_rate_abs")}
     assert sorted(a["window"]["records"] for a in alerts) == [500, 500]  # the two drifted windows
-    assert (tmp_path / "schemas" / "events" / "baseline-v1.json").is_file(), "learned and saved"
+    learned = tmp_path / "state" / "baselines" / "events" / "baseline-v1.json"
+    assert learned.is_file(), "learned and saved in the state dir"
+    assert not (tmp_path / "schemas" / "events" / "baseline-v1.json").exists(), "never in schemas"
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
     try:
@@ -115,7 +117,7 @@ def test_run_alerts_on_the_drift_topic_and_status_shows_the_drifting_field(
     assert "compact" in json.dumps(described)
 
     as_json = CliRunner().invoke(cli, ["drift", "status", "-c", str(config), "--json"])
-    assert as_json.exit_code == 0, as_json.output
+    assert as_json.exit_code == 1, as_json.output  # drift: CI fails
     state = json.loads(as_json.output)["subjects"]["events"]
     assert state["state"] == "drift" and state["instances"] == ["one"]
     assert state["baseline"]["version"] == 1 and state["records"] == 500
@@ -124,7 +126,7 @@ def test_run_alerts_on_the_drift_topic_and_status_shows_the_drifting_field(
     assert "categories" in state["fields"]["country"] and "top" not in state["fields"]["country"]
 
     text = CliRunner().invoke(cli, ["drift", "status", "-c", str(config)])
-    assert text.exit_code == 0, text.output
+    assert text.exit_code == 1, text.output
     assert text.output.startswith("events: drift - 500 records in 1 window(s) from 1 instance(s)")
     assert "ALERT note null_rate_abs=" in text.output
 
@@ -178,10 +180,36 @@ def _status(
     read = ProfileRead({f"k{i}": p for i, p in enumerate(profiles)})
     monkeypatch.setattr(status_module, "read_profiles", lambda settings: read)
     as_json = CliRunner().invoke(cli, ["drift", "status", *args, "--json"])
-    assert as_json.exit_code == 0, as_json.output
+    state = json.loads(as_json.output)["subjects"]["events"]
+    drift = state["state"] == "drift"
+    assert as_json.exit_code == (1 if drift else 0), as_json.output
     text = CliRunner().invoke(cli, ["drift", "status", *args])
-    assert text.exit_code == 0, text.output
-    return json.loads(as_json.output)["subjects"]["events"], text.output
+    assert text.exit_code == (1 if drift else 0), text.output
+    return state, text.output
+
+
+def test_status_exits_1_on_drift_and_0_when_every_field_is_ok(
+    tmp_path: Path, unique: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = time.time()
+    for drift, code in ((None, 0), ("null_rate", 1)):
+        config, profiles = _profiles(
+            tmp_path,
+            unique,
+            [
+                (
+                    WindowMeta("events", "one", 0, now - 70, now - 10, final=True),
+                    stream(500, seed=7, drift=drift, drift_at=0),
+                )
+            ],
+        )
+        import guard.monitoring.status as status_module
+
+        read = ProfileRead({f"k{i}": p for i, p in enumerate(profiles)})
+        monkeypatch.setattr(status_module, "read_profiles", lambda settings, read=read: read)
+        for extra in ([], ["--json"]):
+            done = CliRunner().invoke(cli, ["drift", "status", "-c", str(config), *extra])
+            assert done.exit_code == code, (drift, extra, done.output)
 
 
 def test_status_is_the_newest_closed_window_not_a_young_open_snapshot(

@@ -25,7 +25,8 @@ def test_missing_config_file_exits_2_naming_the_file(
 ) -> None:
     proc = _run(tmp_path / "nope.yaml", subprocess_env)
     assert proc.returncode == 2
-    assert "nope.yaml" in proc.stderr
+    fatal = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert (fatal["event"], fatal["exit_code"]) == ("fatal", 2) and "nope.yaml" in fatal["error"]
 
 
 def test_invalid_config_exits_2_naming_the_key(
@@ -73,7 +74,12 @@ def test_unreachable_broker_exits_3_with_a_broker_error(
     )
     proc = _run(config, subprocess_env, "--idle-timeout", "1")
     assert proc.returncode == 3, proc.stderr[-1500:]
-    assert "error: broker:" in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert all(line.startswith("{") for line in lines), "every line is JSON"
+    fatal = [json.loads(line) for line in lines if '"fatal"' in line]
+    assert len(fatal) == 1 and fatal[0]["exit_code"] == 3 and fatal[0]["level"] == "critical"
+    assert fatal[0]["error"].startswith("broker:")
+    assert json.loads(lines[-1])["event"] == "fatal"
 
 
 def test_an_internal_error_exits_4_not_1(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -102,3 +108,55 @@ def test_the_cli_entry_point_loads_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_an_internal_error_in_run_is_one_structured_fatal_line_exit_4(  # type: ignore[no-untyped-def]
+    monkeypatch, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    import guard.service
+    from guard.cli.main import cli
+
+    def boom(*_args: object, **_kw: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(guard.service.GuardService, "run", boom)
+    config = tmp_path / "guard.yaml"
+    config.write_text(
+        json.dumps({"schemas_dir": str(SCHEMAS), "topics": {"t": {"subject": "orders"}}})
+    )
+    result = CliRunner().invoke(cli, ["run", "-c", str(config)], env={})
+    assert result.exit_code == 4
+    last = json.loads(result.stderr.strip().splitlines()[-1])
+    assert (last["event"], last["exit_code"], last["level"]) == ("fatal", 4, "critical")
+    assert "RuntimeError: bug" in last["exception"]
+
+
+def test_a_missing_source_topic_exits_2_and_creates_no_topic(
+    kafka, unique, tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:  # type: ignore[no-untyped-def]
+    from guard.config import KafkaSettings
+    from guard.transport.factory import open_reader
+
+    source = unique("orders")
+    config = tmp_path / "guard.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "kafka": {"bootstrap_servers": kafka.bootstrap_servers, "group_id": unique("g")},
+                "schemas_dir": str(SCHEMAS),
+                "topics": {source: {"subject": "orders"}},
+            }
+        )
+    )
+    proc = _run(config, subprocess_env, "--idle-timeout", "1")
+    assert proc.returncode == 2, proc.stderr[-1500:]
+    fatal = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert f"source topic {source} does not exist" in fatal["error"]
+    reader = open_reader(KafkaSettings(bootstrap_servers=kafka.bootstrap_servers))
+    try:
+        for topic in (source, f"{source}.valid", f"{source}.quarantine"):
+            assert reader.snapshot(topic) is None, f"{topic} was created"
+    finally:
+        reader.close()

@@ -297,11 +297,40 @@ def test_console_script_exits_two_for_an_unknown_subject(tmp_path: Path) -> None
     assert b"Traceback" not in proc.stderr
 
 
+def test_empty_input_exits_two_so_an_empty_export_cannot_pass(tmp_path: Path) -> None:
+    result = _validate(tmp_path, _file(tmp_path, "empty.jsonl", b""))
+    assert result.exit_code == 2
+    assert "no records in the input" in result.output and "--allow-empty" in result.output
+
+
+def test_allow_empty_lets_empty_input_pass(tmp_path: Path) -> None:
+    result = _validate(tmp_path, "--allow-empty", _file(tmp_path, "empty.jsonl", b"\n"))
+    assert result.exit_code == 0, result.output
+
+
+def test_two_runs_in_the_same_second_write_separate_quarantine_files(tmp_path: Path) -> None:
+    name = _file(tmp_path, "bad.jsonl", b"nope\n")
+    assert _validate(tmp_path, name).exit_code == 1
+    assert _validate(tmp_path, name).exit_code == 1
+    files = sorted((tmp_path / "q").glob("orders-*.jsonl"))
+    assert len(files) == 2
+    assert [len(f.read_text().splitlines()) for f in files] == [1, 1]
+
+
 def test_text_summary_shows_blank_lines(tmp_path: Path) -> None:
     data = tmp_path / "in.jsonl"
     data.write_text("\n  \n")
     result = CliRunner().invoke(
-        cli, ["validate", "-s", "orders", "--schemas-dir", str(REPO_SCHEMAS), str(data)]
+        cli,
+        [
+            "validate",
+            "-s",
+            "orders",
+            "--schemas-dir",
+            str(REPO_SCHEMAS),
+            "--allow-empty",
+            str(data),
+        ],
     )
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, result.output  # blank lines only: no records, allowed here
     assert "0 records, 0 valid, 0 quarantined, 2 blank lines (no record)" in result.output

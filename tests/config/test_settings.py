@@ -230,8 +230,8 @@ def test_instance_id_defaults_to_the_host_name() -> None:
 def test_redacted_dump_masks_the_password(tmp_path: Path) -> None:
     path = _config(
         tmp_path,
-        "kafka: {sasl_mechanism: PLAIN, sasl_plain_username: u, sasl_plain_password: hunter2}\n"
-        + MINIMAL,
+        "kafka: {security_protocol: SASL_PLAINTEXT, sasl_mechanism: PLAIN,"
+        " sasl_plain_username: u, sasl_plain_password: hunter2}\n" + MINIMAL,
     )
     settings = load_settings(path)
     assert "hunter2" not in repr(settings.redacted())
@@ -316,3 +316,74 @@ def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> Non
     path.write_bytes(b"topics:\n  t: {subject: \xff}\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_settings(path)
+
+
+SASL = "kafka: {security_protocol: SASL_PLAINTEXT, %s}\n" + MINIMAL
+
+
+def test_a_misspelt_sasl_mechanism_fails_at_load_naming_the_key(tmp_path: Path) -> None:
+    text = SASL % "sasl_mechanism: PLAN, sasl_plain_username: u, sasl_plain_password: hunter2"
+    message = _error(_config(tmp_path, text))
+    assert "kafka.sasl_mechanism: Input should be 'PLAIN', 'SCRAM-SHA-256' or" in message
+    assert "hunter2" not in message
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
+def test_a_sasl_mechanism_without_a_username_fails_at_load_naming_the_key(
+    tmp_path: Path, mechanism: str
+) -> None:
+    text = SASL % f"sasl_mechanism: {mechanism}, sasl_plain_password: hunter2"
+    message = _error(_config(tmp_path, text))
+    assert f"kafka.sasl_plain_username: required with sasl_mechanism {mechanism}" in message
+    assert "hunter2" not in message
+
+
+def test_a_sasl_mechanism_without_a_password_fails_at_load(tmp_path: Path) -> None:
+    message = _error(_config(tmp_path, SASL % "sasl_mechanism: PLAIN, sasl_plain_username: u"))
+    assert "kafka.sasl_plain_password: required with sasl_mechanism PLAIN" in message
+
+
+def test_a_sasl_protocol_without_a_mechanism_fails_at_load(tmp_path: Path) -> None:
+    message = _error(_config(tmp_path, "kafka: {security_protocol: SASL_SSL}\n" + MINIMAL))
+    assert "kafka.sasl_mechanism: required with security_protocol SASL_SSL" in message
+
+
+def test_a_sasl_mechanism_over_plaintext_fails_at_load(tmp_path: Path) -> None:
+    text = "kafka: {sasl_mechanism: PLAIN, sasl_plain_username: u, sasl_plain_password: p}\n"
+    message = _error(_config(tmp_path, text + MINIMAL))
+    assert "kafka.security_protocol: must be SASL_PLAINTEXT or SASL_SSL" in message
+
+
+def test_errors_speak_config_keys_not_pydantic_internals_and_list_every_problem(
+    tmp_path: Path,
+) -> None:
+    text = """\
+        batch: {max_records: 0}
+        log: {levle: INFO}
+        topics:
+          orders: {subject: orders, accepted_versions: sometimes}
+        """
+    message = _error(_config(tmp_path, text))
+    assert "literal[" not in message and "list[int]" not in message
+    assert "topics.orders.accepted_versions: Input should be 'latest' or 'all'" in message
+    assert "batch.max_records:" in message and "log.levle: unknown key" in message
+
+
+def test_the_old_monitoring_metrics_port_names_its_new_place(tmp_path: Path) -> None:
+    message = _error(_config(tmp_path, "monitoring: {metrics_port: 9100}\n" + MINIMAL))
+    assert "monitoring.metrics_port: moved to metrics.port" in message
+
+
+def test_metrics_are_off_and_bound_to_loopback_by_default(tmp_path: Path) -> None:
+    metrics = load_settings(_config(tmp_path, MINIMAL)).metrics
+    assert (metrics.port, metrics.host) == (None, "127.0.0.1")
+
+
+def test_state_dir_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    settings = load_settings(_config(tmp_path, "state_dir: st\n" + MINIMAL, "conf/guard.yaml"))
+    assert settings.state_dir == (tmp_path / "conf" / "st").resolve()
+
+
+def test_state_dir_defaults_to_state_beside_the_config_file(tmp_path: Path) -> None:
+    settings = load_settings(_config(tmp_path, MINIMAL, "conf/guard.yaml"))
+    assert settings.state_dir == (tmp_path / "conf" / "state").resolve()

@@ -178,10 +178,15 @@ def test_problem_in_nested_array_item_names_the_dotted_path(tmp_path: Path) -> N
     assert "minimum (3) is greater than maximum (1)" in err.problem
 
 
-def test_several_problems_are_counted(tmp_path: Path) -> None:
-    path = _contract(tmp_path, "a: {type: str}\nb: {type: str}\nc: {type: str}\n")
-    err = _load_error(path)
-    assert err.problem.endswith("(and 2 more problems)")
+def test_every_problem_of_a_file_is_reported_at_once_naming_its_field(tmp_path: Path) -> None:
+    path = _contract(tmp_path, "a: {type: str}\nb: {type: integer, minimum: x}\nc: {bogus: 1}\n")
+    problem = _load_error(path).problem
+    assert problem.startswith("4 problems:")
+    assert "field 'a': type: Input should be 'string'" in problem
+    assert "field 'b': minimum: Input should be a valid number" in problem
+    assert "minimum.int" not in problem and "minimum.float" not in problem
+    assert "field 'c': bogus: Extra inputs are not permitted" in problem
+    assert "field 'c': type:" in problem
 
 
 def test_fractional_minimum_on_integer_names_the_field(tmp_path: Path) -> None:

@@ -41,6 +41,7 @@ def make_settings(schemas: Path) -> MakeSettings:
         base: dict[str, Any] = {
             "topics": {"events": {"subject": "events"}},
             "schemas_dir": schemas,
+            "state_dir": schemas.parent / "state",
             "batch": {"max_records": 250, "poll_timeout_ms": 1},
             "retry": {"initial_backoff_ms": 1, "max_backoff_ms": 2, "max_attempts": 5},
             "kafka": {"instance_id": "test-instance"},

@@ -50,7 +50,9 @@ def test_null_rate_climb_on_a_nullable_field_is_flagged_though_nothing_is_quaran
     alerts = check_window(plan, window, _baseline(registry, plan))
     assert window.quarantined == 0
     [alert] = [a for a in alerts if a.field == "note"]
-    assert alert.statistic == "null_rate_abs" and alert.threshold == 0.1
+    assert alert.statistic == "null_rate_abs" and alert.threshold == 0.05
+    assert alert.p_value is not None and alert.significance_level is not None
+    assert alert.p_value < alert.significance_level < 0.05  # measured p apart from its level
     assert alert.baseline_value is not None and alert.baseline_value < 0.05
     assert alert.current_value is not None and alert.current_value > 0.3
     assert alert.value == alert.current_value - alert.baseline_value

@@ -134,6 +134,7 @@ def _config(
             "request_timeout_ms": 15000,
         },
         "schemas_dir": str(schemas),
+        "state_dir": str(tmp / "state"),  # learned baselines: never into the working directory
         "batch": {"max_records": 10, "poll_timeout_ms": 200},
         "log": {"level": "DEBUG"},
         "topics": {source: {"subject": "events"}},

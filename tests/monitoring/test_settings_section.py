@@ -17,10 +17,11 @@ def test_monitoring_is_off_by_default_with_the_documented_topics_and_windows() -
     assert (m.windows.records, m.windows.seconds) == (10_000, 300.0)
     assert (m.thresholds.psi, m.thresholds.null_rate_abs, m.thresholds.wasserstein) == (
         0.2,
+        0.05,
         0.1,
-        False,
     )
-    assert m.metrics_port is None
+    assert m.value_hash_key is None
+    assert m.thresholds.p_value == 0.05  # family-wise, as in `guard drift report`
 
 
 def test_a_window_needs_a_count_or_a_time_limit() -> None:

@@ -50,10 +50,11 @@ def test_writer_creates_nothing_until_the_first_write(tmp_path: Path) -> None:
     assert not target.exists()
 
 
-def test_writer_names_the_file_after_subject_and_utc_time(tmp_path: Path) -> None:
+def test_writer_names_the_file_after_subject_and_utc_time_uniquely(tmp_path: Path) -> None:
     writer = QuarantineFileWriter(tmp_path, "orders")
     assert writer.path.parent == tmp_path
-    assert re.fullmatch(r"orders-\d{8}T\d{6}\.jsonl", writer.path.name)
+    assert re.fullmatch(r"orders-\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{8}\.jsonl", writer.path.name)
+    assert QuarantineFileWriter(tmp_path, "orders").path != writer.path
 
 
 def test_writer_creates_missing_directories_and_writes_one_line_per_record(

@@ -11,7 +11,7 @@ import pytest
 from guard.config.settings import GuardSettings
 from guard.contracts import load_registry
 from guard.demo.samples import sample_stream
-from guard.errors import TransientTransportError
+from guard.errors import ConfigError, TransientTransportError
 from guard.quarantine.envelope import read_envelope
 from guard.service import GuardService
 from guard.transport.base import OutRecord
@@ -209,3 +209,38 @@ def test_logs_never_contain_record_keys_or_values(capsys: pytest.CaptureFixture[
     assert summary.stats.quarantined == 2
     logged = capsys.readouterr().err
     assert '"batch committed"' in logged and secret not in logged
+
+
+def test_a_missing_source_topic_is_a_config_error_and_creates_nothing() -> None:
+    broker = MemoryBroker()
+    service, _ = _service(broker)
+    with pytest.raises(ConfigError, match="source topic orders does not exist"):
+        service.run(idle_timeout=0)
+    assert "orders.valid" not in broker.topics and "orders.quarantine" not in broker.topics
+
+
+def test_missing_sources_wait_starts_once_the_topic_appears() -> None:
+    broker = MemoryBroker()
+    service, _ = _service(broker, missing_sources="wait")
+    waits: list[float] = []
+
+    def wait_then_create(seconds: float, tick: float = 0.05) -> None:
+        waits.append(seconds)
+        broker.create("orders", 2)
+        broker.produce("orders", b'{"x": 1}', b"k")
+
+    service._stop.sleep = wait_then_create  # type: ignore[method-assign]
+    summary = service.run(idle_timeout=0)
+    assert len(waits) == 1 and summary.stats.total == 1
+    assert len(broker.topics["orders.quarantine"]) == 2
+
+
+def test_quarantine_topics_are_created_with_the_configured_retention() -> None:
+    broker, _ = _broker(10)
+    _service(broker, quarantine_retention_ms=86_400_000)[0].run(idle_timeout=0)
+    assert broker.configs["orders.quarantine"] == {"retention.ms": "86400000"}
+    assert broker.configs["orders.valid"] == {}
+
+
+def test_quarantine_retention_defaults_to_thirty_days() -> None:
+    assert _settings().quarantine_retention_ms == 30 * 24 * 3600 * 1000

@@ -92,6 +92,33 @@ class ConfluentPipe:
     def has_assignment(self) -> bool:
         return bool(translate("assignment", self._consumer.assignment))
 
+    def lag(self) -> dict[TopicPartition, int]:
+        # Bounded: a stopped broker must not hold the loop for a full request timeout.
+        timeout_s = min(self._timeout_s, 5.0)
+        assigned = translate("assignment", self._consumer.assignment)
+        if not assigned:
+            return {}
+        positions = translate("position", lambda: self._consumer.position(assigned))
+        unset = [tp for tp in positions if tp.offset < 0]  # nothing fetched there yet
+        start: dict[TopicPartition, int] = {}
+        if unset:
+            committed = translate("committed", lambda: self._consumer.committed(unset, timeout_s))
+            start = {(tp.topic, tp.partition): tp.offset for tp in committed}
+        out: dict[TopicPartition, int] = {}
+        for tp in positions:
+            # With read_committed the high watermark is the last stable offset.
+            low, high = translate(
+                "end offsets",
+                partial(self._consumer.get_watermark_offsets, tp, timeout_s, False),
+            )
+            position = tp.offset
+            if position < 0:  # from the committed offset, else where auto_offset_reset starts
+                position = start.get((tp.topic, tp.partition), -1)
+                if position < 0:
+                    position = low if self.settings.auto_offset_reset == "earliest" else high
+            out[(tp.topic, tp.partition)] = max(high - position, 0)
+        return out
+
     def begin(self) -> None:
         self._producer.begin()
 
@@ -131,8 +158,12 @@ class ConfluentPipe:
     def partition_count(self, topic: str) -> int | None:
         return admin.partition_count(self._consumer, topic, self._timeout_s)
 
-    def ensure_topics(self, partitions: Mapping[str, int]) -> None:
-        admin.ensure_topics(self.settings, partitions)
+    def ensure_topics(
+        self,
+        partitions: Mapping[str, int],
+        configs: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        admin.ensure_topics(self.settings, partitions, configs)
 
     def close(self) -> None:
         try:

@@ -1,0 +1,232 @@
+"""Summaries over rounds, the table, the Targets of issue 9, and the JSON written beside them."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.contenders import CONTENDERS
+from benchmarks.dataset import HEADLINE
+from benchmarks.race import Result
+
+CEILINGS = {"kp copy": "kafka-python tx copy", "cf copy": "confluent tx copy"}
+
+
+def _median(values: Iterable[float]) -> float | None:
+    got = [v for v in values if v]
+    return statistics.median(got) if got else None
+
+
+def ratio_medians(
+    results: list[Result], name: str, dataset: str, ceiling: str, by_cpu: bool = False
+) -> float | None:
+    """Median over rounds of rate(name) / rate(ceiling), both from the same round; `by_cpu`:
+    of cpu(ceiling) / cpu(name) per record, the speed ratio if both had the CPU to themselves
+    (steadier than rates when other work shares the machine)."""
+    got = {
+        (r.contender, r.round): (1 / r.cpu_per_million if by_cpu else r.rate)
+        for r in results
+        if r.dataset == dataset and r.status == "ok" and (r.cpu_per_million if by_cpu else r.rate)
+    }
+    return _median(
+        got[(name, rnd)] / got[(ceiling, rnd)]
+        for (who, rnd) in got
+        if who == name and (ceiling, rnd) in got
+    )
+
+
+def summarise(
+    results: list[Result], latencies: dict[str, dict[str, float]]
+) -> list[dict[str, Any]]:
+    rows = []
+    for dataset in dict.fromkeys(r.dataset for r in results):
+        for contender in CONTENDERS:
+            runs = [r for r in results if r.dataset == dataset and r.contender == contender.name]
+            if not runs:
+                continue
+            failed = [r for r in runs if r.status != "ok"]
+            status = failed[0].status if failed else "ok"
+            ok = [r for r in runs if r.status == "ok"]
+            row: dict[str, Any] = {
+                "contender": contender.name,
+                "family": contender.family,
+                "note": contender.note,
+                "dataset": dataset,
+                "rounds": len(runs),
+                "status": status,
+                "error": failed[0].error if failed else "",
+                "rate": _median(r.rate for r in ok),
+                "cpu_per_million": _median(r.cpu_per_million for r in ok),
+                "peak_rss_mb": max((r.peak_rss_mb for r in ok), default=None),
+                "verdicts_agree": all(r.verdicts_agree is not False for r in ok),
+                "verified": [
+                    {"valid": r.out_valid, "invalid": r.out_invalid, "keys": r.distinct_keys}
+                    for r in ok
+                ],
+            }
+            for label, ceiling in CEILINGS.items():
+                row[f"x {label}"] = ratio_medians(results, contender.name, dataset, ceiling)
+            # The table shows the two copies; the JSON has the ratio to every ceiling.
+            row["ratio_to_ceiling"] = {
+                c.name: ratio_medians(results, contender.name, dataset, c.name)
+                for c in CONTENDERS
+                if c.family == "ceiling"
+            }
+            if dataset == HEADLINE.name and contender.name in latencies:
+                row.update(latencies[contender.name])
+            rows.append(row)
+    return rows
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = (
+        f"{'contender':<26}{'status':>12}{'rec/s':>10}{'CPU s/1M':>10}{'RSS MB':>8}"
+        f"{'p50 ms':>8}{'p99 ms':>8}{'x kp copy':>10}{'x cf copy':>10}  verified read_committed"
+    )
+    out: list[str] = []
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        out += ["", f"== {dataset}", head]
+        for r in (r for r in rows if r["dataset"] == dataset):
+            verified = "; ".join(
+                f"{v['valid']}+{v['invalid']}" if v["invalid"] is not None else f"{v['valid']}"
+                for v in r["verified"]
+                if v["valid"] is not None
+            ) or ("reads only" if r["status"] == "ok" else r["error"][:70])
+            if r["status"] == "ok" and not r["verdicts_agree"]:
+                verified += " (split differs from the dataset's)"
+            out.append(
+                f"{r['contender']:<26}{r['status']:>12}{_fmt(r['rate'], ',.0f'):>10}"
+                f"{_fmt(r['cpu_per_million'], '.1f'):>10}{_fmt(r['peak_rss_mb'], '.0f'):>8}"
+                f"{_fmt(r.get('p50_ms'), '.0f'):>8}{_fmt(r.get('p99_ms'), '.0f'):>8}"
+                f"{_fmt(r['x kp copy'], '.2f'):>10}{_fmt(r['x cf copy'], '.2f'):>10}  {verified}"
+            )
+    return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class Target:
+    text: str
+    threshold: float
+    measured: float | None  # None: a contender it needs did not run
+    why_unmeasured: str = ""
+    by_cpu: float | None = None  # the same ratio from CPU per record (see ratio_medians)
+
+    @property
+    def verdict(self) -> str:
+        if self.measured is None:
+            return "not measured"
+        return "met" if self.measured >= self.threshold else "NOT MET"
+
+
+def targets(results: list[Result], rss: dict[str, Any] | None) -> list[Target]:
+    """Issue 9's Targets on the headline input, as medians of per-round ratios."""
+    d = HEADLINE.name
+    broken = {r.contender: r.error for r in results if r.status != "ok"}
+
+    def ratio(a: str, b: str) -> tuple[float | None, str]:
+        why = "; ".join(f"{n}: {broken[n]}" for n in (a, b) if n in broken)
+        if why:
+            return None, why
+        got = ratio_medians(results, a, d, b)
+        return got, "" if got is not None else f"{a} and {b} did not both run on {d}"
+
+    def target(text: str, threshold: float, a: str, b: str) -> Target:
+        got, why = ratio(a, b)
+        cpu = None if why else ratio_medians(results, a, d, b, by_cpu=True)
+        return Target(text, threshold, got, why, cpu)
+
+    out = [
+        target("guard on confluent >= 1.5x Quix Streams EOS", 1.5,
+               "guard confluent", "Quix Streams EOS"),
+        target("guard on confluent >= 60% of raw confluent tx copy", 0.6,
+               "guard confluent", "confluent tx copy"),
+        target("guard on kafka-python >= 90% of raw kafka-python tx copy", 0.9,
+               "guard kafka-python", "kafka-python tx copy"),
+        target("guard on kafka-python >= 5x the hand-written jsonschema loop", 5.0,
+               "guard kafka-python", "hand-written jsonschema"),
+        target("guard on confluent >= 5x the hand-written jsonschema loop", 5.0,
+               "guard confluent", "hand-written jsonschema"),
+        target("monitoring costs <= 15% of throughput (kafka-python: on/off >= 0.85)", 0.85,
+               "guard kafka-python +mon", "guard kafka-python"),
+        target("monitoring costs <= 15% of throughput (confluent: on/off >= 0.85)", 0.85,
+               "guard confluent +mon", "guard confluent"),
+    ]  # fmt: skip
+    growth = None if rss is None else rss.get("growth")
+    flat = None if growth is None else 1.0 - growth
+    if rss is None:
+        why = "no RSS run yet: python -m benchmarks --long"
+    elif growth is None:
+        why = f"the RSS run {rss.get('status')}: {rss.get('error')}"
+    else:
+        why = f"from {rss['file']} ({rss['records']:,} records, {rss['finished']})"
+    text = "RSS flat: growth < 10% between 1/5 and all of 1M records (1 - growth)"
+    out.append(Target(text, 0.9, flat, why))
+    return out
+
+
+def targets_text(found: list[Target]) -> str:
+    lines = [f"Targets (issue 9) on {HEADLINE.name}:"]
+    for t in found:
+        got = "" if t.measured is None else f" (measured {t.measured:.2f}, needs >= {t.threshold}"
+        got += "" if t.by_cpu is None else f"; by CPU per record {t.by_cpu:.2f})"
+        got += ")" if t.measured is not None and t.by_cpu is None else ""
+        why = f" - {t.why_unmeasured[:160]}" if t.why_unmeasured else ""
+        lines.append(f"  [{t.verdict:>12}] {t.text}{got}{why}")
+    return "\n".join(lines)
+
+
+def markdown(rows: list[dict[str, Any]], found: list[Target]) -> str:
+    """The table and the targets as Markdown, for docs/performance.md."""
+    out = []
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        out += [
+            f"**{dataset}**",
+            "",
+            "| contender | status | records/s | CPU s / 1M | peak RSS MB | p50 ms | p99 ms "
+            "| x kp copy | x cf copy | read back (valid+invalid per round) |",
+            "|---|---|--:|--:|--:|--:|--:|--:|--:|---|",
+        ]
+        for r in (r for r in rows if r["dataset"] == dataset):
+            verified = ", ".join(
+                f"{v['valid']}+{v['invalid']}" if v["invalid"] is not None else f"{v['valid']}"
+                for v in r["verified"]
+                if v["valid"] is not None
+            ) or ("reads only" if r["status"] == "ok" else r["error"][:90])
+            out.append(
+                f"| {r['contender']} | {r['status']} | {_fmt(r['rate'], ',.0f')} "
+                f"| {_fmt(r['cpu_per_million'], '.1f')} | {_fmt(r['peak_rss_mb'], '.0f')} "
+                f"| {_fmt(r.get('p50_ms'), '.0f')} | {_fmt(r.get('p99_ms'), '.0f')} "
+                f"| {_fmt(r['x kp copy'], '.2f')} | {_fmt(r['x cf copy'], '.2f')} | {verified} |"
+            )
+        out.append("")
+    out += ["| target (issue 9) | verdict | measured | by CPU per record |", "|---|---|---|---|"]
+    for t in found:
+        got = "-" if t.measured is None else f"{t.measured:.2f} (needs >= {t.threshold})"
+        why = f" {t.why_unmeasured[:140]}" if t.why_unmeasured else ""
+        out.append(f"| {t.text} | {t.verdict} | {got}{why} | {_fmt(t.by_cpu, '.2f')} |")
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    """`python -m benchmarks.report build/bench/bench-latest.json`: that run as Markdown."""
+    import json
+    import sys
+    from pathlib import Path
+
+    report = json.loads(Path(sys.argv[1]).read_text())
+    found = [
+        Target(t["target"], t["threshold"], t["measured"], t["why_unmeasured"], t.get("by_cpu"))
+        for t in report["targets"]
+    ]
+    print(f"`{report['command']}`, finished {report['finished']}\n")
+    print(markdown(report["rows"], found))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""What the service loop reports while it runs: the hooks the runner calls, in one place.
+
+`LoopProbe` is the runner's side (a few calls, clearly marked there); `ServiceProbe` turns
+them into metrics, health, consumer lag and a periodic INFO progress line. `NULL_PROBE`
+does nothing, for runs that want none of it (tests, tools).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+import structlog
+
+from guard.errors import TransportError
+from guard.routing.router import RoutedBatch
+from guard.service.health import Health
+from guard.service.metrics import ServiceMetrics
+from guard.transport.base import Pipe
+
+log = structlog.get_logger("guard.service")
+
+
+class LoopProbe(Protocol):
+    def idle(self) -> None:
+        """A poll returned nothing."""
+
+    def committed(self, routed: RoutedBatch, batch_s: float, commit_s: float) -> None:
+        """A batch was committed: `batch_s` from poll to commit, `commit_s` the transaction."""
+
+    def retried(self) -> None:
+        """A transient failure; the batch will be retried."""
+
+    def aborted(self) -> None:
+        """A transaction was aborted."""
+
+    def tick(self, pipe: Pipe) -> None:
+        """Once per loop turn: time-based work (lag reads, progress lines)."""
+
+
+class _NullProbe:
+    def idle(self) -> None:
+        pass
+
+    def committed(self, routed: RoutedBatch, batch_s: float, commit_s: float) -> None:
+        pass
+
+    def retried(self) -> None:
+        pass
+
+    def aborted(self) -> None:
+        pass
+
+    def tick(self, pipe: Pipe) -> None:
+        pass
+
+
+NULL_PROBE: LoopProbe = _NullProbe()
+
+
+class ServiceProbe:
+    def __init__(
+        self,
+        metrics: ServiceMetrics,
+        health: Health,
+        subjects: Mapping[str, str],
+        lag_seconds: float,
+        progress_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.metrics = metrics
+        self.health = health
+        self.subjects = dict(subjects)
+        self.lag_seconds = lag_seconds
+        self.progress_seconds = progress_seconds
+        self._clock = clock
+        self._next_lag = clock()  # the first turn reads lag, so idle polls can count at once
+        self._next_progress = clock() + progress_seconds
+        self._lag_total: int | None = None
+        self._in = self._valid = self._quarantined = 0  # since the last progress line
+        self._totals = [0, 0, 0]
+
+    def idle(self) -> None:
+        self.health.idle_poll()
+
+    def committed(self, routed: RoutedBatch, batch_s: float, commit_s: float) -> None:
+        self.metrics.committed(routed, self.subjects, batch_s, commit_s)
+        self.health.committed()
+        stats = routed.stats
+        self._in += stats.total
+        self._valid += stats.valid
+        self._quarantined += stats.quarantined
+
+    def retried(self) -> None:
+        self.metrics.retries.inc()
+
+    def aborted(self) -> None:
+        self.metrics.aborts.inc()
+
+    def tick(self, pipe: Pipe) -> None:
+        now = self._clock()
+        assigned = pipe.has_assignment()
+        self.health.assignment(assigned)
+        if now >= self._next_lag:
+            self._next_lag = now + self.lag_seconds
+            self._read_lag(pipe)
+        if self.progress_seconds and now >= self._next_progress:
+            self._next_progress = now + self.progress_seconds
+            self._progress_line()
+
+    def _read_lag(self, pipe: Pipe) -> None:
+        try:
+            lag = pipe.lag()
+        except TransportError as exc:
+            self._lag_total = None
+            self.health.lag_read(None)
+            log.warning("could not read consumer lag", error=str(exc))
+            return
+        self.metrics.lag_read(lag)
+        self.metrics.assigned.set(len(lag))
+        self._lag_total = sum(lag.values())
+        self.health.lag_read(self._lag_total)
+
+    def _progress_line(self) -> None:
+        batch = (self._in, self._valid, self._quarantined)
+        self._totals = [t + n for t, n in zip(self._totals, batch, strict=True)]
+        log.info(
+            "progress",
+            records=self._in,
+            valid=self._valid,
+            quarantined=self._quarantined,
+            lag=self._lag_total,
+            interval_s=self.progress_seconds,
+            total_records=self._totals[0],
+            total_valid=self._totals[1],
+            total_quarantined=self._totals[2],
+        )
+        self._in = self._valid = self._quarantined = 0

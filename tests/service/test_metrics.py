@@ -1,0 +1,163 @@
+"""Service metrics: what is counted, and the HTTP endpoints that serve them."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from guard.config.settings import GuardSettings
+from guard.contracts import load_registry
+from guard.service import GuardService
+from guard.service.health import Health
+from guard.service.metrics import MetricsServer, ServiceMetrics
+from guard.service.probe import ServiceProbe
+from guard.transport.memory import MemoryBroker, MemoryPipe
+from tests.conftest import SCHEMAS
+
+GOOD = json.dumps(
+    {
+        "order_id": "0b6f4f52-3c7b-4a43-9c49-8d5a3b1e2f10",
+        "customer_email": "a@example.com",
+        "amount": 10.5,
+        "currency": "EUR",
+        "quantity": 1,
+        "created_at": "2026-11-21T09:15:00Z",
+    }
+).encode()
+# Three reason codes in one record: a wrong type, a bad enum value, and missing fields.
+THREE_REASONS = json.dumps({"order_id": 5, "currency": "XXX", "amount": 1}).encode()
+
+
+def _run(broker: MemoryBroker, pipe: MemoryPipe | None = None) -> ServiceMetrics:
+    settings = GuardSettings(
+        topics={"orders": {"subject": "orders"}},  # type: ignore[dict-item]
+        batch={"max_records": 10, "poll_timeout_ms": 1},  # type: ignore[arg-type]
+        retry={"initial_backoff_ms": 1, "max_backoff_ms": 2, "max_attempts": 5},  # type: ignore[arg-type]
+    )
+    metrics = ServiceMetrics()
+    probe = ServiceProbe(metrics, Health(60, 30), {"orders": "orders"}, 0.001, 0)
+    pipe = pipe or MemoryPipe(broker, "g")
+    GuardService(settings, load_registry(SCHEMAS), lambda: pipe, probe=probe).run(idle_timeout=0)
+    return metrics
+
+
+def _broker(good: int, bad: int) -> MemoryBroker:
+    broker = MemoryBroker()
+    broker.create("orders", 2)
+    for i in range(good):
+        broker.produce("orders", GOOD, f"g{i}".encode(), partition=i % 2)
+    for i in range(bad):
+        broker.produce("orders", THREE_REASONS, f"b{i}".encode(), partition=i % 2)
+    return broker
+
+
+def _value(m: ServiceMetrics, name: str, **labels: str) -> float | None:
+    return m.registry.get_sample_value(name, labels)
+
+
+def test_records_are_counted_once_each_by_topic_subject_and_outcome() -> None:
+    m = _run(_broker(good=7, bad=5))
+    labels = {"topic": "orders", "subject": "orders"}
+    assert _value(m, "guard_records_total", outcome="valid", **labels) == 7
+    assert _value(m, "guard_records_total", outcome="quarantined", **labels) == 5
+
+
+def test_quarantine_reasons_are_counted_apart_one_record_carrying_several() -> None:
+    m = _run(_broker(good=0, bad=5))
+    labels = {"topic": "orders", "subject": "orders"}
+    reasons = {
+        r: _value(m, "guard_quarantine_reasons_total", reason=r, **labels)
+        for r in ("wrong_type", "not_in_enum", "missing_field")
+    }
+    assert reasons == {"wrong_type": 5, "not_in_enum": 5, "missing_field": 5}
+    assert _value(m, "guard_records_total", outcome="quarantined", **labels) == 5
+
+
+def test_retries_and_aborts_are_counted() -> None:
+    broker = _broker(good=3, bad=0)
+    pipe = MemoryPipe(broker, "g")
+    pipe.fail_next_commits = 2
+    m = _run(broker, pipe)
+    assert _value(m, "guard_retries_total") == 2
+    assert _value(m, "guard_transaction_aborts_total") == 2
+    assert _value(m, "guard_records_total", topic="orders", subject="orders", outcome="valid") == 3
+
+
+def test_latencies_and_last_commit_time_are_recorded_per_batch() -> None:
+    m = _run(_broker(good=25, bad=0))  # 3 batches of at most 10
+    assert _value(m, "guard_batch_duration_seconds_count") == 3
+    assert _value(m, "guard_commit_duration_seconds_count") == 3
+    last = _value(m, "guard_last_commit_timestamp_seconds")
+    assert last is not None and last > 1.7e9
+
+
+def test_end_to_end_latency_skips_records_without_a_timestamp() -> None:
+    broker = _broker(good=4, bad=0)  # the memory broker stamps records with 0: no timestamp
+    assert _value(_run(broker), "guard_end_to_end_latency_seconds_count") == 0
+
+
+def test_consumer_lag_is_exported_per_partition() -> None:
+    m = ServiceMetrics()
+    m.lag_read({("orders", 0): 5, ("orders", 1): 0})
+    assert _value(m, "guard_consumer_lag_records", topic="orders", partition="0") == 5
+    m.lag_read({("orders", 1): 2})  # partition 0 was revoked
+    assert _value(m, "guard_consumer_lag_records", topic="orders", partition="0") is None
+
+
+def test_process_collectors_are_registered() -> None:
+    names = {mf.name for mf in ServiceMetrics().registry.collect()}
+    assert {"process_cpu_seconds", "python_info", "python_gc_objects_collected"} <= names
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+@pytest.fixture
+def server() -> tuple[MetricsServer, ServiceMetrics, Health]:
+    metrics, health = ServiceMetrics(), Health(60, 30)
+    srv = MetricsServer("127.0.0.1", 0, metrics.registry, health).start()
+    yield srv, metrics, health  # type: ignore[misc]
+    srv.close()
+
+
+def test_metrics_endpoint_serves_the_exposition_and_other_paths_are_404(
+    server: tuple[MetricsServer, ServiceMetrics, Health],
+) -> None:
+    srv, metrics, _ = server
+    metrics.retries.inc(3)
+    code, body = _get(f"http://127.0.0.1:{srv.port}/metrics")
+    assert code == 200 and b"guard_retries_total 3.0" in body
+    assert _get(f"http://127.0.0.1:{srv.port}/")[0] == 404
+
+
+def test_readyz_fails_until_partitions_are_assigned_and_healthz_passes_at_start(
+    server: tuple[MetricsServer, ServiceMetrics, Health],
+) -> None:
+    srv, _, health = server
+    assert _get(f"http://127.0.0.1:{srv.port}/healthz")[0] == 200
+    code, body = _get(f"http://127.0.0.1:{srv.port}/readyz")
+    assert code == 503 and json.loads(body)["partitions_assigned"] is False
+    health.assignment(True)
+    health.lag_read(0)
+    health.idle_poll()
+    assert _get(f"http://127.0.0.1:{srv.port}/readyz")[0] == 200
+
+
+def test_end_to_end_latency_buckets_count_values_at_or_below_each_bound() -> None:
+    m = ServiceMetrics()
+    m.e2e_seconds.observe_many([0.005, 0.01, 0.3, 5000.0])
+    name = "guard_end_to_end_latency_seconds"
+    assert _value(m, f"{name}_bucket", le="0.01") == 2
+    assert _value(m, f"{name}_bucket", le="0.5") == 3
+    assert _value(m, f"{name}_bucket", le="3600.0") == 3
+    assert _value(m, f"{name}_bucket", le="+Inf") == 4
+    assert _value(m, f"{name}_count") == 4
+    assert _value(m, f"{name}_sum") == 5000.315
