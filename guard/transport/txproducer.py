@@ -8,6 +8,7 @@ transactional id, whose `init_transactions` aborts whatever was left open.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -115,11 +116,25 @@ class TxProducer:
             raise TransientTransportError(f"send: {exc}") from exc
         self._futures.append((record.topic, fut))
 
+    def _flush(self) -> None:
+        """Flush within the request timeout. kafka-python 3.0's flush raises
+        UnknownError('Future not done') when a batch the broker refused as too large was split
+        and re-enqueued while it waited; the halves are then in flight, so flushing again
+        waits for them (until the same deadline)."""
+        deadline = time.monotonic() + self._timeout_ms / 1000
+        while True:
+            try:
+                self._producer.flush(timeout=max(0.001, deadline - time.monotonic()))
+                return
+            except kerr.UnknownError as exc:
+                if "Future not done" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+
     def commit(
         self, offsets: Mapping[TopicPartition, int] | None = None, group_metadata: Any = None
     ) -> None:
         """Commit what was sent since `begin`, with consumed `offsets` when given."""
-        translate("flush", lambda: self._producer.flush(timeout=self._timeout_ms / 1000))
+        translate("flush", self._flush)
         for topic, fut in self._futures:
             if fut.failed():
                 error = classify(f"send to {topic}", fut.exception)
