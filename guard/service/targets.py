@@ -81,6 +81,13 @@ class TargetWatch:
             t: f.max_message_bytes for t, f in facts.items() if f.max_message_bytes is not None
         }
         self._read_once, self.stale = True, False
+        self.cap_batches(pipe, targets)
+
+    def cap_batches(self, pipe: Pipe, targets: list[str]) -> None:
+        """One produce request must fit the smallest target: a client that batches several
+        records into it (librdkafka) would otherwise be refused for the batch, not a record."""
+        if targets:
+            pipe.cap_batch_bytes(min(self.limit(t) for t in targets))
 
     def _read(self, targets: list[str], pipe: Pipe) -> Mapping[str, TopicFacts]:
         described = self.describe(targets) if self.describe is not None else None

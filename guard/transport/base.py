@@ -94,6 +94,11 @@ class Pipe(Protocol):
 
     def send(self, record: OutRecord) -> None: ...
 
+    def cap_batch_bytes(self, limit: int) -> None:
+        """No produce request may exceed `limit` bytes (the smallest target's
+        max.message.bytes); called between transactions."""
+        ...
+
     def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         """Commit everything sent since `begin` together with the consumed `offsets`
         (next offset to read per partition), or nothing at all."""

@@ -76,6 +76,10 @@ class KafkaPipe:
     def send(self, record: OutRecord) -> None:
         self._producer.send(record)
 
+    def cap_batch_bytes(self, limit: int) -> None:
+        """Nothing to do: kafka-python splits a batch the broker refuses as too large and
+        sends its records again by itself."""
+
     def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         meta = translate("group metadata", self._consumer.group_metadata)
         self._producer.commit(offsets, meta)

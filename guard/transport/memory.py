@@ -54,6 +54,7 @@ class MemoryPipe:
         self.broker = broker
         self.group = group
         self.fail_next_commits = 0
+        self.batch_cap: int | None = None
         # Commits that take effect and then report a failure (a timed-out commit that landed).
         self.land_then_fail_commits = 0
         self.fail_lag = False  # lag reads fail, as with a stopped broker
@@ -88,6 +89,9 @@ class MemoryPipe:
         return {
             (t, p): len(self.broker.topics[t][p]) - pos for (t, p), pos in self._positions.items()
         }
+
+    def cap_batch_bytes(self, limit: int) -> None:
+        self.batch_cap = limit  # recorded for tests; the fake has no batches
 
     def begin(self) -> None:
         self._pending = []

@@ -125,6 +125,9 @@ class ConfluentPipe:
     def send(self, record: OutRecord) -> None:
         self._producer.send(record)
 
+    def cap_batch_bytes(self, limit: int) -> None:
+        self._producer.cap_batch_bytes(limit)
+
     def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         meta = translate("group metadata", self._consumer.consumer_group_metadata)
         self._producer.commit(offsets, meta)

@@ -38,10 +38,25 @@ class ConfluentTxProducer:
         self._in_transaction = False
         # The first delivery failure of this batch, and the topic of the refused record.
         self._failed: tuple[KafkaError, str | None] | None = None
+        self._batch_size: int | None = None  # below settings.batch_size: cap_batch_bytes
         self._create()
+
+    def cap_batch_bytes(self, limit: int) -> None:
+        """librdkafka packs several records into one request up to batch.size; the broker
+        refuses the whole request when it is over the topic's max.message.bytes, though every
+        record fits. Lower batch.size to the limit (the producer is made anew before the
+        next transaction; a record larger than it still goes alone)."""
+        current = self._batch_size or self.settings.batch_size
+        if limit >= current or self._in_transaction:
+            return
+        log.info("producer batches capped to the smallest target's limit", batch_size=limit)
+        self._batch_size = limit
+        self.close()
 
     def _create(self) -> None:
         conf = config.producer(self.settings, self.transactional_id)
+        if self._batch_size is not None:
+            conf["batch.size"] = self._batch_size
         producer = translate("create producer", lambda: Producer(conf))
         try:
             # Fences an earlier producer with the same id and aborts its open transaction.
