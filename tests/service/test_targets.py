@@ -107,3 +107,17 @@ def test_a_refusal_the_precheck_missed_lowers_the_limit_and_retries_the_batch() 
     assert omitted and all(
         record_size(OutRecord(r.topic, r.key, r.value, list(r.headers))) <= 3000 for r in omitted
     )  # type: ignore[arg-type]
+
+
+def test_produce_requests_are_capped_at_the_smallest_targets_limit() -> None:
+    broker = _broker(10)
+    pipe = MemoryPipe(broker, "g")
+    limits = {"orders.valid": 1_048_588, "orders.quarantine": 40_000}
+
+    def describe(topics: Sequence[str]) -> dict[str, TopicFacts]:
+        return {t: TopicFacts(3, limits[t]) for t in topics}
+
+    GuardService(_settings(), load_registry(SCHEMAS), lambda: pipe, describe_targets=describe).run(
+        idle_timeout=0
+    )
+    assert pipe.batch_cap == 40_000
