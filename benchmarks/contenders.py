@@ -96,6 +96,8 @@ def _guard(client: str, monitoring: bool) -> Callable[[Job], list[str]]:
             "topics": {
                 job.source: {
                     "subject": "orders",
+                    # The input names v1 and v2 in its headers; the peers accept both.
+                    "accepted_versions": "all",
                     "valid_topic": job.valid,
                     "quarantine_topic": job.dlq,
                 }
