@@ -20,10 +20,10 @@ from guard.config import KafkaSettings, load_settings
 from guard.contracts import load_registry
 from guard.demo.samples import good_order
 from guard.localbroker import LocalKafka
-from guard.quarantine.sources import state_topic_for
+from guard.quarantine.sources import RUN_KEY, state_topic_for
 from guard.service import GuardService
 from guard.transport.admin import ensure_topics
-from guard.transport.kafka import KafkaPipe
+from guard.transport.factory import open_pipe
 from guard.verify import ReadRecord, read_topic
 from tests.conftest import SCHEMAS
 
@@ -48,12 +48,15 @@ def _mix(n: int) -> list[tuple[bytes, bytes, str]]:
     return out
 
 
-def _guard_config(tmp_path: Path, bootstrap: str, source: str, group: str, schemas: Path) -> Path:
+def _guard_config(
+    tmp_path: Path, bootstrap: str, source: str, group: str, schemas: Path, client: str
+) -> Path:
     path = tmp_path / "guard.yaml"
     path.write_text(
         json.dumps(
             {
                 "kafka": {
+                    "client": client,
                     "bootstrap_servers": bootstrap,
                     "group_id": group,
                     "request_timeout_ms": 15000,
@@ -93,6 +96,16 @@ def _finish(proc: subprocess.Popen[str]) -> dict[str, object]:
     return report  # type: ignore[no-any-return]
 
 
+def _handled(bootstrap: str, state_topic: str) -> int:
+    """Quarantined copies the replay state marks as handled (not the run marker)."""
+    return len({r.key for r in read_topic(bootstrap, state_topic)} - {RUN_KEY.encode()})
+
+
+def _requeued(quarantine: list[ReadRecord]) -> Counter[tuple[bytes | None, int]]:
+    """(key, attempt) of every copy a replay wrote back to the quarantine."""
+    return Counter((r.key, r.envelope["attempt"]) for r in quarantine if r.envelope["attempt"] > 1)
+
+
 def _replayed(clean: list[ReadRecord]) -> Counter[bytes]:
     return Counter(
         r.key for r in clean if any(k == "guard.replay.id" for k, _ in r.headers) and r.key
@@ -100,7 +113,9 @@ def _replayed(clean: list[ReadRecord]) -> Counter[bytes]:
 
 
 @pytest.fixture
-def quarantined_mix(kafka: LocalKafka, unique: Callable[[str], str], tmp_path: Path):  # type: ignore[no-untyped-def]
+def quarantined_mix(  # type: ignore[no-untyped-def]
+    kafka: LocalKafka, unique: Callable[[str], str], tmp_path: Path, kafka_client: str
+):
     """A source topic run through the guard with contract v1 only: 3/4 of it quarantined."""
     bootstrap, source = kafka.bootstrap_servers, unique("orders")
     schemas = tmp_path / "schemas"
@@ -113,9 +128,9 @@ def quarantined_mix(kafka: LocalKafka, unique: Callable[[str], str], tmp_path: P
         producer.send(source, key=key, value=value, partition=i % PARTITIONS)
     producer.flush(timeout=60)
     producer.close(timeout=10)
-    config = _guard_config(tmp_path, bootstrap, source, unique("group"), schemas)
+    config = _guard_config(tmp_path, bootstrap, source, unique("group"), schemas, kafka_client)
     settings = load_settings(config)
-    summary = GuardService(settings, load_registry(schemas), lambda: KafkaPipe(settings.kafka)).run(
+    summary = GuardService(settings, load_registry(schemas), lambda: open_pipe(settings.kafka)).run(
         max_records=len(mix)
     )
     assert summary.stats.valid == 300 and summary.stats.quarantined == 900
@@ -156,14 +171,17 @@ def test_replay_after_a_contract_release_is_exactly_once_across_a_crash_and_reru
     crashed = _replay(config, subprocess_env, "--yes", "--batch", "5")
     state_topic = state_topic_for(f"{source}.quarantine")
     deadline = time.monotonic() + 120
-    while len(read_topic(bootstrap, state_topic)) < 50:
+    # Killed once it has requeued some still-failing records (they sit in one partition).
+    while not _requeued(read_topic(bootstrap, f"{source}.quarantine")):
         assert crashed.poll() is None, "replay finished before it could be interrupted"
         assert time.monotonic() < deadline
-        time.sleep(0.1)
+        time.sleep(0.2)
     crashed.kill()
     crashed.wait(timeout=30)
-    handled_before_rerun = len(read_topic(bootstrap, state_topic))
+    handled_before_rerun = _handled(bootstrap, state_topic)
     assert 0 < handled_before_rerun < 900, "the kill landed midway"
+    requeued_by_the_crash = _requeued(read_topic(bootstrap, f"{source}.quarantine"))
+    assert requeued_by_the_crash, "the crashed run requeued some still-failing records"
 
     rerun = _finish(_replay(config, subprocess_env, "--yes"))
     assert rerun["skipped"]["already_handled"] == handled_before_rerun  # type: ignore[index]
@@ -171,6 +189,10 @@ def test_replay_after_a_contract_release_is_exactly_once_across_a_crash_and_reru
     assert _replayed(clean) == Counter({k: 1 for k in should_pass}), (
         "exactly the passing ones, once"
     )
+    broken = {k for k, g in groups.items() if g == "broken"}
+    assert _requeued(read_topic(bootstrap, f"{source}.quarantine")) == Counter(
+        {(k, 2): 1 for k in broken}
+    ), "the crash and the rerun requeued each still-failing record once, at attempt 2"
 
     again = _finish(_replay(config, subprocess_env, "--yes"))
     assert again["passed"] == 0
@@ -215,7 +237,7 @@ def test_to_source_sends_passing_records_back_through_the_live_guard(
     assert report["passed"] == 300
     settings = load_settings(config)
     registry = load_registry(settings.schemas_dir)
-    summary = GuardService(settings, registry, lambda: KafkaPipe(settings.kafka)).run(
+    summary = GuardService(settings, registry, lambda: open_pipe(settings.kafka)).run(
         max_records=300
     )
     assert (summary.stats.valid, summary.stats.quarantined) == (300, 0)
