@@ -32,6 +32,9 @@ pytestmark = [
     pytest.mark.timeout(7200 if FULL else 900),
 ]
 CATCH_UP_S = 3600 if FULL else 300
+# A restarted member may wait for the killed one to leave the group: its session (45 s), or,
+# when it died mid-rebalance, the rebalance timeout (max.poll.interval.ms, 300 s).
+FIRST_COMMIT_S = 400
 
 
 def test_random_sigkills_during_a_mixed_stream_lose_and_duplicate_nothing(
@@ -53,14 +56,14 @@ def test_random_sigkills_during_a_mixed_stream_lose_and_duplicate_nothing(
     first_commit_s, peak_kb, inside_open_tx = [], 0, 0
     for k in range(SIZES.kills):
         proc = GuardProcess(config, subprocess_env, f"kill{k}")
-        first_commit_s.append(proc.wait_for_commit_after(0, timeout=180))
+        first_commit_s.append(proc.wait_for_commit_after(0, FIRST_COMMIT_S))
         proc.wait_for_commit_after(rng.randint(1, batches_per_run) - 1, timeout=180)
         time.sleep(rng.uniform(0.0, 0.3))
         proc.kill()
         inside_open_tx += open_transaction_records(bootstrap, outputs) > 0
         peak_kb = max(peak_kb, proc.peak_rss_kb)
     final = GuardProcess(config, subprocess_env, "final")
-    first_commit_s.append(final.wait_for_commit_after(0, timeout=180))
+    first_commit_s.append(final.wait_for_commit_after(0, FIRST_COMMIT_S))
     wait_caught_up(bootstrap, group, source, CATCH_UP_S, lambda: final.proc.poll() is None)
     summary = final.terminate()
     seconds = time.monotonic() - started
@@ -100,11 +103,11 @@ def test_sigkills_inside_open_transactions_never_show_their_records(
     )
     outputs = (f"{source}.valid", f"{source}.quarantine")
     rng = random.Random(4)
-    inside, attempts, peak_kb = 0, 0, 0
+    inside, attempts, peak_kb, first_commit_s = 0, 0, 0, []
     while inside < SIZES.tx_kills and attempts < 3 * SIZES.tx_kills + 3:
         attempts += 1
         proc = GuardProcess(config, subprocess_env, f"txkill{attempts}")
-        proc.wait_for_commit_after(0, timeout=180)
+        first_commit_s.append(proc.wait_for_commit_after(0, FIRST_COMMIT_S))
         proc.wait_for_commit_after(proc.commits(), timeout=180)
         time.sleep(rng.uniform(0.0, 0.1))
         proc.kill()
@@ -120,6 +123,7 @@ def test_sigkills_inside_open_transactions_never_show_their_records(
         records=SIZES.records,
         kills=attempts,
         kills_inside_open_tx=inside,
+        restart_to_first_commit_s=[round(s, 1) for s in first_commit_s],
         peak_rss_mb=round(max(peak_kb, final.peak_rss_kb) / 1024, 1),
         audit=result,
     )
