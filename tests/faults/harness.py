@@ -43,7 +43,7 @@ class Sizes:
 SIZES = (
     Sizes(records=500_000, kills=20, tx_kills=10, outage_s=20.0, fuzz_cases=100_000)
     if FULL
-    else Sizes(records=12_000, kills=3, tx_kills=2, outage_s=8.0, fuzz_cases=2_000)
+    else Sizes(records=12_000, kills=2, tx_kills=1, outage_s=8.0, fuzz_cases=2_000)
 )
 PARTITIONS = 3
 MAX_BYTES = 4_096  # limits.max_bytes in the scenarios' config: the too_large records pass it
