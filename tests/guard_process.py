@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -20,7 +20,10 @@ class GuardProcess:
     """A `guard run` child; stderr goes to a file so a full pipe never blocks it.
 
     A watcher thread keeps the child's peak resident memory (`peak_rss_kb`, from VmHWM) while
-    it lives."""
+    it lives. Every child is listed in `GuardProcess.started_children`, so a fixture can kill
+    the ones a failed test left running."""
+
+    started_children: ClassVar[list[GuardProcess]] = []
 
     def __init__(self, config: Path, env: dict[str, str], name: str, *args: str) -> None:
         self.log = config.parent / f"{name}.stderr"
@@ -35,6 +38,7 @@ class GuardProcess:
         )
         self.peak_rss_kb = 0
         threading.Thread(target=self._watch_rss, daemon=True).start()
+        GuardProcess.started_children.append(self)
 
     def _watch_rss(self) -> None:
         status = Path(f"/proc/{self.proc.pid}/status")
