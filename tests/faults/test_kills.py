@@ -143,7 +143,9 @@ def test_two_instances_in_one_group_with_one_killed_lose_and_duplicate_nothing(
     bootstrap, source, group = kafka.bootstrap_servers, unique("orders"), unique("group")
     create_topic(bootstrap, source, kafka_client)
     expected = produce(bootstrap, source, mixed_stream(SIZES.records, seed=5))
-    config = write_config(tmp_path, bootstrap, source, group, kafka_client)
+    # Small transactions at CI size, so that `a` is still at work when `b` joins.
+    batch = {"max_records": 200 if FULL else 20}
+    config = write_config(tmp_path, bootstrap, source, group, kafka_client, batch=batch)
     a = GuardProcess(config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "a"}, "a")
     a.wait_for_commit_after(0, timeout=180)
     b = GuardProcess(config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "b"}, "b")
