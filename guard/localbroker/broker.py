@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import json
 import logging
 import shutil
 import socket
@@ -28,6 +29,7 @@ BROKER_JVM_OPTS = ("-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=
 TOOL_JVM_OPTS = ("-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # tests push a 10 MB value through
 _BIND_ATTEMPTS = 3
+PORTS_FILE = "ports.json"  # in the data dir: a restart on the same data keeps its ports
 
 
 def render_server_properties(
@@ -101,7 +103,10 @@ class LocalKafka:
     """A throw-away single-node Kafka 4.x broker on 127.0.0.1 (context manager).
 
     ``data_dir`` defaults to a fresh temp dir, deleted on stop(); a given dir is kept and, if
-    already formatted, reused. ``version`` defaults to ``$GUARD_KAFKA_VERSION`` or newest 4.x.
+    already formatted, reused -- on the ports it had before, recorded in ``<data_dir>/ports.json``,
+    so clients keep their bootstrap address across restarts. ``stop_in_place()`` then
+    ``start()`` restarts this broker in place (same port, same data), for outage tests.
+    ``version`` defaults to ``$GUARD_KAFKA_VERSION`` or newest 4.x.
     """
 
     def __init__(
@@ -182,8 +187,10 @@ class LocalKafka:
                     break
                 except _PortInUse:
                     # free_port() is racy: another process took a port between probe and bind.
+                    # A recorded port someone else took since is given up for fresh ones.
                     logger.warning("port clash starting kafka (attempt %d), retrying", attempt)
                     self._kill()
+                    (self.data_dir / PORTS_FILE).unlink(missing_ok=True)
             else:
                 raise BrokerError(f"kafka found no free ports in {_BIND_ATTEMPTS} attempts")
         except BaseException:
@@ -198,6 +205,15 @@ class LocalKafka:
         """Forget the process so it outlives this object and this Python (CLI ``start``)."""
         atexit.unregister(self.stop)
         self._proc, self.owns_data_dir = None, False
+
+    def stop_in_place(self, timeout: float = 30.0, *, hard: bool = False) -> None:
+        """Stop the JVM but keep its data and ports: a later ``start()`` brings the same broker
+        back on the same address. ``hard`` kills it (SIGKILL, a crash) instead of SIGTERM."""
+        if self._proc is not None and hard:
+            self._proc.kill()
+            self._proc.wait(10)
+            self._proc = None
+        self._kill(timeout)
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM (controlled shutdown), SIGKILL after ``timeout``; drop a temp data dir."""
@@ -234,14 +250,9 @@ class LocalKafka:
     def _launch(self, dist: KafkaDist) -> None:
         data, logs = self.data_dir, self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        # Fresh ports every launch: a single node tolerates a changed controller endpoint even
-        # on storage formatted with the old one (checked against 4.3.1).
-        client_port = free_port()
-        controller_port = free_port()
-        while controller_port == client_port:
-            controller_port = free_port()
+        client_port, controller_port = self._ports()
         taken = {client_port, controller_port}
-        self.listener_ports = {}
+        self.listener_ports = {}  # extra (SASL/TLS) listeners: fresh ports every launch
         for name in self._listener_names:
             port = free_port()
             while port in taken:
@@ -279,6 +290,26 @@ class LocalKafka:
             )
         self._client_port = client_port
         self._wait_ready()
+        (data / PORTS_FILE).write_text(
+            json.dumps({"client": client_port, "controller": controller_port}) + "\n"
+        )
+
+    def _ports(self) -> tuple[int, int]:
+        """The ports this data dir was served on before, else two fresh ones.
+
+        Fresh ports are fine even on formatted storage (a single node tolerates a changed
+        controller endpoint, checked against 4.3.1); the recorded ones keep the address stable.
+        """
+        try:
+            recorded = json.loads((self.data_dir / PORTS_FILE).read_text())
+            return int(recorded["client"]), int(recorded["controller"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        client_port = free_port()
+        controller_port = free_port()
+        while controller_port == client_port:
+            controller_port = free_port()
+        return client_port, controller_port
 
     def _format(self, jvm: list[str], props: Path) -> None:
         cmd = [*jvm, "kafka.tools.StorageTool", "format", "--standalone"]

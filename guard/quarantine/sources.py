@@ -7,14 +7,23 @@ replayed records — so a record is handled exactly when its output is committed
 
 Directory: the `*.jsonl` quarantine files; the state is read back from what earlier replays
 wrote (`replayed/*.jsonl` and requeued files), whose lines name the copy they came from.
+
+A replay run also records the snapshot it reads (its end per partition or per file) as a
+`ReplayRun`: in the state topic under the key `replay-run`, or in `replayed/run.json`. A run
+that is interrupted leaves it unfinished, and the next replay resumes it with the same end --
+so the copies the interrupted run requeued (appended past that end) are not replayed again,
+and an interrupted replay plus a rerun writes what one replay writes. A run that read its whole
+snapshot marks it finished; the replay after that takes a fresh snapshot.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from guard.config.settings import KafkaSettings
 from guard.errors import InputError
@@ -26,10 +35,37 @@ from guard.quarantine.records import (
     from_file_line,
     from_kafka,
 )
+from guard.transport.base import TopicSnapshot
 from guard.transport.factory import open_reader
 
 Item = QuarantinedRecord | UnreadableRecord
 REPLAYED_DIR = "replayed"
+RUN_KEY = "replay-run"  # the run marker's key in the state topic (copies are "<p>/<o>")
+RUN_FILE = "run.json"  # the run marker of a directory, in its replayed/ folder
+
+
+@dataclass(frozen=True)
+class ReplayRun:
+    """One replay of a quarantine: the snapshot end it reads up to (per partition, or bytes per
+    file) and whether it got through all of it."""
+
+    replay_id: str
+    end: Mapping[str, int] = field(default_factory=dict)
+    finished: bool = False
+
+    def to_json(self) -> bytes:
+        body = {"replay_id": self.replay_id, "end": dict(self.end), "finished": self.finished}
+        return json.dumps(body, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | None) -> ReplayRun | None:
+        """The marker, or None when it is missing or unreadable (then a fresh run starts)."""
+        try:
+            body: Any = json.loads(raw or b"")
+            end = {str(k): int(v) for k, v in body["end"].items()}
+            return cls(str(body["replay_id"]), end, bool(body["finished"]))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
 
 
 def state_topic_for(quarantine_topic: str) -> str:
@@ -45,6 +81,18 @@ class QuarantineSource(Protocol):
 
     def handled(self) -> dict[str, str]:
         """Location key -> what an earlier replay did with it (`replayed` / `requeued`)."""
+        ...
+
+    def unfinished_run(self) -> ReplayRun | None:
+        """The run an earlier replay started and did not finish, read from the state now."""
+        ...
+
+    def end(self) -> dict[str, int]:
+        """Where reading stops: the snapshot end, per partition or per file."""
+        ...
+
+    def resume(self, run: ReplayRun) -> None:
+        """Read only up to `run`'s end (never past the current one), to finish that run."""
         ...
 
 
@@ -78,16 +126,38 @@ class TopicSource:
         finally:
             reader.close()
 
-    def handled(self) -> dict[str, str]:
+    def _state(self) -> dict[str, bytes | None]:
         reader = open_reader(self.settings)
         try:
             table = reader.latest(state_topic_for(self.name))
         finally:
             reader.close()
+        return {key.decode(errors="replace"): rec.value for key, rec in table.items()}
+
+    def handled(self) -> dict[str, str]:
         return {
-            key.decode(): json.loads(rec.value or b"{}").get("status", "replayed")
-            for key, rec in table.items()
+            key: json.loads(value or b"{}").get("status", "replayed")
+            for key, value in self._state().items()
+            if key != RUN_KEY
         }
+
+    def unfinished_run(self) -> ReplayRun | None:
+        run = ReplayRun.from_json(self._state().get(RUN_KEY))
+        return run if run is not None and not run.finished else None
+
+    def end(self) -> dict[str, int]:
+        return {str(p): o for p, o in self._snapshot.end.items()} if self._snapshot else {}
+
+    def resume(self, run: ReplayRun) -> None:
+        snap = self._snapshot
+        if snap is None:
+            return
+        # A partition the run did not know was added after its snapshot: nothing of it is read.
+        end = {
+            p: max(snap.start[p], min(o, run.end.get(str(p), snap.start[p])))
+            for p, o in snap.end.items()
+        }
+        self._snapshot = TopicSnapshot(snap.topic, snap.start, end)
 
 
 class DirectorySource:
@@ -96,26 +166,48 @@ class DirectorySource:
             raise InputError(f"{directory}: no such quarantine directory")
         self.directory = directory
         self.name = str(directory)
-        # Fixed at the start, like a topic snapshot: requeue files written now are not read.
-        self._files = sorted(directory.glob("*.jsonl"))
+        # Fixed at the start, like a topic snapshot: files, and bytes of each, written from now
+        # on (requeue files, lines appended by a running `guard validate`) are not read.
+        self._ends = {p.name: p.stat().st_size for p in sorted(directory.glob("*.jsonl"))}
+
+    def _lines(self) -> Iterator[tuple[str, int, bytes]]:
+        """(file name, line number, line) for every line inside the snapshot."""
+        for name, end in self._ends.items():
+            with (self.directory / name).open("rb") as fh:
+                read = 0
+                for number, raw in enumerate(fh, start=1):
+                    if read >= end:
+                        break
+                    read += len(raw)
+                    yield name, number, raw
 
     def size(self) -> int:
-        total = 0
-        for path in self._files:
-            with path.open("rb") as fh:
-                total += sum(1 for line in fh if line.strip())
-        return total
+        return sum(1 for _, _, raw in self._lines() if raw.strip())
 
     def records(self) -> Iterator[Item]:
-        for path in self._files:
-            with path.open(encoding="utf-8", errors="replace") as fh:
-                for number, text in enumerate(fh, start=1):
-                    if not text.strip():
-                        continue
-                    try:
-                        yield from_file_line(path.name, number, text)
-                    except UnreadableRecord as exc:
-                        yield exc
+        for name, number, raw in self._lines():
+            if not raw.strip():
+                continue
+            try:
+                yield from_file_line(name, number, raw.decode("utf-8", errors="replace"))
+            except UnreadableRecord as exc:
+                yield exc
+
+    def unfinished_run(self) -> ReplayRun | None:
+        try:
+            raw = (self.directory / REPLAYED_DIR / RUN_FILE).read_bytes()
+        except FileNotFoundError:
+            return None
+        run = ReplayRun.from_json(raw)
+        return run if run is not None and not run.finished else None
+
+    def end(self) -> dict[str, int]:
+        return dict(self._ends)
+
+    def resume(self, run: ReplayRun) -> None:
+        self._ends = {
+            name: min(size, run.end[name]) for name, size in self._ends.items() if name in run.end
+        }
 
     def handled(self) -> dict[str, str]:
         state: dict[str, str] = {}
@@ -131,3 +223,20 @@ class DirectorySource:
                         continue  # an ordinary quarantine line, or a torn last line
                     state[key] = status
         return state
+
+
+def write_run_file(directory: Path, run: ReplayRun) -> None:
+    """Replace a directory's run marker atomically and durably (a crash leaves old or new)."""
+    folder = directory / REPLAYED_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{RUN_FILE}.tmp"
+    with tmp.open("wb") as fh:
+        fh.write(run.to_json())
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, folder / RUN_FILE)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

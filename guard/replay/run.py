@@ -3,6 +3,10 @@
 Safe by default: a dry run classifies and writes nothing; a real replay first classifies
 (the same pass as a dry run), asks for confirmation, then makes a second pass that writes —
 so memory stays bounded whatever the quarantine size. `assume_yes` skips the first pass.
+
+Idempotent for records that still fail too: a replay that finds an unfinished run (one that
+was interrupted, or stopped by `max_records`) resumes it, reading up to that run's snapshot
+end, so the copies it requeued are not replayed a second time. See guard.quarantine.sources.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Protocol
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from guard.errors import TransientTransportError
-from guard.quarantine.sources import QuarantineSource
+from guard.quarantine.sources import QuarantineSource, ReplayRun
 from guard.replay.plan import Classifier, Outcome
 from guard.replay.report import ReplayReport
 from guard.replay.sinks import ReplaySink
@@ -50,6 +54,11 @@ class ReplayOptions:
     batch_size: int = 200
 
 
+@dataclass
+class _Walk:
+    complete: bool = False  # every record of the snapshot was classified
+
+
 def _acting(
     source: QuarantineSource,
     classifier: Classifier,
@@ -57,6 +66,7 @@ def _acting(
     max_records: int | None,
     progress: Progress,
     stop: threading.Event,
+    walk: _Walk | None = None,
 ) -> Iterator[Outcome]:
     """Outcomes that write, counting every outcome into the report; stops at max_records, or
     at once when a stop is requested."""
@@ -73,6 +83,18 @@ def _acting(
         if outcome.decision.writes:
             acted += 1
             yield outcome
+    if walk is not None:
+        walk.complete = True
+
+
+def _resume_unfinished(source: QuarantineSource, replay_id: str) -> ReplayRun:
+    """The run this replay belongs to: an unfinished one (then read up to its end), or a new
+    one over the current snapshot."""
+    unfinished = source.unfinished_run()
+    if unfinished is not None:
+        source.resume(unfinished)
+        return unfinished
+    return ReplayRun(replay_id, source.end())
 
 
 def replay_source(
@@ -86,6 +108,8 @@ def replay_source(
     stop: threading.Event | None = None,
 ) -> ReplayReport:
     stop = stop or threading.Event()
+    # Resumed already here, so that the plan covers what the run will read.
+    open_run = _resume_unfinished(source, options.replay_id).replay_id != options.replay_id
     plan = ReplayReport(options.replay_id, source.name, target, dry_run=True)
     if options.dry_run or not options.assume_yes:
         with progress(source.size(), f"checking {source.name}") as bar:
@@ -93,17 +117,26 @@ def replay_source(
                 pass
         if plan.interrupted or options.dry_run:
             return plan
-        if not plan.passed + plan.still_failing or not confirm(plan):
-            return plan
+        if plan.passed + plan.still_failing:
+            if not confirm(plan):
+                return plan
+        elif not open_run:
+            return plan  # nothing to write and no open run to close: no need to ask
     report = ReplayReport(options.replay_id, source.name, target, dry_run=False)
     # The sink first: creating it fences any other replay of this quarantine (its open
     # transaction is aborted). Only then is the state read, so it includes everything that
     # replay committed -- a state read before the prompt could be stale by now.
     sink = make_sink()
+    run = _resume_unfinished(source, options.replay_id)
+    resumed = run.replay_id != options.replay_id
     classifier.handled = source.handled()
+    walk = _Walk()
+    wrote = False
 
-    def write(batch: list[Outcome]) -> None:
-        sink.write(batch)
+    def write(batch: list[Outcome], finished: bool = False) -> None:
+        nonlocal wrote
+        sink.write(batch, replace(run, finished=finished))
+        wrote = True
 
     def recover(_state: object) -> None:
         sink.abort()
@@ -123,13 +156,16 @@ def replay_source(
     )
     try:
         with progress(source.size(), f"replaying {source.name}") as bar:
-            for outcome in _acting(source, classifier, report, options.max_records, bar, stop):
+            acting = _acting(source, classifier, report, options.max_records, bar, stop, walk)
+            for outcome in acting:
                 pending.append(outcome)
                 if len(pending) >= options.batch_size:
                     retrying(write, pending)
                     pending.clear()
-            if pending:
-                retrying(write, pending)
+            # The last transaction marks the run finished when it read its whole snapshot;
+            # cut short (stop, max_records), the run stays open for the next replay to resume.
+            if pending or (walk.complete and (wrote or resumed)):
+                retrying(write, pending, walk.complete)
                 pending.clear()
     finally:
         sink.close()

@@ -10,7 +10,13 @@ from typing import IO, Protocol
 from guard.config.settings import GuardSettings
 from guard.errors import InputError
 from guard.quarantine.files import record_line
-from guard.quarantine.sources import REPLAYED_DIR, state_topic_for
+from guard.quarantine.sources import (
+    REPLAYED_DIR,
+    RUN_KEY,
+    ReplayRun,
+    state_topic_for,
+    write_run_file,
+)
 from guard.replay.outputs import replay_output
 from guard.replay.plan import Decision, Outcome
 from guard.routing.router import mirror_partition
@@ -19,8 +25,9 @@ from guard.transport.factory import ensure_topics, open_reader, open_tx_sink
 
 
 class ReplaySink(Protocol):
-    def write(self, outcomes: list[Outcome]) -> None:
-        """Write one batch of PASS/FAIL outcomes atomically (all or none)."""
+    def write(self, outcomes: list[Outcome], run: ReplayRun) -> None:
+        """Write one batch of PASS/FAIL outcomes atomically (all or none), and record `run`
+        (the snapshot this replay reads; finished with its last batch) with it."""
         ...
 
     def abort(self) -> None: ...
@@ -67,8 +74,11 @@ class TopicSink:
             self._partitions[topic] = len(snapshot.end) if snapshot else None
         return self._partitions[topic]
 
-    def write(self, outcomes: list[Outcome]) -> None:
+    def write(self, outcomes: list[Outcome], run: ReplayRun) -> None:
         self._producer.begin()
+        # The run marker rides in every transaction: whatever commits, the state says which
+        # snapshot it belongs to, and the last one says whether the run got through it.
+        self._producer.send(OutRecord(self.state_topic, RUN_KEY.encode(), run.to_json(), []))
         for outcome in outcomes:
             rec = outcome.record
             assert rec is not None
@@ -131,6 +141,7 @@ class DirectorySink:
         self.replayed_path = directory / REPLAYED_DIR / f"replay-{replay_id}.jsonl"
         self.requeued_path = directory / f"requeued-{replay_id}.jsonl"
         self._files: dict[Path, IO[str]] = {}
+        self._run: ReplayRun | None = None  # the marker last written
 
     def _file(self, path: Path) -> IO[str]:
         if path not in self._files:
@@ -138,7 +149,12 @@ class DirectorySink:
             self._files[path] = path.open("a", encoding="utf-8")
         return self._files[path]
 
-    def write(self, outcomes: list[Outcome]) -> None:
+    def write(self, outcomes: list[Outcome], run: ReplayRun) -> None:
+        # Not transactional: the marker goes first when a run starts (a crash after it resumes
+        # the same snapshot) and last when it finishes (a crash before it finishes it again).
+        if run != self._run and not run.finished:
+            write_run_file(self.directory, run)
+            self._run = run
         for outcome in outcomes:
             key, value, headers = replay_output(
                 outcome, self.replay_id, self.at, self.version_header
@@ -149,6 +165,9 @@ class DirectorySink:
         for fh in self._files.values():
             fh.flush()
             os.fsync(fh.fileno())
+        if run != self._run:
+            write_run_file(self.directory, run)
+            self._run = run
 
     def abort(self) -> None:
         """Nothing to undo: each line stands alone (a line torn by a crash fails to parse)."""

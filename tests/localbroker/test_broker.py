@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -11,6 +12,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from guard.localbroker import LocalKafka, render_server_properties
 from guard.localbroker.broker import MAX_MESSAGE_BYTES, random_cluster_id
+from guard.verify import read_topic
 
 BIG_VALUE = b"x" * (10 * 1024 * 1024)  # the pipeline's size limit tests send 10 MB values
 
@@ -117,3 +119,42 @@ def test_transactional_round_trip() -> None:
     # stop() must leave nothing behind: process gone, temp data dir removed.
     assert pid is not None and not Path(f"/proc/{pid}").exists()
     assert not data_dir.exists()
+
+
+def _produce_one(bootstrap: str, topic: str, value: bytes) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", max_block_ms=30_000)
+    try:
+        producer.send(topic, key=b"k", value=value).get(timeout=30)
+    finally:
+        producer.close(timeout=10)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+def test_a_broker_stopped_in_place_restarts_on_the_same_port_with_its_data() -> None:
+    topic = f"inplace-{uuid.uuid4().hex[:8]}"
+    with LocalKafka() as kafka:
+        bootstrap, pid = kafka.bootstrap_servers, kafka.pid
+        _produce_one(bootstrap, topic, b"before")
+        kafka.stop_in_place()
+        assert not kafka.is_running() and kafka.data_dir.exists()
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", int(bootstrap.rsplit(":", 1)[1])), 1).close()
+        kafka.start()
+        assert kafka.bootstrap_servers == bootstrap and kafka.pid != pid
+        _produce_one(bootstrap, topic, b"after")
+        assert [r.value for r in read_topic(bootstrap, topic)] == [b"before", b"after"]
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+def test_a_broker_killed_in_place_comes_back_on_the_same_port() -> None:
+    """SIGKILL (a crash, no controlled shutdown) and start: same address, committed data kept."""
+    topic = f"killed-{uuid.uuid4().hex[:8]}"
+    with LocalKafka() as kafka:
+        bootstrap = kafka.bootstrap_servers
+        _produce_one(bootstrap, topic, b"kept")
+        kafka.stop_in_place(hard=True)
+        kafka.start()
+        assert kafka.bootstrap_servers == bootstrap
+        assert [r.value for r in read_topic(bootstrap, topic)] == [b"kept"]

@@ -47,3 +47,19 @@ def test_start_status_stop_from_the_shell(tmp_path: Path) -> None:
         stopped = _script(env, "stop", "--state", state)
     assert stopped.returncode == 0, stopped.stderr[-1500:]
     assert _script(env, "status", "--state", state).returncode != 0
+
+
+def test_start_with_the_same_data_dir_restarts_on_the_same_port(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHON": sys.executable}
+    state, data = str(tmp_path / "broker.json"), str(tmp_path / "data")
+    first = _script(env, "start", "--state", state, "--data-dir", data)
+    try:
+        assert first.returncode == 0, first.stderr[-1500:]
+        assert _script(env, "stop", "--state", state).returncode == 0
+        second = _script(env, "start", "--state", state, "--data-dir", data)
+        assert second.returncode == 0, second.stderr[-1500:]
+        bootstrap = first.stdout.splitlines()[0]
+        assert second.stdout.splitlines()[0] == bootstrap, "same port after a restart"
+    finally:
+        stopped = _script(env, "stop", "--state", state)
+    assert stopped.returncode == 0, stopped.stderr[-1500:]

@@ -20,7 +20,7 @@ from guard.config import KafkaSettings, load_settings
 from guard.contracts import load_registry
 from guard.demo.samples import good_order
 from guard.localbroker import LocalKafka
-from guard.quarantine.sources import state_topic_for
+from guard.quarantine.sources import RUN_KEY, state_topic_for
 from guard.service import GuardService
 from guard.transport.factory import ensure_topics, open_pipe
 from guard.verify import ReadRecord, read_topic
@@ -95,6 +95,16 @@ def _finish(proc: subprocess.Popen[str]) -> dict[str, object]:
     return report  # type: ignore[no-any-return]
 
 
+def _handled(bootstrap: str, state_topic: str) -> int:
+    """Quarantined copies the replay state marks as handled (not the run marker)."""
+    return len({r.key for r in read_topic(bootstrap, state_topic)} - {RUN_KEY.encode()})
+
+
+def _requeued(quarantine: list[ReadRecord]) -> Counter[tuple[bytes | None, int]]:
+    """(key, attempt) of every copy a replay wrote back to the quarantine."""
+    return Counter((r.key, r.envelope["attempt"]) for r in quarantine if r.envelope["attempt"] > 1)
+
+
 def _replayed(clean: list[ReadRecord]) -> Counter[bytes]:
     return Counter(
         r.key for r in clean if any(k == "guard.replay.id" for k, _ in r.headers) and r.key
@@ -161,14 +171,17 @@ def test_replay_after_a_contract_release_is_exactly_once_across_a_crash_and_reru
     crashed = _replay(config, subprocess_env, "--yes", "--batch", "5")
     state_topic = state_topic_for(f"{source}.quarantine")
     deadline = time.monotonic() + 120
-    while len(read_topic(bootstrap, state_topic, client=kafka_client)) < 50:
+    # Killed once it has requeued some still-failing records (they sit in one partition).
+    while not _requeued(read_topic(bootstrap, f"{source}.quarantine")):
         assert crashed.poll() is None, "replay finished before it could be interrupted"
         assert time.monotonic() < deadline
-        time.sleep(0.1)
+        time.sleep(0.2)
     crashed.kill()
     crashed.wait(timeout=30)
-    handled_before_rerun = len(read_topic(bootstrap, state_topic, client=kafka_client))
+    handled_before_rerun = _handled(bootstrap, state_topic)
     assert 0 < handled_before_rerun < 900, "the kill landed midway"
+    requeued_by_the_crash = _requeued(read_topic(bootstrap, f"{source}.quarantine"))
+    assert requeued_by_the_crash, "the crashed run requeued some still-failing records"
 
     rerun = _finish(_replay(config, subprocess_env, "--yes"))
     assert rerun["skipped"]["already_handled"] == handled_before_rerun  # type: ignore[index]
@@ -176,6 +189,10 @@ def test_replay_after_a_contract_release_is_exactly_once_across_a_crash_and_reru
     assert _replayed(clean) == Counter({k: 1 for k in should_pass}), (
         "exactly the passing ones, once"
     )
+    broken = {k for k, g in groups.items() if g == "broken"}
+    assert _requeued(read_topic(bootstrap, f"{source}.quarantine")) == Counter(
+        {(k, 2): 1 for k in broken}
+    ), "the crash and the rerun requeued each still-failing record once, at attempt 2"
 
     again = _finish(_replay(config, subprocess_env, "--yes"))
     assert again["passed"] == 0

@@ -7,6 +7,7 @@ import json
 import random
 import shutil
 import threading
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from guard.contracts import load_registry
 from guard.demo.samples import good_order
 from guard.errors import TransientTransportError
 from guard.filemode import validate_files
-from guard.quarantine.sources import DirectorySource
+from guard.quarantine.sources import DirectorySource, ReplayRun
 from guard.replay import (
     Classifier,
     DirectorySink,
@@ -109,10 +110,10 @@ class _CrashingSink(DirectorySink):
         super().__init__(qdir, "crash", "2026-11-21T10:00:00Z", False)
         self.batches = 0
 
-    def write(self, outcomes: list[Outcome]) -> None:
+    def write(self, outcomes: list[Outcome], run: ReplayRun) -> None:
         if self.batches == 2:
             raise KeyboardInterrupt  # the process dies between two batches
-        super().write(outcomes)
+        super().write(outcomes, run)
         self.batches += 1
 
 
@@ -125,6 +126,53 @@ def test_a_replay_interrupted_midway_and_rerun_writes_each_record_once(
     _run(quarantine_dir)
     values = _replayed_values(quarantine_dir)
     assert len(values) == len(set(values)) == 15
+
+
+def _requeued(qdir: Path) -> Counter[tuple[str, str, str]]:
+    """(quarantined copy it came from, attempt) of every requeued line."""
+    found: Counter[tuple[str, str, str]] = Counter()
+    for path in qdir.glob("requeued-*.jsonl"):
+        for line in path.read_text().splitlines():
+            h = json.loads(line)["headers"]
+            found[
+                (
+                    h["guard.replay.quarantine.file"],
+                    h["guard.replay.quarantine.line"],
+                    h["guard.attempt"],
+                )
+            ] += 1
+    return found
+
+
+def test_an_interrupted_replay_and_a_rerun_requeue_what_one_replay_requeues(
+    quarantine_dir: Path, tmp_path: Path
+) -> None:
+    once = tmp_path / "once"
+    shutil.copytree(quarantine_dir, once)
+    _run(once)
+    with pytest.raises(KeyboardInterrupt):
+        _run(quarantine_dir, sink=_CrashingSink(quarantine_dir))
+    assert 0 < sum(_requeued(quarantine_dir).values()) < 5, "the crash landed midway"
+    _run(quarantine_dir)
+    assert sorted(_requeued(quarantine_dir)) == sorted(_requeued(once))
+    assert set(_requeued(quarantine_dir).values()) == {1}
+    assert {attempt for _, _, attempt in _requeued(quarantine_dir)} == {"2"}
+
+
+def test_a_replay_stopped_by_max_is_resumed_by_the_next_one(quarantine_dir: Path) -> None:
+    _run(quarantine_dir, max_records=3)
+    _run(quarantine_dir)
+    assert set(_requeued(quarantine_dir).values()) == {1}
+    assert {attempt for _, _, attempt in _requeued(quarantine_dir)} == {"2"}
+    assert len(_requeued(quarantine_dir)) == 5 and len(_replayed_values(quarantine_dir)) == 15
+
+
+def test_the_replay_after_a_finished_one_takes_a_fresh_snapshot(quarantine_dir: Path) -> None:
+    _run(quarantine_dir)
+    again = _run(quarantine_dir)
+    assert again["still_failing"] == 5, "the requeued copies are replayed once more"
+    attempts = Counter(attempt for _, _, attempt in _requeued(quarantine_dir))
+    assert attempts == Counter({"2": 5, "3": 5})
 
 
 def test_max_limits_the_records_written(quarantine_dir: Path) -> None:
@@ -201,8 +249,8 @@ class _LandsThenFails(DirectorySink):
         super().__init__(qdir, "landed", "2026-11-21T10:00:00Z", False)
         self.failed = False
 
-    def write(self, outcomes: list[Outcome]) -> None:
-        super().write(outcomes)
+    def write(self, outcomes: list[Outcome], run: ReplayRun) -> None:
+        super().write(outcomes, run)
         if not self.failed:
             self.failed = True
             raise TransientTransportError("no answer to the commit")

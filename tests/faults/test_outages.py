@@ -1,0 +1,111 @@
+"""The broker and the topology change under a running `guard run`: a broker stopped and
+started in place, and the quarantine topic deleted mid-run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient
+
+from guard.localbroker import LocalKafka
+from tests.faults.harness import (
+    FULL,
+    SIZES,
+    audit,
+    create_topic,
+    mixed_stream,
+    produce,
+    record_figures,
+    wait_caught_up,
+    write_config,
+)
+from tests.guard_process import GuardProcess
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.faults,
+    pytest.mark.timeout(7200 if FULL else 900),
+]
+CATCH_UP_S = 3600 if FULL else 300
+
+
+@pytest.fixture
+def private_kafka() -> Iterator[LocalKafka]:
+    """A broker of this test's own, so stopping it disturbs no other test."""
+    with LocalKafka() as broker:
+        yield broker
+
+
+def test_a_broker_stopped_and_started_in_place_loses_and_duplicates_nothing(
+    private_kafka: LocalKafka,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+    kafka_client: str,
+) -> None:
+    bootstrap, source, group = private_kafka.bootstrap_servers, unique("orders"), unique("group")
+    create_topic(bootstrap, source, kafka_client)
+    expected = produce(bootstrap, source, mixed_stream(SIZES.records, seed=7))
+    config = write_config(tmp_path, bootstrap, source, group, kafka_client)
+    guard = GuardProcess(config, subprocess_env, "guard")
+    guard.wait_for_commit_after(2, timeout=180)
+    private_kafka.stop_in_place()
+    time.sleep(SIZES.outage_s)
+    seen = guard.commits()
+    private_kafka.start()
+    assert private_kafka.bootstrap_servers == bootstrap
+    recovery_s = guard.wait_for_commit_after(seen, timeout=300)
+    wait_caught_up(bootstrap, group, source, CATCH_UP_S, lambda: guard.proc.poll() is None)
+    guard.terminate()
+    retries = guard.log.read_text().count("transient broker failure")
+    result = audit(bootstrap, source, kafka_client, expected)
+    record_figures(
+        "broker_stop_start_in_place",
+        kafka_client,
+        records=SIZES.records,
+        outage_s=SIZES.outage_s,
+        broker_up_to_next_commit_s=round(recovery_s, 1),
+        retried_batches=retries,
+        peak_rss_mb=round(guard.peak_rss_kb / 1024, 1),
+        audit=result,
+    )
+    assert result.problems == {}, result.examples
+
+
+def test_a_quarantine_topic_deleted_mid_run_is_re_read_not_an_internal_error(
+    kafka: LocalKafka,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+    kafka_client: str,
+) -> None:
+    """Issue 8 item 2: the broker re-creates the topic (with another partition count); the run
+    goes on and ends with exit 0. What was in the deleted topic is gone with it, so only
+    quarantined records may be missing; every valid record is in the clean topic once, and
+    nothing is duplicated."""
+    bootstrap, source, group = kafka.bootstrap_servers, unique("orders"), unique("group")
+    quarantine = f"{source}.quarantine"
+    create_topic(bootstrap, source, kafka_client)
+    expected = produce(bootstrap, source, mixed_stream(SIZES.records, seed=9))
+    config = write_config(tmp_path, bootstrap, source, group, kafka_client)
+    guard = GuardProcess(config, subprocess_env, "guard")
+    guard.wait_for_commit_after(2, timeout=180)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    try:
+        admin.delete_topics([quarantine], timeout_ms=30_000)
+    finally:
+        admin.close()
+    wait_caught_up(bootstrap, group, source, CATCH_UP_S, lambda: guard.proc.poll() is None)
+    guard.terminate()  # exit 0, or the test fails here with the guard's log
+    result = audit(bootstrap, source, kafka_client, expected)
+    record_figures("quarantine_topic_deleted", kafka_client, records=SIZES.records, audit=result)
+    assert (result.duplicated, result.altered, result.wrong_verdict) == (0, 0, 0), result.examples
+    assert all(expected[key] is not None for key in result.lost_keys if key is not None), (
+        "only records quarantined before the deletion are missing"
+    )
+    assert result.by_verdict.total() - result.by_verdict["valid"] > 0, (
+        "records quarantined after the deletion are in the re-created topic"
+    )
