@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from kafka import KafkaProducer
 
 from guard.config import KafkaSettings, load_settings
 from guard.contracts import load_registry
@@ -20,6 +19,7 @@ from guard.transport.factory import ensure_topics, open_pipe
 from guard.verify import read_topic
 from tests.conftest import SCHEMAS
 from tests.guard_process import GuardProcess
+from tests.service.kafka_helpers import produce_samples
 
 pytestmark = pytest.mark.integration
 
@@ -34,25 +34,7 @@ def _produce(
     bootstrap: str, topic: str, samples: list[Sample], partitions: int = PARTITIONS
 ) -> dict[tuple[int, int], Sample]:
     """Produce the samples round-robin over partitions; map (partition, offset) -> sample."""
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", max_request_size=16 * 1024 * 1024
-    )
-    futures = [
-        (
-            producer.send(
-                topic, key=s.key, value=s.value, headers=s.headers, partition=i % partitions
-            ),
-            s,
-        )
-        for i, s in enumerate(samples)
-    ]
-    producer.flush(timeout=60)
-    placed = {}
-    for fut, s in futures:
-        meta = fut.get(timeout=30)
-        placed[(meta.partition, meta.offset)] = s
-    producer.close(timeout=10)
-    return placed
+    return produce_samples(bootstrap, topic, samples, partitions)
 
 
 def _config(
