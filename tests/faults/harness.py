@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
@@ -29,6 +30,13 @@ from guard.verify import read_topic
 from tests.conftest import SCHEMAS
 
 FULL = os.environ.get("GUARD_FAULTS_FULL") == "1"
+# Every scenario: a broker test of the fault suite, with room for the full sizes.
+MARKS = [
+    pytest.mark.integration,
+    pytest.mark.faults,
+    pytest.mark.timeout(7200 if FULL else 900),
+]
+CATCH_UP_S = 3600 if FULL else 300
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from kafka import KafkaProducer
@@ -22,7 +21,8 @@ from guard.demo.samples import good_order
 from guard.localbroker import LocalKafka
 from tests.conftest import SCHEMAS
 from tests.faults.harness import (
-    FULL,
+    CATCH_UP_S,
+    MARKS,
     SIZES,
     Input,
     audit,
@@ -34,12 +34,7 @@ from tests.faults.harness import (
 )
 from tests.guard_process import GuardProcess
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.faults,
-    pytest.mark.timeout(7200 if FULL else 900),
-]
-CATCH_UP_S = 3600 if FULL else 300
+pytestmark = MARKS
 
 _leaf = (
     st.none()

@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from guard.localbroker import LocalKafka
 from tests.faults.harness import (
+    CATCH_UP_S,
     FULL,
+    MARKS,
     SIZES,
     audit,
     create_topic,
@@ -26,12 +26,7 @@ from tests.faults.harness import (
 )
 from tests.guard_process import GuardProcess
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.faults,
-    pytest.mark.timeout(7200 if FULL else 900),
-]
-CATCH_UP_S = 3600 if FULL else 300
+pytestmark = MARKS
 # A restarted member may wait for the killed one to leave the group: its session (45 s), or,
 # when it died mid-rebalance, the rebalance timeout (max.poll.interval.ms, 300 s).
 FIRST_COMMIT_S = 400

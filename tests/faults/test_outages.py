@@ -12,7 +12,8 @@ from kafka import KafkaAdminClient
 
 from guard.localbroker import LocalKafka
 from tests.faults.harness import (
-    FULL,
+    CATCH_UP_S,
+    MARKS,
     SIZES,
     audit,
     create_topic,
@@ -24,12 +25,7 @@ from tests.faults.harness import (
 )
 from tests.guard_process import GuardProcess
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.faults,
-    pytest.mark.timeout(7200 if FULL else 900),
-]
-CATCH_UP_S = 3600 if FULL else 300
+pytestmark = MARKS
 
 
 @pytest.fixture
