@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 from collections import Counter
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from guard.transport.factory import ensure_topics, open_pipe
 from guard.verify import read_topic
 from tests.conftest import SCHEMAS
 from tests.guard_process import GuardProcess
-from tests.service.kafka_helpers import produce_samples
+from tests.service.kafka_helpers import produce_samples, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -40,23 +39,9 @@ def _produce(
 def _config(
     tmp_path: Path, client: str, bootstrap: str, source: str, group: str, **extra: object
 ) -> Path:
-    config = {
-        "kafka": {
-            "client": client,
-            "bootstrap_servers": bootstrap,
-            "group_id": group,
-            "request_timeout_ms": 15000,
-        },
-        "schemas_dir": str(SCHEMAS),
-        "limits": {"max_bytes": 100_000},
-        "batch": {"max_records": 40, "poll_timeout_ms": 200},
-        "log": {"level": "DEBUG"},
-        "topics": {source: {"subject": "orders"}},
-        **extra,
-    }
-    path = tmp_path / "guard.yaml"
-    path.write_text(json.dumps(config), encoding="utf-8")  # JSON is valid YAML
-    return path
+    """The service tests' config, with batches of 40."""
+    batch = {"max_records": 40, "poll_timeout_ms": 200}
+    return write_config(tmp_path, bootstrap, source, group, client, **{"batch": batch, **extra})
 
 
 def _assert_exactly_once(
