@@ -117,6 +117,13 @@ class ServiceProbe:
             self.health.lag_read(None)
             log.warning("could not read consumer lag", error=str(exc))
             return
+        except Exception:
+            # Lag is for metrics and health only: a bug in reading it must not stop records
+            # flowing (it once ended the service with exit 4 on a partition with no position).
+            self._lag_total = None
+            self.health.lag_read(None)
+            log.exception("reading consumer lag failed; the service goes on")
+            return
         self.metrics.lag_read(lag)
         self.metrics.assigned.set(len(lag))
         self._lag_total = sum(lag.values())

@@ -67,6 +67,10 @@ class KafkaPipe:
             position = translate(
                 "position", partial(self._consumer.position, tp, timeout_ms=timeout_ms)
             )
+            if position is None:
+                # No fetch position yet: its committed offset is held by a dead member's open
+                # transaction (or still being fetched); its lag is unknown until then.
+                continue
             out[(tp.topic, tp.partition)] = max(ends[tp] - position, 0)
         return out
 

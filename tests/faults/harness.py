@@ -14,7 +14,7 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from guard.demo.samples import good_order
 from guard.transport.factory import ensure_topics
 from guard.verify import read_topic
 from tests.conftest import SCHEMAS
+from tests.guard_process import GuardProcess
 
 FULL = os.environ.get("GUARD_FAULTS_FULL") == "1"
 # Every scenario: a broker test of the fault suite, with room for the full sizes.
@@ -212,14 +213,17 @@ def group_lag(bootstrap: str, group: str, topic: str) -> int | None:
 
 
 def wait_caught_up(
-    bootstrap: str, group: str, topic: str, timeout: float, alive: Callable[[], bool] = bool
+    bootstrap: str, group: str, topic: str, timeout: float, guard: GuardProcess | None = None
 ) -> float:
     """Block until the group has committed every record of `topic`; seconds it took. Fails
-    at once when `alive()` turns false (the guard exited)."""
+    at once when `guard` exits, with the end of its log (why it exited)."""
     started = time.monotonic()
     while True:
-        if not alive():
-            raise AssertionError(f"the guard exited before {group} caught up on {topic}")
+        if guard is not None and guard.proc.poll() is not None:
+            raise AssertionError(
+                f"the guard exited ({guard.proc.returncode}) before {group} caught up on "
+                f"{topic}: {guard.log.read_text(errors='replace')[-3000:]}"
+            )
         try:
             if group_lag(bootstrap, group, topic) == 0:
                 return time.monotonic() - started

@@ -185,7 +185,7 @@ def test_every_record_of_a_hostile_stream_gets_exactly_one_verdict(
     produce(bootstrap, source, corpus)
     config = write_config(tmp_path, bootstrap, source, group, kafka_client)
     guard = GuardProcess(config, subprocess_env, "guard")
-    wait_caught_up(bootstrap, group, source, CATCH_UP_S, lambda: guard.proc.poll() is None)
+    wait_caught_up(bootstrap, group, source, CATCH_UP_S, guard)
     guard.terminate()  # exit 0: no crash
     result = audit(bootstrap, source, kafka_client)
     record_figures(
@@ -238,7 +238,7 @@ def test_a_record_with_a_non_utf8_header_key_gets_a_verdict_and_the_rest_flow(
         producer.close(timeout=10)
     config = write_config(tmp_path, bootstrap, source, group, kafka_client)
     guard = GuardProcess(config, subprocess_env, "guard")
-    wait_caught_up(bootstrap, group, source, 120, lambda: guard.proc.poll() is None)
+    wait_caught_up(bootstrap, group, source, 120, guard)
     guard.terminate()
     result = audit(bootstrap, source, kafka_client)
     assert result.inputs == len(corpus)

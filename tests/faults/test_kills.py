@@ -59,7 +59,7 @@ def test_random_sigkills_during_a_mixed_stream_lose_and_duplicate_nothing(
         peak_kb = max(peak_kb, proc.peak_rss_kb)
     final = GuardProcess(config, subprocess_env, "final")
     first_commit_s.append(final.wait_for_commit_after(0, FIRST_COMMIT_S))
-    wait_caught_up(bootstrap, group, source, CATCH_UP_S, lambda: final.proc.poll() is None)
+    wait_caught_up(bootstrap, group, source, CATCH_UP_S, final)
     summary = final.terminate()
     seconds = time.monotonic() - started
     peak_kb = max(peak_kb, final.peak_rss_kb)
@@ -111,7 +111,7 @@ def test_sigkills_inside_open_transactions_never_show_their_records(
         inside += open_transaction_records(bootstrap, outputs) > 0
         peak_kb = max(peak_kb, proc.peak_rss_kb)
     final = GuardProcess(config, subprocess_env, "final")
-    wait_caught_up(bootstrap, group, source, CATCH_UP_S, lambda: final.proc.poll() is None)
+    wait_caught_up(bootstrap, group, source, CATCH_UP_S, final)
     final.terminate()
     result = audit(bootstrap, source, kafka_client, expected)
     record_figures(
@@ -147,7 +147,7 @@ def test_two_instances_in_one_group_with_one_killed_lose_and_duplicate_nothing(
     b.wait_for_commit_after(1, timeout=180)  # b owns partitions and has worked on them
     b.kill()
     killed_at = time.monotonic()
-    wait_caught_up(bootstrap, group, source, CATCH_UP_S, lambda: a.proc.poll() is None)
+    wait_caught_up(bootstrap, group, source, CATCH_UP_S, a)
     takeover_s = time.monotonic() - killed_at
     a.terminate()
     result = audit(bootstrap, source, kafka_client, expected)

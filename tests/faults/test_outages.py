@@ -54,7 +54,7 @@ def test_a_broker_stopped_and_started_in_place_loses_and_duplicates_nothing(
     private_kafka.start()
     assert private_kafka.bootstrap_servers == bootstrap
     recovery_s = guard.wait_for_commit_after(seen, timeout=300)
-    wait_caught_up(bootstrap, group, source, CATCH_UP_S, lambda: guard.proc.poll() is None)
+    wait_caught_up(bootstrap, group, source, CATCH_UP_S, guard)
     guard.terminate()
     retries = guard.log.read_text().count("transient broker failure")
     result = audit(bootstrap, source, kafka_client, expected)
@@ -94,7 +94,7 @@ def test_a_quarantine_topic_deleted_mid_run_is_re_read_not_an_internal_error(
         admin.delete_topics([quarantine], timeout_ms=30_000)
     finally:
         admin.close()
-    wait_caught_up(bootstrap, group, source, CATCH_UP_S, lambda: guard.proc.poll() is None)
+    wait_caught_up(bootstrap, group, source, CATCH_UP_S, guard)
     guard.terminate()  # exit 0, or the test fails here with the guard's log
     result = audit(bootstrap, source, kafka_client, expected)
     record_figures("quarantine_topic_deleted", kafka_client, records=SIZES.records, audit=result)

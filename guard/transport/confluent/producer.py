@@ -175,6 +175,10 @@ class ConfluentTxProducer:
 def _close(producer: Producer) -> None:
     try:
         producer.flush(0)  # serve pending callbacks
+        if not hasattr(producer, "close"):
+            # confluent-kafka < 2.13 has no close(): the handle is destroyed when the object
+            # is freed, and an open transaction is aborted by the successor's init.
+            return
         # close() aborts an open transaction and warns when it cannot (a fenced producer):
         # the successor's init_transactions aborts it anyway, so the warning becomes a log line.
         with warnings.catch_warnings(record=True) as caught:
