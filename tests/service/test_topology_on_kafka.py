@@ -62,9 +62,12 @@ def test_a_quarantine_topic_deleted_and_recreated_smaller_mid_run_is_reread(
         kafka_extra={"create_topics": False, "request_timeout_ms": 5000},
         batch={"max_records": 10, "poll_timeout_ms": 200},
     )
-    guard = GuardProcess(config, subprocess_env, "topology", "--idle-timeout", "8")
+    guard = GuardProcess(config, subprocess_env, "topology", "--idle-timeout", "20")
     guard.wait_for_commits(5)
     _recreate_smaller(bootstrap, f"{source}.quarantine", 1)
+    # More records after the change, so the guard must write to the re-created topic however
+    # far it had got through the first ones (on a fast run it may already be idle).
+    placed |= produce(bootstrap, source, 300, partitions=3, start=900)
     summary = guard.finish()  # exit 0: the run completed, no internal error
     assert "output topic partitions changed" in guard.log.read_text(), "the change was seen"
 
