@@ -141,6 +141,21 @@ def test_many_brackets_inside_strings_do_not_count_as_depth() -> None:
     assert obj == {"a": "[{" * 1000}
 
 
+def _beside_a_basket(nested: bytes) -> bytes:
+    """`nested` next to 100 line items: enough openers that the depth walk runs."""
+    return b'{"items": [' + b",".join([b'{"q":1}'] * 100) + b'], "deep": ' + nested + b"}"
+
+
+def test_a_wide_record_nesting_to_the_depth_limit_is_accepted() -> None:
+    obj, err = decode(_beside_a_basket(_objects(63)), LIMITS)  # 1 + 63 levels
+    assert err is None
+    assert obj is not None
+
+
+def test_a_wide_record_nesting_one_past_the_depth_limit_is_too_deep() -> None:
+    assert _reason(_beside_a_basket(_objects(64))) is Reason.TOO_DEEP
+
+
 def test_wide_but_shallow_value_is_not_too_deep() -> None:
     value = b'{"a": [' + b",".join([b"[1]"] * 5000) + b"]}"
     obj, err = decode(value, LIMITS)
