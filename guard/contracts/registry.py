@@ -7,6 +7,7 @@ Layout: `<schemas_dir>/<subject>/v<N>.yaml`. The directory name must equal the f
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from guard.contracts.compile import FieldCompileError, compile_model
+from guard.contracts.compile import FieldCompileError, compile_checker, compile_model
 from guard.contracts.spec import ContractSpec
 from guard.contracts.unknown import Shape
 from guard.errors import ContractError
@@ -31,6 +32,8 @@ class Contract:
     path: Path
     model: type[BaseModel]
     shape: Shape
+    # The per-record check (the model's checks over plain dicts); raises ValidationError.
+    check: Callable[[Any], Any]
 
     @property
     def subject(self) -> str:
@@ -116,13 +119,13 @@ def load_contract(path: Path) -> Contract:
         )
     try:
         model = compile_model(spec)
+        check = compile_checker(spec)
     except FieldCompileError as exc:
         raise ContractError(path, exc.problem, field=exc.path) from exc
     except Exception as exc:  # any other schema-build failure is still a contract problem
         raise ContractError(path, f"cannot compile: {exc}") from exc
-    return Contract(
-        spec=spec, path=path, model=model, shape=Shape.of(spec.fields, spec.unknown_fields)
-    )
+    shape = Shape.of(spec.fields, spec.unknown_fields)
+    return Contract(spec=spec, path=path, model=model, shape=shape, check=check)
 
 
 def load_registry(root: Path | str) -> Registry:

@@ -197,7 +197,7 @@ class _Check:
     """One contract to try for a given candidate list, with what its outcome needs."""
 
     version: int
-    validate: Callable[[Any], Any]  # the compiled model's core validator (no Python wrapper)
+    validate: Callable[[Any], Any]  # the contract's compiled check (no Python wrapper)
     shape: Shape
     tolerant: bool  # unknown fields may pass, so they are reported
     strips: bool
@@ -212,7 +212,7 @@ class _Check:
             out.append(
                 cls(
                     version,
-                    contract.model.__pydantic_validator__.validate_python,
+                    contract.check,
                     shape,
                     shape.tolerates_unknown,
                     shape.strips,

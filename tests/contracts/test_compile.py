@@ -2,34 +2,62 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from guard.contracts.compile import compile_model
+from guard.contracts import load_registry
+from guard.contracts.compile import compile_checker, compile_model
 from guard.contracts.spec import INT64_MAX, INT64_MIN, ContractSpec
+from guard.demo.samples import good_order
+from guard.validation.mapping import map_errors
+from guard.validation.reasons import Reason
+from tests.conftest import SCHEMAS
+
+# Every model these tests build, with its spec: the helpers below also run the hot-path
+# checker compiled from the same spec and require the very same errors.
+_SPECS: dict[type[BaseModel], ContractSpec] = {}
 
 
 def _model(fields: dict[str, Any], **top: Any) -> type[BaseModel]:
     spec = ContractSpec.model_validate(
         {"subject": "my-subject", "version": 3, **top, "fields": fields}
     )
-    return compile_model(spec)
+    model = compile_model(spec)
+    _SPECS[model] = spec
+    return model
+
+
+def _errors(
+    validate: Callable[[Any], Any], obj: dict[str, Any]
+) -> list[tuple[str, tuple[Any, ...]]]:
+    try:
+        validate(obj)
+    except ValidationError as exc:
+        return [(e["type"], e["loc"]) for e in exc.errors()]
+    return []
+
+
+def _judge(model: type[BaseModel], obj: dict[str, Any]) -> list[tuple[str, tuple[Any, ...]]]:
+    """The model's errors (type, location), once the checker was seen to agree."""
+    errors = _errors(model.model_validate, obj)
+    assert _errors(compile_checker(_SPECS[model]), obj) == errors, "checker and model agree"
+    return errors
 
 
 def _error_types(model: type[BaseModel], obj: dict[str, Any]) -> list[str]:
-    with pytest.raises(ValidationError) as info:
-        model.model_validate(obj)
-    return [e["type"] for e in info.value.errors()]
+    errors = _judge(model, obj)
+    assert errors, "the record fails"
+    return [etype for etype, _ in errors]
 
 
 def _passes(model: type[BaseModel], obj: dict[str, Any]) -> bool:
-    try:
-        model.model_validate(obj)
-    except ValidationError:
-        return False
-    return True
+    return not _judge(model, obj)
 
 
 def test_model_name_is_camel_cased_subject_and_version() -> None:
@@ -326,3 +354,43 @@ def test_timestamp_rejects_values_without_a_time(value: str) -> None:
 )
 def test_uuid_format_rejects_non_canonical_spellings(value: str) -> None:
     assert _error_types(_format_model("uuid"), {"v": value}) == ["bad_format"]
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=8,
+)
+_ORDERS = load_registry(SCHEMAS).subjects["orders"]
+
+
+def _verdict(validate: Callable[[Any], Any], record: dict[str, Any]) -> list[tuple[str, ...]]:
+    """What the quarantine envelope would say: path, reason code, and the message, except for
+    an object's type error (the model's message names its internal class; the checker's not)."""
+    try:
+        validate(record)
+    except ValidationError as exc:
+        errors = map_errors(exc.errors(include_url=False, include_context=False), 1, False)
+        return [
+            (e.path, e.code.value, "" if e.code is Reason.WRONG_TYPE else e.message) for e in errors
+        ]
+    return []
+
+
+@pytest.mark.parametrize("version", [1, 2])
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_the_checker_and_the_model_give_the_same_verdict_on_any_order(
+    version: int, data: st.DataObject
+) -> None:
+    contract = _ORDERS.versions[version]
+    record: dict[str, Any] = good_order(random.Random(data.draw(st.integers(0, 99))), version)
+    record["items"] = [{"sku": "SKU-1", "qty": 1}, {"sku": "SKU-2", "qty": 2}]
+    record["shipping"] = {"country": "DE", "postcode": "10115"}
+    for name in data.draw(st.lists(st.sampled_from([*record, "extra"]), max_size=3)):
+        record[name] = data.draw(_JSON)
+    if data.draw(st.booleans()) and isinstance(record.get("items"), list) and record["items"]:
+        record["items"][0] = data.draw(_JSON | st.just({"sku": "", "qty": 0, "x": 1}))
+    if data.draw(st.booleans()):
+        record.pop(data.draw(st.sampled_from(sorted(record))), None)
+    assert _verdict(contract.check, record) == _verdict(contract.model.model_validate, record)
