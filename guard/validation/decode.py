@@ -70,9 +70,15 @@ _decoder = json.JSONDecoder(
 )
 # Only to find where an overflowing number is, once `_decoder` refused the record.
 _locating_decoder = json.JSONDecoder(object_pairs_hook=_unique_pairs)
-# One C-level pass folds what the scans look for: every digit to 0 and `[` to `{` (openers).
-# Only for scanning; the decoder reads the original text.
-_SCAN_FOLD = bytes.maketrans(b"123456789[", b"000000000{")
+# One C-level pass folds what the scans look for: every digit to 0, `[` to `{` (openers), `]`
+# to `}` (closers), and drops JSON whitespace. Only for scanning; the decoder reads the text.
+_SCAN_FOLD = bytes.maketrans(b"123456789[]", b"000000000{}")
+_SCAN_DROP = b" \t\r\n"
+# An opener right after `closer,` starts a container beside the one just closed; of such a
+# run of siblings at most one lies on any chain of nested containers, so nesting depth is at
+# most openers - siblings. Brackets inside strings only add to the openers as much as to the
+# siblings (each `},{` in a string holds its own `{`), so the bound holds on the raw text.
+_SIBLING = b"},{"
 _INT64_DIGITS = b"0" * 19  # fewer digits always fit in a signed 64-bit integer
 # A lone surrogate needs a \\uD800-\\uDFFF escape; most records hold no backslash at all.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -96,8 +102,8 @@ def decode(value: bytes | None, limits: Limits) -> tuple[dict[str, Any] | None, 
     except UnicodeDecodeError as exc:
         return None, FieldError("", Reason.NOT_UTF8, f"invalid UTF-8 at byte {exc.start}")
     # Nesting can only exceed the limit if there are more openers than the limit.
-    folded = value.translate(_SCAN_FOLD)
-    may_be_deep = folded.count(b"{") > limits.max_depth
+    folded = value.translate(_SCAN_FOLD, _SCAN_DROP)
+    may_be_deep = folded.count(b"{") - folded.count(_SIBLING) > limits.max_depth
     try:
         obj = _decoder.decode(text)
     except _DuplicateKeyError as exc:
@@ -173,8 +179,8 @@ _SURROGATE_VALUE = "string holds a \\u escape of a lone surrogate: no Unicode ch
 
 def _depth_exceeds(obj: Any, limit: int) -> bool:
     """Whether `obj` nests deeper than `limit`: one level at a time, no recursion, stopping at
-    the first level past the limit. A list comprehension per level, since wide records (a
-    basket of 65 line items) reach this walk on every record and a per-node stack costs 10x."""
+    the first level past the limit (a list comprehension per level: a per-node stack costs
+    several times more on records the bracket count cannot clear)."""
     level: list[Any] = [obj]
     depth = 1
     while level:

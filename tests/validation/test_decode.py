@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from guard.validation import Limits, Reason, decode
 
@@ -267,3 +270,35 @@ def test_decode_errors_carry_no_value_or_version() -> None:
     _, err = decode(b"nope", LIMITS)
     assert err is not None
     assert (err.path, err.version, err.value) == ("", None, None)
+
+
+def _depth(obj: object) -> int:
+    if isinstance(obj, dict):
+        return 1 + max(map(_depth, obj.values()), default=0)
+    if isinstance(obj, list):
+        return 1 + max(map(_depth, obj), default=0)
+    return 0
+
+
+# Brackets, commas and whitespace inside strings too: the cheap bracket count must never let a
+# record through that nests deeper than the limit.
+_TRICKY_TEXT = st.text(alphabet='{}[], \t\n:"\\a', max_size=6)
+_NESTED = st.recursive(
+    st.integers(0, 9) | _TRICKY_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TRICKY_TEXT, inner, max_size=3),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(body=_NESTED, indent=st.sampled_from([None, 1]), limit=st.integers(1, 6))
+def test_a_record_is_too_deep_exactly_when_it_nests_past_the_limit(
+    body: object, indent: int | None, limit: int
+) -> None:
+    record = {"k": body}
+    value = json.dumps(record, indent=indent).encode()
+    obj, err = decode(value, Limits(max_depth=limit))
+    if _depth(record) > limit:
+        assert err is not None and err.code is Reason.TOO_DEEP
+    else:
+        assert err is None and obj == record
