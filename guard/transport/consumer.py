@@ -15,9 +15,10 @@ from guard.transport.kafka_records import RawHeaderKey
 def committed_consumer(
     settings: KafkaSettings, fetch_bytes: int | None = None, group_id: str | None = None
 ) -> Any:
-    """A read_committed consumer that never commits offsets by itself; it fetches records up
-    to `fetch_bytes` (default: kafka.max_partition_fetch_bytes, else max_request_size, so
-    quarantine copies fit). With a `group_id` it is a (static, when configured) group member."""
+    """A read_committed consumer that never commits offsets by itself; it fetches up to
+    `fetch_bytes` per partition (default: kafka.max_partition_fetch_bytes; a larger first
+    batch is still returned whole). With a `group_id` it is a (static, when configured)
+    group member."""
     fetch = fetch_bytes or settings.partition_fetch_bytes()
     group: dict[str, Any] = {}
     if group_id is not None:

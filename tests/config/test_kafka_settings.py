@@ -42,8 +42,8 @@ def test_group_instance_id_replaces_characters_kafka_refuses() -> None:
     assert KafkaSettings(instance_id="pod/7 a:b").group_instance_id() == "pod_7_a_b"
 
 
-def test_partition_fetch_bytes_defaults_to_the_producer_limit() -> None:
-    assert KafkaSettings(max_request_size=4096).partition_fetch_bytes() == 4096
+def test_partition_fetch_bytes_default_to_kafkas_one_mib_whatever_the_record_limit() -> None:
+    assert KafkaSettings(max_request_size=64 * 1024 * 1024).partition_fetch_bytes() == 1_048_576
     assert KafkaSettings(max_partition_fetch_bytes=2048).partition_fetch_bytes() == 2048
 
 
