@@ -27,6 +27,7 @@ from guard.monitoring.profiles_topic import (
 )
 from guard.service import GuardService
 from guard.transport.factory import open_pipe
+from tests.group_members import wait_until_each_member_owns_partitions
 from tests.guard_process import GuardProcess
 from tests.monitoring.kafka_helpers import create_topic, produce, write_config
 from tests.monitoring.streams import stream
@@ -151,28 +152,30 @@ def test_two_instances_in_one_group_merge_to_the_profile_one_instance_sees(
     schemas: Path,
     subprocess_env: dict[str, str],
 ) -> None:
-    bootstrap, source = kafka.bootstrap_servers, unique("events")
+    bootstrap, source, group = kafka.bootstrap_servers, unique("events"), unique("group")
     create_topic(bootstrap, source, 3)
     values = stream(3000, seed=21)
     values[5::97] = [b"{broken"] * len(values[5::97])  # some quarantined records too
-    produce(bootstrap, source, values, 3, int(time.time() * 1000))
 
     pair = _config(
         tmp_path,
         kafka_client,
         bootstrap,
         source,
-        unique("group"),
+        group,
         schemas,
         _monitoring(unique("p"), unique("d")),
     )
     config = write_config(tmp_path / "pair.yaml", pair)
     a = GuardProcess(
-        config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "a"}, "a", "--idle-timeout", "4"
+        config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "a"}, "a", "--idle-timeout", "8"
     )
     b = GuardProcess(
-        config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "b"}, "b", "--idle-timeout", "4"
+        config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "b"}, "b", "--idle-timeout", "8"
     )
+    # The records go in once both own partitions: a backlog could be drained by one alone.
+    wait_until_each_member_owns_partitions(bootstrap, group, members=2)
+    produce(bootstrap, source, values, 3, int(time.time() * 1000))
     done_a, done_b = a.finish(), b.finish()
     assert done_a["records"] and done_b["records"], "both instances processed records"
 

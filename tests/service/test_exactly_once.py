@@ -17,6 +17,7 @@ from guard.service import GuardService
 from guard.transport.factory import ensure_topics, open_pipe
 from guard.verify import read_topic
 from tests.conftest import SCHEMAS
+from tests.group_members import wait_until_each_member_owns_partitions
 from tests.guard_process import GuardProcess
 from tests.service.kafka_helpers import produce_samples, write_config
 
@@ -106,20 +107,21 @@ def test_two_instances_in_one_group_share_the_work_exactly_once(
     subprocess_env: dict[str, str],
 ) -> None:
     """The second instance joins mid-stream: the rebalance must neither lose nor repeat records."""
-    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    bootstrap, source, group = kafka.bootstrap_servers, unique("orders"), unique("group")
     _create(bootstrap, source)
     samples = list(sample_stream(4000, bad_share=0.2, seed=5, large_bytes=150_000))
-    placed = _produce(bootstrap, source, samples)
-    config = _config(
-        tmp_path, kafka_client, bootstrap, source, unique("group"), batch={"max_records": 10}
-    )
+    placed = _produce(bootstrap, source, samples[:2000])
+    config = _config(tmp_path, kafka_client, bootstrap, source, group, batch={"max_records": 10})
     a = GuardProcess(
-        config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "a"}, "a", "--idle-timeout", "8"
+        config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "a"}, "a", "--idle-timeout", "12"
     )
     a.wait_for_commits(5)
     b = GuardProcess(
-        config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "b"}, "b", "--idle-timeout", "8"
+        config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "b"}, "b", "--idle-timeout", "12"
     )
+    # The second half goes in once b owns partitions: a fast `a` may have drained the first.
+    wait_until_each_member_owns_partitions(bootstrap, group, members=2)
+    placed |= _produce(bootstrap, source, samples[2000:])
     done_a, done_b = a.finish(), b.finish()
     assert done_b["records"], "the second instance took over partitions"
     assert done_a["records"] + done_b["records"] >= len(samples)  # type: ignore[operator]
