@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -91,15 +90,13 @@ def test_value_exactly_at_the_limit_is_not_too_large() -> None:
 
 
 def test_ten_mb_value_is_too_large_without_being_decoded() -> None:
-    """Size is checked first: invalid UTF-8 in a 10 MB value still reports too_large, fast."""
+    """Size is checked first: invalid UTF-8 in a 10 MB value still reports too_large (the
+    UTF-8 check would have said not_utf8)."""
     value = b"\xff" * (10 * 1024 * 1024)
-    start = time.perf_counter()
     _, err = decode(value, LIMITS)
-    elapsed = time.perf_counter() - start
     assert err is not None
     assert err.code is Reason.TOO_LARGE
     assert err.message == f"value is {len(value)} bytes, limit is {LIMITS.max_bytes}"
-    assert elapsed < 0.1
 
 
 def test_custom_byte_limit_is_applied() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -177,11 +176,8 @@ def test_ten_mb_value_is_rejected_by_size_before_any_parse(probe: Subject) -> No
     """10 MB of `[` would be too_deep if parsed: too_large proves the size check runs first."""
     value = b"[" * (10 * 1024 * 1024)
     validator = RecordValidator(probe)
-    start = time.perf_counter()
     verdict = validator.validate(value)
-    elapsed = time.perf_counter() - start
     assert verdict.reasons == ("too_large",)
-    assert elapsed < 0.1
     assert validator.validate(_enc(GOOD)).ok
 
 
