@@ -77,6 +77,20 @@ class RoutedBatch:
     verdicts: list[tuple[InRecord, Verdict]] = field(default_factory=list)
 
 
+def merge_routed(parts: list[RoutedBatch]) -> RoutedBatch:
+    """Consecutive slices of one polled batch as one routed batch (input order kept; a later
+    slice's next offset for a partition is the batch's)."""
+    if len(parts) == 1:
+        return parts[0]
+    merged = RoutedBatch([], {}, RoutingStats())
+    for part in parts:
+        merged.records.extend(part.records)
+        merged.offsets.update(part.offsets)
+        merged.stats.add(part.stats)
+        merged.verdicts.extend(part.verdicts)
+    return merged
+
+
 class Router:
     def __init__(
         self,

@@ -28,16 +28,20 @@ from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
 from guard.errors import RecordTooLargeError, TransientTransportError
 from guard.quarantine.trust import EnvelopeTrust
-from guard.routing.router import RoutedBatch, RoutePlan, Router, RoutingStats
+from guard.routing.router import RoutedBatch, RoutePlan, Router, RoutingStats, merge_routed
 from guard.service.probe import NULL_PROBE, LoopProbe
 from guard.service.targets import Describe, TargetWatch
 from guard.service.topics import output_topics, source_partitions
 from guard.service.watchdog import Stall, StepTracker, StopFlag, Watchdog, exit_process
-from guard.transport.base import OutRecord, Pipe
+from guard.transport.base import InRecord, OutRecord, Pipe
 from guard.validation.routes import route_validator
 from guard.validation.validator import RecordValidator
 
 log = structlog.get_logger(__name__)
+
+# Records routed before they are handed to the producer: small enough that sending overlaps
+# validating, large enough that the per-slice overhead stays negligible.
+_SEND_SLICE = 100
 
 
 @dataclass
@@ -300,16 +304,16 @@ class GuardService:
         if self._targets.stale:  # after a failure: a target may be gone or resized
             with self.tracker.doing("describe targets"):
                 self._targets.refresh(router, self.pipe)
-        with self.tracker.doing("route"):
-            routed = self._targets.fit(router.route(batch), router)
-        committing = time.perf_counter()  # probe: commit latency
+        sent: list[RoutedBatch] = []  # the parts routed and handed to the producer so far
         try:
+            routed = self._route_and_send(router, batch, sent)
+            committing = time.perf_counter()  # probe: commit latency
             self._commit(routed)
         except RecordTooLargeError as exc:
             # Our size estimate let through a record the broker refused (a limit lowered
             # since we read it, or a framing we under-counted): retry the batch with lower
             # limits, so the largest record per target is routed by the fit rules instead.
-            if not self._targets.lower_after_refusal(routed, exc.topic):
+            if not self._targets.lower_after_refusal(merge_routed(sent), exc.topic):
                 raise
             raise TransientTransportError(f"{exc} (limits lowered; batch retried)") from exc
         done = time.perf_counter()
@@ -330,16 +334,37 @@ class GuardService:
         """Show observers an empty batch, so time windows close on time in a quiet stream;
         what they emit is committed in a transaction of its own, with no offsets."""
         if self.observers:
-            self._commit(RoutedBatch([], {}, RoutingStats(), []))
+            self._commit(RoutedBatch([], {}, RoutingStats(), []), opened=False)
 
-    def _commit(self, routed: RoutedBatch) -> None:
-        """The routed records, what observers add, and the offsets: one transaction."""
-        records = routed.records + [r for obs in self.observers for r in obs.before_commit(routed)]
-        if records or routed.offsets:
+    def _route_and_send(
+        self, router: Router, batch: list[InRecord], sent: list[RoutedBatch]
+    ) -> RoutedBatch:
+        """Open the batch's transaction and route it a slice at a time, handing each slice's
+        records to the producer at once: the client sends them while the next slice is
+        validated, instead of all of them after the whole batch (at ~1 MB per batch of 2 KB
+        records that wait was a third of the batch's time). Returns the whole routed batch."""
+        with self.tracker.doing("begin"):
+            self.pipe.begin()
+        for start in range(0, len(batch), _SEND_SLICE):
+            with self.tracker.doing("route"):
+                part = self._targets.fit(router.route(batch[start : start + _SEND_SLICE]), router)
+            sent.append(part)
+            with self.tracker.doing("send"):
+                for record in part.records:
+                    self.pipe.send(record)
+        return merge_routed(sent)
+
+    def _commit(self, routed: RoutedBatch, opened: bool = True) -> None:
+        """What observers add, then the offsets, in the transaction `_route_and_send` opened;
+        with `opened=False` (an idle turn) a transaction only if observers add records."""
+        extra = [r for obs in self.observers for r in obs.before_commit(routed)]
+        if extra and not opened:
             with self.tracker.doing("begin"):
                 self.pipe.begin()
+            opened = True
+        if opened:
             with self.tracker.doing("send"):
-                for record in records:
+                for record in extra:
                     self.pipe.send(record)
             with self.tracker.doing("commit"):
                 self.pipe.commit(routed.offsets)

@@ -9,7 +9,7 @@ import pytest
 from guard.contracts import load_registry
 from guard.quarantine.envelope import read_envelope
 from guard.quarantine.trust import H_SIGNATURE, EnvelopeTrust, sign
-from guard.routing import RoutePlan, Router
+from guard.routing import RoutePlan, Router, merge_routed
 from guard.transport.base import InRecord
 from guard.validation import RecordValidator
 from tests.conftest import SCHEMAS
@@ -188,3 +188,14 @@ def test_connect_header_style_names_the_instance_as_the_task() -> None:
     assert headers["__connect.errors.task.id"] == b"guard-7"
     assert headers["__connect.errors.offset"] == b"5"
     assert "guard.source.offset" not in headers
+
+
+def test_slices_of_a_batch_merge_into_the_batch_routed_whole() -> None:
+    batch = [_rec(json.dumps(GOOD).encode() if i % 3 else b"{bad", offset=i) for i in range(7)]
+    whole = _router().route(batch)
+    merged = merge_routed([_router().route(batch[:3]), _router().route(batch[3:])])
+    assert [r.key for r in merged.records] == [r.key for r in whole.records]
+    assert merged.offsets == whole.offsets == {("orders", 1): 7}
+    assert (merged.stats.valid, merged.stats.quarantined) == (whole.stats.valid, 3)
+    assert merged.stats.by_reason == whole.stats.by_reason
+    assert [rec.offset for rec, _ in merged.verdicts] == list(range(7))

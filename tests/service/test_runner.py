@@ -13,8 +13,9 @@ from guard.contracts import load_registry
 from guard.demo.samples import sample_stream
 from guard.errors import ConfigError, TransientTransportError
 from guard.quarantine.envelope import read_envelope
+from guard.routing.router import RoutedBatch, Router
 from guard.service import GuardService
-from guard.transport.base import OutRecord
+from guard.transport.base import InRecord, OutRecord
 from guard.transport.memory import MemoryBroker, MemoryPipe
 from tests.conftest import SCHEMAS
 
@@ -244,3 +245,38 @@ def test_quarantine_topics_are_created_with_the_configured_retention() -> None:
 
 def test_quarantine_retention_defaults_to_thirty_days() -> None:
     assert _settings().quarantine_retention_ms == 30 * 24 * 3600 * 1000
+
+
+class _TimelinePipe(MemoryPipe):
+    """Notes when records reach the producer, counted in records the guard has judged."""
+
+    def __init__(self, broker: MemoryBroker, judged: list[int]) -> None:
+        super().__init__(broker, "g")
+        self.judged = judged
+        self.sends_after: list[int] = []
+
+    def send(self, record: OutRecord) -> None:
+        self.sends_after.append(self.judged[0])
+        super().send(record)
+
+
+def test_records_reach_the_producer_while_the_rest_of_the_batch_is_still_being_judged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broker, expected = _broker(250, partitions=1)
+    judged = [0]
+    route = Router.route
+
+    def counting_route(self: Router, batch: list[InRecord]) -> RoutedBatch:
+        judged[0] += len(batch)
+        return route(self, batch)
+
+    monkeypatch.setattr(Router, "route", counting_route)
+    pipe = _TimelinePipe(broker, judged)
+    settings = _settings(batch={"max_records": 250, "poll_timeout_ms": 1})
+    GuardService(settings, load_registry(SCHEMAS), lambda: pipe).run(idle_timeout=0)
+    # One transaction of 250 records, sent in slices: the first ones went out after 100 had
+    # been judged, long before the last was.
+    assert len(pipe.sends_after) == 250 and pipe.sends_after[0] == 100
+    assert sorted(set(pipe.sends_after)) == [100, 200, 250]
+    assert _outcome(broker) == Counter({(k, r): 1 for k, r in expected.items()})
