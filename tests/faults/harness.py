@@ -294,6 +294,13 @@ def audit(
     quarantine copy (original key and value; found by its envelope's guard.source.*). With
     `expected`, each must also have the verdict the input was built to get."""
     read = lambda topic: read_topic(bootstrap, topic, 300.0, client)  # noqa: E731
+    # A killed member's open transaction holds read_committed readers at its first offset
+    # until the broker aborts it (transaction_timeout_ms, 60 s, plus its 10 s check): what
+    # a downstream consumer sees then is what counts, so wait for it, then read.
+    outputs = [valid_topic or f"{source}.valid", quarantine_topic or f"{source}.quarantine"]
+    deadline = time.monotonic() + 120
+    while open_transaction_records(bootstrap, outputs) and time.monotonic() < deadline:
+        time.sleep(1)
     inputs = {(r.partition, r.offset): (r.key, digest(r.value)) for r in read(source)}
     by_key = {key: pos for pos, (key, _) in inputs.items()}
     landed: Counter[tuple[int, int]] = Counter()

@@ -93,18 +93,20 @@ def test_sigkills_inside_open_transactions_never_show_their_records(
     bootstrap, source, group = kafka.bootstrap_servers, unique("orders"), unique("group")
     create_topic(bootstrap, source, kafka_client)
     expected = produce(bootstrap, source, mixed_stream(SIZES.records, seed=3))
-    batch = 2000 if FULL else 500  # CI: enough records left for every attempt
+    batch = 2000 if FULL else 300  # CI: enough records left for every attempt (12 x 3 x 300)
     config = write_config(
         tmp_path, bootstrap, source, group, kafka_client, batch={"max_records": batch}
     )
     outputs = (f"{source}.valid", f"{source}.quarantine")
     rng = random.Random(4)
     inside, attempts, peak_kb, first_commit_s = 0, 0, 0, []
-    while inside < SIZES.tx_kills and attempts < 3 * SIZES.tx_kills + 3:
+    # About half the kills land inside an open transaction (measured: 5-6 of 12 on
+    # kafka-python); CI needs one, so it may take up to 12 attempts.
+    while inside < SIZES.tx_kills and attempts < 3 * SIZES.tx_kills + 9:
         attempts += 1
         proc = GuardProcess(config, subprocess_env, f"txkill{attempts}")
         first_commit_s.append(proc.wait_for_commit_after(0, FIRST_COMMIT_S))
-        cycle_s = proc.wait_for_commit_after(proc.commits(), timeout=180)
+        cycle_s = proc.wait_for_commit_after(proc.commits(), timeout=180, poll_s=0.001)
         # Late in the next cycle: after poll and routing, while records go out or commit.
         time.sleep(rng.uniform(0.4, 0.95) * cycle_s)
         proc.kill()
