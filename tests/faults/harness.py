@@ -14,10 +14,10 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -186,6 +186,37 @@ def write_config(
     path = tmp_path / f"guard-{group}.yaml"
     path.write_text(json.dumps(config), encoding="utf-8")  # JSON is valid YAML
     return path
+
+
+class Scenario(NamedTuple):
+    bootstrap: str
+    source: str
+    group: str
+    expected: dict[bytes, str | None]  # key -> the first reason code (None: valid)
+    config: Path
+
+
+def mixed_scenario(
+    bootstrap: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    client: str,
+    seed: int,
+    **config: Any,
+) -> Scenario:
+    """A source topic loaded with `mixed_stream(SIZES.records, seed)`, a fresh group, and the
+    guard's config for them (`config` as for `write_config`): how every mixed-stream scenario
+    starts."""
+    source, group = unique("orders"), unique("group")
+    create_topic(bootstrap, source, client)
+    expected = produce(bootstrap, source, mixed_stream(SIZES.records, seed=seed))
+    return Scenario(
+        bootstrap,
+        source,
+        group,
+        expected,
+        write_config(tmp_path, bootstrap, source, group, client, **config),
+    )
 
 
 # -- progress and transactions, seen from outside the guard -------------------------------------

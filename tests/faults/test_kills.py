@@ -16,13 +16,10 @@ from tests.faults.harness import (
     MARKS,
     SIZES,
     audit,
-    create_topic,
-    mixed_stream,
+    mixed_scenario,
     open_transaction_records,
-    produce,
     record_figures,
     wait_caught_up,
-    write_config,
 )
 from tests.guard_process import GuardProcess
 
@@ -39,10 +36,9 @@ def test_random_sigkills_during_a_mixed_stream_lose_and_duplicate_nothing(
     subprocess_env: dict[str, str],
     kafka_client: str,
 ) -> None:
-    bootstrap, source, group = kafka.bootstrap_servers, unique("orders"), unique("group")
-    create_topic(bootstrap, source, kafka_client)
-    expected = produce(bootstrap, source, mixed_stream(SIZES.records, seed=1))
-    config = write_config(tmp_path, bootstrap, source, group, kafka_client)
+    bootstrap, source, group, expected, config = mixed_scenario(
+        kafka.bootstrap_servers, unique, tmp_path, kafka_client, seed=1
+    )
     outputs = (f"{source}.valid", f"{source}.quarantine")
     rng = random.Random(2)
     # Spread the kills over the stream: each run commits a random number of batches first.
@@ -90,12 +86,14 @@ def test_sigkills_inside_open_transactions_never_show_their_records(
     """Large transactions, killed late in a batch cycle (timed from the cycle before), when
     the transaction is open (records produced, no commit yet); the probe counts the kills that
     caught records of an open transaction on the broker. Those must never be read as committed."""
-    bootstrap, source, group = kafka.bootstrap_servers, unique("orders"), unique("group")
-    create_topic(bootstrap, source, kafka_client)
-    expected = produce(bootstrap, source, mixed_stream(SIZES.records, seed=3))
     batch = 2000 if FULL else 300  # CI: enough records left for every attempt (12 x 3 x 300)
-    config = write_config(
-        tmp_path, bootstrap, source, group, kafka_client, batch={"max_records": batch}
+    bootstrap, source, group, expected, config = mixed_scenario(
+        kafka.bootstrap_servers,
+        unique,
+        tmp_path,
+        kafka_client,
+        seed=3,
+        batch={"max_records": batch},
     )
     outputs = (f"{source}.valid", f"{source}.quarantine")
     rng = random.Random(4)
@@ -137,12 +135,11 @@ def test_two_instances_in_one_group_with_one_killed_lose_and_duplicate_nothing(
     subprocess_env: dict[str, str],
     kafka_client: str,
 ) -> None:
-    bootstrap, source, group = kafka.bootstrap_servers, unique("orders"), unique("group")
-    create_topic(bootstrap, source, kafka_client)
-    expected = produce(bootstrap, source, mixed_stream(SIZES.records, seed=5))
     # Small transactions at CI size, so that `a` is still at work when `b` joins.
     batch = {"max_records": 200 if FULL else 20}
-    config = write_config(tmp_path, bootstrap, source, group, kafka_client, batch=batch)
+    bootstrap, source, group, expected, config = mixed_scenario(
+        kafka.bootstrap_servers, unique, tmp_path, kafka_client, seed=5, batch=batch
+    )
     a = GuardProcess(config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "a"}, "a")
     a.wait_for_commit_after(0, timeout=180)
     b = GuardProcess(config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "b"}, "b")

@@ -16,12 +16,9 @@ from tests.faults.harness import (
     MARKS,
     SIZES,
     audit,
-    create_topic,
-    mixed_stream,
-    produce,
+    mixed_scenario,
     record_figures,
     wait_caught_up,
-    write_config,
 )
 from tests.guard_process import GuardProcess
 
@@ -42,10 +39,9 @@ def test_a_broker_stopped_and_started_in_place_loses_and_duplicates_nothing(
     subprocess_env: dict[str, str],
     kafka_client: str,
 ) -> None:
-    bootstrap, source, group = private_kafka.bootstrap_servers, unique("orders"), unique("group")
-    create_topic(bootstrap, source, kafka_client)
-    expected = produce(bootstrap, source, mixed_stream(SIZES.records, seed=7))
-    config = write_config(tmp_path, bootstrap, source, group, kafka_client)
+    bootstrap, source, group, expected, config = mixed_scenario(
+        private_kafka.bootstrap_servers, unique, tmp_path, kafka_client, seed=7
+    )
     guard = GuardProcess(config, subprocess_env, "guard")
     guard.wait_for_commit_after(2, timeout=180)
     private_kafka.stop_in_place()
@@ -82,11 +78,10 @@ def test_a_quarantine_topic_deleted_mid_run_is_re_read_not_an_internal_error(
     goes on and ends with exit 0. What was in the deleted topic is gone with it, so only
     quarantined records may be missing; every valid record is in the clean topic once, and
     nothing is duplicated."""
-    bootstrap, source, group = kafka.bootstrap_servers, unique("orders"), unique("group")
+    bootstrap, source, group, expected, config = mixed_scenario(
+        kafka.bootstrap_servers, unique, tmp_path, kafka_client, seed=9
+    )
     quarantine = f"{source}.quarantine"
-    create_topic(bootstrap, source, kafka_client)
-    expected = produce(bootstrap, source, mixed_stream(SIZES.records, seed=9))
-    config = write_config(tmp_path, bootstrap, source, group, kafka_client)
     guard = GuardProcess(config, subprocess_env, "guard")
     guard.wait_for_commit_after(2, timeout=180)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
