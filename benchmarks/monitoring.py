@@ -166,7 +166,7 @@ def bench_memory(n: int, batch: int) -> None:
 def bench_kafka(n: int, batch: int) -> None:
     from guard.localbroker import LocalKafka
     from guard.service import GuardService
-    from guard.transport.kafka import KafkaPipe
+    from guard.transport.kafka_python.pipe import KafkaPipe
 
     with LocalKafka() as broker:
         from kafka import KafkaProducer

@@ -44,8 +44,8 @@ H_GUARD_VERSION = PREFIX + "validator.version"
 H_QUARANTINED_AT = PREFIX + "quarantined.at"
 H_ATTEMPT = PREFIX + "attempt"
 # Kafka allows what kafka-python cannot produce: a record whose key and value are both null.
-# Its transport writes an empty value and this header (guard.transport.txproducer), so
-# readers (and replay) can restore the null. Null header values travel as null on every
+# Its transport writes an empty value and this header (guard.transport.kafka_python.producer),
+# so readers (and replay) can restore the null. Null header values travel as null on every
 # transport; `null.headers` only marks records written by earlier guard versions.
 H_NULL_VALUE = PREFIX + "null.value"
 # Incoming guard.* headers the guard did not write are renamed under this prefix

@@ -19,7 +19,7 @@ from kafka.admin import KafkaAdminClient
 
 from guard.config.settings import KafkaSettings
 from guard.errors import FatalTransportError, TransientTransportError
-from guard.transport.kafka_errors import connecting, translate
+from guard.transport.kafka_python.errors import connecting, translate
 
 UNKNOWN_TOPIC, TOPIC_AUTHORIZATION_FAILED = 3, 29
 
@@ -107,7 +107,7 @@ def _topic_finding(kind: str, topic: str, meta: Any, must_exist: bool) -> Findin
 def _transactions(settings: KafkaSettings) -> None:
     """A throw-away transactional id: checks the write permission without fencing the
     running service's producer."""
-    from guard.transport.txproducer import TxProducer
+    from guard.transport.kafka_python.producer import TxProducer
 
     tx_id = f"{settings.effective_transactional_id()}-check-{uuid.uuid4().hex[:8]}"
     TxProducer(settings, tx_id).close()

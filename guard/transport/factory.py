@@ -24,7 +24,7 @@ def open_pipe(settings: KafkaSettings) -> Pipe:
         from guard.transport.confluent.pipe import ConfluentPipe
 
         return ConfluentPipe(settings)
-    from guard.transport.kafka import KafkaPipe
+    from guard.transport.kafka_python.pipe import KafkaPipe
 
     return KafkaPipe(settings)
 
@@ -36,7 +36,7 @@ def open_reader(settings: KafkaSettings, fetch_bytes: int | None = None) -> Comm
         from guard.transport.confluent.reader import ConfluentReader
 
         return ConfluentReader(settings, fetch_bytes)
-    from guard.transport.reader import CommittedReader
+    from guard.transport.kafka_python.reader import CommittedReader
 
     return CommittedReader(settings, fetch_bytes)
 
@@ -48,7 +48,7 @@ def open_tx_sink(settings: KafkaSettings, transactional_id: str) -> TxSink:
         from guard.transport.confluent.producer import ConfluentTxProducer
 
         return ConfluentTxProducer(settings, transactional_id)
-    from guard.transport.txproducer import TxProducer
+    from guard.transport.kafka_python.producer import TxProducer
 
     return TxProducer(settings, transactional_id)
 
@@ -65,7 +65,7 @@ def ensure_topics(
 
         create_confluent(settings, partitions, configs)
         return
-    from guard.transport.admin import ensure_topics as create
+    from guard.transport.kafka_python.admin import ensure_topics as create
 
     create(settings, partitions, configs)
 
@@ -88,7 +88,7 @@ def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str,
         from guard.transport.confluent.admin import describe_topics as describe_confluent
 
         return describe_confluent(settings, topics)
-    from guard.transport.admin import describe_topics as describe
+    from guard.transport.kafka_python.admin import describe_topics as describe
 
     return describe(settings, topics)
 

@@ -18,7 +18,7 @@ from kafka import KafkaProducer
 from guard.config import KafkaSettings
 from guard.localbroker import LocalKafka
 from guard.localbroker.security import TlsFiles, secure_local_kafka
-from guard.transport.admin import ensure_topics
+from guard.transport.kafka_python.admin import ensure_topics
 from guard.verify import read_topic
 from tests.conftest import SCHEMAS
 

@@ -17,7 +17,7 @@ from guard.demo.samples import good_order
 from guard.localbroker import LocalKafka
 from guard.service import GuardService
 from guard.transport.factory import open_pipe
-from guard.transport.kafka_records import NULL_HEADER, RawHeaderKey
+from guard.transport.kafka_python.records import NULL_HEADER, RawHeaderKey
 from guard.verify import read_topic
 from tests.conftest import SCHEMAS
 

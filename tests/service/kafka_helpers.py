@@ -15,7 +15,7 @@ from kafka import KafkaProducer
 from guard.config import KafkaSettings
 from guard.config.settings import KafkaClient
 from guard.demo.samples import Sample, sample_stream
-from guard.transport.admin import ensure_topics
+from guard.transport.kafka_python.admin import ensure_topics
 from guard.verify import ReadRecord, read_topic
 from tests.conftest import SCHEMAS
 

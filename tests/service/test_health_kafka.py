@@ -14,7 +14,7 @@ import pytest
 from guard.config import KafkaSettings
 from guard.localbroker import LocalKafka
 from guard.localbroker.broker import free_port
-from guard.transport.admin import ensure_topics
+from guard.transport.kafka_python.admin import ensure_topics
 from tests.conftest import SCHEMAS
 from tests.guard_process import GuardProcess
 

@@ -18,7 +18,7 @@ from guard.config import KafkaSettings
 from guard.demo.samples import sample_stream
 from guard.localbroker import LocalKafka
 from guard.localbroker.broker import free_port
-from guard.transport.admin import ensure_topics
+from guard.transport.kafka_python.admin import ensure_topics
 from tests.conftest import SCHEMAS
 from tests.guard_process import GuardProcess
 

@@ -6,8 +6,8 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
 
 from guard.quarantine.envelope import H_NULL_VALUE
-from guard.transport.consumer import in_record
-from guard.transport.kafka_records import (
+from guard.transport.kafka_python.consumer import in_record
+from guard.transport.kafka_python.records import (
     ADAPTED,
     NULL_HEADER,
     NULL_VALUE_MARKER,
@@ -59,7 +59,7 @@ def test_null_value_marker_is_the_envelope_header() -> None:
 def test_another_kafka_python_version_is_left_unpatched(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import kafka
 
-    from guard.transport import kafka_records
+    from guard.transport.kafka_python import records as kafka_records
 
     monkeypatch.setattr(kafka, "__version__", "3.1.0")
     assert kafka_records._install() is False

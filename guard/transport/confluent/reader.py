@@ -1,7 +1,7 @@
 """Read topics with read_committed up to a snapshot of their end, over confluent-kafka.
 
-Same semantics as `guard.transport.reader`: the end offsets are taken once, when reading
-starts, so records appended meanwhile are not read in this pass.
+Same semantics as `guard.transport.kafka_python.reader`: the end offsets are taken once,
+when reading starts, so records appended meanwhile are not read in this pass.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ from kafka import KafkaConsumer
 
 from guard.config.settings import KafkaSettings
 from guard.transport.base import InRecord
-from guard.transport.kafka_errors import connecting
-from guard.transport.kafka_records import RawHeaderKey
+from guard.transport.kafka_python.errors import connecting
+from guard.transport.kafka_python.records import RawHeaderKey
 
 
 def committed_consumer(
@@ -47,7 +47,7 @@ def committed_consumer(
 
 def in_record(r: Any) -> InRecord:
     """A kafka-python ConsumerRecord as the guard's InRecord; a record with a header key that
-    is not UTF-8 (read by guard.transport.kafka_records) is marked with `header_error`."""
+    is not UTF-8 (read by guard.transport.kafka_python.records) is marked with `header_error`."""
     headers = list(r.headers)
     error = None
     if headers:

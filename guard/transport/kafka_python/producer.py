@@ -22,8 +22,8 @@ from kafka.structs import TopicPartition as KTopicPartition
 from guard.config.settings import KafkaSettings
 from guard.errors import FatalTransportError, RecordTooLargeError, TransientTransportError
 from guard.transport.base import OutRecord, TopicPartition
-from guard.transport.kafka_errors import classify, connecting, translate
-from guard.transport.kafka_records import NULL_HEADER, NULL_VALUE_MARKER
+from guard.transport.kafka_python.errors import classify, connecting, translate
+from guard.transport.kafka_python.records import NULL_HEADER, NULL_VALUE_MARKER
 
 log = structlog.get_logger(__name__)
 

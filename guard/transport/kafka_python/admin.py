@@ -12,7 +12,7 @@ from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
 from guard.transport.base import TopicFacts
-from guard.transport.kafka_errors import connecting, translate
+from guard.transport.kafka_python.errors import connecting, translate
 
 log = structlog.get_logger(__name__)
 

@@ -15,8 +15,8 @@ from kafka import TopicPartition as KTopicPartition
 from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
 from guard.transport.base import InRecord, TopicSnapshot
-from guard.transport.consumer import committed_consumer, in_record
-from guard.transport.kafka_errors import translate
+from guard.transport.kafka_python.consumer import committed_consumer, in_record
+from guard.transport.kafka_python.errors import translate
 from guard.transport.snapshots import latest_by_key
 
 

@@ -12,11 +12,11 @@ from functools import partial
 from typing import Any
 
 from guard.config.settings import KafkaSettings
-from guard.transport.admin import ensure_topics
 from guard.transport.base import InRecord, OutRecord, TopicPartition
-from guard.transport.consumer import committed_consumer, in_record
-from guard.transport.kafka_errors import translate
-from guard.transport.txproducer import TxProducer
+from guard.transport.kafka_python.admin import ensure_topics
+from guard.transport.kafka_python.consumer import committed_consumer, in_record
+from guard.transport.kafka_python.errors import translate
+from guard.transport.kafka_python.producer import TxProducer
 
 
 class KafkaPipe:
