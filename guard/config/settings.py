@@ -112,31 +112,6 @@ class KafkaSettings(_Section):
     def partition_fetch_bytes(self) -> int:
         return self.max_partition_fetch_bytes
 
-    def client_config(self) -> dict[str, Any]:
-        """Settings shared by the consumer, producer and admin client (kafka-python names)."""
-        cfg: dict[str, Any] = {
-            "bootstrap_servers": self.bootstrap_servers.split(","),
-            "client_id": self.client_id,
-            "request_timeout_ms": self.request_timeout_ms,
-            # kafka-python 3 bounds the first connection separately (30 s by default).
-            "bootstrap_timeout_ms": self.request_timeout_ms,
-            "security_protocol": self.security_protocol,
-        }
-        if self.sasl_mechanism:
-            cfg["sasl_mechanism"] = self.sasl_mechanism
-            cfg["sasl_plain_username"] = self.sasl_plain_username
-            if self.sasl_plain_password is not None:
-                cfg["sasl_plain_password"] = self.sasl_plain_password.get_secret_value()
-        if self.security_protocol in ("SSL", "SASL_SSL"):
-            cfg["ssl_check_hostname"] = self.ssl_check_hostname
-            for key in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
-                value = getattr(self, key)
-                if value is not None:
-                    cfg[key] = str(value)
-            if self.ssl_password is not None:
-                cfg["ssl_password"] = self.ssl_password.get_secret_value()
-        return cfg
-
     @model_validator(mode="after")
     def _properties(self) -> Self:
         check_properties(self.client, "producer", self.producer_properties)

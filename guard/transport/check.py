@@ -19,6 +19,7 @@ from kafka.admin import KafkaAdminClient
 
 from guard.config.settings import KafkaSettings
 from guard.errors import FatalTransportError, TransientTransportError
+from guard.transport.kafka_python import config
 from guard.transport.kafka_python.errors import connecting, translate
 
 UNKNOWN_TOPIC, TOPIC_AUTHORIZATION_FAILED = 3, 29
@@ -36,7 +37,7 @@ def check_broker(
 ) -> list[Finding]:
     """Raises TransportError when the broker cannot be reached or refuses the login."""
     out: list[Finding] = []
-    admin = connecting("connect", lambda: KafkaAdminClient(**settings.client_config()), settings)
+    admin = connecting("connect", lambda: KafkaAdminClient(**config.admin(settings)), settings)
     try:
         cluster = translate("describe cluster", admin.describe_cluster)
         brokers = len(cluster.get("brokers", []))

@@ -1,96 +1,110 @@
 """The one place that picks a transport by `kafka.client`: everything else asks here.
 
-Each client lives in its own sibling module behind the seams of `guard.transport.base`;
-their imports happen only when chosen, so a deployment needs only the client it uses.
+Each client is a backend package with the same file per role (`guard.transport.kafka_python`,
+`guard.transport.confluent`) behind the seams of `guard.transport.base`. `BACKENDS` names
+them; a backend's modules are imported only when it is chosen, so a deployment needs only the
+client it uses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
-from guard.config.settings import KafkaSettings
+from guard.config.settings import KafkaClient, KafkaSettings
 from guard.errors import ConfigError
 from guard.transport.base import CommittedRead, Pipe, TopicFacts, TxSink
 
 if TYPE_CHECKING:
     from guard.transport.check import Finding
 
-
-def open_pipe(settings: KafkaSettings) -> Pipe:
-    """The service's consume -> produce -> commit pipe."""
-    if settings.client == "confluent":
-        _need_confluent()
-        from guard.transport.confluent.pipe import ConfluentPipe
-
-        return ConfluentPipe(settings)
-    from guard.transport.kafka_python.pipe import KafkaPipe
-
-    return KafkaPipe(settings)
+TopicConfigs = Mapping[str, Mapping[str, str]] | None
 
 
-def open_reader(settings: KafkaSettings, fetch_bytes: int | None = None) -> CommittedRead:
-    """A read_committed snapshot reader (replay, profiles, verification)."""
-    if settings.client == "confluent":
-        _need_confluent()
-        from guard.transport.confluent.reader import ConfluentReader
+@dataclass(frozen=True)
+class Backend:
+    """What the guard needs of a client library, role by role."""
 
-        return ConfluentReader(settings, fetch_bytes)
-    from guard.transport.kafka_python.reader import CommittedReader
-
-    return CommittedReader(settings, fetch_bytes)
-
-
-def open_tx_sink(settings: KafkaSettings, transactional_id: str) -> TxSink:
-    """A transactional producer with no consumer attached."""
-    if settings.client == "confluent":
-        _need_confluent()
-        from guard.transport.confluent.producer import ConfluentTxProducer
-
-        return ConfluentTxProducer(settings, transactional_id)
-    from guard.transport.kafka_python.producer import TxProducer
-
-    return TxProducer(settings, transactional_id)
+    pipe: Callable[[KafkaSettings], Pipe]
+    reader: Callable[[KafkaSettings, int | None], CommittedRead]
+    tx_sink: Callable[[KafkaSettings, str], TxSink]
+    ensure_topics: Callable[[KafkaSettings, Mapping[str, int], TopicConfigs], None]
+    describe_topics: Callable[[KafkaSettings, Sequence[str]], dict[str, TopicFacts]]
 
 
-def ensure_topics(
-    settings: KafkaSettings,
-    partitions: Mapping[str, int],
-    configs: Mapping[str, Mapping[str, str]] | None = None,
-) -> None:
-    """Create the missing topics; `configs` adds per-topic settings (e.g. compaction)."""
-    if settings.client == "confluent":
-        _need_confluent()
-        from guard.transport.confluent.admin import ensure_topics as create_confluent
+def _kafka_python() -> Backend:
+    from guard.transport.kafka_python import admin, pipe, producer, reader
 
-        create_confluent(settings, partitions, configs)
-        return
-    from guard.transport.kafka_python.admin import ensure_topics as create
-
-    create(settings, partitions, configs)
+    return Backend(
+        pipe.KafkaPipe,
+        reader.CommittedReader,
+        producer.TxProducer,
+        admin.ensure_topics,
+        admin.describe_topics,
+    )
 
 
-def _need_confluent() -> None:
+def _confluent() -> Backend:
     try:
         import confluent_kafka  # noqa: F401
     except ImportError:
         raise ConfigError(
             "kafka.client: 'confluent' needs confluent-kafka: pip install 'ingest-guard[confluent]'"
         ) from None
+    from guard.transport.confluent import admin, pipe, producer, reader
+
+    return Backend(
+        pipe.ConfluentPipe,
+        reader.ConfluentReader,
+        producer.ConfluentTxProducer,
+        admin.ensure_topics,
+        admin.describe_topics,
+    )
+
+
+BACKENDS: dict[KafkaClient, Callable[[], Backend]] = {
+    "kafka-python": _kafka_python,
+    "confluent": _confluent,
+}
+
+
+@cache
+def backend(client: KafkaClient) -> Backend:
+    """The chosen client's backend, its modules imported on first use."""
+    return BACKENDS[client]()
+
+
+def open_pipe(settings: KafkaSettings) -> Pipe:
+    """The service's consume -> produce -> commit pipe."""
+    return backend(settings.client).pipe(settings)
+
+
+def open_reader(settings: KafkaSettings, fetch_bytes: int | None = None) -> CommittedRead:
+    """A read_committed snapshot reader (replay, profiles, verification)."""
+    return backend(settings.client).reader(settings, fetch_bytes)
+
+
+def open_tx_sink(settings: KafkaSettings, transactional_id: str) -> TxSink:
+    """A transactional producer with no consumer attached."""
+    return backend(settings.client).tx_sink(settings, transactional_id)
+
+
+def ensure_topics(
+    settings: KafkaSettings,
+    partitions: Mapping[str, int],
+    configs: TopicConfigs = None,
+) -> None:
+    """Create the missing topics; `configs` adds per-topic settings (e.g. compaction)."""
+    backend(settings.client).ensure_topics(settings, partitions, configs)
 
 
 def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str, TopicFacts] | None:
     """Fresh partition counts and size limits of the topics that exist (absent: missing),
     read from the broker. (None would mean a client without an implementation: the service
     then asks its pipe for counts and knows only the producer's size limit.)"""
-    if settings.client == "confluent":
-        _need_confluent()
-        from guard.transport.confluent.admin import describe_topics as describe_confluent
-
-        return describe_confluent(settings, topics)
-    from guard.transport.kafka_python.admin import describe_topics as describe
-
-    return describe(settings, topics)
+    return backend(settings.client).describe_topics(settings, topics)
 
 
 def check_broker(

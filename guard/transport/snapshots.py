@@ -1,10 +1,37 @@
-"""What every reader does the same way with the records it read."""
+"""What every snapshot reader does the same way, whichever client reads."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
 
-from guard.transport.base import InRecord
+from guard.transport.base import InRecord, TopicSnapshot
+
+
+class SnapshotReader(ABC):
+    """A `CommittedRead`: each client reads snapshots its own way; the table of the latest
+    record per key is built from them once, here."""
+
+    @abstractmethod
+    def snapshot(self, topic: str) -> TopicSnapshot | None:
+        """Current start/end offsets, or None when the topic does not exist."""
+
+    @abstractmethod
+    def read(
+        self, snapshots: Sequence[TopicSnapshot], timeout_s: float = 300.0
+    ) -> Iterator[InRecord]:
+        """Every committed record up to each snapshot's end, partition by partition batches."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def latest(self, topic: str, timeout_s: float = 300.0) -> dict[bytes, InRecord]:
+        """A compacted topic as a table: the last committed record per key; a tombstone (null
+        value) removes its key; records without a key are ignored."""
+        snapshot = self.snapshot(topic)
+        if snapshot is None:
+            return {}
+        return latest_by_key(self.read([snapshot], timeout_s))
 
 
 def latest_by_key(records: Iterable[InRecord]) -> dict[bytes, InRecord]:

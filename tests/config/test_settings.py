@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from guard.config import load_settings
 from guard.config.settings import KafkaSettings
 from guard.errors import ConfigError
+from guard.transport.kafka_python.config import common
 
 MINIMAL = "topics:\n  orders: {subject: orders}\n"
 
@@ -61,7 +62,7 @@ def test_yaml_values_are_read(tmp_path: Path) -> None:
     )
     settings = load_settings(path)
     assert settings.kafka.group_id == "g1"
-    assert settings.kafka.client_config()["bootstrap_servers"] == ["b1:9092", "b2:9092"]
+    assert common(settings.kafka)["bootstrap_servers"] == ["b1:9092", "b2:9092"]
     assert settings.version_header == "v"
     assert settings.tombstones == "forward"
     assert settings.limits.max_bytes == 2048
@@ -235,7 +236,7 @@ def test_redacted_dump_masks_the_password(tmp_path: Path) -> None:
     )
     settings = load_settings(path)
     assert "hunter2" not in repr(settings.redacted())
-    assert settings.kafka.client_config()["sasl_plain_password"] == "hunter2"
+    assert common(settings.kafka)["sasl_plain_password"] == "hunter2"
 
 
 def test_envelope_hmac_key_is_a_secret_kept_out_of_the_redacted_dump(tmp_path: Path) -> None:
@@ -249,7 +250,7 @@ def test_without_an_envelope_key_there_is_none(tmp_path: Path) -> None:
 
 
 def test_client_config_omits_sasl_without_a_mechanism() -> None:
-    assert "sasl_mechanism" not in KafkaSettings().client_config()
+    assert "sasl_mechanism" not in common(KafkaSettings())
 
 
 def test_settings_are_frozen(tmp_path: Path) -> None:
@@ -304,11 +305,11 @@ def test_tls_settings_reach_the_kafka_client_only_for_tls_protocols(tmp_path: Pa
     from guard.config.settings import KafkaSettings
 
     ca = tmp_path / "ca.pem"
-    tls = KafkaSettings(security_protocol="SSL", ssl_cafile=ca, ssl_password="pw").client_config()
+    tls = common(KafkaSettings(security_protocol="SSL", ssl_cafile=ca, ssl_password="pw"))
     assert (
         tls["ssl_cafile"] == str(ca) and tls["ssl_password"] == "pw" and tls["ssl_check_hostname"]
     )
-    assert "ssl_cafile" not in KafkaSettings(ssl_cafile=ca).client_config()
+    assert "ssl_cafile" not in common(KafkaSettings(ssl_cafile=ca))
 
 
 def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import pytest
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.record.default_records import DefaultRecordBatch, DefaultRecordBatchBuilder
 
+from guard.config.settings import KafkaSettings
+from guard.errors import TransientTransportError
 from guard.quarantine.envelope import H_NULL_VALUE
-from guard.transport.kafka_python.consumer import in_record
+from guard.transport.kafka_python.consumer import committed_consumer
 from guard.transport.kafka_python.records import (
-    ADAPTED,
     NULL_HEADER,
     NULL_VALUE_MARKER,
     RawHeaderKey,
     header_key_bytes,
+    in_record,
+    install,
 )
+
+
+@pytest.fixture(autouse=True)
+def _adapted() -> None:
+    install()  # what the transport does when it makes its first client
 
 
 def _roundtrip(headers: list) -> list:
@@ -25,7 +34,18 @@ def _roundtrip(headers: list) -> list:
 
 
 def test_adaptation_is_installed_for_the_pinned_kafka_python() -> None:
-    assert ADAPTED
+    assert install()
+
+
+def test_opening_a_client_installs_the_adaptation(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Undo this test's install afterwards: the class attributes go back as they were.
+    monkeypatch.setattr(DefaultRecordBatch, "_read_msg", DefaultRecordBatch._read_msg)
+    monkeypatch.setattr(DefaultRecordBatchBuilder, "append", DefaultRecordBatchBuilder.append)
+    monkeypatch.setattr(DefaultRecordBatch, "_guard_adapted", False)
+    settings = KafkaSettings(bootstrap_servers="127.0.0.1:1", request_timeout_ms=1000)
+    with pytest.raises(TransientTransportError):  # no broker there; the client was attempted
+        committed_consumer(settings)
+    assert DefaultRecordBatch._guard_adapted is True
 
 
 def test_a_header_key_that_is_not_utf8_is_read_with_its_raw_bytes() -> None:
@@ -62,4 +82,4 @@ def test_another_kafka_python_version_is_left_unpatched(monkeypatch) -> None:  #
     from guard.transport.kafka_python import records as kafka_records
 
     monkeypatch.setattr(kafka, "__version__", "3.1.0")
-    assert kafka_records._install() is False
+    assert kafka_records.install() is False

@@ -15,7 +15,8 @@ from confluent_kafka import TopicPartition as CTopicPartition
 
 from guard.config.settings import KafkaSettings
 from guard.transport.base import InRecord, OutRecord, TopicPartition
-from guard.transport.confluent import admin, config
+from guard.transport.confluent import admin
+from guard.transport.confluent.consumer import committed_consumer
 from guard.transport.confluent.errors import classify_error, translate
 from guard.transport.confluent.producer import ConfluentTxProducer
 from guard.transport.confluent.records import in_record
@@ -25,8 +26,7 @@ class ConfluentPipe:
     def __init__(self, settings: KafkaSettings) -> None:
         self.settings = settings
         self._timeout_s = settings.request_timeout_ms / 1000
-        conf = config.consumer(settings, settings.group_id)
-        self._consumer = translate("create consumer", lambda: Consumer(conf))
+        self._consumer = committed_consumer(settings, group_id=settings.group_id)
         try:
             self._producer = ConfluentTxProducer(settings, settings.effective_transactional_id())
         except BaseException:

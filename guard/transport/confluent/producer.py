@@ -18,10 +18,11 @@ from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka import TopicPartition as CTopicPartition
 
 from guard.config.settings import KafkaSettings
-from guard.errors import FatalTransportError, RecordTooLargeError, TransientTransportError
+from guard.errors import RecordTooLargeError, TransientTransportError
 from guard.transport.base import OutRecord, TopicPartition
 from guard.transport.confluent import config
 from guard.transport.confluent.errors import classify_error, translate
+from guard.transport.recreate import abort_or_recreate
 
 log = structlog.get_logger(__name__)
 
@@ -152,18 +153,12 @@ class ConfluentTxProducer:
         if self._producer is None or not self._in_transaction:
             return
         producer = self._producer
-        try:
+
+        def abort() -> None:
             translate("abort transaction", lambda: producer.abort_transaction(self._timeout_s))
             self._in_transaction = False
-        except (TransientTransportError, FatalTransportError) as exc:
-            # Recreate at once: the new producer's init_transactions aborts the open
-            # transaction, which read_committed consumers (and our own rewind) wait on.
-            log.warning("abort failed; recreating the producer", error=str(exc))
-            self.close()
-            try:
-                self._create()
-            except TransientTransportError as create_exc:
-                log.warning("producer not recreated yet; next begin retries", error=str(create_exc))
+
+        abort_or_recreate(abort, self.close, self._create)
 
     def close(self) -> None:
         if self._producer is not None:

@@ -10,26 +10,26 @@ import time
 from collections.abc import Iterator, Sequence
 from functools import partial
 
-from confluent_kafka import Consumer, KafkaError
+from confluent_kafka import KafkaError
 from confluent_kafka import TopicPartition as CTopicPartition
 
 from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
 from guard.transport.base import InRecord, TopicPartition, TopicSnapshot
-from guard.transport.confluent import admin, config
+from guard.transport.confluent import admin
+from guard.transport.confluent.consumer import committed_consumer
 from guard.transport.confluent.errors import classify_error, translate
 from guard.transport.confluent.records import in_record
-from guard.transport.snapshots import latest_by_key
+from guard.transport.snapshots import SnapshotReader
 
 
-class ConfluentReader:
+class ConfluentReader(SnapshotReader):
     def __init__(self, settings: KafkaSettings, fetch_bytes: int | None = None) -> None:
         self.settings = settings
         self._timeout_s = settings.request_timeout_ms / 1000
         # End-of-partition events tell when a partition whose last offsets are transaction
         # markers or aborted records (never delivered) has been read to its end.
-        conf = {**config.consumer(settings, None, fetch_bytes), "enable.partition.eof": True}
-        self._consumer = translate("create consumer", lambda: Consumer(conf))
+        self._consumer = committed_consumer(settings, fetch_bytes, partition_eof=True)
 
     def snapshot(self, topic: str) -> TopicSnapshot | None:
         """Current start/end offsets, or None when the topic does not exist."""
@@ -96,14 +96,6 @@ class ConfluentReader:
                 # Past the snapshot: ignore newer records.
                 paused = [CTopicPartition(t, p) for t, p in done]
                 translate("pause", partial(self._consumer.pause, paused))
-
-    def latest(self, topic: str, timeout_s: float = 300.0) -> dict[bytes, InRecord]:
-        """A compacted topic as a table: the last committed record per key; a tombstone (null
-        value) removes its key; records without a key are ignored."""
-        snapshot = self.snapshot(topic)
-        if snapshot is None:
-            return {}
-        return latest_by_key(self.read([snapshot], timeout_s))
 
     def close(self) -> None:
         self._consumer.close()

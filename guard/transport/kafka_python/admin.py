@@ -12,6 +12,7 @@ from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
 from guard.transport.base import TopicFacts
+from guard.transport.kafka_python import config
 from guard.transport.kafka_python.errors import connecting, translate
 
 log = structlog.get_logger(__name__)
@@ -24,7 +25,7 @@ def ensure_topics(
 ) -> None:
     """Create the missing topics; `configs` adds per-topic settings (e.g. compaction)."""
     admin = connecting(
-        "create admin client", lambda: KafkaAdminClient(**settings.client_config()), settings
+        "create admin client", lambda: KafkaAdminClient(**config.admin(settings)), settings
     )
     try:
         existing = set(translate("list topics", admin.list_topics))
@@ -60,7 +61,7 @@ def ensure_topics(
 def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str, TopicFacts]:
     """Partition counts and `max.message.bytes` of the topics that exist, read from the
     broker (not a client's cache: a topic may have been deleted and re-created since)."""
-    admin = translate("create admin client", lambda: KafkaAdminClient(**settings.client_config()))
+    admin = translate("create admin client", lambda: KafkaAdminClient(**config.admin(settings)))
     try:
         described = translate("describe topics", lambda: admin.describe_topics(list(topics)))
         counts = {

@@ -14,9 +14,10 @@ from typing import Any
 from guard.config.settings import KafkaSettings
 from guard.transport.base import InRecord, OutRecord, TopicPartition
 from guard.transport.kafka_python.admin import ensure_topics
-from guard.transport.kafka_python.consumer import committed_consumer, in_record
+from guard.transport.kafka_python.consumer import committed_consumer
 from guard.transport.kafka_python.errors import translate
 from guard.transport.kafka_python.producer import TxProducer
+from guard.transport.kafka_python.records import in_record
 
 
 class KafkaPipe:

@@ -20,10 +20,12 @@ from kafka.structs import OffsetAndMetadata
 from kafka.structs import TopicPartition as KTopicPartition
 
 from guard.config.settings import KafkaSettings
-from guard.errors import FatalTransportError, RecordTooLargeError, TransientTransportError
+from guard.errors import RecordTooLargeError, TransientTransportError
 from guard.transport.base import OutRecord, TopicPartition
+from guard.transport.kafka_python import config, records
 from guard.transport.kafka_python.errors import classify, connecting, translate
 from guard.transport.kafka_python.records import NULL_HEADER, NULL_VALUE_MARKER
+from guard.transport.recreate import abort_or_recreate
 
 log = structlog.get_logger(__name__)
 
@@ -38,24 +40,10 @@ class TxProducer:
         self._create()
 
     def _create(self) -> None:
+        records.install()
+        conf = config.producer(self.settings, self.transactional_id)
         s = self.settings
-        producer = connecting(
-            "create producer",
-            lambda: KafkaProducer(
-                **s.client_config(),
-                transactional_id=self.transactional_id,
-                enable_idempotence=True,
-                acks="all",
-                max_request_size=s.max_request_size,
-                transaction_timeout_ms=s.transaction_timeout_ms,
-                max_block_ms=s.request_timeout_ms,
-                linger_ms=s.linger_ms,
-                batch_size=s.batch_size,
-                compression_type=None if s.compression == "none" else s.compression,
-                **s.producer_properties,
-            ),
-            s,
-        )
+        producer = connecting("create producer", lambda: KafkaProducer(**conf), s)
         try:
             # Fences an earlier producer with the same id and aborts its open transaction.
             connecting("init transactions", producer.init_transactions, s)
@@ -157,21 +145,15 @@ class TxProducer:
         if self._producer is None:
             return
         tm = self._producer._transaction_manager
-        state = tm._current_state
-        try:
+
+        def abort() -> None:
+            state = tm._current_state
             if state in (TransactionState.IN_TRANSACTION, TransactionState.ABORTABLE_ERROR):
                 self._bounded("abort transaction", tm.begin_abort)
             elif state != TransactionState.READY:
                 raise TransientTransportError(f"producer is in state {state.name}")
-        except (TransientTransportError, FatalTransportError) as exc:
-            # Recreate at once: the new producer's init_transactions aborts the open
-            # transaction, which read_committed consumers (and our own rewind) wait on.
-            log.warning("abort failed; recreating the producer", error=str(exc))
-            self.close()
-            try:
-                self._create()
-            except TransientTransportError as create_exc:
-                log.warning("producer not recreated yet; next begin retries", error=str(create_exc))
+
+        abort_or_recreate(abort, self.close, self._create)
 
     def close(self) -> None:
         if self._producer is not None:

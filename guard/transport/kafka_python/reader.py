@@ -15,12 +15,13 @@ from kafka import TopicPartition as KTopicPartition
 from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
 from guard.transport.base import InRecord, TopicSnapshot
-from guard.transport.kafka_python.consumer import committed_consumer, in_record
+from guard.transport.kafka_python.consumer import committed_consumer
 from guard.transport.kafka_python.errors import translate
-from guard.transport.snapshots import latest_by_key
+from guard.transport.kafka_python.records import in_record
+from guard.transport.snapshots import SnapshotReader
 
 
-class CommittedReader:
+class CommittedReader(SnapshotReader):
     def __init__(self, settings: KafkaSettings, fetch_bytes: int | None = None) -> None:
         self.settings = settings
         self._consumer = committed_consumer(settings, fetch_bytes)
@@ -77,14 +78,6 @@ class CommittedReader:
                 if position >= ends[tp]:
                     pending.discard(tp)
                     self._consumer.pause(tp)  # past the snapshot: ignore newer records
-
-    def latest(self, topic: str, timeout_s: float = 300.0) -> dict[bytes, InRecord]:
-        """A compacted topic as a table: the last committed record per key; a tombstone (null
-        value) removes its key; records without a key are ignored."""
-        snapshot = self.snapshot(topic)
-        if snapshot is None:
-            return {}
-        return latest_by_key(self.read([snapshot], timeout_s))
 
     def close(self) -> None:
         self._consumer.close(autocommit=False, timeout_ms=self._timeout_ms)

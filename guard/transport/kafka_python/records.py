@@ -12,7 +12,9 @@
    check; the patched builder writes it as null.
 
 Both patches target the exact code of the versions in `_KNOWN`: on any other version they
-are not installed (a warning says so) and behaviour falls back to kafka-python's own.
+are not installed (a warning says so) and behaviour falls back to kafka-python's own. They are
+installed when the transport makes its first client (`install`), not when this module is
+imported.
 """
 
 from __future__ import annotations
@@ -30,10 +32,13 @@ from kafka.record.default_records import (
 )
 from kafka.record.util import decode_varint
 
+from guard.transport.base import InRecord
+
 log = structlog.get_logger(__name__)
 
 # Versions whose `_read_msg` and `DefaultRecordBatchBuilder.append` were read line by line.
 _KNOWN = ("3.0.",)
+_WARNED: set[str] = set()  # versions already reported as not adapted (once per process)
 
 
 class RawHeaderKey(str):
@@ -62,6 +67,18 @@ NULL_HEADER: bytes = _NullHeaderValue()
 # Marks a record sent with an empty value because kafka-python cannot send null key and null
 # value together; the name is guard.quarantine.envelope.H_NULL_VALUE (a test checks).
 NULL_VALUE_MARKER = "guard.null.value"
+
+
+def in_record(r: Any) -> InRecord:
+    """A kafka-python ConsumerRecord as the guard's InRecord; a record with a header key that
+    is not UTF-8 (read by the tolerant parser below) is marked with `header_error`."""
+    headers = list(r.headers)
+    error = None
+    if headers:
+        bad = [i for i, (k, _) in enumerate(headers) if type(k) is RawHeaderKey]
+        if bad:
+            error = f"header key is not valid UTF-8 (header {', '.join(map(str, bad))})"
+    return InRecord(r.topic, r.partition, r.offset, r.timestamp, r.key, r.value, headers, error)
 
 
 def header_key_bytes(key: str) -> bytes:
@@ -124,8 +141,12 @@ def _tolerant_read_msg(self: Any) -> Any:
     return cls(length, offset, timestamp, self.timestamp_type, key, value, headers)
 
 
-def _install() -> bool:
+def install() -> bool:
+    """Install both adaptations once; False when this kafka-python version is not adapted."""
     if not kafka.__version__.startswith(_KNOWN):
+        if kafka.__version__ in _WARNED:
+            return False
+        _WARNED.add(kafka.__version__)
         log.warning(
             "kafka-python version not adapted: a header key that is not UTF-8 will stall "
             "its partition, and null header values are refused",
@@ -155,6 +176,3 @@ def _install() -> bool:
     DefaultRecordBatchBuilder.append = append
     DefaultRecordBatch._guard_adapted = True
     return True
-
-
-ADAPTED = _install()

@@ -1,0 +1,24 @@
+"""The one way the guard builds a confluent-kafka consumer."""
+
+from __future__ import annotations
+
+from confluent_kafka import Consumer
+
+from guard.config.settings import KafkaSettings
+from guard.transport.confluent import config
+from guard.transport.confluent.errors import translate
+
+
+def committed_consumer(
+    settings: KafkaSettings,
+    fetch_bytes: int | None = None,
+    group_id: str | None = None,
+    *,
+    partition_eof: bool = False,
+) -> Consumer:
+    """A read_committed consumer that never commits or stores offsets by itself (see
+    `config.consumer`); with `partition_eof` it reports reaching each partition's end."""
+    conf = config.consumer(settings, group_id, fetch_bytes)
+    if partition_eof:
+        conf["enable.partition.eof"] = True
+    return translate("create consumer", lambda: Consumer(conf))

@@ -1,0 +1,83 @@
+"""kafka-python configuration built from `KafkaSettings`: the one place its names appear."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from guard.config.settings import KafkaSettings
+
+
+def common(settings: KafkaSettings) -> dict[str, Any]:
+    """Connection and security settings shared by producer, consumer and admin client."""
+    cfg: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers.split(","),
+        "client_id": settings.client_id,
+        "request_timeout_ms": settings.request_timeout_ms,
+        # kafka-python 3 bounds the first connection separately (30 s by default).
+        "bootstrap_timeout_ms": settings.request_timeout_ms,
+        "security_protocol": settings.security_protocol,
+    }
+    if settings.sasl_mechanism:
+        cfg["sasl_mechanism"] = settings.sasl_mechanism
+        cfg["sasl_plain_username"] = settings.sasl_plain_username
+        if settings.sasl_plain_password is not None:
+            cfg["sasl_plain_password"] = settings.sasl_plain_password.get_secret_value()
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        cfg["ssl_check_hostname"] = settings.ssl_check_hostname
+        for key in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            value = getattr(settings, key)
+            if value is not None:
+                cfg[key] = str(value)
+        if settings.ssl_password is not None:
+            cfg["ssl_password"] = settings.ssl_password.get_secret_value()
+    return cfg
+
+
+def producer(settings: KafkaSettings, transactional_id: str) -> dict[str, Any]:
+    s = settings
+    return {
+        **common(s),
+        "transactional_id": transactional_id,
+        "enable_idempotence": True,
+        "acks": "all",
+        "max_request_size": s.max_request_size,
+        "transaction_timeout_ms": s.transaction_timeout_ms,
+        "max_block_ms": s.request_timeout_ms,
+        "linger_ms": s.linger_ms,
+        "batch_size": s.batch_size,
+        "compression_type": None if s.compression == "none" else s.compression,
+        **s.producer_properties,
+    }
+
+
+def consumer(
+    settings: KafkaSettings, group_id: str | None, fetch_bytes: int | None = None
+) -> dict[str, Any]:
+    """A read_committed consumer that never commits offsets by itself; it fetches up to
+    `fetch_bytes` per partition (default: kafka.max_partition_fetch_bytes; a larger first
+    batch is still returned whole). With a `group_id` it is a (static, when configured)
+    group member."""
+    fetch = fetch_bytes or settings.partition_fetch_bytes()
+    group: dict[str, Any] = {}
+    if group_id is not None:
+        group = {"group_id": group_id, "session_timeout_ms": settings.session_timeout_ms}
+        instance = settings.group_instance_id()
+        if instance is not None:
+            group["group_instance_id"] = instance
+    return {
+        **common(settings),
+        **settings.consumer_properties,
+        **group,
+        "isolation_level": "read_committed",
+        "enable_auto_commit": False,
+        "auto_offset_reset": settings.auto_offset_reset,
+        "fetch_min_bytes": settings.fetch_min_bytes,
+        "fetch_max_wait_ms": settings.fetch_max_wait_ms,
+        "max_poll_records": settings.max_poll_records,
+        "max_partition_fetch_bytes": fetch,
+        "fetch_max_bytes": max(fetch, 52_428_800),
+    }
+
+
+def admin(settings: KafkaSettings) -> dict[str, Any]:
+    return common(settings)
