@@ -61,4 +61,6 @@ class RecordTooLargeError(FatalTransportError):
     """A target topic or the producer refused a record as too large; retrying the same
     record cannot help, but the service can route it differently (guard/routing/fit.py)."""
 
-    topic: str | None = None  # the refusing topic, when the client tells
+    def __init__(self, message: str, topic: str | None = None) -> None:
+        super().__init__(message)
+        self.topic = topic  # the refusing topic, when the client tells

@@ -1,8 +1,9 @@
-"""Make every routed record fit its target, so one oversize record never stops the service.
+"""The size rules the router applies as it builds each record, so one oversize record never
+stops the service.
 
 A target accepts a record up to the smaller of its topic's `max.message.bytes` (read from the
-broker at start and after failures) and the producer's `kafka.max_request_size`. Before a
-batch is produced:
+broker at start and after failures) and the producer's `kafka.max_request_size`; the router
+knows that limit per target (`RoutePlan`). As it routes:
 
 - a *valid* record too large for the clean topic is quarantined instead, with the reason
   `too_large_for_target` (its bytes intact, like any quarantined record);
@@ -19,11 +20,9 @@ framing), so a record that passes the check is not refused for its size by the b
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from guard.quarantine.envelope import PREFIX
-from guard.routing.router import RoutedBatch, Router
 from guard.transport.base import OutRecord
 from guard.validation.reasons import FieldError, Reason
 from guard.validation.validator import Verdict
@@ -70,59 +69,15 @@ class Oversize:
         }
 
 
-def fit_batch(
-    routed: RoutedBatch, router: Router, limit: Callable[[str], int]
-) -> tuple[RoutedBatch, list[Oversize]]:
-    """The batch with every record made to fit `limit(topic)`, and what was changed.
-
-    Relies on the router's order: `routed.records[i]` is the output of `routed.verdicts[i]`.
-    """
-    if len(routed.records) != len(routed.verdicts):
-        raise ValueError("fit_batch needs one routed record per input record")
-    records, verdicts, changes = list(routed.records), list(routed.verdicts), []
-    stats = routed.stats
-    for i, (out, (rec, verdict)) in enumerate(zip(routed.records, routed.verdicts, strict=True)):
-        size, cap = record_size(out), limit(out.topic)
-        if size <= cap:
-            continue
-        plan = router.plans[rec.topic]
-        if verdict.ok and out.topic == plan.valid_topic:
-            error = FieldError(
-                "",
-                Reason.TOO_LARGE_FOR_TARGET,
-                f"record is about {size} bytes; {out.topic} accepts {cap}",
-                verdict.version,
-            )
-            unfit = Verdict(False, verdict.subject, None, verdict.versions_tried, (error,))
-            verdicts[i] = (rec, unfit)
-            out = router.quarantine_copy(rec, unfit)  # built as the router builds any copy
-            stats.valid -= 1
-            stats.quarantined += 1
-            stats.by_topic[(rec.topic, "valid")] -= 1
-            stats.by_topic[(rec.topic, "quarantined")] += 1
-            stats.by_reason[error.code.value] += 1
-            changes.append(
-                Oversize(
-                    rec.topic, rec.partition, rec.offset, size, plan.valid_topic, cap, "quarantined"
-                )
-            )
-            size, cap = record_size(out), limit(out.topic)
-        if size > cap:
-            out, omitted = envelope_only(out, cap)
-            changes.append(
-                Oversize(
-                    rec.topic,
-                    rec.partition,
-                    rec.offset,
-                    size,
-                    out.topic,
-                    cap,
-                    "envelope-only",
-                    omitted,
-                )
-            )
-        records[i] = out
-    return replace(routed, records=records, verdicts=verdicts), changes
+def too_large(verdict: Verdict, size: int, topic: str, cap: int) -> Verdict:
+    """A valid record's verdict turned into a quarantine verdict: too large for `topic`."""
+    error = FieldError(
+        "",
+        Reason.TOO_LARGE_FOR_TARGET,
+        f"record is about {size} bytes; {topic} accepts {cap}",
+        verdict.version,
+    )
+    return Verdict(False, verdict.subject, None, verdict.versions_tried, (error,))
 
 
 def envelope_only(out: OutRecord, cap: int) -> tuple[OutRecord, tuple[str, ...]]:

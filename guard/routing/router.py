@@ -4,12 +4,14 @@ Pure and broker-free: the service loop owns I/O and transactions. Valid records 
 clean topic with the same key, headers and timestamp (value stripped only under the `strip`
 policy); malformed ones go to quarantine with the original key and value bytes untouched plus
 the envelope. Both mirror the source partition when the target has it, which keeps valid
-records in their per-partition order.
+records in their per-partition order. Every record is built to fit its target's size limit
+(guard/routing/fit.py), in the same pass.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,6 +27,7 @@ from guard.quarantine.envelope import (
     original_headers,
 )
 from guard.quarantine.trust import EnvelopeTrust, split_malformed
+from guard.routing.fit import Oversize, envelope_only, record_size, too_large
 from guard.transport.base import InHeaders, InRecord, OutRecord, TopicPartition
 from guard.validation.reasons import FieldError, Reason
 from guard.validation.validator import RecordValidator, Verdict
@@ -40,6 +43,9 @@ class RoutePlan:
     quarantine_topic: str
     valid_partitions: int | None = None  # None: unknown, let the producer partition by key
     quarantine_partitions: int | None = None
+    # The largest record each target accepts (guard/routing/fit.py); None: not checked.
+    valid_limit: int | None = None
+    quarantine_limit: int | None = None
 
 
 @dataclass
@@ -75,6 +81,8 @@ class RoutedBatch:
     stats: RoutingStats
     # Every input record with its verdict, in input order (for observers such as monitors).
     verdicts: list[tuple[InRecord, Verdict]] = field(default_factory=list)
+    # Records made to fit their target as they were routed (for the log).
+    oversize: list[Oversize] = field(default_factory=list)
 
 
 def merge_routed(parts: list[RoutedBatch]) -> RoutedBatch:
@@ -88,6 +96,7 @@ def merge_routed(parts: list[RoutedBatch]) -> RoutedBatch:
         merged.offsets.update(part.offsets)
         merged.stats.add(part.stats)
         merged.verdicts.extend(part.verdicts)
+        merged.oversize.extend(part.oversize)
     return merged
 
 
@@ -101,12 +110,16 @@ class Router:
         header_style: HeaderStyle = "guard",
         task_id: str = "0",
     ) -> None:
-        self.plans = plans
+        self.plans = dict(plans)
         self.version_header = version_header
         self.forward_tombstones = tombstones == "forward"
         self.trust = trust or EnvelopeTrust()
         self.header_style = header_style
         self.task_id = task_id  # Connect-style headers name the instance as the task
+
+    def update_plans(self, plans: Mapping[str, RoutePlan]) -> None:
+        """Target partition counts and size limits as last read from the broker."""
+        self.plans = dict(plans)
 
     def route(self, batch: list[InRecord]) -> RoutedBatch:
         """Verdicts and output records for one batch. Counters are kept in locals and folded
@@ -117,6 +130,7 @@ class Router:
         stats = RoutingStats()
         by_topic: dict[tuple[str, str], int] = {}
         unknown: list[str] = []
+        oversize: list[Oversize] = []
         quarantined_at = now_iso().encode()  # one clock read per batch, not per record
         plans, version_header, forward = self.plans, self.version_header, self.forward_tombstones
         for rec in batch:
@@ -153,54 +167,48 @@ class Router:
                     errors + verdict.errors,
                     record=verdict.record,
                 )
-            verdicts.append((rec, verdict))
             if verdict.ok:
-                key = (rec.topic, "valid")
-                by_topic[key] = by_topic.get(key, 0) + 1
                 if verdict.unknown_fields:
                     unknown.extend(verdict.unknown_fields)
                 vp = plan.valid_partitions
-                out.append(
-                    OutRecord(
-                        plan.valid_topic,
-                        rec.key,
-                        verdict.value,
-                        headers,  # byte for byte, nulls included; guard.* ones made untrusted
-                        rec.timestamp_ms,
-                        rec.partition if vp is not None and rec.partition < vp else None,
-                    )
+                valid = OutRecord(
+                    plan.valid_topic,
+                    rec.key,
+                    verdict.value,
+                    headers,  # byte for byte, nulls included; guard.* ones made untrusted
+                    rec.timestamp_ms,
+                    rec.partition if vp is not None and rec.partition < vp else None,
                 )
-                continue
+                cap = plan.valid_limit
+                if cap is None or (size := record_size(valid)) <= cap:
+                    verdicts.append((rec, verdict))
+                    key = (rec.topic, "valid")
+                    by_topic[key] = by_topic.get(key, 0) + 1
+                    out.append(valid)
+                    continue
+                # Too large for the clean topic: quarantined instead, its bytes intact.
+                verdict = too_large(verdict, size, plan.valid_topic, cap)
+                oversize.append(_oversize(rec, size, plan.valid_topic, cap, "quarantined"))
+            verdicts.append((rec, verdict))
             key = (rec.topic, "quarantined")
             by_topic[key] = by_topic.get(key, 0) + 1
             if guard_headers or self.header_style != "guard":
                 headers = original_headers(headers, self.header_style)
-            out.append(
-                self._quarantine_copy(
-                    rec, plan, verdict, [*headers, *raw], attempts + 1, quarantined_at, stats
-                )
+            copy = self._quarantine_copy(
+                rec, plan, verdict, [*headers, *raw], attempts + 1, quarantined_at, stats
             )
+            cap = plan.quarantine_limit
+            if cap is not None and (size := record_size(copy)) > cap:
+                copy, omitted = envelope_only(copy, cap)
+                oversize.append(
+                    _oversize(rec, size, plan.quarantine_topic, cap, "envelope-only", omitted)
+                )
+            out.append(copy)
         stats.by_topic.update(by_topic)
         stats.unknown_fields.update(unknown)
         stats.valid = sum(n for (_, kind), n in by_topic.items() if kind == "valid")
         stats.quarantined = len(batch) - stats.valid
-        return RoutedBatch(out, offsets, stats, verdicts)
-
-    def quarantine_copy(self, rec: InRecord, verdict: Verdict) -> OutRecord:
-        """The quarantine copy of `rec` with the errors of `verdict`, as `route` builds one;
-        for a record found unfit after routing (too large for the clean topic: fit.py)."""
-        headers, attempts = rec.headers, 0
-        if any(name.startswith(PREFIX) for name, _ in headers):
-            headers, attempts = self.trust.admit(rec.key, rec.value, headers)
-        headers = original_headers(headers, self.header_style)
-        raw: InHeaders = []
-        if rec.header_error is not None:
-            headers, raw = split_malformed(headers)
-        plan = self.plans[rec.topic]
-        at = now_iso().encode()
-        return self._quarantine_copy(
-            rec, plan, verdict, [*headers, *raw], attempts + 1, at, RoutingStats()
-        )
+        return RoutedBatch(out, offsets, stats, verdicts, oversize)
 
     def _quarantine_copy(
         self,
@@ -249,6 +257,12 @@ class Router:
             rec.timestamp_ms,
             rec.partition if qp is not None and rec.partition < qp else None,
         )
+
+
+def _oversize(
+    rec: InRecord, size: int, target: str, cap: int, action: str, omitted: tuple[str, ...] = ()
+) -> Oversize:
+    return Oversize(rec.topic, rec.partition, rec.offset, size, target, cap, action, omitted)
 
 
 def mirror_partition(partition: int, target_partitions: int | None) -> int | None:

@@ -64,7 +64,8 @@ def build_validators(settings: GuardSettings, registry: Registry) -> dict[str, R
 def build_router(
     settings: GuardSettings, validators: dict[str, RecordValidator], pipe: Pipe | None = None
 ) -> Router:
-    """Route plans for every source; target partition counts are learnt when a pipe is given."""
+    """Route plans for every source; target partition counts are learnt when a pipe is given.
+    Size limits start at the producer's (`TargetWatch.refresh` adds the topics' own)."""
     plans: dict[str, RoutePlan] = {}
     for source, route in settings.topics.items():
         validator = validators[source]
@@ -76,6 +77,8 @@ def build_router(
             quarantine,
             pipe.partition_count(valid) if pipe else None,
             pipe.partition_count(quarantine) if pipe else None,
+            settings.kafka.max_request_size,
+            settings.kafka.max_request_size,
         )
     return Router(
         plans,
@@ -347,7 +350,9 @@ class GuardService:
             self.pipe.begin()
         for start in range(0, len(batch), _SEND_SLICE):
             with self.tracker.doing("route"):
-                part = self._targets.fit(router.route(batch[start : start + _SEND_SLICE]), router)
+                part = router.route(batch[start : start + _SEND_SLICE])
+            for change in part.oversize:
+                log.warning("record too large for its target", **change.describe())
             sent.append(part)
             with self.tracker.doing("send"):
                 for record in part.records:

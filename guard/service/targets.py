@@ -15,7 +15,7 @@ from dataclasses import replace
 import structlog
 
 from guard.config.settings import GuardSettings
-from guard.routing.fit import fit_batch, record_size
+from guard.routing.fit import record_size
 from guard.routing.router import RoutedBatch, Router
 from guard.transport.base import Pipe, TopicFacts
 
@@ -49,7 +49,8 @@ class TargetWatch:
         )
 
     def refresh(self, router: Router, pipe: Pipe) -> None:
-        """Re-read every target and update the router's plans (and re-create missing ones)."""
+        """Re-read every target and update the router's plans: partition counts and size
+        limits (and re-create missing targets)."""
         targets = sorted(
             {t for p in router.plans.values() for t in (p.valid_topic, p.quarantine_topic)}
         )
@@ -60,6 +61,9 @@ class TargetWatch:
             configs = {t: c for t, c in self.configs.items() if t in missing}
             pipe.ensure_topics(missing, configs)
             facts = self._read(targets, pipe)
+        self._limits = {
+            t: f.max_message_bytes for t, f in facts.items() if f.max_message_bytes is not None
+        }
         plans = {}
         for source, plan in router.plans.items():
             valid, quarantine = facts.get(plan.valid_topic), facts.get(plan.quarantine_topic)
@@ -67,8 +71,12 @@ class TargetWatch:
                 plan,
                 valid_partitions=valid.partitions if valid else None,
                 quarantine_partitions=quarantine.partitions if quarantine else None,
+                valid_limit=self.limit(plan.valid_topic),
+                quarantine_limit=self.limit(plan.quarantine_topic),
             )
-            if new != plan and self._read_once:  # the topology changed while running
+            counts = (new.valid_partitions, new.quarantine_partitions)
+            if counts != (plan.valid_partitions, plan.quarantine_partitions) and self._read_once:
+                # the topology changed while running
                 log.warning(
                     "output topic partitions changed",
                     source=source,
@@ -76,10 +84,7 @@ class TargetWatch:
                     quarantine=(plan.quarantine_partitions, new.quarantine_partitions),
                 )
             plans[source] = new
-        router.plans = plans
-        self._limits = {
-            t: f.max_message_bytes for t, f in facts.items() if f.max_message_bytes is not None
-        }
+        router.update_plans(plans)
         self._read_once, self.stale = True, False
         self.cap_batches(pipe, targets)
 
@@ -95,12 +100,6 @@ class TargetWatch:
             return described
         counts = {t: pipe.partition_count(t) for t in targets}
         return {t: TopicFacts(n) for t, n in counts.items() if n}
-
-    def fit(self, routed: RoutedBatch, router: Router) -> RoutedBatch:
-        fitted, changes = fit_batch(routed, router, self.limit)
-        for change in changes:
-            log.warning("record too large for its target", **change.describe())
-        return fitted
 
     def lower_after_refusal(self, routed: RoutedBatch, topic: str | None) -> bool:
         """The broker refused a record of this batch as too large: take the refusing target's

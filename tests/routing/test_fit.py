@@ -1,16 +1,18 @@
-"""Records too large for their target: quarantined, or written envelope-only, never dropped."""
+"""Records too large for their target: quarantined, or written envelope-only, never dropped,
+by the router in the one pass that builds them."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import random
+from dataclasses import replace
 
 from guard.config.settings import GuardSettings
 from guard.contracts import load_registry
 from guard.demo.samples import good_order
 from guard.quarantine.envelope import read_envelope
-from guard.routing.fit import H_OMITTED, envelope_only, fit_batch, record_size
+from guard.routing.fit import H_OMITTED, envelope_only, record_size
 from guard.routing.router import Router
 from guard.service.runner import build_router, build_validators
 from guard.transport.base import InRecord, OutRecord
@@ -19,9 +21,13 @@ from tests.conftest import SCHEMAS
 GOOD = json.dumps(good_order(random.Random(1))).encode()
 
 
-def _router() -> Router:
+def _router(valid: int = 10_000, quarantine: int = 10_000) -> Router:
+    """A router whose targets accept records up to `valid` / `quarantine` bytes."""
     settings = GuardSettings(topics={"orders": {"subject": "orders"}})  # type: ignore[arg-type]
-    return build_router(settings, build_validators(settings, load_registry(SCHEMAS)))
+    router = build_router(settings, build_validators(settings, load_registry(SCHEMAS)))
+    plan = router.plans["orders"]
+    router.update_plans({"orders": replace(plan, valid_limit=valid, quarantine_limit=quarantine)})
+    return router
 
 
 def _rec(
@@ -32,22 +38,20 @@ def _rec(
     )
 
 
-def _limits(valid: int, quarantine: int) -> dict[str, int]:
-    return {"orders.valid": valid, "orders.quarantine": quarantine}
-
-
 def test_records_that_fit_pass_unchanged() -> None:
-    router = _router()
-    routed = router.route([_rec(GOOD), _rec(b"not json", 1)])
-    fitted, changes = fit_batch(routed, router, _limits(10_000, 10_000).__getitem__)
-    assert fitted.records == routed.records and changes == []
+    records = [_rec(GOOD), _rec(b"not json", 1)]
+    fitted = _router().route(records)
+    unlimited = _router(2**31, 2**31).route(records)
+    assert [(r.topic, r.key, r.value) for r in fitted.records] == [
+        (r.topic, r.key, r.value) for r in unlimited.records
+    ]
+    assert fitted.oversize == [] and fitted.records[0].value == GOOD
 
 
 def test_a_valid_record_too_large_for_the_clean_topic_is_quarantined_intact() -> None:
-    router = _router()
-    routed = router.route([_rec(GOOD)])
-    assert routed.stats.valid == 1
-    fitted, [change] = fit_batch(routed, router, _limits(100, 10_000).__getitem__)
+    assert _router().route([_rec(GOOD)]).stats.valid == 1
+    fitted = _router(100, 10_000).route([_rec(GOOD)])
+    [change] = fitted.oversize
     [out] = fitted.records
     assert out.topic == "orders.quarantine" and out.key == b"k" and out.value == GOOD
     env = read_envelope(out.headers)
@@ -61,10 +65,9 @@ def test_a_valid_record_too_large_for_the_clean_topic_is_quarantined_intact() ->
 
 
 def test_a_quarantine_copy_too_large_is_written_envelope_only_with_size_and_digest() -> None:
-    router = _router()
     big = b"x" * 5000  # not JSON
-    routed = router.route([_rec(big, 7)])
-    fitted, [change] = fit_batch(routed, router, _limits(10_000, 3000).__getitem__)
+    fitted = _router(10_000, 3000).route([_rec(big, 7)])
+    [change] = fitted.oversize
     [out] = fitted.records
     headers = dict(out.headers)
     assert out.topic == "orders.quarantine" and out.value == b"" and out.key == b"k"
@@ -78,13 +81,11 @@ def test_a_quarantine_copy_too_large_is_written_envelope_only_with_size_and_dige
 
 
 def test_a_valid_record_too_large_for_both_targets_ends_envelope_only_in_quarantine() -> None:
-    router = _router()
-    routed = router.route([_rec(GOOD)])
-    fitted, changes = fit_batch(routed, router, _limits(100, len(GOOD) + 100).__getitem__)
+    fitted = _router(100, len(GOOD) + 100).route([_rec(GOOD)])
     [out] = fitted.records
     assert out.topic == "orders.quarantine" and out.value == b""
     assert read_envelope(out.headers)["reasons"] == ["too_large_for_target"]
-    assert [c.action for c in changes] == ["quarantined", "envelope-only"]
+    assert [c.action for c in fitted.oversize] == ["quarantined", "envelope-only"]
 
 
 def test_original_headers_then_the_key_are_left_out_when_the_value_alone_is_not_enough() -> None:

@@ -40,9 +40,7 @@ class StrictPipe(MemoryPipe):
             raise TransientTransportError(f"send: Unrecognized partition {record.partition}")
         if self.refuse_over is not None and record_size(record) > self.refuse_over:
             self.refusals += 1
-            error = RecordTooLargeError("send: MessageSizeTooLargeError")
-            error.topic = record.topic
-            raise error
+            raise RecordTooLargeError("send: MessageSizeTooLargeError", topic=record.topic)
         super().send(record)
 
 

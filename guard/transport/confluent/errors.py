@@ -44,10 +44,13 @@ TOO_LARGE_CODES = frozenset(
 )
 
 
-def classify_error(action: str, err: KafkaError) -> FatalTransportError | TransientTransportError:
+def classify_error(
+    action: str, err: KafkaError, topic: str | None = None
+) -> FatalTransportError | TransientTransportError:
+    """The guard's error for `err`; `topic`: the target of the record the call was about."""
     message = f"{action}: {err.name()}: {err.str()}"
     if err.code() in TOO_LARGE_CODES:
-        return RecordTooLargeError(f"{message} -- {hints.TOO_LARGE}")
+        return RecordTooLargeError(f"{message} -- {hints.TOO_LARGE}", topic)
     if err.fatal() or err.code() in FATAL_CODES:
         return FatalTransportError(message)
     # retriable, txn_requires_abort, timeouts, a rebalance under a batch, broker gone: the
@@ -55,19 +58,21 @@ def classify_error(action: str, err: KafkaError) -> FatalTransportError | Transi
     return TransientTransportError(message)
 
 
-def classify(action: str, exc: BaseException) -> FatalTransportError | TransientTransportError:
+def classify(
+    action: str, exc: BaseException, topic: str | None = None
+) -> FatalTransportError | TransientTransportError:
     if isinstance(exc, SystemError) and isinstance(exc.__cause__, KafkaException):
         # A client error raised while a callback ran surfaces as SystemError from it.
         exc = exc.__cause__
     if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
-        return classify_error(action, exc.args[0])
+        return classify_error(action, exc.args[0], topic)
     # BufferError: the local queue is full; RuntimeError: a call in the wrong state.
     return TransientTransportError(f"{action}: {type(exc).__name__}: {exc}")
 
 
-def translate(action: str, fn: Callable[[], T]) -> T:
+def translate(action: str, fn: Callable[[], T], topic: str | None = None) -> T:
     """Run one confluent-kafka call, mapping its errors onto the guard's hierarchy."""
     try:
         return fn()
     except (KafkaException, BufferError, RuntimeError, SystemError) as exc:
-        raise classify(action, exc) from exc
+        raise classify(action, exc, topic) from exc

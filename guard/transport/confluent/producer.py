@@ -18,7 +18,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka import TopicPartition as CTopicPartition
 
 from guard.config.settings import KafkaSettings
-from guard.errors import RecordTooLargeError, TransientTransportError
+from guard.errors import TransientTransportError
 from guard.transport.base import OutRecord, TopicPartition
 from guard.transport.confluent import config
 from guard.transport.confluent.errors import classify_error, translate
@@ -91,9 +91,6 @@ class ConfluentTxProducer:
             try:
                 self._produce(producer, record, kwargs)
                 return
-            except RecordTooLargeError as exc:
-                exc.topic = record.topic  # the service lowers this target's limit and retries
-                raise
             except TransientTransportError as exc:
                 # The local queue is full: serve delivery reports to make room, not forever.
                 if not isinstance(exc.__cause__, BufferError) or time.monotonic() > deadline:
@@ -110,6 +107,7 @@ class ConfluentTxProducer:
                 on_delivery=self._delivered,
                 **kwargs,
             ),
+            record.topic,  # a refusal names it: the service lowers its limit and retries
         )
 
     def _delivered(self, err: KafkaError | None, msg: Message[Any, Any]) -> None:
@@ -143,10 +141,7 @@ class ConfluentTxProducer:
     def _raise_delivery_failure(self) -> None:
         if self._failed is not None:
             err, topic = self._failed
-            error = classify_error(f"send to {topic}", err)
-            if isinstance(error, RecordTooLargeError):
-                error.topic = topic
-            raise error
+            raise classify_error(f"send to {topic}", err, topic)
 
     def abort(self) -> None:
         self._failed = None

@@ -34,22 +34,25 @@ FATAL = (
 TOO_LARGE = (kerr.MessageSizeTooLargeError, kerr.RecordListTooLargeError)
 
 
-def classify(action: str, exc: BaseException) -> FatalTransportError | TransientTransportError:
+def classify(
+    action: str, exc: BaseException, topic: str | None = None
+) -> FatalTransportError | TransientTransportError:
+    """The guard's error for `exc`; `topic`: the target of the record the call was about."""
     message = f"{action}: {type(exc).__name__}: {exc}"
     if isinstance(exc, TOO_LARGE):
-        return RecordTooLargeError(f"{message} -- {hints.TOO_LARGE}")
+        return RecordTooLargeError(f"{message} -- {hints.TOO_LARGE}", topic)
     if isinstance(exc, FATAL):
         return FatalTransportError(message)
     return TransientTransportError(message)
 
 
-def translate(action: str, fn: Callable[[], T]) -> T:
+def translate(action: str, fn: Callable[[], T], topic: str | None = None) -> T:
     """Run one kafka-python call, mapping its errors onto the guard's hierarchy."""
     try:
         return fn()
     except (kerr.KafkaError, OSError, AssertionError) as exc:
         # kafka-python raises OSError/AssertionError on broken connections.
-        raise classify(action, exc) from exc
+        raise classify(action, exc, topic) from exc
 
 
 class _AuthFailureWatch(logging.Handler):

@@ -20,7 +20,7 @@ from kafka.structs import OffsetAndMetadata
 from kafka.structs import TopicPartition as KTopicPartition
 
 from guard.config.settings import KafkaSettings
-from guard.errors import RecordTooLargeError, TransientTransportError
+from guard.errors import TransientTransportError
 from guard.transport.base import OutRecord, TopicPartition
 from guard.transport.kafka_python import config, records
 from guard.transport.kafka_python.errors import classify, connecting, translate
@@ -91,10 +91,8 @@ class TxProducer:
                     partition=record.partition,
                     timestamp_ms=record.timestamp_ms,
                 ),
+                record.topic,  # a refusal names it: the service lowers its limit and retries
             )
-        except RecordTooLargeError as exc:
-            exc.topic = record.topic  # the service lowers this target's limit and retries
-            raise
         except ValueError as exc:
             if "Unrecognized partition" not in str(exc):
                 raise
@@ -125,10 +123,7 @@ class TxProducer:
         translate("flush", self._flush)
         for topic, fut in self._futures:
             if fut.failed():
-                error = classify(f"send to {topic}", fut.exception)
-                if isinstance(error, RecordTooLargeError):
-                    error.topic = topic
-                raise error from fut.exception
+                raise classify(f"send to {topic}", fut.exception, topic) from fut.exception
         tm = self._producer._transaction_manager
         if offsets:
             koffsets = {
