@@ -32,7 +32,7 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
     from guard.service.health import Health
     from guard.service.metrics import MetricsServer, ServiceMetrics
     from guard.service.probe import ServiceProbe
-    from guard.service.runner import BatchObserver
+    from guard.service.transaction import BatchObserver
     from guard.transport.factory import describe_topics, open_pipe
 
     settings = load_settings(config_path)

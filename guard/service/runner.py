@@ -1,4 +1,5 @@
-"""The guard service loop: poll a batch, route it, produce and commit it in one transaction.
+"""The guard service loop: poll a batch, route it, produce and commit it in one transaction
+(guard/service/transaction.py), which the loop only drives.
 
 Transient broker failures abort the transaction, rewind to the committed offsets and retry
 with capped exponential backoff plus jitter (tenacity); fatal ones stop the service. Invalid
@@ -12,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 from tenacity import (
@@ -32,8 +33,9 @@ from guard.routing.router import RoutedBatch, RoutePlan, Router, RoutingStats, m
 from guard.service.probe import NULL_PROBE, LoopProbe
 from guard.service.targets import Describe, TargetWatch
 from guard.service.topics import output_topics, source_partitions
+from guard.service.transaction import BatchObserver, Transaction
 from guard.service.watchdog import Stall, StepTracker, StopFlag, Watchdog, exit_process
-from guard.transport.base import InRecord, OutRecord, Pipe
+from guard.transport.base import InRecord, Pipe
 from guard.validation.routes import route_validator
 from guard.validation.validator import RecordValidator
 
@@ -118,26 +120,6 @@ class _OutageBudget(stop_base):
         return time.monotonic() - self.first_failure
 
 
-class BatchObserver(Protocol):
-    """Sees every routed batch, and may add records to the batch's transaction.
-
-    Exactly-once for observers: `before_commit` must not change lasting state, only stage it
-    and return the records to produce with the batch; `after_commit` applies the staged state
-    (the transaction is durable); `after_abort` drops it (the batch will be polled again).
-    When a poll returns nothing, `before_commit` gets an empty batch (so time-based work,
-    such as closing a window, happens in a quiet stream too).
-
-    Caveat: a commit that timed out may still have landed; the runner then calls
-    `after_abort`, and that batch's observations are lost (never counted twice).
-    """
-
-    def before_commit(self, routed: RoutedBatch) -> list[OutRecord]: ...
-
-    def after_commit(self) -> None: ...
-
-    def after_abort(self) -> None: ...
-
-
 class GuardService:
     """Checks every route when built; connects to the broker only when it runs.
 
@@ -168,6 +150,7 @@ class GuardService:
         self.tracker = StepTracker()
         self._watchdog: Watchdog | None = None
         self._targets = TargetWatch(settings, describe_targets)
+        self._txn = Transaction(self.tracker, self.observers, probe)
 
     def request_stop(self, reason: str = "requested") -> None:
         """Finish the batch in flight, commit it, and return from `run`."""
@@ -198,6 +181,7 @@ class GuardService:
         if self._pipe is None:
             with self.tracker.doing("connect"):
                 self._pipe = self._pipe_factory()
+                self._txn.pipe = self._pipe
         return self._pipe
 
     def prepare(self) -> Router | None:
@@ -264,7 +248,7 @@ class GuardService:
                         ) from exc
                     # Stopping while the broker is failing: nothing of this batch was
                     # committed; it will be processed by the next run.
-                    self._abort_quietly()
+                    self._txn.abort()
                     summary.stopped_by = self._stop.reason or "stop"
                     break
                 finally:
@@ -300,7 +284,7 @@ class GuardService:
         with self.tracker.doing("poll"):
             batch = self.pipe.poll(limit, self.settings.batch.poll_timeout_ms)
         if not batch:
-            self._idle_observers()
+            self._txn.idle()
             self.probe.idle()  # probe: an idle poll
             return 0
         self.tracker.polled(batch)
@@ -311,7 +295,7 @@ class GuardService:
         try:
             routed = self._route_and_send(router, batch, sent)
             committing = time.perf_counter()  # probe: commit latency
-            self._commit(routed)
+            self._txn.commit(routed)
         except RecordTooLargeError as exc:
             # Our size estimate let through a record the broker refused (a limit lowered
             # since we read it, or a framing we under-counted): retry the batch with lower
@@ -333,12 +317,6 @@ class GuardService:
         )
         return len(batch)
 
-    def _idle_observers(self) -> None:
-        """Show observers an empty batch, so time windows close on time in a quiet stream;
-        what they emit is committed in a transaction of its own, with no offsets."""
-        if self.observers:
-            self._commit(RoutedBatch([], {}, RoutingStats(), []), opened=False)
-
     def _route_and_send(
         self, router: Router, batch: list[InRecord], sent: list[RoutedBatch]
     ) -> RoutedBatch:
@@ -346,35 +324,15 @@ class GuardService:
         records to the producer at once: the client sends them while the next slice is
         validated, instead of all of them after the whole batch (at ~1 MB per batch of 2 KB
         records that wait was a third of the batch's time). Returns the whole routed batch."""
-        with self.tracker.doing("begin"):
-            self.pipe.begin()
+        self._txn.begin()
         for start in range(0, len(batch), _SEND_SLICE):
             with self.tracker.doing("route"):
                 part = router.route(batch[start : start + _SEND_SLICE])
             for change in part.oversize:
                 log.warning("record too large for its target", **change.describe())
             sent.append(part)
-            with self.tracker.doing("send"):
-                for record in part.records:
-                    self.pipe.send(record)
+            self._txn.send(part.records)
         return merge_routed(sent)
-
-    def _commit(self, routed: RoutedBatch, opened: bool = True) -> None:
-        """What observers add, then the offsets, in the transaction `_route_and_send` opened;
-        with `opened=False` (an idle turn) a transaction only if observers add records."""
-        extra = [r for obs in self.observers for r in obs.before_commit(routed)]
-        if extra and not opened:
-            with self.tracker.doing("begin"):
-                self.pipe.begin()
-            opened = True
-        if opened:
-            with self.tracker.doing("send"):
-                for record in extra:
-                    self.pipe.send(record)
-            with self.tracker.doing("commit"):
-                self.pipe.commit(routed.offsets)
-        for obs in self.observers:
-            obs.after_commit()
 
     def _recover(self, state: RetryCallState) -> None:
         exc: Any = state.outcome.exception() if state.outcome else None
@@ -385,19 +343,5 @@ class GuardService:
             next_wait_s=round(state.upcoming_sleep, 3),
         )
         self.probe.retried()  # probe: a retry
-        self._abort_quietly()
+        self._txn.abort()
         self._targets.stale = True  # a target may be gone or resized: re-read before routing
-
-    def _abort_quietly(self) -> None:
-        # tracker.in_flight stays: the aborted batch is what waits (and is polled again).
-        for obs in self.observers:
-            obs.after_abort()
-        self.probe.aborted()
-        if self._pipe is None:  # never connected: nothing to abort
-            return
-        try:
-            with self.tracker.doing("abort"):
-                self._pipe.abort()
-        except TransientTransportError as abort_exc:
-            # The pipe rewinds on its next poll whatever happened here, so nothing is skipped.
-            log.warning("abort failed", error=str(abort_exc))

@@ -1,0 +1,112 @@
+"""The batch's Kafka transaction as one object the service loop drives.
+
+begin -> send a slice (as many times as the batch has slices) -> commit (the observers'
+records, then the consumed offsets, then the commit itself); or abort. Exactly-once rests on
+the pipe: offsets travel inside the producer's transaction, an aborted batch is rewound to the
+committed offsets and polled again, and a producer that cannot abort is recreated with the
+same transactional id (guard/transport/recreate.py), which fences the old one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+import structlog
+
+from guard.errors import TransientTransportError
+from guard.routing.router import RoutedBatch, RoutingStats
+from guard.service.probe import LoopProbe
+from guard.service.watchdog import StepTracker
+from guard.transport.base import OutRecord, Pipe
+
+log = structlog.get_logger(__name__)
+
+
+class BatchObserver(Protocol):
+    """Sees every routed batch, and may add records to the batch's transaction.
+
+    Exactly-once for observers: `before_commit` must not change lasting state, only stage it
+    and return the records to produce with the batch; `after_commit` applies the staged state
+    (the transaction is durable); `after_abort` drops it (the batch will be polled again).
+    When a poll returns nothing, `before_commit` gets an empty batch (so time-based work,
+    such as closing a window, happens in a quiet stream too).
+
+    Caveat: a commit that timed out may still have landed; the runner then calls
+    `after_abort`, and that batch's observations are lost (never counted twice).
+    """
+
+    def before_commit(self, routed: RoutedBatch) -> list[OutRecord]: ...
+
+    def after_commit(self) -> None: ...
+
+    def after_abort(self) -> None: ...
+
+
+class Transaction:
+    """One transaction at a time over the service's pipe (attached once it is connected);
+    every step is reported to the watchdog's tracker."""
+
+    def __init__(
+        self, tracker: StepTracker, observers: Sequence[BatchObserver], probe: LoopProbe
+    ) -> None:
+        self.tracker = tracker
+        self.observers = observers
+        self.probe = probe
+        self.pipe: Pipe | None = None  # None until the service connects
+        self.open = False
+
+    def _pipe(self) -> Pipe:
+        if self.pipe is None:
+            raise RuntimeError("the transaction has no pipe: the service is not connected")
+        return self.pipe
+
+    def begin(self) -> None:
+        with self.tracker.doing("begin"):
+            self._pipe().begin()
+        self.open = True
+
+    def send(self, records: Iterable[OutRecord]) -> None:
+        """Hand one slice's records to the producer: the client sends them while the next
+        slice is routed."""
+        pipe = self._pipe()
+        with self.tracker.doing("send"):
+            for record in records:
+                pipe.send(record)
+
+    def commit(self, routed: RoutedBatch) -> None:
+        """What observers add, then the offsets, in the open transaction; without one (an
+        idle turn) a transaction of its own only if observers add records."""
+        extra = [r for obs in self.observers for r in obs.before_commit(routed)]
+        if extra and not self.open:
+            self.begin()
+        if self.open:
+            self.send(extra)
+            with self.tracker.doing("commit"):
+                self._pipe().commit(routed.offsets)
+            self.open = False
+        for obs in self.observers:
+            obs.after_commit()
+
+    def idle(self) -> None:
+        """Show observers an empty batch, so time windows close on time in a quiet stream;
+        what they emit is committed in a transaction of its own, with no offsets."""
+        if self.observers:
+            self.commit(RoutedBatch([], {}, RoutingStats(), []))
+
+    def abort(self) -> None:
+        """Drop the batch: observers forget it, the pipe aborts (recreating a producer that
+        cannot) and rewinds. Never raises a transient failure: the pipe rewinds on its next
+        poll whatever happened here, so nothing is skipped."""
+        # tracker.in_flight stays: the aborted batch is what waits (and is polled again).
+        self.open = False
+        for obs in self.observers:
+            obs.after_abort()
+        self.probe.aborted()
+        if self.pipe is None:  # never connected: nothing to abort
+            return
+        try:
+            with self.tracker.doing("abort"):
+                self.pipe.abort()
+        except TransientTransportError as abort_exc:
+            log.warning("abort failed", error=str(abort_exc))

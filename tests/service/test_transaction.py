@@ -1,0 +1,97 @@
+"""The batch's transaction as the service loop drives it (in-memory pipe)."""
+
+from __future__ import annotations
+
+import pytest
+
+from guard.errors import TransientTransportError
+from guard.routing.router import RoutedBatch, RoutingStats
+from guard.service.probe import NULL_PROBE
+from guard.service.transaction import BatchObserver, Transaction
+from guard.service.watchdog import StepTracker
+from guard.transport.base import OutRecord
+from guard.transport.memory import MemoryBroker, MemoryPipe
+
+
+class Recorder:
+    """An observer that adds one record per batch and says what it was told."""
+
+    def __init__(self, add: bool = True) -> None:
+        self.add = add
+        self.events: list[str] = []
+
+    def before_commit(self, routed: RoutedBatch) -> list[OutRecord]:
+        self.events.append("before")
+        return [OutRecord("profiles", b"p", b"{}", [])] if self.add else []
+
+    def after_commit(self) -> None:
+        self.events.append("after_commit")
+
+    def after_abort(self) -> None:
+        self.events.append("after_abort")
+
+
+def _txn(observers: list[BatchObserver]) -> tuple[Transaction, MemoryPipe, MemoryBroker]:
+    broker = MemoryBroker()
+    for topic in ("orders", "orders.valid", "profiles"):
+        broker.create(topic, 1)
+    pipe = MemoryPipe(broker, "g")
+    txn = Transaction(StepTracker(), observers, NULL_PROBE)
+    txn.pipe = pipe
+    return txn, pipe, broker
+
+
+def _batch(offset: int) -> RoutedBatch:
+    return RoutedBatch([], {("orders", 0): offset}, RoutingStats(), [])
+
+
+def test_slices_observer_records_and_offsets_commit_together() -> None:
+    observer = Recorder()
+    txn, _, broker = _txn([observer])
+    txn.begin()
+    txn.send([OutRecord("orders.valid", b"a", b"1", [])])
+    txn.send([OutRecord("orders.valid", b"b", b"2", [])])
+    txn.commit(_batch(2))
+    assert [r.key for r in broker.records("orders.valid")] == [b"a", b"b"]
+    assert [r.key for r in broker.records("profiles")] == [b"p"]
+    assert broker.committed["g"][("orders", 0)] == 2
+    assert observer.events == ["before", "after_commit"] and not txn.open
+
+
+def test_an_aborted_transaction_leaves_nothing_and_tells_observers() -> None:
+    observer = Recorder()
+    txn, _, broker = _txn([observer])
+    txn.begin()
+    txn.send([OutRecord("orders.valid", b"a", b"1", [])])
+    txn.abort()
+    assert broker.records("orders.valid") == [] and ("orders", 0) not in broker.committed["g"]
+    assert observer.events == ["after_abort"] and not txn.open
+
+
+def test_an_idle_turn_opens_a_transaction_only_for_observer_records() -> None:
+    quiet, talking = Recorder(add=False), Recorder()
+    txn, _, broker = _txn([quiet])
+    txn.idle()
+    assert quiet.events == ["before", "after_commit"] and broker.committed["g"] == {}
+    txn, _, broker = _txn([talking])
+    txn.idle()
+    assert [r.key for r in broker.records("profiles")] == [b"p"]
+
+
+def test_a_failed_commit_raises_and_the_abort_after_it_does_not() -> None:
+    txn, pipe, broker = _txn([])
+    pipe.fail_next_commits = 1
+    txn.begin()
+    txn.send([OutRecord("orders.valid", b"a", b"1", [])])
+    with pytest.raises(TransientTransportError):
+        txn.commit(_batch(1))
+    pipe.abort = lambda: (_ for _ in ()).throw(TransientTransportError("abort failed"))  # type: ignore[method-assign]
+    txn.abort()  # logged; the pipe rewinds on its next poll
+    assert broker.records("orders.valid") == [] and not txn.open
+
+
+def test_abort_before_connecting_only_tells_observers() -> None:
+    observer = Recorder()
+    txn = Transaction(StepTracker(), [observer], NULL_PROBE)
+    txn.abort()
+    assert observer.events == ["after_abort"]
