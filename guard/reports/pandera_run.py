@@ -9,10 +9,10 @@ from typing import Any
 
 import pandera.pandas as pa
 
-from guard.contracts.pandera_schema import pandera_schemas
 from guard.contracts.spec import ContractSpec
 from guard.reports.flatten import Missing, Table, layout
 from guard.reports.frames import raw_frame
+from guard.reports.pandera_schema import pandera_schemas
 
 _VALUE_CHARS = 80
 

@@ -11,12 +11,12 @@ import pandera.pandas as pa
 import pytest
 
 from guard.contracts import load_registry
-from guard.contracts.pandera_schema import pandera_schemas
 from guard.contracts.registry import Subject
 from guard.contracts.spec import ContractSpec
 from guard.demo.samples import good_order
 from guard.reports.flatten import flatten, layout
 from guard.reports.frames import raw_frame
+from guard.reports.pandera_schema import pandera_schemas
 from guard.validation.validator import RecordValidator
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
