@@ -24,8 +24,7 @@ from typing import Any
 from guard.contracts.registry import Registry, load_registry
 from guard.contracts.subject_config import load_subject_config
 from guard.errors import ContractError, GuardError
-from guard.quarantine.connect import HeaderStyle
-from guard.quarantine.envelope import Envelope, Source, now_iso, quarantine_headers
+from guard.quarantine.envelope import Envelope, HeaderStyle, Source, now_iso, quarantine_headers
 from guard.transport.base import Headers
 from guard.validation.decode import Limits
 from guard.validation.reasons import FieldError, Reason

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from guard.contracts.registry import Contract
+from pydantic import BaseModel
+
+from guard.contracts.spec import ContractSpec
 
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
-def to_json_schema(contract: Contract) -> dict[str, Any]:
-    schema = contract.model.model_json_schema(mode="validation")
-    schema = {"$schema": _DRAFT, "$id": f"{contract.subject}/v{contract.version}", **schema}
-    schema["title"] = f"{contract.subject} v{contract.version}"
-    if contract.spec.description:
-        schema["description"] = contract.spec.description
+def to_json_schema(spec: ContractSpec, model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON Schema of one contract version: `model` is its compiled pydantic model."""
+    schema = model.model_json_schema(mode="validation")
+    schema = {"$schema": _DRAFT, "$id": f"{spec.subject}/v{spec.version}", **schema}
+    schema["title"] = f"{spec.subject} v{spec.version}"
+    if spec.description:
+        schema["description"] = spec.description
     return schema

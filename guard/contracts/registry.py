@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from guard.contracts.compile import FieldCompileError, compile_checker, compile_model
+from guard.contracts.jsonschema import to_json_schema
 from guard.contracts.spec import ContractSpec
 from guard.contracts.unknown import Shape
 from guard.errors import ContractError
@@ -49,9 +50,7 @@ class Contract:
 
     @cached_property
     def json_schema(self) -> dict[str, Any]:
-        from guard.contracts.jsonschema import to_json_schema
-
-        return to_json_schema(self)
+        return to_json_schema(self.spec, self.model)
 
 
 @dataclass(frozen=True)

@@ -15,17 +15,16 @@ Tools built for Connect's DLQ (`errors.deadletterqueue.context.headers.enable=tr
 | `__connect.errors.exception.stacktrace`     | one line per error: field, code, message       |
 
 Connect has no names for the subject, versions tried, the error list as data, or the attempt
-count; those stay in the guard's own headers, so replay works whatever the style.
+count; those stay in the guard's own headers, so replay works whatever the style. The envelope
+writer (guard/quarantine/envelope.py, `envelope_headers`) owns the styles and calls this.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Sequence
 
 from guard.transport.base import Headers
-
-if TYPE_CHECKING:  # envelope.py imports this module
-    from guard.quarantine.envelope import Envelope
+from guard.validation.reasons import FieldError
 
 PREFIX = "__connect.errors."
 H_TOPIC = PREFIX + "topic"
@@ -38,18 +37,25 @@ EXCEPTION_CLASS = "ingest_guard.InvalidRecord"
 MAX_TRACE_LINES = 100
 
 
-def connect_headers(envelope: Envelope, task_id: str = "0") -> Headers:
-    s = envelope.source
+def connect_headers(
+    source: tuple[str | None, int | None, int | None],
+    subject: str,
+    versions_tried: Sequence[int],
+    errors: Sequence[FieldError],
+    reasons: Sequence[str],
+    task_id: str = "0",
+) -> Headers:
+    """Connect's headers for one quarantined record: `source` is (topic, partition, offset),
+    None where unknown."""
     out: Headers = []
-    for name, value in ((H_TOPIC, s.topic), (H_PARTITION, s.partition), (H_OFFSET, s.offset)):
+    for name, value in zip((H_TOPIC, H_PARTITION, H_OFFSET), source, strict=True):
         if value is not None:
             out.append((name, str(value).encode()))
-    version = envelope.versions_tried[0] if envelope.versions_tried else None
-    message = f"{envelope.subject}" + (f" v{version}" if version is not None else "")
-    message += f": {', '.join(envelope.reasons)}"
+    version = versions_tried[0] if versions_tried else None
+    message = f"{subject}" + (f" v{version}" if version is not None else "")
+    message += f": {', '.join(reasons)}"
     trace = "\n".join(
-        f"{e.path or '(record)'}: {e.code.value}: {e.message}"
-        for e in envelope.errors[:MAX_TRACE_LINES]
+        f"{e.path or '(record)'}: {e.code.value}: {e.message}" for e in errors[:MAX_TRACE_LINES]
     )
     out += [
         (PREFIX + "connector.name", CONNECTOR.encode()),
@@ -61,21 +67,3 @@ def connect_headers(envelope: Envelope, task_id: str = "0") -> Headers:
         (PREFIX + "exception.stacktrace", trace.encode()),
     ]
     return out
-
-
-HeaderStyle = Literal["guard", "connect", "both"]
-
-# Under `connect`, Connect's names carry the source coordinates instead of the guard's.
-_SOURCE_NAMES = {"guard.source.topic", "guard.source.partition", "guard.source.offset"}
-
-
-def envelope_headers(
-    envelope: Envelope, style: HeaderStyle = "guard", task_id: str = "0"
-) -> Headers:
-    """The envelope as headers in the chosen style (guard's, Connect's, or both)."""
-    own = envelope.headers()
-    if style == "guard":
-        return own
-    if style == "connect":
-        own = [(k, v) for k, v in own if k not in _SOURCE_NAMES]
-    return own + connect_headers(envelope, task_id)

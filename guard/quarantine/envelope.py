@@ -12,15 +12,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from guard._version import __version__
 from guard.quarantine.connect import H_OFFSET as C_OFFSET
 from guard.quarantine.connect import H_PARTITION as C_PARTITION
 from guard.quarantine.connect import H_TOPIC as C_TOPIC
 from guard.quarantine.connect import PREFIX as CONNECT_PREFIX
-from guard.quarantine.connect import HeaderStyle
-from guard.quarantine.connect import envelope_headers as styled_envelope_headers
+from guard.quarantine.connect import connect_headers
 from guard.transport.base import Headers, InHeaders
 from guard.validation.reasons import FieldError
 
@@ -52,6 +51,9 @@ H_NULL_VALUE = PREFIX + "null.value"
 # (guard.quarantine.trust); they are the producer's data, not the envelope.
 UNTRUSTED = PREFIX + "untrusted."
 H_NULL_HEADERS = PREFIX + "null.headers"
+
+# Whose names the envelope travels under: the guard's, Kafka Connect's (connect.py), or both.
+HeaderStyle = Literal["guard", "connect", "both"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +165,30 @@ def encode_envelope(
     return out
 
 
+# Under `connect`, Connect's names carry the source coordinates instead of the guard's.
+_REPLACED_BY_CONNECT = {H_TOPIC, H_PARTITION, H_OFFSET}
+
+
+def envelope_headers(
+    envelope: Envelope, style: HeaderStyle = "guard", task_id: str = "0"
+) -> Headers:
+    """The envelope as headers in the chosen style (guard's, Connect's, or both)."""
+    own = envelope.headers()
+    if style == "guard":
+        return own
+    if style == "connect":
+        own = [(k, v) for k, v in own if k not in _REPLACED_BY_CONNECT]
+    s = envelope.source
+    return own + connect_headers(
+        (s.topic, s.partition, s.offset),
+        envelope.subject,
+        envelope.versions_tried,
+        envelope.errors,
+        envelope.reasons,
+        task_id,
+    )
+
+
 def previous_attempts(headers: InHeaders) -> int:
     """The attempt count an input record already carries (0 for a fresh record)."""
     for name, value in headers:
@@ -192,7 +218,7 @@ def quarantine_headers(
 ) -> InHeaders:
     """Original headers (minus stale envelope ones; untrusted ones are data) followed by the
     envelope, in `style`."""
-    return [*original_headers(original, style), *styled_envelope_headers(envelope, style, task_id)]
+    return [*original_headers(original, style), *envelope_headers(envelope, style, task_id)]
 
 
 def original_headers(headers: InHeaders, style: HeaderStyle = "guard") -> InHeaders:

@@ -21,101 +21,20 @@ from pathlib import Path
 from typing import Any
 
 from guard.config.settings import DriftThresholdSettings, MonitoringSettings
-from guard.contracts.compat import Break
 from guard.contracts.registry import Registry
-from guard.contracts.spec import ContractSpec, FieldSpec
-from guard.contracts.suggest import Proposal
+from guard.contracts.spec import ContractSpec
 from guard.errors import InputError
-from guard.monitoring.drift import Assessment, FieldVerdict, assess
-from guard.monitoring.field_profile import FieldProfile
+from guard.monitoring.drift import Assessment, assess
 from guard.monitoring.plan import SubjectPlan, plan_subject
+from guard.reports.findings import FieldRow, SuggestedFix, Undeclared
 from guard.reports.flatten import flatten, layout
-from guard.reports.gx_suite import GxOutcome, GxResult
+from guard.reports.gx_suite import GxOutcome
 from guard.reports.jsonsafe import json_safe
 from guard.reports.pandera_run import ContractFailures, run_pandera
 from guard.reports.profiles import ProfiledInput, profile_files
 from guard.reports.records import check_record_file
 from guard.reports.summary import side_summary
 from guard.validation.validator import RecordValidator
-
-
-@dataclass(frozen=True)
-class Undeclared:
-    """A field the contract does not declare, seen in the data."""
-
-    field: str
-    policy: str  # the unknown_fields policy where it was found
-    baseline_share: float
-    current_share: float
-    state: str  # the engine's verdict: drift (new or vanished), ok
-
-    @property
-    def new(self) -> bool:
-        return self.current_share > 0 and self.baseline_share == 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "field": self.field,
-            "policy": self.policy,
-            "baseline_share": round(self.baseline_share, 6),
-            "current_share": round(self.current_share, 6),
-            "new": self.new,
-            "state": self.state,
-        }
-
-
-@dataclass(frozen=True)
-class SuggestedFix:
-    """The next contract version the current data asks for, and what was not applied.
-
-    `version`, `yaml` and `diff` are None when no version can be suggested: no change can
-    be applied, or every candidate breaks the subject's mode (`why` says which)."""
-
-    version: int | None
-    yaml: str | None
-    diff: str | None
-    proposals: list[Proposal]
-    breaks: list[Break]
-    mode: str
-    why: str | None = None
-
-    @property
-    def not_applied(self) -> list[Proposal]:
-        return [p for p in self.proposals if not p.applied]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "contract": self.yaml,
-            "diff": self.diff,
-            "why_none": self.why,
-            "proposals": [p.to_json() for p in self.proposals],
-            "compatibility_mode": self.mode,
-            "compatibility_breaks": [b.to_json() for b in self.breaks],
-        }
-
-
-@dataclass
-class FieldRow:
-    """One declared field: the engine's verdict, both sides' profiles, corroboration."""
-
-    path: str
-    spec: FieldSpec
-    verdict: FieldVerdict
-    baseline: FieldProfile
-    current: FieldProfile
-    contract_records: int  # current records the guard rejects with an error on this field
-    n_baseline: int  # records profiled on each side (the fields' population)
-    n_current: int
-    gx: list[GxResult] = field(default_factory=list)
-
-    @property
-    def status(self) -> str:
-        """The engine's state (drift, insufficient data, ok), or 'contract' when an ok
-        field's records break the contract."""
-        if self.verdict.state == "ok" and self.contract_records:
-            return "contract"
-        return self.verdict.state
 
 
 @dataclass

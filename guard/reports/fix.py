@@ -10,7 +10,7 @@ from guard.contracts.diff import diff_specs, render_diff
 from guard.contracts.next_version import propose_next
 from guard.contracts.registry import Registry
 from guard.contracts.suggest import to_yaml
-from guard.reports.drift import SuggestedFix
+from guard.reports.findings import SuggestedFix
 from guard.reports.profiles import decoded
 
 

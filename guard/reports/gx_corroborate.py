@@ -7,7 +7,7 @@ from pathlib import Path
 
 from guard.contracts.spec import ContractSpec
 from guard.monitoring.plan import SubjectPlan
-from guard.reports.drift import FieldRow
+from guard.reports.findings import FieldRow
 from guard.reports.frames import typed_frame
 from guard.reports.gx_run import run_suite
 from guard.reports.gx_suite import Column, GxOutcome, build_suite

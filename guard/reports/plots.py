@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
-from guard.reports.drift import FieldRow
+from guard.reports.findings import FieldRow
 
 BASELINE, CURRENT = "#4C78A8", "#F58518"
 _MAX_CATEGORIES = 15

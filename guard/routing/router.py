@@ -15,13 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from guard.quarantine.connect import HeaderStyle
-from guard.quarantine.connect import envelope_headers as styled_envelope_headers
 from guard.quarantine.envelope import (
     PREFIX,
     Envelope,
+    HeaderStyle,
     Source,
     encode_envelope,
+    envelope_headers,
     error_summary,
     now_iso,
     original_headers,
@@ -238,7 +238,7 @@ class Router:
             if len(stats.examples) < EXAMPLES_KEPT:
                 stats.examples.append(envelope)
         if envelope is not None and self.header_style != "guard":
-            added = styled_envelope_headers(envelope, self.header_style, self.task_id)
+            added = envelope_headers(envelope, self.header_style, self.task_id)
         else:
             added = encode_envelope(
                 coords,

@@ -178,4 +178,4 @@ def test_export_is_plain_json() -> None:
 
 def test_property_json_schema_equals_direct_export() -> None:
     contract = load_registry(REPO_SCHEMAS).subject("orders").versions[1]
-    assert contract.json_schema == to_json_schema(contract)
+    assert contract.json_schema == to_json_schema(contract.spec, contract.model)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from guard.quarantine.connect import envelope_headers
-from guard.quarantine.envelope import Envelope, Source, quarantine_headers, read_envelope
+from guard.quarantine.envelope import (
+    Envelope,
+    Source,
+    envelope_headers,
+    quarantine_headers,
+    read_envelope,
+)
 from guard.validation.reasons import FieldError, Reason
 
 
