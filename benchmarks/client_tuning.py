@@ -27,8 +27,8 @@ from guard.contracts import load_registry
 from guard.demo.samples import sample_stream
 from guard.localbroker import LocalKafka
 from guard.logs import configure_logging
-from guard.service import GuardService
-from guard.transport.factory import ensure_topics, open_pipe
+from guard.service import build_service
+from guard.transport.factory import ensure_topics
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 PARTITIONS = 3
@@ -95,7 +95,7 @@ def guard_run(
         batch={"max_records": batch, "poll_timeout_ms": 1000},
         topics={topic: {"subject": "orders"}},
     )
-    service = GuardService(settings, load_registry(SCHEMAS), lambda: open_pipe(settings.kafka))
+    service = build_service(settings, load_registry(SCHEMAS))
     cpu, start = cpu_seconds(), time.perf_counter()
     summary = service.run(max_records=n)
     elapsed, used = time.perf_counter() - start, cpu_seconds() - cpu

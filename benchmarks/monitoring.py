@@ -165,8 +165,7 @@ def bench_memory(n: int, batch: int) -> None:
 
 def bench_kafka(n: int, batch: int) -> None:
     from guard.localbroker import LocalKafka
-    from guard.service import GuardService
-    from guard.transport.kafka_python.pipe import KafkaPipe
+    from guard.service import build_service
 
     with LocalKafka() as broker:
         from kafka import KafkaProducer
@@ -205,8 +204,7 @@ def bench_kafka(n: int, batch: int) -> None:
                 observer = MonitoringObserver(settings, registry)
                 observer.start()
                 observers.append(observer)
-            pipe_factory = lambda s=settings: KafkaPipe(s.kafka)  # noqa: E731
-            summary = GuardService(settings, registry, pipe_factory, observers).run(max_records=n)
+            summary = build_service(settings, registry, observers=observers).run(max_records=n)
             print(
                 f"  monitoring {'on ' if monitoring else 'off'}: {n / summary.seconds:8,.0f} "
                 f"records/s ({summary.seconds:.2f}s, includes the group join)"

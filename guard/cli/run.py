@@ -28,12 +28,11 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
     from guard.contracts import load_registry
     from guard.errors import ConfigError
     from guard.logs import configure_logging
-    from guard.service import GuardService
+    from guard.service.build import build_service
     from guard.service.health import Health
     from guard.service.metrics import MetricsServer, ServiceMetrics
     from guard.service.probe import ServiceProbe
     from guard.service.transaction import BatchObserver
-    from guard.transport.factory import describe_topics, open_pipe
 
     settings = load_settings(config_path)
     configure_logging(settings.log.level, settings.log.format)
@@ -55,14 +54,7 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
 
         monitor = MonitoringObserver(settings, registry, metrics=MonitorMetrics(metrics.registry))
         observers.append(monitor)
-    service = GuardService(
-        settings,
-        registry,
-        lambda: open_pipe(settings.kafka),
-        observers,
-        describe_targets=lambda topics: describe_topics(settings.kafka, topics),
-        probe=probe,
-    )
+    service = build_service(settings, registry, observers=observers, probe=probe)
     # Signals first: a SIGTERM during start-up (a slow broker) must stop the run, too.
     service.install_signal_handlers()
     service.start_watchdog()

@@ -29,8 +29,8 @@ def run_demo(records: int = 2000, bad_share: float = 0.2) -> None:
     from guard.contracts import load_registry
     from guard.localbroker import LocalKafka
     from guard.logs import configure_logging
-    from guard.service import GuardService
-    from guard.transport.factory import ensure_topics, open_pipe
+    from guard.service.build import build_service
+    from guard.transport.factory import ensure_topics
     from guard.verify import read_topic
 
     configure_logging("WARNING", "console")
@@ -73,7 +73,7 @@ def run_demo(records: int = 2000, bad_share: float = 0.2) -> None:
             )
             settings = load_settings(config)
             registry = load_registry(settings.schemas_dir)
-            service = GuardService(settings, registry, lambda: open_pipe(settings.kafka))
+            service = build_service(settings, registry)
             summary = service.run(max_records=len(samples), idle_timeout=20)
 
         stats = summary.stats

@@ -1,5 +1,6 @@
 """The guard as a long-running Kafka consumer service."""
 
+from guard.service.build import build_service
 from guard.service.runner import (
     GuardService,
     RunSummary,
@@ -14,5 +15,6 @@ __all__ = [
     "RunSummary",
     "Transaction",
     "build_router",
+    "build_service",
     "build_validators",
 ]

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from guard.errors import TransientTransportError
-from guard.transport.base import InRecord, OutRecord, TopicPartition
+from guard.transport.base import InRecord, OutRecord, TopicFacts, TopicPartition
 
 
 class MemoryBroker:
@@ -47,6 +47,16 @@ class MemoryBroker:
 
     def records(self, topic: str) -> list[InRecord]:
         return [r for part in self.topics.get(topic, []) for r in part]
+
+    def describe_topics(self, topics: Sequence[str]) -> dict[str, TopicFacts]:
+        """What `guard.transport.factory.describe_topics` reads from a real broker: the
+        partition count and `max.message.bytes` (when set) of each topic that exists."""
+        out: dict[str, TopicFacts] = {}
+        for topic in topics:
+            if topic in self.topics:
+                limit = self.configs.get(topic, {}).get("max.message.bytes")
+                out[topic] = TopicFacts(len(self.topics[topic]), int(limit) if limit else None)
+        return out
 
 
 class MemoryPipe:

@@ -25,8 +25,7 @@ from guard.monitoring.profiles_topic import (
     merged,
     read_profiles,
 )
-from guard.service import GuardService
-from guard.transport.factory import open_pipe
+from guard.service import build_service
 from tests.group_members import wait_until_each_member_owns_partitions
 from tests.guard_process import GuardProcess
 from tests.monitoring.kafka_helpers import create_topic, produce, write_config
@@ -194,7 +193,7 @@ def test_two_instances_in_one_group_merge_to_the_profile_one_instance_sees(
     registry = load_registry(schemas)
     observer = MonitoringObserver(solo, registry)
     observer.start()
-    GuardService(solo, registry, lambda: open_pipe(solo.kafka), [observer]).run(idle_timeout=3)
+    build_service(solo, registry, observers=[observer]).run(idle_timeout=3)
 
     # One window for the whole run, never closed: the open windows are the whole state.
     pair_slots = current_windows(read_profiles(GuardSettings(**pair)).profiles.values())

@@ -21,8 +21,8 @@ from guard.contracts import load_registry
 from guard.demo.samples import good_order
 from guard.localbroker import LocalKafka
 from guard.quarantine.sources import RUN_KEY, state_topic_for
-from guard.service import GuardService
-from guard.transport.factory import ensure_topics, open_pipe
+from guard.service import build_service
+from guard.transport.factory import ensure_topics
 from guard.verify import ReadRecord, read_topic
 from tests.conftest import SCHEMAS
 
@@ -129,9 +129,7 @@ def quarantined_mix(  # type: ignore[no-untyped-def]
     producer.close(timeout=10)
     config = _guard_config(tmp_path, kafka_client, bootstrap, source, unique("group"), schemas)
     settings = load_settings(config)
-    summary = GuardService(settings, load_registry(schemas), lambda: open_pipe(settings.kafka)).run(
-        max_records=len(mix)
-    )
+    summary = build_service(settings, load_registry(schemas)).run(max_records=len(mix))
     assert summary.stats.valid == 300 and summary.stats.quarantined == 900
     # The fix: release v2, which accepts the new field and the new currency.
     shutil.copy(SCHEMAS / "orders" / "v2.yaml", schemas / "orders" / "v2.yaml")
@@ -244,9 +242,7 @@ def test_to_source_sends_passing_records_back_through_the_live_guard(
     assert report["passed"] == 300
     settings = load_settings(config)
     registry = load_registry(settings.schemas_dir)
-    summary = GuardService(settings, registry, lambda: open_pipe(settings.kafka)).run(
-        max_records=300
-    )
+    summary = build_service(settings, registry).run(max_records=300)
     assert (summary.stats.valid, summary.stats.quarantined) == (300, 0)
     back = _replayed(read_topic(bootstrap, f"{source}.valid", client=kafka_client))
     assert {groups[k] for k in back} == {"new_currency"} and sum(back.values()) == 300

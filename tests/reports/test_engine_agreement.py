@@ -32,7 +32,7 @@ from guard.monitoring.plan import plan_subject
 from guard.monitoring.profile import WindowProfile
 from guard.reports.calibrate import sample
 from guard.reports.drift import build_report
-from guard.service import GuardService
+from guard.service import build_service
 from guard.transport.base import OutRecord
 from guard.transport.memory import MemoryBroker, MemoryPipe
 
@@ -87,9 +87,13 @@ def _stream(schemas: Path, values: list[bytes]) -> tuple[set[tuple[str, str]], d
     for i, v in enumerate(values):
         broker.append(OutRecord("orders", str(i).encode(), v, [], 1_700_000_000_000 + i, 0))
     observer = MonitoringObserver(settings, registry)
-    GuardService(settings, registry, lambda: MemoryPipe(broker, "g"), [observer]).run(
-        idle_timeout=0
-    )
+    build_service(
+        settings,
+        registry,
+        pipe_factory=lambda: MemoryPipe(broker, "g"),
+        observers=[observer],
+        describe_targets=broker.describe_topics,
+    ).run(idle_timeout=0)
     events = [json.loads(r.value or b"") for r in broker.records("guard.drift")]
     finals = [
         WindowProfile.from_json(json.loads(r.value or b""))

@@ -15,8 +15,7 @@ from guard.config.settings import GuardSettings, Route
 from guard.contracts import load_registry
 from guard.demo.samples import good_order
 from guard.localbroker import LocalKafka
-from guard.service import GuardService
-from guard.transport.factory import open_pipe
+from guard.service import build_service
 from guard.transport.kafka_python.records import NULL_HEADER, RawHeaderKey
 from guard.verify import read_topic
 from tests.conftest import SCHEMAS
@@ -57,7 +56,7 @@ def _settings(bootstrap: str, client: str, group: str, source: str) -> GuardSett
 
 
 def _run(settings: GuardSettings, idle_timeout: float) -> str:
-    service = GuardService(settings, load_registry(SCHEMAS), lambda: open_pipe(settings.kafka))
+    service = build_service(settings, load_registry(SCHEMAS))
     return service.run(idle_timeout=idle_timeout).stopped_by
 
 

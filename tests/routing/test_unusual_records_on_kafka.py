@@ -22,8 +22,7 @@ from guard.contracts import load_registry
 from guard.demo.samples import good_order
 from guard.localbroker import LocalKafka
 from guard.quarantine.envelope import H_NULL_VALUE
-from guard.service import GuardService
-from guard.transport.factory import open_pipe
+from guard.service import build_service
 from guard.verify import read_topic
 from tests.conftest import SCHEMAS
 
@@ -111,9 +110,7 @@ def test_null_header_values_and_keyless_tombstones_are_routed_not_fatal(
         )
     )
     settings = load_settings(config)
-    GuardService(settings, load_registry(SCHEMAS), lambda: open_pipe(settings.kafka)).run(
-        max_records=4
-    )
+    build_service(settings, load_registry(SCHEMAS)).run(max_records=4)
 
     valid = {r.key: r for r in read_topic(bootstrap, f"{source}.valid", client=kafka_client)}
     quarantined = read_topic(bootstrap, f"{source}.quarantine", client=kafka_client)

@@ -13,8 +13,8 @@ from guard.config import KafkaSettings, load_settings
 from guard.contracts import load_registry
 from guard.demo.samples import Sample, sample_stream
 from guard.localbroker import LocalKafka
-from guard.service import GuardService
-from guard.transport.factory import ensure_topics, open_pipe
+from guard.service import build_service
+from guard.transport.factory import ensure_topics
 from guard.verify import read_topic
 from tests.conftest import SCHEMAS
 from tests.group_members import wait_until_each_member_owns_partitions
@@ -139,9 +139,7 @@ def test_ten_megabyte_value_is_quarantined_intact_and_the_next_record_flows(
     settings = load_settings(
         _config(tmp_path, kafka_client, bootstrap, source, unique("group"), limits={})
     )
-    summary = GuardService(settings, load_registry(SCHEMAS), lambda: open_pipe(settings.kafka)).run(
-        max_records=2
-    )
+    summary = build_service(settings, load_registry(SCHEMAS)).run(max_records=2)
     assert (summary.stats.valid, summary.stats.quarantined) == (1, 1)
     [q] = read_topic(bootstrap, f"{source}.quarantine", client=kafka_client)
     assert q.key == b"huge" and q.value == huge and q.envelope["reasons"] == ["too_large"]

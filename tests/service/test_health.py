@@ -8,7 +8,7 @@ import urllib.request
 
 from guard.config.settings import GuardSettings
 from guard.contracts import load_registry
-from guard.service import GuardService
+from guard.service import GuardService, build_service
 from guard.service.health import Health
 from guard.service.metrics import MetricsServer, ServiceMetrics
 from guard.service.probe import ServiceProbe
@@ -108,7 +108,13 @@ class _StuckPipe(MemoryPipe):
 def _serve(pipe: MemoryPipe, stall_s: float) -> tuple[GuardService, MetricsServer, Health]:
     metrics, health = ServiceMetrics(), Health(stall_s, stall_s)
     probe = ServiceProbe(metrics, health, {"orders": "orders"}, 0.01, 0)
-    service = GuardService(_settings(), load_registry(SCHEMAS), lambda: pipe, probe=probe)
+    service = build_service(
+        _settings(),
+        load_registry(SCHEMAS),
+        pipe_factory=lambda: pipe,
+        describe_targets=pipe.broker.describe_topics,
+        probe=probe,
+    )
     return service, MetricsServer("127.0.0.1", 0, metrics.registry, health).start(), health
 
 

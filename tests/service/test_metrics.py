@@ -10,7 +10,7 @@ import pytest
 
 from guard.config.settings import GuardSettings
 from guard.contracts import load_registry
-from guard.service import GuardService
+from guard.service import build_service
 from guard.service.health import Health
 from guard.service.metrics import MetricsServer, ServiceMetrics
 from guard.service.probe import ServiceProbe
@@ -40,7 +40,13 @@ def _run(broker: MemoryBroker, pipe: MemoryPipe | None = None) -> ServiceMetrics
     metrics = ServiceMetrics()
     probe = ServiceProbe(metrics, Health(60, 30), {"orders": "orders"}, 0.001, 0)
     pipe = pipe or MemoryPipe(broker, "g")
-    GuardService(settings, load_registry(SCHEMAS), lambda: pipe, probe=probe).run(idle_timeout=0)
+    build_service(
+        settings,
+        load_registry(SCHEMAS),
+        pipe_factory=lambda: pipe,
+        describe_targets=pipe.broker.describe_topics,
+        probe=probe,
+    ).run(idle_timeout=0)
     return metrics
 
 

@@ -11,7 +11,7 @@ from guard.config.settings import GuardSettings
 from guard.contracts import load_registry
 from guard.demo.samples import sample_stream
 from guard.errors import TransientTransportError
-from guard.service import GuardService
+from guard.service import build_service
 from guard.transport.base import Pipe
 from guard.transport.memory import MemoryBroker, MemoryPipe
 from tests.conftest import SCHEMAS
@@ -36,8 +36,11 @@ def _broker(n: int = 30) -> MemoryBroker:
 def test_a_failure_streak_longer_than_the_outage_budget_ends_the_run() -> None:
     pipe = MemoryPipe(_broker(), "g")
     pipe.fail_next_commits = 10**6
-    service = GuardService(
-        _settings(max_attempts=10**6, outage_budget_s=0.5), load_registry(SCHEMAS), lambda: pipe
+    service = build_service(
+        _settings(max_attempts=10**6, outage_budget_s=0.5),
+        load_registry(SCHEMAS),
+        pipe_factory=lambda: pipe,
+        describe_targets=pipe.broker.describe_topics,
     )
     started = time.monotonic()
     with pytest.raises(TransientTransportError, match=r"outage_budget_s=0\.5"):
@@ -61,8 +64,11 @@ def test_the_outage_budget_counts_each_streak_from_its_own_first_failure() -> No
         original(offsets)
 
     pipe.commit = flaky_commit  # type: ignore[method-assign]
-    service = GuardService(
-        _settings(max_attempts=100, outage_budget_s=0.3), load_registry(SCHEMAS), lambda: pipe
+    service = build_service(
+        _settings(max_attempts=100, outage_budget_s=0.3),
+        load_registry(SCHEMAS),
+        pipe_factory=lambda: pipe,
+        describe_targets=pipe.broker.describe_topics,
     )
     summary = service.run(idle_timeout=0)  # 6 batches x 0.15 s of failures > the budget
     assert summary.stats.total == 60 and summary.retries == 6
@@ -78,7 +84,9 @@ def test_a_broker_unreachable_at_start_is_retried_like_any_failure() -> None:
             raise TransientTransportError("create consumer: NoBrokersAvailable")
         return MemoryPipe(broker, "g")
 
-    summary = GuardService(_settings(), load_registry(SCHEMAS), connect).run(idle_timeout=0)
+    summary = build_service(_settings(), load_registry(SCHEMAS), pipe_factory=connect).run(
+        idle_timeout=0
+    )
     assert attempts[0] == 3 and summary.stats.total == 30
 
 
@@ -86,8 +94,10 @@ def test_a_broker_unreachable_for_the_whole_budget_at_start_ends_the_run() -> No
     def connect() -> Pipe:
         raise TransientTransportError("create consumer: NoBrokersAvailable")
 
-    service = GuardService(
-        _settings(max_attempts=10**6, outage_budget_s=0.3), load_registry(SCHEMAS), connect
+    service = build_service(
+        _settings(max_attempts=10**6, outage_budget_s=0.3),
+        load_registry(SCHEMAS),
+        pipe_factory=connect,
     )
     with pytest.raises(TransientTransportError, match="NoBrokersAvailable"):
         service.run()
@@ -100,13 +110,13 @@ def test_a_stop_during_a_backoff_starts_no_further_attempt() -> None:
         attempts[0] += 1
         raise TransientTransportError("create consumer: NoBrokersAvailable")
 
-    service = GuardService(
+    service = build_service(
         GuardSettings(
             topics={"orders": {"subject": "orders"}},  # type: ignore[arg-type]
             retry={"initial_backoff_ms": 5000, "max_backoff_ms": 5000, "max_attempts": 100},  # type: ignore[arg-type]
         ),
         load_registry(SCHEMAS),
-        connect,
+        pipe_factory=connect,
     )
     at_stop: list[int] = []
 

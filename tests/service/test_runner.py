@@ -14,7 +14,7 @@ from guard.demo.samples import sample_stream
 from guard.errors import ConfigError, TransientTransportError
 from guard.quarantine.envelope import read_envelope
 from guard.routing.router import RoutedBatch, Router
-from guard.service import GuardService
+from guard.service import GuardService, build_service
 from guard.transport.base import InRecord, OutRecord
 from guard.transport.memory import MemoryBroker, MemoryPipe
 from tests.conftest import SCHEMAS
@@ -51,7 +51,12 @@ def _outcome(broker: MemoryBroker) -> Counter[tuple[bytes | None, str | None]]:
 
 def _service(broker: MemoryBroker, **over: object) -> tuple[GuardService, MemoryPipe]:
     pipe = MemoryPipe(broker, "g")
-    return GuardService(_settings(**over), load_registry(SCHEMAS), lambda: pipe), pipe
+    return build_service(
+        _settings(**over),
+        load_registry(SCHEMAS),
+        pipe_factory=lambda: pipe,
+        describe_targets=pipe.broker.describe_topics,
+    ), pipe
 
 
 def test_every_record_lands_once_with_its_expected_verdict() -> None:
@@ -167,7 +172,13 @@ def test_observer_state_and_records_follow_the_transaction_exactly_once() -> Non
     pipe = MemoryPipe(broker, "g")
     pipe.fail_next_commits = 2
     observer = _CountingObserver()
-    GuardService(_settings(), load_registry(SCHEMAS), lambda: pipe, [observer]).run(idle_timeout=0)
+    build_service(
+        _settings(),
+        load_registry(SCHEMAS),
+        pipe_factory=lambda: pipe,
+        observers=[observer],
+        describe_targets=pipe.broker.describe_topics,
+    ).run(idle_timeout=0)
     assert observer.committed == len(expected) and observer.aborts == 2
     assert sum(int(r.value or b"0") for r in broker.records("observer.out")) == len(expected)
 
@@ -274,7 +285,12 @@ def test_records_reach_the_producer_while_the_rest_of_the_batch_is_still_being_j
     monkeypatch.setattr(Router, "route", counting_route)
     pipe = _TimelinePipe(broker, judged)
     settings = _settings(batch={"max_records": 250, "poll_timeout_ms": 1})
-    GuardService(settings, load_registry(SCHEMAS), lambda: pipe).run(idle_timeout=0)
+    build_service(
+        settings,
+        load_registry(SCHEMAS),
+        pipe_factory=lambda: pipe,
+        describe_targets=pipe.broker.describe_topics,
+    ).run(idle_timeout=0)
     # One transaction of 250 records, sent in slices: the first ones went out after 100 had
     # been judged, long before the last was.
     assert len(pipe.sends_after) == 250 and pipe.sends_after[0] == 100

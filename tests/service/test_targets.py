@@ -10,7 +10,7 @@ from guard.demo.samples import sample_stream
 from guard.errors import RecordTooLargeError, TransientTransportError
 from guard.quarantine.envelope import read_envelope
 from guard.routing.fit import record_size
-from guard.service import GuardService
+from guard.service import build_service
 from guard.transport.base import OutRecord, TopicFacts, TopicPartition
 from guard.transport.memory import MemoryBroker, MemoryPipe
 from tests.conftest import SCHEMAS
@@ -64,10 +64,20 @@ def _landed(broker: MemoryBroker) -> list[tuple[int, int]]:
 def test_a_target_recreated_with_fewer_partitions_is_reread_and_the_batch_retried() -> None:
     broker = _broker(90)
     pipe = StrictPipe(broker)
-    service = GuardService(_settings(), load_registry(SCHEMAS), lambda: pipe)
+    service = build_service(
+        _settings(),
+        load_registry(SCHEMAS),
+        pipe_factory=lambda: pipe,
+        describe_targets=pipe.broker.describe_topics,
+    )
     service.run(max_records=30)
     broker.topics["orders.quarantine"] = [[]]  # deleted, re-created with one partition
-    service = GuardService(_settings(), load_registry(SCHEMAS), lambda: pipe)
+    service = build_service(
+        _settings(),
+        load_registry(SCHEMAS),
+        pipe_factory=lambda: pipe,
+        describe_targets=pipe.broker.describe_topics,
+    )
     original_commit = pipe.commit
     shrunk: list[bool] = []
 
@@ -92,8 +102,8 @@ def test_a_refusal_the_precheck_missed_lowers_the_limit_and_retries_the_batch() 
     def describe(topics: Sequence[str]) -> dict[str, TopicFacts]:  # the broker claims 1 MB
         return {t: TopicFacts(1, 1_048_576) for t in topics}
 
-    service = GuardService(
-        _settings(), load_registry(SCHEMAS), lambda: pipe, describe_targets=describe
+    service = build_service(
+        _settings(), load_registry(SCHEMAS), pipe_factory=lambda: pipe, describe_targets=describe
     )
     summary = service.run(idle_timeout=0)
     assert summary.stats.total == 40 and pipe.refusals >= 1
@@ -115,7 +125,7 @@ def test_produce_requests_are_capped_at_the_smallest_targets_limit() -> None:
     def describe(topics: Sequence[str]) -> dict[str, TopicFacts]:
         return {t: TopicFacts(3, limits[t]) for t in topics}
 
-    GuardService(_settings(), load_registry(SCHEMAS), lambda: pipe, describe_targets=describe).run(
-        idle_timeout=0
-    )
+    build_service(
+        _settings(), load_registry(SCHEMAS), pipe_factory=lambda: pipe, describe_targets=describe
+    ).run(idle_timeout=0)
     assert pipe.batch_cap == 40_000

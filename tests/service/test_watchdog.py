@@ -12,7 +12,7 @@ import pytest
 from guard.config.settings import GuardSettings
 from guard.contracts import load_registry
 from guard.demo.samples import sample_stream
-from guard.service import GuardService
+from guard.service import GuardService, build_service
 from guard.service.watchdog import InFlight, Stall, StepTracker, StopFlag, Watchdog
 from guard.transport.base import InRecord, TopicPartition
 from guard.transport.memory import MemoryBroker, MemoryPipe
@@ -82,7 +82,12 @@ def _run_watched(service: GuardService, pipe: HangingPipe, stalls: list[Stall]) 
 def test_a_poll_that_never_returns_is_reported_as_a_stall_naming_the_step() -> None:
     broker = _broker()
     pipe = HangingPipe(broker, "poll", polls_before=1)
-    service = GuardService(_settings(), load_registry(SCHEMAS), lambda: pipe)
+    service = build_service(
+        _settings(),
+        load_registry(SCHEMAS),
+        pipe_factory=lambda: pipe,
+        describe_targets=pipe.broker.describe_topics,
+    )
     stalls: list[Stall] = []
     runner = _run_watched(service, pipe, stalls)
     runner.join(timeout=STALL_S + 10)
@@ -97,7 +102,12 @@ def test_a_poll_that_never_returns_is_reported_as_a_stall_naming_the_step() -> N
 
 def test_a_commit_that_never_returns_is_reported_with_the_batch_in_flight() -> None:
     pipe = HangingPipe(_broker(), "commit")
-    service = GuardService(_settings(), load_registry(SCHEMAS), lambda: pipe)
+    service = build_service(
+        _settings(),
+        load_registry(SCHEMAS),
+        pipe_factory=lambda: pipe,
+        describe_targets=pipe.broker.describe_topics,
+    )
     stalls: list[Stall] = []
     runner = _run_watched(service, pipe, stalls)
     runner.join(timeout=STALL_S + 10)
@@ -111,7 +121,12 @@ def test_a_commit_that_never_returns_is_reported_with_the_batch_in_flight() -> N
 
 def test_a_stop_that_cannot_finish_within_the_grace_is_reported() -> None:
     pipe = HangingPipe(_broker(), "commit")
-    service = GuardService(_settings(), load_registry(SCHEMAS), lambda: pipe)
+    service = build_service(
+        _settings(),
+        load_registry(SCHEMAS),
+        pipe_factory=lambda: pipe,
+        describe_targets=pipe.broker.describe_topics,
+    )
     stalls: list[Stall] = []
     runner = _run_watched(service, pipe, stalls)
     threading.Timer(0.3, service.request_stop, args=("SIGTERM",)).start()
@@ -165,7 +180,12 @@ def test_in_flight_spans_name_each_partition_first_and_last_offset() -> None:
 def test_sigterm_only_sets_the_stop_flag_and_the_run_commits_and_returns() -> None:
     broker = _broker(200)
     pipe = MemoryPipe(broker, "g")
-    service = GuardService(_settings(), load_registry(SCHEMAS), lambda: pipe)
+    service = build_service(
+        _settings(),
+        load_registry(SCHEMAS),
+        pipe_factory=lambda: pipe,
+        describe_targets=pipe.broker.describe_topics,
+    )
     old = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     original_commit = pipe.commit
 
@@ -204,7 +224,12 @@ def test_records_polled_but_never_committed_are_reported_as_no_progress() -> Non
     pipe.fail_next_commits = 10**9
     retry = {"initial_backoff_ms": 1, "max_backoff_ms": 5, "max_attempts": 10**6}
     settings = _settings(retry={**retry, "outage_budget_s": 1000})
-    service = GuardService(settings, load_registry(SCHEMAS), lambda: pipe)
+    service = build_service(
+        settings,
+        load_registry(SCHEMAS),
+        pipe_factory=lambda: pipe,
+        describe_targets=pipe.broker.describe_topics,
+    )
     stalls: list[Stall] = []
 
     def on_stall(stall: Stall) -> None:
