@@ -9,7 +9,7 @@ same transactional id (guard/transport/recreate.py), which fences the old one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 import structlog
@@ -66,13 +66,12 @@ class Transaction:
             self._pipe().begin()
         self.open = True
 
-    def send(self, records: Iterable[OutRecord]) -> None:
+    def send(self, records: Sequence[OutRecord]) -> None:
         """Hand one slice's records to the producer: the client sends them while the next
         slice is routed."""
         pipe = self._pipe()
         with self.tracker.doing("send"):
-            for record in records:
-                pipe.send(record)
+            pipe.send_many(records)
 
     def commit(self, routed: RoutedBatch) -> None:
         """What observers add, then the offsets, in the open transaction; without one (an

@@ -94,6 +94,10 @@ class Pipe(Protocol):
 
     def send(self, record: OutRecord) -> None: ...
 
+    def send_many(self, records: Sequence[OutRecord]) -> None:
+        """`send` for each record, in order (one call per slice of a batch)."""
+        ...
+
     def cap_batch_bytes(self, limit: int) -> None:
         """No produce request may exceed `limit` bytes (the smallest target's
         max.message.bytes); called between transactions."""

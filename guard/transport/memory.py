@@ -110,6 +110,10 @@ class MemoryPipe:
         assert self._pending is not None, "send outside a transaction"
         self._pending.append(record)
 
+    def send_many(self, records: Sequence[OutRecord]) -> None:
+        for record in records:
+            self.send(record)
+
     def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         assert self._pending is not None, "commit outside a transaction"
         if self.fail_next_commits > 0:

@@ -47,3 +47,10 @@ def test_the_producer_is_transactional_and_partitions_keys_like_the_java_client(
     producer = confluent_config.producer(KafkaSettings(client="confluent"), "tx-1")
     assert (producer["transactional.id"], producer["enable.idempotence"]) == ("tx-1", True)
     assert producer["partitioner"] == "murmur2_random"
+
+
+def test_delivery_reports_come_for_failures_only() -> None:
+    """The producer's one callback then runs only when a record failed (the commit's
+    evidence); successful deliveries cost no Python call."""
+    producer = confluent_config.producer(KafkaSettings(client="confluent"), "tx")
+    assert producer["delivery.report.only.error"] is True

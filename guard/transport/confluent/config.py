@@ -62,6 +62,9 @@ def producer(settings: KafkaSettings, transactional_id: str) -> dict[str, Any]:
         "linger.ms": settings.linger_ms,
         "batch.size": settings.batch_size,
         "compression.type": settings.compression,
+        # The producer's delivery callback hears of failures only: a batch commits when
+        # none was reported (and flush/commit_transaction wait for every delivery anyway).
+        "delivery.report.only.error": True,
         # The Java client's partitioner (kafka-python's too): a key lands on the same
         # partition whichever client wrote it, which compacted topics rely on.
         "partitioner": "murmur2_random",

@@ -125,6 +125,9 @@ class ConfluentPipe:
     def send(self, record: OutRecord) -> None:
         self._producer.send(record)
 
+    def send_many(self, records: Sequence[OutRecord]) -> None:
+        self._producer.send_many(records)
+
     def cap_batch_bytes(self, limit: int) -> None:
         self._producer.cap_batch_bytes(limit)
 

@@ -10,24 +10,25 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import structlog
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka import TopicPartition as CTopicPartition
 
 from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
 from guard.transport.base import OutRecord, TopicPartition
 from guard.transport.confluent import config
-from guard.transport.confluent.errors import classify_error, translate
+from guard.transport.confluent.errors import classify, classify_error, translate
 from guard.transport.recreate import abort_or_recreate
 
 log = structlog.get_logger(__name__)
 
 # How long `send` serves delivery reports while the local queue is full, per attempt.
 _QUEUE_FULL_WAIT_S = 0.1
+_ANY = -1  # RD_KAFKA_PARTITION_UA: the configured partitioner chooses
 
 
 class ConfluentTxProducer:
@@ -56,6 +57,9 @@ class ConfluentTxProducer:
 
     def _create(self) -> None:
         conf = config.producer(self.settings, self.transactional_id)
+        # One delivery callback for every record, set once (with delivery.report.only.error
+        # in config.producer it runs for failures only).
+        conf["on_delivery"] = self._delivered
         if self._batch_size is not None:
             conf["batch.size"] = self._batch_size
         producer = translate("create producer", lambda: Producer(conf))
@@ -80,35 +84,43 @@ class ConfluentTxProducer:
         self._in_transaction = True
 
     def send(self, record: OutRecord) -> None:
+        self.send_many((record,))
+
+    def send_many(self, records: Iterable[OutRecord]) -> None:
+        """Hand records to librdkafka: positional arguments, no callback per record (the
+        producer's one delivery callback reports failures only). A refusal names the
+        record's topic: the service lowers that target's limit and retries."""
         producer = self._live()
-        kwargs: dict[str, Any] = {"headers": record.headers}
-        if record.partition is not None:
-            kwargs["partition"] = record.partition
-        if record.timestamp_ms is not None:
-            kwargs["timestamp"] = record.timestamp_ms
-        deadline = time.monotonic() + self._timeout_s
-        while True:
+        produce = producer.produce
+        for r in records:
+            p = r.partition
             try:
-                self._produce(producer, record, kwargs)
+                # topic, value, key, partition, callback, on_delivery, timestamp (0: now), headers
+                produce(r.topic, r.value, r.key, _ANY if p is None else p, None, None,
+                        r.timestamp_ms or 0, r.headers)  # fmt: skip
+            except BufferError:
+                self._send_when_room(producer, r)
+            except (KafkaException, RuntimeError, SystemError) as exc:
+                raise classify("send", exc, r.topic) from exc
+
+    def _send_when_room(self, producer: Producer, r: OutRecord) -> None:
+        """The local queue is full: serve delivery reports to make room, not forever."""
+        deadline = time.monotonic() + self._timeout_s
+        p = _ANY if r.partition is None else r.partition
+        while True:
+            producer.poll(_QUEUE_FULL_WAIT_S)
+            try:
+                translate(
+                    "send",
+                    lambda: producer.produce(
+                        r.topic, r.value, r.key, p, None, None, r.timestamp_ms or 0, r.headers
+                    ),
+                    r.topic,
+                )
                 return
             except TransientTransportError as exc:
-                # The local queue is full: serve delivery reports to make room, not forever.
                 if not isinstance(exc.__cause__, BufferError) or time.monotonic() > deadline:
                     raise
-                producer.poll(_QUEUE_FULL_WAIT_S)
-
-    def _produce(self, producer: Producer, record: OutRecord, kwargs: dict[str, Any]) -> None:
-        translate(
-            "send",
-            lambda: producer.produce(
-                record.topic,
-                value=record.value,
-                key=record.key,
-                on_delivery=self._delivered,
-                **kwargs,
-            ),
-            record.topic,  # a refusal names it: the service lowers its limit and retries
-        )
 
     def _delivered(self, err: KafkaError | None, msg: Message[Any, Any]) -> None:
         if err is not None and self._failed is None:

@@ -81,6 +81,11 @@ class KafkaPipe:
     def send(self, record: OutRecord) -> None:
         self._producer.send(record)
 
+    def send_many(self, records: Sequence[OutRecord]) -> None:
+        send = self._producer.send
+        for record in records:
+            send(record)
+
     def cap_batch_bytes(self, limit: int) -> None:
         """Nothing to do: kafka-python splits a batch the broker refuses as too large and
         sends its records again by itself."""
