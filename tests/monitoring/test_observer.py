@@ -14,7 +14,7 @@ from guard.errors import ConfigError
 from guard.monitoring.baseline import baseline_files
 from guard.monitoring.observer import MonitoringObserver
 from guard.routing.router import RoutedBatch
-from guard.service import build_service
+from guard.service import BatchObserver, build_service
 from guard.transport.base import OutRecord
 from guard.transport.memory import MemoryBroker, MemoryPipe
 from tests.monitoring.conftest import MakeSettings
@@ -46,14 +46,25 @@ def _run(
 ) -> tuple[MonitoringObserver, MemoryPipe]:
     observer = MonitoringObserver(settings, registry, **kw)
     pipe = MemoryPipe(broker, "g")
+    _serve(settings, registry, pipe, [observer])
+    return observer, pipe
+
+
+def _serve(
+    settings: GuardSettings,
+    registry: Registry,
+    pipe: MemoryPipe,
+    observers: list[BatchObserver],
+    idle_timeout: float = 0,
+) -> None:
+    """The service as production wires it, over the in-memory pipe, until it idles."""
     build_service(
         settings,
         registry,
         pipe_factory=lambda: pipe,
-        observers=[observer],
+        observers=observers,
         describe_targets=pipe.broker.describe_topics,
-    ).run(idle_timeout=0)
-    return observer, pipe
+    ).run(idle_timeout=idle_timeout)
 
 
 def _events(broker: MemoryBroker, topic: str = "guard.drift") -> list[dict[str, Any]]:
@@ -147,14 +158,7 @@ def test_a_time_window_closes_on_time_when_the_stream_goes_quiet(
     settings = make_settings(windows={"records": None, "seconds": 10})
     broker = _broker(stream(300, seed=2))
     observer = MonitoringObserver(settings, registry, clock=clock)
-    pipe = MemoryPipe(broker, "g")
-    build_service(
-        settings,
-        registry,
-        pipe_factory=lambda: pipe,
-        observers=[observer],
-        describe_targets=pipe.broker.describe_topics,
-    ).run(idle_timeout=0.2)
+    _serve(settings, registry, MemoryPipe(broker, "g"), [observer], idle_timeout=0.2)
     finals = [e for e in _events(broker, "guard.profiles") if e["window"]["final"]]
     assert [e["records"] for e in finals] == [300]
 
@@ -189,13 +193,7 @@ def test_profiles_and_alerts_are_produced_once_when_commits_fail_and_are_retried
     observer = MonitoringObserver(make_settings(snapshot_seconds=0), registry)
     pipe = MemoryPipe(broker, "g")
     failing = _FailSomeCommits(pipe, {2, 3, 7, 11, 18, 23})
-    build_service(
-        make_settings(),
-        registry,
-        pipe_factory=lambda: pipe,
-        observers=[observer, failing],
-        describe_targets=pipe.broker.describe_topics,
-    ).run(idle_timeout=0)
+    _serve(make_settings(), registry, pipe, [observer, failing])
     assert not failing.batches, "every injected failure happened"
 
     def comparable(topic: str, drop: tuple[str, ...]) -> list[dict[str, Any]]:
