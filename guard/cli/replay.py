@@ -120,7 +120,9 @@ def replay(
             signal.signal(signal.SIGINT, previous)
 
     def progress(total: int, label: str) -> AbstractContextManager[Any]:
-        return click.progressbar(length=total, label=label, file=sys.stderr)
+        from guard.progress import Progress
+
+        return Progress(label, total)
 
     destination: Literal["clean", "source", "files"] = (
         "files" if settings is None else ("source" if to_source else "clean")
