@@ -169,6 +169,7 @@ class MetricsServer:
     """`/metrics`, `/healthz`, `/readyz` on one port, in a daemon thread."""
 
     def __init__(self, host: str, port: int, registry: CollectorRegistry, health: Health) -> None:
+        export_health(registry, health)
         routes: dict[str, Callable[[], tuple[int, str, bytes]]] = {
             "/metrics": lambda: (200, CONTENT_TYPE_LATEST, generate_latest(registry)),
             "/healthz": lambda: _status(health.live()),
@@ -205,6 +206,21 @@ class MetricsServer:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def export_health(registry: CollectorRegistry, health: Health) -> None:
+    """`guard_healthy` and `guard_ready`: what /healthz and /readyz answer, as 1 or 0 at each
+    scrape, so alert rules and dashboards can see it (Prometheus does not probe them)."""
+    healthy = Gauge(
+        "guard_healthy",
+        "1 while /healthz answers 200 (the loop makes progress).",
+        registry=registry,
+    )
+    healthy.set_function(lambda: float(health.live().ok))
+    ready = Gauge(
+        "guard_ready", "1 while /readyz answers 200 (assigned and progressing).", registry=registry
+    )
+    ready.set_function(lambda: float(health.ready().ok))
 
 
 def _status(status: Status) -> tuple[int, str, bytes]:

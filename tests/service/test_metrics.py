@@ -151,6 +151,21 @@ def test_readyz_fails_until_partitions_are_assigned_and_healthz_passes_at_start(
     assert _get(f"http://127.0.0.1:{srv.port}/readyz")[0] == 200
 
 
+def test_health_and_readiness_are_exported_as_gauges_for_alert_rules() -> None:
+    clock = [0.0]
+    metrics, health = ServiceMetrics(), Health(60, 30, clock=lambda: clock[0])
+    srv = MetricsServer("127.0.0.1", 0, metrics.registry, health).start()
+    try:
+        assert _value(metrics, "guard_healthy") == 1 and _value(metrics, "guard_ready") == 0
+        health.assignment(True)
+        health.committed()
+        assert _value(metrics, "guard_ready") == 1
+        clock[0] = 61.0  # no progress for longer than stall_seconds
+        assert _value(metrics, "guard_healthy") == 0 and _value(metrics, "guard_ready") == 0
+    finally:
+        srv.close()
+
+
 def test_end_to_end_latency_buckets_count_values_at_or_below_each_bound() -> None:
     m = ServiceMetrics()
     m.e2e_seconds.observe_many([0.005, 0.01, 0.3, 5000.0])
