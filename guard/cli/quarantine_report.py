@@ -10,7 +10,15 @@ import click
 from guard.cli.options import filter_options, quarantine_source_options
 
 if TYPE_CHECKING:
+    from collections import Counter
+    from collections.abc import Iterable, Iterator
+    from datetime import datetime
+
+    from guard.config.settings import GuardSettings
+    from guard.progress import Progress
     from guard.quarantine.filters import RecordFilter
+    from guard.quarantine.report import QuarantineAggregate
+    from guard.transport.base import InHeaders, InRecord
 
 
 @click.command("report")
@@ -41,6 +49,12 @@ if TYPE_CHECKING:
     help="Or: the record key up to this separator names the producer (e.g. ':').",
 )
 @click.option(
+    "--producer-totals",
+    is_flag=True,
+    help="With --config: also read the source topics to count what each producer sent, so "
+    "producers are ranked by quarantined / sent (reads every source record).",
+)
+@click.option(
     "--max-attempts",
     type=int,
     default=3,
@@ -62,6 +76,7 @@ def report(
     schemas_dir: Path,
     producer_header: str | None,
     key_prefix: str | None,
+    producer_totals: bool,
     max_attempts: int,
     include_handled: bool,
     show_values: bool,
@@ -89,6 +104,10 @@ def report(
 
     if producer_header and key_prefix:
         raise click.UsageError("give one of --producer-header or --key-prefix")
+    if producer_totals and not (config_path and (producer_header or key_prefix)):
+        raise click.UsageError(
+            "--producer-totals needs --config and --producer-header or --key-prefix"
+        )
     settings, sources = open_sources(config_path, directory, topics)
     expose = show_values or (settings.expose_values if settings else False)
     try:
@@ -126,6 +145,8 @@ def report(
                 agg.add(item, is_handled, record_filter.matches)
                 if classifier is not None and plan is not None:
                     plan.add(classifier.classify(item))
+        if producer_totals and settings is not None:
+            agg.sent = _sent_by_producer(settings, source.name, record_filter, agg)
         reports.append(SourceReport(agg, plan.to_json() if plan is not None else None))
     filters = {k: _text(v) for k, v in asdict(record_filter).items()}
     result = QuarantineReport(reports, now_iso(), filters, expose)
@@ -142,3 +163,52 @@ def _text(value: object) -> object:
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
     return value
+
+
+def _sent_by_producer(
+    settings: GuardSettings,
+    quarantine_topic: str,
+    record_filter: RecordFilter,
+    agg: QuarantineAggregate,
+) -> Counter[str]:
+    """Records per producer in the source topics that quarantine to `quarantine_topic`,
+    read_committed up to their end now, within --since/--until by record timestamp."""
+    from collections import Counter
+
+    from guard.progress import Progress
+    from guard.quarantine.report import count_producers
+    from guard.transport.factory import open_reader
+
+    def ms(at: datetime | None) -> int | None:
+        return int(at.timestamp() * 1000) if at is not None else None
+
+    sent: Counter[str] = Counter()
+    for topic, route in settings.topics.items():
+        if route.quarantine_for(topic) != quarantine_topic:
+            continue
+        reader = open_reader(settings.kafka)
+        try:
+            snapshot = reader.snapshot(topic)
+            if snapshot is None:
+                continue
+            with Progress(f"counting {topic}", snapshot.size) as progress:
+                sent.update(
+                    count_producers(
+                        _counted(reader.read([snapshot]), progress),
+                        agg.producer_header,
+                        agg.key_prefix_separator,
+                        ms(record_filter.since),
+                        ms(record_filter.until),
+                    )
+                )
+        finally:
+            reader.close()
+    return sent
+
+
+def _counted(
+    records: Iterable[InRecord], progress: Progress
+) -> Iterator[tuple[InHeaders, bytes | None, int]]:
+    for rec in records:
+        progress.update(1)
+        yield rec.headers, rec.key, rec.timestamp_ms

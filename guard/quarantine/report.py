@@ -94,6 +94,9 @@ class QuarantineAggregate:
     fields: dict[str, FieldDetail] = field(default_factory=dict)
     producers: dict[str, Producer] = field(default_factory=dict)
     unidentified: int = 0  # records whose producer the header or key does not name
+    # Records each producer sent to the source topics over the same range (all verdicts),
+    # when counted (--producer-totals): the denominator of a true quarantine rate.
+    sent: Counter[str] | None = None
 
     def add(
         self,
@@ -208,15 +211,9 @@ class QuarantineAggregate:
             producer.last = at if producer.last is None or at > producer.last else producer.last
 
     def _producer(self, item: QuarantinedRecord) -> str | None:
-        if self.producer_header:
-            value = item.original_header(self.producer_header)
-            if value:
-                return value.decode("utf-8", "replace")[:64]
-        if self.key_prefix_separator and item.key:
-            key = item.key.decode("utf-8", "replace")
-            if self.key_prefix_separator in key:
-                return key.split(self.key_prefix_separator, 1)[0][:64]
-        return None
+        return producer_of(
+            item.original_headers, item.key, self.producer_header, self.key_prefix_separator
+        )
 
     def collect(
         self,
@@ -279,16 +276,26 @@ class QuarantineAggregate:
         return max((self.last - self.first).total_seconds() / 3600, 1 / 60)
 
     def producer_ranking(self) -> list[dict[str, Any]]:
-        """Producers by quarantine rate: their quarantined records per hour over the report's
-        span (the quarantine holds no count of what a producer sent that passed)."""
+        """Producers by quarantine rate: with source counts (`sent`), quarantined / sent;
+        without, quarantined records per hour over the report's span (the quarantine alone
+        holds no count of what a producer sent that passed)."""
         hours = self.span_hours()
-        ranked = sorted(self.producers.items(), key=lambda kv: (-kv[1].records, kv[0]))
+        sent = self.sent
+
+        def rate(name: str, p: Producer) -> float:
+            if sent is not None:
+                return p.records / sent[name] if sent.get(name) else 1.0
+            return p.records / hours if hours else 0.0
+
+        ranked = sorted(self.producers.items(), key=lambda kv: (-rate(*kv), -kv[1].records, kv[0]))
         return [
             {
                 "producer": name,
                 "records": p.records,
                 "share": round(p.records / self.total, 4) if self.total else 0.0,
                 "per_hour": round(p.records / hours, 1) if hours else None,
+                "sent": sent.get(name, 0) if sent is not None else None,
+                "quarantine_rate": round(rate(name, p), 4) if sent is not None else None,
                 "first": _iso(p.first),
                 "last": _iso(p.last),
                 "top_reasons": dict(p.reasons.most_common(3)),
@@ -343,6 +350,47 @@ class QuarantineAggregate:
         for dim in DIMENSIONS:
             out[f"by_{dim}"] = self.series(dim)[1]
         return out
+
+
+def producer_of(
+    headers: Iterable[tuple[str, bytes | None]],
+    key: bytes | None,
+    header: str | None,
+    separator: str | None,
+) -> str | None:
+    """The producer a record names: the last value of `header`, else its key up to
+    `separator`; None when neither is given or found."""
+    if header:
+        found = None
+        for name, value in headers:
+            if name == header and value:
+                found = value
+        if found:
+            return found.decode("utf-8", "replace")[:64]
+    if separator and key:
+        text = key.decode("utf-8", "replace")
+        if separator in text:
+            return text.split(separator, 1)[0][:64]
+    return None
+
+
+def count_producers(
+    records: Iterable[tuple[Iterable[tuple[str, bytes | None]], bytes | None, int]],
+    header: str | None,
+    separator: str | None,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+) -> Counter[str]:
+    """Records per producer among (headers, key, timestamp ms) of a source topic, within
+    [since, until) by record timestamp; capped like the report's other keys."""
+    sent = CappedCounter()
+    for headers, key, ts in records:
+        if (since_ms is not None and ts < since_ms) or (until_ms is not None and ts >= until_ms):
+            continue
+        name = producer_of(headers, key, header, separator)
+        if name is not None:
+            sent.add(name)
+    return sent
 
 
 def _iso(at: datetime | None) -> str | None:

@@ -243,23 +243,39 @@ def _producers_html(p: str, data: dict[str, Any]) -> str:
             "pass <code>--producer-header NAME</code> or <code>--key-prefix SEP</code></p>"
             "</section>"
         )
-    rows = "".join(
-        f'<tr><td>{escape(r["producer"])}</td><td class="n">{r["records"]}</td>'
-        f'<td class="n">{r["share"]:.1%}</td><td class="n">{r["per_hour"]}</td><td>'
-        + ", ".join(
-            f'<a href="#{p}reason-{_slug(k)}">{escape(k)}</a> ({v})'
-            for k, v in r["top_reasons"].items()
-        )
-        + "</td></tr>"
-        for r in producers["ranking"][:TOP_ROWS]
+    totals = any(r["sent"] is not None for r in producers["ranking"])
+    rows = "".join(_producer_row(p, r, totals) for r in producers["ranking"][:TOP_ROWS])
+    ranked_by = (
+        "quarantine rate (quarantined / records sent to the source topics)"
+        if totals
+        else "quarantined records per hour over the report's span (--producer-totals ranks by "
+        "quarantined / sent)"
     )
+    sent_head = "<th>sent</th><th>quarantine rate</th>" if totals else ""
     return (
         f'<section id="{p}producers"><h2>Producers</h2>'
         f'<p class="muted">identified by {escape(producers["identified_by"])}; ranked by '
-        "quarantined records per hour over the report's span; "
-        f"{producers['unidentified']} records name no producer</p>"
-        "<table><tr><th>producer</th><th>records</th><th>share</th><th>per hour</th>"
+        f"{ranked_by}; {producers['unidentified']} records name no producer</p>"
+        f"<table><tr><th>producer</th><th>quarantined</th>{sent_head}"
+        "<th>share of the quarantine</th><th>per hour</th>"
         f"<th>top reasons</th></tr>{rows}</table></section>"
+    )
+
+
+def _producer_row(p: str, r: dict[str, Any], totals: bool) -> str:
+    sent = (
+        f'<td class="n">{r["sent"]}</td><td class="n">{r["quarantine_rate"]:.1%}</td>'
+        if totals
+        else ""
+    )
+    reasons = ", ".join(
+        f'<a href="#{p}reason-{_slug(k)}">{escape(k)}</a> ({v})'
+        for k, v in r["top_reasons"].items()
+    )
+    return (
+        f'<tr data-producer="{escape(r["producer"])}"><td>{escape(r["producer"])}</td>'
+        f'<td class="n">{r["records"]}</td>{sent}<td class="n">{r["share"]:.1%}</td>'
+        f'<td class="n">{r["per_hour"]}</td><td>{reasons}</td></tr>'
     )
 
 
@@ -335,10 +351,12 @@ def render_md(report: QuarantineReport, data: dict[str, Any]) -> str:
             lines.append(f"| `{_md(name)}` | {d['records']} | {checks} | {_md(example)} |")
         ranking = sdata["producers"]["ranking"]
         if ranking:
-            lines += ["", "### Producers", "", "| producer | records | per hour |"]
-            lines.append("|---|---:|---:|")
+            lines += ["", "### Producers", ""]
+            lines.append("| producer | quarantined | sent | quarantine rate | per hour |")
+            lines.append("|---|---:|---:|---:|---:|")
             lines += [
-                f"| {_md(r['producer'])} | {r['records']} | {r['per_hour']} |"
+                f"| {_md(r['producer'])} | {r['records']} | {_dash(r['sent'])} | "
+                f"{_dash(r['quarantine_rate'])} | {r['per_hour']} |"
                 for r in ranking[:MD_ROWS]
             ]
         if source.plan is not None:
@@ -357,3 +375,7 @@ def render_md(report: QuarantineReport, data: dict[str, Any]) -> str:
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _dash(value: object) -> str:
+    return "-" if value is None else str(value)

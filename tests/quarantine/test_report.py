@@ -16,7 +16,13 @@ from guard.quarantine import report as report_mod
 from guard.quarantine.envelope import encode_envelope
 from guard.quarantine.files import record_line
 from guard.quarantine.records import QuarantinedRecord, from_file_line
-from guard.quarantine.report import OTHER, STORED_BUCKETS, QuarantineAggregate
+from guard.quarantine.report import (
+    OTHER,
+    STORED_BUCKETS,
+    QuarantineAggregate,
+    count_producers,
+    producer_of,
+)
 from guard.quarantine.report_render import QuarantineReport, SourceReport, render_html
 from guard.validation.reasons import FieldError, Reason
 from tests.conftest import SCHEMAS
@@ -140,6 +146,28 @@ def test_producers_by_key_prefix() -> None:
         ("shop", 1),
     ]
     assert data["producers"]["unidentified"] == 1
+
+
+def test_with_source_counts_producers_rank_by_quarantined_over_sent() -> None:
+    records = [_record(i, [("a", Reason.WRONG_TYPE)], key=b"big:%d" % i) for i in range(10)]
+    records += [_record(10 + i, [("a", Reason.WRONG_TYPE)], key=b"small:%d" % i) for i in range(3)]
+    agg = QuarantineAggregate("q", key_prefix_separator=":").collect(records)
+    source = [([], b"big:%d" % i, 1000 + i) for i in range(1000)]
+    source += [([], b"small:%d" % i, 1000 + i) for i in range(4)]
+    source += [([], b"late:1", 5000)]  # outside the range: not counted
+    agg.sent = count_producers(source, None, ":", since_ms=1000, until_ms=4000)
+    ranking = agg.producer_ranking()
+    assert [(r["producer"], r["sent"], r["quarantine_rate"]) for r in ranking] == [
+        ("small", 4, 0.75),
+        ("big", 1000, 0.01),
+    ]
+
+
+def test_the_producer_header_wins_over_the_key_prefix() -> None:
+    headers = [("client-id", b"first"), ("client-id", b"billing")]
+    assert producer_of(headers, b"shop:1", "client-id", ":") == "billing"  # the last one
+    assert producer_of([], b"shop:1", "client-id", ":") == "shop"
+    assert producer_of([], b"shop1", None, ":") is None
 
 
 def _page(expose: bool) -> tuple[str, str]:

@@ -114,7 +114,7 @@ def test_the_report_counts_what_a_read_committed_reader_sees_and_renders_offline
     source, config = quarantined
     out = tmp_path / "report"
     cmd = [sys.executable, "-m", "guard", "quarantine", "report", "--config", str(config)]
-    cmd += ["--producer-header", "producer", "--out", str(out)]
+    cmd += ["--producer-header", "producer", "--producer-totals", "--out", str(out)]
     done = subprocess.run(cmd, capture_output=True, text=True, env=subprocess_env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
 
@@ -133,8 +133,13 @@ def test_the_report_counts_what_a_read_committed_reader_sees_and_renders_offline
     assert got["by_reason"] == dict(reasons)
     assert "aborted_field" not in got["by_field"]
     assert got["by_partition"] == dict(partitions)
-    assert {r["producer"]: r["records"] for r in got["producers"]["ranking"]} == dict(producers)
-    assert got["producers"]["ranking"][0]["producer"] == "billing"
+    ranking = got["producers"]["ranking"]
+    assert {r["producer"]: r["records"] for r in ranking} == dict(producers)
+    # Ranked by quarantined / sent, the source topic counted read_committed too: the
+    # producers were given 60%, 20% and 5% malformed records.
+    assert [r["producer"] for r in ranking] == ["billing", "shop", "app"]
+    assert all(r["sent"] == 300 for r in ranking)
+    assert all(r["quarantine_rate"] == round(r["records"] / 300, 4) for r in ranking)
     plan = got["replay_plan"]
     assert plan["passed"] + plan["still_failing"] == len(committed)  # as guard replay --dry-run
 
@@ -144,6 +149,8 @@ def test_the_report_counts_what_a_read_committed_reader_sees_and_renders_offline
     for reason, n in reasons.items():
         assert re.search(rf'data-reason="{reason}">.*?data-count="{n}"', dom), reason
     assert len(re.findall(r"<svg\b", dom)) >= 5  # over time, by reason, field, version, partition
+    billing = rf'data-producer="billing"><td>billing</td><td class="n">{ranking[0]["records"]}<'
+    assert re.search(billing + r'/td><td class="n">300</td>', dom)
 
     # A time range with nothing in it: the same topic, no records.
     cmd += ["--since", "2099-01-01", "--out", str(tmp_path / "empty")]
