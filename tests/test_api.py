@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -25,6 +27,27 @@ def test_every_exported_name_exists_and_nothing_private_is_exported() -> None:
     for name in api.__all__:
         assert hasattr(api, name), name
         assert not name.startswith("_")
+
+
+def test_import_guard_exports_the_whole_public_api() -> None:
+    import guard
+
+    assert set(guard.__all__) == {*api.__all__, "__version__"}
+    for name in api.__all__:
+        assert getattr(guard, name) is getattr(api, name), name
+    assert set(guard.__all__) <= set(dir(guard))
+    with pytest.raises(AttributeError):
+        guard.no_such_name  # noqa: B018
+
+
+def test_import_guard_loads_the_api_only_when_a_name_is_used() -> None:
+    """`guard --help` imports the package: it must stay light (no pydantic)."""
+    code = (
+        "import sys, guard; assert 'pydantic' not in sys.modules, 'eager'; "
+        "guard.load_contracts; assert 'guard.api' in sys.modules; print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
 
 def test_contracts_list_their_subjects_and_versions() -> None:

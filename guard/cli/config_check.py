@@ -46,7 +46,10 @@ def check(config_path: Path, connect: bool, timeout: float) -> None:
     for source, route in settings.topics.items():
         versions = sorted(registry.subject(route.subject).versions)
         click.echo(f"ok   route {source} -> {route.subject} (contract versions {versions})")
+    metrics_ok = _check_metrics_port(settings.metrics.host, settings.metrics.port)
     if not connect:
+        if not metrics_ok:
+            sys.exit(2)
         return
     from guard.transport.factory import check_broker
 
@@ -62,5 +65,20 @@ def check(config_path: Path, connect: bool, timeout: float) -> None:
     findings = check_broker(kafka, list(settings.topics), outputs)
     for f in findings:
         click.echo(f"{'ok  ' if f.ok else 'FAIL'} {f.check}: {f.detail}")
-    if not all(f.ok for f in findings):
+    if not all(f.ok for f in findings) or not metrics_ok:
         sys.exit(2)
+
+
+def _check_metrics_port(host: str, port: int | None) -> bool:
+    """`guard run` listens on metrics.port: a port in use (another guard, another server)
+    would fail its start, so it fails the check."""
+    if port is None:
+        return True
+    from guard.service.metrics import listen_error
+
+    error = listen_error(host, port)
+    if error is None:
+        click.echo(f"ok   metrics {host}:{port} free")
+        return True
+    click.echo(f"FAIL metrics.port: cannot listen on {host}:{port}: {error}")
+    return False

@@ -95,3 +95,12 @@ def show(
                     }
                 )
             )
+
+
+def _register() -> None:
+    from guard.cli.quarantine_report import report
+
+    quarantine.add_command(report)
+
+
+_register()

@@ -17,7 +17,12 @@ import click
 from guard.cli.options import filter_options, quarantine_source_options
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from guard.config.settings import GuardSettings
+    from guard.contracts.registry import Registry
     from guard.quarantine.filters import RecordFilter
+    from guard.replay.plan import Classifier
 
 
 @click.command()
@@ -82,7 +87,6 @@ def replay(
     from guard.quarantine.envelope import now_iso
     from guard.quarantine.sources import REPLAYED_DIR
     from guard.replay import (
-        Classifier,
         DirectorySink,
         ReplayJob,
         ReplayOptions,
@@ -91,7 +95,6 @@ def replay(
     )
     from guard.replay.report import ReplayReport
     from guard.replay.sinks import ReplaySink
-    from guard.validation import Limits
 
     if not dry_run and not assume_yes and not sys.stdin.isatty():
         raise click.UsageError(
@@ -120,37 +123,21 @@ def replay(
             signal.signal(signal.SIGINT, previous)
 
     def progress(total: int, label: str) -> AbstractContextManager[Any]:
-        return click.progressbar(length=total, label=label, file=sys.stderr)
+        from guard.progress import Progress
 
-    destination: Literal["clean", "source", "files"] = (
-        "files" if settings is None else ("source" if to_source else "clean")
-    )
-    wires = {}
-    if settings is not None:
-        from guard.validation.routes import wire_format
+        return Progress(label, total)
 
-        for topic, route in settings.topics.items():
-            if route.payload_format != "json" and route.subject in registry.subjects:
-                wire = wire_format(settings, registry.subject(route.subject), topic, route)
-                if wire is not None:
-                    wires[topic] = wire
     jobs = []
     for source in sources:
-        classifier = Classifier(
+        classifier = build_classifier(
+            settings,
             registry,
-            settings.topics if settings else {},
-            version_header=settings.version_header if settings else "schema-version",
-            limits=Limits(settings.limits.max_bytes, settings.limits.max_depth)
-            if settings
-            else None,
-            expose_values=settings.expose_values if settings else False,
+            source.handled(),
+            record_filter,
             version=version,
             max_attempts=max_attempts,
             force=force,
-            record_filter=record_filter,
-            handled=source.handled(),
-            destination=destination,
-            wires=wires,
+            to_source=to_source,
         )
         if settings is not None:
 
@@ -174,3 +161,47 @@ def replay(
         click.echo(json.dumps([r.to_json() for r in reports], indent=2))
     else:
         click.echo("\n".join(r.render() for r in reports))
+
+
+def build_classifier(
+    settings: GuardSettings | None,
+    registry: Registry,
+    handled: Mapping[str, str],
+    record_filter: RecordFilter,
+    *,
+    version: int | None = None,
+    max_attempts: int = 3,
+    force: bool = False,
+    to_source: bool = False,
+) -> Classifier:
+    """The classifier a replay of one source uses (`guard quarantine report` shows its
+    plan): the config's routes, framing, limits and version header, or file-mode defaults."""
+    from guard.replay import Classifier
+    from guard.validation import Limits
+
+    destination: Literal["clean", "source", "files"] = (
+        "files" if settings is None else ("source" if to_source else "clean")
+    )
+    wires = {}
+    if settings is not None:
+        from guard.validation.routes import wire_format
+
+        for topic, route in settings.topics.items():
+            if route.payload_format != "json" and route.subject in registry.subjects:
+                wire = wire_format(settings, registry.subject(route.subject), topic, route)
+                if wire is not None:
+                    wires[topic] = wire
+    return Classifier(
+        registry,
+        settings.topics if settings else {},
+        version_header=settings.version_header if settings else "schema-version",
+        limits=Limits(settings.limits.max_bytes, settings.limits.max_depth) if settings else None,
+        expose_values=settings.expose_values if settings else False,
+        version=version,
+        max_attempts=max_attempts,
+        force=force,
+        record_filter=record_filter,
+        handled=handled,
+        destination=destination,
+        wires=wires,
+    )

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from guard.config.kafka_properties import check_properties
 from guard.contracts.spec import DriftSpec, Positive, PValue, Rate
@@ -485,15 +486,22 @@ def load_settings(path: Path | str | None) -> GuardSettings:
     try:
         return GuardSettings(**data)
     except ValidationError as exc:
-        where = str(path) if path else "configuration"
-        raise ConfigError(
-            f"{where}: invalid configuration\n" + "\n".join(describe_errors(exc))
-        ) from None
+        lines = describe_errors(exc, env_names=True)
+        from_env = all("(from GUARD_" in line for line in lines)
+        where = "environment" if from_env or path is None else str(path)
+        raise ConfigError(f"{where}: invalid configuration\n" + "\n".join(lines)) from None
+    except SettingsError as exc:  # a GUARD_<SECTION> variable holding JSON that does not parse
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = f"GUARD_{found.group(1).upper()}" if found else "a GUARD_* variable"
+        why = f": {exc.__cause__}" if exc.__cause__ else ""
+        raise ConfigError(f"environment: {name}: cannot parse its value as JSON{why}") from None
 
 
-def describe_errors(exc: ValidationError) -> list[str]:
+def describe_errors(exc: ValidationError, env_names: bool = False) -> list[str]:
     """Every problem, one line each, in the config's own key names: pydantic's union-member
-    tags (`literal['latest','all']`, `list[int]`) are dropped and their messages merged."""
+    tags (`literal['latest','all']`, `list[int]`) are dropped and their messages merged.
+    With `env_names`, a key set by a GUARD_* variable names that variable (it wins over the
+    file, so the file is not what to fix)."""
     merged: dict[str, list[str]] = {}
     for err in exc.errors(include_url=False):
         loc = ".".join(str(p) for p in err["loc"] if not _is_type_tag(p)) or "(top level)"
@@ -509,8 +517,21 @@ def describe_errors(exc: ValidationError) -> list[str]:
     lines = []
     for loc, msgs in merged.items():
         rest = "".join(f", or {m.removeprefix('Input should be ')}" for m in msgs[1:])
-        lines.append(f"  {loc}: {msgs[0]}{rest}")
+        var = _env_variable(loc) if env_names else None
+        source = f" (from {var})" if var else ""
+        lines.append(f"  {loc}{source}: {msgs[0]}{rest}")
     return lines
+
+
+def _env_variable(loc: str) -> str | None:
+    """The set GUARD_* variable that supplies the key `loc` (or a section holding it)."""
+    present = {name.upper(): name for name in os.environ}
+    parts = [p.upper() for p in loc.split(".") if not p.isdigit()]
+    for depth in range(len(parts), 0, -1):
+        name = "GUARD_" + "__".join(parts[:depth])
+        if name in present:
+            return present[name]
+    return None
 
 
 def _is_type_tag(part: int | str) -> bool:

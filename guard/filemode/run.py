@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from guard.contracts.registry import Registry
 from guard.filemode.reader import FileRecord, read_records
+from guard.progress import Progress
 from guard.quarantine.envelope import Envelope, Source, now_iso
 from guard.quarantine.files import QuarantineFileWriter
 from guard.validation.decode import Limits
@@ -50,13 +52,18 @@ def validate_files(
 ) -> FileSummary:
     validator = RecordValidator(registry.subject(subject), accepted, limits, expose_values)
     summary = FileSummary(subject)
-    with QuarantineFileWriter(quarantine_dir, subject) as writer:
+    size = sum(os.path.getsize(p) for p in paths if p != "-" and Path(p).is_file())
+    with (
+        QuarantineFileWriter(quarantine_dir, subject) as writer,
+        Progress(f"validating {subject}", size, unit="B") as progress,
+    ):
 
         def blank(_: FileRecord) -> None:
             summary.blank_lines += 1
 
         for rec in read_records(paths, on_blank=blank):
             summary.total += 1
+            progress.update(len(rec.value) + 1)
             verdict = validator.validate(rec.value)
             if verdict.ok:
                 summary.valid += 1

@@ -7,14 +7,13 @@ beyond the profile is bounded too: exact counts of the guard's verdicts (per rea
 field), the first rejected records (for pandera's failure cases), a uniform reservoir sample
 of the records (for the Great Expectations corroboration) and the first unreadable lines.
 Memory is then fields x sketch size plus those fixed-size samples, whatever the input size.
-A progress bar goes to stderr for inputs that take more than a couple of seconds.
+Progress goes to stderr (guard.progress) for inputs that take more than a couple of seconds.
 """
 
 from __future__ import annotations
 
 import os
 import random
-import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from guard.errors import InputError
 from guard.filemode.reader import read_records
 from guard.monitoring.plan import SubjectPlan
 from guard.monitoring.profile import Observation, WindowProfile
+from guard.progress import Progress
 from guard.reports.records import Unreadable
 from guard.validation.decode import Limits, decode
 from guard.validation.validator import RecordValidator, Verdict
@@ -33,7 +33,6 @@ CHUNK = 2_000  # records profiled per batch (as the stream profiles per poll)
 SAMPLE = 10_000  # records kept for Great Expectations
 REJECTED = 1_000  # rejected records kept for pandera's failure cases
 UNREADABLE = 100  # unreadable lines kept (all are counted)
-PROGRESS_AFTER_S = 2.0
 
 
 @dataclass
@@ -86,9 +85,10 @@ def profile_files(
     rng = random.Random(seed)
     paths_by_length = sorted(plan.paths, key=len, reverse=True)
     chunk: list[Observation] = []
-    with _Progress(paths, role) as progress:
+    total = sum(os.path.getsize(p) for p in paths if p != "-" and Path(p).is_file())
+    with Progress(f"profiling {role}", total, unit="B") as progress:
         for rec in read_records(list(paths)):
-            progress.advance(len(rec.value) + 1)
+            progress.update(len(rec.value) + 1)
             origin = f"{rec.file}:{rec.line}"
             verdict = validator.validate(rec.value)
             obj = verdict.record
@@ -159,38 +159,3 @@ def decoded(paths: Sequence[str], limits: Limits | None = None) -> Iterator[dict
         obj, _ = decode(rec.value, limits)
         if obj is not None:
             yield obj
-
-
-class _Progress:
-    """A byte-count progress bar on stderr (tqdm), shown once reading takes a while."""
-
-    def __init__(self, paths: Sequence[str], role: str) -> None:
-        self.total = sum(os.path.getsize(p) for p in paths if p != "-" and Path(p).is_file())
-        self.role = role
-        self.bar: Any = None
-        self.pending = 0
-
-    def __enter__(self) -> _Progress:
-        from tqdm import tqdm  # type: ignore[import-untyped]
-
-        self.bar = tqdm(
-            total=self.total or None,
-            desc=f"profiling {self.role}",
-            unit="B",
-            unit_scale=True,
-            file=sys.stderr,
-            delay=PROGRESS_AFTER_S,
-            mininterval=0.5 if sys.stderr.isatty() else 5.0,
-            leave=False,
-        )
-        return self
-
-    def advance(self, n: int) -> None:
-        self.pending += n
-        if self.pending >= 1 << 20:  # per MiB: tqdm's own cost stays out of the hot loop
-            self.bar.update(self.pending)
-            self.pending = 0
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.update(self.pending)
-        self.bar.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import socket
 import threading
 import time
 from collections import Counter as Tally
@@ -169,6 +170,7 @@ class MetricsServer:
     """`/metrics`, `/healthz`, `/readyz` on one port, in a daemon thread."""
 
     def __init__(self, host: str, port: int, registry: CollectorRegistry, health: Health) -> None:
+        export_health(registry, health)
         routes: dict[str, Callable[[], tuple[int, str, bytes]]] = {
             "/metrics": lambda: (200, CONTENT_TYPE_LATEST, generate_latest(registry)),
             "/healthz": lambda: _status(health.live()),
@@ -177,13 +179,21 @@ class MetricsServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                self._answer(with_body=True)
+
+            def do_HEAD(self) -> None:
+                # Load balancers and uptime probes ask with HEAD: same status and headers.
+                self._answer(with_body=False)
+
+            def _answer(self, with_body: bool) -> None:
                 route = routes.get(self.path.split("?", 1)[0])
                 code, ctype, body = route() if route else (404, "text/plain", b"not found\n")
                 self.send_response(code)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if with_body:
+                    self.wfile.write(body)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass  # scrapes every few seconds are not log lines
@@ -205,6 +215,34 @@ class MetricsServer:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def listen_error(host: str, port: int) -> str | None:
+    """Why the metrics server could not listen on host:port now (None: it could). Binds and
+    releases the port the way the server binds it (address reuse on, as ThreadingHTTPServer)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def export_health(registry: CollectorRegistry, health: Health) -> None:
+    """`guard_healthy` and `guard_ready`: what /healthz and /readyz answer, as 1 or 0 at each
+    scrape, so alert rules and dashboards can see it (Prometheus does not probe them)."""
+    healthy = Gauge(
+        "guard_healthy",
+        "1 while /healthz answers 200 (the loop makes progress).",
+        registry=registry,
+    )
+    healthy.set_function(lambda: float(health.live().ok))
+    ready = Gauge(
+        "guard_ready", "1 while /readyz answers 200 (assigned and progressing).", registry=registry
+    )
+    ready.set_function(lambda: float(health.ready().ok))
 
 
 def _status(status: Status) -> tuple[int, str, bytes]:

@@ -53,15 +53,29 @@ class RegistryLookup:
         if self.username is not None:
             token = base64.b64encode(f"{self.username}:{self.password or ''}".encode()).decode()
             request.add_header("Authorization", f"Basic {token}")
+        where = _without_credentials(self.url.rstrip("/") + path)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:
                 return json.loads(answer.read())
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 return None
-            raise RegistryUnavailableError(f"schema registry: HTTP {exc.code} for {path}") from exc
+            raise RegistryUnavailableError(f"schema registry {where}: HTTP {exc.code}") from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise RegistryUnavailableError(f"schema registry: {type(exc).__name__}") from exc
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            why = f"{type(exc).__name__}: {reason}" if str(reason) else type(exc).__name__
+            raise RegistryUnavailableError(f"schema registry {where}: {why}") from exc
+
+
+def _without_credentials(url: str) -> str:
+    """The URL to show in a message: any user:password@ part removed."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    netloc = parts.hostname or ""
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 class SchemaIds:

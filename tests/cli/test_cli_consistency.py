@@ -68,7 +68,11 @@ def test_every_command_with_a_config_option_exits_2_on_a_broken_config(tmp_path)
     config.write_text("kafka: {sasl_mechanism: PLAN}\ntopics: {t: {subject: orders}}\n")
     data = tmp_path / "data.jsonl"
     data.write_text("{}\n")
-    needs = {"guard replay": ["--dry-run"], "guard baseline build": ["-s", "orders", str(data)]}
+    needs = {
+        "guard replay": ["--dry-run"],
+        "guard baseline build": ["-s", "orders", str(data)],
+        "guard quarantine report": ["--out", str(tmp_path / "report")],
+    }
     for path, command in _leaves(cli).items():
         if not any("--config" in getattr(p, "opts", []) for p in command.params):
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,19 @@ def test_a_valid_config_passes_without_touching_the_broker(tmp_path: Path) -> No
     result = _check(tmp_path, _config(kafka=kafka))
     assert result.exit_code == 0, result.output
     assert "ok   route orders -> orders (contract versions [1, 2])" in result.output
+
+
+def test_a_metrics_port_in_use_fails_the_check(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _check(tmp_path, _config(metrics={"port": port}))
+        assert result.exit_code == 2, result.output
+        assert f"FAIL metrics.port: cannot listen on 127.0.0.1:{port}: " in result.output
+    result = _check(tmp_path, _config(metrics={"port": port}))  # released: free again
+    assert result.exit_code == 0, result.output
+    assert f"ok   metrics 127.0.0.1:{port} free" in result.output
 
 
 def test_every_config_problem_is_listed_at_once_with_exit_2(tmp_path: Path) -> None:

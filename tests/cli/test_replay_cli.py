@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from guard.cli.main import cli
@@ -109,13 +110,18 @@ def test_filter_options_reach_the_command(tmp_path: Path) -> None:
     assert json.loads(result.stdout)[str(qdir)]["by_reason"] == {"not_json": 1}
 
 
-def test_a_replay_shows_progress_on_stderr_and_keeps_stdout_for_the_report(tmp_path: Path) -> None:
+def test_a_replay_shows_progress_on_stderr_and_keeps_stdout_for_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GUARD_PROGRESS_SECONDS", "0")
     qdir = _quarantine(tmp_path)
     result = CliRunner().invoke(
         cli, ["replay", "--dir", str(qdir), "--schemas-dir", str(SCHEMAS), "--yes", "--json"]
     )
     assert result.exit_code == 0
-    assert "replaying" in result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    replaying = [p for p in lines if p["event"] == "progress" and p["task"].startswith("replaying")]
+    assert replaying[-1]["finished"] and replaying[-1]["done"] == replaying[-1]["total"] == 1
     [report] = json.loads(result.stdout)
     assert report["dry_run"] is False
 

@@ -126,6 +126,19 @@ def test_json_summary_parses(tmp_path: Path) -> None:
     assert Path(summary["quarantine_file"]).is_file()
 
 
+def test_progress_goes_to_stderr_as_json_lines_off_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GUARD_PROGRESS_SECONDS", "0")
+    data = GOOD + b"\n" + _bad(amount="1") + b"\n"
+    result = _validate(tmp_path, "--json", _file(tmp_path, "in.jsonl", data))
+    assert json.loads(result.stdout)["total"] == 2  # stdout keeps only the summary
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [p["done"] for p in lines] == [len(GOOD) + 1, len(data), len(data)]
+    assert lines[-1]["task"] == "validating orders" and lines[-1]["total"] == len(data)
+    assert lines[-1]["unit"] == "B" and lines[-1]["finished"] is True
+
+
 def test_stdin_dash_is_validated(tmp_path: Path) -> None:
     result = _validate(tmp_path, "--json", "-", stdin=GOOD + b"\n\n" + b"oops\n")
     assert result.exit_code == 1, result.output

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from guard.config import load_settings
@@ -122,8 +124,29 @@ def test_invalid_env_value_names_its_key_path(
     path = _config(tmp_path, MINIMAL)
     monkeypatch.setenv("GUARD_KAFKA__REQUEST_TIMEOUT_MS", "soon")
     message = _error(path)
+    # The variable is what to fix, not the file: the message names it and not the file.
+    assert message.startswith("environment: invalid configuration")
+    assert "kafka.request_timeout_ms (from GUARD_KAFKA__REQUEST_TIMEOUT_MS):" in message
+    assert str(path) not in message and "soon" not in message
+
+
+def test_errors_in_file_and_environment_each_name_their_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _config(tmp_path, MINIMAL + "batch: {max_records: -1}\n")
+    monkeypatch.setenv("guard_kafka__client", "kafka-pyton")  # any case, as pydantic reads it
+    message = _error(path)
     assert message.startswith(f"{path}: invalid configuration")
-    assert "kafka.request_timeout_ms:" in message
+    assert "kafka.client (from guard_kafka__client):" in message
+    assert "\n  batch.max_records: " in message  # from the file: no variable named
+
+
+def test_a_section_variable_that_is_not_json_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GUARD_KAFKA", "{bootstrap_servers: x}")
+    message = _error(_config(tmp_path, MINIMAL))
+    assert message.startswith("environment: GUARD_KAFKA: cannot parse its value as JSON")
 
 
 def test_out_of_range_yaml_value_names_its_key_path(tmp_path: Path) -> None:
@@ -388,3 +411,17 @@ def test_state_dir_is_relative_to_the_config_file(tmp_path: Path) -> None:
 def test_state_dir_defaults_to_state_beside_the_config_file(tmp_path: Path) -> None:
     settings = load_settings(_config(tmp_path, MINIMAL, "conf/guard.yaml"))
     assert settings.state_dir == (tmp_path / "conf" / "state").resolve()
+
+
+def test_the_example_config_shows_the_code_defaults_for_client_tuning() -> None:
+    """examples/guard.yaml calls its tuning values measured defaults: they are the code's,
+    and the README's (`linger_ms` defaults to 5)."""
+    repo = Path(__file__).resolve().parents[2]
+    example = yaml.safe_load((repo / "examples" / "guard.yaml").read_text())["kafka"]
+    defaults = KafkaSettings()
+    tuning = ("linger_ms", "batch_size", "compression", "fetch_min_bytes", "fetch_max_wait_ms")
+    for key in (*tuning, "max_poll_records", "flush_before_offsets"):
+        assert example[key] == getattr(defaults, key), key
+    readme = (repo / "README.md").read_text()
+    said = re.search(r"`linger_ms` defaults to (\d+)", readme)
+    assert said and int(said.group(1)) == defaults.linger_ms == example["linger_ms"]

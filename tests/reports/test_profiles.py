@@ -48,7 +48,7 @@ def test_absent_and_null_are_profiled_apart(tmp_path: Path) -> None:
 def test_a_progress_bar_goes_to_stderr_once_profiling_takes_a_while(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(profiles, "PROGRESS_AFTER_S", 0.0)
+    monkeypatch.setenv("GUARD_PROGRESS_SECONDS", "0")
     _profile(tmp_path, sample("stable", 3000, seed=2))
     captured = capsys.readouterr()
     assert "profiling current" in captured.err and captured.out == ""

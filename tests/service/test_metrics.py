@@ -157,6 +157,38 @@ def test_readyz_fails_until_partitions_are_assigned_and_healthz_passes_at_start(
     assert _get(f"http://127.0.0.1:{srv.port}/readyz")[0] == 200
 
 
+def test_head_requests_get_the_get_status_and_headers_without_a_body(
+    server: tuple[MetricsServer, ServiceMetrics, Health],
+) -> None:
+    srv, _, _ = server
+    for path, status in (("/metrics", 200), ("/healthz", 200), ("/readyz", 503), ("/x", 404)):
+        request = urllib.request.Request(f"http://127.0.0.1:{srv.port}{path}", method="HEAD")
+        get = _get(f"http://127.0.0.1:{srv.port}{path}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                code, headers, body = resp.status, resp.headers, resp.read()
+        except urllib.error.HTTPError as err:
+            code, headers, body = err.code, err.headers, err.read()
+        assert code == status == get[0], path
+        # The length of what a GET would send (it varies between two requests: times).
+        assert body == b"" and int(headers["Content-Length"]) > 0, path
+
+
+def test_health_and_readiness_are_exported_as_gauges_for_alert_rules() -> None:
+    clock = [0.0]
+    metrics, health = ServiceMetrics(), Health(60, 30, clock=lambda: clock[0])
+    srv = MetricsServer("127.0.0.1", 0, metrics.registry, health).start()
+    try:
+        assert _value(metrics, "guard_healthy") == 1 and _value(metrics, "guard_ready") == 0
+        health.assignment(True)
+        health.committed()
+        assert _value(metrics, "guard_ready") == 1
+        clock[0] = 61.0  # no progress for longer than stall_seconds
+        assert _value(metrics, "guard_healthy") == 0 and _value(metrics, "guard_ready") == 0
+    finally:
+        srv.close()
+
+
 def test_end_to_end_latency_buckets_count_values_at_or_below_each_bound() -> None:
     m = ServiceMetrics()
     m.e2e_seconds.observe_many([0.005, 0.01, 0.3, 5000.0])

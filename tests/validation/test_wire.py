@@ -244,3 +244,14 @@ def test_an_unreachable_registry_is_a_transient_failure_not_a_verdict(ser: Seria
     guard = _validator(Path("schemas"), "confluent-avro", lookup)
     with pytest.raises(RegistryUnavailableError):
         guard.validate(ser.avro(avro_order()))
+
+
+def test_a_registry_outage_message_names_the_url_without_credentials(ser: Serializers) -> None:
+    lookup = RegistryLookup("http://user:s3cret@127.0.0.1:9/", "orders-value", timeout_s=2)
+    guard = _validator(Path("schemas"), "confluent-avro", lookup)
+    with pytest.raises(RegistryUnavailableError) as info:
+        guard.validate(ser.avro(avro_order()))
+    message = str(info.value)
+    assert message.startswith("schema registry http://127.0.0.1:9/schemas/ids/"), message
+    assert "URLError: [Errno" in message  # with the reason, not just the class
+    assert "s3cret" not in message and "user" not in message
