@@ -41,7 +41,7 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
     registry = load_registry(settings.schemas_dir)
     log.info("starting", config=settings.redacted())
     m = settings.metrics
-    metrics = ServiceMetrics()
+    metrics = ServiceMetrics(client=settings.kafka.client)
     health = Health(m.stall_seconds, m.ready_seconds)
     subjects = {source: route.subject for source, route in settings.topics.items()}
     probe = ServiceProbe(metrics, health, subjects, m.lag_seconds, settings.log.progress_seconds)

@@ -254,6 +254,12 @@ class RetrySettings(_Section):
     # the default request timeout (30 s per attempt) a dead broker ends in exit 3 within
     # about two minutes, not after max_attempts full timeouts.
     outage_budget_s: float = Field(default=60.0, gt=0)
+    # Fenced (another member took this instance's static membership or transactional id) or a
+    # fatal client error: the service replaces its clients and rejoins the group, at most
+    # max_rejoins times within rejoin_window_s; past that it exits 3 (two instances running
+    # with the same instance_id fence each other for ever).
+    max_rejoins: int = Field(default=5, ge=0)
+    rejoin_window_s: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -290,10 +296,13 @@ class MetricsSettings(_Section):
 
     port: int | None = Field(default=None, ge=0, le=65_535)  # 0: any free port
     host: str = "127.0.0.1"  # 0.0.0.0 in a container, so Prometheus can reach it
-    # /healthz fails when the loop made no progress (a commit, or an idle poll with no lag)
-    # for this long; /readyz needs progress within ready_seconds.
-    stall_seconds: float = Field(default=120.0, gt=0)
-    ready_seconds: float = Field(default=60.0, gt=0)
+    # /healthz fails when the loop made no progress for this long while partitions are
+    # assigned or expected (the group's) with lag: progress is a commit, an idle poll with no
+    # lag, or (owning no partition) the group's committed offsets moving or no lag left. The
+    # service then also replaces its clients (a lost assignment or a stuck rebalance).
+    # /readyz needs progress within ready_seconds.
+    stall_seconds: float = Field(default=60.0, gt=0)
+    ready_seconds: float = Field(default=30.0, gt=0)
     lag_seconds: float = Field(default=10.0, gt=0)  # how often consumer lag is read
 
     @model_validator(mode="after")

@@ -20,5 +20,7 @@ def test_a_bug_in_reading_lag_leaves_lag_unknown_and_the_loop_running() -> None:
     health = Health(stall_seconds=30, ready_seconds=10)
     probe = ServiceProbe(ServiceMetrics(), health, {"orders": "orders"}, 0.0, 0)
     health.lag_read(5)
-    probe.tick(_BrokenLagPipe(broker, "g"))  # must not raise
+    pipe = _BrokenLagPipe(broker, "g")
+    pipe.subscribe(["orders"])  # owns partitions: its own lag is read
+    probe.tick(pipe)  # must not raise
     assert health.live().detail["lag"] is None

@@ -2,7 +2,10 @@
 
 librdkafka classifies its own errors: `fatal()` (the client is unusable), `retriable()`, and
 `txn_requires_abort()` (abort and retry the transaction). Fencing and authorization are
-fatal whatever the flags say: retrying them cannot help.
+fatal whatever the flags say: retrying them cannot help. Fencing, and a consumer's fatal error
+(`_FATAL` from poll, e.g. "Static consumer fenced by other consumer with same
+group.instance.id", which librdkafka does not flag `fatal()`), leave the client dead for good:
+`RejoinRequiredError`, so the service makes new clients instead of polling a dead one.
 """
 
 from __future__ import annotations
@@ -12,26 +15,45 @@ from typing import TypeVar
 
 from confluent_kafka import KafkaError, KafkaException
 
-from guard.errors import FatalTransportError, RecordTooLargeError, TransientTransportError
+from guard.errors import (
+    FatalTransportError,
+    RecordTooLargeError,
+    RejoinRequiredError,
+    TransientTransportError,
+)
 from guard.transport import hints
 
 T = TypeVar("T")
 
-FATAL_CODES = frozenset(
+# The client is dead for good, but new clients may go on (the service rejoins).
+REJOIN_CODES = frozenset(
     {
         KafkaError._FENCED,
         KafkaError.PRODUCER_FENCED,
         KafkaError.INVALID_PRODUCER_EPOCH,
         KafkaError.FENCED_INSTANCE_ID,
+        KafkaError._FATAL,
+    }
+)
+
+# A rejected login: retrying with the same credentials cannot help.
+AUTH_CODES = frozenset(
+    {
+        KafkaError.SASL_AUTHENTICATION_FAILED,
+        KafkaError._AUTHENTICATION,
+        KafkaError.UNSUPPORTED_SASL_MECHANISM,
+        KafkaError._SSL,
+    }
+)
+
+FATAL_CODES = frozenset(
+    {
         KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
         KafkaError.TOPIC_AUTHORIZATION_FAILED,
         KafkaError.GROUP_AUTHORIZATION_FAILED,
         KafkaError.CLUSTER_AUTHORIZATION_FAILED,
-        KafkaError.SASL_AUTHENTICATION_FAILED,
-        KafkaError._AUTHENTICATION,
         KafkaError.UNSUPPORTED_VERSION,
         KafkaError.UNSUPPORTED_FOR_MESSAGE_FORMAT,
-        KafkaError.UNSUPPORTED_SASL_MECHANISM,
         KafkaError._INVALID_ARG,
     }
 )
@@ -48,7 +70,14 @@ def classify_error(action: str, err: KafkaError) -> FatalTransportError | Transi
     message = f"{action}: {err.name()}: {err.str()}"
     if err.code() in TOO_LARGE_CODES:
         return RecordTooLargeError(f"{message} -- {hints.TOO_LARGE}")
-    if err.fatal() or err.code() in FATAL_CODES:
+    if err.code() in AUTH_CODES:
+        return FatalTransportError(
+            f"{action}: authentication failed: {err.str()} -- {hints.CHECK_LOGIN}"
+        )
+    if err.code() in REJOIN_CODES or err.fatal():
+        # librdkafka: a fatal error means "destroy the client and make a new one".
+        return RejoinRequiredError(message)
+    if err.code() in FATAL_CODES:
         return FatalTransportError(message)
     # retriable, txn_requires_abort, timeouts, a rebalance under a batch, broker gone: the
     # service aborts, rewinds to the committed offsets and tries again with backoff.

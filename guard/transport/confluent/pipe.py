@@ -119,6 +119,32 @@ class ConfluentPipe:
             out[(tp.topic, tp.partition)] = max(high - position, 0)
         return out
 
+    def group_offsets(self, topics: Sequence[str]) -> dict[TopicPartition, tuple[int, int]]:
+        timeout_s = min(self._timeout_s, 5.0)
+        meta = translate("metadata", lambda: self._consumer.list_topics(timeout=timeout_s))
+        tps = [
+            CTopicPartition(t, p)
+            for t in topics
+            if t in meta.topics
+            for p in sorted(meta.topics[t].partitions)
+        ]
+        if not tps:
+            return {}
+        committed = translate("committed", lambda: self._consumer.committed(tps, timeout_s))
+        out: dict[TopicPartition, tuple[int, int]] = {}
+        for tp in committed:
+            low, high = translate(
+                "end offsets",
+                partial(
+                    self._consumer.get_watermark_offsets,
+                    CTopicPartition(tp.topic, tp.partition),
+                    timeout_s,
+                    False,
+                ),
+            )
+            out[(tp.topic, tp.partition)] = (tp.offset if tp.offset >= 0 else low, high)
+        return out
+
     def begin(self) -> None:
         self._producer.begin()
 
