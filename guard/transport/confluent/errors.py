@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+import structlog
 from confluent_kafka import KafkaError, KafkaException
 
 from guard.errors import (
@@ -21,9 +22,11 @@ from guard.errors import (
     RejoinRequiredError,
     TransientTransportError,
 )
+from guard.logs import RepeatFold, fold_key
 from guard.transport import hints
 
 T = TypeVar("T")
+log = structlog.get_logger("librdkafka")
 
 # The client is dead for good, but new clients may go on (the service rejoins).
 REJOIN_CODES = frozenset(
@@ -100,3 +103,38 @@ def translate(action: str, fn: Callable[[], T]) -> T:
         return fn()
     except (KafkaException, BufferError, RuntimeError, SystemError) as exc:
         raise classify(action, exc) from exc
+
+
+class ErrorWatch:
+    """A client's `error_cb`: librdkafka's client-wide errors (a broker it cannot reach, a
+    rejected login) arrive here, not from the call that waits on them. Each is logged with
+    repeats folded (a broker that is down makes librdkafka report ~14 a second), counted, and
+    a rejected login is kept so the waiting call fails at once naming authentication instead
+    of timing out (`raise_if_rejected`)."""
+
+    def __init__(self) -> None:
+        self.rejected: KafkaError | None = None
+        self.errors = 0  # every client error reported, folded or not
+
+    def __call__(self, err: KafkaError) -> None:
+        self.errors += 1
+        if err.code() in AUTH_CODES and self.rejected is None:
+            self.rejected = err
+        dropped = CLIENT_LOG_FOLD.admit(fold_key("error_cb", err.name(), err.str()))
+        if dropped is not None:
+            # librdkafka retries these itself; a call that needs the broker times out if not.
+            log.warning(
+                "librdkafka client error",
+                code=err.name(),
+                error=err.str(),
+                **({"repeated": dropped} if dropped else {}),
+            )
+
+    def raise_if_rejected(self, action: str) -> None:
+        if self.rejected is not None:
+            raise classify_error(action, self.rejected)
+
+
+# One fold for every librdkafka client in the process: the producer and consumer report the
+# same broker failures.
+CLIENT_LOG_FOLD = RepeatFold()

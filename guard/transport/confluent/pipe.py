@@ -16,7 +16,7 @@ from confluent_kafka import TopicPartition as CTopicPartition
 from guard.config.settings import KafkaSettings
 from guard.transport.base import InRecord, OutRecord, TopicPartition
 from guard.transport.confluent import admin, config
-from guard.transport.confluent.errors import classify_error, translate
+from guard.transport.confluent.errors import ErrorWatch, classify_error, translate
 from guard.transport.confluent.producer import ConfluentTxProducer
 from guard.transport.confluent.records import in_record
 
@@ -25,7 +25,8 @@ class ConfluentPipe:
     def __init__(self, settings: KafkaSettings) -> None:
         self.settings = settings
         self._timeout_s = settings.request_timeout_ms / 1000
-        conf = config.consumer(settings, settings.group_id)
+        self._watch = ErrorWatch()
+        conf = config.consumer(settings, settings.group_id, watch=self._watch)
         self._consumer = translate("create consumer", lambda: Consumer(conf))
         try:
             self._producer = ConfluentTxProducer(settings, settings.effective_transactional_id())
@@ -73,6 +74,7 @@ class ConfluentPipe:
                 msgs = [first]
                 if max_records > 1:  # the limit may already be reached
                     msgs += translate("poll", lambda: self._consumer.consume(max_records - 1, 0))
+        self._watch.raise_if_rejected("poll")  # error_cb ran inside the poll
         out = [in_record(m) for m in msgs if self._is_record(m)]
         for r in out:
             self._first.setdefault((r.topic, r.partition), r.offset)
