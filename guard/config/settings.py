@@ -42,6 +42,7 @@ SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 # Both clients reconnect to a broker at most this long after it is back.
 RECONNECT_BACKOFF_MAX_MS = 1000
+BOOTSTRAP_TIMEOUT_MAX_MS = 10_000
 
 
 class KafkaSettings(_Section):
@@ -131,8 +132,10 @@ class KafkaSettings(_Section):
             "bootstrap_servers": self.bootstrap_servers.split(","),
             "client_id": self.client_id,
             "request_timeout_ms": self.request_timeout_ms,
-            # kafka-python 3 bounds the first connection separately (30 s by default).
-            "bootstrap_timeout_ms": self.request_timeout_ms,
+            # kafka-python 3 bounds the first connection separately (30 s by default). At
+            # most 10 s: a rejected login is only reported when it runs out (the attempt is
+            # retried like any failure, so a slow broker only costs another attempt).
+            "bootstrap_timeout_ms": min(self.request_timeout_ms, BOOTSTRAP_TIMEOUT_MAX_MS),
             # kafka-python backs off up to 30 s between reconnects: a broker back after an
             # outage would wait that long to be used again.
             "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
