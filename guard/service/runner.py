@@ -284,6 +284,10 @@ class GuardService:
                     break
                 finally:
                     summary.retries += max(attempts - 1, 0)
+                if attempts > 1:
+                    # A failure streak just ended (a broker back): the clients reconnect by
+                    # themselves; a stall counts from now, not from before the outage.
+                    self._stall_rejoin_at = time.monotonic()
                 self.probe.tick(self.pipe)  # probe: lag, health, progress line
                 self._rejoin_if_stalled()
                 if n or not self.pipe.has_assignment():
@@ -405,6 +409,7 @@ class GuardService:
         joins the group again. Raises FatalTransportError past retry.max_rejoins."""
         retry = self.settings.retry
         now = time.monotonic()
+        self._stall_rejoin_at = now  # new clients get a whole stall_seconds to make progress
         self._rejoins.append(now)
         while self._rejoins and now - self._rejoins[0] > retry.rejoin_window_s:
             self._rejoins.popleft()
