@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
@@ -28,7 +27,6 @@ from tenacity.stop import stop_base
 from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
 from guard.errors import (
-    FatalTransportError,
     RecordTooLargeError,
     RejoinRequiredError,
     TransientTransportError,
@@ -36,6 +34,7 @@ from guard.errors import (
 from guard.quarantine.trust import EnvelopeTrust
 from guard.routing.router import RoutedBatch, RoutePlan, Router, RoutingStats, merge_routed
 from guard.service.probe import NULL_PROBE, LoopProbe
+from guard.service.rejoin import RejoinPolicy
 from guard.service.targets import Describe, TargetWatch
 from guard.service.topics import output_topics, source_partitions
 from guard.service.watchdog import Stall, StepTracker, StopFlag, Watchdog, exit_process
@@ -177,8 +176,7 @@ class GuardService:
         self._watchdog: Watchdog | None = None
         self._targets = TargetWatch(settings, describe_targets)
         self._router: Router | None = None  # None: (re)connect and subscribe before polling
-        self._rejoins: deque[float] = deque()  # when the clients were last replaced
-        self._stall_rejoin_at = time.monotonic()  # a stall rejoin at most once per stall
+        self._rejoins = RejoinPolicy(settings)
 
     def request_stop(self, reason: str = "requested") -> None:
         """Finish the batch in flight, commit it, and return from `run`."""
@@ -284,12 +282,12 @@ class GuardService:
                     break
                 finally:
                     summary.retries += max(attempts - 1, 0)
-                if attempts > 1:
-                    # A failure streak just ended (a broker back): the clients reconnect by
-                    # themselves; a stall counts from now, not from before the outage.
-                    self._stall_rejoin_at = time.monotonic()
+                if attempts > 1:  # a stall counts from now, not from before the outage
+                    self._rejoins.streak_ended()
                 self.probe.tick(self.pipe)  # probe: lag, health, progress line
-                self._rejoin_if_stalled()
+                if self._rejoin_if_stalled():
+                    last_data = time.monotonic()
+                    continue  # the next attempt connects anew, inside the retry loop
                 if n or not self.pipe.has_assignment():
                     # Idle time counts only while partitions are assigned: waiting to join the
                     # group (e.g. for a crashed member's session to expire) is not idleness.
@@ -394,31 +392,20 @@ class GuardService:
         for obs in self.observers:
             obs.after_commit()
 
-    def _rejoin_if_stalled(self) -> None:
+    def _rejoin_if_stalled(self) -> bool:
         """No progress for metrics.stall_seconds while records wait (every partition lost, a
         rebalance that never ends, a poll that returns nothing): new clients, not a quiet
-        wait. At most once per stall_seconds; counted against retry.max_rejoins."""
+        wait (guard/service/rejoin.py says when). True when it rejoined."""
+        if not self._rejoins.stall_due(self.probe.stalled()):
+            return False
         stall_s = self.settings.metrics.stall_seconds
-        if not self.probe.stalled() or time.monotonic() - self._stall_rejoin_at < stall_s:
-            return
-        self._stall_rejoin_at = time.monotonic()
         self._rejoin("stalled", f"no progress for {stall_s:g} s (metrics.stall_seconds)")
+        return True
 
     def _rejoin(self, cause: str, error: str) -> None:
         """Close the clients and forget them: the next attempt connects anew, subscribes and
         joins the group again. Raises FatalTransportError past retry.max_rejoins."""
-        retry = self.settings.retry
-        now = time.monotonic()
-        self._stall_rejoin_at = now  # new clients get a whole stall_seconds to make progress
-        self._rejoins.append(now)
-        while self._rejoins and now - self._rejoins[0] > retry.rejoin_window_s:
-            self._rejoins.popleft()
-        if len(self._rejoins) > retry.max_rejoins:
-            raise FatalTransportError(
-                f"clients replaced {len(self._rejoins)} times in {retry.rejoin_window_s:g} s "
-                f"(retry.max_rejoins={retry.max_rejoins}); is another instance running with "
-                f"instance_id {self.settings.kafka.instance_id!r}? Last: {error}"
-            )
+        self._rejoins.record(error)
         log.warning("rejoining the group with new clients", cause=cause, error=error)
         self.probe.rejoined(cause)
         self._drop_batch()

@@ -159,3 +159,27 @@ def test_owning_no_partition_is_healthy_while_the_group_has_no_lag_or_moves() ->
     assert not health.live().ok
     health.group_read(None, None)  # unknown: no progress either
     assert not health.live().ok
+
+
+def test_the_rejoin_policy_counts_within_its_window_and_times_stalls_from_the_last_event() -> None:
+    from guard.service.rejoin import RejoinPolicy
+
+    now = [0.0]
+    settings = _settings(
+        retry={"max_rejoins": 1, "rejoin_window_s": 100},
+        metrics={"stall_seconds": 10, "ready_seconds": 5},
+    )
+    policy = RejoinPolicy(settings, clock=lambda: now[0])
+    now[0] = 9
+    assert not policy.stall_due(True)
+    now[0] = 10
+    assert policy.stall_due(True) and not policy.stall_due(False)
+    policy.streak_ended()  # a broker just came back: the stall counts from here
+    now[0] = 15
+    assert not policy.stall_due(True)
+    policy.record("fenced")  # one rejoin allowed in the window
+    now[0] = 50
+    with pytest.raises(FatalTransportError, match=r"2 times in 100 s"):
+        policy.record("fenced again")
+    now[0] = 200  # the window has passed: counted afresh
+    policy.record("fenced once more")
