@@ -7,8 +7,9 @@
     └── TransportError          the broker could not be reached or refused an operation
         ├── TransientTransportError   worth retrying with backoff (timeouts, coordinator moves)
         │   └── RegistryUnavailableError  the Schema Registry did not answer an id look-up
-        └── FatalTransportError       retrying cannot help (fenced producer, authorization)
-            └── RecordTooLargeError   the broker refused a record as too large
+        └── FatalTransportError       retrying cannot help (authorization, a rejected login)
+            ├── RecordTooLargeError   the broker refused a record as too large
+            └── RejoinRequiredError   fenced or a fatal client error: only new clients help
 
 Invalid *records* are never exceptions: they are data (`guard.validation.Verdict`) and go to
 quarantine with stable reason codes.
@@ -64,3 +65,10 @@ class RecordTooLargeError(FatalTransportError):
     def __init__(self, message: str, topic: str | None = None) -> None:
         super().__init__(message)
         self.topic = topic  # the refusing topic, when the client tells
+
+
+class RejoinRequiredError(FatalTransportError):
+    """This instance's clients are unusable: fenced (another member took its static group
+    membership, a newer producer its transactional id) or hit by a fatal client error. The
+    same clients can never recover, but new ones can: the service replaces them (rejoins)
+    up to `retry.max_rejoins` times within `retry.rejoin_window_s`, then exits 3."""

@@ -60,3 +60,17 @@ def test_the_next_line_after_a_window_counts_what_was_dropped() -> None:
     again = logging.LogRecord("kafka", logging.WARNING, "", 0, "down", None, None)
     assert folding.filter(again)
     assert again.repeated == 2
+
+
+def test_librdkafka_repeats_that_differ_only_in_numbers_are_folded() -> None:
+    from guard.logs import RepeatFold, fold_key
+
+    now = [0.0]
+    fold = RepeatFold(window_s=30, clock=lambda: now[0])
+    first = "FAIL [thrd:127.0.0.1:9092/1]: Connect failed (after 0ms, 1 identical error(s))"
+    again = "FAIL [thrd:127.0.0.1:9092/1]: Connect failed (after 3ms, 7 identical error(s))"
+    assert fold.admit(fold_key("log", first)) == 0
+    for _ in range(14):
+        assert fold.admit(fold_key("log", again)) is None
+    now[0] = 31
+    assert fold.admit(fold_key("log", again)) == 14  # the kept line says what was dropped

@@ -17,10 +17,13 @@ from guard.cli.options import config_option
 def run(config_path: Path, max_records: int | None, idle_timeout: float | None) -> None:
     """Consume the source topics, validate every record, route it, commit exactly once.
 
-    SIGTERM/SIGINT finish and commit the batch in flight, then exit 0; if that takes longer
-    than service.stop_grace_s (a client call that does not return), exit 3. A loop step held
-    longer than service.stall_timeout_s also ends in exit 3 (watchdog), as does a broker
-    failure streak past retry.max_attempts or retry.outage_budget_s.
+    SIGTERM/SIGINT finish and commit the batch in flight (during a broker outage: leave it
+    uncommitted), then exit 0; if that takes longer than service.stop_grace_s (a client call
+    that does not return), exit 3 at the grace. A loop step held longer than
+    service.stall_timeout_s also ends in exit 3 (watchdog), as does a broker failure streak
+    past retry.max_attempts or retry.outage_budget_s, a rejected login, or more than
+    retry.max_rejoins rejoins (fenced, or no progress while records wait) in
+    retry.rejoin_window_s.
     """
     import structlog
 
@@ -40,7 +43,7 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
     registry = load_registry(settings.schemas_dir)
     log.info("starting", config=settings.redacted())
     m = settings.metrics
-    metrics = ServiceMetrics()
+    metrics = ServiceMetrics(client=settings.kafka.client)
     health = Health(m.stall_seconds, m.ready_seconds)
     subjects = {source: route.subject for source, route in settings.topics.items()}
     probe = ServiceProbe(metrics, health, subjects, m.lag_seconds, settings.log.progress_seconds)

@@ -41,6 +41,11 @@ KafkaClient = Literal["kafka-python", "confluent"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
+# Both clients reconnect to a broker at most this long after it is back.
+RECONNECT_BACKOFF_MAX_MS = 1000
+BOOTSTRAP_TIMEOUT_MAX_MS = 10_000
+
+
 class KafkaSettings(_Section):
     # Which client library carries the records (guard/transport/factory.py picks it).
     client: KafkaClient = "kafka-python"
@@ -52,7 +57,13 @@ class KafkaSettings(_Section):
     instance_id: str = Field(default_factory=socket.gethostname)
     client_id: str = "ingest-guard"
     request_timeout_ms: int = Field(default=30_000, ge=1000)
-    transaction_timeout_ms: int = Field(default=60_000, ge=1000)
+    # How long the broker keeps a dead instance's open transaction before aborting it; until
+    # then read_committed readers of the outputs, and the member that takes its partitions
+    # over, wait at its first record. 10 s as Kafka Streams' exactly-once: a batch's
+    # transaction lasts well under a second. It may be shorter than request_timeout_ms: a
+    # transaction the broker aborts while the guard still waits fails its commit, and the
+    # batch is retried (docs/reliability.md, "Recovery bounds").
+    transaction_timeout_ms: int = Field(default=10_000, ge=1000)
     # Quarantine keeps the original bytes, so the producer must accept what the source holds.
     max_request_size: int = Field(default=16 * 1024 * 1024, ge=1024)
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -73,7 +84,10 @@ class KafkaSettings(_Section):
     # its partitions back at once instead of waiting for a rebalance; a stopped one keeps
     # them until session_timeout_ms passes, then the group rebalances without it.
     static_membership: bool = True
-    session_timeout_ms: int = Field(default=45_000, ge=1000)
+    # 10 s (Kafka's default before 3.0): a killed instance's partitions go to the others
+    # within seconds; heartbeats run in the clients' own threads, so a long batch never
+    # counts against it.
+    session_timeout_ms: int = Field(default=10_000, ge=6000)
     # Throughput tuning, both clients (README: Choosing a client). Batches of 1 MiB, not
     # kafka-python's old 16 KiB (2.7k -> 3.5k records/s). Linger 5 ms: the service hands records
     # to the producer a slice at a time while it validates the rest, and a longer linger only
@@ -117,17 +131,6 @@ class KafkaSettings(_Section):
     def _properties(self) -> Self:
         check_properties(self.client, "producer", self.producer_properties)
         check_properties(self.client, "consumer", self.consumer_properties)
-        return self
-
-    @model_validator(mode="after")
-    def _timeouts(self) -> Self:
-        # A commit waits up to request_timeout_ms; the broker must not abort the transaction
-        # (transaction_timeout_ms) while the guard is still waiting for it.
-        if self.transaction_timeout_ms <= self.request_timeout_ms:
-            raise ValueError(
-                f"transaction_timeout_ms ({self.transaction_timeout_ms}) must be greater than "
-                f"request_timeout_ms ({self.request_timeout_ms})"
-            )
         return self
 
     @model_validator(mode="after")
@@ -223,13 +226,20 @@ class BatchSettings(_Section):
 
 class RetrySettings(_Section):
     initial_backoff_ms: int = Field(default=200, ge=1)
-    max_backoff_ms: int = Field(default=30_000, ge=1)
+    # Short: the first retry after a broker comes back waits at most this long.
+    max_backoff_ms: int = Field(default=2_000, ge=1)
     max_attempts: int = Field(default=20, ge=1)  # consecutive failures before giving up
     # A failure streak (broker down, unreachable, refusing) ends the service with exit 3 once
     # this many seconds have passed since its first failure, whatever max_attempts says. With
     # the default request timeout (30 s per attempt) a dead broker ends in exit 3 within
     # about two minutes, not after max_attempts full timeouts.
     outage_budget_s: float = Field(default=60.0, gt=0)
+    # Fenced (another member took this instance's static membership or transactional id) or a
+    # fatal client error: the service replaces its clients and rejoins the group, at most
+    # max_rejoins times within rejoin_window_s; past that it exits 3 (two instances running
+    # with the same instance_id fence each other for ever).
+    max_rejoins: int = Field(default=5, ge=0)
+    rejoin_window_s: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -266,10 +276,13 @@ class MetricsSettings(_Section):
 
     port: int | None = Field(default=None, ge=0, le=65_535)  # 0: any free port
     host: str = "127.0.0.1"  # 0.0.0.0 in a container, so Prometheus can reach it
-    # /healthz fails when the loop made no progress (a commit, or an idle poll with no lag)
-    # for this long; /readyz needs progress within ready_seconds.
-    stall_seconds: float = Field(default=120.0, gt=0)
-    ready_seconds: float = Field(default=60.0, gt=0)
+    # /healthz fails when the loop made no progress for this long while partitions are
+    # assigned or expected (the group's) with lag: progress is a commit, an idle poll with no
+    # lag, or (owning no partition) the group's committed offsets moving or no lag left. The
+    # service then also replaces its clients (a lost assignment or a stuck rebalance).
+    # /readyz needs progress within ready_seconds.
+    stall_seconds: float = Field(default=60.0, gt=0)
+    ready_seconds: float = Field(default=30.0, gt=0)
     lag_seconds: float = Field(default=10.0, gt=0)  # how often consumer lag is read
 
     @model_validator(mode="after")

@@ -48,7 +48,9 @@ __all__ = ["MetricsServer", "ServiceMetrics"]
 
 
 class ServiceMetrics:
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, registry: CollectorRegistry | None = None, client: str = "kafka-python"
+    ) -> None:
         if registry is None:  # a registry of our own, with the process collectors in it
             registry = CollectorRegistry()
             ProcessCollector(registry=registry)
@@ -89,12 +91,42 @@ class ServiceMetrics:
             _E2E_BUCKETS,
         )
         r.register(self.e2e_seconds)
+        # Per client (kafka.client), so a dashboard compares transports side by side.
+        self.client = client
+        labels = ["client"]
         self.aborts = Counter(
-            "guard_transaction_aborts", "Transactions aborted (the batch is retried).", registry=r
-        )
+            "guard_transaction_aborts",
+            "Transactions aborted (the batch is retried), also while the broker is down.",
+            labels,
+            registry=r,
+        ).labels(client)
         self.retries = Counter(
-            "guard_retries", "Retries after transient broker failures.", registry=r
+            "guard_retries",
+            "Retries after transient broker failures, and client errors the client retries "
+            "by itself (a broker it cannot reach).",
+            labels,
+            registry=r,
+        ).labels(client)
+        self.rebalances = Counter(
+            "guard_rebalances",
+            "Times this instance joined (got partitions) or lost every partition.",
+            labels,
+            registry=r,
+        ).labels(client)
+        self.rejoins = Counter(
+            "guard_rejoins",
+            "Clients replaced: cause fenced (or a fatal client error), or stalled (no progress "
+            "with lag waiting for metrics.stall_seconds).",
+            ["client", "cause"],
+            registry=r,
         )
+        self.no_progress = Gauge(
+            "guard_seconds_without_progress",
+            "Seconds since the loop last made progress (what /healthz compares with "
+            "metrics.stall_seconds).",
+            labels,
+            registry=r,
+        ).labels(client)
         self.last_commit = Gauge(
             "guard_last_commit_timestamp_seconds", "Unix time of the last commit.", registry=r
         )

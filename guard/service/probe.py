@@ -35,8 +35,15 @@ class LoopProbe(Protocol):
     def aborted(self) -> None:
         """A transaction was aborted."""
 
+    def rejoined(self, cause: str) -> None:
+        """The clients were replaced: `fenced` (or a fatal client error), or `stalled`."""
+
     def tick(self, pipe: Pipe) -> None:
         """Once per loop turn: time-based work (lag reads, progress lines)."""
+
+    def stalled(self) -> bool:
+        """No progress for `metrics.stall_seconds` with lag waiting (what `/healthz` says)."""
+        ...
 
 
 class _NullProbe:
@@ -52,8 +59,14 @@ class _NullProbe:
     def aborted(self) -> None:
         pass
 
+    def rejoined(self, cause: str) -> None:
+        pass
+
     def tick(self, pipe: Pipe) -> None:
         pass
+
+    def stalled(self) -> bool:
+        return False
 
 
 NULL_PROBE: LoopProbe = _NullProbe()
@@ -78,6 +91,7 @@ class ServiceProbe:
         self._next_lag = clock()  # the first turn reads lag, so idle polls can count at once
         self._next_progress = clock() + progress_seconds
         self._lag_total: int | None = None
+        self._assigned = False
         self._in = self._valid = self._quarantined = 0  # since the last progress line
         self._totals = [0, 0, 0]
 
@@ -98,16 +112,47 @@ class ServiceProbe:
     def aborted(self) -> None:
         self.metrics.aborts.inc()
 
+    def rejoined(self, cause: str) -> None:
+        self.metrics.rejoins.labels(self.metrics.client, cause).inc()
+
+    def stalled(self) -> bool:
+        return not self.health.is_live()
+
     def tick(self, pipe: Pipe) -> None:
         now = self._clock()
-        assigned = pipe.has_assignment()
+        try:
+            assigned = pipe.has_assignment()
+        except TransportError:
+            assigned = False  # a dead client owns nothing
+        if assigned != self._assigned:  # joined, or lost every partition
+            self.metrics.rebalances.inc()
+            self._next_lag = now  # read lag at once for the new assignment
+        self._assigned = assigned
         self.health.assignment(assigned)
         if now >= self._next_lag:
             self._next_lag = now + self.lag_seconds
-            self._read_lag(pipe)
+            if assigned:
+                self._read_lag(pipe)
+            else:
+                self._read_group_lag(pipe)
+        self.metrics.no_progress.set(self.health.seconds_since_progress())
         if self.progress_seconds and now >= self._next_progress:
             self._next_progress = now + self.progress_seconds
-            self._progress_line()
+            self._progress_line(assigned)
+
+    def _read_group_lag(self, pipe: Pipe) -> None:
+        """Owning no partition: what the whole group has left (health's expected partitions)."""
+        try:
+            offsets = pipe.group_offsets(list(self.subjects))
+        except Exception as exc:  # metrics and health only: never stops the loop
+            self._lag_total = None
+            self.health.group_read(None, None)
+            log.warning("could not read the group's lag", error=str(exc))
+            return
+        self.metrics.lag_read({})
+        self.metrics.assigned.set(0)
+        self._lag_total = sum(max(end - at, 0) for at, end in offsets.values())
+        self.health.group_read(self._lag_total, sum(at for at, _ in offsets.values()))
 
     def _read_lag(self, pipe: Pipe) -> None:
         try:
@@ -129,7 +174,7 @@ class ServiceProbe:
         self._lag_total = sum(lag.values())
         self.health.lag_read(self._lag_total)
 
-    def _progress_line(self) -> None:
+    def _progress_line(self, assigned: bool) -> None:
         batch = (self._in, self._valid, self._quarantined)
         self._totals = [t + n for t, n in zip(self._totals, batch, strict=True)]
         log.info(
@@ -137,7 +182,11 @@ class ServiceProbe:
             records=self._in,
             valid=self._valid,
             quarantined=self._quarantined,
+            # Owning no partition, the lag is the group's (what waits for anyone).
             lag=self._lag_total,
+            partitions_assigned=assigned,
+            healthy=self.health.is_live(),
+            seconds_since_progress=round(self.health.seconds_since_progress(), 1),
             interval_s=self.progress_seconds,
             total_records=self._totals[0],
             total_valid=self._totals[1],

@@ -27,10 +27,15 @@ from tenacity.stop import stop_base
 
 from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
-from guard.errors import RecordTooLargeError, TransientTransportError
+from guard.errors import (
+    RecordTooLargeError,
+    RejoinRequiredError,
+    TransientTransportError,
+)
 from guard.quarantine.trust import EnvelopeTrust
 from guard.routing.router import RoutedBatch, RoutePlan, Router, RoutingStats, merge_routed
 from guard.service.probe import NULL_PROBE, LoopProbe
+from guard.service.rejoin import RejoinPolicy
 from guard.service.targets import Describe, TargetWatch
 from guard.service.topics import output_topics, source_partitions
 from guard.service.transaction import BatchObserver, Transaction
@@ -129,6 +134,11 @@ class GuardService:
     `retry.outage_budget_s`, raise; with `start_watchdog`, a step held past
     `service.stall_timeout_s`, or a stop not done within `service.stop_grace_s`, ends the
     process with exit 3.
+
+    Never a quiet wait: fenced clients (or a fatal client error), and a loop that makes no
+    progress for `metrics.stall_seconds` while records wait (every partition lost, a stuck
+    rebalance), are replaced by new clients that join the group again (a rejoin); more than
+    `retry.max_rejoins` rejoins within `retry.rejoin_window_s` raise.
     """
 
     def __init__(
@@ -151,6 +161,8 @@ class GuardService:
         self._watchdog: Watchdog | None = None
         self._targets = TargetWatch(settings, describe_targets)
         self._txn = Transaction(self.tracker, self.observers, probe)
+        self._router: Router | None = None  # None: (re)connect and subscribe before polling
+        self._rejoins = RejoinPolicy(settings)
 
     def request_stop(self, reason: str = "requested") -> None:
         """Finish the batch in flight, commit it, and return from `run`."""
@@ -208,7 +220,7 @@ class GuardService:
         retry = self.settings.retry
         budget = _OutageBudget(retry.outage_budget_s)
         retrying = Retrying(
-            retry=retry_if_exception_type(TransientTransportError),
+            retry=retry_if_exception_type((TransientTransportError, RejoinRequiredError)),
             wait=wait_random_exponential(
                 multiplier=retry.initial_backoff_ms / 1000, max=retry.max_backoff_ms / 1000
             ),
@@ -217,7 +229,6 @@ class GuardService:
             sleep=self._stop.sleep,
             reraise=True,
         )
-        router: Router | None = None
         try:
             last_data = time.monotonic()
             while not self._stop.is_set():
@@ -235,11 +246,13 @@ class GuardService:
                             if attempts > 1 and self._stop.is_set():
                                 # A backoff cut short by a stop: no new attempt.
                                 raise TransientTransportError("stop requested while retrying")
-                            if router is None:  # connecting is retried like any failure
-                                router = self.prepare()
-                            if router is not None:  # None: stopped waiting for a source
-                                n = self._one_batch(router, limit, summary)
-                except TransientTransportError as exc:
+                            if self._router is None:  # connecting is retried like any failure
+                                self._router = self.prepare()
+                            if self._router is not None:  # None: stopped waiting for a source
+                                n = self._one_batch(self._router, limit, summary)
+                except (TransientTransportError, RejoinRequiredError) as exc:
+                    if isinstance(exc, RejoinRequiredError) and not self._stop.is_set():
+                        raise
                     if not self._stop.is_set():
                         raise TransientTransportError(
                             f"broker failing for {budget.elapsed_s:.0f} s over {attempts} "
@@ -247,13 +260,21 @@ class GuardService:
                             f"retry.outage_budget_s={retry.outage_budget_s:g}): {exc}"
                         ) from exc
                     # Stopping while the broker is failing: nothing of this batch was
-                    # committed; it will be processed by the next run.
-                    self._txn.abort()
+                    # committed; it will be processed by the next run. No abort: it would
+                    # wait on the failing broker, and the open transaction is aborted by the
+                    # next instance with this transactional id (or the broker's timeout).
+                    self._txn.drop()
                     summary.stopped_by = self._stop.reason or "stop"
+                    log.info("stop requested while the broker fails; batch left uncommitted")
                     break
                 finally:
                     summary.retries += max(attempts - 1, 0)
+                if attempts > 1:  # a stall counts from now, not from before the outage
+                    self._rejoins.streak_ended()
                 self.probe.tick(self.pipe)  # probe: lag, health, progress line
+                if self._rejoin_if_stalled():
+                    last_data = time.monotonic()
+                    continue  # the next attempt connects anew, inside the retry loop
                 if n or not self.pipe.has_assignment():
                     # Idle time counts only while partitions are assigned: waiting to join the
                     # group (e.g. for a crashed member's session to expire) is not idleness.
@@ -334,8 +355,39 @@ class GuardService:
             self._txn.send(part.records)
         return merge_routed(sent)
 
+    def _rejoin_if_stalled(self) -> bool:
+        """No progress for metrics.stall_seconds while records wait (every partition lost, a
+        rebalance that never ends, a poll that returns nothing): new clients, not a quiet
+        wait (guard/service/rejoin.py says when). True when it rejoined."""
+        if not self._rejoins.stall_due(self.probe.stalled()):
+            return False
+        stall_s = self.settings.metrics.stall_seconds
+        self._rejoin("stalled", f"no progress for {stall_s:g} s (metrics.stall_seconds)")
+        return True
+
+    def _rejoin(self, cause: str, error: str) -> None:
+        """Close the clients and forget them: the next attempt connects anew, subscribes and
+        joins the group again. Raises FatalTransportError past retry.max_rejoins."""
+        self._rejoins.record(error)
+        log.warning("rejoining the group with new clients", cause=cause, error=error)
+        self.probe.rejoined(cause)
+        self._txn.drop()
+        self._targets.stale = True
+        pipe, self._pipe, self._router = self._pipe, None, None
+        self._txn.pipe = None
+        if pipe is not None:
+            try:
+                with self.tracker.doing("close"):
+                    pipe.close()
+            except Exception as exc:  # a dead client may fail to close; it is dropped anyway
+                log.warning("closing the old clients failed", error=str(exc))
+
     def _recover(self, state: RetryCallState) -> None:
         exc: Any = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RejoinRequiredError):
+            self.probe.retried()  # probe: a retry
+            self._rejoin("fenced", str(exc))
+            return
         log.warning(
             "transient broker failure; aborting batch and retrying",
             attempt=state.attempt_number,

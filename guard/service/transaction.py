@@ -93,15 +93,22 @@ class Transaction:
         if self.observers:
             self.commit(RoutedBatch([], {}, RoutingStats(), []))
 
+    def drop(self) -> None:
+        """Forget the batch without asking the broker: observers drop it and the open
+        transaction is left to be aborted by the next producer with this transactional id
+        (or the broker's transaction timeout). For a stop or a rejoin while the broker
+        fails, when an abort would only wait on it."""
+        self.open = False
+        for obs in self.observers:
+            obs.after_abort()
+        self.probe.aborted()
+
     def abort(self) -> None:
         """Drop the batch: observers forget it, the pipe aborts (recreating a producer that
         cannot) and rewinds. Never raises a transient failure: the pipe rewinds on its next
         poll whatever happened here, so nothing is skipped."""
         # tracker.in_flight stays: the aborted batch is what waits (and is polled again).
-        self.open = False
-        for obs in self.observers:
-            obs.after_abort()
-        self.probe.aborted()
+        self.drop()
         if self.pipe is None:  # never connected: nothing to abort
             return
         try:

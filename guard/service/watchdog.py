@@ -8,7 +8,7 @@ daemon `Watchdog` thread reads those marks and ends the process when
 - records were polled but none committed for `service.stall_timeout_s` (steps return, but the
   loop goes round without progress; the retry limits normally end such a loop first), or
 - a stop was requested (SIGTERM/SIGINT) and the loop has not finished `service.stop_grace_s`
-  later (a commit or close waiting on a dead broker).
+  later (a commit or close waiting on a dead broker): it exits within the grace, not after.
 
 Either way it logs one fatal line naming the step, how long it was held and the batch in flight
 (source partitions and offsets, when one was polled), then exits with 3 without closing the
@@ -166,7 +166,9 @@ class Watchdog:
         self.stop_grace_s = stop_grace_s
         self.on_stall = on_stall
         self.clock = clock
-        self.interval = min(1.0, stall_timeout_s / 10, stop_grace_s / 10)
+        # Short: a stop is seen at most one interval late, and the grace is cut by one
+        # interval, so a stop that cannot finish exits within service.stop_grace_s.
+        self.interval = min(0.1, stall_timeout_s / 10, stop_grace_s / 10)
         self._stop_seen_at: float | None = None
         self._done = threading.Event()  # set only by the loop thread, never by a handler
         self._thread = threading.Thread(target=self._watch, name="guard-watchdog", daemon=True)
@@ -186,7 +188,8 @@ class Watchdog:
         now = self.clock()
         if self.stop.is_set() and self._stop_seen_at is None:
             self._stop_seen_at = now
-        if self._stop_seen_at is not None and now - self._stop_seen_at > self.stop_grace_s:
+        grace = self.stop_grace_s - self.interval
+        if self._stop_seen_at is not None and now - self._stop_seen_at > grace:
             return self._stall("stop-grace-exceeded", now - self._stop_seen_at)
         step, since = t.step, t.since  # one read each: the loop thread may change them
         if step is not None and since and now - since > self.stall_timeout_s:

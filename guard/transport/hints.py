@@ -6,3 +6,9 @@ TOO_LARGE = (
     "(kafka.max_request_size) accepts; raise them to at least the source topic's limit plus "
     "room for the guard's headers"
 )
+
+# A rejected login: the same credentials will be rejected again.
+CHECK_LOGIN = (
+    "check kafka.sasl_mechanism (enabled on this listener?), kafka.sasl_plain_username and "
+    "kafka.sasl_plain_password"
+)

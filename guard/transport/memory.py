@@ -100,6 +100,16 @@ class MemoryPipe:
             (t, p): len(self.broker.topics[t][p]) - pos for (t, p), pos in self._positions.items()
         }
 
+    def group_offsets(self, topics: Sequence[str]) -> dict[TopicPartition, tuple[int, int]]:
+        if self.fail_lag:
+            raise TransientTransportError("injected: group offsets unavailable")
+        committed = self.broker.committed[self.group]
+        return {
+            (t, p): (committed.get((t, p), 0), len(log))
+            for t in topics
+            for p, log in enumerate(self.broker.topics.get(t, []))
+        }
+
     def cap_batch_bytes(self, limit: int) -> None:
         self.batch_cap = limit  # recorded for tests; the fake has no batches
 

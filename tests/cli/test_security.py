@@ -143,27 +143,35 @@ def test_tls_with_a_ca_generated_at_test_time_routes_records(
 
 
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-512", "PLAIN"])
-def test_a_wrong_password_exits_3_within_seconds_with_a_secret_free_error(
+def test_a_wrong_password_exits_3_naming_authentication_with_a_secret_free_error(
     secure: tuple[LocalKafka, TlsFiles],
     mechanism: str,
+    kafka_client: str,
     unique: Callable[[str], str],
     tmp_path: Path,
     subprocess_env: dict[str, str],
 ) -> None:
+    """Both clients: the rejected login is the error (not a timeout, not a retried outage),
+    and with the default request timeout (30 s), so a retried timeout would show. The time
+    is printed for docs/reliability.md, not asserted (it depends on the machine)."""
     broker, _ = secure
     topic = unique("orders")
     _source(broker, topic)
-    config = _config(
-        tmp_path, {**_sasl(broker, mechanism), "sasl_plain_password": WRONG}, topic, "g"
-    )
+    kafka = {**_sasl(broker, mechanism), "sasl_plain_password": WRONG, "client": kafka_client}
+    config = _config(tmp_path, kafka, topic, "g")
+    settings = json.loads(config.read_text())
+    del settings["kafka"]["request_timeout_ms"], settings["kafka"]["transaction_timeout_ms"]
+    config.write_text(json.dumps(settings), encoding="utf-8")
     started = time.monotonic()
     proc = _guard(subprocess_env, "run", "-c", str(config), "--idle-timeout", "5")
     took = time.monotonic() - started
     assert proc.returncode == 3, proc.stderr[-2000:]
-    assert took < 30, f"took {took:.1f}s"
     fatal = json.loads(proc.stderr.strip().splitlines()[-1])
     assert fatal["event"] == "fatal" and "authentication failed" in fatal["error"]
+    assert "_TIMED_OUT" not in fatal["error"] and "outage_budget_s" not in fatal["error"]
     assert WRONG not in proc.stdout + proc.stderr
+    lines = len(proc.stderr.splitlines())
+    print(f"wrong {mechanism} password ({kafka_client}): exit 3 after {took:.1f} s, {lines} lines")
 
 
 def test_config_check_connects_with_sasl_and_never_prints_the_password(

@@ -303,10 +303,6 @@ def test_empty_file_falls_back_to_defaults_and_needs_topics(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        (
-            {"kafka": {"request_timeout_ms": 60_000, "transaction_timeout_ms": 30_000}},
-            "transaction_timeout_ms",
-        ),
         ({"retry": {"initial_backoff_ms": 5000, "max_backoff_ms": 100}}, "initial_backoff_ms"),
         (
             {"topics": {"t": {"subject": "s", "valid_topic": "x", "quarantine_topic": "x"}}},

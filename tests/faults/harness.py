@@ -13,6 +13,7 @@ import json
 import os
 import random
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -182,7 +183,7 @@ def write_config(
         "topics": {source: {"subject": "orders", "accepted_versions": "all"}},
     }
     for key, value in extra.items():
-        config[key] = {**config[key], **value} if isinstance(value, dict) else value
+        config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
     path = tmp_path / f"guard-{group}.yaml"
     path.write_text(json.dumps(config), encoding="utf-8")  # JSON is valid YAML
     return path
@@ -279,6 +280,25 @@ def open_transaction_records(bootstrap: str, topics: Iterable[str]) -> int:
     finally:
         uncommitted.close()
         committed.close()
+
+
+def scrape_counters(port: int, client: str) -> dict[str, float]:
+    """The guard's outage counters for `client`, from its `/metrics` on `port`."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.labels.get("client") == client and sample.name.endswith(
+                ("_total", "_progress")
+            ):
+                key = sample.name + "".join(
+                    f"{{{k}={v}}}" for k, v in sorted(sample.labels.items()) if k != "client"
+                )
+                out[key] = out.get(key, 0.0) + sample.value
+    return out
 
 
 # -- the audit ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 from kafka import KafkaAdminClient
 
 from guard.localbroker import LocalKafka
+from guard.localbroker.broker import free_port
 from tests.faults.harness import (
     CATCH_UP_S,
     MARKS,
@@ -18,6 +19,7 @@ from tests.faults.harness import (
     audit,
     mixed_scenario,
     record_figures,
+    scrape_counters,
     wait_caught_up,
 )
 from tests.guard_process import GuardProcess
@@ -39,8 +41,14 @@ def test_a_broker_stopped_and_started_in_place_loses_and_duplicates_nothing(
     subprocess_env: dict[str, str],
     kafka_client: str,
 ) -> None:
+    port = free_port()
     bootstrap, source, group, expected, config = mixed_scenario(
-        private_kafka.bootstrap_servers, unique, tmp_path, kafka_client, seed=7
+        private_kafka.bootstrap_servers,
+        unique,
+        tmp_path,
+        kafka_client,
+        seed=7,
+        metrics={"port": port},
     )
     guard = GuardProcess(config, subprocess_env, "guard")
     guard.wait_for_commit_after(2, timeout=180)
@@ -49,8 +57,11 @@ def test_a_broker_stopped_and_started_in_place_loses_and_duplicates_nothing(
     seen = guard.commits()
     private_kafka.start()
     assert private_kafka.bootstrap_servers == bootstrap
+    back = time.monotonic()  # start() returns once the broker serves transactions again
     recovery_s = guard.wait_for_commit_after(seen, timeout=300)
     wait_caught_up(bootstrap, group, source, CATCH_UP_S, guard)
+    caught_up_s = time.monotonic() - back
+    counters = scrape_counters(port, kafka_client)
     guard.terminate()
     retries = guard.log.read_text().count("transient broker failure")
     result = audit(bootstrap, source, kafka_client, expected)
@@ -60,11 +71,16 @@ def test_a_broker_stopped_and_started_in_place_loses_and_duplicates_nothing(
         records=SIZES.records,
         outage_s=SIZES.outage_s,
         broker_up_to_next_commit_s=round(recovery_s, 1),
+        broker_up_to_caught_up_s=round(caught_up_s, 1),
         retried_batches=retries,
         peak_rss_mb=round(guard.peak_rss_kb / 1024, 1),
+        counters=counters,
         audit=result,
     )
     assert result.problems == {}, result.examples
+    # The outage is visible in the counters, per client: the batch it broke was aborted and
+    # retried.
+    assert counters["guard_retries_total"] >= 1 and counters["guard_transaction_aborts_total"] >= 1
 
 
 def test_a_quarantine_topic_deleted_mid_run_is_re_read_not_an_internal_error(

@@ -47,6 +47,7 @@ def test_a_commit_is_progress() -> None:
 def test_idle_polls_count_as_progress_only_while_the_last_lag_read_found_no_work() -> None:
     clock = Clock()
     health = Health(30, 10, clock=clock)
+    health.assignment(True)
     health.lag_read(0)
     clock.now += 25
     health.idle_poll()

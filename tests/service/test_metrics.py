@@ -87,8 +87,8 @@ def test_retries_and_aborts_are_counted() -> None:
     pipe = MemoryPipe(broker, "g")
     pipe.fail_next_commits = 2
     m = _run(broker, pipe)
-    assert _value(m, "guard_retries_total") == 2
-    assert _value(m, "guard_transaction_aborts_total") == 2
+    assert _value(m, "guard_retries_total", client="kafka-python") == 2
+    assert _value(m, "guard_transaction_aborts_total", client="kafka-python") == 2
     assert _value(m, "guard_records_total", topic="orders", subject="orders", outcome="valid") == 3
 
 
@@ -140,7 +140,7 @@ def test_metrics_endpoint_serves_the_exposition_and_other_paths_are_404(
     srv, metrics, _ = server
     metrics.retries.inc(3)
     code, body = _get(f"http://127.0.0.1:{srv.port}/metrics")
-    assert code == 200 and b"guard_retries_total 3.0" in body
+    assert code == 200 and b'guard_retries_total{client="kafka-python"} 3.0' in body
     assert _get(f"http://127.0.0.1:{srv.port}/")[0] == 404
 
 

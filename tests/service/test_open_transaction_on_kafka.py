@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from guard.config import KafkaSettings
 from guard.localbroker import LocalKafka
 from tests.guard_process import GuardProcess
 from tests.service.kafka_helpers import assert_each_offset_once, create, produce, write_config
@@ -28,7 +29,13 @@ pytestmark = pytest.mark.integration
 DEAD_TX_TIMEOUT_MS = 2000
 
 
-def _die_inside_a_transaction(bootstrap: str, source: str, group: str, partition: int) -> None:
+def _die_inside_a_transaction(
+    bootstrap: str,
+    source: str,
+    group: str,
+    partition: int,
+    transaction_timeout_ms: int = DEAD_TX_TIMEOUT_MS,
+) -> None:
     """A member that sends offsets for `partition` to its transaction and dies uncommitted."""
     code = textwrap.dedent(
         f"""
@@ -36,7 +43,7 @@ def _die_inside_a_transaction(bootstrap: str, source: str, group: str, partition
         from kafka import KafkaProducer, TopicPartition
         from kafka.structs import OffsetAndMetadata
         p = KafkaProducer(bootstrap_servers={bootstrap!r}, transactional_id={group + "-dead"!r},
-                          transaction_timeout_ms={DEAD_TX_TIMEOUT_MS})
+                          transaction_timeout_ms={transaction_timeout_ms})
         p.init_transactions()
         p.begin_transaction()
         p.send({source + ".valid"!r}, b"never committed", partition={partition}).get(30)
@@ -70,6 +77,39 @@ def test_a_partition_held_by_a_dead_members_open_transaction_is_taken_over_when_
         time.sleep(0.5)
     guard.terminate()
     assert_each_offset_once(bootstrap, source, placed, kafka_client)
+
+
+def test_with_the_default_transaction_timeout_a_dead_members_partition_is_processed_again(
+    kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    """The same death, with the guard's default `transaction_timeout_ms` (10 s, as Kafka
+    Streams): the partition is processed again once the broker aborts the transaction (its
+    timeout plus up to 10 s until the broker looks). The time is printed for
+    docs/reliability.md, not asserted."""
+    bootstrap, source, group = kafka.bootstrap_servers, unique("orders"), unique("group")
+    for topic in (source, f"{source}.valid", f"{source}.quarantine"):
+        create(bootstrap, topic, 3)
+    placed = produce(bootstrap, source, 300, partitions=3)
+    default_ms = KafkaSettings().transaction_timeout_ms
+    _die_inside_a_transaction(bootstrap, source, group, 2, transaction_timeout_ms=default_ms)
+    died = time.monotonic()
+    config = write_config(tmp_path, bootstrap, source, group, kafka_client)
+    guard = GuardProcess(config, subprocess_env, "survivor")
+    while _records_done(guard) < len(placed):
+        assert guard.proc.poll() is None, f"the guard exited: {guard.log.read_text()[-2000:]}"
+        assert time.monotonic() - died < 300, "the dead member's partition was never released"
+        time.sleep(0.2)
+    took = time.monotonic() - died
+    guard.terminate()
+    assert_each_offset_once(bootstrap, source, placed, kafka_client)
+    print(
+        f"dead member's open transaction ({kafka_client}, transaction_timeout_ms={default_ms}): "
+        f"its partition processed {took:.1f} s after the death"
+    )
 
 
 def _records_done(guard: GuardProcess) -> int:

@@ -20,5 +20,30 @@ def test_a_bug_in_reading_lag_leaves_lag_unknown_and_the_loop_running() -> None:
     health = Health(stall_seconds=30, ready_seconds=10)
     probe = ServiceProbe(ServiceMetrics(), health, {"orders": "orders"}, 0.0, 0)
     health.lag_read(5)
-    probe.tick(_BrokenLagPipe(broker, "g"))  # must not raise
+    pipe = _BrokenLagPipe(broker, "g")
+    pipe.subscribe(["orders"])  # owns partitions: its own lag is read
+    probe.tick(pipe)  # must not raise
     assert health.live().detail["lag"] is None
+
+
+def test_time_without_progress_and_assignment_changes_are_counted_per_client() -> None:
+    now = [0.0]
+    clock = lambda: now[0]  # noqa: E731
+    broker = MemoryBroker()
+    broker.create("orders", 1)
+    broker.produce("orders", b"{}")
+    metrics = ServiceMetrics(client="confluent")
+    health = Health(stall_seconds=30, ready_seconds=10, clock=clock)
+    probe = ServiceProbe(metrics, health, {"orders": "orders"}, 0.0, 0, clock=clock)
+    pipe = MemoryPipe(broker, "g")
+    probe.tick(pipe)  # owns nothing yet: the group's lag (1 record) is read
+    pipe.subscribe(["orders"])
+    now[0] = 12.0
+    probe.tick(pipe)  # joined: one assignment change; 12 s without progress
+    value = metrics.registry.get_sample_value
+    assert value("guard_rebalances_total", {"client": "confluent"}) == 1
+    assert value("guard_seconds_without_progress", {"client": "confluent"}) == 12.0
+    assert probe.stalled() is False
+    now[0] = 31.0
+    probe.tick(pipe)
+    assert probe.stalled() is True  # what /healthz says, and what makes the runner rejoin

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -177,3 +177,47 @@ def test_sigterm_during_an_outage_exits_within_the_grace(
     assert summary["stopped_by"] == "SIGTERM" and summary["records"] == 0
     assert took < grace
     print(f"SIGTERM during an outage: exit 0 after {took:.1f} s (grace {grace} s)")
+
+
+@pytest.fixture
+def private_kafka() -> Iterator[LocalKafka]:
+    """A broker of this test's own, so stopping it disturbs no other test."""
+    with LocalKafka() as broker:
+        yield broker
+
+
+def test_sigterm_while_a_connected_guard_waits_out_an_outage_exits_0_within_the_grace(
+    private_kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    """The broker stops under a guard that is committing; SIGTERM once the guard has seen
+    the failure. With a grace longer than the longest client call (3 x request timeout), the
+    call returns, the loop skips the abort (it would wait on the dead broker; the next
+    instance aborts the transaction) and exits 0 within the grace, as the README says."""
+    bootstrap, source = private_kafka.bootstrap_servers, unique("orders")
+    create(bootstrap, source, 3)
+    produce(bootstrap, source, 3000, partitions=3)
+    grace = 3 * REQUEST_TIMEOUT_MS / 1000 + 4
+    config = write_config(
+        tmp_path,
+        bootstrap,
+        source,
+        unique("group"),
+        kafka_client,
+        retry={"initial_backoff_ms": 100, "max_backoff_ms": 1000, "outage_budget_s": 300},
+        **_timeouts(stop_grace_s=grace, stall_timeout_s=60),
+    )
+    guard = GuardProcess(config, subprocess_env, "outage")
+    guard.wait_for_commits(2)
+    private_kafka.stop_in_place()
+    _wait_for(guard.log, "transient broker failure", guard.proc, timeout=120)
+    sent = time.monotonic()
+    guard.proc.send_signal(signal.SIGTERM)
+    summary = guard.finish(timeout=60)  # asserts exit 0
+    took = time.monotonic() - sent
+    assert summary["stopped_by"] == "SIGTERM"
+    assert "stop requested while the broker fails" in guard.log.read_text()
+    print(f"SIGTERM in an outage ({kafka_client}): exit 0 after {took:.1f} s (grace {grace} s)")

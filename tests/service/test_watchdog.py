@@ -133,7 +133,8 @@ def test_a_stop_that_cannot_finish_within_the_grace_is_reported() -> None:
     runner.join(timeout=10)
     [stall] = stalls
     assert stall.cause == "stop-grace-exceeded" and stall.step == "commit"
-    assert 0.5 < stall.held_s < STALL_S  # the grace, not the stall timeout, fired
+    # The grace (less one watchdog interval, so the exit is within it), not the stall timeout.
+    assert 0.5 - 0.05 < stall.held_s < STALL_S
 
 
 def test_the_watchdog_is_quiet_while_steps_finish_in_time() -> None:

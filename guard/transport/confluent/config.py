@@ -7,7 +7,9 @@ from typing import Any
 
 import structlog
 
-from guard.config.settings import KafkaSettings
+from guard.config.settings import RECONNECT_BACKOFF_MAX_MS, KafkaSettings
+from guard.logs import fold_key
+from guard.transport.confluent.errors import CLIENT_LOG_FOLD, ErrorWatch
 
 log = structlog.get_logger("librdkafka")
 
@@ -16,16 +18,19 @@ log = structlog.get_logger("librdkafka")
 READER_GROUP = "ingest-guard-reader"
 
 
-def common(settings: KafkaSettings) -> dict[str, Any]:
-    """Connection and security settings shared by producer, consumer and admin client."""
+def common(settings: KafkaSettings, watch: ErrorWatch | None = None) -> dict[str, Any]:
+    """Connection and security settings shared by producer, consumer and admin client;
+    `watch` receives the client's errors (a rejected login, a broker down)."""
     conf: dict[str, Any] = {
         "bootstrap.servers": settings.bootstrap_servers,
         "client.id": settings.client_id,
         "socket.timeout.ms": settings.request_timeout_ms,
+        # librdkafka backs off up to 10 s between reconnects; a broker back is used sooner.
+        "reconnect.backoff.max.ms": RECONNECT_BACKOFF_MAX_MS,
         "security.protocol": settings.security_protocol.lower(),
         # librdkafka's own log lines and client-wide errors, as structured log events.
         "logger": _Log(),
-        "error_cb": _client_error,
+        "error_cb": watch if watch is not None else ErrorWatch(),
     }
     if settings.sasl_mechanism:
         conf["sasl.mechanism"] = settings.sasl_mechanism
@@ -50,15 +55,20 @@ def common(settings: KafkaSettings) -> dict[str, Any]:
     return conf
 
 
-def producer(settings: KafkaSettings, transactional_id: str) -> dict[str, Any]:
+def producer(
+    settings: KafkaSettings, transactional_id: str, watch: ErrorWatch | None = None
+) -> dict[str, Any]:
     return {
-        **common(settings),
+        **common(settings, watch),
         **settings.producer_properties,
         "transactional.id": transactional_id,
         "enable.idempotence": True,
         "acks": "all",
         "message.max.bytes": settings.max_request_size,
         "transaction.timeout.ms": settings.transaction_timeout_ms,
+        # librdkafka refuses a socket timeout above the transaction timeout (+100 ms); the
+        # calls' own timeouts stay request_timeout_ms.
+        "socket.timeout.ms": min(settings.request_timeout_ms, settings.transaction_timeout_ms),
         "linger.ms": settings.linger_ms,
         "batch.size": settings.batch_size,
         "compression.type": settings.compression,
@@ -72,13 +82,16 @@ def producer(settings: KafkaSettings, transactional_id: str) -> dict[str, Any]:
 
 
 def consumer(
-    settings: KafkaSettings, group_id: str | None, fetch_bytes: int | None = None
+    settings: KafkaSettings,
+    group_id: str | None,
+    fetch_bytes: int | None = None,
+    watch: ErrorWatch | None = None,
 ) -> dict[str, Any]:
     """A read_committed consumer that never commits or stores offsets by itself."""
     fetch = fetch_bytes or settings.partition_fetch_bytes()
     fetch_max = max(fetch, 52_428_800)
     conf: dict[str, Any] = {
-        **common(settings),
+        **common(settings, watch),
         **settings.consumer_properties,
         "group.id": group_id or READER_GROUP,
         "isolation.level": "read_committed",
@@ -104,18 +117,18 @@ def admin(settings: KafkaSettings) -> dict[str, Any]:
 
 
 class _Log:
-    """What confluent-kafka needs of a logger: `log(level, format, *args)`."""
+    """What confluent-kafka needs of a logger: `log(level, format, *args)`. Repeats (the same
+    facility and text, numbers aside) are folded like the standard-library clients' lines."""
 
     def log(self, level: int, fmt: str, *args: Any) -> None:
         text = fmt % args if args else fmt
+        dropped = CLIENT_LOG_FOLD.admit(fold_key("log", text))
+        if dropped is None:
+            return
+        extra = {"repeated": dropped} if dropped else {}
         if level >= logging.ERROR:
-            log.error("librdkafka", message=text)
+            log.error("librdkafka", message=text, **extra)
         elif level >= logging.WARNING:
-            log.warning("librdkafka", message=text)
+            log.warning("librdkafka", message=text, **extra)
         else:
-            log.debug("librdkafka", message=text)
-
-
-def _client_error(err: Any) -> None:
-    # Connection losses and the like: librdkafka retries them itself; calls time out if not.
-    log.warning("librdkafka client error", error=str(err))
+            log.debug("librdkafka", message=text, **extra)

@@ -6,7 +6,7 @@ from confluent_kafka import Consumer
 
 from guard.config.settings import KafkaSettings
 from guard.transport.confluent import config
-from guard.transport.confluent.errors import translate
+from guard.transport.confluent.errors import ErrorWatch, translate
 
 
 def committed_consumer(
@@ -15,10 +15,12 @@ def committed_consumer(
     group_id: str | None = None,
     *,
     partition_eof: bool = False,
+    watch: ErrorWatch | None = None,
 ) -> Consumer:
     """A read_committed consumer that never commits or stores offsets by itself (see
-    `config.consumer`); with `partition_eof` it reports reaching each partition's end."""
-    conf = config.consumer(settings, group_id, fetch_bytes)
+    `config.consumer`); with `partition_eof` it reports reaching each partition's end; `watch`
+    receives the client's errors."""
+    conf = config.consumer(settings, group_id, fetch_bytes, watch=watch)
     if partition_eof:
         conf["enable.partition.eof"] = True
     return translate("create consumer", lambda: Consumer(conf))

@@ -2,7 +2,10 @@
 
 librdkafka classifies its own errors: `fatal()` (the client is unusable), `retriable()`, and
 `txn_requires_abort()` (abort and retry the transaction). Fencing and authorization are
-fatal whatever the flags say: retrying them cannot help.
+fatal whatever the flags say: retrying them cannot help. Fencing, and a consumer's fatal error
+(`_FATAL` from poll, e.g. "Static consumer fenced by other consumer with same
+group.instance.id", which librdkafka does not flag `fatal()`), leave the client dead for good:
+`RejoinRequiredError`, so the service makes new clients instead of polling a dead one.
 """
 
 from __future__ import annotations
@@ -10,28 +13,50 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+import structlog
 from confluent_kafka import KafkaError, KafkaException
 
-from guard.errors import FatalTransportError, RecordTooLargeError, TransientTransportError
+from guard.errors import (
+    FatalTransportError,
+    RecordTooLargeError,
+    RejoinRequiredError,
+    TransientTransportError,
+)
+from guard.logs import RepeatFold, fold_key
 from guard.transport import hints
 
 T = TypeVar("T")
+log = structlog.get_logger("librdkafka")
 
-FATAL_CODES = frozenset(
+# The client is dead for good, but new clients may go on (the service rejoins).
+REJOIN_CODES = frozenset(
     {
         KafkaError._FENCED,
         KafkaError.PRODUCER_FENCED,
         KafkaError.INVALID_PRODUCER_EPOCH,
         KafkaError.FENCED_INSTANCE_ID,
+        KafkaError._FATAL,
+    }
+)
+
+# A rejected login: retrying with the same credentials cannot help.
+AUTH_CODES = frozenset(
+    {
+        KafkaError.SASL_AUTHENTICATION_FAILED,
+        KafkaError._AUTHENTICATION,
+        KafkaError.UNSUPPORTED_SASL_MECHANISM,
+        KafkaError._SSL,
+    }
+)
+
+FATAL_CODES = frozenset(
+    {
         KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
         KafkaError.TOPIC_AUTHORIZATION_FAILED,
         KafkaError.GROUP_AUTHORIZATION_FAILED,
         KafkaError.CLUSTER_AUTHORIZATION_FAILED,
-        KafkaError.SASL_AUTHENTICATION_FAILED,
-        KafkaError._AUTHENTICATION,
         KafkaError.UNSUPPORTED_VERSION,
         KafkaError.UNSUPPORTED_FOR_MESSAGE_FORMAT,
-        KafkaError.UNSUPPORTED_SASL_MECHANISM,
         KafkaError._INVALID_ARG,
     }
 )
@@ -51,7 +76,14 @@ def classify_error(
     message = f"{action}: {err.name()}: {err.str()}"
     if err.code() in TOO_LARGE_CODES:
         return RecordTooLargeError(f"{message} -- {hints.TOO_LARGE}", topic)
-    if err.fatal() or err.code() in FATAL_CODES:
+    if err.code() in AUTH_CODES:
+        return FatalTransportError(
+            f"{action}: authentication failed: {err.str()} -- {hints.CHECK_LOGIN}"
+        )
+    if err.code() in REJOIN_CODES or err.fatal():
+        # librdkafka: a fatal error means "destroy the client and make a new one".
+        return RejoinRequiredError(message)
+    if err.code() in FATAL_CODES:
         return FatalTransportError(message)
     # retriable, txn_requires_abort, timeouts, a rebalance under a batch, broker gone: the
     # service aborts, rewinds to the committed offsets and tries again with backoff.
@@ -76,3 +108,38 @@ def translate(action: str, fn: Callable[[], T], topic: str | None = None) -> T:
         return fn()
     except (KafkaException, BufferError, RuntimeError, SystemError) as exc:
         raise classify(action, exc, topic) from exc
+
+
+class ErrorWatch:
+    """A client's `error_cb`: librdkafka's client-wide errors (a broker it cannot reach, a
+    rejected login) arrive here, not from the call that waits on them. Each is logged with
+    repeats folded (a broker that is down makes librdkafka report ~14 a second), counted, and
+    a rejected login is kept so the waiting call fails at once naming authentication instead
+    of timing out (`raise_if_rejected`)."""
+
+    def __init__(self) -> None:
+        self.rejected: KafkaError | None = None
+        self.errors = 0  # every client error reported, folded or not
+
+    def __call__(self, err: KafkaError) -> None:
+        self.errors += 1
+        if err.code() in AUTH_CODES and self.rejected is None:
+            self.rejected = err
+        dropped = CLIENT_LOG_FOLD.admit(fold_key("error_cb", err.name(), err.str()))
+        if dropped is not None:
+            # librdkafka retries these itself; a call that needs the broker times out if not.
+            log.warning(
+                "librdkafka client error",
+                code=err.name(),
+                error=err.str(),
+                **({"repeated": dropped} if dropped else {}),
+            )
+
+    def raise_if_rejected(self, action: str) -> None:
+        if self.rejected is not None:
+            raise classify_error(action, self.rejected)
+
+
+# One fold for every librdkafka client in the process: the producer and consumer report the
+# same broker failures.
+CLIENT_LOG_FOLD = RepeatFold()

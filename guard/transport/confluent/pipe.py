@@ -17,7 +17,7 @@ from guard.config.settings import KafkaSettings
 from guard.transport.base import InRecord, OutRecord, TopicPartition
 from guard.transport.confluent import admin
 from guard.transport.confluent.consumer import committed_consumer
-from guard.transport.confluent.errors import classify_error, translate
+from guard.transport.confluent.errors import ErrorWatch, classify_error, translate
 from guard.transport.confluent.producer import ConfluentTxProducer
 from guard.transport.confluent.records import in_record
 
@@ -26,7 +26,8 @@ class ConfluentPipe:
     def __init__(self, settings: KafkaSettings) -> None:
         self.settings = settings
         self._timeout_s = settings.request_timeout_ms / 1000
-        self._consumer = committed_consumer(settings, group_id=settings.group_id)
+        self._watch = ErrorWatch()
+        self._consumer = committed_consumer(settings, group_id=settings.group_id, watch=self._watch)
         try:
             self._producer = ConfluentTxProducer(settings, settings.effective_transactional_id())
         except BaseException:
@@ -73,6 +74,7 @@ class ConfluentPipe:
                 msgs = [first]
                 if max_records > 1:  # the limit may already be reached
                     msgs += translate("poll", lambda: self._consumer.consume(max_records - 1, 0))
+        self._watch.raise_if_rejected("poll")  # error_cb ran inside the poll
         out = [in_record(m) for m in msgs if self._is_record(m)]
         for r in out:
             self._first.setdefault((r.topic, r.partition), r.offset)
@@ -117,6 +119,32 @@ class ConfluentPipe:
                 if position < 0:
                     position = low if self.settings.auto_offset_reset == "earliest" else high
             out[(tp.topic, tp.partition)] = max(high - position, 0)
+        return out
+
+    def group_offsets(self, topics: Sequence[str]) -> dict[TopicPartition, tuple[int, int]]:
+        timeout_s = min(self._timeout_s, 5.0)
+        meta = translate("metadata", lambda: self._consumer.list_topics(timeout=timeout_s))
+        tps = [
+            CTopicPartition(t, p)
+            for t in topics
+            if t in meta.topics
+            for p in sorted(meta.topics[t].partitions)
+        ]
+        if not tps:
+            return {}
+        committed = translate("committed", lambda: self._consumer.committed(tps, timeout_s))
+        out: dict[TopicPartition, tuple[int, int]] = {}
+        for tp in committed:
+            low, high = translate(
+                "end offsets",
+                partial(
+                    self._consumer.get_watermark_offsets,
+                    CTopicPartition(tp.topic, tp.partition),
+                    timeout_s,
+                    False,
+                ),
+            )
+            out[(tp.topic, tp.partition)] = (tp.offset if tp.offset >= 0 else low, high)
         return out
 
     def begin(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import structlog
@@ -21,7 +22,7 @@ from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
 from guard.transport.base import OutRecord, TopicPartition
 from guard.transport.confluent import config
-from guard.transport.confluent.errors import classify, classify_error, translate
+from guard.transport.confluent.errors import ErrorWatch, classify, classify_error, translate
 from guard.transport.recreate import abort_or_recreate
 
 log = structlog.get_logger(__name__)
@@ -29,6 +30,10 @@ log = structlog.get_logger(__name__)
 # How long `send` serves delivery reports while the local queue is full, per attempt.
 _QUEUE_FULL_WAIT_S = 0.1
 _ANY = -1  # RD_KAFKA_PARTITION_UA: the configured partitioner chooses
+# How long commit waits for the batch's delivery before sending the offsets anyway.
+_FLUSH_FIRST_S = 2.0
+# init_transactions waits this long at a time, then looks for a rejected login.
+_INIT_SLICE_S = 1.0
 
 
 class ConfluentTxProducer:
@@ -56,7 +61,8 @@ class ConfluentTxProducer:
         self.close()
 
     def _create(self) -> None:
-        conf = config.producer(self.settings, self.transactional_id)
+        watch = ErrorWatch()
+        conf = config.producer(self.settings, self.transactional_id, watch)
         # One delivery callback for every record, set once (with delivery.report.only.error
         # in config.producer it runs for failures only).
         conf["on_delivery"] = self._delivered
@@ -65,7 +71,7 @@ class ConfluentTxProducer:
         producer = translate("create producer", lambda: Producer(conf))
         try:
             # Fences an earlier producer with the same id and aborts its open transaction.
-            translate("init transactions", lambda: producer.init_transactions(self._timeout_s))
+            _init_transactions(producer, watch, self._timeout_s)
         except BaseException:
             _close(producer)
             raise
@@ -133,10 +139,12 @@ class ConfluentTxProducer:
         producer = self._live()
         if not offsets or self.settings.flush_before_offsets:
             # librdkafka is faster sending offsets after the batch is delivered
-            # (kafka.flush_before_offsets); commit_transaction flushes anyway.
-            left = translate("flush", lambda: producer.flush(self._timeout_s))
-            if left:
-                raise TransientTransportError(f"flush: {left} records undelivered in time")
+            # (kafka.flush_before_offsets). Briefly only: a flush waits its whole timeout on a
+            # transaction that already failed (a broker back after an outage: "requires
+            # epoch bump"), while commit_transaction, which flushes too, returns that error at
+            # once; records still queued after the wait are left to it.
+            wait_s = min(self._timeout_s, _FLUSH_FIRST_S)
+            translate("flush", lambda: producer.flush(wait_s))
         self._raise_delivery_failure()
         if offsets:
             positions = [CTopicPartition(t, p, o) for (t, p), o in offsets.items()]
@@ -172,6 +180,23 @@ class ConfluentTxProducer:
             _close(self._producer)
             self._producer = None
         self._in_transaction = False
+
+
+def _init_transactions(producer: Producer, watch: ErrorWatch, timeout_s: float) -> None:
+    """`init_transactions` within `timeout_s`, a slice at a time: between slices the client's
+    errors are served, so a rejected login fails within a slice naming authentication instead
+    of as `_TIMED_OUT` after the whole timeout (librdkafka resumes a timed-out init)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        slice_s = max(min(_INIT_SLICE_S, deadline - time.monotonic()), 0.01)
+        try:
+            translate("init transactions", partial(producer.init_transactions, slice_s))
+            return
+        except TransientTransportError:
+            producer.poll(0)  # serve error_cb: a rejected login arrives there
+            watch.raise_if_rejected("init transactions")
+            if time.monotonic() >= deadline:
+                raise
 
 
 def _close(producer: Producer) -> None:

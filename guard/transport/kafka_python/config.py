@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from guard.config.settings import KafkaSettings
+from guard.config.settings import (
+    BOOTSTRAP_TIMEOUT_MAX_MS,
+    RECONNECT_BACKOFF_MAX_MS,
+    KafkaSettings,
+)
 
 
 def common(settings: KafkaSettings) -> dict[str, Any]:
@@ -13,8 +17,13 @@ def common(settings: KafkaSettings) -> dict[str, Any]:
         "bootstrap_servers": settings.bootstrap_servers.split(","),
         "client_id": settings.client_id,
         "request_timeout_ms": settings.request_timeout_ms,
-        # kafka-python 3 bounds the first connection separately (30 s by default).
-        "bootstrap_timeout_ms": settings.request_timeout_ms,
+        # kafka-python 3 bounds the first connection separately (30 s by default). At
+        # most 10 s: a rejected login is only reported when it runs out (the attempt is
+        # retried like any failure, so a slow broker only costs another attempt).
+        "bootstrap_timeout_ms": min(settings.request_timeout_ms, BOOTSTRAP_TIMEOUT_MAX_MS),
+        # kafka-python backs off up to 30 s between reconnects: a broker back after an
+        # outage would wait that long to be used again.
+        "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
         "security_protocol": settings.security_protocol,
     }
     if settings.sasl_mechanism:

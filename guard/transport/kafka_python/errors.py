@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 import kafka.errors as kerr
 
-from guard.errors import FatalTransportError, RecordTooLargeError, TransientTransportError
+from guard.errors import (
+    FatalTransportError,
+    RecordTooLargeError,
+    RejoinRequiredError,
+    TransientTransportError,
+)
 from guard.transport import hints
 
 if TYPE_CHECKING:
@@ -17,9 +22,14 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-FATAL = (
+# Fenced: these clients are done for good, new ones may go on (the service rejoins).
+REJOIN = (
     kerr.ProducerFencedError,
     kerr.InvalidProducerEpochError,
+    kerr.FencedInstanceIdError,
+)
+
+FATAL = (
     kerr.TransactionalIdAuthorizationFailedError,
     kerr.TopicAuthorizationFailedError,
     kerr.GroupAuthorizationFailedError,
@@ -41,6 +51,8 @@ def classify(
     message = f"{action}: {type(exc).__name__}: {exc}"
     if isinstance(exc, TOO_LARGE):
         return RecordTooLargeError(f"{message} -- {hints.TOO_LARGE}", topic)
+    if isinstance(exc, REJOIN):
+        return RejoinRequiredError(message)
     if isinstance(exc, FATAL):
         return FatalTransportError(message)
     return TransientTransportError(message)

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
+from kafka.structs import TopicPartition as KTopicPartition
+
 from guard.config.settings import KafkaSettings
 from guard.transport.base import InRecord, OutRecord, TopicPartition
 from guard.transport.kafka_python.admin import ensure_topics
@@ -73,6 +75,32 @@ class KafkaPipe:
                 # transaction (or still being fetched); its lag is unknown until then.
                 continue
             out[(tp.topic, tp.partition)] = max(ends[tp] - position, 0)
+        return out
+
+    def group_offsets(self, topics: Sequence[str]) -> dict[TopicPartition, tuple[int, int]]:
+        timeout_ms = min(self._timeout_ms, 5000)
+        tps = [
+            KTopicPartition(t, p)
+            for t in topics
+            for p in sorted(
+                translate("metadata", partial(self._consumer.partitions_for_topic, t)) or ()
+            )
+        ]
+        if not tps:
+            return {}
+        starts = translate(
+            "start offsets",
+            partial(self._consumer.beginning_offsets, tps, timeout_ms=timeout_ms),
+        )
+        ends = translate(
+            "end offsets", partial(self._consumer.end_offsets, tps, timeout_ms=timeout_ms)
+        )
+        out: dict[TopicPartition, tuple[int, int]] = {}
+        for tp in tps:
+            at = translate(
+                "committed", partial(self._consumer.committed, tp, timeout_ms=timeout_ms)
+            )
+            out[(tp.topic, tp.partition)] = (starts[tp] if at is None else at, ends[tp])
         return out
 
     def begin(self) -> None:
