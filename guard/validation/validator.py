@@ -50,6 +50,17 @@ class Verdict:
         return tuple(dict.fromkeys(e.code.value for e in self.errors))
 
 
+def ambiguous_version(subject: str, headers: int) -> Verdict:
+    """The verdict for a record carrying `headers` (> 1) version headers: whichever one a
+    reader takes, another reader may take another, so no contract is chosen for it."""
+    err = FieldError(
+        "",
+        Reason.AMBIGUOUS_VERSION,
+        f"{headers} version headers; a record may carry at most one",
+    )
+    return Verdict(False, subject, None, (), (err,))
+
+
 class RecordValidator:
     """Everything needed to judge records of one subject, prepared once."""
 
