@@ -1,7 +1,8 @@
 """Validate one record's bytes against a subject's contracts, resolving the version per record.
 
 Resolution: if the version header is present, only that version is tried (unknown -> the
-`unknown_version` reason, retired or not accepted -> `retired_version`). Without it, the
+`unknown_version` reason, retired or not accepted -> `retired_version`; two or more headers
+-> `ambiguous_version`, decided by the caller that sees the headers). Without it, the
 accepted versions are tried newest first; the first that passes wins, and a record that
 passes none carries the errors of the newest one.
 """
