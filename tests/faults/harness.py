@@ -182,7 +182,7 @@ def write_config(
         "topics": {source: {"subject": "orders", "accepted_versions": "all"}},
     }
     for key, value in extra.items():
-        config[key] = {**config[key], **value} if isinstance(value, dict) else value
+        config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
     path = tmp_path / f"guard-{group}.yaml"
     path.write_text(json.dumps(config), encoding="utf-8")  # JSON is valid YAML
     return path

@@ -231,7 +231,8 @@ def test_one_broker_down_then_back_loses_and_duplicates_nothing(
     kafka_client: str,
 ) -> None:
     """A node crashes and stays down while the guard works through a whole feed on the other
-    two (every partition re-led elsewhere), then comes back in place while a second feed runs."""
+    two (every partition re-led elsewhere); it comes back in place, and a second feed, sent
+    once it is back, is processed with it in the cluster again."""
     run = Run(kafka_cluster, unique, tmp_path, subprocess_env, kafka_client, seed=25)
     victim = leader(run.bootstrap, run.source, 1)
     run.commit_after(1)
@@ -241,9 +242,9 @@ def test_one_broker_down_then_back_loses_and_duplicates_nothing(
     run.feed()
     run.caught_up()  # everything, the feed too, with one node down
     down_s = time.monotonic() - killed
-    run.feed()
     kafka_cluster.start_node(victim)
     back = time.monotonic()
+    run.feed()
     run.caught_up()
     run.finish(
         "cluster_one_broker_down_then_back",
