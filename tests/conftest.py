@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from guard.localbroker import LocalKafka
+from guard.localbroker import LocalKafka, LocalKafkaCluster
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = REPO / "schemas"
@@ -22,6 +22,14 @@ def kafka() -> Iterator[LocalKafka]:
     """A single-node KRaft broker on 127.0.0.1, started once for the whole session."""
     with LocalKafka() as broker:
         yield broker
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster() -> Iterator[LocalKafkaCluster]:
+    """Three combined KRaft nodes on 127.0.0.1 (RF 3, min.insync.replicas 2, internal topics
+    too), started once for the session. Tests that take nodes down bring them back."""
+    with LocalKafkaCluster(3) as cluster:
+        yield cluster
 
 
 # The Kafka clients every broker test runs against (guard/transport/factory.py).

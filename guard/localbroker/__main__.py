@@ -1,7 +1,9 @@
-"""``python -m guard.localbroker fetch|start|stop|status`` -- a local Kafka for demos and tests.
+"""``python -m guard.localbroker fetch|start|stop|status|kill|restart`` -- a local Kafka for
+demos and tests.
 
-``start`` leaves the broker running in its own session and records it in a JSON state file, so
-``stop``/``status`` work from any later shell.
+``start`` leaves the broker (``--brokers 3``: a replicated cluster) running in its own session
+and records it in a JSON state file, so ``stop``/``status`` and, on a cluster, ``kill``/``restart``
+of one node by id work from any later shell.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from types import FrameType
 from typing import Any
 
 from guard.localbroker.broker import LocalKafka
+from guard.localbroker.cluster import LocalKafkaCluster
 from guard.localbroker.fetch import BrokerError, cache_root, fetch
 
 logger = logging.getLogger(__name__)
 
 NOT_RUNNING = 3  # LSB "program is not running", as `status` exit code
+DEGRADED = 1  # `status` of a cluster with some nodes down (LSB: "dead, but a pid file exists")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("start", help="start a broker (detached unless --foreground)")
     p.add_argument("--kafka-version", help=version_help)
     p.add_argument("--data-dir", type=Path, help="kept after stop (default: fresh temp dir)")
-    p.add_argument("--timeout", type=float, default=120.0, help="readiness timeout, seconds")
+    p.add_argument(
+        "--brokers", type=int, default=1, help="nodes; 3 = a cluster with RF 3, min ISR 2"
+    )
+    p.add_argument("--timeout", type=float, default=180.0, help="readiness timeout, seconds")
     p.add_argument("--foreground", action="store_true", help="run until Ctrl-C")
     p.add_argument("--state", type=Path, help=state_help)
     p.set_defaults(func=_start)
@@ -67,9 +74,27 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=30.0, help="SIGTERM grace, seconds")
     p.set_defaults(func=_stop)
 
-    p = sub.add_parser("status", help=f"show the broker; exit {NOT_RUNNING} if not running")
+    p = sub.add_parser(
+        "status",
+        help=f"show the broker(s); exit {NOT_RUNNING} if none runs, {DEGRADED} if a node is down",
+    )
     p.add_argument("--state", type=Path, help=state_help)
     p.set_defaults(func=_status)
+
+    p = sub.add_parser("kill", help="take one node of a cluster down in place (SIGKILL)")
+    p.add_argument("--node", type=int, required=True, help="node id (1..brokers)")
+    p.add_argument("--graceful", action="store_true", help="SIGTERM: a controlled shutdown")
+    p.add_argument("--timeout", type=float, default=30.0, help="SIGTERM grace, seconds")
+    p.add_argument("--state", type=Path, help=state_help)
+    p.set_defaults(func=_kill)
+
+    p = sub.add_parser(
+        "restart", help="(re)start one node of a cluster in place (same ports and data)"
+    )
+    p.add_argument("--node", type=int, required=True, help="node id (1..brokers)")
+    p.add_argument("--timeout", type=float, default=180.0, help="readiness timeout, seconds")
+    p.add_argument("--state", type=Path, help=state_help)
+    p.set_defaults(func=_restart)
     return parser
 
 
@@ -83,10 +108,14 @@ def _start(args: argparse.Namespace) -> int:
     state_file = _state_path(args.state)
     if not args.foreground:
         state = _read_state(state_file)
-        if state and is_kafka_pid(int(state["pid"])):
-            logger.info("already running (pid %s)", state["pid"])
+        if state and any(is_kafka_pid(pid) for pid in _pids(state).values()):
+            logger.info("already running (pids %s)", sorted(_pids(state).values()))
             _print_state(state)
             return 0
+    if args.brokers > 1:
+        if args.foreground:
+            raise BrokerError("--foreground runs a single broker; a cluster runs detached")
+        return _start_cluster(args, state_file)
     kafka = LocalKafka(args.data_dir, version=args.kafka_version, start_timeout=args.timeout)
     if args.foreground:
         return _run_foreground(kafka)
@@ -100,9 +129,33 @@ def _start(args: argparse.Namespace) -> int:
         "owns_data_dir": kafka.owns_data_dir,
         "log": str(kafka.log_file),
     }
-    state_file.parent.mkdir(parents=True, exist_ok=True)
-    state_file.write_text(json.dumps(state, indent=2) + "\n")
+    _write_state(state_file, state)
     kafka.detach()
+    _print_state(state)
+    return 0
+
+
+def _start_cluster(args: argparse.Namespace, state_file: Path) -> int:
+    cluster = LocalKafkaCluster(
+        args.brokers, args.data_dir, version=args.kafka_version, start_timeout=args.timeout
+    )
+    cluster.start()
+    state = {
+        "bootstrap": cluster.bootstrap_servers,
+        "version": cluster.version,
+        "data_dir": str(cluster.data_dir),
+        "owns_data_dir": cluster.owns_data_dir,
+        "nodes": {
+            str(node.node_id): {
+                "pid": node.pid,
+                "bootstrap": node.bootstrap_address,
+                "log": str(node.log_file),
+            }
+            for node in cluster.nodes.values()
+        },
+    }
+    cluster.detach()
+    _write_state(state_file, state)
     _print_state(state)
     return 0
 
@@ -130,12 +183,17 @@ def _stop(args: argparse.Namespace) -> int:
     if state is None:
         print("not running (no state file)")
         return 0
-    pid = int(state["pid"])
-    if is_kafka_pid(pid):
-        stop_pid(pid, args.timeout)
-        print(f"stopped pid={pid}")
-    else:
-        print(f"not running (stale pid={pid})")
+    live = {name: pid for name, pid in _pids(state).items() if is_kafka_pid(pid)}
+    for pid in live.values():
+        # Every node first: one by one, the last node's controlled shutdown would wait for a
+        # controller quorum that has already gone.
+        os.kill(pid, signal.SIGTERM)
+    for name, pid in _pids(state).items():
+        if name in live:
+            stop_pid(pid, args.timeout)
+            print(f"stopped {name} pid={pid}")
+        else:
+            print(f"not running {name} (stale pid={pid})")
     if state.get("owns_data_dir"):
         shutil.rmtree(state["data_dir"], ignore_errors=True)
     state_file.unlink(missing_ok=True)
@@ -144,12 +202,95 @@ def _stop(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     state = _read_state(_state_path(args.state))
-    if state is None or not is_kafka_pid(int(state["pid"])):
+    alive = _alive_by_name(state) if state else {}
+    if state is None or not any(alive.values()):
         print("status=stopped")
         return NOT_RUNNING
-    print("status=running")
+    print("status=running" if all(alive.values()) else "status=degraded")
     _print_state(state)
+    return 0 if all(alive.values()) else DEGRADED
+
+
+def _kill(args: argparse.Namespace) -> int:
+    state_file = _state_path(args.state)
+    state, node = _cluster_node(state_file, args.node)
+    pid = node.get("pid")
+    if pid is None or not is_kafka_pid(int(pid)):
+        print(f"node {args.node} not running")
+    elif args.graceful:
+        stop_pid(int(pid), args.timeout)
+        print(f"stopped node {args.node} pid={pid}")
+    else:
+        os.kill(int(pid), signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while _alive(int(pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        print(f"killed node {args.node} pid={pid}")
+    node["pid"] = None
+    _write_state(state_file, state)
     return 0
+
+
+def _restart(args: argparse.Namespace) -> int:
+    state_file = _state_path(args.state)
+    state, node = _cluster_node(state_file, args.node)
+    if node.get("pid") is not None and is_kafka_pid(int(node["pid"])):
+        stop_pid(int(node["pid"]), 30.0)
+    cluster = LocalKafkaCluster(
+        len(state["nodes"]),
+        Path(state["data_dir"]),
+        version=state["version"],
+        start_timeout=args.timeout,
+    )
+    cluster.owns_data_dir = False  # never delete the data of a cluster made in another shell
+    restarted = cluster.node(args.node)
+    up = {int(n) for n, info in state["nodes"].items() if _node_alive(info)} | {args.node}
+    restarted.spawn()
+    try:
+        cluster.wait_ready(up)
+    finally:
+        node["pid"] = restarted.pid
+        restarted.detach()
+        _write_state(state_file, state)
+    print(f"restarted node {args.node} pid={node['pid']} bootstrap={node['bootstrap']}")
+    return 0
+
+
+def _cluster_node(state_file: Path, node_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    state = _read_state(state_file)
+    if state is None or "nodes" not in state:
+        raise BrokerError(f"no cluster recorded in {state_file} (start --brokers 3 first)")
+    if str(node_id) not in state["nodes"]:
+        raise BrokerError(f"no node {node_id} (nodes: {', '.join(state['nodes'])})")
+    node: dict[str, Any] = state["nodes"][str(node_id)]
+    return state, node
+
+
+def _pids(state: dict[str, Any]) -> dict[str, int]:
+    """The recorded broker pids by name (``node.<id>`` on a cluster), skipping killed nodes."""
+    if "nodes" in state:
+        return {
+            f"node.{n}": int(node["pid"])
+            for n, node in state["nodes"].items()
+            if node.get("pid") is not None
+        }
+    return {"broker": int(state["pid"])}
+
+
+def _node_alive(node: dict[str, Any]) -> bool:
+    return node.get("pid") is not None and is_kafka_pid(int(node["pid"]))
+
+
+def _alive_by_name(state: dict[str, Any]) -> dict[str, bool]:
+    """Every recorded broker, killed cluster nodes included, and whether it runs."""
+    if "nodes" in state:
+        return {f"node.{n}": _node_alive(node) for n, node in state["nodes"].items()}
+    return {"broker": is_kafka_pid(int(state["pid"]))}
+
+
+def _write_state(path: Path, state: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(state, indent=2) + "\n")
 
 
 def _state_path(given: Path | None) -> Path:
@@ -169,7 +310,12 @@ def _read_state(path: Path) -> dict[str, Any] | None:
 def _print_state(state: dict[str, Any]) -> None:
     # bootstrap first: scripts can take the first line
     for key in ("bootstrap", "version", "pid", "data_dir", "log"):
-        print(f"{key}={state[key]}")
+        if key in state:
+            print(f"{key}={state[key]}")
+    for node_id, node in state.get("nodes", {}).items():
+        up = "running" if _node_alive(node) else "stopped"
+        where = f"bootstrap={node['bootstrap']} log={node['log']}"
+        print(f"node.{node_id}={up} pid={node.get('pid')} {where}")
 
 
 def is_kafka_pid(pid: int) -> bool:

@@ -40,8 +40,15 @@ def render_server_properties(
     node_id: int = 1,
     extra: Mapping[str, str] | None = None,
     extra_listeners: Mapping[str, int] | None = None,
+    quorum_voters: str | None = None,
+    replication: int = 1,
 ) -> str:
     """server.properties for one combined-mode node; ``extra`` overrides any key.
+
+    A single node (the default) pairs with ``format --standalone`` (KIP-853 dynamic quorum).
+    A cluster node gets the static ``quorum_voters`` (``1@host:port,2@...``) and
+    ``replication`` 3: every topic, the internal ones included, on three replicas with a
+    min ISR of 2, so one node may be lost without losing a write or a transaction.
 
     ``extra_listeners`` adds client listeners named after their security protocol
     (``{"SASL_PLAINTEXT": port, "SSL": port}``); PLAINTEXT stays the inter-broker listener.
@@ -50,6 +57,12 @@ def render_server_properties(
     client = "".join(f",{name}://{HOST}:{port}" for name, port in added.items())
     listeners = f"PLAINTEXT://{HOST}:{client_port},CONTROLLER://{HOST}:{controller_port}{client}"
     protocols = "".join(f",{name}:{name}" for name in added)
+    quorum = (
+        {"controller.quorum.voters": quorum_voters}
+        if quorum_voters
+        else {"controller.quorum.bootstrap.servers": f"{HOST}:{controller_port}"}
+    )
+    rf, min_isr = str(replication), str(min(replication, 2))
     props: dict[str, str] = {
         "process.roles": "broker,controller",
         "node.id": str(node_id),
@@ -58,17 +71,18 @@ def render_server_properties(
         "listener.security.protocol.map": f"PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT{protocols}",
         "inter.broker.listener.name": "PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
-        # Pairs with `format --standalone` (KIP-853 dynamic quorum).
-        "controller.quorum.bootstrap.servers": f"{HOST}:{controller_port}",
+        **quorum,
         "log.dirs": str(log_dir),
         "num.partitions": "1",
         "auto.create.topics.enable": "true",
         # Internal topics default to RF 3 / min ISR 2; on one node transactions would hang.
-        "offsets.topic.replication.factor": "1",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "default.replication.factor": rf,
+        "min.insync.replicas": min_isr,
+        "offsets.topic.replication.factor": rf,
+        "transaction.state.log.replication.factor": rf,
+        "transaction.state.log.min.isr": min_isr,
+        "share.coordinator.state.topic.replication.factor": rf,
+        "share.coordinator.state.topic.min.isr": min_isr,
         # 50 partitions each by default: needless start-up work on a 2-core test box.
         "offsets.topic.num.partitions": "4",
         "transaction.state.log.num.partitions": "4",
@@ -131,7 +145,7 @@ class LocalKafka:
         self._start_timeout = start_timeout
         self._extra = dict(extra_properties or {})
         self._proc: subprocess.Popen[bytes] | None = None
-        self._client_port = 0
+        self._client_port = self._controller_port = 0
         self._listener_names = tuple(extra_listeners)
         self._format_args = tuple(format_args)
         self.listener_ports: dict[str, int] = {}
@@ -185,7 +199,7 @@ class LocalKafka:
                 try:
                     self._launch(self._dist)
                     break
-                except _PortInUse:
+                except PortInUse:
                     # free_port() is racy: another process took a port between probe and bind.
                     # A recorded port someone else took since is given up for fresh ones.
                     logger.warning("port clash starting kafka (attempt %d), retrying", attempt)
@@ -248,6 +262,12 @@ class LocalKafka:
         return "\n".join(chunks) or "(no broker output)"
 
     def _launch(self, dist: KafkaDist) -> None:
+        self._spawn(dist)
+        self._wait_ready()
+        self._record_ports()
+
+    def _spawn(self, dist: KafkaDist) -> None:
+        """Write server.properties, format the storage once, and launch the JVM (no waiting)."""
         data, logs = self.data_dir, self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         client_port, controller_port = self._ports()
@@ -260,14 +280,7 @@ class LocalKafka:
             taken.add(port)
             self.listener_ports[name] = port
         props = data / "server.properties"
-        rendered = render_server_properties(
-            client_port=client_port,
-            controller_port=controller_port,
-            log_dir=data / "kraft-logs",
-            extra=self._extra,
-            extra_listeners=self.listener_ports,
-        )
-        props.write_text(rendered)
+        props.write_text(self._properties(client_port, controller_port))
         jvm = [
             find_java(),
             f"-Dlog4j2.configurationFile={dist.log4j_config}",
@@ -288,10 +301,20 @@ class LocalKafka:
                 # Own session: a terminal's Ctrl-C or the CLI exiting must not kill it; we stop it.
                 start_new_session=True,
             )
-        self._client_port = client_port
-        self._wait_ready()
-        (data / PORTS_FILE).write_text(
-            json.dumps({"client": client_port, "controller": controller_port}) + "\n"
+        self._client_port, self._controller_port = client_port, controller_port
+
+    def _record_ports(self) -> None:
+        (self.data_dir / PORTS_FILE).write_text(
+            json.dumps({"client": self._client_port, "controller": self._controller_port}) + "\n"
+        )
+
+    def _properties(self, client_port: int, controller_port: int) -> str:
+        return render_server_properties(
+            client_port=client_port,
+            controller_port=controller_port,
+            log_dir=self.data_dir / "kraft-logs",
+            extra=self._extra,
+            extra_listeners=self.listener_ports,
         )
 
     def _ports(self) -> tuple[int, int]:
@@ -311,9 +334,13 @@ class LocalKafka:
             controller_port = free_port()
         return client_port, controller_port
 
+    def _format_options(self) -> list[str]:
+        """How this node's storage is formatted: its own cluster, a quorum of itself."""
+        return ["--standalone", "-t", random_cluster_id()]
+
     def _format(self, jvm: list[str], props: Path) -> None:
-        cmd = [*jvm, "kafka.tools.StorageTool", "format", "--standalone"]
-        cmd += ["-t", random_cluster_id(), "-c", str(props), *self._format_args]
+        cmd = [*jvm, "kafka.tools.StorageTool", "format", *self._format_options()]
+        cmd += ["-c", str(props), *self._format_args]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         except subprocess.TimeoutExpired as exc:
@@ -343,9 +370,9 @@ class LocalKafka:
                     socket.create_connection((HOST, self._client_port), timeout=1).close()
                     stage = "metadata"
                 if stage == "metadata":
-                    _describe_cluster(self.bootstrap_servers, min(remaining_ms, 5_000))
+                    describe_brokers(self.bootstrap_servers, min(remaining_ms, 5_000))
                     stage = "transaction coordinator"
-                _init_transactions(self.bootstrap_servers, min(remaining_ms, 30_000))
+                init_transactions_probe(self.bootstrap_servers, min(remaining_ms, 30_000))
                 return
             except (KafkaError, OSError) as exc:
                 last_error = repr(exc)
@@ -356,7 +383,7 @@ class LocalKafka:
             return
         tail = self.log_tail()
         if "Address already in use" in tail or "BindException" in tail:
-            raise _PortInUse(tail)
+            raise PortInUse(tail)
         raise BrokerError(f"kafka exited with code {self._proc.returncode} during start:\n{tail}")
 
     def _kill(self, timeout: float = 5.0) -> None:
@@ -372,11 +399,13 @@ class LocalKafka:
         self._proc = None
 
 
-class _PortInUse(BrokerError):
+class PortInUse(BrokerError):
     pass
 
 
-def _describe_cluster(bootstrap: str, timeout_ms: int) -> None:
+def describe_brokers(bootstrap: str, timeout_ms: int) -> set[int]:
+    """The ids of the unfenced brokers the cluster description reached via `bootstrap` lists
+    (bootstrapping makes that node answer a metadata request first)."""
     admin = KafkaAdminClient(
         bootstrap_servers=bootstrap,
         client_id="localbroker-ready",
@@ -384,12 +413,17 @@ def _describe_cluster(bootstrap: str, timeout_ms: int) -> None:
         bootstrap_timeout_ms=timeout_ms,
     )
     try:
-        admin.describe_cluster()
+        described = admin.describe_cluster()
     finally:
         admin.close()
+    return {
+        int(broker.get("broker_id", broker.get("node_id", -1)))
+        for broker in described.get("brokers", [])
+        if not broker.get("is_fenced", False)
+    }
 
 
-def _init_transactions(bootstrap: str, timeout_ms: int) -> None:
+def init_transactions_probe(bootstrap: str, timeout_ms: int) -> None:
     producer = KafkaProducer(
         bootstrap_servers=bootstrap,
         client_id="localbroker-ready",

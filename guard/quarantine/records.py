@@ -62,13 +62,6 @@ class QuarantinedRecord:
     def original_headers(self) -> InHeaders:
         return original_headers(self.headers)
 
-    def original_header(self, name: str) -> bytes | None:
-        found = None
-        for k, v in self.original_headers:
-            if k == name:
-                found = v
-        return found
-
     @property
     def subject(self) -> str:
         return str(self.envelope.get("subject") or "")

@@ -4,9 +4,11 @@ Replayed records carry the original key, value (stripped under `strip`, as the l
 does), headers (the version header set to the version that accepted the record) and source
 timestamp, plus `guard.source.*` (the original coordinates),
 `guard.replay.*` (the quarantine copy and the replay id) and `guard.attempt`. With
-`quarantine.hmac_key` set they also carry `guard.signature`, so a record sent back to its source
-topic and failing again is quarantined with attempt + 1 (without a key the guard cannot tell
-these headers from a producer's forgery: it renames them `guard.untrusted.*`, attempt 1).
+`quarantine.hmac_key` set they also carry `guard.signature` (over these headers and the version
+header), so a record sent back to its source topic and failing again is quarantined with
+attempt + 1 (without a key the guard cannot tell these headers from a producer's forgery: it
+renames them `guard.untrusted.*`, attempt 1; a verbatim re-send of a replayed record is
+recognised by its lineage and treated the same way: guard/quarantine/trust.py).
 Untrusted copies of the guard's own lineage names from earlier rounds are dropped, so round
 trips do not grow the record. Requeued records get a fresh envelope (new errors, attempt + 1)
 and the same replay links.
@@ -108,6 +110,7 @@ def replay_output(
     if outcome.decision is Decision.PASS:
         passed = passed_headers(rec, verdict, replay_id, at, version_header)
         if hmac_key is not None:
-            passed.append((H_SIGNATURE, sign(hmac_key, rec.key, verdict.value, passed)))
+            signature = sign(hmac_key, rec.key, verdict.value, passed, version_header)
+            passed.append((H_SIGNATURE, signature))
         return rec.key, verdict.value, passed
     return rec.key, rec.value, requeued_headers(rec, verdict, replay_id, at)

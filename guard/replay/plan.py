@@ -23,7 +23,12 @@ from guard.quarantine.filters import RecordFilter
 from guard.quarantine.records import QuarantinedRecord, UnreadableRecord
 from guard.routing.fit import H_OMITTED
 from guard.validation.decode import Limits
-from guard.validation.validator import AcceptedVersions, RecordValidator, Verdict
+from guard.validation.validator import (
+    AcceptedVersions,
+    RecordValidator,
+    Verdict,
+    ambiguous_version,
+)
 from guard.validation.wire import WireFormat
 
 
@@ -103,8 +108,15 @@ class Classifier:
         validator = self._validator(rec.subject, rec.source.get("topic"))
         if validator is None:
             return Outcome(Decision.UNKNOWN_SUBJECT, rec)
-        header = None if self.version is not None else rec.original_header(self.version_header)
-        verdict = validator.validate(rec.value, header)
+        if self.version is not None:  # `--version N` decides; the replay writes one header
+            verdict = validator.validate(rec.value, None)
+        else:
+            found = [v for k, v in rec.original_headers if k == self.version_header]
+            verdict = (
+                ambiguous_version(validator.subject.name, len(found))
+                if len(found) > 1
+                else validator.validate(rec.value, found[0] if found else None)
+            )
         return Outcome(Decision.PASS if verdict.ok else Decision.FAIL, rec, verdict)
 
     def _validator(self, subject: str, source_topic: str | None) -> RecordValidator | None:

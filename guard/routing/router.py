@@ -30,7 +30,7 @@ from guard.quarantine.trust import EnvelopeTrust, split_malformed
 from guard.routing.fit import Oversize, envelope_only, record_size, too_large
 from guard.transport.base import InHeaders, InRecord, OutRecord, TopicPartition
 from guard.validation.reasons import FieldError, Reason
-from guard.validation.validator import RecordValidator, Verdict
+from guard.validation.validator import RecordValidator, Verdict, ambiguous_version
 
 EXAMPLES_KEPT = 5
 
@@ -137,19 +137,29 @@ class Router:
             offsets[(rec.topic, rec.partition)] = rec.offset + 1
             plan = plans[rec.topic]  # the service subscribes to routed topics only
             headers: InHeaders = rec.headers
-            # One pass over the headers: the version header (the last one wins) and whether
-            # any claims to be the guard's.
+            # One pass over the headers: the version header (more than one is ambiguous:
+            # quarantined) and whether any claims to be the guard's.
             version = None
+            versions = 0
             guard_headers = False
             for name, hv in headers:
                 if name == version_header:
                     version = hv
+                    versions += 1
                 elif name.startswith(PREFIX):
                     guard_headers = True
             attempts = 0
             if guard_headers:
-                headers, attempts = self.trust.admit(rec.key, rec.value, headers)
-            if rec.value is None and rec.key is not None and forward:
+                headers, attempts = self.trust.admit(
+                    rec.key,
+                    rec.value,
+                    headers,
+                    version_header,
+                    (rec.topic, rec.partition, rec.offset),
+                )
+            if versions > 1:
+                verdict = ambiguous_version(plan.validator.subject.name, versions)
+            elif rec.value is None and rec.key is not None and forward:
                 # A tombstone deletes its key downstream; one without a key deletes nothing
                 # and is quarantined like any null value.
                 verdict = Verdict(True, plan.validator.subject.name, None, (), value=None)

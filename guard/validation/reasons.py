@@ -36,6 +36,9 @@ class Reason(StrEnum):
     # Version resolution.
     UNKNOWN_VERSION = "unknown_version"
     RETIRED_VERSION = "retired_version"
+    # Two or more version headers on one record: readers that take the first and readers that
+    # take the last would judge it by different contracts.
+    AMBIGUOUS_VERSION = "ambiguous_version"
     # The record does not satisfy the contract.
     MISSING_FIELD = "missing_field"
     NULL_NOT_ALLOWED = "null_not_allowed"

@@ -1,7 +1,8 @@
 """Validate one record's bytes against a subject's contracts, resolving the version per record.
 
 Resolution: if the version header is present, only that version is tried (unknown -> the
-`unknown_version` reason, retired or not accepted -> `retired_version`). Without it, the
+`unknown_version` reason, retired or not accepted -> `retired_version`; two or more headers
+-> `ambiguous_version`, decided by the caller that sees the headers). Without it, the
 accepted versions are tried newest first; the first that passes wins, and a record that
 passes none carries the errors of the newest one.
 """
@@ -48,6 +49,17 @@ class Verdict:
     def reasons(self) -> tuple[str, ...]:
         """Distinct reason codes, in first-seen order."""
         return tuple(dict.fromkeys(e.code.value for e in self.errors))
+
+
+def ambiguous_version(subject: str, headers: int) -> Verdict:
+    """The verdict for a record carrying `headers` (> 1) version headers: whichever one a
+    reader takes, another reader may take another, so no contract is chosen for it."""
+    err = FieldError(
+        "",
+        Reason.AMBIGUOUS_VERSION,
+        f"{headers} version headers; a record may carry at most one",
+    )
+    return Verdict(False, subject, None, (), (err,))
 
 
 class RecordValidator:

@@ -203,14 +203,15 @@ def mixed_scenario(
     tmp_path: Path,
     client: str,
     seed: int,
+    records: int | None = None,
     **config: Any,
 ) -> Scenario:
-    """A source topic loaded with `mixed_stream(SIZES.records, seed)`, a fresh group, and the
-    guard's config for them (`config` as for `write_config`): how every mixed-stream scenario
-    starts."""
+    """A source topic loaded with `mixed_stream(records or SIZES.records, seed)`, a fresh
+    group, and the guard's config for them (`config` as for `write_config`): how every
+    mixed-stream scenario starts."""
     source, group = unique("orders"), unique("group")
     create_topic(bootstrap, source, client)
-    expected = produce(bootstrap, source, mixed_stream(SIZES.records, seed=seed))
+    expected = produce(bootstrap, source, mixed_stream(records or SIZES.records, seed=seed))
     return Scenario(
         bootstrap,
         source,

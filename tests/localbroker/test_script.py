@@ -17,7 +17,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "kafka-local"
 
 def _script(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(SCRIPT), *args], capture_output=True, text=True, timeout=180, env=env
+        [str(SCRIPT), *args], capture_output=True, text=True, timeout=420, env=env
     )
 
 
@@ -63,3 +63,30 @@ def test_start_with_the_same_data_dir_restarts_on_the_same_port(tmp_path: Path) 
     finally:
         stopped = _script(env, "stop", "--state", state)
     assert stopped.returncode == 0, stopped.stderr[-1500:]
+
+
+@pytest.mark.timeout(900)
+def test_a_three_broker_cluster_kills_and_restarts_one_node_in_place(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHON": sys.executable}
+    state = str(tmp_path / "cluster.json")
+    started = _script(env, "start", "--brokers", "3", "--state", state)
+    try:
+        assert started.returncode == 0, started.stderr[-1500:]
+        lines = started.stdout.splitlines()
+        assert lines[0].startswith("bootstrap=127.0.0.1:") and lines[0].count(",") == 2
+        node2 = next(line for line in lines if line.startswith("node.2="))
+        assert node2.startswith("node.2=running")
+        assert _script(env, "kill", "--node", "2", "--state", state).returncode == 0
+        status = _script(env, "status", "--state", state)
+        assert status.returncode == 1, status.stdout
+        assert "status=degraded" in status.stdout and "node.2=stopped" in status.stdout
+        restarted = _script(env, "restart", "--node", "2", "--state", state)
+        assert restarted.returncode == 0, restarted.stderr[-1500:]
+        status = _script(env, "status", "--state", state)
+        assert status.returncode == 0, status.stdout
+        address = node2.split("bootstrap=")[1].split()[0]
+        assert "node.2=running" in status.stdout and f"bootstrap={address}" in status.stdout
+    finally:
+        stopped = _script(env, "stop", "--state", state)
+    assert stopped.returncode == 0, stopped.stderr[-1500:]
+    assert _script(env, "status", "--state", state).returncode == 3

@@ -119,3 +119,11 @@ def test_a_record_without_an_envelope_is_unreadable() -> None:
         assert exc.location.key == "0/1"
     else:
         raise AssertionError("expected UnreadableRecord")
+
+
+def test_two_version_headers_fail_the_replay_as_ambiguous_unless_a_version_is_pinned() -> None:
+    rec = _quarantined(GOOD_V2, headers=[("schema-version", b"9"), ("schema-version", b"2")])
+    outcome = _classifier().classify(rec)
+    assert outcome.decision is Decision.FAIL
+    assert outcome.verdict is not None and outcome.verdict.reasons == ("ambiguous_version",)
+    assert _classifier(version=2).classify(rec).decision is Decision.PASS

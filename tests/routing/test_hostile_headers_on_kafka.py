@@ -113,3 +113,26 @@ def test_forged_guard_headers_are_renamed_and_null_header_values_stay_null(
     [bad] = read_topic(bootstrap, f"{source}.quarantine", client=kafka_client)
     assert bad.envelope["attempt"] == 1 and bad.value == b"{"
     assert bad.headers[:3] == valid.headers
+
+
+def test_two_version_headers_are_quarantined_as_ambiguous_with_both_kept(
+    kafka: LocalKafka, unique: Callable[[str], str], kafka_client: str
+) -> None:
+    """`9` then `2`: judged by the last it would pass, and a reader taking the first would see
+    9. Quarantined instead, both headers kept in order; one header still passes."""
+    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    _topic(bootstrap, source, 1)
+    good = json.dumps(good_order(random.Random(3), 2)).encode()
+    twice = [("schema-version", b"9"), ("schema-version", b"2")]
+    once = [("schema-version", b"2")]
+    _produce(bootstrap, source, [(0, b"twice", good, twice), (0, b"once", good, once)])
+
+    settings = _settings(bootstrap, kafka_client, unique("group"), source)
+    assert _run(settings, idle_timeout=3) == "idle-timeout"
+
+    [valid] = read_topic(bootstrap, f"{source}.valid", client=kafka_client)
+    assert (valid.key, valid.headers) == (b"once", once)
+    [bad] = read_topic(bootstrap, f"{source}.quarantine", client=kafka_client)
+    assert (bad.key, bad.value) == (b"twice", good)
+    assert bad.envelope["reasons"] == ["ambiguous_version"]
+    assert [(n, v) for n, v in bad.headers if n == "schema-version"] == twice

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -199,3 +200,46 @@ def test_slices_of_a_batch_merge_into_the_batch_routed_whole() -> None:
     assert (merged.stats.valid, merged.stats.quarantined) == (whole.stats.valid, 3)
     assert merged.stats.by_reason == whole.stats.by_reason
     assert [rec.offset for rec, _ in merged.verdicts] == list(range(7))
+
+
+@pytest.mark.parametrize(
+    "versions", [[b"9", b"2"], [b"2", b"2"], [b"1", b"v2", b"V2"], [None, b"2"]]
+)
+def test_two_or_more_version_headers_are_quarantined_as_ambiguous(
+    versions: list[bytes | None],
+) -> None:
+    """Whatever their values (equal ones too): a reader taking the first and one taking the
+    last could judge the record by different contracts."""
+    headers = [("schema-version", v) for v in versions]
+    [out] = _router().route([_rec(json.dumps(GOOD).encode(), headers=headers)]).records
+    assert out.topic == "orders.quarantine"
+    env = read_envelope(out.headers)
+    assert env["reasons"] == ["ambiguous_version"]
+    assert env["versions_tried"] == []
+    assert [(n, v) for n, v in out.headers if n == "schema-version"] == headers
+
+
+def test_one_version_header_is_not_ambiguous() -> None:
+    headers = [("schema-version", b"2"), ("trace", b"t")]
+    [out] = _router().route([_rec(json.dumps(GOOD).encode(), headers=headers)]).records
+    assert out.topic == "orders.valid"
+
+
+def test_a_re_sent_signed_replay_record_is_not_a_new_trusted_attempt() -> None:
+    lineage = [
+        ("guard.attempt", b"2"),
+        ("guard.replay.id", b"r1"),
+        ("guard.replay.quarantine.offset", b"7"),
+    ]
+    headers = [*lineage, (H_SIGNATURE, sign(b"key", b"k0", b"{", lineage))]
+    router = _router()
+    router.trust = EnvelopeTrust(b"key")
+    first = _rec(b"{", offset=0, headers=headers)
+    resent = dataclasses.replace(first, offset=9)  # the same record, verbatim, re-sent
+    [again] = router.route([first]).records  # the same offset again: a retried batch
+    [out_first] = router.route([first]).records
+    [out_resent] = router.route([resent]).records
+    assert read_envelope(again.headers)["attempt"] == 3
+    assert read_envelope(out_first.headers)["attempt"] == 3
+    assert read_envelope(out_resent.headers)["attempt"] == 1
+    assert ("guard.untrusted.replay.id", b"r1") in out_resent.headers

@@ -151,6 +151,7 @@ def test_reason_codes_are_stable_strings() -> None:
         "not_avro",
         "unknown_version",
         "retired_version",
+        "ambiguous_version",
         "missing_field",
         "null_not_allowed",
         "wrong_type",

@@ -1,0 +1,89 @@
+"""The local replicated cluster: its nodes' config, its recorded layout, and one node killed
+and brought back in place on the session's real 3-node cluster."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from kafka import KafkaProducer
+
+from guard.localbroker import LocalKafkaCluster, render_server_properties
+from guard.localbroker.cluster import CLUSTER_FILE, under_replicated
+from guard.verify import read_topic
+from tests.faults.cluster import leader, wait_leaders_without
+
+
+def _parse(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if line)
+
+
+def test_cluster_node_properties_use_static_voters_and_three_replicas(tmp_path: Path) -> None:
+    voters = "1@127.0.0.1:1,2@127.0.0.1:2,3@127.0.0.1:3"
+    props = _parse(
+        render_server_properties(
+            client_port=9,
+            controller_port=2,
+            log_dir=tmp_path,
+            node_id=2,
+            quorum_voters=voters,
+            replication=3,
+        )
+    )
+    assert props["node.id"] == "2"
+    assert props["controller.quorum.voters"] == voters
+    assert "controller.quorum.bootstrap.servers" not in props
+    for key in (
+        "default.replication.factor",
+        "offsets.topic.replication.factor",
+        "transaction.state.log.replication.factor",
+        "share.coordinator.state.topic.replication.factor",
+    ):
+        assert props[key] == "3", key
+    for key in (
+        "min.insync.replicas",
+        "transaction.state.log.min.isr",
+        "share.coordinator.state.topic.min.isr",
+    ):
+        assert props[key] == "2", key
+    assert props["group.initial.rebalance.delay.ms"] == "0"
+
+
+def test_a_cluster_made_again_on_its_data_dir_keeps_its_ports_and_id(tmp_path: Path) -> None:
+    first = LocalKafkaCluster(3, tmp_path)
+    again = LocalKafkaCluster(3, tmp_path)
+    assert (tmp_path / CLUSTER_FILE).exists()
+    assert again.bootstrap_servers == first.bootstrap_servers
+    assert {n.ports for n in again.nodes.values()} == {n.ports for n in first.nodes.values()}
+    assert len({p for n in first.nodes.values() for p in n.ports}) == 6, "six distinct ports"
+
+
+def _produce_one(bootstrap: str, topic: str, value: bytes) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", max_block_ms=60_000)
+    try:
+        producer.send(topic, value=value).get(timeout=60)
+    finally:
+        producer.close(timeout=10)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(600)
+def test_a_killed_leader_comes_back_in_place_with_its_data_and_rejoins_the_isr(
+    kafka_cluster: LocalKafkaCluster,
+) -> None:
+    bootstrap = kafka_cluster.bootstrap_servers
+    topic = f"cluster-{uuid.uuid4().hex[:8]}"
+    _produce_one(bootstrap, topic, b"before")
+    victim = leader(bootstrap, topic)
+    address = kafka_cluster.node(victim).bootstrap_address
+    kafka_cluster.kill_node(victim, hard=True)
+    assert victim not in kafka_cluster.running()
+    wait_leaders_without(bootstrap, topic, {victim})
+    _produce_one(bootstrap, topic, b"while down")  # acks=all with 2 of 3 in sync
+    kafka_cluster.start_node(victim)
+    kafka_cluster.wait_in_sync(timeout=300)
+    assert kafka_cluster.node(victim).bootstrap_address == address
+    assert under_replicated(bootstrap, [topic]) == []
+    values = [r.value for r in read_topic(address, topic)]
+    assert values == [b"before", b"while down"]
