@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: demo test lint kafka-fetch contract-ci bench clean
+.PHONY: demo test test-cluster lint kafka-fetch contract-ci bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ kafka-fetch: $(BIN)/.installed
 # pytest last, so its summary closes the output.
 test: lint kafka-fetch contract-ci
 	$(BIN)/pytest -ra
+
+# Every 3-broker cluster scenario (coordinator kills, rolling restart, one node down too):
+# ~30 minutes on 2 cores, so `make test` runs only the leader kill and ISR below min.
+test-cluster: $(BIN)/.installed kafka-fetch
+	GUARD_FAULTS_CLUSTER=all $(BIN)/pytest -ra tests/faults/test_cluster.py
 
 # What docs/ci.md recommends, run on this project's own example data: the contract check must
 # pass, the stable sample must show no drift, and the drifted sample must be caught (exit 1).
