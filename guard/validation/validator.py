@@ -16,11 +16,13 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from guard.contracts.registry import Contract, Subject
+from guard.contracts.rules import RuleSet
 from guard.contracts.unknown import Shape
 from guard.errors import ConfigError
 from guard.validation.decode import Limits, decode
 from guard.validation.mapping import map_errors
 from guard.validation.reasons import FieldError, Reason
+from guard.validation.rules import judge
 from guard.validation.wire import FRAME_BYTES, WireFormat, framing_hint
 
 # Decode failures that framed bytes on a plain-JSON route produce (the hint says why).
@@ -43,6 +45,9 @@ class Verdict:
     value: bytes | None = None  # what goes to the clean topic (stripped if the policy says so)
     unknown_fields: tuple[str, ...] = ()
     record: dict[str, Any] | None = field(default=None, repr=False)
+    # `warn` rules that did not hold on the accepting version (rule_failed / rule_error
+    # entries naming the rule): the record passes, the warnings are counted.
+    warnings: tuple[FieldError, ...] = ()
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -181,6 +186,13 @@ class RecordValidator:
                         self.expose_values,
                     )
                 continue
+            warnings: tuple[FieldError, ...] = ()
+            if check.rules:  # business rules run only on records whose fields pass
+                rule_errors, warnings = judge(check.rules, obj, check.version)
+                if rule_errors:
+                    if not first_errors:
+                        first_errors = rule_errors
+                    continue
             unknown: tuple[str, ...] = ()
             out = value
             if check.tolerant:
@@ -188,7 +200,7 @@ class RecordValidator:
                 if unknown and check.strips:
                     obj = check.shape.strip(obj)
                     out = _encode(obj)
-            return Verdict(True, name, check.version, check.tried, (), out, unknown, obj)
+            return Verdict(True, name, check.version, check.tried, (), out, unknown, obj, warnings)
         return Verdict(False, name, None, candidates, first_errors, record=obj)
 
 
@@ -202,6 +214,7 @@ class _Check:
     tolerant: bool  # unknown fields may pass, so they are reported
     strips: bool
     tried: tuple[int, ...]  # the versions tried up to and including this one
+    rules: RuleSet  # the version's business rules (empty: nothing to run)
 
     @classmethod
     def each(cls, subject: Subject, candidates: tuple[int, ...]) -> tuple[_Check, ...]:
@@ -217,6 +230,7 @@ class _Check:
                     shape.tolerates_unknown,
                     shape.strips,
                     candidates[: i + 1],
+                    contract.rules,
                 )
             )
         return tuple(out)
