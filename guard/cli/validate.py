@@ -78,6 +78,10 @@ def validate(
         )
         for reason, count in summary.by_reason.most_common():
             click.echo(f"  {reason:<20} {count}")
+        if summary.by_rule:
+            click.echo("rules that did not hold:")
+            for rule, count in summary.by_rule.most_common():
+                click.echo(f"  {rule:<40} {count}")
         if summary.quarantine_file:
             click.echo(f"quarantined records: {summary.quarantine_file}")
     if summary.total == 0 and not allow_empty:

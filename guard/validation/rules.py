@@ -28,3 +28,13 @@ def rule_error(outcome: RuleOutcome, version: int) -> FieldError:
         return FieldError("", Reason.RULE_FAILED, message, version, rule=rule.name)
     message = f"rule {rule.name} could not be evaluated: {outcome.detail}"
     return FieldError("", Reason.RULE_ERROR, message, version, rule=rule.name)
+
+
+def rule_hits(
+    errors: tuple[FieldError, ...], warnings: tuple[FieldError, ...]
+) -> list[tuple[str, str, str]]:
+    """(rule, action, reason) for each rule a verdict names: action `quarantine` for its
+    errors, `warn` for its warnings; reason `rule_failed` or `rule_error`."""
+    hits = [(e.rule, "quarantine", e.code.value) for e in errors if e.rule is not None]
+    hits += [(w.rule, "warn", w.code.value) for w in warnings if w.rule is not None]
+    return hits
