@@ -122,8 +122,11 @@ def _compile(rule: RuleSpec) -> Any:
 @cache
 def _env() -> Any:
     from cel_expr_python import cel
+    from cel_expr_python.ext.ext_math import ExtMath
+    from cel_expr_python.ext.ext_strings import ExtStrings
 
-    return cel.NewEnv(variables={ROOT: cel.Type.DYN})
+    # The strings and math extensions, as Confluent's and Conduktor's CEL environments offer.
+    return cel.NewEnv(variables={ROOT: cel.Type.DYN}, extensions=[ExtStrings(), ExtMath()])
 
 
 # CEL's messages for run-time errors, reduced to value-free descriptions (logs and envelopes
