@@ -1,0 +1,61 @@
+"""The drift report counts failures per contract rule in JSON, Markdown and HTML."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from guard.cli.main import cli
+from guard.reports.rules_section import rules_html, rules_json, rules_md
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_rules_json_lists_every_declared_rule_with_zeros() -> None:
+    from collections import Counter
+
+    hits = Counter({("a", "quarantine", "rule_failed"): 2, ("b", "warn", "rule_error"): 1})
+    rows = rules_json(hits, [("a", "quarantine"), ("b", "warn"), ("c", "quarantine")])
+    assert rows == [
+        {"rule": "a", "on_failure": "quarantine", "failed": 2, "errors": 0},
+        {"rule": "b", "on_failure": "warn", "failed": 0, "errors": 1},
+        {"rule": "c", "on_failure": "quarantine", "failed": 0, "errors": 0},
+    ]
+    assert rules_md([]) == [] and rules_html([]) == ""
+
+
+def test_drift_report_counts_failures_per_rule_in_all_three_formats(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "drift",
+            "report",
+            "--subject",
+            "orders",
+            "--schemas-dir",
+            str(ROOT / "examples" / "rules"),
+            "--baseline",
+            str(ROOT / "examples" / "data" / "orders-baseline.jsonl"),
+            "--out",
+            str(out),
+            "--no-gx",
+            "--current",
+            str(ROOT / "examples" / "data" / "orders-rules.jsonl"),
+        ],
+    )
+    assert result.exit_code == 1, result.output  # two records break a quarantine rule
+    data = json.loads((out / "report.json").read_text())
+    assert data["contract"]["guard_reasons"] == {"rule_failed": 2}
+    assert {r["rule"]: (r["on_failure"], r["failed"]) for r in data["contract"]["rules"]} == {
+        "chf_ships_to_switzerland": ("quarantine", 1),
+        "amount_per_unit_plausible": ("quarantine", 1),
+        "lines_within_quantity": ("warn", 1),
+    }
+    md = (out / "report.md").read_text()
+    assert "| `lines_within_quantity` | warn | 1 | 0 |" in md
+    html = (out / "report.html").read_text()
+    assert '<section id="rules">' in html
+    assert "<td><code>chf_ships_to_switzerland</code></td><td>quarantine</td>" in html
