@@ -7,6 +7,8 @@ from collections import Counter
 from html import escape
 from typing import Any
 
+from guard.contracts.rule_notes import ENFORCED_BY
+
 # (rule, action, reason) -> records; action quarantine|warn, reason rule_failed|rule_error.
 RuleHits = Counter[tuple[str, str, str]]
 
@@ -19,6 +21,9 @@ def rules_json(hits: RuleHits, declared: list[tuple[str, str]]) -> list[dict[str
             "on_failure": action,
             "failed": hits[(name, action, "rule_failed")],
             "errors": hits[(name, action, "rule_error")],
+            # no GX expectation or pandera check stands for a CEL rule (contracts/rule_notes.py)
+            "great_expectations": ENFORCED_BY,
+            "pandera": ENFORCED_BY,
         }
         for name, action in declared
     ]
@@ -50,6 +55,7 @@ def rules_html(rows: list[dict[str, Any]]) -> str:
     )
     return (
         '<section id="rules"><h2>Contract rules</h2><p>Current records on which each rule did '
-        "not hold (<code>warn</code> rules let the record pass).</p><table><tr><th>rule</th>"
+        "not hold (<code>warn</code> rules let the record pass). Great Expectations and pandera "
+        f"do not re-check them: {ENFORCED_BY}.</p><table><tr><th>rule</th>"
         f"<th>on failure</th><th>failed</th><th>errors</th></tr>{body}</table></section>"
     )

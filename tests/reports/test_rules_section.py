@@ -18,11 +18,13 @@ def test_rules_json_lists_every_declared_rule_with_zeros() -> None:
 
     hits = Counter({("a", "quarantine", "rule_failed"): 2, ("b", "warn", "rule_error"): 1})
     rows = rules_json(hits, [("a", "quarantine"), ("b", "warn"), ("c", "quarantine")])
-    assert rows == [
-        {"rule": "a", "on_failure": "quarantine", "failed": 2, "errors": 0},
-        {"rule": "b", "on_failure": "warn", "failed": 0, "errors": 1},
-        {"rule": "c", "on_failure": "quarantine", "failed": 0, "errors": 0},
+    assert [(r["rule"], r["on_failure"], r["failed"], r["errors"]) for r in rows] == [
+        ("a", "quarantine", 2, 0),
+        ("b", "warn", 0, 1),
+        ("c", "quarantine", 0, 0),
     ]
+    assert {r["great_expectations"] for r in rows} == {"enforced by the guard"}
+    assert {r["pandera"] for r in rows} == {"enforced by the guard"}
     assert rules_md([]) == [] and rules_html([]) == ""
 
 
@@ -41,7 +43,6 @@ def test_drift_report_counts_failures_per_rule_in_all_three_formats(tmp_path: Pa
             str(ROOT / "examples" / "data" / "orders-baseline.jsonl"),
             "--out",
             str(out),
-            "--no-gx",
             "--current",
             str(ROOT / "examples" / "data" / "orders-rules.jsonl"),
         ],
@@ -59,3 +60,29 @@ def test_drift_report_counts_failures_per_rule_in_all_three_formats(tmp_path: Pa
     html = (out / "report.html").read_text()
     assert '<section id="rules">' in html
     assert "<td><code>chf_ships_to_switzerland</code></td><td>quarantine</td>" in html
+    # The derived GX suite lists the rules it does not re-check.
+    suite = json.loads((out / "gx" / "expectations" / "orders" / "v3.json").read_text())
+    listed = suite["meta"]["enforced_by_guard"]
+    assert [r["rule"] for r in listed] == [
+        "chf_ships_to_switzerland",
+        "amount_per_unit_plausible",
+        "lines_within_quantity",
+    ]
+    assert {r["check"] for r in listed} == {"enforced by the guard"}
+
+
+def test_pandera_schema_lists_the_rules_as_enforced_by_the_guard() -> None:
+    from guard.contracts import load_registry
+    from guard.contracts.pandera_schema import pandera_schemas
+
+    spec = load_registry(ROOT / "examples" / "rules").subject("orders").versions[3].spec
+    for schema in pandera_schemas(spec).values():
+        assert schema.metadata is not None
+        listed = [r["rule"] for r in schema.metadata["enforced_by_guard"]]
+        assert listed == [
+            "chf_ships_to_switzerland",
+            "amount_per_unit_plausible",
+            "lines_within_quantity",
+        ]
+    plain = load_registry(ROOT / "schemas").subject("orders").versions[2].spec
+    assert all(s.metadata is None for s in pandera_schemas(plain).values())
