@@ -260,6 +260,7 @@ def test_summary_json_is_plain_data(registry: Registry, tmp_path: Path) -> None:
         "blank_lines": 0,
         "by_reason": {"not_json": 1},
         "by_field": {"(record)": 1},
+        "by_rule": {},
         "quarantine_file": summary.quarantine_file,
     }
 
