@@ -50,6 +50,9 @@ class RuleSet:
     rules: tuple[CompiledRule, ...] = ()
     keys: frozenset[str] = frozenset()  # top-level fields any rule selects
     whole_record: bool = False  # some rule uses `record` other than through `.field`
+    # Every rule ANDed into one program: true exactly when every rule is true (CEL's `&&`
+    # is true only if both sides are), so the common case costs one evaluation.
+    conjunction: Any = None
 
     def __bool__(self) -> bool:
         return bool(self.rules)
@@ -59,8 +62,15 @@ class RuleSet:
         # Only the fields rules select are converted to CEL values: a record's other fields
         # (an unchecked 2 KB blob, say) cost nothing.
         data = record if self.whole_record else {k: record[k] for k in self.keys if k in record}
+        bound = {ROOT: data}
+        if self.conjunction is not None:
+            try:
+                if self.conjunction.eval(data=bound).plain_value() is True:
+                    return []
+            except Exception:  # a value CEL refused: find out which rule, one by one
+                pass
         try:
-            activation = _env().Activation({ROOT: data})
+            activation = _env().Activation(bound)
         except Exception as exc:  # a value CEL cannot hold (an integer beyond 64 bits)
             detail = describe_error(str(exc))
             return [RuleOutcome(r.spec, "error", detail) for r in self.rules]
@@ -100,7 +110,12 @@ def compile_rules(spec: ContractSpec) -> RuleSet:
         keys |= refs.top_level
         whole = whole or refs.whole_record
         compiled.append(CompiledRule(rule, program))
-    return RuleSet(tuple(compiled), frozenset(keys), whole)
+    conjunction = None
+    if len(compiled) > 1:
+        conjunction = _env().compile(" && ".join(f"({r.expr})" for r in spec.rules))
+    else:
+        conjunction = compiled[0].program
+    return RuleSet(tuple(compiled), frozenset(keys), whole, conjunction)
 
 
 def _compile(rule: RuleSpec) -> Any:

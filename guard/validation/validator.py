@@ -187,7 +187,7 @@ class RecordValidator:
                     )
                 continue
             warnings: tuple[FieldError, ...] = ()
-            if check.rules:  # business rules run only on records whose fields pass
+            if check.rules is not None:  # business rules run only on records whose fields pass
                 rule_errors, warnings = judge(check.rules, obj, check.version)
                 if rule_errors:
                     if not first_errors:
@@ -214,7 +214,7 @@ class _Check:
     tolerant: bool  # unknown fields may pass, so they are reported
     strips: bool
     tried: tuple[int, ...]  # the versions tried up to and including this one
-    rules: RuleSet  # the version's business rules (empty: nothing to run)
+    rules: RuleSet | None  # the version's business rules (None: it has none)
 
     @classmethod
     def each(cls, subject: Subject, candidates: tuple[int, ...]) -> tuple[_Check, ...]:
@@ -230,7 +230,7 @@ class _Check:
                     shape.tolerates_unknown,
                     shape.strips,
                     candidates[: i + 1],
-                    contract.rules,
+                    contract.rules or None,
                 )
             )
         return tuple(out)
