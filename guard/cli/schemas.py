@@ -80,6 +80,28 @@ def export(
         click.echo(str(target))
 
 
+@schemas.command("promote")
+@schemas_dir_option
+@click.option("--subject", "-s", required=True, help="The subject.")
+@click.option("--version", "-v", "version", type=int, required=True, help="The candidate.")
+def promote(schemas_dir: Path, subject: str, version: int) -> None:
+    """Turn a `status: candidate` version into `active`, through the subject's
+    compatibility check (subject.yaml). Exits 1, changing nothing, when it breaks the mode."""
+    import sys
+
+    from guard.contracts import load_registry
+    from guard.shadow.promote import promote as run
+
+    result = run(load_registry(schemas_dir), subject, version)
+    if result.done:
+        click.echo(f"{subject} v{version}: candidate -> active ({result.mode}: ok)")
+        return
+    click.echo(f"{subject} v{version}: not promoted, {len(result.breaks)} {result.mode} breaks")
+    for b in result.breaks:
+        click.echo(f"  v{b.old_version} -> v{b.new_version} {b.direction} {b.field}: {b.why}")
+    sys.exit(1)
+
+
 def _attach_compat_commands() -> None:
     from guard.cli.schemas_compat import check, diff, suggest
 
