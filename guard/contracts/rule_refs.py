@@ -57,7 +57,7 @@ class _Tok:
     offset: int
 
 
-def _tokens(expr: str) -> list[_Tok]:
+def tokens(expr: str) -> list[_Tok]:
     out = []
     for m in _TOKEN.finditer(expr):
         kind = m.lastgroup or "sym"
@@ -69,7 +69,7 @@ def _tokens(expr: str) -> list[_Tok]:
 def scan(expr: str, fields: dict[str, FieldSpec]) -> Refs:
     """The field paths `expr` selects under `record`; RuleRefError for an undeclared field or
     comprehensions nested too deep."""
-    toks = _tokens(expr)
+    toks = tokens(expr)
     _check_nesting(toks)
     paths: list[tuple[str, ...]] = []
     whole = False
