@@ -116,9 +116,7 @@ class RecordValidator:
                 err = FieldError(
                     "",
                     Reason.RETIRED_VERSION,
-                    f"version {version} is retired"
-                    if version not in self.subject.active
-                    else f"version {version} is not accepted here (accepted: {self._accepted})",
+                    _not_accepted(self.subject, version, self._accepted),
                     version,
                 )
                 return Verdict(False, name, None, (version,), (err,))
@@ -234,6 +232,14 @@ class _Check:
                 )
             )
         return tuple(out)
+
+
+def _not_accepted(subject: Subject, version: int, accepted: object) -> str:
+    if subject.versions[version].candidate:
+        return f"version {version} is a candidate (shadow rollout), not enforced yet"
+    if version not in subject.active:
+        return f"version {version} is retired"
+    return f"version {version} is not accepted here (accepted: {accepted})"
 
 
 def _encode(obj: dict[str, Any]) -> bytes:
