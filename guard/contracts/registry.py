@@ -83,7 +83,9 @@ class Subject:
     def latest(self) -> int:
         active = self.active
         if not active:
-            raise ContractError(f"subject {self.name}", "every version is retired")
+            raise ContractError(
+                f"subject {self.name}", "every version is retired (or a candidate: not enforced)"
+            )
         return active[0]
 
 
