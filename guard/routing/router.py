@@ -107,8 +107,6 @@ class Router:
         self.trust = trust or EnvelopeTrust()
         self.header_style = header_style
         self.task_id = task_id  # Connect-style headers name the instance as the task
-        # Contract rules run a batch at a time, after the batch's field checks (_prejudge).
-        self._rules_batched = any(p.validator.has_rules for p in plans.values())
 
     def route(self, batch: list[InRecord]) -> RoutedBatch:
         """Verdicts and output records for one batch. Counters are kept in locals and folded
@@ -121,8 +119,7 @@ class Router:
         unknown: list[str] = []
         quarantined_at = now_iso().encode()  # one clock read per batch, not per record
         plans, version_header, forward = self.plans, self.version_header, self.forward_tombstones
-        judged = self._prejudge(batch) if self._rules_batched else None
-        for i, rec in enumerate(batch):
+        for rec in batch:
             offsets[(rec.topic, rec.partition)] = rec.offset + 1
             plan = plans[rec.topic]  # the service subscribes to routed topics only
             headers: InHeaders = rec.headers
@@ -142,8 +139,6 @@ class Router:
                 # A tombstone deletes its key downstream; one without a key deletes nothing
                 # and is quarantined like any null value.
                 verdict = Verdict(True, plan.validator.subject.name, None, (), value=None)
-            elif judged is not None:
-                verdict = judged[i] or plan.validator.validate(rec.value, version)
             else:
                 verdict = plan.validator.validate(rec.value, version)
             raw: InHeaders = []
@@ -190,32 +185,6 @@ class Router:
         stats.valid = sum(n for (_, kind), n in by_topic.items() if kind == "valid")
         stats.quarantined = len(batch) - stats.valid
         return RoutedBatch(out, offsets, stats, verdicts)
-
-    def _prejudge(self, batch: list[InRecord]) -> list[Verdict | None]:
-        """Every record's verdict, field checks first and then the batch's contract rules:
-        the same verdicts as one by one, but the CEL runtime stays in the CPU's caches
-        (docs/performance.md, "Contract rules"). None for a tombstone to forward."""
-        version_header, forward = self.version_header, self.forward_tombstones
-        out: list[Verdict | None] = []
-        pending: list[tuple[int, RecordValidator, bytes | None, bytes | None]] = []
-        for rec in batch:
-            if rec.value is None and rec.key is not None and forward:
-                out.append(None)
-                continue
-            version = None
-            for name, hv in rec.headers:
-                if name == version_header:
-                    version = hv
-            validator = self.plans[rec.topic].validator
-            verdict = validator.validate(rec.value, version, defer_rules=True)
-            if verdict.pending is not None:
-                pending.append((len(out), validator, rec.value, version))
-            out.append(verdict)
-        for i, validator, value, version in pending:
-            judged = out[i]
-            assert judged is not None
-            out[i] = validator.finish_rules(judged, value, version)
-        return out
 
     def quarantine_copy(self, rec: InRecord, verdict: Verdict) -> OutRecord:
         """The quarantine copy of `rec` with the errors of `verdict`, as `route` builds one;

@@ -48,9 +48,6 @@ class Verdict:
     # `warn` rules that did not hold on the accepting version (rule_failed / rule_error
     # entries naming the rule): the record passes, the warnings are counted.
     warnings: tuple[FieldError, ...] = ()
-    # Set by `validate(..., defer_rules=True)`: the accepting version's rules, not yet run;
-    # `finish_rules` runs them (a batch at a time keeps the CEL runtime in the CPU's cache).
-    pending: RuleSet | None = field(default=None, repr=False)
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -104,29 +101,9 @@ class RecordValidator:
             for spelling in (str(v), f"v{v}", f"V{v}"):
                 self._by_header[spelling.encode()] = v
 
-    @property
-    def has_rules(self) -> bool:
-        """Whether any version this validator may accept has contract rules."""
-        return any(c.rules is not None for checks in self._checks.values() for c in checks)
-
-    def finish_rules(
-        self, verdict: Verdict, value: bytes | None, version_header: bytes | None = None
-    ) -> Verdict:
-        """The final verdict for one `validate(..., defer_rules=True)` gave: the same as
-        `validate(value, version_header)` gives."""
-        if verdict.pending is None:
-            return verdict
-        assert verdict.record is not None and verdict.version is not None
-        errors, warnings = judge(verdict.pending, verdict.record, verdict.version)
-        if errors:  # rare: judge it again in full (an older accepted version may pass)
-            return self.validate(value, version_header)
-        return replace(verdict, warnings=warnings, pending=None)
-
-    def validate(
-        self, value: bytes | None, version_header: bytes | None = None, defer_rules: bool = False
-    ) -> Verdict:
+    def validate(self, value: bytes | None, version_header: bytes | None = None) -> Verdict:
         if self.wire is not None:
-            return self._validate_framed(value, self.wire, defer_rules)
+            return self._validate_framed(value, self.wire)
         name = self.subject.name
         if version_header is not None:
             version = self._by_header.get(version_header.strip())
@@ -153,11 +130,9 @@ class RecordValidator:
             if hint is not None:
                 decode_error = replace(decode_error, message=f"{decode_error.message}; {hint}")
             return Verdict(False, name, None, candidates, (decode_error,))
-        return self._check(candidates, obj, value, defer_rules)
+        return self._check(candidates, obj, value)
 
-    def _validate_framed(
-        self, value: bytes | None, wire: WireFormat, defer_rules: bool = False
-    ) -> Verdict:
+    def _validate_framed(self, value: bytes | None, wire: WireFormat) -> Verdict:
         """The frame's schema id names the version (a version header is not consulted)."""
         name = self.subject.name
         if value is None or not value or len(value) > self.limits.max_bytes:
@@ -182,7 +157,7 @@ class RecordValidator:
             if obj is None:
                 assert error is not None
                 return Verdict(False, name, None, (read.version,), (error,))
-        verdict = self._check((read.version,), obj, value, defer_rules)
+        verdict = self._check((read.version,), obj, value)
         if verdict.ok and verdict.value is not value:
             # `strip` re-encoded the record: a JSON payload keeps its frame; an Avro payload is
             # passed as written (its writer schema, named by the id, defines those bytes).
@@ -193,11 +168,7 @@ class RecordValidator:
         return verdict
 
     def _check(
-        self,
-        candidates: tuple[int, ...],
-        obj: dict[str, Any],
-        value: bytes | None,
-        defer_rules: bool = False,
+        self, candidates: tuple[int, ...], obj: dict[str, Any], value: bytes | None
     ) -> Verdict:
         """The first candidate version whose contract accepts `obj`, else the newest's errors."""
         name = self.subject.name
@@ -214,8 +185,7 @@ class RecordValidator:
                     )
                 continue
             warnings: tuple[FieldError, ...] = ()
-            pending = check.rules if defer_rules else None
-            if check.rules is not None and not defer_rules:  # run only when the fields pass
+            if check.rules is not None:  # business rules run only on records whose fields pass
                 rule_errors, warnings = judge(check.rules, obj, check.version)
                 if rule_errors:
                     if not first_errors:
@@ -228,9 +198,7 @@ class RecordValidator:
                 if unknown and check.strips:
                     obj = check.shape.strip(obj)
                     out = _encode(obj)
-            return Verdict(
-                True, name, check.version, check.tried, (), out, unknown, obj, warnings, pending
-            )
+            return Verdict(True, name, check.version, check.tried, (), out, unknown, obj, warnings)
         return Verdict(False, name, None, candidates, first_errors, record=obj)
 
 
