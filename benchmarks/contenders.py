@@ -81,8 +81,13 @@ def _peer_timing(run: ChildRun) -> Timing:
     )
 
 
-def _guard(client: str, monitoring: bool) -> Callable[[Job], list[str]]:
+def _guard(client: str, monitoring: bool, rules: bool = False) -> Callable[[Job], list[str]]:
     def command(job: Job) -> list[str]:
+        schemas = job.schemas
+        if rules:  # orders v2 with the three rules of examples/rules (benchmarks/rules.py)
+            from benchmarks.rules import rules_schemas
+
+            schemas = rules_schemas(job.workdir / f"{job.group}.schemas")
         config: dict[str, Any] = {
             "kafka": {
                 "client": client,
@@ -90,7 +95,7 @@ def _guard(client: str, monitoring: bool) -> Callable[[Job], list[str]]:
                 "group_id": job.group,
                 "instance_id": "bench",
             },
-            "schemas_dir": str(job.schemas),
+            "schemas_dir": str(schemas),
             "batch": {"max_records": job.batch, "poll_timeout_ms": 1000},
             "log": {"level": "DEBUG", "format": "json"},  # "batch committed" lines time it
             "topics": {
@@ -159,6 +164,10 @@ CONTENDERS: tuple[Contender, ...] = (
               _guard("confluent", False), _guard_timing),
     Contender("guard confluent +mon", "guard", "confluent", "split",
               _guard("confluent", True), _guard_timing, "monitoring on"),
+    Contender("guard kafka-python +rules", "guard", "kafka-python", "split",
+              _guard("kafka-python", False, rules=True), _guard_timing, "three contract rules"),
+    Contender("guard confluent +rules", "guard", "confluent", "split",
+              _guard("confluent", False, rules=True), _guard_timing, "three contract rules"),
     Contender("hand-written jsonschema", "peer", "kafka-python", "split",
               _peer("handwritten"), _peer_timing, "at-least-once"),
     Contender("Quix Streams EOS", "peer", "confluent", "split",

@@ -156,6 +156,10 @@ def targets(results: list[Result], rss: dict[str, Any] | None) -> list[Target]:
                "guard kafka-python +mon", "guard kafka-python"),
         target("monitoring costs <= 15% of throughput (confluent: on/off >= 0.85)", 0.85,
                "guard confluent +mon", "guard confluent"),
+        target("three contract rules cost <= 15% (kafka-python: rules/none >= 0.85)", 0.85,
+               "guard kafka-python +rules", "guard kafka-python"),
+        target("three contract rules cost <= 15% (confluent: rules/none >= 0.85)", 0.85,
+               "guard confluent +rules", "guard confluent"),
     ]  # fmt: skip
     growth = None if rss is None else rss.get("growth")
     flat = None if growth is None else 1.0 - growth

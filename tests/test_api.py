@@ -106,3 +106,26 @@ def test_a_valid_record_has_no_envelope() -> None:
     orders = load_contracts(SCHEMAS).validator("orders")
     with pytest.raises(ValueError):
         orders.quarantine_headers(orders.validate(json.dumps(GOOD).encode()))
+
+
+def test_api_verdicts_carry_rule_failures_and_warn_rules() -> None:
+    examples = SCHEMAS.parent / "examples" / "rules"
+    orders = load_contracts(examples).validator("orders")
+    order = {
+        "order_id": "3f1c2a9e-5b7d-4c1e-9a2f-0d8e6b4c7a11",
+        "customer_email": "ada@example.com",
+        "amount": 129.5,
+        "currency": "CHF",
+        "quantity": 1,
+        "created_at": "2026-11-21T09:15:00Z",
+        "shipping": {"country": "DE", "postcode": "10115"},
+    }
+    verdict = orders.validate_dict(order)
+    assert verdict.reasons == ("rule_failed",)
+    assert verdict.errors[0].rule == "chf_ships_to_switzerland"
+    headers = dict(orders.quarantine_headers(verdict, topic="orders", partition=0, offset=7))
+    assert b'"rule":"chf_ships_to_switzerland"' in headers["guard.errors"]
+    two_lines = {**order, "currency": "EUR", "items": [{"sku": "A", "qty": 1}] * 2}
+    passed = orders.validate_dict(two_lines)
+    assert passed.ok
+    assert [w.rule for w in passed.warnings] == ["lines_within_quantity"]

@@ -76,9 +76,21 @@ def _register() -> None:
     from guard.cli.replay import replay
     from guard.cli.run import run
     from guard.cli.schemas import schemas
+    from guard.cli.shadow import shadow
     from guard.cli.validate import validate
 
-    for command in (run, validate, schemas, quarantine, replay, drift, baseline, config, demo):
+    for command in (
+        run,
+        validate,
+        schemas,
+        shadow,
+        quarantine,
+        replay,
+        drift,
+        baseline,
+        config,
+        demo,
+    ):
         cli.add_command(command)
 
 

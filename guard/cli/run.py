@@ -57,6 +57,12 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
 
         monitor = MonitoringObserver(settings, registry, metrics=MonitorMetrics(metrics.registry))
         observers.append(monitor)
+    from guard.shadow.metrics import ShadowMetrics
+    from guard.shadow.observer import ShadowObserver
+
+    shadow = ShadowObserver(settings, registry, ShadowMetrics(metrics.registry))
+    if shadow.active:  # only when a routed subject has a `status: candidate` version
+        observers.append(shadow)
     service = build_service(settings, registry, observers=observers, probe=probe)
     # Signals first: a SIGTERM during start-up (a slow broker) must stop the run, too.
     service.install_signal_handlers()
@@ -71,6 +77,8 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
     try:
         if settings.monitoring.enabled:
             monitor.start()
+        if shadow.active:
+            shadow.start()
         summary = service.run(max_records=max_records, idle_timeout=idle_timeout)
     finally:
         if server is not None:

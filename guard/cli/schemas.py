@@ -39,10 +39,11 @@ def list_(schemas_dir: Path) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["json-schema", "avro"]),
+    type=click.Choice(["json-schema", "avro", "confluent"]),
     default="json-schema",
     show_default=True,
-    help="JSON Schema (draft 2020-12) or an Avro schema (for Schema Registry producers).",
+    help="JSON Schema (draft 2020-12), an Avro schema (for Schema Registry producers), or "
+    "`confluent`: what a registry accepts, the JSON Schema plus the rules as a ruleSet.",
 )
 @click.option(
     "--out",
@@ -67,12 +68,15 @@ def export(
             raise click.UsageError(f"subject {name!r} has no version {version}")
         versions = [version] if version is not None else sorted(subj.versions)
         selected += [subj.versions[v] for v in versions]
+    from guard.contracts.export_confluent import to_confluent_schema
+
     avro = fmt == "avro"
-    docs = [to_avro_schema(c) if avro else c.json_schema for c in selected]
+    make = {"avro": to_avro_schema, "confluent": to_confluent_schema}.get(fmt)
+    docs = [make(c) if make else c.json_schema for c in selected]
     if out is None:
         click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2))
         return
-    suffix = "avsc" if avro else "schema.json"
+    suffix = "avsc" if avro else "confluent.json" if fmt == "confluent" else "schema.json"
     for contract, doc in zip(selected, docs, strict=True):
         target = out / contract.subject / f"v{contract.version}.{suffix}"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -80,10 +84,33 @@ def export(
         click.echo(str(target))
 
 
+@schemas.command("promote")
+@schemas_dir_option
+@click.option("--subject", "-s", required=True, help="The subject.")
+@click.option("--version", "-v", "version", type=int, required=True, help="The candidate.")
+def promote(schemas_dir: Path, subject: str, version: int) -> None:
+    """Turn a `status: candidate` version into `active`, through the subject's
+    compatibility check (subject.yaml). Exits 1, changing nothing, when it breaks the mode."""
+    import sys
+
+    from guard.contracts import load_registry
+    from guard.shadow.promote import promote as run
+
+    result = run(load_registry(schemas_dir), subject, version)
+    if result.done:
+        click.echo(f"{subject} v{version}: candidate -> active ({result.mode}: ok)")
+        return
+    click.echo(f"{subject} v{version}: not promoted, {len(result.breaks)} {result.mode} breaks")
+    for b in result.breaks:
+        click.echo(f"  v{b.old_version} -> v{b.new_version} {b.direction} {b.field}: {b.why}")
+    sys.exit(1)
+
+
 def _attach_compat_commands() -> None:
     from guard.cli.schemas_compat import check, diff, suggest
+    from guard.cli.schemas_import import import_
 
-    for command in (check, diff, suggest):
+    for command in (check, diff, suggest, import_):
         schemas.add_command(command)
 
 

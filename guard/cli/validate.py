@@ -35,6 +35,12 @@ from guard.errors import InputError
 @click.option(
     "--allow-empty", is_flag=True, help="Input with no records passes (exit 0) instead of 2."
 )
+@click.option(
+    "--candidate",
+    is_flag=True,
+    help="Also show what each `status: candidate` version would quarantine, as if promoted "
+    "(the exit status and quarantine files still follow the enforced versions).",
+)
 @click.argument("files", nargs=-1, required=True)
 def validate(
     subject: str,
@@ -46,6 +52,7 @@ def validate(
     show_values: bool,
     as_json: bool,
     allow_empty: bool,
+    candidate: bool,
     files: tuple[str, ...],
 ) -> None:
     """Validate JSON Lines / JSON FILES ('-' for stdin) against SUBJECT.
@@ -58,6 +65,8 @@ def validate(
     from guard.filemode import validate_files
     from guard.validation import Limits
 
+    if candidate and "-" in files:
+        raise click.UsageError("--candidate reads the files twice: give files, not stdin")
     registry = load_registry(schemas_dir)
     summary = validate_files(
         registry,
@@ -68,8 +77,22 @@ def validate(
         Limits(max_bytes, max_depth),
         show_values,
     )
+    shadow = None
+    if candidate:
+        from guard.shadow.files import shadow_files
+
+        shadow = shadow_files(
+            registry,
+            subject,
+            list(files),
+            parse_accepted(accepted_versions),
+            Limits(max_bytes, max_depth),
+        )
     if as_json:
-        click.echo(json.dumps(summary.to_json(), indent=2))
+        data = summary.to_json()
+        if shadow is not None:
+            data["candidates"] = [c.to_json() for c in shadow]
+        click.echo(json.dumps(data, indent=2))
     else:
         blank = f", {summary.blank_lines} blank lines (no record)" if summary.blank_lines else ""
         click.echo(
@@ -78,8 +101,17 @@ def validate(
         )
         for reason, count in summary.by_reason.most_common():
             click.echo(f"  {reason:<20} {count}")
+        if summary.by_rule:
+            click.echo("rules that did not hold:")
+            for rule, count in summary.by_rule.most_common():
+                click.echo(f"  {rule:<40} {count}")
         if summary.quarantine_file:
             click.echo(f"quarantined records: {summary.quarantine_file}")
+        if shadow is not None:
+            from guard.shadow.files import render_counts
+
+            for line in render_counts(shadow):
+                click.echo(line)
     if summary.total == 0 and not allow_empty:
         raise InputError("no records in the input (pass --allow-empty if that is expected)")
     sys.exit(1 if summary.quarantined else 0)

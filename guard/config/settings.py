@@ -426,6 +426,9 @@ class GuardSettings(BaseSettings):
     log: LogSettings = LogSettings()
     metrics: MetricsSettings = MetricsSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    # Shadow rollout (`status: candidate` versions): each instance run's counts, compacted;
+    # `guard shadow status` merges them (docs/rules.md).
+    shadow_topic: str = "guard.shadow"
     # Learned baselines and other state the service writes: never into schemas_dir, which is
     # version-controlled. Relative to the config file (default: `state/` beside it).
     state_dir: Path = Path("state")

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 from guard.compat_modes import Mode
 from guard.contracts.compile import compile_field
 from guard.contracts.diff import summarize
+from guard.contracts.rule_compat import rule_findings
 from guard.contracts.spec import INT64_MAX, INT64_MIN, ContractSpec, FieldSpec, UnknownFieldPolicy
 
 Direction = Literal["backward", "forward"]
@@ -89,6 +90,7 @@ def readable(reader: ContractSpec, writer: ContractSpec) -> list[Finding]:
     """Why the reader contract may reject records the writer contract accepts ([] if never)."""
     ctx = _Ctx(f"v{reader.version}", f"v{writer.version}")
     ctx.level(reader.fields, writer.fields, reader.unknown_fields, writer.unknown_fields, "")
+    ctx.found += [Finding(*f) for f in rule_findings(reader, writer)]
     return ctx.found
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from guard.contracts.spec import ContractSpec, FieldSpec
+from guard.contracts.spec import ContractSpec, FieldSpec, RuleSpec
 
 ChangeKind = Literal["added", "removed", "changed"]
 
@@ -73,7 +73,32 @@ def diff_specs(old: ContractSpec, new: ContractSpec) -> list[Change]:
         if a != b:
             changes.append(Change("changed", "", attr, a, b))
     _fields(old.fields, new.fields, "", changes)
+    changes += rule_changes(old.rules, new.rules)
     return changes
+
+
+def rule_changes(old: list[RuleSpec], new: list[RuleSpec]) -> list[Change]:
+    """Rules added, removed and changed (by name), shown as `rule:<name>`."""
+    before = {r.name: r for r in old}
+    after = {r.name: r for r in new}
+    out: list[Change] = []
+    for name in [*before, *(n for n in after if n not in before)]:
+        where = f"rule:{name}"
+        a, b = before.get(name), after.get(name)
+        if b is None:
+            assert a is not None
+            out.append(Change("removed", where, None, f"{a.on_failure}: {a.expr}", None))
+        elif a is None:
+            out.append(Change("added", where, None, None, f"{b.on_failure}: {b.expr}"))
+        else:
+            for attr in ("expr", "on_failure", "message"):
+                x, y = getattr(a, attr), getattr(b, attr)
+                if x != y:
+                    kind: ChangeKind = (
+                        "added" if x is None else "removed" if y is None else "changed"
+                    )
+                    out.append(Change(kind, where, attr, x, y))
+    return out
 
 
 def render_diff(old: ContractSpec, new: ContractSpec, changes: list[Change]) -> str:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from guard.contracts.compile import FieldCompileError, compile_checker, compile_model
 from guard.contracts.jsonschema import to_json_schema
+from guard.contracts.rules import RuleCompileError, RuleSet, compile_rules
 from guard.contracts.spec import ContractSpec
 from guard.contracts.unknown import Shape
 from guard.errors import ContractError
@@ -35,6 +36,8 @@ class Contract:
     shape: Shape
     # The per-record check (the model's checks over plain dicts); raises ValidationError.
     check: Callable[[Any], Any]
+    # The version's business rules (CEL), run after `check` passes.
+    rules: RuleSet = field(default_factory=RuleSet)
 
     @property
     def subject(self) -> str:
@@ -48,6 +51,11 @@ class Contract:
     def retired(self) -> bool:
         return self.spec.status == "retired"
 
+    @property
+    def candidate(self) -> bool:
+        """Shadow-evaluated beside the enforced versions, never enforced itself."""
+        return self.spec.status == "candidate"
+
     @cached_property
     def json_schema(self) -> dict[str, Any]:
         return to_json_schema(self.spec, self.model)
@@ -60,14 +68,23 @@ class Subject:
 
     @property
     def active(self) -> list[int]:
-        """Non-retired versions, newest first."""
-        return sorted((v for v, c in self.versions.items() if not c.retired), reverse=True)
+        """Enforced (`active`) versions, newest first: not retired, not candidates."""
+        return sorted(
+            (v for v, c in self.versions.items() if c.spec.status == "active"), reverse=True
+        )
+
+    @property
+    def candidates(self) -> list[int]:
+        """Versions in shadow rollout (`status: candidate`), newest first."""
+        return sorted((v for v, c in self.versions.items() if c.candidate), reverse=True)
 
     @property
     def latest(self) -> int:
         active = self.active
         if not active:
-            raise ContractError(f"subject {self.name}", "every version is retired")
+            raise ContractError(
+                f"subject {self.name}", "every version is retired (or a candidate: not enforced)"
+            )
         return active[0]
 
 
@@ -123,8 +140,12 @@ def load_contract(path: Path) -> Contract:
         raise ContractError(path, exc.problem, field=exc.path) from exc
     except Exception as exc:  # any other schema-build failure is still a contract problem
         raise ContractError(path, f"cannot compile: {exc}") from exc
+    try:
+        rules = compile_rules(spec)
+    except RuleCompileError as exc:
+        raise ContractError(path, str(exc)) from None
     shape = Shape.of(spec.fields, spec.unknown_fields)
-    return Contract(spec=spec, path=path, model=model, shape=shape, check=check)
+    return Contract(spec=spec, path=path, model=model, shape=shape, check=check, rules=rules)
 
 
 def load_registry(root: Path | str) -> Registry:

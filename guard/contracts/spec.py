@@ -19,7 +19,9 @@ FieldType = Literal[
 ]
 StringFormat = Literal["date-time", "date", "email", "uuid", "uri"]
 UnknownFieldPolicy = Literal["reject", "allow", "strip"]
-Status = Literal["active", "retired"]
+# `candidate`: evaluated beside the enforced versions (shadow rollout) but never enforced.
+Status = Literal["active", "retired", "candidate"]
+RuleAction = Literal["quarantine", "warn"]
 
 # JSON numbers usually land in 64-bit integer columns downstream; an integer field without an
 # explicit range is held to that, so `integers too large for the field` are caught by default.
@@ -159,6 +161,17 @@ class FieldSpec(BaseModel):
         return self
 
 
+class RuleSpec(BaseModel):
+    """A business rule across fields: a CEL expression over `record` that must be true."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=64)
+    expr: str = Field(min_length=1, max_length=4000)
+    message: str | None = Field(default=None, max_length=500)
+    on_failure: RuleAction = "quarantine"
+
+
 class ContractSpec(BaseModel):
     """One version of one subject, exactly as written in `schemas/<subject>/v<N>.yaml`."""
 
@@ -170,11 +183,17 @@ class ContractSpec(BaseModel):
     description: str | None = None
     unknown_fields: UnknownFieldPolicy = "reject"
     fields: dict[str, FieldSpec] = Field(min_length=1)
+    rules: list[RuleSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _names(self) -> Self:
         for name in self.fields:
             _check_name(name)
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.name in seen:
+                raise ValueError(f"rule name {rule.name!r} is used twice")
+            seen.add(rule.name)
         return self
 
 

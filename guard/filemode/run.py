@@ -14,6 +14,7 @@ from guard.progress import Progress
 from guard.quarantine.envelope import Envelope, Source, now_iso
 from guard.quarantine.files import QuarantineFileWriter
 from guard.validation.decode import Limits
+from guard.validation.rules import rule_hits
 from guard.validation.validator import AcceptedVersions, RecordValidator
 
 
@@ -26,6 +27,9 @@ class FileSummary:
     blank_lines: int = 0  # JSON Lines lines with nothing but whitespace: no record, counted
     by_reason: Counter[str] = field(default_factory=Counter)
     by_field: Counter[str] = field(default_factory=Counter)
+    # Contract rules that did not hold: "<rule> (<action>)" -> records; `warn` rules let the
+    # record pass and are counted here only.
+    by_rule: Counter[str] = field(default_factory=Counter)
     quarantine_file: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -37,6 +41,7 @@ class FileSummary:
             "blank_lines": self.blank_lines,
             "by_reason": dict(self.by_reason.most_common()),
             "by_field": dict(self.by_field.most_common()),
+            "by_rule": dict(self.by_rule.most_common()),
             "quarantine_file": self.quarantine_file,
         }
 
@@ -65,6 +70,8 @@ def validate_files(
             summary.total += 1
             progress.update(len(rec.value) + 1)
             verdict = validator.validate(rec.value)
+            hits = rule_hits(verdict.errors, verdict.warnings)
+            summary.by_rule.update(f"{rule} ({action})" for rule, action, _ in hits)
             if verdict.ok:
                 summary.valid += 1
                 continue

@@ -33,6 +33,7 @@ from guard.reports.jsonsafe import json_safe
 from guard.reports.pandera_run import ContractFailures, run_pandera
 from guard.reports.profiles import ProfiledInput, profile_files
 from guard.reports.records import check_record_file
+from guard.reports.rules_section import rules_json
 from guard.reports.summary import side_summary
 from guard.validation.validator import RecordValidator
 
@@ -52,6 +53,8 @@ class DriftReport:
     gx: GxOutcome | None = None
     fix: SuggestedFix | None = None
     plots: dict[str, str] = field(default_factory=dict)  # field -> inline SVG
+    # (name, on_failure) of the version's contract rules, in file order.
+    declared_rules: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def drifted_fields(self) -> list[FieldRow]:
@@ -112,6 +115,7 @@ class DriftReport:
                 "guard_rejected": self.contract_rejected,
                 "guard_reasons": dict(self.current.reasons.most_common()),
                 "pandera_checked_records": len(self.current.rejected_sample),
+                "rules": rules_json(self.current.rule_hits, self.declared_rules),
             },
             "great_expectations": None if self.gx is None else self._gx_json(out_dir),
             "suggested_fix": self.fix.to_json() if self.fix else None,
@@ -200,6 +204,7 @@ def build_report(
         contract,
         drift_share,
     )
+    report.declared_rules = [(r.name, r.on_failure) for r in spec.rules]
     if great_expectations:
         from guard.reports.gx_corroborate import corroborate
 

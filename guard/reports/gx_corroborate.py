@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from guard.contracts.rule_notes import enforced_by_guard
 from guard.contracts.spec import ContractSpec
 from guard.monitoring.plan import SubjectPlan
 from guard.reports.findings import FieldRow
@@ -37,9 +38,9 @@ def corroborate(
         for r in rows
     ]
     frame = typed_frame([k.record for k in cur.sample], columns)
-    outcome = run_suite(
-        out_dir, f"{spec.subject}.v{spec.version}", frame, build_suite(columns), show_values
-    )
+    name = f"{spec.subject}.v{spec.version}"
+    meta = {"enforced_by_guard": enforced_by_guard(spec)} if spec.rules else None
+    outcome = run_suite(out_dir, name, frame, build_suite(columns), show_values, meta)
     for r in rows:
         r.gx = [g for g in outcome.results if g.column == r.path]
     return outcome

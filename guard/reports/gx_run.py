@@ -63,8 +63,10 @@ def run_suite(
     frame: pd.DataFrame,
     suite: list[ExpectationSpec],
     show_values: bool,
+    meta: dict[str, Any] | None = None,
 ) -> GxOutcome:
-    """Validate the frame against the suite; build the Data Docs (made offline)."""
+    """Validate the frame against the suite; build the Data Docs (made offline). `meta` goes
+    on the suite (e.g. the contract rules the guard enforces itself)."""
     out_dir = out_dir.resolve()
     context_dir, site_dir = out_dir / "gx", out_dir / "data_docs"
     for stale in (context_dir, site_dir):
@@ -91,7 +93,7 @@ def run_suite(
             source = context.data_sources.add_pandas("drift_report")
             asset = source.add_dataframe_asset("records")
             batch = asset.add_batch_definition_whole_dataframe("all")
-            gx_suite = context.suites.add(gx.ExpectationSuite(name=name))
+            gx_suite = context.suites.add(gx.ExpectationSuite(name=name, meta=meta))
             by_id: dict[str, ExpectationSpec] = {}
             for spec in suite:
                 added = gx_suite.add_expectation(_expectation(spec))

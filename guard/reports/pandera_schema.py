@@ -25,6 +25,7 @@ import pandera.pandas as pa
 from pydantic import ValidationError
 
 from guard.contracts.compile import compile_field
+from guard.contracts.rule_notes import enforced_by_guard
 from guard.contracts.spec import ContractSpec, FieldSpec
 from guard.reports.flatten import ABSENT, Column, Layout, Level, Missing, layout
 
@@ -62,7 +63,9 @@ def _table_schema(spec: ContractSpec, lay: Layout, table: str) -> pa.DataFrameSc
                 regex=True,
             )
     name = f"{spec.subject}.v{spec.version}" + (f".{table}" if table else "")
-    return pa.DataFrameSchema(columns, name=name, strict=False, coerce=False)
+    # Contract rules (CEL across fields) are not approximated: listed, enforced by the guard.
+    metadata = {"enforced_by_guard": enforced_by_guard(spec)} if spec.rules else None
+    return pa.DataFrameSchema(columns, name=name, strict=False, coerce=False, metadata=metadata)
 
 
 def undeclared_pattern(level: Level) -> str:

@@ -27,6 +27,7 @@ from guard.monitoring.profile import Observation, WindowProfile
 from guard.progress import Progress
 from guard.reports.records import Unreadable
 from guard.validation.decode import Limits, decode
+from guard.validation.rules import rule_hits
 from guard.validation.validator import RecordValidator, Verdict
 
 CHUNK = 2_000  # records profiled per batch (as the stream profiles per poll)
@@ -57,6 +58,8 @@ class ProfiledInput:
     rejected_fields: Counter[str] = field(default_factory=Counter)
     rejected_sample: list[Kept] = field(default_factory=list)
     sample: list[Kept] = field(default_factory=list)
+    # Contract rules that did not hold: (rule, action, reason) -> records.
+    rule_hits: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -135,6 +138,8 @@ def _keep(
         slot = rng.randrange(out.records)
         if slot < SAMPLE:
             out.sample[slot] = Kept(origin, obj)
+    if verdict.warnings or not verdict.ok:
+        out.rule_hits.update(rule_hits(verdict.errors, verdict.warnings))
     if verdict.ok:
         return
     out.rejected += 1

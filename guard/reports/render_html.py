@@ -6,6 +6,7 @@ from html import escape
 from typing import Any
 
 from guard.reports.drift import DriftReport
+from guard.reports.rules_section import rules_html
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -45,6 +46,7 @@ def render_html(report: DriftReport, data: dict[str, Any]) -> str:
         _window(data),
         _undeclared(data),
         _contract(report, data),
+        rules_html(data["contract"]["rules"]),
         _gx(data),
         _fix(report),
         '<section id="fields"><h2>Fields</h2>',

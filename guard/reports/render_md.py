@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from guard.reports.drift import DriftReport
+from guard.reports.rules_section import rules_md
 
 _MAX_CASES = 20
 _STATUS = {
@@ -78,6 +79,7 @@ def render_markdown(report: DriftReport, data: dict[str, Any]) -> str:
         lines += [
             f"| `{f}` | `{chk}` | {n} |" for (f, chk), n in c.by_check.most_common(_MAX_CASES)
         ]
+    lines += rules_md(data["contract"]["rules"])
     fix = report.fix
     if fix is not None and fix.version is not None and fix.diff is not None:
         lines += [

@@ -8,7 +8,11 @@ conventions: counters end in `_total`, durations in `_seconds`, shares in `_rati
   carry several (a wrong type and a missing field), so its sum can exceed the quarantined
   records. Use `guard_records_total{outcome="quarantined"}` to count records.
 - Counted after a batch commits, so an aborted and retried batch is counted once.
-Labels are topics, subjects, partitions and reason codes: never record keys or values.
+- `guard_rule_hits_total{topic,subject,rule,action,reason}` counts contract rules that did not
+  hold (action: quarantine|warn, reason: rule_failed|rule_error); `warn` rules let the record
+  pass, so this is where they show.
+Labels are topics, subjects, partitions, reason codes and rule names (from the contracts, so
+bounded): never record keys or values.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from prometheus_client.registry import Collector
 from guard.routing.router import RoutedBatch
 from guard.service.health import Health, Status
 from guard.transport.base import TopicPartition
+from guard.validation.reasons import Reason
+from guard.validation.rules import rule_hits
 
 # Record timestamp -> commit: from sub-second (live traffic) to an hour (a backlog).
 _E2E_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
@@ -67,6 +73,12 @@ class ServiceMetrics:
             "guard_quarantine_reasons",
             "Reason codes of quarantined records; one record may carry several.",
             ["topic", "subject", "reason"],
+            registry=r,
+        )
+        self.rule_hits = Counter(
+            "guard_rule_hits",
+            "Contract rules that did not hold, by rule and action (quarantine or warn).",
+            ["topic", "subject", "rule", "action", "reason"],
             registry=r,
         )
         self.lag = Gauge(
@@ -140,6 +152,7 @@ class ServiceMetrics:
         now = time.time()
         outcomes: Tally[tuple[str, bool]] = Tally()
         reasons: Tally[tuple[str, str, str]] = Tally()
+        rules: Tally[tuple[str, str, str, str, str]] = Tally()
         stamps: list[int] = []
         for rec, verdict in routed.verdicts:
             outcomes[(rec.topic, verdict.ok)] += 1
@@ -147,6 +160,13 @@ class ServiceMetrics:
                 subject = subjects.get(rec.topic, verdict.subject)
                 for reason in verdict.reasons:
                     reasons[(rec.topic, subject, reason)] += 1
+                if Reason.RULE_FAILED in verdict.reasons or Reason.RULE_ERROR in verdict.reasons:
+                    for hit in rule_hits(verdict.errors, ()):
+                        rules[(rec.topic, subject, *hit)] += 1
+            elif verdict.warnings:
+                subject = subjects.get(rec.topic, verdict.subject)
+                for hit in rule_hits((), verdict.warnings):
+                    rules[(rec.topic, subject, *hit)] += 1
             if rec.timestamp_ms > 0:  # -1/0: the producer set no timestamp
                 stamps.append(rec.timestamp_ms)
         for (topic, ok), n in outcomes.items():
@@ -154,6 +174,8 @@ class ServiceMetrics:
             self.records.labels(topic, subject, "valid" if ok else "quarantined").inc(n)
         for labels, n in reasons.items():
             self.reasons.labels(*labels).inc(n)
+        for rule_labels, n in rules.items():
+            self.rule_hits.labels(*rule_labels).inc(n)
         self.e2e_seconds.observe_many(max(now - ms / 1000, 0.0) for ms in stamps)
         self.batch_seconds.observe(batch_s)
         self.commit_seconds.observe(commit_s)

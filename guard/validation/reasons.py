@@ -49,6 +49,10 @@ class Reason(StrEnum):
     BAD_LENGTH = "bad_length"
     BAD_FORMAT = "bad_format"
     UNKNOWN_FIELD = "unknown_field"
+    # A business rule of the contract (`rules:`, CEL): false, or it could not be evaluated
+    # (a missing key, division by zero, overflow). The error names the rule.
+    RULE_FAILED = "rule_failed"
+    RULE_ERROR = "rule_error"
     # The record is fine but larger than its target topic or the producer accepts.
     TOO_LARGE_FOR_TARGET = "too_large_for_target"
     # Catch-all for a validator error type this version does not map yet.
@@ -64,6 +68,7 @@ class FieldError:
     message: str
     version: int | None = None
     value: str | None = None  # only filled when the user opts in to value exposure
+    rule: str | None = None  # the contract rule's name, for rule_failed / rule_error
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"field": self.path, "code": self.code.value, "message": self.message}
@@ -71,4 +76,6 @@ class FieldError:
             out["version"] = self.version
         if self.value is not None:
             out["value"] = self.value
+        if self.rule is not None:
+            out["rule"] = self.rule
         return out

@@ -17,11 +17,13 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from guard.contracts.registry import Contract, Subject
+from guard.contracts.rules import RuleSet
 from guard.contracts.unknown import Shape
 from guard.errors import ConfigError
 from guard.validation.decode import Limits, decode
 from guard.validation.mapping import map_errors
 from guard.validation.reasons import FieldError, Reason
+from guard.validation.rules import judge
 from guard.validation.wire import FRAME_BYTES, WireFormat, framing_hint
 
 # Decode failures that framed bytes on a plain-JSON route produce (the hint says why).
@@ -44,6 +46,9 @@ class Verdict:
     value: bytes | None = None  # what goes to the clean topic (stripped if the policy says so)
     unknown_fields: tuple[str, ...] = ()
     record: dict[str, Any] | None = field(default=None, repr=False)
+    # `warn` rules that did not hold on the accepting version (rule_failed / rule_error
+    # entries naming the rule): the record passes, the warnings are counted.
+    warnings: tuple[FieldError, ...] = ()
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -123,9 +128,7 @@ class RecordValidator:
                 err = FieldError(
                     "",
                     Reason.RETIRED_VERSION,
-                    f"version {version} is retired"
-                    if version not in self.subject.active
-                    else f"version {version} is not accepted here (accepted: {self._accepted})",
+                    _not_accepted(self.subject, version, self._accepted),
                     version,
                 )
                 return Verdict(False, name, None, (version,), (err,))
@@ -193,6 +196,13 @@ class RecordValidator:
                         self.expose_values,
                     )
                 continue
+            warnings: tuple[FieldError, ...] = ()
+            if check.rules is not None:  # business rules run only on records whose fields pass
+                rule_errors, warnings = judge(check.rules, obj, check.version)
+                if rule_errors:
+                    if not first_errors:
+                        first_errors = rule_errors
+                    continue
             unknown: tuple[str, ...] = ()
             out = value
             if check.tolerant:
@@ -200,7 +210,7 @@ class RecordValidator:
                 if unknown and check.strips:
                     obj = check.shape.strip(obj)
                     out = _encode(obj)
-            return Verdict(True, name, check.version, check.tried, (), out, unknown, obj)
+            return Verdict(True, name, check.version, check.tried, (), out, unknown, obj, warnings)
         return Verdict(False, name, None, candidates, first_errors, record=obj)
 
 
@@ -214,6 +224,7 @@ class _Check:
     tolerant: bool  # unknown fields may pass, so they are reported
     strips: bool
     tried: tuple[int, ...]  # the versions tried up to and including this one
+    rules: RuleSet | None  # the version's business rules (None: it has none)
 
     @classmethod
     def each(cls, subject: Subject, candidates: tuple[int, ...]) -> tuple[_Check, ...]:
@@ -229,9 +240,18 @@ class _Check:
                     shape.tolerates_unknown,
                     shape.strips,
                     candidates[: i + 1],
+                    contract.rules or None,
                 )
             )
         return tuple(out)
+
+
+def _not_accepted(subject: Subject, version: int, accepted: object) -> str:
+    if subject.versions[version].candidate:
+        return f"version {version} is a candidate (shadow rollout), not enforced yet"
+    if version not in subject.active:
+        return f"version {version} is retired"
+    return f"version {version} is not accepted here (accepted: {accepted})"
 
 
 def _encode(obj: dict[str, Any]) -> bytes:

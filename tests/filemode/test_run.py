@@ -260,6 +260,7 @@ def test_summary_json_is_plain_data(registry: Registry, tmp_path: Path) -> None:
         "blank_lines": 0,
         "by_reason": {"not_json": 1},
         "by_field": {"(record)": 1},
+        "by_rule": {},
         "quarantine_file": summary.quarantine_file,
     }
 
@@ -303,3 +304,20 @@ def test_accepted_version_without_contract_is_a_config_error(
 def test_missing_input_file_is_an_input_error(registry: Registry, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         _run(registry, tmp_path, str(tmp_path / "missing.jsonl"))
+
+
+def test_validate_files_counts_rules_that_did_not_hold(tmp_path: Path) -> None:
+    from guard.contracts import load_registry
+    from guard.filemode import validate_files
+
+    root = Path(__file__).resolve().parents[2]
+    registry = load_registry(root / "examples" / "rules")
+    data = root / "examples" / "data" / "orders-rules.jsonl"
+    summary = validate_files(registry, "orders", [str(data)], tmp_path / "q")
+    assert (summary.total, summary.valid, summary.quarantined) == (4, 2, 2)
+    assert summary.by_reason == {"rule_failed": 2}
+    assert summary.to_json()["by_rule"] == {
+        "chf_ships_to_switzerland (quarantine)": 1,
+        "amount_per_unit_plausible (quarantine)": 1,
+        "lines_within_quantity (warn)": 1,
+    }

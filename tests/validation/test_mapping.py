@@ -161,5 +161,7 @@ def test_reason_codes_are_stable_strings() -> None:
         "bad_length",
         "bad_format",
         "unknown_field",
+        "rule_failed",
+        "rule_error",
         "invalid",
     }

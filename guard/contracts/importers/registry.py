@@ -1,0 +1,89 @@
+"""Contracts from a Schema Registry subject (Confluent-compatible REST API): every version,
+with its `ruleSet.domainRules` of type CEL as rules. A rule the guard cannot run (another
+type, a TRANSFORM) is refused at its JSON Pointer, never dropped."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from guard.contracts.importers.avro import from_avro
+from guard.contracts.importers.cel_names import from_confluent
+from guard.contracts.importers.common import ImportRefused, pointer
+from guard.contracts.importers.jsonschema import from_json_schema
+from guard.errors import InputError
+
+_TIMEOUT_S = 10.0
+
+
+def _get(url: str) -> Any:
+    request = urllib.request.Request(
+        url, headers={"Accept": "application/vnd.schemaregistry.v1+json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as resp:
+            return json.loads(resp.read())
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise InputError(f"schema registry {url}: {exc}") from exc
+
+
+def fetch_versions(url: str, registry_subject: str) -> list[dict[str, Any]]:
+    """Every version of the subject, oldest first, as the registry returns them."""
+    base = f"{url.rstrip('/')}/subjects/{urllib.parse.quote(registry_subject, safe='')}/versions"
+    numbers = _get(base)
+    if not isinstance(numbers, list):
+        raise InputError(f"schema registry {base}: expected a list of versions")
+    return [_get(f"{base}/{int(n)}") for n in sorted(numbers)]
+
+
+def from_registry_version(entry: dict[str, Any], source: str, subject: str) -> dict[str, Any]:
+    """The contract document for one registry version (its number is the contract's)."""
+    version = int(entry["version"])
+    schema_type = entry.get("schemaType", "AVRO")
+    try:
+        schema = json.loads(entry["schema"])
+    except (KeyError, ValueError):
+        raise ImportRefused(source, "/schema", "not a JSON document") from None
+    if schema_type == "JSON":
+        doc = from_json_schema(schema, f"{source} (schema)", subject, version)
+    elif schema_type == "AVRO":
+        doc = from_avro(schema, f"{source} (schema)", subject, version)
+    else:
+        raise ImportRefused(source, "/schemaType", f"{schema_type} schemas are not imported")
+    rules = domain_rules(entry.get("ruleSet"), source)
+    if rules:
+        doc["rules"] = rules
+    return doc
+
+
+def domain_rules(rule_set: Any, source: str) -> list[dict[str, Any]]:
+    if not rule_set:
+        return []
+    out = []
+    where = "/ruleSet/domainRules"
+    for i, rule in enumerate(rule_set.get("domainRules") or []):
+        at = pointer(where, i)
+        if rule.get("type") != "CEL":
+            raise ImportRefused(
+                source,
+                pointer(at, "type"),
+                f"{rule.get('type')!r} rules are not imported (CEL only)",
+            )
+        if rule.get("kind", "CONDITION") != "CONDITION":
+            raise ImportRefused(source, pointer(at, "kind"), "only CONDITION rules are imported")
+        on_failure = str(rule.get("onFailure") or "ERROR").upper()
+        converted: dict[str, Any] = {
+            "name": rule["name"],
+            "expr": from_confluent(str(rule["expr"])),
+            "on_failure": "warn" if on_failure.split(",")[0] == "NONE" else "quarantine",
+        }
+        if rule.get("doc"):
+            converted["message"] = rule["doc"]
+        out.append(converted)
+    migration = (rule_set.get("migrationRules") or []) if isinstance(rule_set, dict) else []
+    if migration:
+        raise ImportRefused(source, "/ruleSet/migrationRules", "migration rules are not imported")
+    return out

@@ -1,0 +1,141 @@
+"""What a rule expression refers to, found by scanning its tokens (no CEL library needed).
+
+Two load-time checks the CEL checker cannot make with `record` declared as a dynamic value:
+every `record.a.b` path must name fields the contract version declares, and comprehension
+macros (`all`, `exists`, `exists_one`, `map`, `filter`) may not nest, so evaluating a rule
+costs at most time linear in the record's size (the record itself is bounded by
+`max_bytes` / `max_depth`). CEL has no loops or recursion besides these macros.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from guard.contracts.spec import FieldSpec
+
+ROOT = "record"
+COMPREHENSIONS = frozenset({"all", "exists", "exists_one", "map", "filter"})
+MAX_COMPREHENSION_DEPTH = 1
+
+# CEL string literals (raw/bytes prefixes, triple quotes), identifiers, numbers, other symbols.
+_TOKEN = re.compile(
+    r"""(?P<str>[rRbB]{0,2}(?:'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"))
+    |(?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+    |(?P<num>\d[\w.]*)
+    |(?P<space>\s+)
+    |(?P<sym>.)""",
+    re.VERBOSE,
+)
+
+
+class RuleRefError(ValueError):
+    """A rule names something the contract does not declare; `offset` is where in `expr`."""
+
+    def __init__(self, offset: int, problem: str) -> None:
+        self.offset, self.problem = offset, problem
+        super().__init__(problem)
+
+
+@dataclass(frozen=True)
+class Refs:
+    paths: tuple[tuple[str, ...], ...]  # every `record.a.b` selection, as ('a', 'b')
+    # True when `record` is used other than through `.field` (indexing, passed whole):
+    # the evaluator then hands the rule the whole record instead of the named fields only.
+    whole_record: bool
+
+    @property
+    def top_level(self) -> frozenset[str]:
+        return frozenset(p[0] for p in self.paths)
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str
+    text: str
+    offset: int
+
+
+def tokens(expr: str) -> list[_Tok]:
+    out = []
+    for m in _TOKEN.finditer(expr):
+        kind = m.lastgroup or "sym"
+        if kind != "space":
+            out.append(_Tok(kind, m.group(), m.start()))
+    return out
+
+
+def scan(expr: str, fields: dict[str, FieldSpec]) -> Refs:
+    """The field paths `expr` selects under `record`; RuleRefError for an undeclared field or
+    comprehensions nested too deep."""
+    toks = tokens(expr)
+    _check_nesting(toks)
+    paths: list[tuple[str, ...]] = []
+    whole = False
+    for i, tok in enumerate(toks):
+        if tok.kind != "ident" or tok.text != ROOT:
+            continue
+        if i > 0 and toks[i - 1].text == ".":  # `x.record` is a field of something else
+            continue
+        path = list(_selections(toks, i + 1))
+        if not path:
+            whole = True
+            continue
+        _check_path(path, fields)
+        paths.append(tuple(name for name, _ in path))
+    return Refs(tuple(paths), whole)
+
+
+def _selections(toks: list[_Tok], start: int) -> Iterator[tuple[str, int]]:
+    """`.a.b` after `record`, stopping before a method call (`.size()`)."""
+    i = start
+    while i + 1 < len(toks) and toks[i].text == "." and toks[i + 1].kind == "ident":
+        if i + 2 < len(toks) and toks[i + 2].text == "(":
+            return
+        yield toks[i + 1].text, toks[i + 1].offset
+        i += 2
+
+
+def _check_path(path: list[tuple[str, int]], fields: dict[str, FieldSpec]) -> None:
+    scope: dict[str, FieldSpec] | None = fields
+    where = ROOT
+    for name, offset in path:
+        if scope is None:
+            raise RuleRefError(offset, f"{where} has no fields, so {where}.{name} does not exist")
+        spec = scope.get(name)
+        if spec is None:
+            known = ", ".join(scope) or "none"
+            raise RuleRefError(
+                offset, f"{where}.{name} is not a field of this version (fields: {known})"
+            )
+        where = f"{where}.{name}"
+        scope = spec.fields if spec.type == "object" else None
+
+
+def _check_nesting(toks: list[_Tok]) -> None:
+    stack: list[bool] = []  # one entry per open parenthesis: is it a comprehension's?
+    for i, tok in enumerate(toks):
+        if tok.text == "(":
+            macro = (
+                i >= 2
+                and toks[i - 1].kind == "ident"
+                and toks[i - 1].text in COMPREHENSIONS
+                and toks[i - 2].text == "."
+            )
+            if macro and sum(stack) >= MAX_COMPREHENSION_DEPTH:
+                raise RuleRefError(
+                    toks[i - 1].offset,
+                    f"comprehensions ({', '.join(sorted(COMPREHENSIONS))}) may not nest: "
+                    "a rule's cost must stay linear in the record's size",
+                )
+            stack.append(macro)
+        elif tok.text == ")" and stack:
+            stack.pop()
+
+
+def position(expr: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of `offset` in `expr`."""
+    line = expr.count("\n", 0, offset) + 1
+    column = offset - (expr.rfind("\n", 0, offset) + 1) + 1
+    return line, column

@@ -1,0 +1,1 @@
+"""Shadow rollout: `status: candidate` versions judged beside the enforced ones, never routing."""

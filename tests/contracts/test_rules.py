@@ -1,0 +1,197 @@
+"""Contract rules (CEL): compiled at load, refused with file, rule and position; evaluated
+without ever raising."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from guard.contracts import load_contract, load_registry
+from guard.contracts.rules import compile_rules, describe_error
+from guard.contracts.spec import ContractSpec
+from guard.errors import ContractError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "rules"
+
+FIELDS = """\
+fields:
+  amount: {type: number}
+  quantity: {type: integer}
+  currency: {type: string}
+  note: {type: string, required: false}
+  shipping:
+    type: object
+    required: false
+    fields:
+      country: {type: string}
+  items:
+    type: array
+    required: false
+    items:
+      type: object
+      fields:
+        qty: {type: integer}
+"""
+
+
+def _spec(*rules: str) -> ContractSpec:
+    import yaml
+
+    body = "subject: s\nversion: 1\n" + FIELDS + "rules:\n" + "".join(rules)
+    return ContractSpec.model_validate(yaml.safe_load(body))
+
+
+def _rule(name: str, expr: str, on_failure: str = "quarantine") -> str:
+    return f"  - name: {name}\n    expr: {expr!r}\n    on_failure: {on_failure}\n"
+
+
+def _write(tmp_path: Path, rules: str) -> Path:
+    path = tmp_path / "s" / "v1.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("subject: s\nversion: 1\n" + FIELDS + "rules:\n" + rules, encoding="utf-8")
+    return path
+
+
+def _load_error(path: Path) -> str:
+    with pytest.raises(ContractError) as info:
+        load_contract(path)
+    return str(info.value)
+
+
+def test_example_contract_compiles_its_three_rules() -> None:
+    contract = load_registry(EXAMPLE).subject("orders").versions[3]
+    assert [r.spec.name for r in contract.rules.rules] == [
+        "chf_ships_to_switzerland",
+        "amount_per_unit_plausible",
+        "lines_within_quantity",
+    ]
+
+
+def test_rule_that_does_not_parse_is_refused_with_file_rule_and_position(tmp_path: Path) -> None:
+    path = _write(tmp_path, _rule("broken", "record.amount > "))
+    message = _load_error(path)
+    assert str(path) in message
+    assert "rule 'broken' (line 1, column 17)" in message
+    assert "Syntax error" in message
+
+
+def test_rule_naming_an_undeclared_field_is_refused_at_its_position(tmp_path: Path) -> None:
+    path = _write(tmp_path, _rule("typo", "record.amount > 0.0 && record.shipping.land == 'CH'"))
+    message = _load_error(path)
+    assert "rule 'typo' (line 1, column 40)" in message
+    assert "record.shipping.land is not a field of this version" in message
+
+
+def test_rule_selecting_below_a_scalar_field_is_refused(tmp_path: Path) -> None:
+    message = _load_error(_write(tmp_path, _rule("deep", "record.currency.code == 'x'")))
+    assert "record.currency has no fields" in message
+
+
+def test_rule_naming_an_unknown_variable_is_refused(tmp_path: Path) -> None:
+    message = _load_error(_write(tmp_path, _rule("var", "order.amount > 0")))
+    assert "rule 'var' (line 1, column 6)" in message
+    assert "undeclared reference" in message
+
+
+def test_rule_that_is_not_boolean_is_refused(tmp_path: Path) -> None:
+    message = _load_error(_write(tmp_path, _rule("num", "1 + 2")))
+    assert "evaluates to INT, not a boolean" in message
+
+
+def test_nested_comprehensions_are_refused_to_bound_cost(tmp_path: Path) -> None:
+    expr = "record.items.all(i, record.items.exists(j, j.qty == i.qty))"
+    message = _load_error(_write(tmp_path, _rule("nested", expr)))
+    assert "rule 'nested' (line 1, column 34)" in message
+    assert "may not nest" in message
+
+
+def test_chained_comprehensions_are_allowed() -> None:
+    rules = compile_rules(_spec(_rule("chain", "record.items.map(i, i.qty).all(q, q > 0)")))
+    assert len(rules.rules) == 1
+
+
+def test_a_field_name_inside_a_string_literal_is_not_a_reference() -> None:
+    rules = compile_rules(_spec(_rule("lit", "record.currency != 'record.nope'")))
+    assert rules.keys == frozenset({"currency"})
+
+
+def test_duplicate_rule_names_are_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, _rule("twice", "true") + _rule("twice", "false"))
+    assert "rule name 'twice' is used twice" in _load_error(path)
+
+
+def test_false_rule_is_a_failed_outcome() -> None:
+    rules = compile_rules(_spec(_rule("positive", "record.amount > 0.0")))
+    [outcome] = rules.evaluate({"amount": -1.0, "quantity": 1, "currency": "EUR"})
+    assert (outcome.rule.name, outcome.kind) == ("positive", "failed")
+
+
+def test_true_rule_leaves_no_outcome() -> None:
+    rules = compile_rules(_spec(_rule("positive", "record.amount > 0.0")))
+    assert rules.evaluate({"amount": 3, "quantity": 1, "currency": "EUR"}) == []
+
+
+def test_has_on_an_absent_optional_field_is_false_not_an_error() -> None:
+    expr = "record.currency != 'CHF' || (has(record.shipping) && record.shipping.country == 'CH')"
+    rules = compile_rules(_spec(_rule("chf", expr)))
+    [outcome] = rules.evaluate({"amount": 1, "quantity": 1, "currency": "CHF"})
+    assert outcome.kind == "failed"
+
+
+@pytest.mark.parametrize(
+    ("expr", "record", "detail"),
+    [
+        ("record.note == 'x'", {}, "no field 'note' in the record"),
+        ("record.quantity / 0 > 1", {"quantity": 4}, "division by zero"),
+        ("record.quantity * 9223372036854775807 > 0", {"quantity": 4}, "integer overflow"),
+        ("record.amount > 0.0", {"amount": 10**30}, "a number outside CEL's 64-bit range"),
+        ("record.amount / record.quantity > 0.0", {"amount": 1.5, "quantity": 2}, "no operator"),
+    ],
+)
+def test_run_time_failures_are_error_outcomes_not_exceptions(
+    expr: str, record: dict[str, object], detail: str
+) -> None:
+    rules = compile_rules(_spec(_rule("r", expr)))
+    [outcome] = rules.evaluate(record)
+    assert outcome.kind == "error"
+    assert outcome.detail.startswith(detail)
+
+
+def test_error_descriptions_carry_no_record_values() -> None:
+    text = "INVALID_ARGUMENT: Integer value '123456789012345678901' out of range for 'x'"
+    assert "123456789012345678901" not in describe_error(text)
+    assert describe_error("SOMETHING: secret value 42") == "evaluation error (SOMETHING)"
+
+
+def test_only_fields_rules_select_are_handed_to_cel() -> None:
+    rules = compile_rules(
+        _spec(_rule("a", "record.amount > 0.0"), _rule("q", "record.quantity > 0"))
+    )
+    assert rules.keys == frozenset({"amount", "quantity"})
+    assert not rules.whole_record
+
+
+def test_indexing_record_hands_cel_the_whole_record() -> None:
+    rules = compile_rules(_spec(_rule("idx", "record['amount'] > 0.0")))
+    assert rules.whole_record
+    assert rules.evaluate({"amount": 2.0}) == []
+
+
+def test_schemas_check_rejects_a_broken_rule(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from guard.cli.main import cli
+
+    _write(tmp_path, _rule("typo", "record.amont > 0.0"))
+    result = CliRunner().invoke(cli, ["schemas", "check", "--schemas-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "rule 'typo' (line 1, column 8)" in result.output
+    assert "record.amont is not a field" in result.output
+
+
+def test_rule_spec_defaults_to_quarantine() -> None:
+    spec = _spec("  - name: r\n    expr: 'true'\n")
+    assert spec.rules[0].on_failure == "quarantine"
+    assert textwrap.dedent(spec.rules[0].expr) == "true"

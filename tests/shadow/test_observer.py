@@ -1,0 +1,92 @@
+"""The service's shadow observer, without a broker: routing untouched, counts staged with the
+batch and applied only after its commit, one cumulative snapshot per candidate and batch."""
+
+from __future__ import annotations
+
+import json
+
+from prometheus_client import CollectorRegistry
+
+from guard.config.settings import GuardSettings, Route
+from guard.contracts import load_registry
+from guard.routing import RoutePlan, Router
+from guard.shadow.metrics import ShadowMetrics
+from guard.shadow.observer import ShadowObserver
+from guard.transport.base import InRecord
+from guard.validation import RecordValidator
+from tests.shadow.test_files import EXAMPLE, ROOT
+
+LINES = (ROOT / "examples" / "data" / "orders-rules.jsonl").read_bytes().splitlines()
+
+
+def _setup() -> tuple[ShadowObserver, Router, CollectorRegistry]:
+    settings = GuardSettings(topics={"orders": Route(subject="orders")}, schemas_dir=EXAMPLE)
+    registry = load_registry(EXAMPLE)
+    metrics = CollectorRegistry()
+    observer = ShadowObserver(settings, registry, ShadowMetrics(metrics))
+    validator = RecordValidator(registry.subject("orders"), "latest")
+    router = Router({"orders": RoutePlan("orders", validator, "o.valid", "o.q", 1, 1)}, "v")
+    return observer, router, metrics
+
+
+def _batch(start: int) -> list[InRecord]:
+    return [
+        InRecord("orders", 0, start + i, 1, b"k%d" % (start + i), line, [])
+        for i, line in enumerate(LINES)
+    ]
+
+
+def test_candidates_never_change_routing_and_counts_follow_commits() -> None:
+    observer, router, metrics = _setup()
+    assert observer.active
+    routed = router.route(_batch(0))
+    assert routed.stats.valid == 4  # v2 enforces: all four pass
+    [snapshot] = observer.before_commit(routed)
+    assert snapshot.topic == "guard.shadow"
+    value = json.loads(snapshot.value or b"")
+    assert (value["version"], value["records"], value["would_quarantine"]) == (3, 4, 2)
+    assert [s["offset"] for s in value["samples"]] == [1, 2]
+    assert observer.totals == {}  # staged only
+    observer.after_abort()  # the batch is polled again
+    assert observer.totals == {}
+    assert (
+        metrics.get_sample_value(
+            "guard_shadow_records_total",
+            {"subject": "orders", "version": "3", "outcome": "would_quarantine"},
+        )
+        is None
+    )
+
+    observer.before_commit(router.route(_batch(0)))
+    observer.after_commit()
+    [snapshot] = observer.before_commit(router.route(_batch(4)))
+    observer.after_commit()
+    value = json.loads(snapshot.value or b"")
+    assert (value["records"], value["would_quarantine"]) == (8, 4)  # cumulative per run
+    assert snapshot.key == f"{observer.instance}/{observer.run}/orders/v3".encode()
+    assert observer.totals[("orders", 3)].by_reason == {"rule_failed": 4}
+    labels = {"subject": "orders", "version": "3"}
+    assert (
+        metrics.get_sample_value(
+            "guard_shadow_records_total", {**labels, "outcome": "would_quarantine"}
+        )
+        == 4
+    )
+    assert (
+        metrics.get_sample_value(
+            "guard_shadow_rule_hits_total", {**labels, "rule": "lines_within_quantity (warn)"}
+        )
+        == 2
+    )
+
+
+def test_an_empty_batch_publishes_nothing() -> None:
+    observer, router, _ = _setup()
+    assert observer.before_commit(router.route([])) == []
+
+
+def test_a_header_naming_a_candidate_says_so() -> None:
+    validator = RecordValidator(load_registry(EXAMPLE).subject("orders"), "all")
+    verdict = validator.validate(LINES[0], b"3")
+    assert verdict.reasons == ("retired_version",)
+    assert "candidate (shadow rollout), not enforced yet" in verdict.errors[0].message
