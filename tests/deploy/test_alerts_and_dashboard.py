@@ -25,7 +25,7 @@ from guard.config.settings import GuardSettings
 from guard.contracts import load_registry
 from guard.monitoring.metrics import MonitorMetrics
 from guard.monitoring.observer import MonitoringObserver
-from guard.service import GuardService
+from guard.service.build import build_service
 from guard.service.health import Health
 from guard.service.metrics import MetricsServer, ServiceMetrics
 from guard.service.probe import ServiceProbe
@@ -124,7 +124,9 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     pipe = MemoryPipe(broker, "g")
     server = MetricsServer("127.0.0.1", 0, metrics.registry, health).start()
     try:
-        GuardService(settings, registry, lambda: pipe, [monitor], probe=probe).run(idle_timeout=0)
+        build_service(
+            settings, registry, pipe_factory=lambda: pipe, observers=[monitor], probe=probe
+        ).run(idle_timeout=0)
         with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=10) as r:
             text = r.read().decode()
     finally:

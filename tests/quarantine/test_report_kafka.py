@@ -21,8 +21,8 @@ from guard.contracts import load_registry
 from guard.demo.samples import good_order
 from guard.localbroker import LocalKafka
 from guard.quarantine.envelope import Envelope, Source
-from guard.service import GuardService
-from guard.transport.factory import ensure_topics, open_pipe
+from guard.service.build import build_service
+from guard.transport.factory import ensure_topics
 from guard.validation.reasons import FieldError, Reason
 from guard.verify import read_topic
 from tests.conftest import SCHEMAS
@@ -80,7 +80,7 @@ def quarantined(
         )
     )
     settings = load_settings(config)
-    service = GuardService(settings, load_registry(SCHEMAS), lambda: open_pipe(settings.kafka))
+    service = build_service(settings, load_registry(SCHEMAS))
     summary = service.run(max_records=len(records))
     assert summary.stats.quarantined > 0
     _abort_a_transaction(bootstrap, f"{source}.quarantine", unique("tx"))

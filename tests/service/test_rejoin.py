@@ -11,10 +11,11 @@ import pytest
 from guard.config.settings import GuardSettings
 from guard.contracts import load_registry
 from guard.errors import FatalTransportError, RejoinRequiredError
-from guard.service import GuardService
+from guard.service.build import build_service
 from guard.service.health import Health
 from guard.service.metrics import ServiceMetrics
 from guard.service.probe import ServiceProbe
+from guard.service.runner import GuardService
 from guard.transport.base import InRecord
 from guard.transport.memory import MemoryBroker, MemoryPipe
 from tests.conftest import SCHEMAS
@@ -76,7 +77,7 @@ def _service(
         return made[-1]
 
     probe = ServiceProbe(metrics, health, {"orders": "orders"}, 0.01, 0)
-    return GuardService(settings, load_registry(SCHEMAS), factory, probe=probe), made
+    return build_service(settings, load_registry(SCHEMAS), pipe_factory=factory, probe=probe), made
 
 
 def _value(m: ServiceMetrics, name: str, **labels: str) -> float | None:
