@@ -73,7 +73,9 @@ def records(n: int, valid: bool, seed: int = 5) -> list[InRecord]:
 
 def router() -> Router:
     validator = RecordValidator(load_registry(SCHEMAS).subject("orders"), "all")
-    plan = RoutePlan("orders", validator, "orders.valid", "orders.quarantine", 3, 3)
+    # Size limits as the service sets them (the producer's 16 MiB): every record is checked.
+    limit = 16 * 1024 * 1024
+    plan = RoutePlan("orders", validator, "orders.valid", "orders.quarantine", 3, 3, limit, limit)
     return Router({"orders": plan}, "schema-version")
 
 

@@ -37,10 +37,12 @@ H_OMITTED = PREFIX + "omitted"  # comma list, in the order left out: value, head
 
 def record_size(rec: OutRecord) -> int:
     """An upper bound on the bytes this record takes in a batch of its own."""
-    payload = len(rec.key or b"") + len(rec.value or b"")
+    size = BATCH_OVERHEAD + len(rec.key or b"") + len(rec.value or b"")
+    # A plain loop, not sum() over a generator: this runs once per routed record.
     # Header values may be None (a null header) where the transport can carry one.
-    headers = sum(len(k.encode("utf-8", "surrogateescape")) + len(v or b"") for k, v in rec.headers)
-    return BATCH_OVERHEAD + payload + headers + HEADER_OVERHEAD * len(rec.headers)
+    for k, v in rec.headers:
+        size += HEADER_OVERHEAD + len(k.encode("utf-8", "surrogateescape")) + len(v or b"")
+    return size
 
 
 @dataclass(frozen=True)
