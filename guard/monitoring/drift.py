@@ -124,12 +124,17 @@ def assess(plan: SubjectPlan, current: WindowProfile, baseline: WindowProfile) -
     w = plan.window
     fields = {f.path: FieldVerdict(f.path) for f in plan.fields}
     window = FieldVerdict(WINDOW_FIELD)
-    if current.records < w.min_records or baseline.records == 0:
+    if baseline.records == 0:
         for v in fields.values():
             v.state = "insufficient data"
         return Assessment("insufficient data", [], fields, {}, window, 0, w.p_value)
-    window.tests.extend(_quarantine(w, current, baseline))
-    volume = _volume(plan.subject, w, current, baseline)
+    # Below `min_records` only the schema is checked (new, vanished and retyped fields):
+    # those are facts about the records seen, reported at any sample size with their counts.
+    schema_only = current.records < w.min_records
+    volume: list[Alert] = []
+    if not schema_only:
+        window.tests.extend(_quarantine(w, current, baseline))
+        volume = _volume(plan.subject, w, current, baseline)
     undeclared: dict[str, FieldVerdict] = {}
     for t in _undeclared(w, current, baseline):
         undeclared.setdefault(t.field, FieldVerdict(t.field)).tests.append(t)
@@ -140,9 +145,8 @@ def assess(plan: SubjectPlan, current: WindowProfile, baseline: WindowProfile) -
         for fplan in plan.fields:
             fc, fb = current.fields.get(fplan.path), baseline.fields.get(fplan.path)
             if fc is not None and fb is not None:
-                _FieldCheck(plan, fplan, fc, current.profiled, fb, baseline.profiled).run(
-                    fields[fplan.path]
-                )
+                check = _FieldCheck(plan, fplan, fc, current.profiled, fb, baseline.profiled)
+                check.run(fields[fplan.path], schema_only)
     verdicts = [window, *undeclared.values(), *fields.values()]
     family = [t for v in verdicts for t in v.tests]
     if w.p_value is None:
@@ -161,7 +165,7 @@ def assess(plan: SubjectPlan, current: WindowProfile, baseline: WindowProfile) -
         if v.alerts:
             v.state = "drift"
     alerts = [a for v in verdicts for a in v.alerts]
-    state: State = "drift" if alerts else "ok"
+    state: State = "drift" if alerts else "insufficient data" if schema_only else "ok"
     return Assessment(state, alerts, fields, undeclared, window, len(family), w.p_value)
 
 
@@ -264,10 +268,17 @@ class _FieldCheck:
         if p is not None:
             self.verdict.tests.append(TestResult(self.path, aspect, p, candidates, effects))
 
-    def run(self, verdict: FieldVerdict) -> None:
+    def run(self, verdict: FieldVerdict, schema_only: bool = False) -> None:
+        """Every check of the field; `schema_only`: only whether it vanished or changed
+        type (a sample too small for the rest, which is then "insufficient data")."""
         self.verdict = verdict
-        if self._presence():
+        if self._presence(schema_only):
             return  # the field vanished: nothing else to compare
+        if schema_only:
+            self._types(schema_only)
+            verdict.insufficient.append("sample")
+            verdict.state = "insufficient data"  # drift, if found, overrides it later
+            return
         self._nulls()
         self._types()
         if self._is_categorical():
@@ -282,16 +293,20 @@ class _FieldCheck:
 
     # -- presence, nulls, types -----------------------------------------------------------
 
-    def _presence(self) -> bool:
-        """Missing share (absent, not null); True when the field vanished entirely."""
+    def _presence(self, schema_only: bool = False) -> bool:
+        """Missing share (absent, not null); True when the field vanished entirely.
+        `schema_only`: only whether it vanished."""
         k_b, k_c = self.base.missing, self.cur.missing
         r_b, r_c = k_b / self.n_base, k_c / self.n_cur
         had, now = 1 - r_b, 1 - r_c
         p = st.two_rates(k_b, self.n_base, k_c, self.n_cur)
         limit = self.w.missing_fields
         if limit is not None and had >= limit and now == 0.0:
-            self.test("presence", p, [Candidate("missing_field", had, limit, had, now)])
+            counts = {"records": self.n_cur, "baseline_present": self.n_base - k_b}
+            self.test("presence", p, [Candidate("missing_field", had, limit, had, now, counts)])
             return True
+        if schema_only:
+            return False
         cands = []
         limit_abs = self.t.missing_rate_abs
         if limit_abs is not None and abs(r_c - r_b) >= limit_abs:
@@ -313,22 +328,33 @@ class _FieldCheck:
         effects = {"abs": delta} | ({"rel": delta / r_b} if r_b > 0 else {})
         self.test("nulls", st.two_rates(k_b, self.n_base, k_c, self.n_cur), cands, **effects)
 
-    def _types(self) -> None:
+    def _types(self, schema_only: bool = False) -> None:
+        """The JSON type mix; `schema_only` (a small sample): only types the baseline never
+        had, each by Fisher's exact test (one-sided), since chi-square needs larger counts."""
         base, cur = self._type_mix(self.base), self._type_mix(self.cur)
         total_b, total_c = sum(base.values()), sum(cur.values())
         if total_b == 0 or total_c == 0:
             return  # a field appearing or vanishing is a presence change, checked above
         names = sorted(base.keys() | cur.keys())
+        if schema_only:
+            for name in names:
+                if base[name] or not cur[name] or self.t.type_change is None:
+                    continue
+                share = cur[name] / total_c
+                p = st.two_rates(0, total_b, cur[name], total_c, greater=True)
+                detail = {"type": name, "records": cur[name]}
+                cand = Candidate("type_change", share, self.t.type_change, 0.0, share, detail)
+                self.test("types", p, [cand] if share >= self.t.type_change else [], share=share)
+            return
         p = st.homogeneity([base[n] for n in names], [cur[n] for n in names])
         cands, worst = [], 0.0
         for name in names:
             s_b, s_c = base[name] / total_b, cur[name] / total_c
             worst = max(worst, s_c - s_b)
             if self.t.type_change is not None and s_c - s_b >= self.t.type_change:
+                detail = {"type": name, "records": cur[name]}
                 cands.append(
-                    Candidate(
-                        "type_change", s_c - s_b, self.t.type_change, s_b, s_c, {"type": name}
-                    )
+                    Candidate("type_change", s_c - s_b, self.t.type_change, s_b, s_c, detail)
                 )
         self.test("types", p, cands, share=worst)
 
