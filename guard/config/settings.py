@@ -375,7 +375,9 @@ class DriftThresholdSettings(DriftSpec):
 
 
 class SketchSettings(_Section):
-    kll_k: int = Field(default=200, ge=8, le=65_535)  # quantile sketch size (rank error ~1.7%)
+    kll_k: int = Field(default=200, ge=8, le=65_535)  # unused since value summaries (kept)
+    # Relative bin width of the value summaries (numbers, string/array lengths).
+    value_accuracy: float = Field(default=0.005, gt=0.0, le=0.1)
     hll_lg_k: int = Field(default=12, ge=7, le=21)  # distinct-count sketch, 2^k buckets
     frequent_lg_max: int = Field(default=7, ge=3, le=12)  # category map of 2^n slots
     max_unknown_fields: int = Field(default=200, ge=0)  # undeclared paths tracked per window

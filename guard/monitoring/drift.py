@@ -379,13 +379,14 @@ class _FieldCheck:
             self.verdict.insufficient.append("distribution")
             return
         distance, p = st.ks(kb, kc)
-        grid_b, grid_c = st.grid(kb), st.grid(kc)
-        # Alerts carry means (aggregates); medians are record values, named only on opt-in.
-        mean_b, mean_c = float(grid_b.mean()), float(grid_c.mean())
+        # Alerts carry exact means (aggregates); medians are record values, named only on
+        # opt-in.
+        mean_b, mean_c = kb.mean, kc.mean
         extra: dict[str, Any] = {"measure": "value" if numeric else "length"}
+        extra |= {"shift_sd": _r((mean_c - mean_b) / kb.std) if kb.std > 0 else 0.0}
         if self.expose_values:
             extra |= {"median_baseline": kb.get_quantile(0.5), "median": kc.get_quantile(0.5)}
-        effects = {"ks": distance, "wasserstein": st.wasserstein_sd(grid_b, grid_c)}
+        effects = {"ks": distance, "wasserstein": st.wasserstein_sd(kb, kc)}
         psi, bins = st.psi(kb, kc)
         effects["psi"] = psi
         cands = []

@@ -21,7 +21,7 @@ from guard.monitoring.field_profile import MISSING, FieldProfile, b64, unb64
 from guard.monitoring.plan import SubjectPlan
 from guard.validation.validator import Verdict
 
-PROFILE_FORMAT = 1
+PROFILE_FORMAT = 2  # 2: value summaries instead of KLL sketches for field values
 Observation = tuple[str | None, int | None, Verdict]  # (source partition, timestamp, verdict)
 
 # Record rate: each partition is timed on the span of its central records, between the
