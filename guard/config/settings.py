@@ -383,6 +383,19 @@ class SketchSettings(_Section):
     max_unknown_fields: int = Field(default=200, ge=0)  # undeclared paths tracked per window
 
 
+class SequentialSettings(_Section):
+    """Sequential detection between window closes (guard/monitoring/sequential.py): a
+    two-sided CUSUM per numeric field on values standardised by the baseline."""
+
+    enabled: bool = True
+    # k, in baseline sd: half the smallest mean shift the CUSUM is tuned to find fast.
+    reference_sd: float = Field(default=0.1, gt=0.0, le=2.0)
+    # The chance that a stable stream raises any CUSUM alert within `horizon_records`
+    # (over all of a subject's monitored fields and both directions).
+    false_alarm: float = Field(default=0.02, gt=0.0, lt=1.0)
+    horizon_records: int = Field(default=30_000, ge=100)
+
+
 class MonitoringSettings(_Section):
     """Data-shape monitoring: window profiles, baselines and drift alerts (off by default)."""
 
@@ -399,6 +412,7 @@ class MonitoringSettings(_Section):
     # Per-field overrides, over the contract's `drift:`: subject -> field path -> thresholds.
     fields: dict[str, dict[str, DriftSpec]] = Field(default_factory=dict)
     sketch: SketchSettings = SketchSettings()
+    sequential: SequentialSettings = SequentialSettings()
     # Keys drift alerts hash new category values with (HMAC-SHA-256), so low-variety values
     # (currencies, countries) cannot be recovered by hashing candidates. Unset: a random key
     # per process (hashes then compare within one run only).

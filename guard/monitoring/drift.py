@@ -34,7 +34,7 @@ from guard.monitoring.alerts import WINDOW_FIELD, Alert, describe_values
 from guard.monitoring.field_profile import FieldProfile
 from guard.monitoring.plan import FieldPlan, SubjectPlan
 from guard.monitoring.profile import WindowProfile
-from guard.monitoring.thresholds import WindowThresholds
+from guard.monitoring.thresholds import FieldThresholds, WindowThresholds
 
 GRID = st.GRID  # kept here for readers of profiles (status) that summarise distributions
 State = Literal["ok", "drift", "insufficient data"]
@@ -403,18 +403,7 @@ class _FieldCheck:
     # -- categories -------------------------------------------------------------------------
 
     def _is_categorical(self) -> bool:
-        counts = self.base.category_counts()
-        if counts is None:
-            return False
-        if self.t.categorical is not None:
-            return self.t.categorical
-        present = sum(self.base.types.values())
-        return (
-            self.base.categories_exact()
-            and 0 < len(counts) <= self.w.categorical_max
-            and present >= self.w.min_values
-            and len(counts) <= present / 2  # values repeat: enum-like, not identifiers
-        )
+        return is_categorical(self.t, self.w, self.base)
 
     def _categories(self) -> None:
         base_counts = self.base.category_counts() or {}
@@ -468,6 +457,22 @@ class _FieldCheck:
                 )
             )
         self.test("categories", p, cands, js=distance)
+
+
+def is_categorical(t: FieldThresholds, w: WindowThresholds, base: FieldProfile) -> bool:
+    """Whether a field is compared by categories: set so, or its baseline is enum-like."""
+    counts = base.category_counts()
+    if counts is None:
+        return False
+    if t.categorical is not None:
+        return t.categorical
+    present = sum(base.types.values())
+    return (
+        base.categories_exact()
+        and 0 < len(counts) <= w.categorical_max
+        and present >= w.min_values
+        and len(counts) <= present / 2  # values repeat: enum-like, not identifiers
+    )
 
 
 def distinct_estimate(fp: FieldProfile) -> int:

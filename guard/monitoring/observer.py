@@ -44,6 +44,7 @@ from guard.monitoring.metrics import MonitorMetrics
 from guard.monitoring.plan import SubjectPlan, plan_subject
 from guard.monitoring.profile import Observation, WindowMeta, WindowProfile, merge_all
 from guard.monitoring.profiles_topic import profile_record
+from guard.monitoring.sequential import Cusum
 from guard.monitoring.window import OpenWindow, WindowPolicy
 from guard.routing.router import RoutedBatch
 from guard.transport.base import OutRecord
@@ -69,10 +70,12 @@ class _State:
     baseline: Baseline | None
     learning: WindowProfile | None = None
     last_snapshot: float = 0.0
+    cusum: Cusum | None = None  # sequential detection between closes (immutable)
     # Staged effects, applied after the commit:
     records: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     closed: list[_Closed] = field(default_factory=list)
+    early: list[tuple[Alert, dict[str, Any]]] = field(default_factory=list)  # CUSUM alerts
     new_baseline: Baseline | None = None
 
 
@@ -105,7 +108,9 @@ class MonitoringObserver:
             baseline = baselines[s] if baselines is not None else self._load_baseline(s)
             if baseline is not None:
                 self._check_plan(baseline)
-            self._state[s] = _State(self._new_window(s, now), baseline, last_snapshot=now)
+            self._state[s] = _State(
+                self._new_window(s, now), baseline, last_snapshot=now, cusum=self._cusum(baseline)
+            )
         self._staged: dict[str, _State] | None = None
 
     def _load_baseline(self, subject: str) -> Baseline | None:
@@ -123,6 +128,12 @@ class MonitoringObserver:
                 "(build one with `guard baseline build`, or use source: auto)"
             )
         return baseline
+
+    def _cusum(self, baseline: Baseline | None) -> Cusum | None:
+        if baseline is None:
+            return None
+        plan = self.plans[baseline.subject]
+        return Cusum.for_baseline(plan, baseline.profile, self.settings.monitoring.sequential)
 
     def _check_plan(self, baseline: Baseline) -> None:
         """Warn when the baseline was profiled under another plan (e.g. built without the
@@ -171,6 +182,7 @@ class MonitoringObserver:
                 window=committed.window.staged(),
                 reasons=Counter(),
                 closed=[],
+                early=[],
                 new_baseline=None,
             )
             self._stage(subject, state, by_subject.get(subject, []), now, out)
@@ -185,11 +197,15 @@ class MonitoringObserver:
         for subject, state in staged.items():
             state.window.commit()
             self._state[subject] = state
+            for alert, event in state.early:
+                self.metrics.alerts.labels(subject, alert.statistic).inc()
+                _log_alert(event)
             for closed in state.closed:
                 self._report(closed)
             if state.new_baseline is not None:
                 self._keep_learned(state.new_baseline)
             state.records, state.reasons, state.closed, state.new_baseline = 0, Counter(), [], None
+            state.early = []
 
     def after_abort(self) -> None:
         self._staged = None
@@ -222,6 +238,8 @@ class MonitoringObserver:
             pos += len(segment)
             delta = WindowProfile.for_plan(plan)
             delta.add(plan, segment)
+            if state.cusum is not None:
+                self._sequential(state, segment, out)
             state.window.add(delta)
             if room is not None and len(segment) >= room:
                 self._close(subject, state, now, out)
@@ -229,6 +247,31 @@ class MonitoringObserver:
         if state.window.records and now - state.last_snapshot >= m.snapshot_seconds:
             out.append(profile_record(m.profiles_topic, state.window.materialize()))
             state.last_snapshot = now
+
+    def _sequential(self, state: _State, segment: list[Observation], out: list[OutRecord]) -> None:
+        """Feed the CUSUMs; an alert goes out in this batch, naming the open window."""
+        assert state.cusum is not None and state.baseline is not None
+        before = state.window.records
+        state.cusum, alerts = state.cusum.feed([v.record for _, _, v in segment], before)
+        if not alerts:
+            return
+        meta = state.window.meta
+        described = state.baseline.describe()
+        topic = self.settings.monitoring.drift_topic
+        for alert in alerts:
+            at = alert.detail["records_into_window"]
+            window = {  # the open window, up to the record that raised the alert
+                "id": meta.window_id,
+                "instance": meta.instance,
+                "started_at": _iso(meta.started_at),
+                "ended_at": None,
+                "records": at,
+                "first_timestamp_ms": state.window.first_ts_ms or segment[0][1],
+                "last_timestamp_ms": segment[at - before - 1][1],
+            }
+            event = alert_event(alert, window, described)
+            out.append(alert_record(topic, event))
+            state.early.append((alert, event))
 
     def _close(self, subject: str, state: _State, now: float, out: list[OutRecord]) -> None:
         m = self.settings.monitoring
@@ -251,10 +294,13 @@ class MonitoringObserver:
             learning.meta = None
             if learning.windows >= m.baseline.learn_windows:
                 state.baseline = state.new_baseline = learned(plan, learning, self.instance)
+                state.cusum = self._cusum(state.baseline)
                 state.learning = None
             else:
                 state.learning = learning
         state.closed.append(_Closed(profile, alerts, events))
+        if state.cusum is not None:
+            state.cusum = state.cusum.rearm()
         state.window = self._new_window(subject, now)
         state.last_snapshot = now
 
@@ -275,20 +321,7 @@ class MonitoringObserver:
             alerts=len(closed.alerts),
         )
         for event in closed.events:
-            log.warning(
-                "drift alert",
-                subject=event["subject"],
-                field=event["field"],
-                statistic=event["statistic"],
-                value=event["value"],
-                threshold=event["threshold"],
-                baseline_value=event["baseline_value"],
-                current_value=event["current_value"],
-                p_value=event["p_value"],
-                significance_level=event["significance_level"],
-                window=event["window"]["id"],
-                detail=event["detail"],
-            )
+            _log_alert(event)
 
     def _keep_learned(self, baseline: Baseline) -> None:
         cfg = self.settings.monitoring.baseline
@@ -308,6 +341,23 @@ class MonitoringObserver:
             windows=baseline.profile.windows,
             path=where,
         )
+
+
+def _log_alert(event: dict[str, Any]) -> None:
+    _log().warning(
+        "drift alert",
+        subject=event["subject"],
+        field=event["field"],
+        statistic=event["statistic"],
+        value=event["value"],
+        threshold=event["threshold"],
+        baseline_value=event["baseline_value"],
+        current_value=event["current_value"],
+        p_value=event["p_value"],
+        significance_level=event["significance_level"],
+        window=event["window"]["id"],
+        detail=event["detail"],
+    )
 
 
 def window_info(profile: WindowProfile) -> dict[str, Any]:
