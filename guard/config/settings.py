@@ -396,6 +396,33 @@ class SequentialSettings(_Section):
     horizon_records: int = Field(default=30_000, ge=100)
 
 
+class HistoryRule(_Section):
+    """How one metric is judged against the window history (guard/monitoring/history.py)."""
+
+    strategy: Literal["rate_of_change", "seasonal", "off"] = "rate_of_change"
+    # rate_of_change: the largest rise and fall from the previous window (absolute for
+    # rates, relative to the previous value for volume); None: unbounded.
+    max_increase: float | None = Field(default=None, ge=0)
+    max_decrease: float | None = Field(default=None, ge=0)
+    # seasonal: the same time of day or week in past periods, +- tolerance residual sds,
+    # at least min_band (absolute for rates, relative for volume).
+    period: Literal["daily", "weekly"] = "daily"
+    tolerance: float = Field(default=5.0, gt=0)
+    min_band: float = Field(default=0.0, ge=0)
+
+
+class HistorySettings(_Section):
+    """History-aware checks of volume, quarantine rate and null rates per window."""
+
+    enabled: bool = True
+    windows: int = Field(default=400, ge=2, le=10_000)  # summaries kept per subject/instance
+    volume: HistoryRule = HistoryRule(strategy="seasonal", period="daily", min_band=0.1)
+    quarantine_rate: HistoryRule = HistoryRule(max_increase=0.05)
+    null_rate: HistoryRule = HistoryRule(max_increase=0.05, max_decrease=0.05)
+    # Per subject and field path: the rule for that field's null rate.
+    fields: dict[str, dict[str, HistoryRule]] = Field(default_factory=dict)
+
+
 class MonitoringSettings(_Section):
     """Data-shape monitoring: window profiles, baselines and drift alerts (off by default)."""
 
@@ -413,6 +440,7 @@ class MonitoringSettings(_Section):
     fields: dict[str, dict[str, DriftSpec]] = Field(default_factory=dict)
     sketch: SketchSettings = SketchSettings()
     sequential: SequentialSettings = SequentialSettings()
+    history: HistorySettings = HistorySettings()
     # Keys drift alerts hash new category values with (HMAC-SHA-256), so low-variety values
     # (currencies, countries) cannot be recovered by hashing candidates. Unset: a random key
     # per process (hashes then compare within one run only).

@@ -40,10 +40,11 @@ from guard.monitoring.baseline import (
     save_baseline,
 )
 from guard.monitoring.drift import check_window
+from guard.monitoring.history import WindowSummary, judge, rule_for, summarize
 from guard.monitoring.metrics import MonitorMetrics
 from guard.monitoring.plan import SubjectPlan, plan_subject
 from guard.monitoring.profile import Observation, WindowMeta, WindowProfile, merge_all
-from guard.monitoring.profiles_topic import profile_record
+from guard.monitoring.profiles_topic import history_record, profile_record, read_history
 from guard.monitoring.sequential import Cusum
 from guard.monitoring.window import OpenWindow, WindowPolicy
 from guard.routing.router import RoutedBatch
@@ -71,6 +72,8 @@ class _State:
     learning: WindowProfile | None = None
     last_snapshot: float = 0.0
     cusum: Cusum | None = None  # sequential detection between closes (immutable)
+    history: tuple[WindowSummary, ...] = ()  # recent window summaries, oldest first
+    history_index: int = 0  # this instance's next summary number
     # Staged effects, applied after the commit:
     records: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
@@ -154,6 +157,22 @@ class MonitoringObserver:
         from guard.monitoring.topics import ensure_monitoring_topics
 
         ensure_monitoring_topics(self.settings)
+        if self.settings.monitoring.history.enabled:
+            self._load_history()
+
+    def _load_history(self) -> None:
+        """Start from the history every instance left on the profiles topic."""
+        keep = self.settings.monitoring.history.windows
+        try:
+            shared = read_history(self.settings)
+        except GuardError as exc:
+            _log().warning("window history not read; starting without it", error=str(exc))
+            return
+        for subject, state in self._state.items():
+            summaries = shared.get(subject, [])
+            mine = [h.index for h in summaries if h.instance == self.instance]
+            state.history = tuple(summaries[-keep:])
+            state.history_index = max(mine) + 1 if mine else 0
 
     def baseline(self, subject: str) -> Baseline | None:
         return self._state[subject].baseline
@@ -273,6 +292,22 @@ class MonitoringObserver:
             out.append(alert_record(topic, event))
             state.early.append((alert, event))
 
+    def _history(self, state: _State, profile: WindowProfile, out: list[OutRecord]) -> list[Alert]:
+        """Judge the closed window against the history, then add it (bounded) and publish
+        its summary to the profiles topic."""
+        m = self.settings.monitoring
+        cfg = m.history
+        summary = summarize(profile, self.instance, state.history_index)
+        judged = judge(cfg, summary, state.history)
+        state.history = (*state.history, summary)[-cfg.windows :]
+        state.history_index += 1
+        out.append(history_record(m.profiles_topic, summary, cfg.windows))
+        return [
+            j.alert(profile.subject, rule_for(cfg, profile.subject, j.metric))
+            for j in judged
+            if j.anomalous
+        ]
+
     def _close(self, subject: str, state: _State, now: float, out: list[OutRecord]) -> None:
         m = self.settings.monitoring
         plan = self.plans[subject]
@@ -281,14 +316,15 @@ class MonitoringObserver:
         profile.meta = replace(state.window.meta, ended_at=now, final=True)
         out.append(profile_record(m.profiles_topic, profile))
         alerts: list[Alert] = []
-        events: list[dict[str, Any]] = []
+        window = window_info(profile)
+        described = state.baseline.describe() if state.baseline is not None else {}
         if state.baseline is not None:
             alerts = check_window(plan, profile, state.baseline.profile)
-            window = window_info(profile)
-            described = state.baseline.describe()
-            events = [alert_event(a, window, described) for a in alerts]
-            out.extend(alert_record(m.drift_topic, e) for e in events)
-        else:  # learning: this window becomes (part of) the baseline
+        if m.history.enabled:
+            alerts.extend(self._history(state, profile, out))
+        events = [alert_event(a, window, described) for a in alerts]
+        out.extend(alert_record(m.drift_topic, e) for e in events)
+        if state.baseline is None:  # learning: this window becomes (part of) the baseline
             learning = merge_all(p for p in (state.learning, profile) if p is not None)
             assert learning is not None
             learning.meta = None
