@@ -14,6 +14,10 @@ Modules, each with one job:
     metrics.py        Prometheus counters and gauges, optional HTTP exporter
     profiles_topic.py profiles on the compacted topic: records, reading, merging
     topics.py         creating the drift and profiles topics
+    sequential.py     CUSUM per numeric field between window closes (early alerts)
+    history.py        window summaries judged against their history (rate of change,
+                      seasonal)
+    window_info.py    where a window sits, for alert events and logs
     observer.py       the BatchObserver wired into the service loop
     status.py         `guard drift status`: merged state per subject and field
 

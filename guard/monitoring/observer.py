@@ -20,7 +20,6 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -47,6 +46,7 @@ from guard.monitoring.profile import Observation, WindowMeta, WindowProfile, mer
 from guard.monitoring.profiles_topic import history_record, profile_record, read_history
 from guard.monitoring.sequential import Cusum
 from guard.monitoring.window import OpenWindow, WindowPolicy
+from guard.monitoring.window_info import open_window_info, window_info
 from guard.routing.router import RoutedBatch
 from guard.transport.base import OutRecord
 
@@ -279,15 +279,8 @@ class MonitoringObserver:
         topic = self.settings.monitoring.drift_topic
         for alert in alerts:
             at = alert.detail["records_into_window"]
-            window = {  # the open window, up to the record that raised the alert
-                "id": meta.window_id,
-                "instance": meta.instance,
-                "started_at": _iso(meta.started_at),
-                "ended_at": None,
-                "records": at,
-                "first_timestamp_ms": state.window.first_ts_ms or segment[0][1],
-                "last_timestamp_ms": segment[at - before - 1][1],
-            }
+            first = state.window.first_ts_ms or segment[0][1]
+            window = open_window_info(meta, at, first, segment[at - before - 1][1])
             event = alert_event(alert, window, described)
             out.append(alert_record(topic, event))
             state.early.append((alert, event))
@@ -394,22 +387,3 @@ def _log_alert(event: dict[str, Any]) -> None:
         window=event["window"]["id"],
         detail=event["detail"],
     )
-
-
-def window_info(profile: WindowProfile) -> dict[str, Any]:
-    """Where a window sits: for alert events and logs (no data)."""
-    meta = profile.meta
-    assert meta is not None
-    return {
-        "id": meta.window_id,
-        "instance": meta.instance,
-        "started_at": _iso(meta.started_at),
-        "ended_at": None if meta.ended_at is None else _iso(meta.ended_at),
-        "records": profile.records,
-        "first_timestamp_ms": profile.first_ts_ms,
-        "last_timestamp_ms": profile.last_ts_ms,
-    }
-
-
-def _iso(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, UTC).isoformat()
