@@ -75,7 +75,10 @@ def test_the_vectorised_recursion_equals_pages_cusum_value_by_value() -> None:
 
 def test_both_numeric_fields_are_monitored_at_the_budgets_threshold(cusum: Cusum) -> None:
     assert [f.path for f in cusum.fields] == ["amount", "quantity"]
-    assert cusum.h == pytest.approx(threshold(0.1, 0.02, 30_000, 2))
+    # k less two standard errors of the 20,000-value baseline mean, for the threshold only.
+    safe = 0.1 - 2 / math.sqrt(20_000)
+    assert cusum.h == pytest.approx(threshold(safe, 0.02, 30_000, 2))
+    assert cusum.k == 0.1
 
 
 @pytest.mark.parametrize(("shift", "within"), [(0.3, 1_500), (0.2, 2_500), (-0.3, 1_500)])
