@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from guard.cli.drift_history import history
 from guard.cli.drift_report import report
 from guard.cli.drift_status import status
 
@@ -15,3 +16,4 @@ def drift() -> None:
 
 drift.add_command(report)
 drift.add_command(status)
+drift.add_command(history)

@@ -364,10 +364,52 @@ class DriftThresholdSettings(DriftSpec):
 
 
 class SketchSettings(_Section):
-    kll_k: int = Field(default=200, ge=8, le=65_535)  # quantile sketch size (rank error ~1.7%)
+    kll_k: int = Field(default=200, ge=8, le=65_535)  # unused since value summaries (kept)
+    # Relative bin width of the value summaries (numbers, string/array lengths).
+    value_accuracy: float = Field(default=0.005, gt=0.0, le=0.1)
     hll_lg_k: int = Field(default=12, ge=7, le=21)  # distinct-count sketch, 2^k buckets
     frequent_lg_max: int = Field(default=7, ge=3, le=12)  # category map of 2^n slots
     max_unknown_fields: int = Field(default=200, ge=0)  # undeclared paths tracked per window
+
+
+class SequentialSettings(_Section):
+    """Sequential detection between window closes (guard/monitoring/sequential.py): a
+    two-sided CUSUM per numeric field on values standardised by the baseline."""
+
+    enabled: bool = True
+    # k, in baseline sd: half the smallest mean shift the CUSUM is tuned to find fast.
+    reference_sd: float = Field(default=0.1, gt=0.0, le=2.0)
+    # The chance that a stable stream raises any CUSUM alert within `horizon_records`
+    # (over all of a subject's monitored fields and both directions).
+    false_alarm: float = Field(default=0.02, gt=0.0, lt=1.0)
+    horizon_records: int = Field(default=30_000, ge=100)
+
+
+class HistoryRule(_Section):
+    """How one metric is judged against the window history (guard/monitoring/history.py)."""
+
+    strategy: Literal["rate_of_change", "seasonal", "off"] = "rate_of_change"
+    # rate_of_change: the largest rise and fall from the previous window (absolute for
+    # rates, relative to the previous value for volume); None: unbounded.
+    max_increase: float | None = Field(default=None, ge=0)
+    max_decrease: float | None = Field(default=None, ge=0)
+    # seasonal: the same time of day or week in past periods, +- tolerance residual sds,
+    # at least min_band (absolute for rates, relative for volume).
+    period: Literal["daily", "weekly"] = "daily"
+    tolerance: float = Field(default=5.0, gt=0)
+    min_band: float = Field(default=0.0, ge=0)
+
+
+class HistorySettings(_Section):
+    """History-aware checks of volume, quarantine rate and null rates per window."""
+
+    enabled: bool = True
+    windows: int = Field(default=400, ge=2, le=10_000)  # summaries kept per subject/instance
+    volume: HistoryRule = HistoryRule(strategy="seasonal", period="daily", min_band=0.1)
+    quarantine_rate: HistoryRule = HistoryRule(max_increase=0.05)
+    null_rate: HistoryRule = HistoryRule(max_increase=0.05, max_decrease=0.05)
+    # Per subject and field path: the rule for that field's null rate.
+    fields: dict[str, dict[str, HistoryRule]] = Field(default_factory=dict)
 
 
 class MonitoringSettings(_Section):
@@ -386,6 +428,8 @@ class MonitoringSettings(_Section):
     # Per-field overrides, over the contract's `drift:`: subject -> field path -> thresholds.
     fields: dict[str, dict[str, DriftSpec]] = Field(default_factory=dict)
     sketch: SketchSettings = SketchSettings()
+    sequential: SequentialSettings = SequentialSettings()
+    history: HistorySettings = HistorySettings()
     # Keys drift alerts hash new category values with (HMAC-SHA-256), so low-variety values
     # (currencies, countries) cannot be recovered by hashing candidates. Unset: a random key
     # per process (hashes then compare within one run only).

@@ -4,8 +4,9 @@ Modules, each with one job:
 
     plan.py           which fields of a subject are profiled, and how (from the contracts)
     thresholds.py     drift thresholds per field: defaults <- contract `drift:` <- config
-    profile.py        mergeable per-field sketches (DataSketches KLL, HLL, frequent items),
-                      updated a batch at a time
+    profile.py        window profiles: per-field exact counters and mergeable summaries,
+                      updated a batch at a time (field_profile.py)
+    quantiles.py      deterministic value summaries: log-spaced bins, exact moments
     window.py         count/time windows and their exactly-once staging
     baseline.py       baseline files `schemas/<subject>/baseline-v<N>.json`: build, save, load
     drift.py          checks of a window against its baseline (scipy and the sketch library)
@@ -13,6 +14,10 @@ Modules, each with one job:
     metrics.py        Prometheus counters and gauges, optional HTTP exporter
     profiles_topic.py profiles on the compacted topic: records, reading, merging
     topics.py         creating the drift and profiles topics
+    sequential.py     CUSUM per numeric field between window closes (early alerts)
+    history.py        window summaries judged against their history (rate of change,
+                      seasonal)
+    window_info.py    where a window sits, for alert events and logs
     observer.py       the BatchObserver wired into the service loop
     status.py         `guard drift status`: merged state per subject and field
 

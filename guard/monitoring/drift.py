@@ -34,7 +34,7 @@ from guard.monitoring.alerts import WINDOW_FIELD, Alert, describe_values
 from guard.monitoring.field_profile import FieldProfile
 from guard.monitoring.plan import FieldPlan, SubjectPlan
 from guard.monitoring.profile import WindowProfile
-from guard.monitoring.thresholds import WindowThresholds
+from guard.monitoring.thresholds import FieldThresholds, WindowThresholds
 
 GRID = st.GRID  # kept here for readers of profiles (status) that summarise distributions
 State = Literal["ok", "drift", "insufficient data"]
@@ -124,12 +124,17 @@ def assess(plan: SubjectPlan, current: WindowProfile, baseline: WindowProfile) -
     w = plan.window
     fields = {f.path: FieldVerdict(f.path) for f in plan.fields}
     window = FieldVerdict(WINDOW_FIELD)
-    if current.records < w.min_records or baseline.records == 0:
+    if baseline.records == 0:
         for v in fields.values():
             v.state = "insufficient data"
         return Assessment("insufficient data", [], fields, {}, window, 0, w.p_value)
-    window.tests.extend(_quarantine(w, current, baseline))
-    volume = _volume(plan.subject, w, current, baseline)
+    # Below `min_records` only the schema is checked (new, vanished and retyped fields):
+    # those are facts about the records seen, reported at any sample size with their counts.
+    schema_only = current.records < w.min_records
+    volume: list[Alert] = []
+    if not schema_only:
+        window.tests.extend(_quarantine(w, current, baseline))
+        volume = _volume(plan.subject, w, current, baseline)
     undeclared: dict[str, FieldVerdict] = {}
     for t in _undeclared(w, current, baseline):
         undeclared.setdefault(t.field, FieldVerdict(t.field)).tests.append(t)
@@ -140,9 +145,8 @@ def assess(plan: SubjectPlan, current: WindowProfile, baseline: WindowProfile) -
         for fplan in plan.fields:
             fc, fb = current.fields.get(fplan.path), baseline.fields.get(fplan.path)
             if fc is not None and fb is not None:
-                _FieldCheck(plan, fplan, fc, current.profiled, fb, baseline.profiled).run(
-                    fields[fplan.path]
-                )
+                check = _FieldCheck(plan, fplan, fc, current.profiled, fb, baseline.profiled)
+                check.run(fields[fplan.path], schema_only)
     verdicts = [window, *undeclared.values(), *fields.values()]
     family = [t for v in verdicts for t in v.tests]
     if w.p_value is None:
@@ -161,7 +165,7 @@ def assess(plan: SubjectPlan, current: WindowProfile, baseline: WindowProfile) -
         if v.alerts:
             v.state = "drift"
     alerts = [a for v in verdicts for a in v.alerts]
-    state: State = "drift" if alerts else "ok"
+    state: State = "drift" if alerts else "insufficient data" if schema_only else "ok"
     return Assessment(state, alerts, fields, undeclared, window, len(family), w.p_value)
 
 
@@ -264,10 +268,17 @@ class _FieldCheck:
         if p is not None:
             self.verdict.tests.append(TestResult(self.path, aspect, p, candidates, effects))
 
-    def run(self, verdict: FieldVerdict) -> None:
+    def run(self, verdict: FieldVerdict, schema_only: bool = False) -> None:
+        """Every check of the field; `schema_only`: only whether it vanished or changed
+        type (a sample too small for the rest, which is then "insufficient data")."""
         self.verdict = verdict
-        if self._presence():
+        if self._presence(schema_only):
             return  # the field vanished: nothing else to compare
+        if schema_only:
+            self._types(schema_only)
+            verdict.insufficient.append("sample")
+            verdict.state = "insufficient data"  # drift, if found, overrides it later
+            return
         self._nulls()
         self._types()
         if self._is_categorical():
@@ -282,16 +293,20 @@ class _FieldCheck:
 
     # -- presence, nulls, types -----------------------------------------------------------
 
-    def _presence(self) -> bool:
-        """Missing share (absent, not null); True when the field vanished entirely."""
+    def _presence(self, schema_only: bool = False) -> bool:
+        """Missing share (absent, not null); True when the field vanished entirely.
+        `schema_only`: only whether it vanished."""
         k_b, k_c = self.base.missing, self.cur.missing
         r_b, r_c = k_b / self.n_base, k_c / self.n_cur
         had, now = 1 - r_b, 1 - r_c
         p = st.two_rates(k_b, self.n_base, k_c, self.n_cur)
         limit = self.w.missing_fields
         if limit is not None and had >= limit and now == 0.0:
-            self.test("presence", p, [Candidate("missing_field", had, limit, had, now)])
+            counts = {"records": self.n_cur, "baseline_present": self.n_base - k_b}
+            self.test("presence", p, [Candidate("missing_field", had, limit, had, now, counts)])
             return True
+        if schema_only:
+            return False
         cands = []
         limit_abs = self.t.missing_rate_abs
         if limit_abs is not None and abs(r_c - r_b) >= limit_abs:
@@ -313,22 +328,33 @@ class _FieldCheck:
         effects = {"abs": delta} | ({"rel": delta / r_b} if r_b > 0 else {})
         self.test("nulls", st.two_rates(k_b, self.n_base, k_c, self.n_cur), cands, **effects)
 
-    def _types(self) -> None:
+    def _types(self, schema_only: bool = False) -> None:
+        """The JSON type mix; `schema_only` (a small sample): only types the baseline never
+        had, each by Fisher's exact test (one-sided), since chi-square needs larger counts."""
         base, cur = self._type_mix(self.base), self._type_mix(self.cur)
         total_b, total_c = sum(base.values()), sum(cur.values())
         if total_b == 0 or total_c == 0:
             return  # a field appearing or vanishing is a presence change, checked above
         names = sorted(base.keys() | cur.keys())
+        if schema_only:
+            for name in names:
+                if base[name] or not cur[name] or self.t.type_change is None:
+                    continue
+                share = cur[name] / total_c
+                p = st.two_rates(0, total_b, cur[name], total_c, greater=True)
+                detail = {"type": name, "records": cur[name]}
+                cand = Candidate("type_change", share, self.t.type_change, 0.0, share, detail)
+                self.test("types", p, [cand] if share >= self.t.type_change else [], share=share)
+            return
         p = st.homogeneity([base[n] for n in names], [cur[n] for n in names])
         cands, worst = [], 0.0
         for name in names:
             s_b, s_c = base[name] / total_b, cur[name] / total_c
             worst = max(worst, s_c - s_b)
             if self.t.type_change is not None and s_c - s_b >= self.t.type_change:
+                detail = {"type": name, "records": cur[name]}
                 cands.append(
-                    Candidate(
-                        "type_change", s_c - s_b, self.t.type_change, s_b, s_c, {"type": name}
-                    )
+                    Candidate("type_change", s_c - s_b, self.t.type_change, s_b, s_c, detail)
                 )
         self.test("types", p, cands, share=worst)
 
@@ -353,13 +379,14 @@ class _FieldCheck:
             self.verdict.insufficient.append("distribution")
             return
         distance, p = st.ks(kb, kc)
-        grid_b, grid_c = st.grid(kb), st.grid(kc)
-        # Alerts carry means (aggregates); medians are record values, named only on opt-in.
-        mean_b, mean_c = float(grid_b.mean()), float(grid_c.mean())
+        # Alerts carry exact means (aggregates); medians are record values, named only on
+        # opt-in.
+        mean_b, mean_c = kb.mean, kc.mean
         extra: dict[str, Any] = {"measure": "value" if numeric else "length"}
+        extra |= {"shift_sd": _r((mean_c - mean_b) / kb.std) if kb.std > 0 else 0.0}
         if self.expose_values:
             extra |= {"median_baseline": kb.get_quantile(0.5), "median": kc.get_quantile(0.5)}
-        effects = {"ks": distance, "wasserstein": st.wasserstein_sd(grid_b, grid_c)}
+        effects = {"ks": distance, "wasserstein": st.wasserstein_sd(kb, kc)}
         psi, bins = st.psi(kb, kc)
         effects["psi"] = psi
         cands = []
@@ -376,18 +403,7 @@ class _FieldCheck:
     # -- categories -------------------------------------------------------------------------
 
     def _is_categorical(self) -> bool:
-        counts = self.base.category_counts()
-        if counts is None:
-            return False
-        if self.t.categorical is not None:
-            return self.t.categorical
-        present = sum(self.base.types.values())
-        return (
-            self.base.categories_exact()
-            and 0 < len(counts) <= self.w.categorical_max
-            and present >= self.w.min_values
-            and len(counts) <= present / 2  # values repeat: enum-like, not identifiers
-        )
+        return is_categorical(self.t, self.w, self.base)
 
     def _categories(self) -> None:
         base_counts = self.base.category_counts() or {}
@@ -441,6 +457,22 @@ class _FieldCheck:
                 )
             )
         self.test("categories", p, cands, js=distance)
+
+
+def is_categorical(t: FieldThresholds, w: WindowThresholds, base: FieldProfile) -> bool:
+    """Whether a field is compared by categories: set so, or its baseline is enum-like."""
+    counts = base.category_counts()
+    if counts is None:
+        return False
+    if t.categorical is not None:
+        return t.categorical
+    present = sum(base.types.values())
+    return (
+        base.categories_exact()
+        and 0 < len(counts) <= w.categorical_max
+        and present >= w.min_values
+        and len(counts) <= present / 2  # values repeat: enum-like, not identifiers
+    )
 
 
 def distinct_estimate(fp: FieldProfile) -> int:

@@ -1,7 +1,8 @@
-"""One field's profile over a window: exact counters and mergeable DataSketches sketches.
+"""One field's profile over a window: exact counters, value summaries and DataSketches sketches.
 
 Missing and null counts and the JSON type mix are exact. The numeric distribution and
-string/array lengths are KLL quantile sketches (float64), the distinct count an HLL sketch,
+string/array lengths are deterministic value summaries (`quantiles.py`: log-spaced bins and
+exact count, mean and variance), the distinct count an HLL sketch,
 and, for enum-like fields, category frequencies a frequent-items sketch with a fixed maximum
 map size. Each sketch has a fixed maximum size, so memory is bounded whatever the stream
 length; each is created when the first value of its kind arrives. A batch is one column
@@ -21,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from guard.config.settings import SketchSettings
+from guard.monitoring.quantiles import ValueSummary
 
 MAX_CATEGORY_CHARS = 256  # longer strings are not category values (and would cost memory)
 
@@ -78,21 +80,21 @@ class FieldProfile:
         self.missing = 0
         self.nulls = 0
         self.types: Counter[str] = Counter()
-        self.numeric: ds.kll_doubles_sketch | None = None
-        self.lengths: ds.kll_doubles_sketch | None = None
+        self.numeric: ValueSummary | None = None
+        self.lengths: ValueSummary | None = None
         self.distinct: ds.hll_sketch | None = None
         self.categories: ds.frequent_strings_sketch | None = None
 
     # -- sketches, created on first use -------------------------------------------------
 
-    def _numeric(self) -> ds.kll_doubles_sketch:
+    def _numeric(self) -> ValueSummary:
         if self.numeric is None:
-            self.numeric = ds.kll_doubles_sketch(self.sketch.kll_k)
+            self.numeric = ValueSummary(self.sketch.value_accuracy)
         return self.numeric
 
-    def _lengths(self) -> ds.kll_doubles_sketch:
+    def _lengths(self) -> ValueSummary:
         if self.lengths is None:
-            self.lengths = ds.kll_doubles_sketch(self.sketch.kll_k)
+            self.lengths = ValueSummary(self.sketch.value_accuracy)
         return self.lengths
 
     def _distinct(self) -> ds.hll_sketch:
@@ -179,9 +181,9 @@ class FieldProfile:
             "types": dict(self.types),
         }
         if self.numeric is not None:
-            out["numeric"] = b64(self.numeric.serialize())
+            out["numeric"] = self.numeric.to_json()
         if self.lengths is not None:
-            out["lengths"] = b64(self.lengths.serialize())
+            out["lengths"] = self.lengths.to_json()
         if self.distinct is not None:
             out["distinct"] = b64(self.distinct.serialize_compact())
         if self.categories is not None:
@@ -195,9 +197,9 @@ class FieldProfile:
         fp.nulls = int(data["nulls"])
         fp.types = Counter({str(k): int(v) for k, v in data["types"].items()})
         if "numeric" in data:
-            fp.numeric = ds.kll_doubles_sketch.deserialize(unb64(data["numeric"]))
+            fp.numeric = ValueSummary.from_json(data["numeric"])
         if "lengths" in data:
-            fp.lengths = ds.kll_doubles_sketch.deserialize(unb64(data["lengths"]))
+            fp.lengths = ValueSummary.from_json(data["lengths"])
         if "distinct" in data:
             fp.distinct = ds.hll_sketch.deserialize(unb64(data["distinct"]))
         if "categories" in data:

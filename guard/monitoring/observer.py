@@ -20,7 +20,6 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -40,11 +39,14 @@ from guard.monitoring.baseline import (
     save_baseline,
 )
 from guard.monitoring.drift import check_window
+from guard.monitoring.history import WindowSummary, judge, rule_for, summarize
 from guard.monitoring.metrics import MonitorMetrics
 from guard.monitoring.plan import SubjectPlan, plan_subject
 from guard.monitoring.profile import Observation, WindowMeta, WindowProfile, merge_all
-from guard.monitoring.profiles_topic import profile_record
+from guard.monitoring.profiles_topic import history_record, profile_record, read_history
+from guard.monitoring.sequential import Cusum
 from guard.monitoring.window import OpenWindow, WindowPolicy
+from guard.monitoring.window_info import open_window_info, window_info
 from guard.routing.router import RoutedBatch
 from guard.transport.base import OutRecord
 
@@ -69,10 +71,14 @@ class _State:
     baseline: Baseline | None
     learning: WindowProfile | None = None
     last_snapshot: float = 0.0
+    cusum: Cusum | None = None  # sequential detection between closes (immutable)
+    history: tuple[WindowSummary, ...] = ()  # recent window summaries, oldest first
+    history_index: int = 0  # this instance's next summary number
     # Staged effects, applied after the commit:
     records: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     closed: list[_Closed] = field(default_factory=list)
+    early: list[tuple[Alert, dict[str, Any]]] = field(default_factory=list)  # CUSUM alerts
     new_baseline: Baseline | None = None
 
 
@@ -105,7 +111,9 @@ class MonitoringObserver:
             baseline = baselines[s] if baselines is not None else self._load_baseline(s)
             if baseline is not None:
                 self._check_plan(baseline)
-            self._state[s] = _State(self._new_window(s, now), baseline, last_snapshot=now)
+            self._state[s] = _State(
+                self._new_window(s, now), baseline, last_snapshot=now, cusum=self._cusum(baseline)
+            )
         self._staged: dict[str, _State] | None = None
 
     def _load_baseline(self, subject: str) -> Baseline | None:
@@ -123,6 +131,12 @@ class MonitoringObserver:
                 "(build one with `guard baseline build`, or use source: auto)"
             )
         return baseline
+
+    def _cusum(self, baseline: Baseline | None) -> Cusum | None:
+        if baseline is None:
+            return None
+        plan = self.plans[baseline.subject]
+        return Cusum.for_baseline(plan, baseline.profile, self.settings.monitoring.sequential)
 
     def _check_plan(self, baseline: Baseline) -> None:
         """Warn when the baseline was profiled under another plan (e.g. built without the
@@ -143,6 +157,22 @@ class MonitoringObserver:
         from guard.monitoring.topics import ensure_monitoring_topics
 
         ensure_monitoring_topics(self.settings)
+        if self.settings.monitoring.history.enabled:
+            self._load_history()
+
+    def _load_history(self) -> None:
+        """Start from the history every instance left on the profiles topic."""
+        keep = self.settings.monitoring.history.windows
+        try:
+            shared = read_history(self.settings)
+        except GuardError as exc:
+            _log().warning("window history not read; starting without it", error=str(exc))
+            return
+        for subject, state in self._state.items():
+            summaries = shared.get(subject, [])
+            mine = [h.index for h in summaries if h.instance == self.instance]
+            state.history = tuple(summaries[-keep:])
+            state.history_index = max(mine) + 1 if mine else 0
 
     def baseline(self, subject: str) -> Baseline | None:
         return self._state[subject].baseline
@@ -171,6 +201,7 @@ class MonitoringObserver:
                 window=committed.window.staged(),
                 reasons=Counter(),
                 closed=[],
+                early=[],
                 new_baseline=None,
             )
             self._stage(subject, state, by_subject.get(subject, []), now, out)
@@ -185,11 +216,15 @@ class MonitoringObserver:
         for subject, state in staged.items():
             state.window.commit()
             self._state[subject] = state
+            for alert, event in state.early:
+                self.metrics.alerts.labels(subject, alert.statistic).inc()
+                _log_alert(event)
             for closed in state.closed:
                 self._report(closed)
             if state.new_baseline is not None:
                 self._keep_learned(state.new_baseline)
             state.records, state.reasons, state.closed, state.new_baseline = 0, Counter(), [], None
+            state.early = []
 
     def after_abort(self) -> None:
         self._staged = None
@@ -222,6 +257,8 @@ class MonitoringObserver:
             pos += len(segment)
             delta = WindowProfile.for_plan(plan)
             delta.add(plan, segment)
+            if state.cusum is not None:
+                self._sequential(state, segment, out)
             state.window.add(delta)
             if room is not None and len(segment) >= room:
                 self._close(subject, state, now, out)
@@ -229,6 +266,40 @@ class MonitoringObserver:
         if state.window.records and now - state.last_snapshot >= m.snapshot_seconds:
             out.append(profile_record(m.profiles_topic, state.window.materialize()))
             state.last_snapshot = now
+
+    def _sequential(self, state: _State, segment: list[Observation], out: list[OutRecord]) -> None:
+        """Feed the CUSUMs; an alert goes out in this batch, naming the open window."""
+        assert state.cusum is not None and state.baseline is not None
+        before = state.window.records
+        state.cusum, alerts = state.cusum.feed([v.record for _, _, v in segment], before)
+        if not alerts:
+            return
+        meta = state.window.meta
+        described = state.baseline.describe()
+        topic = self.settings.monitoring.drift_topic
+        for alert in alerts:
+            at = alert.detail["records_into_window"]
+            first = state.window.first_ts_ms or segment[0][1]
+            window = open_window_info(meta, at, first, segment[at - before - 1][1])
+            event = alert_event(alert, window, described)
+            out.append(alert_record(topic, event))
+            state.early.append((alert, event))
+
+    def _history(self, state: _State, profile: WindowProfile, out: list[OutRecord]) -> list[Alert]:
+        """Judge the closed window against the history, then add it (bounded) and publish
+        its summary to the profiles topic."""
+        m = self.settings.monitoring
+        cfg = m.history
+        summary = summarize(profile, self.instance, state.history_index)
+        judged = judge(cfg, summary, state.history)
+        state.history = (*state.history, summary)[-cfg.windows :]
+        state.history_index += 1
+        out.append(history_record(m.profiles_topic, summary, cfg.windows))
+        return [
+            j.alert(profile.subject, rule_for(cfg, profile.subject, j.metric))
+            for j in judged
+            if j.anomalous
+        ]
 
     def _close(self, subject: str, state: _State, now: float, out: list[OutRecord]) -> None:
         m = self.settings.monitoring
@@ -238,23 +309,27 @@ class MonitoringObserver:
         profile.meta = replace(state.window.meta, ended_at=now, final=True)
         out.append(profile_record(m.profiles_topic, profile))
         alerts: list[Alert] = []
-        events: list[dict[str, Any]] = []
+        window = window_info(profile)
+        described = state.baseline.describe() if state.baseline is not None else {}
         if state.baseline is not None:
             alerts = check_window(plan, profile, state.baseline.profile)
-            window = window_info(profile)
-            described = state.baseline.describe()
-            events = [alert_event(a, window, described) for a in alerts]
-            out.extend(alert_record(m.drift_topic, e) for e in events)
-        else:  # learning: this window becomes (part of) the baseline
+        if m.history.enabled:
+            alerts.extend(self._history(state, profile, out))
+        events = [alert_event(a, window, described) for a in alerts]
+        out.extend(alert_record(m.drift_topic, e) for e in events)
+        if state.baseline is None:  # learning: this window becomes (part of) the baseline
             learning = merge_all(p for p in (state.learning, profile) if p is not None)
             assert learning is not None
             learning.meta = None
             if learning.windows >= m.baseline.learn_windows:
                 state.baseline = state.new_baseline = learned(plan, learning, self.instance)
+                state.cusum = self._cusum(state.baseline)
                 state.learning = None
             else:
                 state.learning = learning
         state.closed.append(_Closed(profile, alerts, events))
+        if state.cusum is not None:
+            state.cusum = state.cusum.rearm()
         state.window = self._new_window(subject, now)
         state.last_snapshot = now
 
@@ -275,20 +350,7 @@ class MonitoringObserver:
             alerts=len(closed.alerts),
         )
         for event in closed.events:
-            log.warning(
-                "drift alert",
-                subject=event["subject"],
-                field=event["field"],
-                statistic=event["statistic"],
-                value=event["value"],
-                threshold=event["threshold"],
-                baseline_value=event["baseline_value"],
-                current_value=event["current_value"],
-                p_value=event["p_value"],
-                significance_level=event["significance_level"],
-                window=event["window"]["id"],
-                detail=event["detail"],
-            )
+            _log_alert(event)
 
     def _keep_learned(self, baseline: Baseline) -> None:
         cfg = self.settings.monitoring.baseline
@@ -310,20 +372,18 @@ class MonitoringObserver:
         )
 
 
-def window_info(profile: WindowProfile) -> dict[str, Any]:
-    """Where a window sits: for alert events and logs (no data)."""
-    meta = profile.meta
-    assert meta is not None
-    return {
-        "id": meta.window_id,
-        "instance": meta.instance,
-        "started_at": _iso(meta.started_at),
-        "ended_at": None if meta.ended_at is None else _iso(meta.ended_at),
-        "records": profile.records,
-        "first_timestamp_ms": profile.first_ts_ms,
-        "last_timestamp_ms": profile.last_ts_ms,
-    }
-
-
-def _iso(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, UTC).isoformat()
+def _log_alert(event: dict[str, Any]) -> None:
+    _log().warning(
+        "drift alert",
+        subject=event["subject"],
+        field=event["field"],
+        statistic=event["statistic"],
+        value=event["value"],
+        threshold=event["threshold"],
+        baseline_value=event["baseline_value"],
+        current_value=event["current_value"],
+        p_value=event["p_value"],
+        significance_level=event["significance_level"],
+        window=event["window"]["id"],
+        detail=event["detail"],
+    )

@@ -21,7 +21,7 @@ from guard.monitoring.field_profile import MISSING, FieldProfile, b64, unb64
 from guard.monitoring.plan import SubjectPlan
 from guard.validation.validator import Verdict
 
-PROFILE_FORMAT = 1
+PROFILE_FORMAT = 2  # 2: value summaries instead of KLL sketches for field values
 Observation = tuple[str | None, int | None, Verdict]  # (source partition, timestamp, verdict)
 
 # Record rate: each partition is timed on the span of its central records, between the
@@ -295,6 +295,11 @@ class WindowProfile:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WindowProfile:
         """Raises KeyError/TypeError/ValueError on malformed input (callers wrap them)."""
+        if data.get("format") == 1:
+            raise ValueError(
+                "profile format 1 holds KLL sketches, replaced by value summaries (format 2): "
+                "rebuild the baseline with `guard baseline build` (or let it be learned again)"
+            )
         if data.get("format") != PROFILE_FORMAT:
             raise ValueError(f"unsupported profile format {data.get('format')!r}")
         sketch = SketchSettings.model_validate(data["sketch"])

@@ -7,6 +7,10 @@ and, separately, the open window after it (a snapshot, republished every
 `snapshot_seconds`, usually too young to check). Windows older than `--max-age`, by default
 STALE_WINDOWS window lengths (at least a few minutes), are left out: their instance has
 stopped or gone quiet, and its last state is no longer current.
+
+The same topic keeps the window history (history.py): one small summary per closed window
+under `history/<subject>/<instance>/<slot>`, the slot cycling through
+`monitoring.history.windows` values, so compaction bounds the history per instance.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from guard.config.settings import GuardSettings, MonitoringSettings
+from guard.monitoring.history import WindowSummary
 from guard.monitoring.profile import WindowProfile, merge_all
 from guard.transport.base import OutRecord
 from guard.transport.factory import open_reader
@@ -40,6 +45,38 @@ def profile_record(topic: str, profile: WindowProfile) -> OutRecord:
     return OutRecord(topic, profile.meta.key.encode(), value, headers)
 
 
+HISTORY_PREFIX = "history/"
+
+
+def history_record(topic: str, summary: WindowSummary, slots: int) -> OutRecord:
+    key = f"{HISTORY_PREFIX}{summary.subject}/{summary.instance}/{summary.index % slots}"
+    value = json.dumps(summary.to_json(), separators=(",", ":")).encode()
+    return OutRecord(topic, key.encode(), value, [("guard.event", b"history")])
+
+
+def read_history(
+    settings: GuardSettings, timeout_s: float = 120.0
+) -> dict[str, list[WindowSummary]]:
+    """Every instance's window summaries per subject, oldest first."""
+    reader = open_reader(settings.kafka)
+    try:
+        latest = reader.latest(settings.monitoring.profiles_topic, timeout_s)
+    finally:
+        reader.close()
+    out: dict[str, list[WindowSummary]] = {}
+    for key, rec in latest.items():
+        if not key.decode(errors="replace").startswith(HISTORY_PREFIX):
+            continue
+        try:
+            summary = WindowSummary.from_json(json.loads(rec.value or b""))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+        out.setdefault(summary.subject, []).append(summary)
+    for summaries in out.values():
+        summaries.sort(key=lambda h: (h.at, h.instance, h.index))
+    return out
+
+
 @dataclass
 class ProfileRead:
     profiles: dict[str, WindowProfile] = field(default_factory=dict)  # by key
@@ -55,6 +92,8 @@ def read_profiles(settings: GuardSettings, timeout_s: float = 120.0) -> ProfileR
         reader.close()
     out = ProfileRead()
     for key, rec in latest.items():
+        if key.startswith(HISTORY_PREFIX.encode()):
+            continue  # a window summary (read_history), not a profile
         timestamp_ms = rec.timestamp_ms
         try:
             profile = WindowProfile.from_json(json.loads(rec.value or b""))

@@ -9,11 +9,11 @@ the engine needs it, an effect size. Nothing here knows thresholds: `drift.py` d
   cannot reject at any level and is not a test (Tarone's rule), so it does not dilute the
   family-wise correction.
 - Distributions (numbers, string lengths, array sizes): the two-sample Kolmogorov-Smirnov
-  distance read from the two KLL sketches' CDFs at every quantile either sketch reports,
-  less each sketch's rank error when it is in estimation mode (so sketch error can only
-  hide drift, never invent it), and its p-value from the Kolmogorov distribution with the
-  effective sample size, as scipy's asymptotic ks_2samp does. Wasserstein distance over a
-  quantile grid, in baseline standard deviations (also estimated from the grid), and PSI.
+  distance of the two value summaries (`quantiles.py`), read at every bin edge, where their
+  CDFs are exact (binning can only hide drift, never invent it), and its p-value from the
+  Kolmogorov distribution with the effective sample size, as scipy's asymptotic ks_2samp
+  does. The Wasserstein-1 distance between the binned distributions, in the baseline's
+  exact standard deviations, and PSI over the baseline's deciles.
 - Categories: chi-square test of homogeneity and the Jensen-Shannon distance (base 2);
   new categories by Fisher's exact test (one-sided) on new vs known values.
 - Family: Holm's step-down correction, which controls the family-wise error rate.
@@ -24,15 +24,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-import datasketches as ds  # type: ignore[import-untyped]
 import numpy as np
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency, entropy, fisher_exact, kstwo
 
+from guard.monitoring.quantiles import ValueSummary, ks_distance, wasserstein
+
 GRID = np.linspace(0.005, 0.995, 100).tolist()  # quantile grid standing in for each sample
 DECILES = [i / 10 for i in range(1, 10)]
 PSI_FLOOR = 1e-4  # an empty bin counts as this share, so PSI stays finite
-_CDF_RANKS = np.linspace(0.0, 1.0, 401).tolist()  # where each sketch's CDF is compared
 _SMALL_CELL = 5.0  # below this expected count, Fisher's exact test instead of chi-square
 
 
@@ -67,46 +67,30 @@ def js_distance(base: Sequence[float], cur: Sequence[float]) -> float:
     return float(jensenshannon(np.asarray(base, float), np.asarray(cur, float), base=2))
 
 
-def _rank_error(sketch: ds.kll_doubles_sketch) -> float:
-    if not sketch.is_estimation_mode():
-        return 0.0
-    return float(ds.kll_doubles_sketch.get_normalized_rank_error(sketch.k, False))
-
-
-def ks(base: ds.kll_doubles_sketch, cur: ds.kll_doubles_sketch) -> tuple[float, float]:
-    """(KS distance, p-value) of two KLL sketches; see the module docstring."""
-    points = np.unique(
-        np.concatenate(
-            [
-                np.asarray(base.get_quantiles(_CDF_RANKS), dtype=np.float64),
-                np.asarray(cur.get_quantiles(_CDF_RANKS), dtype=np.float64),
-            ]
-        )
-    )
-    cdf_b = np.asarray(base.get_cdf(points.tolist()), dtype=np.float64)[:-1]
-    cdf_c = np.asarray(cur.get_cdf(points.tolist()), dtype=np.float64)[:-1]
-    distance = float(np.max(np.abs(cdf_b - cdf_c))) if len(points) else 0.0
-    usable = max(0.0, distance - _rank_error(base) - _rank_error(cur))
+def ks(base: ValueSummary, cur: ValueSummary) -> tuple[float, float]:
+    """(KS distance, p-value) of two value summaries; see the module docstring."""
+    distance = ks_distance(base, cur)
     n_b, n_c = base.n, cur.n
-    n_eff = round(n_b * n_c / (n_b + n_c))
-    p = 1.0 if usable <= 0 or n_eff < 1 else float(kstwo.sf(usable, max(n_eff, 1)))
+    n_eff = round(n_b * n_c / (n_b + n_c)) if n_b + n_c else 0
+    p = 1.0 if distance <= 0 or n_eff < 1 else float(kstwo.sf(distance, max(n_eff, 1)))
     return distance, min(max(p, 0.0), 1.0)
 
 
-def grid(sketch: ds.kll_doubles_sketch) -> np.ndarray:
-    return np.asarray(sketch.get_quantiles(GRID), dtype=np.float64)
+def grid(summary: ValueSummary) -> np.ndarray:
+    return np.asarray(summary.get_quantiles(GRID), dtype=np.float64)
 
 
-def wasserstein_sd(grid_b: np.ndarray, grid_c: np.ndarray) -> float:
-    """Wasserstein-1 distance over the quantile grid, in baseline standard deviations."""
-    raw = float(np.mean(np.abs(grid_b - grid_c)))
-    spread = float(np.std(grid_b))
+def wasserstein_sd(base: ValueSummary, cur: ValueSummary) -> float:
+    """Wasserstein-1 distance between the two distributions, in baseline standard
+    deviations (the baseline's exact sd; without spread, relative to its mean)."""
+    raw = wasserstein(base, cur)
+    spread = base.std
     if spread > 0:
         return raw / spread
-    return 0.0 if raw == 0 else raw / max(abs(float(np.mean(grid_b))), 1.0)
+    return 0.0 if raw == 0 else raw / max(abs(base.mean), 1.0)
 
 
-def psi(base: ds.kll_doubles_sketch, cur: ds.kll_doubles_sketch) -> tuple[float, int]:
+def psi(base: ValueSummary, cur: ValueSummary) -> tuple[float, int]:
     """Population stability index over the baseline's deciles, and the number of bins."""
     splits = sorted(set(base.get_quantiles(DECILES)))
     p_b = np.maximum(np.asarray(base.get_pmf(splits)), PSI_FLOOR)

@@ -18,13 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
 from guard.monitoring.alerts import WINDOW_FIELD, Alert
 from guard.monitoring.baseline import Baseline, describe_mismatch, find_baseline, plan_mismatch
-from guard.monitoring.drift import GRID, Assessment, FieldVerdict, assess, distinct_estimate
+from guard.monitoring.drift import Assessment, FieldVerdict, assess, distinct_estimate
 from guard.monitoring.field_profile import FieldProfile
 from guard.monitoring.plan import SubjectPlan, plan_subject
 from guard.monitoring.profile import WindowProfile
@@ -137,8 +135,7 @@ def _field_json(
         "distinct": distinct_estimate(fp),
     }
     if fp.numeric is not None and not fp.numeric.is_empty():
-        grid = np.asarray(fp.numeric.get_quantiles(GRID), dtype=np.float64)
-        out["numeric"] = {"mean": _r(float(grid.mean())), "std": _r(float(grid.std()))}
+        out["numeric"] = {"mean": _r(fp.numeric.mean), "std": _r(fp.numeric.std)}
         if expose:
             p05, p50, p95 = fp.numeric.get_quantiles([0.05, 0.5, 0.95])
             out["numeric"].update(p05=_r(p05), p50=_r(p50), p95=_r(p95))

@@ -47,6 +47,11 @@ class OpenWindow:
     def records(self) -> int:
         return self._profile.records + (self._delta.records if self._delta else 0)
 
+    @property
+    def first_ts_ms(self) -> int | None:
+        stamps = [p.first_ts_ms for p in (self._profile, self._delta) if p is not None]
+        return min((t for t in stamps if t is not None), default=None)
+
     def add(self, batch: WindowProfile) -> None:
         if self._owned:
             self._profile.merge(batch)

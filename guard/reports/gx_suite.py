@@ -23,7 +23,6 @@ from typing import Any, Literal
 
 from guard.contracts.spec import FieldSpec
 from guard.monitoring.field_profile import FieldProfile
-from guard.monitoring.statistics import grid
 from guard.monitoring.thresholds import FieldThresholds
 
 Source = Literal["contract", "engine"]
@@ -137,8 +136,7 @@ def engine_expectations(c: Column) -> list[ExpectationSpec]:
             max_value=round(min(1.0, share + tol), 6),
         )
     if c.compared_by == "value" and t.wasserstein is not None and fp.numeric is not None:
-        g = grid(fp.numeric)
-        spread = float(g.std())
+        spread = fp.numeric.std
         if spread > 0:
             qs = fp.numeric.get_quantiles(list(QUANTILES))
             width = t.wasserstein * spread

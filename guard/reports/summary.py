@@ -15,7 +15,6 @@ import numpy as np
 
 from guard.monitoring.drift import distinct_estimate
 from guard.monitoring.field_profile import FieldProfile
-from guard.monitoring.statistics import grid
 
 _TOP = 15
 
@@ -33,8 +32,7 @@ def side_summary(fp: FieldProfile, records: int, expose: bool, categorical: bool
         "distinct": distinct_estimate(fp),
     }
     if fp.numeric is not None and not fp.numeric.is_empty():
-        g = grid(fp.numeric)
-        out["mean"], out["std"] = _r(float(g.mean())), _r(float(g.std()))
+        out["mean"], out["std"] = _r(fp.numeric.mean), _r(fp.numeric.std)
         if expose:
             lo, mid, hi = fp.numeric.get_quantiles([0.0, 0.5, 1.0])
             out.update(min=_r(lo), median=_r(mid), max=_r(hi))

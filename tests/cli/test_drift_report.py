@@ -287,3 +287,16 @@ def test_json_keys_a_contract_cannot_name_are_proposals_not_a_crash(
     for p in rejected.values():
         assert not p["applied"]
         assert p["detail"].startswith("name not allowed in a contract: ")
+
+
+def test_two_runs_on_the_same_input_write_identical_json(tmp_path: Path) -> None:
+    current = str(DATA / "orders-current-drifted.jsonl")
+    outputs = []
+    for name in ("one", "two"):
+        out = tmp_path / name
+        result = run("-s", "orders", "-b", BASELINE, "--current", current, "--out", str(out))
+        assert result.exit_code == 1, result.output
+        outputs.append(json.loads((out / "report.json").read_text()))
+    one, two = outputs
+    assert one["fields"] == two["fields"]  # every p-value, effect and summary
+    assert one == two

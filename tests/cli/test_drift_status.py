@@ -101,8 +101,14 @@ def test_run_alerts_on_the_drift_topic_and_status_shows_the_drifting_field(
         for r in read_topic(bootstrap, settings["drift_topic"], client=kafka_client)
     ]
     assert alerts, "the drift raised alerts"
-    assert {(a["field"], a["statistic"]) for a in alerts} == {("note", "null_rate_abs")}
-    assert sorted(a["window"]["records"] for a in alerts) == [500, 500]  # the two drifted windows
+    assert {(a["field"], a["statistic"]) for a in alerts} == {
+        ("note", "null_rate_abs"),
+        ("note", "history_null_rate"),  # the step, against the previous window (history)
+    }
+    against_baseline = [a for a in alerts if a["statistic"] == "null_rate_abs"]
+    assert sorted(a["window"]["records"] for a in against_baseline) == [500, 500]  # both drifted
+    [step] = [a for a in alerts if a["statistic"] == "history_null_rate"]
+    assert step["detail"]["strategy"] == "rate_of_change"
     learned = tmp_path / "state" / "baselines" / "events" / "baseline-v1.json"
     assert learned.is_file(), "learned and saved in the state dir"
     assert not (tmp_path / "schemas" / "events" / "baseline-v1.json").exists(), "never in schemas"

@@ -311,3 +311,53 @@ def test_a_check_switched_off_in_the_contract_stays_quiet(registry: Registry, sc
 def test_windows_below_the_minimum_size_are_not_checked(registry: Registry) -> None:
     plan = _plan(registry, thresholds={"min_records": 2000})
     assert check_window(plan, _window(registry, plan, "null_rate"), _baseline(registry, plan)) == []
+
+
+def _small_window(registry: Registry, plan: SubjectPlan, change: str) -> WindowProfile:
+    """60 records: a new field in 21 (35%), `note` gone, or `qty` a string in 3."""
+    values = []
+    for i, raw in enumerate(stream(60, seed=11)):
+        record = json.loads(raw)
+        if change == "new_field" and i % 20 < 7:
+            record["promo"] = "P1"
+        elif change == "vanished":
+            record.pop("note", None)
+        elif change == "type" and i % 20 == 0:
+            record["qty"] = str(record["qty"])
+        values.append(json.dumps(record).encode())
+    return profile_values(registry, plan, values)
+
+
+def test_a_new_field_in_35_percent_of_60_records_is_reported_with_its_count(
+    registry: Registry,
+) -> None:
+    plan = _plan(registry)
+    window = _small_window(registry, plan, "new_field")
+    [new] = check_window(plan, window, _baseline(registry, plan))
+    assert (new.field, new.statistic, new.detail["records"]) == ("promo", "new_field", 21)
+    assert new.value == 0.35
+
+
+def test_a_field_vanishing_from_a_small_window_is_reported(registry: Registry) -> None:
+    plan = _plan(registry)
+    window = _small_window(registry, plan, "vanished")
+    assert _found(check_window(plan, window, _baseline(registry, plan))) == {
+        ("note", "missing_field")
+    }
+
+
+def test_a_type_change_in_a_small_window_is_reported_with_its_count(registry: Registry) -> None:
+    plan = _plan(registry)
+    alerts = check_window(plan, _small_window(registry, plan, "type"), _baseline(registry, plan))
+    [change] = alerts
+    assert (change.field, change.statistic) == ("qty", "type_change")
+    assert change.detail == {"type": "string", "records": 3}
+
+
+def test_a_small_stable_window_is_insufficient_data_not_ok(registry: Registry) -> None:
+    from guard.monitoring.drift import assess
+
+    plan = _plan(registry)
+    a = assess(plan, profile_values(registry, plan, stream(60, seed=12)), _baseline(registry, plan))
+    assert a.alerts == [] and a.state == "insufficient data"
+    assert {v.state for v in a.fields.values()} == {"insufficient data"}

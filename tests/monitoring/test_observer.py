@@ -68,7 +68,12 @@ def _serve(
 
 
 def _events(broker: MemoryBroker, topic: str = "guard.drift") -> list[dict[str, Any]]:
-    return [json.loads(r.value or b"") for r in broker.records(topic)]
+    """The topic's records; on the profiles topic, the profiles (not window summaries)."""
+    return [
+        json.loads(r.value or b"")
+        for r in broker.records(topic)
+        if dict(r.headers).get("guard.event") != b"history"
+    ]
 
 
 def _window_index(event: dict[str, Any]) -> int:
@@ -226,7 +231,7 @@ def test_open_window_snapshots_republish_under_the_window_key(
     settings = make_settings(snapshot_seconds=0, windows={"records": 10_000, "seconds": None})
     broker = _broker(stream(1000, seed=3))
     _run(settings, registry, broker)
-    records = broker.records("guard.profiles")
+    records = [r for r in broker.records("guard.profiles") if r.key.startswith(b"events/")]
     assert len(records) == 4 and len({r.key for r in records}) == 1  # 4 batches, one window
     last = json.loads(records[-1].value or b"")
     assert last["records"] == 1000 and last["window"]["final"] is False

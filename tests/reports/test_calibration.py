@@ -1,8 +1,8 @@
 """The engine's false-alarm rate and detection power, on seeded samples (docs/drift-engine.md).
 
-The same measurement as `python -m guard.reports.calibrate`, smaller: fixed seeds, a 20,000
-record baseline, and bounds with room for the sketches' random compaction (the one source
-of run-to-run variation). Stable samples must stay near or under the 5% target; each drift
+The same measurement as `python -m guard.reports.calibrate`, smaller: fixed seeds and a
+20,000 record baseline. The profiles are deterministic, so each verdict here is the same on
+every run. Stable samples must stay under the 5% target (100 runs per size); each drift
 must be found on its own field in most runs at 1,000 records.
 """
 
@@ -13,6 +13,7 @@ import pytest
 from guard.reports.calibrate import CASES, Engine, measure
 
 RUNS = 40
+STABLE_RUNS = 100
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +23,8 @@ def engine() -> Engine:
 
 @pytest.mark.parametrize("size", [200, 500, 1000])
 def test_stable_samples_raise_at_most_5_percent_false_alarms(engine: Engine, size: int) -> None:
-    alarms, alerted = measure(engine, "stable", size, RUNS, seed=3)
-    assert alarms <= 2, alerted  # 5% of 40 runs
+    alarms, alerted = measure(engine, "stable", size, STABLE_RUNS, seed=3)
+    assert alarms <= 5, alerted  # 5% of 100 runs
 
 
 # (case, sample size, least runs of 40 that must find it on the drifted field)

@@ -5,8 +5,10 @@ one window holding every current record, the baseline built by `guard baseline b
 code from the baseline records), and (b) through `guard drift report` with the same
 baseline records. The alerts the service publishes and the report's alerts must match, and
 so must the per-field states of the published window profile (as `guard drift status` judges
-it) and the report's. KLL sketches compact at random, so the cases are chosen clear of their
+it) and the report's. The cases are chosen clear of their
 thresholds; the agreement is by construction (one profiling code, one engine), not by tuning.
+The value summaries are deterministic and do not depend on batching, so the numbers agree
+too: every test's p-value and effect sizes, field by field.
 """
 
 from __future__ import annotations
@@ -78,7 +80,10 @@ def _settings(schemas: Path) -> GuardSettings:
     )
 
 
-def _stream(schemas: Path, values: list[bytes]) -> tuple[set[tuple[str, str]], dict[str, str]]:
+Judged = tuple[set[tuple[str, str]], dict[str, str], dict[str, object]]
+
+
+def _stream(schemas: Path, values: list[bytes]) -> Judged:
     """Alerts the service published, and per-field states of its window profile."""
     settings = _settings(schemas)
     registry = load_registry(schemas)
@@ -106,12 +111,15 @@ def _stream(schemas: Path, values: list[bytes]) -> tuple[set[tuple[str, str]], d
     assert baseline is not None
     judged = assess(plan, finals[0], baseline.profile)
     states = {path: v.state for path, v in judged.fields.items()}
-    return {(e["field"], e["statistic"]) for e in events}, states
+    numbers = {path: v.to_json() for path, v in judged.fields.items()}
+    # The stream's own checks (CUSUM between closes, the window history) have no CI
+    # counterpart: the engine's window alerts are what both must agree on.
+    window_checks = [e for e in events if e["statistic"] != "cusum_mean"]
+    window_checks = [e for e in window_checks if not e["statistic"].startswith("history_")]
+    return {(e["field"], e["statistic"]) for e in window_checks}, states, numbers
 
 
-def _report(
-    schemas: Path, baseline: Path, values: list[bytes], tmp: Path
-) -> tuple[set[tuple[str, str]], dict[str, str]]:
+def _report(schemas: Path, baseline: Path, values: list[bytes], tmp: Path) -> Judged:
     current = tmp / "current.jsonl"
     current.write_bytes(b"\n".join(values) + b"\n")
     report = build_report(
@@ -127,7 +135,8 @@ def _report(
     )
     alerts = {(a.field, a.statistic) for a in report.assessment.alerts}
     states = {path: v.state for path, v in report.assessment.fields.items()}
-    return alerts, states
+    numbers = {path: v.to_json() for path, v in report.assessment.fields.items()}
+    return alerts, states, numbers
 
 
 @pytest.mark.parametrize(("case", "expected"), CASES, ids=[c for c, _ in CASES])
@@ -136,9 +145,10 @@ def test_stream_and_report_agree_field_by_field(
 ) -> None:
     schemas, baseline = setup
     values = sample(case, N, seed=11)
-    stream_alerts, stream_states = _stream(schemas, values)
-    report_alerts, report_states = _report(schemas, baseline, values, tmp_path)
+    stream_alerts, stream_states, stream_numbers = _stream(schemas, values)
+    report_alerts, report_states, report_numbers = _report(schemas, baseline, values, tmp_path)
     assert stream_states == report_states
+    assert stream_numbers == report_numbers  # p-values and effects, number for number
     assert stream_alerts == report_alerts
     assert expected <= report_alerts, report_alerts
     meant = {field for field, _ in expected}

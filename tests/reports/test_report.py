@@ -238,3 +238,31 @@ def test_too_few_current_records_is_insufficient_data_not_a_verdict(tmp_path: Pa
     )
     assert (report.verdict, report.drift) == ("insufficient_data", False)
     assert {r.status for r in report.rows} == {"insufficient data"}
+
+
+def test_a_new_field_in_35_percent_of_60_current_records_is_reported(tmp_path: Path) -> None:
+    lines = (DATA / "orders-current-stable.jsonl").read_text().splitlines()[:60]
+    changed = []
+    for i, line in enumerate(lines):
+        record = json.loads(line)
+        if i % 20 < 7:
+            record["gift_wrap"] = True
+        changed.append(json.dumps(record))
+    (tmp_path / "few.jsonl").write_text("\n".join(changed) + "\n")
+    registry = load_registry(REPO / "schemas")
+    report = build_report(
+        registry,
+        REPO / "schemas",
+        "orders",
+        None,
+        [BASELINE],
+        [str(tmp_path / "few.jsonl")],
+        tmp_path / "out",
+        DriftThresholdSettings(),
+        great_expectations=False,
+    )
+    assert report.verdict == "drift" and "new_undeclared_fields" in report.reasons
+    [gift] = [u for u in report.undeclared if u.field == "gift_wrap"]
+    assert (gift.state, gift.current_share) == ("drift", 0.35)
+    [alert] = report.assessment.undeclared["gift_wrap"].alerts
+    assert alert.detail["records"] == 21
