@@ -4,15 +4,20 @@ Delivery failures arrive in callbacks; they are collected and raised at commit, 
 with one failed record is never committed. A producer that cannot abort is closed; the next
 `begin` makes a fresh one with the same transactional id, whose `init_transactions` aborts
 whatever was left open.
+
+The transactional calls that wait on a coordinator (send offsets, commit, abort) are bounded
+(`bounded.call_bounded`): one that overruns its timeout by `_OVERRUN_MARGIN_S` abandons the
+producer (never called again, not even to close it) and raises `StuckCallError`, a
+`RejoinRequiredError`.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -22,6 +27,7 @@ from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
 from guard.transport.base import OutRecord, TopicPartition
 from guard.transport.confluent import config
+from guard.transport.confluent.bounded import StuckCallError, call_bounded
 from guard.transport.confluent.errors import ErrorWatch, classify, classify_error, translate
 from guard.transport.recreate import abort_or_recreate
 
@@ -34,6 +40,11 @@ _ANY = -1  # RD_KAFKA_PARTITION_UA: the configured partitioner chooses
 _FLUSH_FIRST_S = 2.0
 # init_transactions waits this long at a time, then looks for a rejected login.
 _INIT_SLICE_S = 1.0
+# A coordinator call still running this long after its own timeout is stuck (librdkafka
+# #5456, #5511): its producer is abandoned.
+_OVERRUN_MARGIN_S = 5.0
+
+T = TypeVar("T")
 
 
 class ConfluentTxProducer:
@@ -46,6 +57,8 @@ class ConfluentTxProducer:
         # The first delivery failure of this batch, and the topic of the refused record.
         self._failed: tuple[KafkaError, str | None] | None = None
         self._batch_size: int | None = None  # below settings.batch_size: cap_batch_bytes
+        # Which handle's delivery reports count: an abandoned one may still report later.
+        self._generation = 0
         self._create()
 
     def cap_batch_bytes(self, limit: int) -> None:
@@ -65,7 +78,8 @@ class ConfluentTxProducer:
         conf = config.producer(self.settings, self.transactional_id, watch)
         # One delivery callback for every record, set once (with delivery.report.only.error
         # in config.producer it runs for failures only).
-        conf["on_delivery"] = self._delivered
+        self._generation += 1
+        conf["on_delivery"] = partial(self._delivered, self._generation)
         if self._batch_size is not None:
             conf["batch.size"] = self._batch_size
         producer = translate("create producer", lambda: Producer(conf))
@@ -128,7 +142,9 @@ class ConfluentTxProducer:
                 if not isinstance(exc.__cause__, BufferError) or time.monotonic() > deadline:
                     raise
 
-    def _delivered(self, err: KafkaError | None, msg: Message[Any, Any]) -> None:
+    def _delivered(self, generation: int, err: KafkaError | None, msg: Message[Any, Any]) -> None:
+        if generation != self._generation:
+            return  # from an abandoned handle, whose batch is aborted anyway
         if err is not None and self._failed is None:
             self._failed = (err, msg.topic() if msg is not None else None)
 
@@ -148,13 +164,13 @@ class ConfluentTxProducer:
         self._raise_delivery_failure()
         if offsets:
             positions = [CTopicPartition(t, p, o) for (t, p), o in offsets.items()]
-            translate(
+            self._bounded(
                 "send offsets",
                 lambda: producer.send_offsets_to_transaction(
                     positions, group_metadata, self._timeout_s
                 ),
             )
-        translate("commit transaction", lambda: producer.commit_transaction(self._timeout_s))
+        self._bounded("commit transaction", lambda: producer.commit_transaction(self._timeout_s))
         self._raise_delivery_failure()
         self._in_transaction = False
 
@@ -170,10 +186,33 @@ class ConfluentTxProducer:
         producer = self._producer
 
         def abort() -> None:
-            translate("abort transaction", lambda: producer.abort_transaction(self._timeout_s))
+            self._bounded("abort transaction", lambda: producer.abort_transaction(self._timeout_s))
             self._in_transaction = False
 
+        # A stuck abort is a FatalTransportError too: the producer is abandoned and a new one
+        # made at once, whose init_transactions fences the stuck one and aborts its transaction.
         abort_or_recreate(abort, self.close, self._create)
+
+    def _bounded(self, what: str, call: Callable[[], T]) -> T:
+        """A coordinator call that gives up `_OVERRUN_MARGIN_S` after its own timeout."""
+        bound_s = self._timeout_s + _OVERRUN_MARGIN_S
+        try:
+            return call_bounded(what, lambda: translate(what, call), bound_s)
+        except StuckCallError as exc:
+            log.error("client call stuck past its timeout; abandoning the producer", call=what,
+                      timeout_s=self._timeout_s, error=str(exc))  # fmt: skip
+            self._abandon()
+            raise
+
+    def _abandon(self) -> None:
+        """Forget the handle without calling into it: a call is still running in it, and
+        closing it (flush, close, or destroying it here) could block on the same lock. Its
+        worker thread holds it until the call returns; its transaction is aborted by the
+        successor's init_transactions (or the broker's transaction timeout)."""
+        self._producer = None
+        self._in_transaction = False
+        self._failed = None
+        self._generation += 1  # its late delivery reports are ignored
 
     def close(self) -> None:
         if self._producer is not None:

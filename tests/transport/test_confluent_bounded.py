@@ -1,0 +1,175 @@
+"""A librdkafka transactional call that ignores its timeout is given up on, and its producer
+abandoned: the caller gets RejoinRequiredError and never calls into that producer again.
+
+No broker: the confluent-kafka Producer is replaced by a fake whose coordinator call blocks
+on an Event, as librdkafka's did after a coordinator was SIGKILLed (#5456, #5511).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar
+
+import pytest
+
+from guard.config.settings import KafkaSettings
+from guard.errors import RejoinRequiredError, TransientTransportError
+from guard.transport.confluent import producer as producer_module
+from guard.transport.confluent.bounded import StuckCallError, call_bounded
+from guard.transport.confluent.producer import ConfluentTxProducer
+
+# The longest a test waits for anything; the fake's blocked call gives up after it too, so
+# no thread outlives a failed test for long.
+_PATIENCE_S = 60.0
+
+
+class _FakeProducer:
+    """Stands in for confluent_kafka.Producer; `stuck` names the call that blocks."""
+
+    made: ClassVar[list[_FakeProducer]] = []
+    stuck: ClassVar[str] = ""
+
+    def __init__(self, conf: dict[str, Any]) -> None:
+        self.conf = conf
+        self.calls: list[str] = []
+        self.entered = threading.Event()  # the stuck call has started
+        self.release = threading.Event()  # lets the stuck call return
+        _FakeProducer.made.append(self)
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if name == _FakeProducer.stuck:
+            self.entered.set()
+            self.release.wait(_PATIENCE_S)
+
+    def init_transactions(self, _timeout: float) -> None:
+        self._call("init_transactions")
+
+    def begin_transaction(self) -> None:
+        self._call("begin_transaction")
+
+    def produce(self, *_args: Any) -> None:
+        self._call("produce")
+
+    def poll(self, _timeout: float) -> int:
+        self._call("poll")
+        return 0
+
+    def flush(self, _timeout: float) -> int:
+        self._call("flush")
+        return 0
+
+    def send_offsets_to_transaction(self, *_args: Any) -> None:
+        self._call("send_offsets_to_transaction")
+
+    def commit_transaction(self, _timeout: float) -> None:
+        self._call("commit_transaction")
+
+    def abort_transaction(self, _timeout: float) -> None:
+        self._call("abort_transaction")
+
+    def close(self) -> None:
+        self._call("close")
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> type[_FakeProducer]:
+    monkeypatch.setattr(_FakeProducer, "made", [])
+    monkeypatch.setattr(producer_module, "Producer", _FakeProducer)
+    monkeypatch.setattr(producer_module, "_OVERRUN_MARGIN_S", 0.2)
+    return _FakeProducer
+
+
+def _producer() -> ConfluentTxProducer:
+    settings = KafkaSettings(
+        client="confluent", bootstrap_servers="localhost:1", request_timeout_ms=1000
+    )
+    return ConfluentTxProducer(settings, "tx-bounded")
+
+
+@pytest.mark.parametrize("stuck", ["send_offsets_to_transaction", "commit_transaction"])
+def test_a_commit_call_stuck_past_its_timeout_raises_rejoin_and_abandons_the_producer(
+    fake: type[_FakeProducer], monkeypatch: pytest.MonkeyPatch, stuck: str
+) -> None:
+    monkeypatch.setattr(fake, "stuck", stuck)
+    p = _producer()
+    p.begin()
+    first = fake.made[0]
+    try:
+        with pytest.raises(RejoinRequiredError, match="no answer from the client"):
+            p.commit({("src", 0): 10}, group_metadata=object())
+        # Given up on while the call is still blocked inside the client.
+        assert first.entered.is_set() and not first.release.is_set()
+        calls_when_abandoned = list(first.calls)
+        p.abort()
+        p.close()
+        p.begin()  # a fresh producer with the same transactional id
+    finally:
+        first.release.set()
+    assert first.calls == calls_when_abandoned  # never called again, not even to close
+    assert first.calls[-1] == stuck
+    assert len(fake.made) == 2
+    assert fake.made[1].conf["transactional.id"] == "tx-bounded"
+    assert fake.made[1].calls == ["init_transactions", "begin_transaction"]
+
+
+def test_a_stuck_abort_abandons_the_producer_and_makes_a_new_one_at_once(
+    fake: type[_FakeProducer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fake, "stuck", "abort_transaction")
+    p = _producer()
+    p.begin()
+    first = fake.made[0]
+    try:
+        p.abort()  # abort_or_recreate: the new producer's init aborts the stuck transaction
+        assert first.entered.is_set() and not first.release.is_set()
+        calls_when_abandoned = list(first.calls)
+        p.close()
+    finally:
+        first.release.set()
+    assert first.calls == calls_when_abandoned
+    assert first.calls[-1] == "abort_transaction"
+    assert len(fake.made) == 2
+    assert fake.made[1].calls[0] == "init_transactions"
+
+
+def test_a_late_delivery_report_of_an_abandoned_producer_does_not_fail_the_next_batch(
+    fake: type[_FakeProducer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from confluent_kafka import KafkaError
+
+    monkeypatch.setattr(fake, "stuck", "commit_transaction")
+    p = _producer()
+    p.begin()
+    first = fake.made[0]
+    try:
+        with pytest.raises(RejoinRequiredError):
+            p.commit({("src", 0): 10}, group_metadata=object())
+        p.begin()
+    finally:
+        first.release.set()
+    # The abandoned handle's callback reports a failure after the new batch began.
+    first.conf["on_delivery"](KafkaError(KafkaError._MSG_TIMED_OUT), None)
+    monkeypatch.setattr(fake, "stuck", "")
+    p.commit({("src", 0): 10}, group_metadata=object())
+    assert fake.made[1].calls[-1] == "commit_transaction"
+
+
+def test_a_call_within_its_bound_returns_its_value_or_raises_its_error() -> None:
+    assert call_bounded("answer", lambda: 42, _PATIENCE_S) == 42
+
+    def fail() -> None:
+        raise TransientTransportError("broker said no")
+
+    with pytest.raises(TransientTransportError, match="broker said no"):
+        call_bounded("fail", fail, _PATIENCE_S)
+
+
+def test_a_call_past_its_bound_raises_stuck_while_it_still_runs() -> None:
+    release = threading.Event()
+    try:
+        with pytest.raises(StuckCallError):
+            call_bounded("blocked", lambda: release.wait(_PATIENCE_S), 0.05)
+        assert not release.is_set()
+    finally:
+        release.set()
