@@ -27,7 +27,7 @@ kafka-fetch: $(BIN)/.installed
 
 # pytest last, so its summary closes the output.
 test: lint kafka-fetch contract-ci
-	$(BIN)/pytest -ra
+	$(BIN)/pytest -ra --durations=30
 
 # Every 3-broker cluster scenario (coordinator kills, rolling restart, one node down too):
 # ~30 minutes on 2 cores, so `make test` runs only the leader kill and ISR below min.
