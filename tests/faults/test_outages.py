@@ -78,9 +78,13 @@ def test_a_broker_stopped_and_started_in_place_loses_and_duplicates_nothing(
         audit=result,
     )
     assert result.problems == {}, result.examples
-    # The outage is visible in the counters, per client: the batch it broke was aborted and
-    # retried.
-    assert counters["guard_retries_total"] >= 1 and counters["guard_transaction_aborts_total"] >= 1
+    # The outage is visible in the counters, per client: every batch it broke (logged as a
+    # transient failure) was counted as retried and its transaction as aborted. Whether it
+    # broke one depends on what the guard was doing when the broker stopped: kafka-python
+    # may ride out a short outage inside a poll, with nothing to retry.
+    assert counters["guard_retries_total"] >= retries
+    if retries:
+        assert counters["guard_transaction_aborts_total"] >= 1
 
 
 def test_a_quarantine_topic_deleted_mid_run_is_re_read_not_an_internal_error(
