@@ -90,7 +90,9 @@ def test_a_poll_that_spins_forever_ends_the_process_with_exit_3_and_one_fatal_li
     proc.wait(timeout=60)
     waited = time.monotonic() - spinning
     assert proc.returncode == 3, log.read_text()[-2000:]
-    assert 8.0 <= waited < 8.0 + 15  # the stall timeout, plus slack for a loaded machine
+    # The child's clock starts when it enters the spin, before this test reads the line, so
+    # the outer clock only bounds from above; the child's own held_s bounds from below.
+    assert waited < 8.0 + 15  # the stall timeout, plus slack for a loaded machine
     fatal = _fatal_line(log)
     assert fatal["level"] == "critical" and fatal["cause"] == "stalled" and fatal["step"] == "poll"
     assert fatal["exit_code"] == 3 and float(fatal["held_s"]) >= 8.0  # type: ignore[arg-type]
@@ -116,7 +118,9 @@ def test_sigterm_while_a_commit_hangs_exits_3_within_the_grace_and_loses_nothing
     proc.wait(timeout=60)
     took = time.monotonic() - sent
     assert proc.returncode == 3, log.read_text()[-2000:]
-    assert 3.0 <= took < 3.0 + 10  # the grace, far below the 60 s stall timeout
+    # The watchdog cuts the grace by one check interval (0.1 s here) so the exit lands within
+    # it: it waited out the grace, and ended far below the 60 s stall timeout.
+    assert 3.0 - 0.5 <= took < 3.0 + 10
     fatal = _fatal_line(log)
     assert fatal["cause"] == "stop-grace-exceeded" and fatal["step"] == "commit"
     assert fatal["in_flight"], "the batch in flight is named"
