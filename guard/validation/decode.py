@@ -3,6 +3,14 @@
 Cheap checks run first (size before decoding; an opener count before any depth walk), so a
 10 MB or 10,000-level value costs one C-level scan, and ordinary records pay almost nothing.
 
+Two decoders, one verdict. The fast path is jiter (pydantic's Rust JSON parser) with duplicate
+keys caught and NaN refused; it also refuses invalid UTF-8 and lone surrogate escapes. It runs
+only on records the scans clear of what it would accept but the rules refuse (an integer beyond
+64 bits, a 3-digit exponent that may overflow, nesting that may pass the depth limit). Anything
+it refuses goes to the exact path (the stdlib decoder with hooks), which finds the reason and
+path; so the fast path can only make a verdict cheaper, never different
+(tests/validation/test_decode_paths.py checks the two agree on generated and mutated input).
+
 The poison rules hold for the whole document, declared fields or not: duplicate keys, NaN and
 Infinity, a number that overflows to infinity (`1e400`), an integer beyond 64 bits, a lone
 surrogate escape (`"\\ud800"`, in a value or a key). Overflowing floats are caught by a decode
@@ -17,6 +25,8 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Any
+
+import jiter
 
 from guard.validation.reasons import FieldError, Reason
 
@@ -80,6 +90,20 @@ _SCAN_DROP = b" \t\r\n"
 # siblings (each `},{` in a string holds its own `{`), so the bound holds on the raw text.
 _SIBLING = b"},{"
 _INT64_DIGITS = b"0" * 19  # fewer digits always fit in a signed 64-bit integer
+# A float overflows only with a 3-digit exponent or 309+ digits (caught by the run above).
+# Literal scans first; only a hit (hex in a string, like a uuid's `3e271`, hits too) pays for
+# the pattern that wants a number after `:`, `,` or `[` (folded to `{`).
+_EXPONENT_HINTS = (b"e000", b"E000", b"e+000", b"E+000")
+_BIG_EXPONENT = re.compile(rb"[:,{]-?0+(?:\.0+)?[eE]\+?000")
+
+
+def _may_overflow(folded: bytes) -> bool:
+    for hint in _EXPONENT_HINTS:
+        if hint in folded:
+            return _BIG_EXPONENT.search(folded) is not None
+    return False
+
+
 # A lone surrogate needs a \\uD800-\\uDFFF escape; most records hold no backslash at all.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -88,6 +112,30 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # paired escapes decode to one 
 
 def decode(value: bytes | None, limits: Limits) -> tuple[dict[str, Any] | None, FieldError | None]:
     """Decode one record value. Exactly one of the pair is None."""
+    if value is None or not value or len(value) > limits.max_bytes:
+        return decode_exact(value, limits)
+    folded = value.translate(_SCAN_FOLD, _SCAN_DROP)
+    if (
+        folded.count(b"{") - folded.count(_SIBLING) <= limits.max_depth
+        and _INT64_DIGITS not in folded
+        and not _may_overflow(folded)
+    ):
+        try:
+            obj = jiter.from_json(
+                value, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys"
+            )
+        except ValueError:
+            pass  # the exact path says why
+        else:
+            if type(obj) is dict:
+                return obj, None
+    return decode_exact(value, limits, folded)
+
+
+def decode_exact(
+    value: bytes | None, limits: Limits, folded: bytes | None = None
+) -> tuple[dict[str, Any] | None, FieldError | None]:
+    """The reference decoder: every verdict, with the reason and path of a refusal."""
     if value is None:
         return None, FieldError("", Reason.NULL_VALUE, "value is null (tombstone)")
     size = len(value)
@@ -102,7 +150,8 @@ def decode(value: bytes | None, limits: Limits) -> tuple[dict[str, Any] | None, 
     except UnicodeDecodeError as exc:
         return None, FieldError("", Reason.NOT_UTF8, f"invalid UTF-8 at byte {exc.start}")
     # Nesting can only exceed the limit if there are more openers than the limit.
-    folded = value.translate(_SCAN_FOLD, _SCAN_DROP)
+    if folded is None:
+        folded = value.translate(_SCAN_FOLD, _SCAN_DROP)
     may_be_deep = folded.count(b"{") - folded.count(_SIBLING) > limits.max_depth
     try:
         obj = _decoder.decode(text)
