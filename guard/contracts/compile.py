@@ -49,8 +49,12 @@ def compile_model(spec: ContractSpec) -> type[BaseModel]:
 def compile_checker(spec: ContractSpec) -> Callable[[Any], Any]:
     """The record check for one contract version: raises `ValidationError` with the same
     error types and locations as the model (keys are the record's own field names)."""
-    typed = _object_type(_root_name(spec), spec.fields, spec.unknown_fields, "", "typeddict")
-    return TypeAdapter[Any](typed).validator.validate_python
+    return TypeAdapter[Any](checked_type(spec)).validator.validate_python
+
+
+def checked_type(spec: ContractSpec) -> Any:
+    """The TypedDict the record check validates plain dicts against."""
+    return _object_type(_root_name(spec), spec.fields, spec.unknown_fields, "", "typeddict")
 
 
 def compile_field(fs: FieldSpec) -> type[BaseModel]:
