@@ -33,23 +33,11 @@ from tests.faults.harness import (
     write_config,
 )
 from tests.guard_process import GuardProcess
+from tests.json_strategies import json_values as json_values_of
 
 pytestmark = MARKS
 
-_leaf = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=16)
-)
-json_values = st.recursive(
-    _leaf,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=10,
-)
+json_values = json_values_of(finite=False, big_ints=False, text_size=16, leaves=10)
 FIELDS = ("order_id", "customer_email", "amount", "currency", "quantity", "created_at", "channel")
 FIELDS += ("items", "coupon", "shipping")
 OPS = ("set", "drop", "add", "nest", "flip", "insert", "truncate", "duplicate", "as_is")

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from guard.validation.decode import Limits, decode, decode_exact
+from tests.json_strategies import json_values
 
 # The package re-exports the function `decode`, which hides the module of the same name.
 decode_module = importlib.import_module("guard.validation.decode")
@@ -28,20 +29,7 @@ FRAGMENTS = [
     b'{"k":1,"k":1}', b"[" * 9 + b"]" * 9, b'"e000"', b"[],[]", b"},{", b"true", b"null",
 ]  # fmt: skip
 
-json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=12)
-)
-json_values = st.recursive(
-    json_scalars,
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
-    ),
-    max_leaves=20,
-)
+json_documents = json_values()
 
 
 def _same(value: bytes) -> None:
@@ -51,14 +39,14 @@ def _same(value: bytes) -> None:
 
 
 @settings(max_examples=400)
-@given(json_values, st.booleans())
+@given(json_documents, st.booleans())
 def test_the_paths_agree_on_valid_json_documents(document: Any, ascii_only: bool) -> None:
     _same(json.dumps({"doc": document}, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass"))
 
 
 @settings(max_examples=600)
 @given(
-    json_values,
+    json_documents,
     st.lists(st.tuples(st.integers(min_value=0), st.sampled_from(FRAGMENTS)), max_size=3),
     st.integers(min_value=0),
     st.booleans(),

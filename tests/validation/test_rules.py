@@ -17,6 +17,7 @@ from guard.contracts import load_registry
 from guard.contracts.rules import RuleCompileError, compile_rules
 from guard.contracts.spec import ContractSpec
 from guard.validation import Reason, RecordValidator
+from tests.json_strategies import json_scalars, json_values
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "rules"
 
@@ -102,20 +103,8 @@ def test_with_all_versions_an_older_version_without_the_rule_may_accept() -> Non
 
 # --- hostile records and rules -----------------------------------------------------------------
 
-_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=8)
-)
-_values = st.recursive(
-    _scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
-    ),
-    max_leaves=12,
-)
+_scalars = json_scalars(text_size=8)
+_values = json_values(text_size=8, leaves=12)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
