@@ -81,9 +81,10 @@ _decoder = json.JSONDecoder(
 # Only to find where an overflowing number is, once `_decoder` refused the record.
 _locating_decoder = json.JSONDecoder(object_pairs_hook=_unique_pairs)
 # One C-level pass folds what the scans look for: every digit to 0, `[` to `{` (openers), `]`
-# to `}` (closers), and drops JSON whitespace. Only for scanning; the decoder reads the text.
-_SCAN_FOLD = bytes.maketrans(b"123456789[]", b"000000000{}")
-_SCAN_DROP = b" \t\r\n"
+# to `}` (closers), `E` to `e`, and drops JSON whitespace and `+` (exponent signs). Only for
+# scanning; the decoders read the text.
+_SCAN_FOLD = bytes.maketrans(b"123456789[]E", b"000000000{}e")
+_SCAN_DROP = b" \t\r\n+"
 # An opener right after `closer,` starts a container beside the one just closed; of such a
 # run of siblings at most one lies on any chain of nested containers, so nesting depth is at
 # most openers - siblings. Brackets inside strings only add to the openers as much as to the
@@ -91,19 +92,9 @@ _SCAN_DROP = b" \t\r\n"
 _SIBLING = b"},{"
 _INT64_DIGITS = b"0" * 19  # fewer digits always fit in a signed 64-bit integer
 # A float overflows only with a 3-digit exponent or 309+ digits (caught by the run above).
-# Literal scans first; only a hit (hex in a string, like a uuid's `3e271`, hits too) pays for
+# A literal scan first; only a hit (hex in a string, like a uuid's `3e271`, hits too) pays for
 # the pattern that wants a number after `:`, `,` or `[` (folded to `{`).
-_EXPONENT_HINTS = (b"e000", b"E000", b"e+000", b"E+000")
-_BIG_EXPONENT = re.compile(rb"[:,{]-?0+(?:\.0+)?[eE]\+?000")
-
-
-def _may_overflow(folded: bytes) -> bool:
-    for hint in _EXPONENT_HINTS:
-        if hint in folded:
-            return _BIG_EXPONENT.search(folded) is not None
-    return False
-
-
+_BIG_EXPONENT = re.compile(rb"[:,{]-?0+(?:\.0+)?e000")
 # A lone surrogate needs a \\uD800-\\uDFFF escape; most records hold no backslash at all.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -115,10 +106,11 @@ def decode(value: bytes | None, limits: Limits) -> tuple[dict[str, Any] | None, 
     if value is None or not value or len(value) > limits.max_bytes:
         return decode_exact(value, limits)
     folded = value.translate(_SCAN_FOLD, _SCAN_DROP)
+    openers = folded.count(b"{")
     if (
-        folded.count(b"{") - folded.count(_SIBLING) <= limits.max_depth
+        (openers <= limits.max_depth or openers - folded.count(_SIBLING) <= limits.max_depth)
         and _INT64_DIGITS not in folded
-        and not _may_overflow(folded)
+        and (b"e000" not in folded or _BIG_EXPONENT.search(folded) is None)
     ):
         try:
             obj = jiter.from_json(
