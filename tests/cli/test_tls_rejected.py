@@ -1,0 +1,172 @@
+"""A TLS handshake the other side rejects, against a real broker that requires client
+certificates (mutual TLS, certificates generated at test time): a client that does not trust
+the broker's CA, and a client whose certificate the broker rejects, exit 3 naming the TLS
+handshake and the keys to check, on both transports; a trusted certificate routes records."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka import KafkaProducer
+
+from guard.config import KafkaSettings
+from guard.localbroker import LocalKafka
+from guard.localbroker.security import (
+    ClientCertificate,
+    TlsFiles,
+    make_client_certificate,
+    make_tls_files,
+    secure_local_kafka,
+)
+from guard.transport.kafka_python.admin import ensure_topics
+from guard.verify import read_topic
+from tests.conftest import SCHEMAS
+
+pytestmark = pytest.mark.integration
+
+GOOD = json.dumps(
+    {
+        "order_id": "123e4567-e89b-42d3-a456-426614174000",
+        "customer_email": "a@example.com",
+        "amount": 12.5,
+        "currency": "EUR",
+        "quantity": 2,
+        "created_at": "2026-11-03T10:15:00Z",
+    }
+).encode()
+
+
+@dataclass(frozen=True)
+class MutualTls:
+    broker: LocalKafka
+    tls: TlsFiles  # the broker's CA: it signs the broker's certificate and trusted clients'
+    stranger: TlsFiles  # another CA, trusted by nobody
+    trusted: ClientCertificate  # signed by the broker's CA
+    untrusted: ClientCertificate  # signed by the stranger CA
+
+
+@pytest.fixture(scope="module")
+def mtls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MutualTls]:
+    root = tmp_path_factory.mktemp("mtls")
+    broker, tls = secure_local_kafka(root, {}, client_certificates=True)
+    assert tls is not None
+    stranger = make_tls_files(root / "stranger", ca_name="a stranger CA")
+    trusted = make_client_certificate(root / "clients", tls, "trusted")
+    untrusted = make_client_certificate(root / "clients", stranger, "untrusted")
+    with broker:
+        yield MutualTls(broker, tls, stranger, trusted, untrusted)
+
+
+def _source(broker: LocalKafka, topic: str) -> None:
+    """Two records (one valid, one not) on the PLAINTEXT listener, for the guard to route."""
+    ensure_topics(KafkaSettings(bootstrap_servers=broker.bootstrap_servers), {topic: 1})
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all")
+    producer.send(topic, key=b"good", value=GOOD)
+    producer.send(topic, key=b"bad", value=b"{not json")
+    producer.flush(timeout=30)
+    producer.close(timeout=10)
+
+
+def _run(
+    tmp_path: Path, env: dict[str, str], kafka: dict[str, Any], topic: str, *args: str
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """`guard run` with the default request timeout (30 s), so a retried timeout would show;
+    returns the process and its wall time (printed for docs/reliability.md, not asserted)."""
+    path = tmp_path / "guard.yaml"
+    config = {"kafka": kafka, "schemas_dir": str(SCHEMAS), "topics": {topic: {"subject": "orders"}}}
+    path.write_text(json.dumps(config), encoding="utf-8")
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "guard", "run", "-c", str(path), *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+    return proc, time.monotonic() - started
+
+
+def _ssl(mtls: MutualTls, client: str, cafile: Path, cert: ClientCertificate) -> dict[str, Any]:
+    return {
+        "client": client,
+        "bootstrap_servers": mtls.broker.listener_bootstrap("SSL"),
+        "security_protocol": "SSL",
+        "ssl_cafile": str(cafile),
+        "ssl_certfile": str(cert.certfile),
+        "ssl_keyfile": str(cert.keyfile),
+    }
+
+
+def _rejected_and_named(proc: subprocess.CompletedProcess[str], key: str) -> str:
+    """Exit 3 on the handshake's verdict naming the key to fix, not on a retried timeout."""
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    fatal = json.loads(proc.stderr.strip().splitlines()[-1])
+    error = fatal["error"]
+    assert fatal["event"] == "fatal" and "authentication failed" in error, error
+    assert "TLS handshake" in error and key in error, error
+    assert "_TIMED_OUT" not in error and "outage_budget_s" not in error, error
+    return str(error)
+
+
+def _print_figure(
+    case: str, client: str, took: float, proc: subprocess.CompletedProcess[str], error: str
+) -> None:
+    lines = len(proc.stderr.splitlines())
+    print(f"{case} ({client}): exit 3 after {took:.1f} s, {lines} log lines: {error}")
+
+
+def test_a_client_certificate_signed_by_the_brokers_ca_routes_records(
+    mtls: MutualTls,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    topic = unique("orders")
+    _source(mtls.broker, topic)
+    kafka = {**_ssl(mtls, kafka_client, mtls.tls.ca_pem, mtls.trusted), "group_id": unique("g")}
+    proc, _ = _run(
+        tmp_path, subprocess_env, kafka, topic, "--max-records", "2", "--idle-timeout", "20"
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    bootstrap = mtls.broker.bootstrap_servers
+    assert [r.key for r in read_topic(bootstrap, f"{topic}.valid")] == [b"good"]
+    assert [r.key for r in read_topic(bootstrap, f"{topic}.quarantine")] == [b"bad"]
+
+
+def test_a_client_that_does_not_trust_the_brokers_ca_exits_3_naming_the_tls_handshake(
+    mtls: MutualTls,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    topic = unique("orders")
+    _source(mtls.broker, topic)
+    kafka = _ssl(mtls, kafka_client, mtls.stranger.ca_pem, mtls.trusted)
+    proc, took = _run(tmp_path, subprocess_env, kafka, topic, "--idle-timeout", "5")
+    error = _rejected_and_named(proc, "ssl_cafile")
+    _print_figure("untrusted broker CA", kafka_client, took, proc, error)
+
+
+def test_a_client_certificate_the_broker_rejects_exits_3_naming_the_tls_handshake(
+    mtls: MutualTls,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    topic = unique("orders")
+    _source(mtls.broker, topic)
+    kafka = _ssl(mtls, kafka_client, mtls.tls.ca_pem, mtls.untrusted)
+    proc, took = _run(tmp_path, subprocess_env, kafka, topic, "--idle-timeout", "5")
+    error = _rejected_and_named(proc, "ssl_certfile")
+    _print_figure("rejected client certificate", kafka_client, took, proc, error)
