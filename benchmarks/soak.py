@@ -25,9 +25,11 @@ takes as long as you ask. Needs the dev install (it reuses tests/faults' harness
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import itertools
 import json
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -70,6 +72,7 @@ class Fault:
     at_s: float
     detail: str
     down_s: float = 0.0  # how long the fault itself lasted (a node down and back)
+    commits_during: int | None = None  # transactions committed while it lasted (not kills)
     to_next_commit_s: float | None = None  # from the fault's start
     to_caught_up_s: float | None = None  # from the fault's start: see `Soak._measure_recovery`
 
@@ -177,6 +180,20 @@ def _retrying(ask: Callable[[], T]) -> T | None:
         return None
 
 
+def first_commit_after(log: Path, since: float) -> float | None:
+    """The epoch time of the guard's first "batch committed" line at or after `since`."""
+    for line in log.read_text(errors="replace").splitlines():
+        if '"batch committed"' not in line:
+            continue
+        try:
+            stamp = dt.datetime.fromisoformat(json.loads(line)["timestamp"]).timestamp()
+        except (ValueError, KeyError, TypeError):
+            continue
+        if stamp >= since:
+            return stamp
+    return None
+
+
 def _rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -260,12 +277,12 @@ class Soak:
         assert guard is not None
         commits = guard.commits()
         fault = Fault(kind, round(self.since(), 1), "")
-        began = time.monotonic()
+        began, began_wall = time.monotonic(), time.time()
         print(f"{self.since():7.1f}s fault {kind}", flush=True)
         if kind == "guard-kill":
             guard.kill()
             self.start_guard()
-            commits, fault.detail = 0, "SIGKILL, restarted at once"
+            fault.detail = "SIGKILL, restarted at once"
         elif kind == "broker-bounce":
             node = 1 + len(self.figures.faults) % self.args.brokers
             self.cluster.kill_node(node, hard=False)
@@ -277,14 +294,17 @@ class Soak:
             self.cluster.start_node(node)
             fault.detail = f"node {node} (leader of partition 0): SIGKILL, started in place"
         fault.down_s = round(time.monotonic() - began, 1)
+        if kind != "guard-kill":
+            fault.commits_during = guard.commits() - commits
         self.figures.faults.append(fault)
-        self._measure_recovery(fault, began, commits)
+        self._measure_recovery(fault, began, began_wall)
         print(f"{self.since():7.1f}s {json.dumps(asdict(fault))}", flush=True)
 
-    def _measure_recovery(self, fault: Fault, began: float, commits: int) -> None:
-        """Until the next commit and until the group has committed the source up to where it
-        ended when the fault was over (so the records sent meanwhile are included); given
-        up after `--fault-every` seconds (at least 120) from the fault's end."""
+    def _measure_recovery(self, fault: Fault, began: float, began_wall: float) -> None:
+        """From the fault's start: to the guard's first commit after it (by the log's own
+        timestamps, so a commit while a node is still down counts), and until the group has
+        committed the source up to where it ended when the fault was over (the records sent
+        meanwhile included); given up `--fault-every` seconds (at least 120) after its end."""
         bootstrap = self.cluster.bootstrap_servers
         target = _retrying(lambda: end_offsets(bootstrap, self.source))
         deadline = time.monotonic() + max(self.args.fault_every, 120.0)
@@ -294,8 +314,10 @@ class Soak:
             self.check_guard()
             guard = self.guard
             assert guard is not None
-            if fault.to_next_commit_s is None and guard.commits() > commits:
-                fault.to_next_commit_s = round(time.monotonic() - began, 1)
+            if fault.to_next_commit_s is None:
+                stamp = first_commit_after(guard.log, began_wall)
+                if stamp is not None:
+                    fault.to_next_commit_s = round(stamp - began_wall, 1)
             if fault.to_caught_up_s is None and target is not None:
                 done = _retrying(lambda: committed(bootstrap, self.group, self.source))
                 if done is not None and all(done.get(p, 0) >= end for p, end in target.items()):
@@ -351,12 +373,14 @@ def render(figures: Figures) -> str:
         f"| unexpected guard exits | {len(figures.unexpected_exits)} |",
         f"| exit code on SIGTERM at the end | {figures.final_exit} |",
         "",
-        "| # | At | Fault | Detail | Fault lasted | To next commit | To caught up |",
-        "|---|---|---|---|---|---|---|",
+        "| # | At | Fault | Detail | Fault lasted | Commits meanwhile | To next commit "
+        "| To caught up |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for i, f in enumerate(figures.faults, 1):
         lines.append(
             f"| {i} | {f.at_s:.0f} s | {f.kind} | {f.detail} | {f.down_s} s | "
+            f"{'-' if f.commits_during is None else f.commits_during} | "
             f"{_s(f.to_next_commit_s)} | {_s(f.to_caught_up_s)} |"
         )
     return "\n".join(lines)
@@ -377,10 +401,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-every", type=float, default=180.0, help="seconds between faults")
     parser.add_argument("--sample-every", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--out", type=Path, help="write the figures here as JSON")
-    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="guard-soak-"))
-    figures = Soak(args, work).run()
+    try:
+        figures = Soak(args, work).run()
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"work directory (guard logs, broker data): {work}")
     print(render(figures), flush=True)
     if args.out:
         args.out.write_text(json.dumps(asdict(figures), indent=1, default=str), encoding="utf-8")

@@ -15,7 +15,7 @@ def _figures() -> Figures:
         Sample(180.0, None, None, 1_000),  # the guard was down
         Sample(240.0, 70.0, 10, 1_000),
     ]
-    figures.faults = [Fault("leader-kill", 61.0, "node 2", 20.5, 3.2, 11.0)]
+    figures.faults = [Fault("leader-kill", 61.0, "node 2", 20.5, 4, 3.2, 11.0)]
     figures.audit = {"inputs": 1_000, "lost": 0, "duplicated": 0, "altered": 0, "wrong_verdict": 0}
     return figures
 
@@ -30,4 +30,4 @@ def test_the_table_has_the_audit_and_one_row_per_fault() -> None:
     table = render(_figures())
     assert "| lost / duplicated / altered / wrong verdict | 0 / 0 / 0 / 0 |" in table
     assert "| guard RSS start / end / max | 60 / 70 / 80 MB |" in table
-    assert "| 1 | 61 s | leader-kill | node 2 | 20.5 s | 3.2 s | 11.0 s |" in table
+    assert "| 1 | 61 s | leader-kill | node 2 | 20.5 s | 4 | 3.2 s | 11.0 s |" in table
