@@ -250,6 +250,11 @@ class Soak:
             Sample(round(self.since(), 1), rss, lag, len(self.feed.expected))
         )
 
+    def _sample_until(self, done: threading.Event) -> None:
+        while not done.is_set():
+            self.sample()
+            done.wait(self.args.sample_every)
+
     def run(self) -> Figures:
         with self.cluster:
             create_topic(self.cluster.bootstrap_servers, self.source, "kafka-python")
@@ -259,16 +264,18 @@ class Soak:
             self.started = time.monotonic()
             kinds = itertools.cycle(FAULTS_CLUSTER if self.args.brokers >= 3 else FAULTS_SINGLE)
             end = self.started + self.args.minutes * 60
-            next_sample, next_fault = self.started, self.started + self.args.fault_every
+            next_fault = self.started + self.args.fault_every
+            sampling = threading.Event()
+            sampler = threading.Thread(target=self._sample_until, args=(sampling,), daemon=True)
+            sampler.start()  # its own thread: samples go on while a fault is under way
             while time.monotonic() < end:
                 self.check_guard()
-                if time.monotonic() >= next_sample:
-                    self.sample()
-                    next_sample += self.args.sample_every
                 if time.monotonic() >= next_fault:
                     self.fault(next(kinds))
                     next_fault = time.monotonic() + self.args.fault_every
                 time.sleep(0.5)
+            sampling.set()
+            sampler.join(timeout=60)
             self.finish()
         return self.figures
 
