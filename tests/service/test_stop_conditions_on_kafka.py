@@ -1,5 +1,7 @@
 """`guard run` processes on the real broker: a hung client call, a stop that cannot finish,
-and a dead broker all end the process on time with the documented exit code."""
+and a dead broker all end the process on time with the documented exit code; so does a
+SIGTERM in each state (an outage, the start-up wait for the broker, no partition assigned,
+a rejoin)."""
 
 from __future__ import annotations
 
