@@ -30,6 +30,9 @@ from guard.localbroker.security import (
 from guard.transport.kafka_python.admin import ensure_topics
 from guard.verify import read_topic
 from tests.conftest import SCHEMAS
+from tests.faults.harness import wait_caught_up
+from tests.guard_process import GuardProcess
+from tests.service.kafka_helpers import create, produce, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -95,15 +98,18 @@ def _run(
     return proc, time.monotonic() - started
 
 
-def _ssl(mtls: MutualTls, client: str, cafile: Path, cert: ClientCertificate) -> dict[str, Any]:
+def _ssl_settings(broker: LocalKafka, cafile: Path, cert: ClientCertificate) -> dict[str, Any]:
     return {
-        "client": client,
-        "bootstrap_servers": mtls.broker.listener_bootstrap("SSL"),
+        "bootstrap_servers": broker.listener_bootstrap("SSL"),
         "security_protocol": "SSL",
         "ssl_cafile": str(cafile),
         "ssl_certfile": str(cert.certfile),
         "ssl_keyfile": str(cert.keyfile),
     }
+
+
+def _ssl(mtls: MutualTls, client: str, cafile: Path, cert: ClientCertificate) -> dict[str, Any]:
+    return {"client": client, **_ssl_settings(mtls.broker, cafile, cert)}
 
 
 def _rejected_and_named(proc: subprocess.CompletedProcess[str], key: str) -> str:
@@ -181,3 +187,48 @@ def test_a_client_certificate_the_broker_rejects_exits_3_naming_the_tls_handshak
     proc, took = _run(tmp_path, subprocess_env, kafka, topic, "--idle-timeout", "5")
     error = _rejected_and_named(proc, "ssl_certfile")
     _print_figure("rejected client certificate", kafka_client, took, proc, error)
+
+
+def test_a_tls_guard_retries_through_a_broker_stopped_and_started_in_place(
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    """The other side of the classification: the TLS connections a stopping broker breaks
+    (closed mid-session, refused, cut mid-handshake) are an outage, retried, not a rejected
+    login; the guard carries on once the broker is back and stops with exit 0."""
+    root = tmp_path / "broker"
+    broker, tls = secure_local_kafka(root, {}, client_certificates=True)
+    assert tls is not None
+    cert = make_client_certificate(root / "clients", tls, "trusted")
+    with broker:
+        bootstrap, source, group = broker.bootstrap_servers, unique("orders"), unique("group")
+        create(bootstrap, source, 3)
+        produce(bootstrap, source, 1000, partitions=3)
+        kafka = {
+            **_ssl_settings(broker, tls.ca_pem, cert),
+            "instance_id": "tls",
+            "session_timeout_ms": 30000,  # longer than the outage: no fencing in the way
+        }
+        config = write_config(
+            tmp_path, bootstrap, source, group, kafka_client, kafka_extra=kafka,
+            retry={"outage_budget_s": 300, "max_attempts": 1000},
+            service={"stall_timeout_s": 300},
+        )  # fmt: skip
+        guard = GuardProcess(config, subprocess_env, "tls-outage")
+        guard.wait_for_commits(1)
+        broker.stop_in_place()
+        guard_log = guard.log
+        deadline = time.monotonic() + 120
+        while "transient broker failure" not in guard_log.read_text(errors="replace"):
+            assert guard.proc.poll() is None, guard_log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the guard never saw the outage"
+            time.sleep(0.2)
+        broker.start()
+        produce(bootstrap, source, 1000, partitions=3, start=1000)
+        wait_caught_up(bootstrap, group, source, 300, guard)
+        summary = guard.terminate(timeout=120)  # asserts exit 0
+        text = guard_log.read_text(errors="replace")
+        assert summary["stopped_by"] == "SIGTERM"
+        assert "authentication failed" not in text and "TLS handshake failed" not in text
