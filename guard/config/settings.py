@@ -43,7 +43,7 @@ SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 # Both clients reconnect to a broker at most this long after it is back.
 RECONNECT_BACKOFF_MAX_MS = 1000
-BOOTSTRAP_TIMEOUT_MAX_MS = 10_000
+BOOTSTRAP_TIMEOUT_MAX_MS = 5_000  # kafka-python's first connection (see its config)
 
 
 class KafkaSettings(_Section):

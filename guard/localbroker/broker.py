@@ -205,6 +205,7 @@ class LocalKafka:
                     logger.warning("port clash starting kafka (attempt %d), retrying", attempt)
                     self._kill()
                     (self.data_dir / PORTS_FILE).unlink(missing_ok=True)
+                    self.listener_ports = {}
             else:
                 raise BrokerError(f"kafka found no free ports in {_BIND_ATTEMPTS} attempts")
         except BaseException:
@@ -272,8 +273,15 @@ class LocalKafka:
         logs.mkdir(parents=True, exist_ok=True)
         client_port, controller_port = self._ports()
         taken = {client_port, controller_port}
-        self.listener_ports = {}  # extra (SASL/TLS) listeners: fresh ports every launch
+        # Extra (SASL/TLS) listeners: fresh ports at the first launch (or after a port clash);
+        # a restart in place (stop_in_place, start) keeps them, as it keeps the client port.
+        self.listener_ports = {
+            name: port for name, port in self.listener_ports.items() if port not in taken
+        }
+        taken |= set(self.listener_ports.values())
         for name in self._listener_names:
+            if name in self.listener_ports:
+                continue
             port = free_port()
             while port in taken:
                 port = free_port()

@@ -12,3 +12,13 @@ CHECK_LOGIN = (
     "check kafka.sasl_mechanism (enabled on this listener?), kafka.sasl_plain_username and "
     "kafka.sasl_plain_password"
 )
+
+# A TLS handshake refused for a certificate: the same files will be refused again.
+CHECK_TLS_CA = (
+    "check kafka.ssl_cafile (it must hold the CA that signed the broker's certificate) and, if "
+    "the host name is the problem, the bootstrap address or kafka.ssl_check_hostname"
+)
+CHECK_TLS_CERT = (
+    "check kafka.ssl_certfile and kafka.ssl_keyfile: the broker requires a client certificate "
+    "signed by a CA it trusts (its ssl.truststore)"
+)

@@ -247,6 +247,15 @@ def test_missing_sources_wait_starts_once_the_topic_appears() -> None:
     assert len(broker.topics["orders.quarantine"]) == 2
 
 
+def test_a_stop_while_waiting_for_a_missing_source_ends_the_run_as_a_signal_stop() -> None:
+    """SIGTERM during the start-up wait for a source topic: a clean stop (exit 0), no error."""
+    broker = MemoryBroker()
+    service, _ = _service(broker, missing_sources="wait")
+    service._stop.sleep = lambda seconds, tick=0.05: service._stop.set("SIGTERM")  # type: ignore[method-assign]
+    summary = service.run(idle_timeout=0)
+    assert summary.stopped_by == "SIGTERM" and summary.stats.total == 0
+
+
 def test_quarantine_topics_are_created_with_the_configured_retention() -> None:
     broker, _ = _broker(10)
     _service(broker, quarantine_retention_ms=86_400_000)[0].run(idle_timeout=0)

@@ -1,8 +1,11 @@
 """`guard run` processes on the real broker: a hung client call, a stop that cannot finish,
-and a dead broker all end the process on time with the documented exit code."""
+and a dead broker all end the process on time with the documented exit code; so does a
+SIGTERM in each state (an outage, the start-up wait for the broker, no partition assigned,
+a rejoin)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -12,11 +15,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from confluent_kafka import KafkaException
 
 from guard.localbroker import LocalKafka
 from guard.localbroker.broker import free_port
 from tests.guard_process import GuardProcess
 from tests.service.kafka_helpers import assert_each_offset_once, create, produce, write_config
+from tests.service.test_rejoin_on_kafka import INSTANCE, _take_over_membership
 
 pytestmark = pytest.mark.integration
 
@@ -225,3 +230,90 @@ def test_sigterm_while_a_connected_guard_waits_out_an_outage_exits_0_within_the_
     assert summary["stopped_by"] == "SIGTERM"
     assert "stop requested while the broker fails" in guard.log.read_text()
     print(f"SIGTERM in an outage ({kafka_client}): exit 0 after {took:.1f} s (grace {grace} s)")
+
+
+def _members(bootstrap: str, group: str) -> dict[str, int]:
+    """The group's static members (group.instance.id) and how many partitions each holds."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    (described,) = admin.describe_consumer_groups([group], request_timeout=10).values()
+    return {
+        str(m.group_instance_id): len(m.assignment.topic_partitions)
+        for m in described.result(timeout=15).members
+    }
+
+
+def test_sigterm_to_a_member_with_no_partition_assigned_exits_0(
+    kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    """Two instances on a one-partition topic: one holds it, the other idles with nothing
+    assigned. SIGTERM to the idle one ends it with exit 0 (a signal stop, README), not a
+    watchdog exit 3 at the grace; the other one carries on."""
+    bootstrap, source, group = kafka.bootstrap_servers, unique("orders"), unique("group")
+    create(bootstrap, source, 1)
+    produce(bootstrap, source, 100, partitions=1)
+    guards = {}
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        config = write_config(
+            tmp_path / name,
+            bootstrap,
+            source,
+            group,
+            kafka_client,
+            kafka_extra={"instance_id": name, "session_timeout_ms": 6000},
+        )
+        guards[name] = GuardProcess(config, subprocess_env, name)
+    deadline, members = time.monotonic() + 120, {}
+    while sorted(members.values()) != [0, 1]:
+        assert time.monotonic() < deadline, f"the group never settled: {members}"
+        time.sleep(0.5)
+        with contextlib.suppress(KafkaException):  # its coordinator not loaded yet: ask again
+            members = _members(bootstrap, group)
+    idle = next(name for name, held in members.items() if held == 0)
+    sent = time.monotonic()
+    summary = guards[idle].terminate(timeout=120)  # asserts exit 0
+    took = time.monotonic() - sent
+    assert summary["stopped_by"] == "SIGTERM"
+    busy = guards["b" if idle == "a" else "a"]
+    assert busy.proc.poll() is None, busy.log.read_text()[-2000:]
+    busy.terminate()
+    print(f"SIGTERM with no partition assigned ({kafka_client}): exit 0 after {took:.1f} s")
+
+
+def test_sigterm_during_a_rejoin_exits_0(
+    kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    """A guard fenced out of its static membership closes its clients and joins again; a
+    SIGTERM as soon as it says so (while it closes, backs off or connects anew) ends it with
+    exit 0 within the grace, as any signal stop."""
+    bootstrap, source, group = kafka.bootstrap_servers, unique("orders"), unique("group")
+    create(bootstrap, source, 3)
+    produce(bootstrap, source, 600, partitions=3)
+    config = write_config(
+        tmp_path,
+        bootstrap,
+        source,
+        group,
+        kafka_client,
+        kafka_extra={"instance_id": INSTANCE, "session_timeout_ms": 6000},
+        batch={"max_records": 5, "poll_timeout_ms": 200},
+    )
+    guard = GuardProcess(config, subprocess_env, "guard")
+    guard.wait_for_commits(2)
+    _take_over_membership(bootstrap, group, source)
+    _wait_for(guard.log, "rejoining the group with new clients", guard.proc, timeout=120)
+    sent = time.monotonic()
+    summary = guard.terminate(timeout=120)  # asserts exit 0
+    took = time.monotonic() - sent
+    assert summary["stopped_by"] == "SIGTERM"
+    print(f"SIGTERM during a rejoin ({kafka_client}): exit 0 after {took:.1f} s")

@@ -6,6 +6,8 @@ fatal whatever the flags say: retrying them cannot help. Fencing, and a consumer
 (`_FATAL` from poll, e.g. "Static consumer fenced by other consumer with same
 group.instance.id", which librdkafka does not flag `fatal()`), leave the client dead for good:
 `RejoinRequiredError`, so the service makes new clients instead of polling a dead one.
+A rejected login (SASL, or a TLS certificate refused by either side) is fatal; any other TLS
+error (`_SSL` is also what a broker going away mid-handshake gives) is retried.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from guard.errors import (
 )
 from guard.logs import RepeatFold, fold_key
 from guard.transport import hints
+from guard.transport.tls import tls_rejection
 
 T = TypeVar("T")
 log = structlog.get_logger("librdkafka")
@@ -45,9 +48,12 @@ AUTH_CODES = frozenset(
         KafkaError.SASL_AUTHENTICATION_FAILED,
         KafkaError._AUTHENTICATION,
         KafkaError.UNSUPPORTED_SASL_MECHANISM,
-        KafkaError._SSL,
     }
 )
+
+# A TLS failure: a rejected login only when its text names a certificate verdict
+# (`tls_rejection`); a broker going away mid-handshake reports `_SSL` too, and is retried.
+TLS_CODES = frozenset({KafkaError._SSL, KafkaError._TRANSPORT})
 
 FATAL_CODES = frozenset(
     {
@@ -80,6 +86,8 @@ def classify_error(
         return FatalTransportError(
             f"{action}: authentication failed: {err.str()} -- {hints.CHECK_LOGIN}"
         )
+    if err.code() in TLS_CODES and (tls := tls_rejection(err.str())) is not None:
+        return FatalTransportError(f"{action}: authentication failed: {tls}")
     if err.code() in REJOIN_CODES or err.fatal():
         # librdkafka: a fatal error means "destroy the client and make a new one".
         return RejoinRequiredError(message)
@@ -88,6 +96,13 @@ def classify_error(
     # retriable, txn_requires_abort, timeouts, a rebalance under a batch, broker gone: the
     # service aborts, rewinds to the committed offsets and tries again with backoff.
     return TransientTransportError(message)
+
+
+def is_rejected_login(err: KafkaError) -> bool:
+    """A login the broker refused (SASL), or a TLS handshake refused for a certificate."""
+    if err.code() in AUTH_CODES:
+        return True
+    return err.code() in TLS_CODES and tls_rejection(err.str()) is not None
 
 
 def classify(
@@ -123,7 +138,7 @@ class ErrorWatch:
 
     def __call__(self, err: KafkaError) -> None:
         self.errors += 1
-        if err.code() in AUTH_CODES and self.rejected is None:
+        if self.rejected is None and is_rejected_login(err):
             self.rejected = err
         dropped = CLIENT_LOG_FOLD.admit(fold_key("error_cb", err.name(), err.str()))
         if dropped is not None:

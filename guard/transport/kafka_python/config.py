@@ -18,8 +18,9 @@ def common(settings: KafkaSettings) -> dict[str, Any]:
         "client_id": settings.client_id,
         "request_timeout_ms": settings.request_timeout_ms,
         # kafka-python 3 bounds the first connection separately (30 s by default). At
-        # most 10 s: a rejected login is only reported when it runs out (the attempt is
-        # retried like any failure, so a slow broker only costs another attempt).
+        # most 5 s: a rejected login (SASL, or a TLS certificate refused) is only reported
+        # when it runs out (the attempt is retried like any failure, so a slow broker only
+        # costs another attempt).
         "bootstrap_timeout_ms": min(settings.request_timeout_ms, BOOTSTRAP_TIMEOUT_MAX_MS),
         # kafka-python backs off up to 30 s between reconnects: a broker back after an
         # outage would wait that long to be used again.

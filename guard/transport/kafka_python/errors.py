@@ -16,6 +16,7 @@ from guard.errors import (
     TransientTransportError,
 )
 from guard.transport import hints
+from guard.transport.tls import tls_rejection
 
 if TYPE_CHECKING:
     from guard.config.settings import KafkaSettings
@@ -68,18 +69,31 @@ def translate(action: str, fn: Callable[[], T], topic: str | None = None) -> T:
 
 
 class _AuthFailureWatch(logging.Handler):
-    """Keeps the SASL failure kafka-python logs while it retries a bootstrap: the client
-    itself only reports "Unable to bootstrap" when its deadline passes."""
+    """Keeps the login failure kafka-python logs while it retries a bootstrap (the client
+    itself only reports "Unable to bootstrap" when its deadline passes): the broker's SASL
+    error, or a TLS handshake refused for a certificate (by either side; other TLS errors,
+    such as a broker closing the socket mid-handshake, are left to the retries)."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.failure: BaseException | None = None
+        self.failure: str | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
+        if self.failure is not None:
+            return
         args = record.args if isinstance(record.args, tuple) else ()
-        for arg in args:
-            if isinstance(arg, kerr.SaslAuthenticationFailedError):
-                self.failure = arg
+        errors = [a for a in args if isinstance(a, BaseException)]
+        if record.exc_info and record.exc_info[1] is not None:
+            errors.append(record.exc_info[1])  # an alert read after the handshake
+        for error in errors:
+            if isinstance(error, kerr.SaslAuthenticationFailedError):
+                self.failure = f"{error} -- {_CHECK_SASL}"
+                return
+            # A handshake error is re-raised as a KafkaConnectionError, the ssl one its context.
+            for text in (str(error), str(error.__context__ or "")):
+                if (tls := tls_rejection(text)) is not None:
+                    self.failure = tls
+                    return
 
 
 def connecting(action: str, fn: Callable[[], T], settings: KafkaSettings | None = None) -> T:
@@ -95,9 +109,7 @@ def connecting(action: str, fn: Callable[[], T], settings: KafkaSettings | None 
         return fn()
     except (kerr.KafkaError, OSError, AssertionError) as exc:
         if watch.failure is not None:
-            raise FatalTransportError(
-                f"{action}: authentication failed: {watch.failure} -- {_CHECK_SASL}"
-            ) from exc
+            raise FatalTransportError(f"{action}: authentication failed: {watch.failure}") from exc
         unanswered = isinstance(exc, _NO_SESSION)
         if (
             unanswered
