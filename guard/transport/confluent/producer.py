@@ -5,7 +5,7 @@ with one failed record is never committed. A producer that cannot abort is close
 `begin` makes a fresh one with the same transactional id, whose `init_transactions` aborts
 whatever was left open.
 
-The transactional calls that wait on a coordinator (send offsets, commit, abort) are bounded
+The calls of a commit that wait on the brokers (flush, send offsets, commit, abort) are bounded
 (`bounded.call_bounded`): one that overruns its timeout by `_OVERRUN_MARGIN_S` abandons the
 producer (never called again, not even to close it) and raises `StuckCallError`, a
 `RejoinRequiredError`.
@@ -160,7 +160,7 @@ class ConfluentTxProducer:
             # epoch bump"), while commit_transaction, which flushes too, returns that error at
             # once; records still queued after the wait are left to it.
             wait_s = min(self._timeout_s, _FLUSH_FIRST_S)
-            translate("flush", lambda: producer.flush(wait_s))
+            self._bounded("flush", lambda: producer.flush(wait_s), wait_s)
         self._raise_delivery_failure()
         if offsets:
             positions = [CTopicPartition(t, p, o) for (t, p), o in offsets.items()]
@@ -193,14 +193,15 @@ class ConfluentTxProducer:
         # made at once, whose init_transactions fences the stuck one and aborts its transaction.
         abort_or_recreate(abort, self.close, self._create)
 
-    def _bounded(self, what: str, call: Callable[[], T]) -> T:
-        """A coordinator call that gives up `_OVERRUN_MARGIN_S` after its own timeout."""
-        bound_s = self._timeout_s + _OVERRUN_MARGIN_S
+    def _bounded(self, what: str, call: Callable[[], T], timeout_s: float | None = None) -> T:
+        """A client call that gives up `_OVERRUN_MARGIN_S` after its own timeout (by default
+        the request timeout)."""
+        bound_s = (self._timeout_s if timeout_s is None else timeout_s) + _OVERRUN_MARGIN_S
         try:
             return call_bounded(what, lambda: translate(what, call), bound_s)
         except StuckCallError as exc:
             log.error("client call stuck past its timeout; abandoning the producer", call=what,
-                      timeout_s=self._timeout_s, error=str(exc))  # fmt: skip
+                      bound_s=bound_s, error=str(exc))  # fmt: skip
             self._abandon()
             raise
 
