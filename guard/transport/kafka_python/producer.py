@@ -144,15 +144,26 @@ class TxProducer:
         self._futures.append((record.topic, fut))
 
     def _flush(self) -> None:
-        """Flush within the request timeout. kafka-python 3.0's flush raises
+        """Flush within the step limit while the transaction coordinator has not confirmed
+        the batch's partitions (AddPartitionsToTxn: a dead coordinator wedges the producer),
+        within the request timeout once it has (the records wait on partition leaders, and
+        the client re-routes them after an election). kafka-python 3.0's flush raises
         UnknownError('Future not done') when a batch the broker refused as too large was split
         and re-enqueued while it waited; the halves are then in flight, so flushing again
         waits for them (until the same deadline)."""
-        deadline = time.monotonic() + self._limit.current_s
+        started = time.monotonic()
+        step_deadline = started + self._limit.current_s
+        deadline = started + self._timeout_ms / 1000
+        tm = self._producer._transaction_manager
         while True:
+            now = time.monotonic()
+            until = step_deadline if tm.has_partitions_to_add() else deadline
             try:
-                self._producer.flush(timeout=max(0.001, deadline - time.monotonic()))
+                self._producer.flush(timeout=max(0.001, min(until, now + 1.0) - now))
                 return
+            except kerr.KafkaTimeoutError:
+                if time.monotonic() >= until:
+                    raise
             except kerr.UnknownError as exc:
                 if "Future not done" not in str(exc) or time.monotonic() >= deadline:
                     raise
