@@ -54,18 +54,17 @@ class TxProducer:
     def _create(self) -> None:
         records.install()
         conf = config.producer(self.settings, self.transactional_id)
-        conf["max_block_ms"] = int(self._init_limit.current_s * 1000)  # init_transactions
         s = self.settings
         producer = connecting("create producer", lambda: KafkaProducer(**conf), s)
         try:
             # Fences an earlier producer with the same id and aborts its open transaction.
-            connecting("init transactions", producer.init_transactions, s)
+            limit_s = self._init_limit.current_s
+            connecting("init transactions", lambda: _init_transactions(producer, limit_s), s)
         except BaseException as exc:
             _force_close(producer)
             if isinstance(exc.__cause__, kerr.KafkaTimeoutError):
                 self._init_limit.ran_out()
             raise
-        producer.config["max_block_ms"] = self._timeout_ms  # send: as configured
         self._init_limit.committed()
         self._producer = producer
         self._abandoned = False
@@ -76,8 +75,7 @@ class TxProducer:
 
         def run() -> None:
             result = start()
-            self._producer._sender.wakeup()
-            if not result.wait(timeout_ms=limit_s * 1000):
+            if not _wait_nudging(self._producer, result, limit_s):
                 raise kerr.KafkaTimeoutError(f"no answer within {limit_s:g} s")
 
         self._step(action, run)
@@ -226,6 +224,45 @@ class TxProducer:
             except Exception:  # closing a broken producer must not mask the real error
                 log.exception("closing producer failed")
             self._producer = None
+
+
+# How often a wait wakes the producer's sender thread: after a coordinator lookup that found
+# a dead node, kafka-python's sender may sleep with the retried request still queued.
+_NUDGE_S = 0.25
+
+
+def _wait_nudging(producer: Any, result: Any, limit_s: float) -> bool:
+    """Wait for a transaction-manager result up to `limit_s`, waking the sender between
+    slices; whether it is done."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        producer._sender.wakeup()
+        left = deadline - time.monotonic()
+        if result.wait(timeout_ms=max(1.0, min(left, _NUDGE_S) * 1000)):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+
+
+def _init_transactions(producer: Any, limit_s: float) -> None:
+    """`init_transactions` within `limit_s`, in slices that wake the sender. A slice's
+    timeout lets the same request go on waiting; any other error ends the attempt."""
+    deadline = time.monotonic() + limit_s
+    max_block_ms = producer.config["max_block_ms"]
+    producer.config["max_block_ms"] = _NUDGE_S * 1000
+    try:
+        while True:
+            producer._sender.wakeup()
+            try:
+                producer.init_transactions()
+                return
+            except kerr.KafkaTimeoutError:
+                if time.monotonic() >= deadline:
+                    raise kerr.KafkaTimeoutError(
+                        f"transactional state not initialised within {limit_s:g} s"
+                    ) from None
+    finally:
+        producer.config["max_block_ms"] = max_block_ms  # send waits as configured
 
 
 def _force_close(producer: Any) -> None:
