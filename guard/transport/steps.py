@@ -1,5 +1,6 @@
-"""How long one step of a transaction's commit (flush, send offsets, commit, abort) may wait
-before its producer is given up.
+"""How long one step of a transaction's commit (flush, send offsets, commit, abort) may wait:
+kafka-python's producer is given up when one runs out; confluent's calls get it as their
+timeout (librdkafka fails them, and a failed abort makes a new producer).
 
 A step waits on the partition leaders and on the transaction and group coordinators. When one
 of them is killed, a client may keep waiting on the dead node for its whole request timeout,

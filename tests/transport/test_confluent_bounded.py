@@ -212,3 +212,34 @@ def test_a_call_past_its_bound_raises_stuck_while_it_still_runs() -> None:
         assert not release.is_set()
     finally:
         release.set()
+
+
+def test_coordinator_calls_get_the_step_limit_as_timeout_doubled_after_a_timed_out_one(
+    fake: type[_FakeProducer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from confluent_kafka import KafkaError, KafkaException
+
+    timeouts: list[float] = []
+    outcomes = [KafkaException(KafkaError(KafkaError._TIMED_OUT)), None, None]
+
+    def send_offsets(_self: _FakeProducer, _offsets: Any, _meta: Any, timeout: float) -> None:
+        timeouts.append(timeout)
+        error = outcomes.pop(0)
+        if error is not None:
+            raise error
+
+    monkeypatch.setattr(fake, "send_offsets_to_transaction", send_offsets)
+    settings = KafkaSettings(
+        client="confluent",
+        bootstrap_servers="localhost:1",
+        request_timeout_ms=30_000,
+        transaction_timeout_ms=10_000,
+    )
+    p = ConfluentTxProducer(settings, "tx-steps")
+    for _ in range(3):
+        p.begin()
+        try:
+            p.commit({("src", 0): 10}, group_metadata=object())
+        except TransientTransportError:
+            p.abort()
+    assert timeouts == [5.0, 10.0, 5.0]  # doubled after the timeout, short after a commit

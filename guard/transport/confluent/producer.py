@@ -30,6 +30,7 @@ from guard.transport.confluent import config
 from guard.transport.confluent.bounded import StuckCallError, call_bounded
 from guard.transport.confluent.errors import ErrorWatch, classify, classify_error, translate
 from guard.transport.recreate import abort_or_recreate
+from guard.transport.steps import StepLimit
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +53,10 @@ class ConfluentTxProducer:
         self.settings = settings
         self.transactional_id = transactional_id
         self._timeout_s = settings.request_timeout_ms / 1000
+        # The timeout given to send offsets, commit and abort: short first, doubled after each
+        # that timed out (guard/transport/steps.py). librdkafka waited up to 11 s on a killed
+        # coordinator before failing send offsets; a new producer finds the new one itself.
+        self._limit = StepLimit(settings)
         self._producer: Producer | None = None
         self._in_transaction = False
         # The first delivery failure of this batch, and the topic of the refused record.
@@ -164,15 +169,17 @@ class ConfluentTxProducer:
         self._raise_delivery_failure()
         if offsets:
             positions = [CTopicPartition(t, p, o) for (t, p), o in offsets.items()]
-            self._bounded(
+            step_s = self._limit.current_s
+            self._step(
                 "send offsets",
-                lambda: producer.send_offsets_to_transaction(
-                    positions, group_metadata, self._timeout_s
-                ),
+                lambda: producer.send_offsets_to_transaction(positions, group_metadata, step_s),
+                step_s,
             )
-        self._bounded("commit transaction", lambda: producer.commit_transaction(self._timeout_s))
+        step_s = self._limit.current_s
+        self._step("commit transaction", lambda: producer.commit_transaction(step_s), step_s)
         self._raise_delivery_failure()
         self._in_transaction = False
+        self._limit.committed()
 
     def _raise_delivery_failure(self) -> None:
         if self._failed is not None:
@@ -186,7 +193,8 @@ class ConfluentTxProducer:
         producer = self._producer
 
         def abort() -> None:
-            self._bounded("abort transaction", lambda: producer.abort_transaction(self._timeout_s))
+            step_s = self._limit.current_s
+            self._step("abort transaction", lambda: producer.abort_transaction(step_s), step_s)
             self._in_transaction = False
 
         # A stuck abort is a FatalTransportError too: the producer is abandoned and a new one
@@ -203,6 +211,22 @@ class ConfluentTxProducer:
             log.error("client call stuck past its timeout; abandoning the producer", call=what,
                       bound_s=bound_s, error=str(exc))  # fmt: skip
             self._abandon()
+            raise
+
+    def _step(self, what: str, call: Callable[[], T], step_s: float) -> T:
+        """A coordinator call with the step limit as its timeout; one that timed out makes the
+        next one wait twice as long (up to the request timeout)."""
+        try:
+            return self._bounded(what, call, step_s)
+        except TransientTransportError as exc:
+            cause = exc.__cause__
+            if (
+                isinstance(cause, KafkaException)
+                and cause.args
+                and isinstance(cause.args[0], KafkaError)
+                and cause.args[0].code() == KafkaError._TIMED_OUT
+            ):
+                self._limit.ran_out()
             raise
 
     def _abandon(self) -> None:
