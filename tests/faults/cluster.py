@@ -5,15 +5,17 @@ verdict never depends on how fast they end."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Literal
 
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 from kafka.protocol.metadata import CoordinatorType
 
-from tests.guard_process import GuardProcess
+from tests.guard_process import COMMITTED, GuardProcess
 
 EVENT_TIMEOUT_S = 300  # generous: the machine is shared, a restart may take a minute
 
@@ -97,3 +99,32 @@ def wait_log_count(guard: GuardProcess, text: str, above: int) -> float:
         return log_count(guard, text) > above
 
     return wait_until(f"{text!r} in the guard's log", seen)
+
+
+def commit_times(guard: GuardProcess) -> list[tuple[float, int]]:
+    """(wall-clock time in epoch seconds, records) of every batch committed so far, from the
+    guard's own log timestamps: when the guard committed, not when a test's poll noticed."""
+    out = []
+    for line in guard.log.read_text(errors="replace").splitlines():
+        if COMMITTED not in line:
+            continue
+        try:
+            event = json.loads(line)
+            stamp = datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
+        except (ValueError, KeyError):
+            continue
+        out.append((stamp.timestamp(), int(event.get("records", 0))))
+    return out
+
+
+def commits_after(guard: GuardProcess, since: float) -> list[tuple[float, int]]:
+    """(seconds after `since`, records) of every batch the guard committed after the wall-clock
+    time `since`."""
+    return [(t - since, n) for t, n in commit_times(guard) if t > since]
+
+
+def next_commit_after(guard: GuardProcess, since: float) -> float | None:
+    """Seconds from the wall-clock time `since` to the guard's next commit, from its log so
+    far (None: none yet, the guard had no work left)."""
+    after = commits_after(guard, since)
+    return round(after[0][0], 1) if after else None

@@ -5,8 +5,9 @@ Each ends with the fault suite's audit: every input offset in the clean or quara
 exactly once, unaltered, with the verdict it was built to get.
 
 Every wait is on an event (a commit in the guard's log, a leader elected, a node ready, the
-group caught up); `recovery_s` (kill -> outputs complete) is printed as a figure, never
-asserted: the machine is shared.
+group caught up). Times are printed as figures (`FIGURES` lines), never asserted: the machine
+is shared. `recovery_s` is from the fault (a kill, a node stopped, nodes back) to the guard's
+next commit, by the guard's own log timestamps.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import pytest
 from guard.localbroker import LocalKafkaCluster
 from tests.faults.cluster import (
     EVENT_TIMEOUT_S,
+    commits_after,
     coordinator,
     leader,
     log_count,
+    next_commit_after,
     partitions,
     wait_isr_at_most,
     wait_leaders_without,
@@ -154,25 +157,35 @@ class Run:
 
 
 def _kill_and_recover(run: Run, victim: int, name: str, role: str) -> None:
-    """SIGKILL `victim` mid-run; time kill -> next commit and kill -> outputs complete; bring
-    the node back in place; audit. A feed sent right after the kill makes sure the guard has
-    work left whenever the kill lands."""
+    """SIGKILL `victim` mid-run; bring the node back in place; audit. A feed sent right after
+    the kill makes sure the guard has work left whenever the kill lands.
+
+    Times are from the guard's own log (when it committed, not when a poll here noticed):
+    `recovery_s`, kill -> next commit; `kill_to_outputs_complete_s`, kill -> the commit that
+    completed the outputs (the backlog of ~2 x RECORDS drained at `catch_up_records_per_s`).
+    `feed_s` is how long this test's own producer took to write the feed with a node dead,
+    `observed_complete_s` when this test saw the group caught up."""
     run.commit_after(1)
     run.cluster.kill_node(victim, hard=True)
-    killed = time.monotonic()
-    seen = run.guard.commits()
+    killed, killed_wall = time.monotonic(), time.time()
     run.feed()
-    run.guard.wait_for_commit_after(seen, timeout=EVENT_TIMEOUT_S)
-    next_commit_s = time.monotonic() - killed
+    feed_s = time.monotonic() - killed
     run.caught_up()
-    recovery_s = time.monotonic() - killed
+    observed_s = time.monotonic() - killed
+    after = commits_after(run.guard, killed_wall)
+    assert after, "no commit after the kill, yet the group caught up"
+    next_commit_s, complete_s = after[0][0], after[-1][0]
+    drained = sum(n for _, n in after[1:])
     run.cluster.start_node(victim)
     run.finish(
         name,
         killed=role,
         node=victim,
-        kill_to_next_commit_s=round(next_commit_s, 1),
-        recovery_s=round(recovery_s, 1),
+        recovery_s=round(next_commit_s, 1),
+        kill_to_outputs_complete_s=round(complete_s, 1),
+        catch_up_records_per_s=round(drained / max(complete_s - next_commit_s, 0.001)),
+        feed_s=round(feed_s, 1),
+        observed_complete_s=round(observed_s, 1),
     )
 
 
@@ -233,19 +246,21 @@ def test_a_rolling_restart_of_all_three_brokers_loses_and_duplicates_nothing(
     """As an operator bounces a cluster: one node at a time (SIGTERM, a controlled shutdown),
     the next only once the last is back and every replica is in sync again."""
     run = Run(kafka_cluster, unique, tmp_path, subprocess_env, kafka_client, seed=24)
-    bounce_s = []
+    bounce_s, recovery_s = [], []
     for node_id in sorted(kafka_cluster.nodes):
         run.feed()
         run.commit_after()
-        started = time.monotonic()
+        started, started_wall = time.monotonic(), time.time()
         kafka_cluster.kill_node(node_id, hard=False)
         kafka_cluster.start_node(node_id)
         kafka_cluster.wait_in_sync(timeout=EVENT_TIMEOUT_S)
         bounce_s.append(round(time.monotonic() - started, 1))
+        recovery_s.append(next_commit_after(run.guard, started_wall))
     last_back = time.monotonic()
     run.caught_up()
     run.finish(
         "cluster_rolling_restart",
+        recovery_s=recovery_s,  # per node: its SIGTERM -> the guard's next commit
         bounce_s=bounce_s,
         last_back_to_complete_s=round(time.monotonic() - last_back, 1),
     )
@@ -266,11 +281,12 @@ def test_one_broker_down_then_back_loses_and_duplicates_nothing(
     run.commit_after(1)
     _, victim = run.leader_not_coordinating()
     kafka_cluster.kill_node(victim, hard=True)
-    killed = time.monotonic()
+    killed, killed_wall = time.monotonic(), time.time()
     election_s = wait_leaders_without(run.bootstrap, run.source, {victim})
     run.feed()
     run.caught_up()  # everything, the feed too, with one node down
     down_s = time.monotonic() - killed
+    recovery_s = next_commit_after(run.guard, killed_wall)
     kafka_cluster.start_node(victim)
     back = time.monotonic()
     run.feed()
@@ -278,6 +294,7 @@ def test_one_broker_down_then_back_loses_and_duplicates_nothing(
     run.finish(
         "cluster_one_broker_down_then_back",
         node=victim,
+        recovery_s=recovery_s,
         kill_to_leaders_elected_s=round(election_s, 1),
         down_s=round(down_s, 1),
         back_to_complete_s=round(time.monotonic() - back, 1),
@@ -323,10 +340,11 @@ def test_isr_below_min_insync_is_retried_never_quarantined(
     isr = partitions(run.bootstrap, run.source)
     wait_log_count(run.guard, RETRIED, retried_before)  # a write was refused and retried
     first_retry_s = time.monotonic() - below_min
-    for node_id in down:
-        kafka_cluster.start_node(node_id)
-    back = time.monotonic()
+    kafka_cluster.start_node(down[0])  # ISR back to two: writes are accepted again
+    back, back_wall = time.monotonic(), time.time()
+    kafka_cluster.start_node(down[1])
     run.caught_up()
+    recovery_s = next_commit_after(run.guard, back_wall)
     log = run.guard.log.read_text(errors="replace")
     run.finish(
         "cluster_isr_below_min_insync",
@@ -335,5 +353,6 @@ def test_isr_below_min_insync_is_retried_never_quarantined(
         not_enough_replicas_logged=log.count("NOT_ENOUGH_REPLICAS")
         + log.count("NotEnoughReplicas"),
         below_min_to_first_retry_s=round(first_retry_s, 1),
+        recovery_s=recovery_s,  # the first node back -> the next commit
         back_to_complete_s=round(time.monotonic() - back, 1),
     )

@@ -87,7 +87,7 @@ def _producer() -> ConfluentTxProducer:
     return ConfluentTxProducer(settings, "tx-bounded")
 
 
-@pytest.mark.parametrize("stuck", ["send_offsets_to_transaction", "commit_transaction"])
+@pytest.mark.parametrize("stuck", ["flush", "send_offsets_to_transaction", "commit_transaction"])
 def test_a_commit_call_stuck_past_its_timeout_raises_rejoin_and_abandons_the_producer(
     fake: type[_FakeProducer], monkeypatch: pytest.MonkeyPatch, stuck: str
 ) -> None:
@@ -155,6 +155,45 @@ def test_a_late_delivery_report_of_an_abandoned_producer_does_not_fail_the_next_
     assert fake.made[1].calls[-1] == "commit_transaction"
 
 
+class _FakeConsumer:
+    """Stands in for confluent_kafka.Consumer in the pipe: consumer_group_metadata blocks."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.release = threading.Event()
+
+    def consumer_group_metadata(self) -> object:
+        self.calls.append("consumer_group_metadata")
+        self.release.wait(_PATIENCE_S)
+        return object()
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+def test_a_stuck_group_metadata_call_raises_rejoin_and_the_consumer_is_never_closed(
+    fake: type[_FakeProducer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guard.transport.confluent import pipe as pipe_module
+
+    consumer = _FakeConsumer()
+    monkeypatch.setattr(pipe_module, "committed_consumer", lambda *_a, **_k: consumer)
+    monkeypatch.setattr(pipe_module, "_GROUP_METADATA_BOUND_S", 0.2)
+    settings = KafkaSettings(
+        client="confluent", bootstrap_servers="localhost:1", request_timeout_ms=1000
+    )
+    pipe = pipe_module.ConfluentPipe(settings)
+    pipe.begin()
+    try:
+        with pytest.raises(RejoinRequiredError, match="group metadata"):
+            pipe.commit({("src", 0): 10})
+        pipe.close()  # what the service's rejoin does
+    finally:
+        consumer.release.set()
+    assert consumer.calls == ["consumer_group_metadata"]  # not closed under the stuck call
+    assert fake.made[0].calls[-1] == "close"  # the producer was closed as usual
+
+
 def test_a_call_within_its_bound_returns_its_value_or_raises_its_error() -> None:
     assert call_bounded("answer", lambda: 42, _PATIENCE_S) == 42
 
@@ -173,3 +212,34 @@ def test_a_call_past_its_bound_raises_stuck_while_it_still_runs() -> None:
         assert not release.is_set()
     finally:
         release.set()
+
+
+def test_coordinator_calls_get_the_step_limit_as_timeout_doubled_after_a_timed_out_one(
+    fake: type[_FakeProducer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from confluent_kafka import KafkaError, KafkaException
+
+    timeouts: list[float] = []
+    outcomes = [KafkaException(KafkaError(KafkaError._TIMED_OUT)), None, None]
+
+    def send_offsets(_self: _FakeProducer, _offsets: Any, _meta: Any, timeout: float) -> None:
+        timeouts.append(timeout)
+        error = outcomes.pop(0)
+        if error is not None:
+            raise error
+
+    monkeypatch.setattr(fake, "send_offsets_to_transaction", send_offsets)
+    settings = KafkaSettings(
+        client="confluent",
+        bootstrap_servers="localhost:1",
+        request_timeout_ms=30_000,
+        transaction_timeout_ms=10_000,
+    )
+    p = ConfluentTxProducer(settings, "tx-steps")
+    for _ in range(3):
+        p.begin()
+        try:
+            p.commit({("src", 0): 10}, group_metadata=object())
+        except TransientTransportError:
+            p.abort()
+    assert timeouts == [5.0, 10.0, 5.0]  # doubled after the timeout, short after a commit

@@ -10,16 +10,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import partial
 
+import structlog
 from confluent_kafka import Consumer, KafkaError, Message
 from confluent_kafka import TopicPartition as CTopicPartition
 
 from guard.config.settings import KafkaSettings
 from guard.transport.base import InRecord, OutRecord, TopicPartition
 from guard.transport.confluent import admin
+from guard.transport.confluent.bounded import StuckCallError, call_bounded
 from guard.transport.confluent.consumer import committed_consumer
 from guard.transport.confluent.errors import ErrorWatch, classify_error, translate
 from guard.transport.confluent.producer import ConfluentTxProducer
 from guard.transport.confluent.records import in_record
+
+log = structlog.get_logger(__name__)
+
+# consumer_group_metadata only copies the member's state, yet it takes the consumer group's
+# lock, which a stuck coordinator request may hold (docs/reliability.md, cluster scenarios):
+# still running after this long, the consumer is abandoned.
+_GROUP_METADATA_BOUND_S = 5.0
 
 
 class ConfluentPipe:
@@ -43,6 +52,7 @@ class ConfluentPipe:
         # uncommitted offset, for partitions with no committed offset yet.
         self._uncommitted = False
         self._first: dict[TopicPartition, int] = {}
+        self._consumer_abandoned = False  # a call stuck in it: never call it again
 
     def subscribe(self, topics: Sequence[str]) -> None:
         translate(
@@ -160,10 +170,24 @@ class ConfluentPipe:
         self._producer.cap_batch_bytes(limit)
 
     def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
-        meta = translate("group metadata", self._consumer.consumer_group_metadata)
-        self._producer.commit(offsets, meta)
+        self._producer.commit(offsets, self._group_metadata())
         self._uncommitted = False
         self._first.clear()
+
+    def _group_metadata(self) -> object:
+        try:
+            return call_bounded(
+                "group metadata",
+                lambda: translate("group metadata", self._consumer.consumer_group_metadata),
+                _GROUP_METADATA_BOUND_S,
+            )
+        except StuckCallError as exc:
+            log.error("client call stuck; abandoning the consumer", call="group metadata",
+                      bound_s=_GROUP_METADATA_BOUND_S, error=str(exc))  # fmt: skip
+            # Not closed (close would wait on the same lock); the new consumer, with the same
+            # group.instance.id, takes its place in the group.
+            self._consumer_abandoned = True
+            raise
 
     def abort(self) -> None:
         self._producer.abort()
@@ -202,6 +226,7 @@ class ConfluentPipe:
     def close(self) -> None:
         try:
             # A static member does not leave the group: its restart gets the same partitions.
-            self._consumer.close()
+            if not self._consumer_abandoned:
+                self._consumer.close()
         finally:
             self._producer.close()

@@ -5,7 +5,7 @@ with one failed record is never committed. A producer that cannot abort is close
 `begin` makes a fresh one with the same transactional id, whose `init_transactions` aborts
 whatever was left open.
 
-The transactional calls that wait on a coordinator (send offsets, commit, abort) are bounded
+The calls of a commit that wait on the brokers (flush, send offsets, commit, abort) are bounded
 (`bounded.call_bounded`): one that overruns its timeout by `_OVERRUN_MARGIN_S` abandons the
 producer (never called again, not even to close it) and raises `StuckCallError`, a
 `RejoinRequiredError`.
@@ -30,6 +30,7 @@ from guard.transport.confluent import config
 from guard.transport.confluent.bounded import StuckCallError, call_bounded
 from guard.transport.confluent.errors import ErrorWatch, classify, classify_error, translate
 from guard.transport.recreate import abort_or_recreate
+from guard.transport.steps import StepLimit
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +53,10 @@ class ConfluentTxProducer:
         self.settings = settings
         self.transactional_id = transactional_id
         self._timeout_s = settings.request_timeout_ms / 1000
+        # The timeout given to send offsets, commit and abort: short first, doubled after each
+        # that timed out (guard/transport/steps.py). librdkafka waited up to 11 s on a killed
+        # coordinator before failing send offsets; a new producer finds the new one itself.
+        self._limit = StepLimit(settings)
         self._producer: Producer | None = None
         self._in_transaction = False
         # The first delivery failure of this batch, and the topic of the refused record.
@@ -160,19 +165,21 @@ class ConfluentTxProducer:
             # epoch bump"), while commit_transaction, which flushes too, returns that error at
             # once; records still queued after the wait are left to it.
             wait_s = min(self._timeout_s, _FLUSH_FIRST_S)
-            translate("flush", lambda: producer.flush(wait_s))
+            self._bounded("flush", lambda: producer.flush(wait_s), wait_s)
         self._raise_delivery_failure()
         if offsets:
             positions = [CTopicPartition(t, p, o) for (t, p), o in offsets.items()]
-            self._bounded(
+            step_s = self._limit.current_s
+            self._step(
                 "send offsets",
-                lambda: producer.send_offsets_to_transaction(
-                    positions, group_metadata, self._timeout_s
-                ),
+                lambda: producer.send_offsets_to_transaction(positions, group_metadata, step_s),
+                step_s,
             )
-        self._bounded("commit transaction", lambda: producer.commit_transaction(self._timeout_s))
+        step_s = self._limit.current_s
+        self._step("commit transaction", lambda: producer.commit_transaction(step_s), step_s)
         self._raise_delivery_failure()
         self._in_transaction = False
+        self._limit.committed()
 
     def _raise_delivery_failure(self) -> None:
         if self._failed is not None:
@@ -186,22 +193,40 @@ class ConfluentTxProducer:
         producer = self._producer
 
         def abort() -> None:
-            self._bounded("abort transaction", lambda: producer.abort_transaction(self._timeout_s))
+            step_s = self._limit.current_s
+            self._step("abort transaction", lambda: producer.abort_transaction(step_s), step_s)
             self._in_transaction = False
 
         # A stuck abort is a FatalTransportError too: the producer is abandoned and a new one
         # made at once, whose init_transactions fences the stuck one and aborts its transaction.
         abort_or_recreate(abort, self.close, self._create)
 
-    def _bounded(self, what: str, call: Callable[[], T]) -> T:
-        """A coordinator call that gives up `_OVERRUN_MARGIN_S` after its own timeout."""
-        bound_s = self._timeout_s + _OVERRUN_MARGIN_S
+    def _bounded(self, what: str, call: Callable[[], T], timeout_s: float | None = None) -> T:
+        """A client call that gives up `_OVERRUN_MARGIN_S` after its own timeout (by default
+        the request timeout)."""
+        bound_s = (self._timeout_s if timeout_s is None else timeout_s) + _OVERRUN_MARGIN_S
         try:
             return call_bounded(what, lambda: translate(what, call), bound_s)
         except StuckCallError as exc:
             log.error("client call stuck past its timeout; abandoning the producer", call=what,
-                      timeout_s=self._timeout_s, error=str(exc))  # fmt: skip
+                      bound_s=bound_s, error=str(exc))  # fmt: skip
             self._abandon()
+            raise
+
+    def _step(self, what: str, call: Callable[[], T], step_s: float) -> T:
+        """A coordinator call with the step limit as its timeout; one that timed out makes the
+        next one wait twice as long (up to the request timeout)."""
+        try:
+            return self._bounded(what, call, step_s)
+        except TransientTransportError as exc:
+            cause = exc.__cause__
+            if (
+                isinstance(cause, KafkaException)
+                and cause.args
+                and isinstance(cause.args[0], KafkaError)
+                and cause.args[0].code() == KafkaError._TIMED_OUT
+            ):
+                self._limit.ran_out()
             raise
 
     def _abandon(self) -> None:

@@ -1,0 +1,39 @@
+"""How long one step of a transaction's commit (flush, send offsets, commit, abort) may wait:
+kafka-python's producer is given up when one runs out; confluent's calls get it as their
+timeout (librdkafka fails them, and a failed abort makes a new producer).
+
+A step waits on the partition leaders and on the transaction and group coordinators. When one
+of them is killed, a client may keep waiting on the dead node for its whole request timeout,
+step after step (kafka-python waited 15 s per step on a dead coordinator, and a producer stuck
+that way never recovered by itself: a new one committed at once). So the first wait is short,
+half the transaction timeout (a healthy step takes well under a second; a transaction older
+than its timeout is aborted by the broker anyway), and each step that runs out doubles the
+next wait up to `request_timeout_ms`: a slow machine, rather than a dead node, gets the whole
+request timeout after a few tries. A commit sets it back to short.
+"""
+
+from __future__ import annotations
+
+from guard.config.settings import KafkaSettings
+
+MIN_STEP_MS = 1000
+
+
+def first_step_ms(settings: KafkaSettings) -> int:
+    """Half the transaction timeout, at least 1 s, at most the request timeout."""
+    half_tx = settings.transaction_timeout_ms // 2
+    return min(settings.request_timeout_ms, max(MIN_STEP_MS, half_tx))
+
+
+class StepLimit:
+    def __init__(self, settings: KafkaSettings) -> None:
+        self.max_s = settings.request_timeout_ms / 1000
+        self.first_s = first_step_ms(settings) / 1000
+        self.current_s = self.first_s
+
+    def ran_out(self) -> None:
+        """A step waited `current_s` in vain: the next one waits twice as long (capped)."""
+        self.current_s = min(self.current_s * 2, self.max_s)
+
+    def committed(self) -> None:
+        self.current_s = self.first_s
