@@ -25,9 +25,12 @@ lint: $(BIN)/.installed
 kafka-fetch: $(BIN)/.installed
 	PYTHON=$(BIN)/python scripts/kafka-local fetch
 
-# pytest last, so its summary closes the output.
+# pytest last, so its summary closes the output. Most broker tests wait on I/O, so they run on
+# PYTEST_WORKERS pytest-xdist workers, each with a session broker of its own; `loadgroup` keeps
+# every 3-node cluster test on one worker (tests/conftest.py). PYTEST_WORKERS=0 runs serially.
+PYTEST_WORKERS ?= 3
 test: lint kafka-fetch contract-ci
-	$(BIN)/pytest -ra --durations=30
+	$(BIN)/pytest -ra --durations=30 -n $(PYTEST_WORKERS) --dist loadgroup
 
 # Every 3-broker cluster scenario (coordinator kills, rolling restart, one node down too):
 # ~30 minutes on 2 cores, so `make test` runs only the leader kill and ISR below min.

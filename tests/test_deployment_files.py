@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from guard.config import load_settings
-from tests.conftest import REPO
+from tests.fixtures.paths import REPO
 
 
 def test_compose_guard_service_config_loads_with_its_environment(

@@ -15,7 +15,7 @@ import pytest
 from benchmarks.contenders import CONTENDERS
 from benchmarks.dataset import HEADLINE
 from guard.localbroker import LocalKafka
-from tests.conftest import REPO
+from tests.fixtures.paths import REPO
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 RECORDS = 600

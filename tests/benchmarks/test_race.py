@@ -12,7 +12,7 @@ from benchmarks.contenders import Job, by_name
 from benchmarks.dataset import HEADLINE, Record, load, records
 from benchmarks.race import Result, verify
 from guard.localbroker import LocalKafka
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 pytestmark = pytest.mark.integration
 N = 30

@@ -24,9 +24,10 @@ from guard.monitoring.plan import plan_subject
 from guard.monitoring.profile import WindowMeta, WindowProfile
 from guard.monitoring.profiles_topic import ProfileRead
 from guard.verify import read_topic
+from tests.fixtures.configs import write_config
 from tests.guard_process import GuardProcess
 from tests.monitoring.helpers import profile_values
-from tests.monitoring.kafka_helpers import create_topic, produce, write_config
+from tests.monitoring.kafka_helpers import create_topic, produce
 from tests.monitoring.streams import stream, write_schemas
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 
 def _run(config: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,7 @@ from guard.localbroker import LocalKafka
 from guard.localbroker.security import TlsFiles, secure_local_kafka
 from guard.transport.kafka_python.admin import ensure_topics
 from guard.verify import read_topic
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 pytestmark = pytest.mark.integration
 

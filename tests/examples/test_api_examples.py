@@ -12,7 +12,7 @@ from confluent_kafka import Producer
 
 from guard.localbroker import LocalKafka
 from guard.verify import read_topic
-from tests.conftest import REPO, SCHEMAS
+from tests.fixtures.paths import REPO, SCHEMAS
 
 pytestmark = pytest.mark.integration
 sys.path.insert(0, str(REPO / "examples" / "api"))

@@ -28,7 +28,8 @@ from guard.config import KafkaSettings
 from guard.demo.samples import good_order
 from guard.transport.factory import ensure_topics
 from guard.verify import read_topic
-from tests.conftest import SCHEMAS
+from tests.fixtures.configs import guard_config
+from tests.fixtures.configs import write_config as write_guard_config
 from tests.guard_process import GuardProcess
 
 FULL = os.environ.get("GUARD_FAULTS_FULL") == "1"
@@ -168,25 +169,18 @@ def produce(
 def write_config(
     tmp_path: Path, bootstrap: str, source: str, group: str, client: str, **extra: Any
 ) -> Path:
-    config: dict[str, Any] = {
-        "kafka": {
-            "client": client,
-            "bootstrap_servers": bootstrap,
-            "group_id": group,
-            "instance_id": "faults",
-            "request_timeout_ms": 15000,
-        },
-        "schemas_dir": str(SCHEMAS),
-        "limits": {"max_bytes": MAX_BYTES},
-        "batch": {"max_records": 200, "poll_timeout_ms": 200},
-        "log": {"level": "DEBUG"},
-        "topics": {source: {"subject": "orders", "accepted_versions": "all"}},
-    }
+    """The fault suite's config; a dict in `extra` is merged into the section it names."""
+    config = guard_config(
+        bootstrap, source, group, client,
+        kafka={"instance_id": "faults", "request_timeout_ms": 15000},
+        limits={"max_bytes": MAX_BYTES},
+        batch={"max_records": 200, "poll_timeout_ms": 200},
+        log={"level": "DEBUG"},
+        topics={source: {"subject": "orders", "accepted_versions": "all"}},
+    )  # fmt: skip
     for key, value in extra.items():
         config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
-    path = tmp_path / f"guard-{group}.yaml"
-    path.write_text(json.dumps(config), encoding="utf-8")  # JSON is valid YAML
-    return path
+    return write_guard_config(tmp_path / f"guard-{group}.yaml", config)
 
 
 class Scenario(NamedTuple):

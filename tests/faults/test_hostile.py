@@ -19,7 +19,6 @@ from kafka import KafkaProducer
 
 from guard.demo.samples import good_order
 from guard.localbroker import LocalKafka
-from tests.conftest import SCHEMAS
 from tests.faults.harness import (
     CATCH_UP_S,
     MARKS,
@@ -32,6 +31,7 @@ from tests.faults.harness import (
     wait_caught_up,
     write_config,
 )
+from tests.fixtures.paths import SCHEMAS
 from tests.guard_process import GuardProcess
 
 pytestmark = MARKS

@@ -4,10 +4,9 @@ started in place, and the quarantine topic deleted mid-run."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from kafka import KafkaAdminClient
 
 from guard.localbroker import LocalKafka
@@ -25,13 +24,6 @@ from tests.faults.harness import (
 from tests.guard_process import GuardProcess
 
 pytestmark = MARKS
-
-
-@pytest.fixture
-def private_kafka() -> Iterator[LocalKafka]:
-    """A broker of this test's own, so stopping it disturbs no other test."""
-    with LocalKafka() as broker:
-        yield broker
 
 
 def test_a_broker_stopped_and_started_in_place_loses_and_duplicates_nothing(

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from guard.localbroker import fetch
+from tests.fixtures.brokers import CLUSTER_GROUP
+from tests.fixtures.paths import REPO
 
 pytestmark = pytest.mark.integration
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "kafka-local"
+SCRIPT = REPO / "scripts" / "kafka-local"
 
 
 def _script(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -66,6 +68,7 @@ def test_start_with_the_same_data_dir_restarts_on_the_same_port(tmp_path: Path) 
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.xdist_group(CLUSTER_GROUP)  # one 3-node cluster at a time (tests/conftest.py)
 def test_a_three_broker_cluster_kills_and_restarts_one_node_in_place(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHON": sys.executable}
     state = str(tmp_path / "cluster.json")

@@ -1,10 +1,6 @@
-"""Helpers for monitoring tests on the real broker: topics, producing, `guard run` children."""
+"""Helpers for monitoring tests on the real broker: topics and producing."""
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
-from typing import Any
 
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient
@@ -39,8 +35,3 @@ def produce(
         producer.flush(timeout=60)
     finally:
         producer.close(timeout=10)
-
-
-def write_config(path: Path, config: dict[str, Any]) -> Path:
-    path.write_text(json.dumps(config), encoding="utf-8")  # JSON is valid YAML
-    return path

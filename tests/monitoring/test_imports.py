@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from guard.localbroker import LocalKafka
-from tests.monitoring.kafka_helpers import create_topic, produce, write_config
+from tests.fixtures.configs import write_config
+from tests.monitoring.kafka_helpers import create_topic, produce
 from tests.monitoring.streams import stream
 
 HEAVY = {"numpy", "scipy", "datasketches", "_datasketches", "prometheus_client"}

@@ -26,9 +26,10 @@ from guard.monitoring.profiles_topic import (
     read_profiles,
 )
 from guard.service import build_service
+from tests.fixtures.configs import write_config
 from tests.group_members import wait_until_each_member_owns_partitions
 from tests.guard_process import GuardProcess
-from tests.monitoring.kafka_helpers import create_topic, produce, write_config
+from tests.monitoring.kafka_helpers import create_topic, produce
 from tests.monitoring.streams import stream
 
 

@@ -25,7 +25,8 @@ from guard.service.build import build_service
 from guard.transport.factory import ensure_topics
 from guard.validation.reasons import FieldError, Reason
 from guard.verify import read_topic
-from tests.conftest import SCHEMAS
+from tests.fixtures.configs import guard_config, write_config
+from tests.fixtures.paths import SCHEMAS
 from tests.reports.test_offline_browser import render
 
 pytestmark = pytest.mark.integration
@@ -69,16 +70,7 @@ def quarantined(
         )
     producer.flush(timeout=60)
     producer.close(timeout=10)
-    config = tmp_path / "guard.yaml"
-    config.write_text(
-        json.dumps(
-            {
-                "kafka": {"bootstrap_servers": bootstrap, "group_id": unique("group")},
-                "schemas_dir": str(SCHEMAS),
-                "topics": {source: {"subject": "orders"}},
-            }
-        )
-    )
+    config = write_config(tmp_path / "guard.yaml", guard_config(bootstrap, source, unique("group")))
     settings = load_settings(config)
     service = build_service(settings, load_registry(SCHEMAS))
     summary = service.run(max_records=len(records))

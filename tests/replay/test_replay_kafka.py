@@ -24,7 +24,7 @@ from guard.quarantine.sources import RUN_KEY, state_topic_for
 from guard.service import build_service
 from guard.transport.factory import ensure_topics
 from guard.verify import ReadRecord, read_topic
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 pytestmark = pytest.mark.integration
 PARTITIONS = 2

@@ -14,6 +14,7 @@ from confluent_kafka import Producer
 
 from guard.localbroker import LocalKafka
 from guard.verify import read_topic
+from tests.fixtures.configs import guard_config, write_config
 from tests.validation.wire_samples import Serializers, avro_order, order, schemas_with_ids
 
 pytestmark = pytest.mark.integration
@@ -47,23 +48,17 @@ def test_framed_avro_and_json_records_land_exactly_once_with_their_reasons(
         producer.produce(topic, key=key, value=value)
     assert producer.flush(30) == 0
 
-    config = tmp_path / "guard.yaml"
-    config.write_text(
-        json.dumps(
-            {
-                "kafka": {
-                    "client": kafka_client,
-                    "bootstrap_servers": bootstrap,
-                    "group_id": unique("group"),
-                },
-                "schemas_dir": str(schemas_with_ids(tmp_path, {2: [ser.avro_id, ser.json_id]})),
-                "topics": {
-                    avro_topic: {"subject": "orders", "payload_format": "confluent-avro"},
-                    json_topic: {"subject": "orders", "payload_format": "confluent-json"},
-                },
-            }
-        )
-    )
+    config = write_config(
+        tmp_path / "guard.yaml",
+        guard_config(
+            bootstrap, avro_topic, unique("group"), kafka_client,
+            schemas_dir=str(schemas_with_ids(tmp_path, {2: [ser.avro_id, ser.json_id]})),
+            topics={
+                avro_topic: {"subject": "orders", "payload_format": "confluent-avro"},
+                json_topic: {"subject": "orders", "payload_format": "confluent-json"},
+            },
+        ),
+    )  # fmt: skip
     done = subprocess.run(
         [
             sys.executable,

@@ -18,7 +18,7 @@ from guard.localbroker import LocalKafka
 from guard.service import build_service
 from guard.transport.kafka_python.records import NULL_HEADER, RawHeaderKey
 from guard.verify import read_topic
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,8 @@ from guard.localbroker import LocalKafka
 from guard.quarantine.envelope import H_NULL_VALUE
 from guard.service import build_service
 from guard.verify import read_topic
-from tests.conftest import SCHEMAS
+from tests.fixtures.configs import guard_config, write_config
+from tests.fixtures.paths import SCHEMAS
 
 pytestmark = pytest.mark.integration
 
@@ -94,20 +95,9 @@ def test_null_header_values_and_keyless_tombstones_are_routed_not_fatal(
         monkeypatch,
     )
     monkeypatch.undo()  # the guard itself runs on unpatched kafka-python
-    config = tmp_path / "guard.yaml"
-    config.write_text(
-        json.dumps(
-            {
-                "kafka": {
-                    "client": kafka_client,
-                    "bootstrap_servers": bootstrap,
-                    "group_id": unique("group"),
-                },
-                "schemas_dir": str(SCHEMAS),
-                "tombstones": tombstones,
-                "topics": {source: {"subject": "orders"}},
-            }
-        )
+    config = write_config(
+        tmp_path / "guard.yaml",
+        guard_config(bootstrap, source, unique("group"), kafka_client, tombstones=tombstones),
     )
     settings = load_settings(config)
     build_service(settings, load_registry(SCHEMAS)).run(max_records=4)

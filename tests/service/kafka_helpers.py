@@ -4,7 +4,6 @@ their envelope's source coordinates)."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Collection
 from pathlib import Path
@@ -17,7 +16,8 @@ from guard.config.settings import KafkaClient
 from guard.demo.samples import Sample, sample_stream
 from guard.transport.kafka_python.admin import ensure_topics
 from guard.verify import ReadRecord, read_topic
-from tests.conftest import SCHEMAS
+from tests.fixtures.configs import guard_config
+from tests.fixtures.configs import write_config as write_guard_config
 
 Placed = dict[tuple[int, int], Sample]
 
@@ -69,24 +69,17 @@ def write_config(
     kafka_extra: dict[str, Any] | None = None,
     **extra: Any,
 ) -> Path:
-    config = {
-        "kafka": {
-            "client": client,
-            "bootstrap_servers": bootstrap,
-            "group_id": group,
-            "request_timeout_ms": 15000,
-            **(kafka_extra or {}),
-        },
-        "schemas_dir": str(SCHEMAS),
+    """The service tests' config: 100 kB limit, batches of 20, debug logs; `extra` replaces
+    top-level sections."""
+    sections: dict[str, Any] = {
         "limits": {"max_bytes": 100_000},
         "batch": {"max_records": 20, "poll_timeout_ms": 200},
         "log": {"level": "DEBUG"},
-        "topics": {source: {"subject": "orders"}},
         **extra,
     }
-    path = tmp_path / "guard.yaml"
-    path.write_text(json.dumps(config), encoding="utf-8")  # JSON is valid YAML
-    return path
+    kafka = {"request_timeout_ms": 15000, **(kafka_extra or {})}
+    config = guard_config(bootstrap, source, group, client, kafka=kafka, **sections)
+    return write_guard_config(tmp_path / "guard.yaml", config)
 
 
 def outputs(bootstrap: str, source: str, client: str) -> tuple[list[ReadRecord], list[ReadRecord]]:

@@ -16,7 +16,7 @@ from guard.localbroker import LocalKafka
 from guard.service import build_service
 from guard.transport.factory import ensure_topics
 from guard.verify import read_topic
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 from tests.group_members import wait_until_each_member_owns_partitions
 from tests.guard_process import GuardProcess
 from tests.service.kafka_helpers import produce_samples, write_config

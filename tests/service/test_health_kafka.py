@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.error
 import urllib.request
@@ -15,7 +14,7 @@ from guard.config import KafkaSettings
 from guard.localbroker import LocalKafka
 from guard.localbroker.broker import free_port
 from guard.transport.kafka_python.admin import ensure_topics
-from tests.conftest import SCHEMAS
+from tests.fixtures.configs import guard_config, write_config
 from tests.guard_process import GuardProcess
 
 pytestmark = pytest.mark.integration
@@ -52,26 +51,15 @@ def test_healthz_fails_when_the_broker_stops(
         source = unique("orders")
         ensure_topics(KafkaSettings(bootstrap_servers=broker.bootstrap_servers), {source: 1})
         port = free_port()
-        config = tmp_path / "guard.yaml"
-        kafka = {
-            "client": kafka_client,
-            "bootstrap_servers": broker.bootstrap_servers,
-            "group_id": unique("group"),
-            "request_timeout_ms": 3000,
-            "transaction_timeout_ms": 10000,
-        }
+        kafka = {"request_timeout_ms": 3000, "transaction_timeout_ms": 10000}
         metrics = {"port": port, "stall_seconds": 4, "ready_seconds": 4, "lag_seconds": 0.5}
-        config.write_text(
-            json.dumps(
-                {
-                    "kafka": kafka,
-                    "schemas_dir": str(SCHEMAS),
-                    "batch": {"poll_timeout_ms": 200},
-                    "metrics": metrics,
-                    "topics": {source: {"subject": "orders"}},
-                }
-            )
-        )
+        config = write_config(
+            tmp_path / "guard.yaml",
+            guard_config(
+                broker.bootstrap_servers, source, unique("group"), kafka_client, kafka=kafka,
+                batch={"poll_timeout_ms": 200}, metrics=metrics,
+            ),
+        )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         guard = GuardProcess(config, subprocess_env, "guard")
         try:

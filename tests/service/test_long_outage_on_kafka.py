@@ -9,7 +9,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,13 +23,6 @@ from tests.service.kafka_helpers import assert_each_offset_once, create, produce
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 SESSION_TIMEOUT_MS = 6000  # the broker's minimum: the outage below outlasts it
-
-
-@pytest.fixture
-def private_kafka() -> Iterator[LocalKafka]:
-    """A broker of this test's own, so stopping it disturbs no other test."""
-    with LocalKafka() as broker:
-        yield broker
 
 
 def _healthz(port: int) -> tuple[int, dict[str, object]]:

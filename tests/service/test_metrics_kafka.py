@@ -19,7 +19,7 @@ from guard.demo.samples import sample_stream
 from guard.localbroker import LocalKafka
 from guard.localbroker.broker import free_port
 from guard.transport.kafka_python.admin import ensure_topics
-from tests.conftest import SCHEMAS
+from tests.fixtures.configs import guard_config, write_config
 from tests.guard_process import GuardProcess
 
 pytestmark = pytest.mark.integration
@@ -67,24 +67,14 @@ def test_metrics_are_scraped_before_and_after_traffic(
     bootstrap, source = kafka.bootstrap_servers, unique("orders")
     ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), {source: 2})
     port = free_port()
-    config = tmp_path / "guard.yaml"
-    config.write_text(
-        json.dumps(
-            {
-                "kafka": {
-                    "client": kafka_client,
-                    "bootstrap_servers": bootstrap,
-                    "group_id": unique("group"),
-                    "request_timeout_ms": 10000,
-                },
-                "schemas_dir": str(SCHEMAS),
-                "batch": {"max_records": 50, "poll_timeout_ms": 200},
-                "metrics": {"port": port, "lag_seconds": 0.5},
-                "log": {"progress_seconds": 1},
-                "topics": {source: {"subject": "orders"}},
-            }
-        )
-    )
+    config = write_config(
+        tmp_path / "guard.yaml",
+        guard_config(
+            bootstrap, source, unique("group"), kafka_client, kafka={"request_timeout_ms": 10000},
+            batch={"max_records": 50, "poll_timeout_ms": 200},
+            metrics={"port": port, "lag_seconds": 0.5}, log={"progress_seconds": 1},
+        ),
+    )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     guard = GuardProcess(config, subprocess_env, "guard")
     try:

@@ -17,13 +17,14 @@ import yaml
 from guard.demo.samples import Sample
 from guard.localbroker import LocalKafka
 from guard.localbroker.broker import free_port
+from tests.fixtures.paths import REPO
 from tests.guard_process import GuardProcess
 from tests.service.kafka_helpers import create, outputs, produce_samples, write_config
 from tests.service.test_metrics_kafka import _get, _sample, _until
 
 pytestmark = pytest.mark.integration
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "rules"
+EXAMPLE = REPO / "examples" / "rules"
 PARTITIONS = 2
 
 

@@ -3,7 +3,6 @@ once, not after the session timeout (a dynamic member waits for the dead one to 
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from guard.config import KafkaSettings
 from guard.demo.samples import sample_stream
 from guard.localbroker import LocalKafka
 from guard.transport.factory import ensure_topics
-from tests.conftest import SCHEMAS
+from tests.fixtures.configs import guard_config, write_config
 from tests.guard_process import GuardProcess
 
 pytestmark = pytest.mark.integration
@@ -38,25 +37,14 @@ def test_a_restarted_instance_gets_records_well_before_the_session_timeout(
         producer.send(source, key=s.key, value=s.value, headers=s.headers, partition=i % 3)
     producer.flush(timeout=60)
     producer.close(timeout=10)
-    config = tmp_path / "guard.yaml"
-    config.write_text(
-        json.dumps(
-            {
-                "kafka": {
-                    "client": kafka_client,
-                    "bootstrap_servers": bootstrap,
-                    "group_id": unique("group"),
-                    "session_timeout_ms": SESSION_TIMEOUT_MS,
-                    "request_timeout_ms": 15000,
-                },
-                "schemas_dir": str(SCHEMAS),
-                "batch": {"max_records": 5, "poll_timeout_ms": 200},
-                "log": {"level": "DEBUG"},
-                "topics": {source: {"subject": "orders"}},
-            }
+    kafka = {"session_timeout_ms": SESSION_TIMEOUT_MS, "request_timeout_ms": 15000}
+    config = write_config(
+        tmp_path / "guard.yaml",
+        guard_config(
+            bootstrap, source, unique("group"), kafka_client, kafka=kafka,
+            batch={"max_records": 5, "poll_timeout_ms": 200}, log={"level": "DEBUG"},
         ),
-        encoding="utf-8",
-    )
+    )  # fmt: skip
     env = {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "solo"}
     crashed = GuardProcess(config, env, "crashed")
     crashed.wait_for_commits(2)

@@ -8,13 +8,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from guard.localbroker import LocalKafka
 from guard.localbroker.broker import free_port
+from tests.fixtures.paths import REPO
 from tests.guard_process import GuardProcess
 from tests.service.kafka_helpers import assert_each_offset_once, create, produce, write_config
 
@@ -52,7 +53,7 @@ def _hang_child(
         stderr=log.open("w"),
         text=True,
         env=env,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=REPO,
     )
     return proc, log
 
@@ -181,13 +182,6 @@ def test_sigterm_during_an_outage_exits_within_the_grace(
     assert summary["stopped_by"] == "SIGTERM" and summary["records"] == 0
     assert took < grace
     print(f"SIGTERM during an outage: exit 0 after {took:.1f} s (grace {grace} s)")
-
-
-@pytest.fixture
-def private_kafka() -> Iterator[LocalKafka]:
-    """A broker of this test's own, so stopping it disturbs no other test."""
-    with LocalKafka() as broker:
-        yield broker
 
 
 def test_sigterm_while_a_connected_guard_waits_out_an_outage_exits_0_within_the_grace(

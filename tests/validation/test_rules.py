@@ -17,8 +17,9 @@ from guard.contracts import load_registry
 from guard.contracts.rules import RuleCompileError, compile_rules
 from guard.contracts.spec import ContractSpec
 from guard.validation import Reason, RecordValidator
+from tests.fixtures.paths import REPO
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "rules"
+EXAMPLE = REPO / "examples" / "rules"
 
 GOOD: dict[str, Any] = {
     "order_id": "3f1c2a9e-5b7d-4c1e-9a2f-0d8e6b4c7a11",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.fixtures.paths import REPO
 
 pytestmark = pytest.mark.integration
 
