@@ -26,8 +26,8 @@ from guard.monitoring.profiles_topic import ProfileRead
 from guard.verify import read_topic
 from tests.fixtures.configs import write_config
 from tests.guard_process import GuardProcess
+from tests.integration.monitoring.kafka_helpers import create_topic, produce
 from tests.monitoring.helpers import profile_values
-from tests.monitoring.kafka_helpers import create_topic, produce
 from tests.monitoring.streams import stream, write_schemas
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from guard.localbroker import LocalKafka
 from tests.fixtures.configs import write_config
-from tests.monitoring.kafka_helpers import create_topic, produce
+from tests.integration.monitoring.kafka_helpers import create_topic, produce
 from tests.monitoring.streams import stream
 
 HEAVY = {"numpy", "scipy", "datasketches", "_datasketches", "prometheus_client"}

@@ -29,7 +29,7 @@ from guard.service import build_service
 from tests.fixtures.configs import write_config
 from tests.group_members import wait_until_each_member_owns_partitions
 from tests.guard_process import GuardProcess
-from tests.monitoring.kafka_helpers import create_topic, produce
+from tests.integration.monitoring.kafka_helpers import create_topic, produce
 from tests.monitoring.streams import stream
 
 

@@ -11,7 +11,13 @@ from kafka.admin import KafkaAdminClient
 
 from guard.localbroker import LocalKafka
 from tests.guard_process import GuardProcess
-from tests.service.kafka_helpers import create, landed_offsets, outputs, produce, write_config
+from tests.integration.service.kafka_helpers import (
+    create,
+    landed_offsets,
+    outputs,
+    produce,
+    write_config,
+)
 
 pytestmark = pytest.mark.integration
 

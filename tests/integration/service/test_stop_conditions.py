@@ -17,7 +17,12 @@ from guard.localbroker import LocalKafka
 from guard.localbroker.broker import free_port
 from tests.fixtures.paths import REPO
 from tests.guard_process import GuardProcess
-from tests.service.kafka_helpers import assert_each_offset_once, create, produce, write_config
+from tests.integration.service.kafka_helpers import (
+    assert_each_offset_once,
+    create,
+    produce,
+    write_config,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +47,7 @@ def _hang_child(
         [
             sys.executable,
             "-m",
-            "tests.service.hang_child",
+            "tests.integration.service.hang_child",
             where,
             str(good),
             "run",

@@ -19,7 +19,7 @@ from guard.monitoring.observer import MonitoringObserver
 from guard.service import GuardService
 from guard.transport.factory import open_pipe
 from tests.fixtures.configs import write_config
-from tests.monitoring.kafka_helpers import create_topic, produce
+from tests.integration.monitoring.kafka_helpers import create_topic, produce
 from tests.monitoring.streams import stream
 
 

@@ -20,7 +20,12 @@ import pytest
 from guard.config import KafkaSettings
 from guard.localbroker import LocalKafka
 from tests.guard_process import GuardProcess
-from tests.service.kafka_helpers import assert_each_offset_once, create, produce, write_config
+from tests.integration.service.kafka_helpers import (
+    assert_each_offset_once,
+    create,
+    produce,
+    write_config,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,12 @@ from guard.localbroker import LocalKafka
 from guard.localbroker.broker import free_port
 from tests.faults.harness import wait_caught_up
 from tests.guard_process import GuardProcess
-from tests.service.kafka_helpers import assert_each_offset_once, create, produce, write_config
+from tests.integration.service.kafka_helpers import (
+    assert_each_offset_once,
+    create,
+    produce,
+    write_config,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 

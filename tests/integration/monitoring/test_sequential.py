@@ -20,8 +20,8 @@ from guard.monitoring.plan import plan_subject
 from guard.service import GuardService
 from guard.transport.factory import open_pipe
 from guard.verify import read_topic
+from tests.integration.monitoring.kafka_helpers import create_topic, produce
 from tests.monitoring.helpers import profile_values
-from tests.monitoring.kafka_helpers import create_topic, produce
 from tests.monitoring.streams import stream
 
 WINDOW = 5_000

@@ -19,7 +19,7 @@ from guard.verify import read_topic
 from tests.fixtures.paths import SCHEMAS
 from tests.group_members import wait_until_each_member_owns_partitions
 from tests.guard_process import GuardProcess
-from tests.service.kafka_helpers import produce_samples, write_config
+from tests.integration.service.kafka_helpers import produce_samples, write_config
 
 pytestmark = pytest.mark.integration
 

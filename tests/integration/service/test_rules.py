@@ -19,8 +19,8 @@ from guard.localbroker import LocalKafka
 from guard.localbroker.broker import free_port
 from tests.fixtures.paths import REPO
 from tests.guard_process import GuardProcess
-from tests.service.kafka_helpers import create, outputs, produce_samples, write_config
-from tests.service.test_metrics_kafka import _get, _sample, _until
+from tests.integration.service.kafka_helpers import create, outputs, produce_samples, write_config
+from tests.integration.service.test_metrics import _get, _sample, _until
 
 pytestmark = pytest.mark.integration
 
