@@ -1,6 +1,6 @@
 # Two entry points for a fresh machine (Python 3.11+ and Java 17 present, nothing else):
 #   make demo   start a local Kafka, stream good and bad records through the guard, report
-#   make test   lint, type-check and run every test (unit + real-broker integration)
+#   make test   lint, type-check and run every test (unit + real-broker integration, in parallel)
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
@@ -27,7 +27,8 @@ kafka-fetch: $(BIN)/.installed
 
 # pytest last, so its summary closes the output. Most broker tests wait on I/O, so they run on
 # PYTEST_WORKERS pytest-xdist workers, each with a session broker of its own; `loadgroup` keeps
-# every 3-node cluster test on one worker (tests/conftest.py). PYTEST_WORKERS=0 runs serially.
+# every 3-node cluster test on one worker (tests/fixtures/brokers.py). PYTEST_WORKERS=0 runs
+# serially. Unit tests alone, no broker: `pytest -m "not integration"` (docs/testing.md).
 PYTEST_WORKERS ?= 3
 test: lint kafka-fetch contract-ci
 	$(BIN)/pytest -ra --durations=30 -n $(PYTEST_WORKERS) --dist loadgroup

@@ -68,7 +68,7 @@ def test_start_with_the_same_data_dir_restarts_on_the_same_port(tmp_path: Path) 
 
 
 @pytest.mark.timeout(900)
-@pytest.mark.xdist_group(CLUSTER_GROUP)  # one 3-node cluster at a time (tests/conftest.py)
+@pytest.mark.xdist_group(CLUSTER_GROUP)  # one 3-node cluster at a time (tests/fixtures/brokers.py)
 def test_a_three_broker_cluster_kills_and_restarts_one_node_in_place(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHON": sys.executable}
     state = str(tmp_path / "cluster.json")
