@@ -1,4 +1,8 @@
 """Every test package shares the fixtures in tests/fixtures/ (a real broker per session, unique
 names per test, a clean environment for `guard` children)."""
 
-pytest_plugins = ["tests.fixtures.brokers", "tests.fixtures.names"]
+pytest_plugins = [
+    "tests.fixtures.brokers",
+    "tests.fixtures.names",
+    "tests.fixtures.hypothesis_profile",
+]
