@@ -71,7 +71,7 @@ def test_run_alerts_on_the_drift_topic_and_status_shows_the_drifting_field(
 
     as_json = CliRunner().invoke(cli, ["drift", "status", "-c", str(config), "--json"])
     assert as_json.exit_code == 1, as_json.output  # drift: CI fails
-    state = json.loads(as_json.output)["subjects"]["events"]
+    state = json.loads(as_json.stdout)["subjects"]["events"]
     assert state["state"] == "drift" and state["instances"] == ["one"]
     assert state["baseline"]["version"] == 1 and state["records"] == 500
     assert state["fields"]["note"]["drift"] == ["null_rate_abs"]

@@ -63,6 +63,6 @@ def test_a_second_instance_and_the_history_command_see_every_window_summary(
     path = write_config(tmp_path / "guard.yaml", config)
     result = CliRunner().invoke(cli, ["drift", "history", "-c", str(path), "--json"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)["subjects"]["events"]
+    data = json.loads(result.stdout)["subjects"]["events"]
     assert data["windows"] == 6
     assert {j["metric"] for j in data["newest_judged"]} >= {"quarantine_rate", "null_rate:note"}

@@ -71,7 +71,7 @@ def test_shadow_counts_equal_the_promoted_versions_quarantine(
     _run(shadowed, subprocess_env, "shadowed", len(samples))
     result = CliRunner().invoke(cli, ["shadow", "status", "--config", str(shadowed), "--json"])
     assert result.exit_code == 0, result.output
-    status = json.loads(result.output)
+    status = json.loads(result.stdout)
     [candidate] = status["candidates"]
     assert candidate["version"] == 3 and candidate["records"] == len(samples)
     # Routing followed the enforced version only: v3's rule failures went to the clean topic.
