@@ -36,7 +36,7 @@ test: lint kafka-fetch contract-ci
 # Every 3-broker cluster scenario (coordinator kills, rolling restart, one node down too):
 # ~30 minutes on 2 cores, so `make test` runs only the leader kill and ISR below min.
 test-cluster: $(BIN)/.installed kafka-fetch
-	GUARD_FAULTS_CLUSTER=all $(BIN)/pytest -ra tests/faults/test_cluster.py
+	GUARD_FAULTS_CLUSTER=all $(BIN)/pytest -ra tests/integration/faults/test_cluster.py
 
 # What docs/ci.md recommends, run on this project's own example data: the contract check must
 # pass, the stable sample must show no drift, and the drifted sample must be caught (exit 1).

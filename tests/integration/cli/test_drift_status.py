@@ -15,7 +15,7 @@ from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from guard.localbroker import LocalKafka
 from guard.verify import read_topic
 from tests.cli.test_drift_status import _config, cli
-from tests.guard_process import GuardProcess
+from tests.fixtures.guard_process import GuardProcess
 from tests.integration.monitoring.kafka_helpers import create_topic, produce
 from tests.monitoring.streams import stream
 

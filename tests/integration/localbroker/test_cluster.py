@@ -10,7 +10,7 @@ from kafka import KafkaProducer
 from guard.localbroker import LocalKafkaCluster
 from guard.localbroker.cluster import under_replicated
 from guard.verify import read_topic
-from tests.faults.cluster import leader, wait_leaders_without
+from tests.integration.faults.cluster import leader, wait_leaders_without
 
 
 def _produce_one(bootstrap: str, topic: str, value: bytes) -> None:

@@ -21,8 +21,8 @@ from guard.monitoring.profiles_topic import (
 )
 from guard.service import build_service
 from tests.fixtures.configs import write_config
-from tests.group_members import wait_until_each_member_owns_partitions
-from tests.guard_process import GuardProcess
+from tests.fixtures.group_members import wait_until_each_member_owns_partitions
+from tests.fixtures.guard_process import GuardProcess
 from tests.integration.monitoring.kafka_helpers import create_topic, produce
 from tests.monitoring.streams import stream
 

@@ -16,9 +16,9 @@ from guard.localbroker import LocalKafka
 from guard.service import build_service
 from guard.transport.factory import ensure_topics
 from guard.verify import read_topic
+from tests.fixtures.group_members import wait_until_each_member_owns_partitions
+from tests.fixtures.guard_process import GuardProcess
 from tests.fixtures.paths import SCHEMAS
-from tests.group_members import wait_until_each_member_owns_partitions
-from tests.guard_process import GuardProcess
 from tests.integration.service.kafka_helpers import produce_samples, write_config
 
 pytestmark = pytest.mark.integration

@@ -16,8 +16,8 @@ import pytest
 
 from guard.localbroker import LocalKafka
 from guard.localbroker.broker import free_port
-from tests.faults.harness import wait_caught_up
-from tests.guard_process import GuardProcess
+from tests.fixtures.guard_process import GuardProcess
+from tests.integration.faults.harness import wait_caught_up
 from tests.integration.service.kafka_helpers import (
     assert_each_offset_once,
     create,

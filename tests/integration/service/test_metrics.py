@@ -20,7 +20,7 @@ from guard.localbroker import LocalKafka
 from guard.localbroker.broker import free_port
 from guard.transport.kafka_python.admin import ensure_topics
 from tests.fixtures.configs import guard_config, write_config
-from tests.guard_process import GuardProcess
+from tests.fixtures.guard_process import GuardProcess
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ import pytest
 
 from guard.config import KafkaSettings
 from guard.localbroker import LocalKafka
-from tests.guard_process import GuardProcess
+from tests.fixtures.guard_process import GuardProcess
 from tests.integration.service.kafka_helpers import (
     assert_each_offset_once,
     create,

@@ -14,7 +14,7 @@ from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from guard.demo.samples import Sample, good_order, sample_stream
 from guard.localbroker import LocalKafka
-from tests.guard_process import GuardProcess
+from tests.fixtures.guard_process import GuardProcess
 from tests.integration.service.kafka_helpers import (
     assert_each_offset_once,
     create,

@@ -12,8 +12,8 @@ import pytest
 from confluent_kafka import Consumer
 
 from guard.localbroker import LocalKafka
-from tests.faults.harness import wait_caught_up
-from tests.guard_process import GuardProcess
+from tests.fixtures.guard_process import GuardProcess
+from tests.integration.faults.harness import wait_caught_up
 from tests.integration.service.kafka_helpers import (
     assert_each_offset_once,
     create,

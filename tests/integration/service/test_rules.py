@@ -17,8 +17,8 @@ import yaml
 from guard.demo.samples import Sample
 from guard.localbroker import LocalKafka
 from guard.localbroker.broker import free_port
+from tests.fixtures.guard_process import GuardProcess
 from tests.fixtures.paths import REPO
-from tests.guard_process import GuardProcess
 from tests.integration.service.kafka_helpers import create, outputs, produce_samples, write_config
 from tests.integration.service.test_metrics import _get, _sample, _until
 

@@ -16,7 +16,7 @@ from guard.demo.samples import sample_stream
 from guard.localbroker import LocalKafka
 from guard.transport.factory import ensure_topics
 from tests.fixtures.configs import guard_config, write_config
-from tests.guard_process import GuardProcess
+from tests.fixtures.guard_process import GuardProcess
 
 pytestmark = pytest.mark.integration
 

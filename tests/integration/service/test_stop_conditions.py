@@ -15,8 +15,8 @@ import pytest
 
 from guard.localbroker import LocalKafka
 from guard.localbroker.broker import free_port
+from tests.fixtures.guard_process import GuardProcess
 from tests.fixtures.paths import REPO
-from tests.guard_process import GuardProcess
 from tests.integration.service.kafka_helpers import (
     assert_each_offset_once,
     create,

@@ -10,7 +10,7 @@ import pytest
 from kafka.admin import KafkaAdminClient
 
 from guard.localbroker import LocalKafka
-from tests.guard_process import GuardProcess
+from tests.fixtures.guard_process import GuardProcess
 from tests.integration.service.kafka_helpers import (
     create,
     landed_offsets,

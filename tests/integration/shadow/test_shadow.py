@@ -17,7 +17,7 @@ from guard.cli.main import cli
 from guard.demo.samples import Sample, sample_stream
 from guard.localbroker import LocalKafka
 from guard.verify import read_topic
-from tests.guard_process import GuardProcess
+from tests.fixtures.guard_process import GuardProcess
 from tests.integration.service.kafka_helpers import create, produce_samples, write_config
 from tests.shadow.test_files import EXAMPLE, ROOT
 

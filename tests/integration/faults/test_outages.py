@@ -11,7 +11,8 @@ from kafka import KafkaAdminClient
 
 from guard.localbroker import LocalKafka
 from guard.localbroker.broker import free_port
-from tests.faults.harness import (
+from tests.fixtures.guard_process import GuardProcess
+from tests.integration.faults.harness import (
     CATCH_UP_S,
     MARKS,
     SIZES,
@@ -21,7 +22,6 @@ from tests.faults.harness import (
     scrape_counters,
     wait_caught_up,
 )
-from tests.guard_process import GuardProcess
 
 pytestmark = MARKS
 

@@ -13,7 +13,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 from kafka.protocol.metadata import CoordinatorType
 
-from tests.guard_process import GuardProcess
+from tests.fixtures.guard_process import GuardProcess
 
 EVENT_TIMEOUT_S = 300  # generous: the machine is shared, a restart may take a minute
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.guard_process import GuardProcess
+from tests.fixtures.guard_process import GuardProcess
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from guard.localbroker import LocalKafka
-from tests.faults.harness import (
+from tests.fixtures.guard_process import GuardProcess
+from tests.integration.faults.harness import (
     CATCH_UP_S,
     FULL,
     MARKS,
@@ -21,7 +22,6 @@ from tests.faults.harness import (
     record_figures,
     wait_caught_up,
 )
-from tests.guard_process import GuardProcess
 
 pytestmark = MARKS
 # A restarted member may wait for the killed one to leave the group: its session (45 s), or,

@@ -30,7 +30,7 @@ from guard.transport.factory import ensure_topics
 from guard.verify import read_topic
 from tests.fixtures.configs import guard_config
 from tests.fixtures.configs import write_config as write_guard_config
-from tests.guard_process import GuardProcess
+from tests.fixtures.guard_process import GuardProcess
 
 FULL = os.environ.get("GUARD_FAULTS_FULL") == "1"
 # Every scenario: a broker test of the fault suite, with room for the full sizes.

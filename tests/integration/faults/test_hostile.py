@@ -19,7 +19,9 @@ from kafka import KafkaProducer
 
 from guard.demo.samples import good_order
 from guard.localbroker import LocalKafka
-from tests.faults.harness import (
+from tests.fixtures.guard_process import GuardProcess
+from tests.fixtures.paths import SCHEMAS
+from tests.integration.faults.harness import (
     CATCH_UP_S,
     MARKS,
     SIZES,
@@ -31,8 +33,6 @@ from tests.faults.harness import (
     wait_caught_up,
     write_config,
 )
-from tests.fixtures.paths import SCHEMAS
-from tests.guard_process import GuardProcess
 
 pytestmark = MARKS
 

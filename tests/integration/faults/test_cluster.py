@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from guard.localbroker import LocalKafkaCluster
-from tests.faults.cluster import (
+from tests.fixtures.guard_process import GuardProcess
+from tests.integration.faults.cluster import (
     EVENT_TIMEOUT_S,
     coordinator,
     leader,
@@ -28,7 +29,7 @@ from tests.faults.cluster import (
     wait_leaders_without,
     wait_log_count,
 )
-from tests.faults.harness import (
+from tests.integration.faults.harness import (
     CATCH_UP_S,
     FULL,
     MARKS,
@@ -40,7 +41,6 @@ from tests.faults.harness import (
     record_figures,
     wait_caught_up,
 )
-from tests.guard_process import GuardProcess
 
 pytestmark = MARKS
 RECORDS = 100_000 if FULL else 4_000  # per scenario; feeds add as many again
