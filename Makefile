@@ -1,6 +1,6 @@
 # Two entry points for a fresh machine (Python 3.11+ and Java 17 present, nothing else):
 #   make demo   start a local Kafka, stream good and bad records through the guard, report
-#   make test   lint, type-check and run every test (unit + real-broker integration)
+#   make test   lint, type-check and run every test (unit + real-broker integration, in parallel)
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
@@ -25,14 +25,18 @@ lint: $(BIN)/.installed
 kafka-fetch: $(BIN)/.installed
 	PYTHON=$(BIN)/python scripts/kafka-local fetch
 
-# pytest last, so its summary closes the output.
+# pytest last, so its summary closes the output. Most broker tests wait on I/O, so they run on
+# PYTEST_WORKERS pytest-xdist workers, each with a session broker of its own; `loadgroup` keeps
+# every 3-node cluster test on one worker (tests/fixtures/brokers.py). PYTEST_WORKERS=0 runs
+# serially. Unit tests alone, no broker: `pytest -m "not integration"` (docs/testing.md).
+PYTEST_WORKERS ?= 3
 test: lint kafka-fetch contract-ci
-	$(BIN)/pytest -ra --durations=30
+	$(BIN)/pytest -ra --durations=30 -n $(PYTEST_WORKERS) --dist loadgroup
 
 # Every 3-broker cluster scenario (coordinator kills, rolling restart, one node down too):
 # ~30 minutes on 2 cores, so `make test` runs only the leader kill and ISR below min.
 test-cluster: $(BIN)/.installed kafka-fetch
-	GUARD_FAULTS_CLUSTER=all $(BIN)/pytest -ra tests/faults/test_cluster.py
+	GUARD_FAULTS_CLUSTER=all $(BIN)/pytest -ra tests/integration/faults/test_cluster.py
 
 # What docs/ci.md recommends, run on this project's own example data: the contract check must
 # pass, the stable sample must show no drift, and the drifted sample must be caught (exit 1).

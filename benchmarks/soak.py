@@ -41,8 +41,8 @@ from typing import Any, TypeVar
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from guard.localbroker import LocalKafkaCluster
-from tests.faults.cluster import leader
-from tests.faults.harness import (
+from tests.integration.faults.cluster import leader
+from tests.integration.faults.harness import (
     Input,
     audit,
     create_topic,
@@ -51,7 +51,7 @@ from tests.faults.harness import (
     wait_caught_up,
     write_config,
 )
-from tests.guard_process import GuardProcess
+from tests.fixtures.guard_process import GuardProcess
 
 T = TypeVar("T")
 FAULTS_SINGLE = ("guard-kill", "broker-bounce")

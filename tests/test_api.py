@@ -11,7 +11,7 @@ import pytest
 import guard.api as api
 from guard.api import Reason, load_contracts
 from guard.quarantine.envelope import read_envelope
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 GOOD = {
     "order_id": "c2b9546e-0f02-40f3-adb7-f1d5cbf15150",

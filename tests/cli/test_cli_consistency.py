@@ -8,7 +8,7 @@ from collections import defaultdict
 import click
 
 from guard.cli.main import cli
-from tests.conftest import REPO
+from tests.fixtures.paths import REPO
 
 
 def _leaves(group: click.Group, prefix: str = "guard") -> dict[str, click.Command]:

@@ -11,7 +11,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from guard.cli.main import cli
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 PASSWORD = "hunter2-Secret"
 

@@ -19,7 +19,7 @@ from guard.cli.drift_history import history
 from guard.cli.main import GuardGroup
 from guard.monitoring import profiles_topic
 from guard.monitoring.history import WindowSummary
-from tests.monitoring.kafka_helpers import write_config
+from tests.fixtures.configs import write_config
 from tests.monitoring.streams import write_schemas
 
 

@@ -13,8 +13,8 @@ from click.testing import CliRunner, Result
 
 from guard.cli.drift_report import report
 from guard.cli.main import GuardGroup
+from tests.fixtures.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "examples" / "data"
 BASELINE = str(DATA / "orders-baseline.jsonl")
 SCHEMAS = str(REPO / "schemas")

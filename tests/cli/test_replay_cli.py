@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from guard.cli.main import cli
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 
 def _quarantine(tmp_path: Path) -> Path:

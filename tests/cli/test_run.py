@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 
 def _run(config: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -131,32 +131,3 @@ def test_an_internal_error_in_run_is_one_structured_fatal_line_exit_4(  # type: 
     last = json.loads(result.stderr.strip().splitlines()[-1])
     assert (last["event"], last["exit_code"], last["level"]) == ("fatal", 4, "critical")
     assert "RuntimeError: bug" in last["exception"]
-
-
-def test_a_missing_source_topic_exits_2_and_creates_no_topic(
-    kafka, unique, tmp_path: Path, subprocess_env: dict[str, str]
-) -> None:  # type: ignore[no-untyped-def]
-    from guard.config import KafkaSettings
-    from guard.transport.factory import open_reader
-
-    source = unique("orders")
-    config = tmp_path / "guard.yaml"
-    config.write_text(
-        json.dumps(
-            {
-                "kafka": {"bootstrap_servers": kafka.bootstrap_servers, "group_id": unique("g")},
-                "schemas_dir": str(SCHEMAS),
-                "topics": {source: {"subject": "orders"}},
-            }
-        )
-    )
-    proc = _run(config, subprocess_env, "--idle-timeout", "1")
-    assert proc.returncode == 2, proc.stderr[-1500:]
-    fatal = json.loads(proc.stderr.strip().splitlines()[-1])
-    assert f"source topic {source} does not exist" in fatal["error"]
-    reader = open_reader(KafkaSettings(bootstrap_servers=kafka.bootstrap_servers))
-    try:
-        for topic in (source, f"{source}.valid", f"{source}.quarantine"):
-            assert reader.snapshot(topic) is None, f"{topic} was created"
-    finally:
-        reader.close()

@@ -9,8 +9,9 @@ from click.testing import CliRunner, Result
 
 from guard.cli.main import cli
 from guard.contracts import load_registry
+from tests.fixtures.paths import REPO
 
-REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+REPO_SCHEMAS = REPO / "schemas"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 

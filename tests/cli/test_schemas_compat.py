@@ -8,8 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from guard.cli.main import cli
+from tests.fixtures.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = str(REPO / "schemas")
 DRIFTED = str(REPO / "examples" / "data" / "orders-current-drifted.jsonl")
 

@@ -14,8 +14,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from guard.cli.main import cli
+from tests.fixtures.paths import REPO
 
-REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+REPO_SCHEMAS = REPO / "schemas"
 
 ORDER: dict[str, Any] = {
     "order_id": "123e4567-e89b-42d3-a456-426614174000",

@@ -15,6 +15,7 @@ from guard.config import load_settings
 from guard.config.settings import KafkaSettings
 from guard.errors import ConfigError
 from guard.transport.kafka_python.config import common
+from tests.fixtures.paths import REPO
 
 MINIMAL = "topics:\n  orders: {subject: orders}\n"
 
@@ -412,7 +413,7 @@ def test_state_dir_defaults_to_state_beside_the_config_file(tmp_path: Path) -> N
 def test_the_example_config_shows_the_code_defaults_for_client_tuning() -> None:
     """examples/guard.yaml calls its tuning values measured defaults: they are the code's,
     and the README's (`linger_ms` defaults to 5)."""
-    repo = Path(__file__).resolve().parents[2]
+    repo = REPO
     example = yaml.safe_load((repo / "examples" / "guard.yaml").read_text())["kafka"]
     defaults = KafkaSettings()
     tuning = ("linger_ms", "batch_size", "compression", "fetch_min_bytes", "fetch_max_wait_ms")

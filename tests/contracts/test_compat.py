@@ -13,8 +13,9 @@ from guard.contracts.compile import compile_model
 from guard.contracts.spec import ContractSpec
 from guard.contracts.subject_config import MODES, load_subject_config
 from guard.errors import ContractError
+from tests.fixtures.paths import REPO
 
-ORDERS = Path(__file__).resolve().parents[2] / "schemas" / "orders"
+ORDERS = REPO / "schemas" / "orders"
 
 
 def spec(version: int, fields: dict[str, Any], unknown: str = "reject", **kw: Any) -> ContractSpec:

@@ -17,7 +17,7 @@ from guard.contracts.spec import INT64_MAX, INT64_MIN, ContractSpec
 from guard.demo.samples import good_order
 from guard.validation.mapping import map_errors
 from guard.validation.reasons import Reason
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 # Every model these tests build, with its spec: the helpers below also run the hot-path
 # checker compiled from the same spec and require the very same errors.

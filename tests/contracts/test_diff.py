@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from guard.contracts import load_registry
 from guard.contracts.diff import diff_specs, render_diff
 from guard.contracts.spec import ContractSpec
+from tests.fixtures.paths import REPO
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS = REPO / "schemas"
 
 
 def spec(version: int, fields: dict[str, Any], **kw: Any) -> ContractSpec:

@@ -17,8 +17,9 @@ from guard.cli.main import cli
 from guard.contracts import load_registry
 from guard.contracts.importers.cel_names import from_confluent, to_confluent
 from guard.contracts.spec import ContractSpec
+from tests.fixtures.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 
 
 def _run(*args: str) -> Result:

@@ -10,8 +10,9 @@ from typing import Any
 from guard.contracts import Contract, load_contract, load_registry
 from guard.contracts.jsonschema import to_json_schema
 from guard.contracts.spec import INT64_MAX, INT64_MIN
+from tests.fixtures.paths import REPO
 
-REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+REPO_SCHEMAS = REPO / "schemas"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 

@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from guard.contracts import load_registry
 from guard.demo.samples import good_order, sample_stream
 from guard.validation import Limits, RecordValidator, decode
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 # Records the JSON Schema cannot judge: they are not JSON objects to begin with, or the
 # header picks the version, which a schema for one version knows nothing about.

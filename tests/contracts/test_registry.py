@@ -9,8 +9,9 @@ import pytest
 
 from guard.contracts import load_contract, load_registry
 from guard.errors import ContractError, GuardError
+from tests.fixtures.paths import REPO
 
-REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+REPO_SCHEMAS = REPO / "schemas"
 
 
 def _write(root: Path, subject: str, name: str, text: str) -> Path:

@@ -12,8 +12,9 @@ from guard.contracts import load_contract, load_registry
 from guard.contracts.rules import compile_rules, describe_error
 from guard.contracts.spec import ContractSpec
 from guard.errors import ContractError
+from tests.fixtures.paths import REPO
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "rules"
+EXAMPLE = REPO / "examples" / "rules"
 
 FIELDS = """\
 fields:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -13,9 +12,10 @@ from guard.contracts.compile import compile_model
 from guard.contracts.spec import ContractSpec
 from guard.contracts.suggest import observe, suggest, to_yaml
 from guard.demo.samples import good_order
+from tests.fixtures.paths import REPO
 
 ID = {"type": "string"}
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS = REPO / "schemas"
 
 
 def spec(fields: dict[str, Any], unknown: str = "reject") -> ContractSpec:

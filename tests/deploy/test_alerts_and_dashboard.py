@@ -30,7 +30,7 @@ from guard.service.health import Health
 from guard.service.metrics import MetricsServer, ServiceMetrics
 from guard.service.probe import ServiceProbe
 from guard.transport.memory import MemoryBroker, MemoryPipe
-from tests.conftest import REPO, SCHEMAS
+from tests.fixtures.paths import REPO, SCHEMAS
 
 DEPLOY = REPO / "deploy"
 RULES = DEPLOY / "alerts.yml"

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from guard.config import load_settings
-from tests.conftest import REPO
+from tests.fixtures.paths import REPO
 
 KAFKA_TESTED = "4.4.0"  # the release the suite's local broker runs (docs/performance.md)
 

@@ -15,8 +15,9 @@ from guard.contracts import Registry, load_registry
 from guard.errors import ConfigError, ContractError, InputError
 from guard.filemode import FileSummary, validate_files
 from guard.validation import Limits
+from tests.fixtures.paths import REPO
 
-REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+REPO_SCHEMAS = REPO / "schemas"
 
 ORDER: dict[str, Any] = {
     "order_id": "123e4567-e89b-42d3-a456-426614174000",
@@ -310,7 +311,7 @@ def test_validate_files_counts_rules_that_did_not_hold(tmp_path: Path) -> None:
     from guard.contracts import load_registry
     from guard.filemode import validate_files
 
-    root = Path(__file__).resolve().parents[2]
+    root = REPO
     registry = load_registry(root / "examples" / "rules")
     data = root / "examples" / "data" / "orders-rules.jsonl"
     summary = validate_files(registry, "orders", [str(data)], tmp_path / "q")

@@ -25,7 +25,7 @@ from guard.quarantine.report import (
 )
 from guard.quarantine.report_render import QuarantineReport, SourceReport, render_html
 from guard.validation.reasons import FieldError, Reason
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 SECRET = b'{"card": "4111-1111-1111-1111"}'

@@ -11,7 +11,7 @@ from guard.quarantine.records import Location, QuarantinedRecord, UnreadableReco
 from guard.replay.plan import Classifier, Decision
 from guard.transport.base import InRecord
 from guard.validation import FieldError, Reason
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 GOOD_V2 = {
     "order_id": "6f1c7c4e-2b1a-4c8e-9d3a-1b2c3d4e5f60",

@@ -9,7 +9,7 @@ from guard.replay.plan import Classifier, Decision
 from guard.routing.fit import envelope_only
 from guard.transport.base import InRecord, OutRecord
 from guard.validation import FieldError, Reason
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 
 def test_an_envelope_only_record_is_not_replayed_but_counted_as_value_omitted() -> None:

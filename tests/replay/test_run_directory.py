@@ -26,7 +26,7 @@ from guard.replay import (
     replay_source,
 )
 from guard.replay.plan import Outcome
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 
 @pytest.fixture

@@ -37,8 +37,8 @@ from guard.reports.drift import build_report
 from guard.service import build_service
 from guard.transport.base import OutRecord
 from guard.transport.memory import MemoryBroker, MemoryPipe
+from tests.fixtures.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 N = 3000
 CASES = [
     ("stable", set()),

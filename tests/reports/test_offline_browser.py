@@ -25,8 +25,8 @@ from guard.contracts import load_registry
 from guard.reports.drift import build_report
 from guard.reports.offline import offline_html
 from guard.reports.write import write_report
+from tests.fixtures.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "examples" / "data"
 # Chromium's own service traffic (updates, sign-in, clock), not requests of the page.
 BROWSER_OWN = {

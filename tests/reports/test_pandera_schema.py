@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 from typing import Any
 
 import pandera.pandas as pa
@@ -18,8 +17,9 @@ from guard.reports.flatten import flatten, layout
 from guard.reports.frames import raw_frame
 from guard.reports.pandera_schema import pandera_schemas
 from guard.validation.validator import RecordValidator
+from tests.fixtures.paths import REPO
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS = REPO / "schemas"
 
 
 @pytest.fixture(scope="module")

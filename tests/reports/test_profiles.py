@@ -12,8 +12,7 @@ from guard.reports import profiles
 from guard.reports.calibrate import sample
 from guard.reports.drift import report_plan
 from guard.validation.validator import RecordValidator
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.fixtures.paths import REPO
 
 
 def _profile(tmp_path: Path, lines: list[bytes]) -> profiles.ProfiledInput:

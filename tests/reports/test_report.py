@@ -17,8 +17,8 @@ from guard.config.settings import DriftThresholdSettings
 from guard.contracts import load_registry
 from guard.reports.drift import DriftReport, build_report
 from guard.reports.write import write_report
+from tests.fixtures.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "examples" / "data"
 BASELINE = str(DATA / "orders-baseline.jsonl")
 

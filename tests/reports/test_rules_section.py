@@ -9,8 +9,9 @@ from click.testing import CliRunner
 
 from guard.cli.main import cli
 from guard.reports.rules_section import rules_html, rules_json, rules_md
+from tests.fixtures.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 
 
 def test_rules_json_lists_every_declared_rule_with_zeros() -> None:

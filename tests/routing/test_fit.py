@@ -16,7 +16,7 @@ from guard.routing.fit import H_OMITTED, envelope_only, record_size
 from guard.routing.router import Router
 from guard.service.runner import build_router, build_validators
 from guard.transport.base import InRecord, OutRecord
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 GOOD = json.dumps(good_order(random.Random(1))).encode()
 

@@ -13,7 +13,7 @@ from guard.quarantine.trust import H_SIGNATURE, EnvelopeTrust, sign
 from guard.routing import RoutePlan, Router, merge_routed
 from guard.transport.base import InRecord
 from guard.validation import RecordValidator
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 GOOD = {
     "order_id": "6f1c7c4e-2b1a-4c8e-9d3a-1b2c3d4e5f60",
@@ -178,7 +178,7 @@ def test_connect_header_style_names_the_instance_as_the_task() -> None:
     from guard.routing.router import RoutePlan, Router
     from guard.transport.base import InRecord
     from guard.validation.validator import RecordValidator
-    from tests.conftest import SCHEMAS
+    from tests.fixtures.paths import SCHEMAS
 
     validator = RecordValidator(load_registry(SCHEMAS).subject("orders"))
     plan = RoutePlan("src", validator, "src.valid", "src.quarantine")

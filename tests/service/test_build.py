@@ -12,7 +12,7 @@ from guard.service import build_service
 from guard.transport import factory
 from guard.transport.base import Pipe, TopicFacts
 from guard.transport.memory import MemoryBroker, MemoryPipe
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 
 def test_the_default_service_opens_the_factory_pipe_and_describes_its_targets(

@@ -14,7 +14,7 @@ from guard.service.metrics import MetricsServer, ServiceMetrics
 from guard.service.probe import ServiceProbe
 from guard.transport.base import InRecord
 from guard.transport.memory import MemoryBroker, MemoryPipe
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 
 class Clock:

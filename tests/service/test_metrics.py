@@ -15,7 +15,7 @@ from guard.service.health import Health
 from guard.service.metrics import MetricsServer, ServiceMetrics
 from guard.service.probe import ServiceProbe
 from guard.transport.memory import MemoryBroker, MemoryPipe
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 GOOD = json.dumps(
     {

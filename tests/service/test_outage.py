@@ -14,7 +14,7 @@ from guard.errors import TransientTransportError
 from guard.service import build_service
 from guard.transport.base import Pipe
 from guard.transport.memory import MemoryBroker, MemoryPipe
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 
 def _settings(**retry: object) -> GuardSettings:

@@ -18,7 +18,7 @@ from guard.service.probe import ServiceProbe
 from guard.service.runner import GuardService
 from guard.transport.base import InRecord
 from guard.transport.memory import MemoryBroker, MemoryPipe
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 from tests.service.test_metrics import GOOD
 
 RECORDS = 30

@@ -17,7 +17,7 @@ from guard.routing.router import RoutedBatch, Router
 from guard.service import GuardService, build_service
 from guard.transport.base import InRecord, OutRecord
 from guard.transport.memory import MemoryBroker, MemoryPipe
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 
 def _settings(**over: object) -> GuardSettings:

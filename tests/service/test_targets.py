@@ -13,7 +13,7 @@ from guard.routing.fit import record_size
 from guard.service import build_service
 from guard.transport.base import OutRecord, TopicFacts, TopicPartition
 from guard.transport.memory import MemoryBroker, MemoryPipe
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 
 def _settings() -> GuardSettings:

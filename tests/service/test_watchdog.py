@@ -16,7 +16,7 @@ from guard.service import GuardService, build_service
 from guard.service.watchdog import InFlight, Stall, StepTracker, StopFlag, Watchdog
 from guard.transport.base import InRecord, TopicPartition
 from guard.transport.memory import MemoryBroker, MemoryPipe
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 STALL_S = 3.5  # must exceed 3 x request_timeout_ms (1 s, the minimum)
 

@@ -17,8 +17,9 @@ from guard.errors import InputError
 from guard.filemode import validate_files
 from guard.shadow.files import shadow_files
 from guard.validation.validator import AcceptedVersions
+from tests.fixtures.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 EXAMPLE = ROOT / "examples" / "shadow"
 
 

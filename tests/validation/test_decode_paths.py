@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from guard.validation.decode import Limits, decode, decode_exact
-from tests.json_strategies import json_values
+from tests.fixtures.json_strategies import json_values
 
 # The package re-exports the function `decode`, which hides the module of the same name.
 decode_module = importlib.import_module("guard.validation.decode")

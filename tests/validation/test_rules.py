@@ -17,9 +17,10 @@ from guard.contracts import load_registry
 from guard.contracts.rules import RuleCompileError, compile_rules
 from guard.contracts.spec import ContractSpec
 from guard.validation import Reason, RecordValidator
-from tests.json_strategies import json_scalars, json_values
+from tests.fixtures.paths import REPO
+from tests.fixtures.json_strategies import json_scalars, json_values
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "rules"
+EXAMPLE = REPO / "examples" / "rules"
 
 GOOD: dict[str, Any] = {
     "order_id": "3f1c2a9e-5b7d-4c1e-9a2f-0d8e6b4c7a11",

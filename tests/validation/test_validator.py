@@ -13,8 +13,9 @@ from guard.contracts import Subject, load_registry
 from guard.errors import ConfigError
 from guard.quarantine.envelope import Envelope, Source
 from guard.validation import Reason, RecordValidator, Verdict
+from tests.fixtures.paths import REPO
 
-REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+REPO_SCHEMAS = REPO / "schemas"
 
 PROBE = """\
 subject: probe

@@ -15,7 +15,7 @@ from confluent_kafka.schema_registry.json_schema import JSONSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from guard.contracts import load_registry
-from tests.conftest import SCHEMAS
+from tests.fixtures.paths import SCHEMAS
 
 
 def order(**overrides: Any) -> dict[str, Any]:

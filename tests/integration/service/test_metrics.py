@@ -1,0 +1,146 @@
+"""`guard run` on the real broker: /metrics scraped before and after traffic, /readyz, lag."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import ConfigResource, ConfigResourceType
+
+from guard.config import KafkaSettings
+from guard.demo.samples import sample_stream
+from guard.localbroker import LocalKafka
+from guard.localbroker.broker import free_port
+from guard.transport.kafka_python.admin import ensure_topics
+from tests.fixtures.configs import guard_config, write_config
+from tests.fixtures.guard_process import GuardProcess
+
+pytestmark = pytest.mark.integration
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return int(resp.status), resp.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+    except OSError:
+        return 0, ""
+
+
+def _sample(text: str, name: str, **labels: str) -> float | None:
+    """One sample's value from the exposition text."""
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        m = re.match(r"^(\w+)(?:\{(.*)\})? (\S+)$", line)
+        if m and m.group(1) == name:
+            got = ",".join(sorted((m.group(2) or "").split(","))) if m.group(2) else ""
+            if got == want:
+                return float(m.group(3))
+    return None
+
+
+def _until(check: Callable[[], bool], proc: GuardProcess, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if proc.proc.poll() is not None:
+            pytest.fail(f"guard exited: {proc.log.read_text()[-1500:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out; log tail: {proc.log.read_text()[-1500:]}")
+        time.sleep(0.2)
+
+
+def test_metrics_are_scraped_before_and_after_traffic(
+    kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), {source: 2})
+    port = free_port()
+    config = write_config(
+        tmp_path / "guard.yaml",
+        guard_config(
+            bootstrap, source, unique("group"), kafka_client, kafka={"request_timeout_ms": 10000},
+            batch={"max_records": 50, "poll_timeout_ms": 200},
+            metrics={"port": port, "lag_seconds": 0.5}, log={"progress_seconds": 1},
+        ),
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    guard = GuardProcess(config, subprocess_env, "guard")
+    try:
+        _until(lambda: _get(f"{url}/readyz")[0] == 200, guard)
+        lag_of = {"name": "guard_consumer_lag_records", "topic": source}
+        _until(
+            lambda: _sample(_get(f"{url}/metrics")[1], **lag_of, partition="0") is not None, guard
+        )
+        code, before = _get(f"{url}/metrics")
+        assert code == 200 and _get(f"{url}/healthz")[0] == 200
+        labels = {"topic": source, "subject": "orders"}
+        assert _sample(before, "guard_records_total", outcome="valid", **labels) is None
+        assert _sample(before, **lag_of, partition="0") == 0
+        assert _sample(before, "process_resident_memory_bytes") is not None
+
+        samples = list(sample_stream(200, bad_share=0.3, seed=5, large_bytes=50_000))
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        for s in samples:
+            producer.send(source, key=s.key, value=s.value, headers=s.headers)
+        producer.flush(timeout=60)
+        producer.close(timeout=10)
+
+        def counted() -> bool:
+            text = _get(f"{url}/metrics")[1]
+            valid = _sample(text, "guard_records_total", outcome="valid", **labels) or 0
+            bad = _sample(text, "guard_records_total", outcome="quarantined", **labels) or 0
+            return valid + bad == len(samples)
+
+        _until(counted, guard)
+        after = _get(f"{url}/metrics")[1]
+        quarantined = _sample(after, "guard_records_total", outcome="quarantined", **labels)
+        reasons = [
+            float(line.rsplit(" ", 1)[1])
+            for line in after.splitlines()
+            if line.startswith("guard_quarantine_reasons_total{") and source in line
+        ]
+        assert quarantined and sum(reasons) >= quarantined
+        assert _sample(after, "guard_end_to_end_latency_seconds_count") == len(samples)
+        assert (_sample(after, "guard_commit_duration_seconds_count") or 0) >= 1
+        assert (_sample(after, "guard_last_commit_timestamp_seconds") or 0) > time.time() - 120
+        _until(
+            lambda: (
+                _sample(
+                    _get(f"{url}/metrics")[1],
+                    "guard_consumer_lag_records",
+                    topic=source,
+                    partition="1",
+                )
+                == 0
+            ),
+            guard,
+        )
+        _until(lambda: '"progress"' in guard.log.read_text(), guard)
+    finally:
+        guard.proc.terminate()
+        guard.finish()
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        described = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, f"{source}.quarantine")]
+        )
+    finally:
+        admin.close()
+    quarantine_configs = described["topic"][f"{source}.quarantine"]
+    assert quarantine_configs["retention.ms"]["value"] == str(30 * 24 * 3600 * 1000)
+    lines = guard.log.read_text().splitlines()
+    assert all(line.startswith("{") for line in lines), "every stderr line is JSON"
+    progress = [json.loads(line) for line in lines if '"progress"' in line]
+    assert sum(p["records"] for p in progress) <= len(samples) and "lag" in progress[-1]
