@@ -80,8 +80,8 @@ def test_run_alerts_on_the_drift_topic_and_status_shows_the_drifting_field(
 
     text = CliRunner().invoke(cli, ["drift", "status", "-c", str(config)])
     assert text.exit_code == 1, text.output
-    assert text.output.startswith("events: drift - 500 records in 1 window(s) from 1 instance(s)")
-    assert "ALERT note null_rate_abs=" in text.output
+    assert text.stdout.startswith("events: drift - 500 records in 1 window(s) from 1 instance(s)")
+    assert "ALERT note null_rate_abs=" in text.stdout
 
 
 @pytest.mark.integration
