@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from guard.localbroker import LocalKafkaCluster
+from tests.fixtures.guard_process import GuardProcess
 from tests.integration.faults.cluster import leader
 from tests.integration.faults.harness import (
     Input,
@@ -51,7 +52,6 @@ from tests.integration.faults.harness import (
     wait_caught_up,
     write_config,
 )
-from tests.fixtures.guard_process import GuardProcess
 
 T = TypeVar("T")
 FAULTS_SINGLE = ("guard-kill", "broker-bounce")

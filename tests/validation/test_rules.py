@@ -17,8 +17,8 @@ from guard.contracts import load_registry
 from guard.contracts.rules import RuleCompileError, compile_rules
 from guard.contracts.spec import ContractSpec
 from guard.validation import Reason, RecordValidator
-from tests.fixtures.paths import REPO
 from tests.fixtures.json_strategies import json_scalars, json_values
+from tests.fixtures.paths import REPO
 
 EXAMPLE = REPO / "examples" / "rules"
 

@@ -29,9 +29,9 @@ from guard.localbroker.security import (
 )
 from guard.transport.kafka_python.admin import ensure_topics
 from guard.verify import read_topic
+from tests.fixtures.guard_process import GuardProcess
 from tests.fixtures.paths import SCHEMAS
 from tests.integration.faults.harness import wait_caught_up
-from tests.fixtures.guard_process import GuardProcess
 from tests.integration.service.kafka_helpers import create, produce, write_config
 
 pytestmark = pytest.mark.integration

@@ -20,6 +20,7 @@ from kafka import KafkaProducer
 from guard.demo.samples import good_order
 from guard.localbroker import LocalKafka
 from tests.fixtures.guard_process import GuardProcess
+from tests.fixtures.json_strategies import json_values as json_values_of
 from tests.fixtures.paths import SCHEMAS
 from tests.integration.faults.harness import (
     CATCH_UP_S,
@@ -33,7 +34,6 @@ from tests.integration.faults.harness import (
     wait_caught_up,
     write_config,
 )
-from tests.fixtures.json_strategies import json_values as json_values_of
 
 pytestmark = MARKS
 
