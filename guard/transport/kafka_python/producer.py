@@ -201,7 +201,17 @@ class TxProducer:
             elif state != TransactionState.READY:
                 raise TransientTransportError(f"producer is in state {state.name}")
 
-        abort_or_recreate(abort, self._close_now, self._create)
+        abort_or_recreate(abort, self._close_now, self._create_or_abandon)
+
+    def _create_or_abandon(self) -> None:
+        """A new producer after a failed abort; while the broker is not back, the producer
+        stays abandoned, so every later abort tries again before the pipe rewinds (the rewind
+        waits on the old transaction's offsets, which only a new producer aborts at once)."""
+        try:
+            self._create()
+        except TransientTransportError:
+            self._abandoned = True
+            raise
 
     def _recreate(self) -> None:
         """A new producer now, before the pipe rewinds: its init_transactions aborts the
