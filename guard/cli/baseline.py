@@ -85,9 +85,9 @@ def build(
 
     monitoring = MonitoringSettings()
     if config_path is not None:
-        from guard.config import load_settings
+        from guard.transport.factory import load_checked_settings
 
-        settings = load_settings(config_path)
+        settings = load_checked_settings(config_path)
         monitoring = settings.monitoring
 
         def given(name: str) -> bool:

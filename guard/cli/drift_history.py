@@ -36,12 +36,12 @@ def history(config_path: Path, subject: str | None, last: int, as_json: bool) ->
     from guard.monitoring import require_libraries
 
     require_libraries()  # before anything imports numpy or the sketch library
-    from guard.config import load_settings
     from guard.contracts import load_registry
     from guard.monitoring.history import judge
     from guard.monitoring.profiles_topic import read_history
+    from guard.transport.factory import load_checked_settings
 
-    settings = load_settings(config_path)
+    settings = load_checked_settings(config_path)
     registry = load_registry(settings.schemas_dir)
     if subject is not None:
         registry.subject(subject)  # an unknown subject is a usage error, not an empty result

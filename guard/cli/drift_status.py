@@ -34,11 +34,11 @@ def status(config_path: Path, subject: str | None, max_age: float | None, as_jso
     from guard.monitoring import require_libraries
 
     require_libraries()  # before anything imports numpy or the sketch library
-    from guard.config import load_settings
     from guard.contracts import load_registry
     from guard.monitoring.status import collect, render_text
+    from guard.transport.factory import load_checked_settings
 
-    settings = load_settings(config_path)
+    settings = load_checked_settings(config_path)
     registry = load_registry(settings.schemas_dir)
     if subject is not None:
         registry.subject(subject)  # an unknown subject is a usage error, not an empty result

@@ -27,7 +27,6 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
     """
     import structlog
 
-    from guard.config import load_settings
     from guard.contracts import load_registry
     from guard.errors import ConfigError
     from guard.logs import configure_logging
@@ -36,8 +35,9 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
     from guard.service.metrics import MetricsServer, ServiceMetrics
     from guard.service.probe import ServiceProbe
     from guard.service.transaction import BatchObserver
+    from guard.transport.factory import load_checked_settings
 
-    settings = load_settings(config_path)
+    settings = load_checked_settings(config_path)
     configure_logging(settings.log.level, settings.log.format)
     log = structlog.get_logger("guard.run")
     registry = load_registry(settings.schemas_dir)

@@ -25,11 +25,11 @@ def status(config_path: Path, subject: str | None, as_json: bool) -> None:
     sum them per subject and candidate version: records judged, what the candidate would
     quarantine (per reason and rule), and example coordinates (topic, partition, offset, key).
     """
-    from guard.config import load_settings
     from guard.shadow.files import render_counts
     from guard.shadow.status import read_shadow
+    from guard.transport.factory import load_checked_settings
 
-    settings = load_settings(config_path)
+    settings = load_checked_settings(config_path)
     read = read_shadow(settings)
     counts = [c for c in read.counts if subject is None or c.subject == subject]
     if as_json:

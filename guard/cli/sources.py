@@ -20,9 +20,9 @@ def open_sources(
         if topics:
             raise click.UsageError("--topic applies to --config only")
         return None, [DirectorySource(directory)]
-    from guard.config import load_settings
+    from guard.transport.factory import load_checked_settings
 
-    settings = load_settings(config_path)
+    settings = load_checked_settings(config_path)
     configured = [route.quarantine_for(source) for source, route in settings.topics.items()]
     names = list(dict.fromkeys(topics or configured))
     opened = [TopicSource(settings.kafka, name) for name in names]

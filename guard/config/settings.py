@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -26,7 +27,6 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
-from guard.config.kafka_properties import check_properties
 from guard.contracts.spec import DriftSpec, Positive, PValue, Rate
 from guard.errors import ConfigError
 
@@ -44,6 +44,9 @@ SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 # Both clients reconnect to a broker at most this long after it is back.
 RECONNECT_BACKOFF_MAX_MS = 1000
 BOOTSTRAP_TIMEOUT_MAX_MS = 5_000  # kafka-python's first connection (see its config)
+
+# A pass-through client property's value (`kafka.producer_properties`).
+PropertyValue = str | int | float | bool
 
 
 class KafkaSettings(_Section):
@@ -111,9 +114,10 @@ class KafkaSettings(_Section):
     # second run: within noise once validation dominates).
     flush_before_offsets: bool = True
     # Other client properties, in the chosen client's own names (kafka-python: linger_ms;
-    # confluent: linger.ms); checked at start-up, see guard/config/kafka_properties.py.
-    producer_properties: dict[str, str | int | float | bool] = Field(default_factory=dict)
-    consumer_properties: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    # confluent: linger.ms); the chosen client checks them at start-up (its config.py, called
+    # through guard/transport/factory.py `load_checked_settings`).
+    producer_properties: dict[str, PropertyValue] = Field(default_factory=dict)
+    consumer_properties: dict[str, PropertyValue] = Field(default_factory=dict)
 
     def effective_transactional_id(self) -> str:
         return self.transactional_id or f"{self.group_id}-{self.instance_id}"
@@ -126,12 +130,6 @@ class KafkaSettings(_Section):
 
     def partition_fetch_bytes(self) -> int:
         return self.max_partition_fetch_bytes
-
-    @model_validator(mode="after")
-    def _properties(self) -> Self:
-        check_properties(self.client, "producer", self.producer_properties)
-        check_properties(self.client, "consumer", self.consumer_properties)
-        return self
 
     @model_validator(mode="after")
     def _sasl_fields(self) -> Self:
@@ -523,8 +521,14 @@ class GuardSettings(BaseSettings):
         return self.model_dump(mode="json")
 
 
-def load_settings(path: Path | str | None) -> GuardSettings:
-    """Read the YAML file (if any), apply the environment, validate; errors are ConfigError."""
+def load_settings(
+    path: Path | str | None, check: Callable[[GuardSettings], None] | None = None
+) -> GuardSettings:
+    """Read the YAML file (if any), apply the environment, validate; errors are ConfigError.
+
+    `check` is a higher layer's further check of the valid settings (the chosen client's
+    check of its pass-through properties: `guard.transport.factory.load_checked_settings`);
+    its ValueError, "<key>: <problem>", is reported like an invalid key."""
     data: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
@@ -544,17 +548,28 @@ def load_settings(path: Path | str | None) -> GuardSettings:
         if "state_dir" not in data and "GUARD_STATE_DIR" not in os.environ:
             data["state_dir"] = str((path.parent / "state").resolve())  # beside the config
     try:
-        return GuardSettings(**data)
+        settings = GuardSettings(**data)
     except ValidationError as exc:
-        lines = describe_errors(exc, env_names=True)
-        from_env = all("(from GUARD_" in line for line in lines)
-        where = "environment" if from_env or path is None else str(path)
-        raise ConfigError(f"{where}: invalid configuration\n" + "\n".join(lines)) from None
+        raise _invalid(path, describe_errors(exc, env_names=True)) from None
     except SettingsError as exc:  # a GUARD_<SECTION> variable holding JSON that does not parse
         found = re.search(r'field "(\w+)"', str(exc))
         name = f"GUARD_{found.group(1).upper()}" if found else "a GUARD_* variable"
         why = f": {exc.__cause__}" if exc.__cause__ else ""
         raise ConfigError(f"environment: {name}: cannot parse its value as JSON{why}") from None
+    if check is not None:
+        try:
+            check(settings)
+        except ValueError as exc:
+            key, _, problem = str(exc).partition(": ")
+            raise _invalid(path, [_problem_line(key, [problem], env_names=True)]) from None
+    return settings
+
+
+def _invalid(path: Path | str | None, lines: list[str]) -> ConfigError:
+    """One error listing every problem, blamed on the file unless the environment set all."""
+    from_env = all("(from GUARD_" in line for line in lines)
+    where = "environment" if from_env or path is None else str(path)
+    return ConfigError(f"{where}: invalid configuration\n" + "\n".join(lines))
 
 
 def describe_errors(exc: ValidationError, env_names: bool = False) -> list[str]:
@@ -574,13 +589,14 @@ def describe_errors(exc: ValidationError, env_names: bool = False) -> list[str]:
         msgs = merged.setdefault(loc, [])
         if msg not in msgs:
             msgs.append(msg)
-    lines = []
-    for loc, msgs in merged.items():
-        rest = "".join(f", or {m.removeprefix('Input should be ')}" for m in msgs[1:])
-        var = _env_variable(loc) if env_names else None
-        source = f" (from {var})" if var else ""
-        lines.append(f"  {loc}{source}: {msgs[0]}{rest}")
-    return lines
+    return [_problem_line(loc, msgs, env_names) for loc, msgs in merged.items()]
+
+
+def _problem_line(loc: str, msgs: list[str], env_names: bool) -> str:
+    rest = "".join(f", or {m.removeprefix('Input should be ')}" for m in msgs[1:])
+    var = _env_variable(loc) if env_names else None
+    source = f" (from {var})" if var else ""
+    return f"  {loc}{source}: {msgs[0]}{rest}"
 
 
 def _env_variable(loc: str) -> str | None:

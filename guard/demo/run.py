@@ -25,12 +25,12 @@ def schemas_dir() -> Path:
 def run_demo(records: int = 2000, bad_share: float = 0.2) -> None:
     from kafka import KafkaProducer
 
-    from guard.config import KafkaSettings, load_settings
+    from guard.config import KafkaSettings
     from guard.contracts import load_registry
     from guard.localbroker import LocalKafka
     from guard.logs import configure_logging
     from guard.service.build import build_service
-    from guard.transport.factory import ensure_topics
+    from guard.transport.factory import ensure_topics, load_checked_settings
     from guard.verify import read_topic
 
     configure_logging("WARNING", "console")
@@ -71,7 +71,7 @@ def run_demo(records: int = 2000, bad_share: float = 0.2) -> None:
                 f"topics:\n  {SOURCE}: {{subject: orders, accepted_versions: all}}\n",
                 encoding="utf-8",
             )
-            settings = load_settings(config)
+            settings = load_checked_settings(config)
             registry = load_registry(settings.schemas_dir)
             service = build_service(settings, registry)
             summary = service.run(max_records=len(samples), idle_timeout=20)

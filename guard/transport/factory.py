@@ -3,7 +3,8 @@
 Each client is a backend package with the same file per role (`guard.transport.kafka_python`,
 `guard.transport.confluent`) behind the seams of `guard.transport.base`. `BACKENDS` names
 them; a backend's modules are imported only when it is chosen, so a deployment needs only the
-client it uses.
+client it uses. The chosen backend also checks the properties passed through to its client
+when the settings are loaded (`load_checked_settings`), before any connection.
 """
 
 from __future__ import annotations
@@ -11,11 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from guard.config.settings import KafkaClient, KafkaSettings
+from guard.config.settings import (
+    GuardSettings,
+    KafkaClient,
+    KafkaSettings,
+    PropertyValue,
+    load_settings,
+)
 from guard.errors import ConfigError
 from guard.transport.base import CommittedRead, Pipe, TopicFacts, TxSink
+from guard.transport.properties import Role
 
 if TYPE_CHECKING:
     from guard.transport.check import Finding
@@ -32,10 +41,12 @@ class Backend:
     tx_sink: Callable[[KafkaSettings, str], TxSink]
     ensure_topics: Callable[[KafkaSettings, Mapping[str, int], TopicConfigs], None]
     describe_topics: Callable[[KafkaSettings, Sequence[str]], dict[str, TopicFacts]]
+    # Refuses (ValueError) a pass-through property the client does not know or the guard sets.
+    check_properties: Callable[[Role, Mapping[str, PropertyValue]], None]
 
 
 def _kafka_python() -> Backend:
-    from guard.transport.kafka_python import admin, pipe, producer, reader
+    from guard.transport.kafka_python import admin, config, pipe, producer, reader
 
     return Backend(
         pipe.KafkaPipe,
@@ -43,6 +54,7 @@ def _kafka_python() -> Backend:
         producer.TxProducer,
         admin.ensure_topics,
         admin.describe_topics,
+        config.check_properties,
     )
 
 
@@ -53,7 +65,7 @@ def _confluent() -> Backend:
         raise ConfigError(
             "kafka.client: 'confluent' needs confluent-kafka: pip install 'ingest-guard[confluent]'"
         ) from None
-    from guard.transport.confluent import admin, pipe, producer, reader
+    from guard.transport.confluent import admin, config, pipe, producer, reader
 
     return Backend(
         pipe.ConfluentPipe,
@@ -61,6 +73,7 @@ def _confluent() -> Backend:
         producer.ConfluentTxProducer,
         admin.ensure_topics,
         admin.describe_topics,
+        config.check_properties,
     )
 
 
@@ -74,6 +87,34 @@ BACKENDS: dict[KafkaClient, Callable[[], Backend]] = {
 def backend(client: KafkaClient) -> Backend:
     """The chosen client's backend, its modules imported on first use."""
     return BACKENDS[client]()
+
+
+def check_properties(settings: KafkaSettings) -> None:
+    """The chosen client's check of `kafka.producer_properties` / `consumer_properties`,
+    before any connection: ValueError "kafka.<role>_properties: <problem>" naming the first
+    property it refuses. With none set the client is not even imported."""
+    roles: tuple[tuple[Role, Mapping[str, PropertyValue]], ...] = (
+        ("producer", settings.producer_properties),
+        ("consumer", settings.consumer_properties),
+    )
+    for role, props in roles:
+        if not props:
+            continue
+        try:
+            check = backend(settings.client).check_properties
+        except ConfigError as exc:  # the client's library is not installed
+            raise ValueError(str(exc)) from None
+        try:
+            check(role, props)
+        except ValueError as exc:
+            raise ValueError(f"kafka.{role}_properties: {exc}") from None
+
+
+def load_checked_settings(path: Path | str | None) -> GuardSettings:
+    """`load_settings`, then the chosen client's check of its pass-through properties: how
+    every command that runs, checks or reads with the service's settings loads them, so a
+    bad property is a ConfigError at start-up, not a failure at the first connection."""
+    return load_settings(path, check=lambda settings: check_properties(settings.kafka))
 
 
 def open_pipe(settings: KafkaSettings) -> Pipe:

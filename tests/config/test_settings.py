@@ -422,3 +422,40 @@ def test_the_example_config_shows_the_code_defaults_for_client_tuning() -> None:
     readme = (repo / "README.md").read_text()
     said = re.search(r"`linger_ms` defaults to (\d+)", readme)
     assert said and int(said.group(1)) == defaults.linger_ms == example["linger_ms"]
+
+
+def test_a_further_checks_problem_names_the_file_and_its_key(tmp_path: Path) -> None:
+    """How a higher layer's check (the chosen client's, of its pass-through properties)
+    reports a problem: like an invalid key."""
+
+    def refuse(_settings: object) -> None:
+        raise ValueError("kafka.producer_properties: producer property 'x' is wrong")
+
+    path = _config(tmp_path, MINIMAL)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, check=refuse)
+    assert str(info.value) == (
+        f"{path}: invalid configuration\n"
+        "  kafka.producer_properties: producer property 'x' is wrong"
+    )
+
+
+def test_a_further_checks_problem_set_by_the_environment_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(_settings: object) -> None:
+        raise ValueError("kafka.producer_properties: producer property 'x' is wrong")
+
+    monkeypatch.setenv("GUARD_KAFKA__PRODUCER_PROPERTIES", '{"x": 1}')
+    with pytest.raises(ConfigError) as info:
+        load_settings(_config(tmp_path, MINIMAL), check=refuse)
+    assert str(info.value).startswith(
+        "environment: invalid configuration\n"
+        "  kafka.producer_properties (from GUARD_KAFKA__PRODUCER_PROPERTIES): producer property"
+    )
+
+
+def test_the_further_check_sees_the_loaded_settings(tmp_path: Path) -> None:
+    seen: list[str] = []
+    load_settings(_config(tmp_path, MINIMAL), check=lambda s: seen.append(s.kafka.client))
+    assert seen == ["kafka-python"]

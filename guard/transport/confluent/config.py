@@ -1,21 +1,85 @@
-"""librdkafka configuration built from `KafkaSettings`: the one place its names appear."""
+"""librdkafka configuration built from `KafkaSettings`, and the check of the properties
+passed through to it: the one place its names appear."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
+from confluent_kafka import KafkaException, Producer
 
-from guard.config.settings import RECONNECT_BACKOFF_MAX_MS, KafkaSettings
+from guard.config.settings import RECONNECT_BACKOFF_MAX_MS, KafkaSettings, PropertyValue
 from guard.logs import fold_key
 from guard.transport.confluent.errors import CLIENT_LOG_FOLD, ErrorWatch
+from guard.transport.properties import Role, refuse_reserved
 
 log = structlog.get_logger("librdkafka")
 
 # Consumers that never join a group (snapshot readers) still need a group.id in
 # confluent-kafka; they only assign partitions and never commit, so the group stays unused.
 READER_GROUP = "ingest-guard-reader"
+
+# Exactly-once and the record format depend on these: never from pass-through.
+OWNED = frozenset(
+    {
+        "group.id",
+        "group.instance.id",
+        "isolation.level",
+        "enable.auto.commit",
+        "enable.auto.offset.store",
+        "transactional.id",
+        "enable.idempotence",
+        "acks",
+        "request.required.acks",
+        "enable.partition.eof",
+        "partitioner",
+    }
+)
+
+# Modelled by a `kafka.*` setting (the value): the pass-through must not contradict it.
+MODELLED = {
+    "bootstrap.servers": "bootstrap_servers",
+    "metadata.broker.list": "bootstrap_servers",
+    "client.id": "client_id",
+    "security.protocol": "security_protocol",
+    "linger.ms": "linger_ms",
+    "queue.buffering.max.ms": "linger_ms",
+    "batch.size": "batch_size",
+    "compression.type": "compression",
+    "compression.codec": "compression",
+    "message.max.bytes": "max_request_size",
+    "transaction.timeout.ms": "transaction_timeout_ms",
+    "fetch.min.bytes": "fetch_min_bytes",
+    "fetch.wait.max.ms": "fetch_max_wait_ms",
+    "max.partition.fetch.bytes": "max_partition_fetch_bytes",
+    "auto.offset.reset": "auto_offset_reset",
+    "session.timeout.ms": "session_timeout_ms",
+}
+
+# librdkafka validates names (and values) while building its configuration, in order, before
+# any client exists: a name it cannot know, placed last, shows that everything before passed.
+_SENTINEL = "guard.property.check"
+
+
+def check_properties(role: Role, props: Mapping[str, PropertyValue]) -> None:
+    """Raise ValueError naming the first property that cannot be passed through: one the
+    guard owns or models, or a name or value librdkafka refuses (it would refuse it only
+    when the client is made)."""
+    refuse_reserved(role, props, OWNED, MODELLED)
+    if not props:
+        return
+    conf: dict[str, PropertyValue] = {str(k): v for k, v in props.items()}
+    conf[_SENTINEL] = True
+    try:
+        Producer(conf)
+    except KafkaException as exc:
+        text = exc.args[0].str() if exc.args else str(exc)
+        if _SENTINEL not in text:
+            raise ValueError(f"librdkafka refuses {role} properties: {text}") from None
+    else:  # pragma: no cover - the sentinel is never a librdkafka property
+        raise AssertionError("librdkafka accepted an unknown property")
 
 
 def common(settings: KafkaSettings, watch: ErrorWatch | None = None) -> dict[str, Any]:

@@ -1,14 +1,67 @@
-"""kafka-python configuration built from `KafkaSettings`: the one place its names appear."""
+"""kafka-python configuration built from `KafkaSettings`, and the check of the properties
+passed through to it: the one place its names appear."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from guard.config.settings import (
     BOOTSTRAP_TIMEOUT_MAX_MS,
     RECONNECT_BACKOFF_MAX_MS,
     KafkaSettings,
+    PropertyValue,
 )
+from guard.transport.properties import Role, refuse_reserved
+
+# Exactly-once and the record format depend on these: never from pass-through.
+OWNED = frozenset(
+    {
+        "group_id",
+        "group_instance_id",
+        "isolation_level",
+        "enable_auto_commit",
+        "transactional_id",
+        "enable_idempotence",
+        "acks",
+        "key_serializer",
+        "value_serializer",
+        "key_deserializer",
+        "value_deserializer",
+    }
+)
+
+# Modelled by a `kafka.*` setting (the value): the pass-through must not contradict it.
+MODELLED = {
+    "bootstrap_servers": "bootstrap_servers",
+    "client_id": "client_id",
+    "request_timeout_ms": "request_timeout_ms",
+    "security_protocol": "security_protocol",
+    "linger_ms": "linger_ms",
+    "batch_size": "batch_size",
+    "compression_type": "compression",
+    "max_request_size": "max_request_size",
+    "transaction_timeout_ms": "transaction_timeout_ms",
+    "fetch_min_bytes": "fetch_min_bytes",
+    "fetch_max_wait_ms": "fetch_max_wait_ms",
+    "max_partition_fetch_bytes": "max_partition_fetch_bytes",
+    "max_poll_records": "max_poll_records",
+    "auto_offset_reset": "auto_offset_reset",
+    "session_timeout_ms": "session_timeout_ms",
+}
+
+
+def check_properties(role: Role, props: Mapping[str, PropertyValue]) -> None:
+    """Raise ValueError naming the first property that cannot be passed through: one the
+    guard owns or models, or a name kafka-python's producer or consumer does not know (it
+    would refuse it only at the first connection)."""
+    refuse_reserved(role, props, OWNED, MODELLED)
+    from kafka import KafkaConsumer, KafkaProducer
+
+    known = (KafkaProducer if role == "producer" else KafkaConsumer).DEFAULT_CONFIG
+    for name in props:
+        if name not in known:
+            raise ValueError(f"kafka-python has no {role} property {name!r}")
 
 
 def common(settings: KafkaSettings) -> dict[str, Any]:
