@@ -80,3 +80,35 @@ def test_every_command_with_a_config_option_exits_2_on_a_broken_config(tmp_path)
         result = CliRunner().invoke(cli, [*args, "-c", str(config)], env={})
         assert result.exit_code == 2, f"{path}: {result.exit_code} {result.output[-300:]}"
         assert "kafka.sasl_mechanism" in result.output, path
+
+
+def test_every_command_with_a_config_option_refuses_a_bad_client_property_with_exit_2(  # type: ignore[no-untyped-def]
+    tmp_path,
+) -> None:
+    """Every command loads its config through the chosen client's property check, so none
+    gets as far as a connection with a property the client would refuse."""
+    from click.testing import CliRunner
+
+    config = tmp_path / "guard.yaml"
+    config.write_text(
+        "kafka: {bootstrap_servers: '127.0.0.1:1', request_timeout_ms: 1000,"
+        " consumer_properties: {fetch_speed: 9}}\ntopics: {t: {subject: orders}}\n"
+    )
+    data = tmp_path / "data.jsonl"
+    data.write_text("{}\n")
+    needs = {
+        "guard replay": ["--dry-run"],
+        "guard baseline build": ["-s", "orders", str(data)],
+        "guard quarantine report": ["--out", str(tmp_path / "report")],
+    }
+    checked = []
+    for path, command in _leaves(cli).items():
+        if not any("--config" in getattr(p, "opts", []) for p in command.params):
+            continue
+        args = [*path.split()[1:], *needs.get(path, [])]
+        result = CliRunner().invoke(cli, [*args, "-c", str(config)], env={})
+        assert result.exit_code == 2, f"{path}: {result.exit_code} {result.output[-300:]}"
+        refusal = "kafka.consumer_properties: kafka-python has no consumer property 'fetch_speed'"
+        assert refusal in result.output, path
+        checked.append(path)
+    assert "guard run" in checked and "guard config check" in checked

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 
 from guard.cli.main import cli
@@ -81,3 +82,20 @@ def test_connect_to_an_unreachable_broker_exits_3_within_the_timeout(tmp_path: P
     assert result.exit_code == 3, result.output
     assert time.monotonic() - started < 15
     assert "error: broker: connect" in result.output
+
+
+@pytest.mark.parametrize(
+    ("client", "props", "refusal"),
+    [
+        ("kafka-python", {"linger": 5}, "kafka-python has no producer property 'linger'"),
+        ("confluent", {"linger.ms": 5}, "producer property 'linger.ms': use the setting kafka."),
+    ],
+)
+def test_a_pass_through_property_the_client_refuses_fails_the_check_with_exit_2(
+    tmp_path: Path, client: str, props: dict[str, int], refusal: str
+) -> None:
+    kafka = {"client": client, "bootstrap_servers": "127.0.0.1:1", "producer_properties": props}
+    result = _check(tmp_path, _config(kafka=kafka))
+    assert result.exit_code == 2, result.output
+    assert f"kafka.producer_properties: {refusal}" in result.output
+    assert "ok   config" not in result.output

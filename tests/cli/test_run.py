@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.fixtures.paths import SCHEMAS
 
 
@@ -131,3 +133,37 @@ def test_an_internal_error_in_run_is_one_structured_fatal_line_exit_4(  # type: 
     last = json.loads(result.stderr.strip().splitlines()[-1])
     assert (last["event"], last["exit_code"], last["level"]) == ("fatal", 4, "critical")
     assert "RuntimeError: bug" in last["exception"]
+
+
+@pytest.mark.parametrize(
+    ("client", "props", "refusal"),
+    [
+        ("kafka-python", {"fetch_speed": 9}, "kafka-python has no consumer property"),
+        ("confluent", {"fetch.speed": 9}, "librdkafka refuses consumer properties"),
+    ],
+)
+def test_a_pass_through_property_the_client_refuses_exits_2_before_touching_the_broker(
+    tmp_path: Path, subprocess_env: dict[str, str], client: str, props: dict[str, int], refusal: str
+) -> None:
+    config = tmp_path / "guard.yaml"
+    kafka = {
+        "client": client,
+        "bootstrap_servers": "127.0.0.1:1",
+        "request_timeout_ms": 1000,
+        "consumer_properties": props,
+    }
+    config.write_text(
+        json.dumps(
+            {
+                "kafka": kafka,
+                "schemas_dir": str(SCHEMAS),
+                "topics": {"t": {"subject": "orders"}},
+                "retry": {"outage_budget_s": 5},
+            }
+        )
+    )
+    proc = _run(config, subprocess_env, "--idle-timeout", "1")
+    assert proc.returncode == 2, proc.stderr[-1500:]
+    fatal = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert f"kafka.consumer_properties: {refusal}" in fatal["error"]
+    assert '"starting"' not in proc.stderr  # refused at load, before the service starts
