@@ -113,9 +113,9 @@ class KafkaSettings(_Section):
     # 12.5k without; the guard on confluent 9.5k with it, 8.7k without (7.1k/7.9k in a
     # second run: within noise once validation dominates).
     flush_before_offsets: bool = True
-    # Other client properties, in the chosen client's own names (kafka-python: linger_ms;
-    # confluent: linger.ms); the chosen client checks them at start-up (its config.py, called
-    # through guard/transport/factory.py `load_checked_settings`).
+    # Other client properties, in the chosen client's own names (kafka-python: check_crcs;
+    # confluent: queue.buffering.max.kbytes); the chosen client checks them at start-up (its
+    # config.py, called through guard/transport/factory.py `load_checked_settings`).
     producer_properties: dict[str, PropertyValue] = Field(default_factory=dict)
     consumer_properties: dict[str, PropertyValue] = Field(default_factory=dict)
 
