@@ -2,13 +2,14 @@
 
 kafka-python's `send_offsets_to_transaction` and `commit_transaction` wait without a limit,
 so `_bounded` waits on the same transaction result with a timeout instead. Each commit step
-(flush, send offsets, commit, abort) waits at most `StepLimit` (short first, doubled after
-each step that ran out): after a coordinator is killed, kafka-python's sender keeps waiting on
-the dead node, step after step, while a new producer finds the new coordinator at once. A
-step that runs out abandons the producer (force-closed, never waited on again). A producer that
-cannot abort (stuck or failed) is replaced the same way. The pipe calls `ready` before it
-rewinds to the committed offsets: a new producer's `init_transactions` (same transactional id)
-fences the old one and aborts its transaction, whose offsets the rewind would wait on.
+(flush, send offsets, commit, abort) waits at most `StepLimit` (short first, doubled from
+the second step in a row that ran out): after a coordinator is killed, kafka-python's sender
+keeps waiting on the dead node, step after step, while a new producer finds the new
+coordinator at once. A step that runs out abandons the producer (force-closed, never waited
+on again). A producer that cannot abort (stuck or failed) is replaced the same way. The pipe
+calls `ready` before it rewinds to the committed offsets: a new producer's
+`init_transactions` (same transactional id) fences the old one and aborts its transaction,
+whose offsets the rewind would wait on.
 """
 
 from __future__ import annotations
