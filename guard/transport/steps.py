@@ -7,9 +7,12 @@ of them is killed, a client may keep waiting on the dead node for its whole requ
 step after step (kafka-python waited 15 s per step on a dead coordinator, and a producer stuck
 that way never recovered by itself: a new one committed at once). So the first wait is short,
 half the transaction timeout (a healthy step takes well under a second; a transaction older
-than its timeout is aborted by the broker anyway), and each step that runs out doubles the
-next wait up to `request_timeout_ms`: a slow machine, rather than a dead node, gets the whole
-request timeout after a few tries. A commit sets it back to short.
+than its timeout is aborted by the broker anyway). One step that runs out is what a dead node
+costs: the cluster moves its leaders and coordinators only when its session ends (9 s by
+default), so the next try keeps the short wait and usually lands after the move. From the
+second miss in a row, each doubles the next wait up to `request_timeout_ms`: a slow machine,
+rather than a dead node, gets the whole request timeout after a few tries. A commit sets it
+back to short.
 """
 
 from __future__ import annotations
@@ -30,10 +33,15 @@ class StepLimit:
         self.max_s = settings.request_timeout_ms / 1000
         self.first_s = first_step_ms(settings) / 1000
         self.current_s = self.first_s
+        self.misses = 0  # steps in a row that ran out
 
     def ran_out(self) -> None:
-        """A step waited `current_s` in vain: the next one waits twice as long (capped)."""
-        self.current_s = min(self.current_s * 2, self.max_s)
+        """A step waited `current_s` in vain: from the second miss in a row, the next one
+        waits twice as long (capped)."""
+        self.misses += 1
+        if self.misses >= 2:
+            self.current_s = min(self.current_s * 2, self.max_s)
 
     def committed(self) -> None:
         self.current_s = self.first_s
+        self.misses = 0

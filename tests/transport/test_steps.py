@@ -1,5 +1,6 @@
-"""The wait of one commit step: short at first, doubled after each step that ran out, capped at
-the request timeout, short again after a commit."""
+"""The wait of one commit step: short at first and after one miss (what a dead node costs),
+doubled from the second miss in a row, capped at the request timeout, short again after a
+commit."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ from guard.config.settings import KafkaSettings
 from guard.transport.steps import StepLimit, first_step_ms
 
 
-def test_a_step_waits_half_the_transaction_timeout_then_doubles_up_to_the_request_timeout() -> None:
+def test_a_step_waits_half_the_transaction_timeout_twice_then_doubles_to_the_request_timeout() -> (
+    None
+):
     limit = StepLimit(KafkaSettings(request_timeout_ms=30_000, transaction_timeout_ms=10_000))
     seen = [limit.current_s]
-    for _ in range(4):
+    for _ in range(5):
         limit.ran_out()
         seen.append(limit.current_s)
-    assert seen == [5.0, 10.0, 20.0, 30.0, 30.0]
+    assert seen == [5.0, 5.0, 10.0, 20.0, 30.0, 30.0]
     limit.committed()
     assert limit.current_s == 5.0
+    limit.ran_out()
+    assert limit.current_s == 5.0, "a commit starts the count of misses again"
 
 
 def test_the_first_step_wait_stays_within_one_second_and_the_request_timeout() -> None:

@@ -194,7 +194,10 @@ class ConfluentPipe:
         self._rewind()
 
     def _rewind(self) -> None:
-        """Seek every assigned partition back to its committed offset."""
+        """Seek every assigned partition back to its committed offset, once the producer is
+        ready: a producer abandoned mid-transaction leaves the group's offsets unstable (the
+        read would wait on them) until its replacement's init_transactions aborts it."""
+        self._producer.ready()
         assigned = translate("assignment", self._consumer.assignment)
         if assigned:
             committed = translate(

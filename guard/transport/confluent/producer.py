@@ -96,9 +96,14 @@ class ConfluentTxProducer:
             raise
         self._producer = producer
 
-    def _live(self) -> Producer:
+    def ready(self) -> None:
+        """Make the producer again if the last one was abandoned or could not be made (a
+        transient error while the broker is not back)."""
         if self._producer is None:
             self._create()
+
+    def _live(self) -> Producer:
+        self.ready()
         assert self._producer is not None
         return self._producer
 

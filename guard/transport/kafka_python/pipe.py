@@ -129,7 +129,10 @@ class KafkaPipe:
         self._uncommitted = False
 
     def _rewind(self) -> None:
-        """Seek every assigned partition back to its committed offset."""
+        """Seek every assigned partition back to its committed offset, once the producer is
+        ready: a producer abandoned mid-transaction leaves the group's offsets unstable (the
+        read would wait on them) until its replacement's init_transactions aborts it."""
+        self._producer.ready()
         for tp in translate("assignment", self._consumer.assignment):
             committed = translate(
                 "committed", partial(self._consumer.committed, tp, timeout_ms=self._timeout_ms)

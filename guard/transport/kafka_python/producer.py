@@ -1,9 +1,15 @@
 """A transactional kafka-python producer whose every call is bounded.
 
 kafka-python's `send_offsets_to_transaction` and `commit_transaction` wait without a limit,
-so `_bounded` waits on the same transaction result with a timeout instead. A producer that
-cannot abort (stuck or failed) is closed; the next `begin` makes a fresh one with the same
-transactional id, whose `init_transactions` aborts whatever was left open.
+so `_bounded` waits on the same transaction result with a timeout instead. Each commit step
+(flush, send offsets, commit, abort) waits at most `StepLimit` (short first, doubled from
+the second step in a row that ran out): after a coordinator is killed, kafka-python's sender
+keeps waiting on the dead node, step after step, while a new producer finds the new
+coordinator at once. A step that runs out abandons the producer (force-closed, never waited
+on again). A producer that cannot abort (stuck or failed) is replaced the same way. The pipe
+calls `ready` before it rewinds to the committed offsets: a new producer's
+`init_transactions` (same transactional id) fences the old one and aborts its transaction,
+whose offsets the rewind would wait on.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from guard.transport.kafka_python import config, records
 from guard.transport.kafka_python.errors import classify, connecting, translate
 from guard.transport.kafka_python.records import NULL_HEADER, NULL_VALUE_MARKER
 from guard.transport.recreate import abort_or_recreate
+from guard.transport.steps import StepLimit
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +42,11 @@ class TxProducer:
         self.settings = settings
         self.transactional_id = transactional_id
         self._timeout_ms = settings.request_timeout_ms
+        self._limit = StepLimit(settings)
+        # init_transactions' own limit: a producer created while the transaction coordinator
+        # is dead stays wedged on it after the new one is elected (its InitProducerId retry
+        # is never sent again), while one created after the election initialises at once.
+        self._init_limit = StepLimit(settings)
         self._producer: Any = None
         self._futures: list[tuple[str, Any]] = []
         self._create()
@@ -46,27 +58,57 @@ class TxProducer:
         producer = connecting("create producer", lambda: KafkaProducer(**conf), s)
         try:
             # Fences an earlier producer with the same id and aborts its open transaction.
-            connecting("init transactions", producer.init_transactions, s)
-        except BaseException:
-            producer.close(timeout=0)
+            limit_s = self._init_limit.current_s
+            connecting("init transactions", lambda: _init_transactions(producer, limit_s), s)
+        except BaseException as exc:
+            _force_close(producer)
+            if isinstance(exc.__cause__, kerr.KafkaTimeoutError):
+                self._init_limit.ran_out()
             raise
+        self._init_limit.committed()
         self._producer = producer
 
     def _bounded(self, action: str, start: Callable[[], Any]) -> None:
-        """Start a transaction-manager request and wait for it, but not forever."""
+        """Start a transaction-manager request and wait for it, at most the step limit."""
+        limit_s = self._limit.current_s
 
         def run() -> None:
             result = start()
-            self._producer._sender.wakeup()
-            if not result.wait(timeout_ms=self._timeout_ms):
-                raise kerr.KafkaTimeoutError(f"no answer within {self._timeout_ms} ms")
+            if not _wait_nudging(self._producer, result, limit_s):
+                raise kerr.KafkaTimeoutError(f"no answer within {limit_s:g} s")
 
-        translate(action, run)
+        self._step(action, run)
+
+    def _step(self, action: str, run: Callable[[], None]) -> None:
+        """One commit step; when it runs out of time, the producer is abandoned."""
+        try:
+            translate(action, run)
+        except TransientTransportError as exc:
+            if isinstance(exc.__cause__, kerr.KafkaTimeoutError):
+                self._abandon(action)
+            raise
+
+    def _abandon(self, action: str) -> None:
+        log.warning(
+            "producer step ran out of time; abandoning the producer",
+            step=action,
+            limit_s=self._limit.current_s,
+        )
+        self._limit.ran_out()
+        producer, self._producer = self._producer, None
+        self._futures = []
+        if producer is not None:
+            _force_close(producer)
+
+    def ready(self) -> None:
+        """Make the producer again if the last one was abandoned or could not be made (a
+        transient error while the broker is not back)."""
+        if self._producer is None:
+            self._create()
 
     def begin(self) -> None:
         self._futures = []
-        if self._producer is None:
-            self._create()
+        self.ready()
         translate("begin transaction", self._producer.begin_transaction)
 
     def send(self, record: OutRecord) -> None:
@@ -103,15 +145,26 @@ class TxProducer:
         self._futures.append((record.topic, fut))
 
     def _flush(self) -> None:
-        """Flush within the request timeout. kafka-python 3.0's flush raises
+        """Flush within the step limit while the transaction coordinator has not confirmed
+        the batch's partitions (AddPartitionsToTxn: a dead coordinator wedges the producer),
+        within the request timeout once it has (the records wait on partition leaders, and
+        the client re-routes them after an election). kafka-python 3.0's flush raises
         UnknownError('Future not done') when a batch the broker refused as too large was split
         and re-enqueued while it waited; the halves are then in flight, so flushing again
         waits for them (until the same deadline)."""
-        deadline = time.monotonic() + self._timeout_ms / 1000
+        started = time.monotonic()
+        step_deadline = started + self._limit.current_s
+        deadline = started + self._timeout_ms / 1000
+        tm = self._producer._transaction_manager
         while True:
+            now = time.monotonic()
+            until = step_deadline if tm.has_partitions_to_add() else deadline
             try:
-                self._producer.flush(timeout=max(0.001, deadline - time.monotonic()))
+                self._producer.flush(timeout=max(0.001, min(until, now + 1.0) - now))
                 return
+            except kerr.KafkaTimeoutError:
+                if time.monotonic() >= until:
+                    raise
             except kerr.UnknownError as exc:
                 if "Future not done" not in str(exc) or time.monotonic() >= deadline:
                     raise
@@ -120,7 +173,7 @@ class TxProducer:
         self, offsets: Mapping[TopicPartition, int] | None = None, group_metadata: Any = None
     ) -> None:
         """Commit what was sent since `begin`, with consumed `offsets` when given."""
-        translate("flush", self._flush)
+        self._step("flush", self._flush)
         for topic, fut in self._futures:
             if fut.failed():
                 raise classify(f"send to {topic}", fut.exception, topic) from fut.exception
@@ -134,11 +187,12 @@ class TxProducer:
             )
         self._bounded("commit transaction", tm.begin_commit)
         self._futures = []
+        self._limit.committed()
 
     def abort(self) -> None:
         self._futures = []
         if self._producer is None:
-            return
+            return  # abandoned: `ready` makes the next one
         tm = self._producer._transaction_manager
 
         def abort() -> None:
@@ -148,7 +202,13 @@ class TxProducer:
             elif state != TransactionState.READY:
                 raise TransientTransportError(f"producer is in state {state.name}")
 
-        abort_or_recreate(abort, self.close, self._create)
+        abort_or_recreate(abort, self._close_now, self._create)
+
+    def _close_now(self) -> None:
+        """After a failed abort: no flush of what the old producer holds."""
+        if self._producer is not None:
+            _force_close(self._producer)
+            self._producer = None
 
     def close(self) -> None:
         if self._producer is not None:
@@ -157,3 +217,55 @@ class TxProducer:
             except Exception:  # closing a broken producer must not mask the real error
                 log.exception("closing producer failed")
             self._producer = None
+
+
+# How often a wait wakes the producer's sender thread. After a coordinator lookup that found
+# the dead node, a sender was seen silent for 15 s with its retried request still queued; a
+# wake-up is cheap (it does not help while the cluster has not moved the coordinator yet).
+_NUDGE_S = 0.25
+
+
+def _wait_nudging(producer: Any, result: Any, limit_s: float) -> bool:
+    """Wait for a transaction-manager result up to `limit_s`, waking the sender between
+    slices; whether it is done."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        producer._sender.wakeup()
+        left = deadline - time.monotonic()
+        if result.wait(timeout_ms=max(1.0, min(left, _NUDGE_S) * 1000)):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+
+
+def _init_transactions(producer: Any, limit_s: float) -> None:
+    """`init_transactions` within `limit_s`, in slices that wake the sender. A slice's
+    timeout lets the same request go on waiting; any other error ends the attempt."""
+    deadline = time.monotonic() + limit_s
+    max_block_ms = producer.config["max_block_ms"]
+    producer.config["max_block_ms"] = _NUDGE_S * 1000
+    try:
+        while True:
+            producer._sender.wakeup()
+            try:
+                producer.init_transactions()
+                return
+            except kerr.KafkaTimeoutError:
+                if time.monotonic() >= deadline:
+                    raise kerr.KafkaTimeoutError(
+                        f"transactional state not initialised within {limit_s:g} s"
+                    ) from None
+    finally:
+        producer.config["max_block_ms"] = max_block_ms  # send waits as configured
+
+
+def _force_close(producer: Any) -> None:
+    """Close without waiting: its sender thread is stopped (it may still be inside a wait on
+    a dead node, and ends when that returns); whatever it held is given up."""
+    try:
+        producer._sender.force_close()
+        producer.close(timeout=0)
+    except kerr.KafkaTimeoutError:
+        pass  # close's flush(0) of the records it held: given up, as intended
+    except Exception:  # closing a broken producer must not mask the real error
+        log.debug("force-closing producer failed", exc_info=True)

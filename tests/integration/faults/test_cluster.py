@@ -49,6 +49,9 @@ pytestmark = MARKS
 RECORDS = 100_000 if FULL else 4_000  # per scenario; feeds add as many again
 # Small transactions keep the guard at work while a node goes down (CI sizes run in seconds).
 BATCH = {"max_records": 200 if FULL else 50}
+# The kill scenarios feed right after the kill, so the guard has work whatever the batch size;
+# they run at the guard's default (500), and the backlog drains as it would in production.
+KILL_BATCH = {"max_records": 500}
 RETRIED = "transient broker failure"  # the service's log line for a retried batch
 
 
@@ -78,6 +81,7 @@ class Run:
         env: dict[str, str],
         client: str,
         seed: int,
+        batch: dict[str, int] = BATCH,
         **config: object,
     ) -> None:
         self.cluster, self.client, self.seed = cluster, client, seed
@@ -88,7 +92,7 @@ class Run:
             client,
             seed=seed,
             records=RECORDS,
-            batch=BATCH,
+            batch=batch,
             **config,
         )
         self.expected = dict(self.scenario.expected)
@@ -196,7 +200,9 @@ def test_sigkill_of_a_source_partition_leader_loses_and_duplicates_nothing(
     subprocess_env: dict[str, str],
     kafka_client: str,
 ) -> None:
-    run = Run(kafka_cluster, unique, tmp_path, subprocess_env, kafka_client, seed=21)
+    run = Run(
+        kafka_cluster, unique, tmp_path, subprocess_env, kafka_client, seed=21, batch=KILL_BATCH
+    )
     run.commit_after()
     partition, victim = run.leader_not_coordinating()
     role = f"leader of source partition {partition}"
@@ -213,7 +219,9 @@ def test_sigkill_of_the_group_coordinator_loses_and_duplicates_nothing(
     subprocess_env: dict[str, str],
     kafka_client: str,
 ) -> None:
-    run = Run(kafka_cluster, unique, tmp_path, subprocess_env, kafka_client, seed=22)
+    run = Run(
+        kafka_cluster, unique, tmp_path, subprocess_env, kafka_client, seed=22, batch=KILL_BATCH
+    )
     run.commit_after()  # the group exists and has a coordinator
     victim = coordinator(run.bootstrap, run.scenario.group, "group")
     _kill_and_recover(run, victim, "cluster_group_coordinator_sigkill", "group coordinator")
@@ -227,7 +235,9 @@ def test_sigkill_of_the_transaction_coordinator_loses_and_duplicates_nothing(
     subprocess_env: dict[str, str],
     kafka_client: str,
 ) -> None:
-    run = Run(kafka_cluster, unique, tmp_path, subprocess_env, kafka_client, seed=23)
+    run = Run(
+        kafka_cluster, unique, tmp_path, subprocess_env, kafka_client, seed=23, batch=KILL_BATCH
+    )
     run.commit_after()  # the transactional id is initialised on its coordinator
     victim = coordinator(run.bootstrap, run.transactional_id, "transaction")
     _kill_and_recover(

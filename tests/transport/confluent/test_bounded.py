@@ -214,13 +214,14 @@ def test_a_call_past_its_bound_raises_stuck_while_it_still_runs() -> None:
         release.set()
 
 
-def test_coordinator_calls_get_the_step_limit_as_timeout_doubled_after_a_timed_out_one(
+def test_coordinator_calls_get_the_step_limit_as_timeout_doubled_from_a_second_timed_out_one(
     fake: type[_FakeProducer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from confluent_kafka import KafkaError, KafkaException
 
     timeouts: list[float] = []
-    outcomes = [KafkaException(KafkaError(KafkaError._TIMED_OUT)), None, None]
+    timed_out = KafkaException(KafkaError(KafkaError._TIMED_OUT))
+    outcomes = [timed_out, timed_out, None, None]
 
     def send_offsets(_self: _FakeProducer, _offsets: Any, _meta: Any, timeout: float) -> None:
         timeouts.append(timeout)
@@ -236,10 +237,12 @@ def test_coordinator_calls_get_the_step_limit_as_timeout_doubled_after_a_timed_o
         transaction_timeout_ms=10_000,
     )
     p = ConfluentTxProducer(settings, "tx-steps")
-    for _ in range(3):
+    for _ in range(4):
         p.begin()
         try:
             p.commit({("src", 0): 10}, group_metadata=object())
         except TransientTransportError:
             p.abort()
-    assert timeouts == [5.0, 10.0, 5.0]  # doubled after the timeout, short after a commit
+    # Short again after one timeout (a dead node's cost), doubled after the second in a row,
+    # short after a commit.
+    assert timeouts == [5.0, 5.0, 10.0, 5.0]
