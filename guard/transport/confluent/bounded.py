@@ -9,6 +9,13 @@ caller waits for it up to a bound. A call still running then raises `StuckCallEr
 with the same transactional id fences it and aborts its transaction. The thread keeps the
 handle alive while the call runs, so it is never destroyed under a call in progress; a call
 that never returns keeps its thread and handle until the process ends.
+
+An abandoned producer's call may still reach the broker once it is back: a late
+`send_offsets_to_transaction` then writes the group's offsets into a transaction its successor
+has already aborted, and those offsets stay pending (unstable) for ever, a hanging
+transaction that holds every member's rewind and every `read_committed` lag reader (seen once
+in the long-outage test on confluent: the watchdog ended the guard). So a successor waits for
+the stuck calls to end first (`stuck_calls_pending`), up to a bound.
 """
 
 from __future__ import annotations
@@ -27,6 +34,22 @@ class StuckCallError(RejoinRequiredError):
     """A client call ran past its bound: its client is abandoned, new clients are needed."""
 
 
+# Calls that ran past their bound and had not returned when last looked at: when each was
+# given up, and the event set when it returns.
+_stuck: list[tuple[float, threading.Event]] = []
+_stuck_lock = threading.Lock()
+
+
+def stuck_calls_pending(wait_at_most_s: float) -> bool:
+    """Whether a call given up less than `wait_at_most_s` ago is still running (a new client
+    should not be made yet). Calls that returned, or were given up longer ago, are forgotten:
+    a call that never returns must not hold recovery for ever."""
+    now = time.monotonic()
+    with _stuck_lock:
+        _stuck[:] = [(at, done) for at, done in _stuck if not done.is_set()]
+        return any(now - at < wait_at_most_s for at, _ in _stuck)
+
+
 class _Outcome(Generic[T]):
     """What the worker thread hands back: a value or an exception, and when it is there."""
 
@@ -36,9 +59,12 @@ class _Outcome(Generic[T]):
         self.error: BaseException | None = None
 
 
-def call_bounded(what: str, call: Callable[[], T], bound_s: float) -> T:
+def call_bounded(
+    what: str, call: Callable[[], T], bound_s: float, holds_successor: bool = False
+) -> T:
     """`call()` in a daemon thread; its value or exception, or `StuckCallError` when it has
-    not returned after `bound_s`. The thread is left running on a stuck call."""
+    not returned after `bound_s`. The thread is left running on a stuck call; with
+    `holds_successor` (a transactional producer's call), `stuck_calls_pending` reports it."""
     outcome: _Outcome[T] = _Outcome()
 
     def run() -> None:
@@ -54,6 +80,9 @@ def call_bounded(what: str, call: Callable[[], T], bound_s: float) -> T:
     worker.start()
     if not outcome.done.wait(bound_s):
         waited = time.monotonic() - started
+        if holds_successor:
+            with _stuck_lock:
+                _stuck.append((time.monotonic(), outcome.done))
         raise StuckCallError(
             f"{what}: no answer from the client after {waited:.1f} s (bound {bound_s:g} s); "
             "the client is abandoned and replaced"

@@ -27,7 +27,7 @@ from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
 from guard.transport.base import OutRecord, TopicPartition
 from guard.transport.confluent import config
-from guard.transport.confluent.bounded import StuckCallError, call_bounded
+from guard.transport.confluent.bounded import StuckCallError, call_bounded, stuck_calls_pending
 from guard.transport.confluent.errors import ErrorWatch, classify, classify_error, translate
 from guard.transport.recreate import abort_or_recreate
 from guard.transport.steps import StepLimit
@@ -79,6 +79,12 @@ class ConfluentTxProducer:
         self.close()
 
     def _create(self) -> None:
+        if stuck_calls_pending(self._timeout_s):
+            # Its successor's init_transactions would abort the transaction before that call
+            # wrote into it, and the late write would hang (see guard.transport.confluent.bounded).
+            raise TransientTransportError(
+                "create producer: an abandoned producer's call has not ended yet"
+            )
         watch = ErrorWatch()
         conf = config.producer(self.settings, self.transactional_id, watch)
         # One delivery callback for every record, set once (with delivery.report.only.error
@@ -211,7 +217,7 @@ class ConfluentTxProducer:
         the request timeout)."""
         bound_s = (self._timeout_s if timeout_s is None else timeout_s) + _OVERRUN_MARGIN_S
         try:
-            return call_bounded(what, lambda: translate(what, call), bound_s)
+            return call_bounded(what, lambda: translate(what, call), bound_s, holds_successor=True)
         except StuckCallError as exc:
             log.error("client call stuck past its timeout; abandoning the producer", call=what,
                       bound_s=bound_s, error=str(exc))  # fmt: skip

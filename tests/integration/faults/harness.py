@@ -231,7 +231,9 @@ def group_lag(bootstrap: str, group: str, topic: str) -> int | None:
     try:
         tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         ends = consumer.end_offsets(tps)
-        committed = {tp: consumer.committed(tp) for tp in tps}
+        # Bounded: offsets held by an open (or hanging) transaction would be waited on for
+        # ever, and the caller's own timeout and guard-exit check would never run.
+        committed = {tp: consumer.committed(tp, timeout_ms=10_000) for tp in tps}
         if all(offset is None for offset in committed.values()):
             return None
         return sum(ends[tp] - (committed[tp] or 0) for tp in tps)

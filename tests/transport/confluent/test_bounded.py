@@ -8,14 +8,16 @@ on an Event, as librdkafka's did after a coordinator was SIGKILLed (#5456, #5511
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, ClassVar
 
 import pytest
 
 from guard.config.settings import KafkaSettings
 from guard.errors import RejoinRequiredError, TransientTransportError
+from guard.transport.confluent import bounded
 from guard.transport.confluent import producer as producer_module
-from guard.transport.confluent.bounded import StuckCallError, call_bounded
+from guard.transport.confluent.bounded import StuckCallError, call_bounded, stuck_calls_pending
 from guard.transport.confluent.producer import ConfluentTxProducer
 
 # The longest a test waits for anything; the fake's blocked call gives up after it too, so
@@ -75,6 +77,7 @@ class _FakeProducer:
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> type[_FakeProducer]:
     monkeypatch.setattr(_FakeProducer, "made", [])
+    monkeypatch.setattr(bounded, "_stuck", [])  # no stuck call of another test holds these
     monkeypatch.setattr(producer_module, "Producer", _FakeProducer)
     monkeypatch.setattr(producer_module, "_OVERRUN_MARGIN_S", 0.2)
     return _FakeProducer
@@ -103,9 +106,10 @@ def test_a_commit_call_stuck_past_its_timeout_raises_rejoin_and_abandons_the_pro
         calls_when_abandoned = list(first.calls)
         p.abort()
         p.close()
-        p.begin()  # a fresh producer with the same transactional id
     finally:
         first.release.set()
+    _wait_until_no_stuck_call()
+    p.begin()  # a fresh producer with the same transactional id
     assert first.calls == calls_when_abandoned  # never called again, not even to close
     assert first.calls[-1] == stuck
     assert len(fake.made) == 2
@@ -124,13 +128,73 @@ def test_a_stuck_abort_abandons_the_producer_and_makes_a_new_one_at_once(
         p.abort()  # abort_or_recreate: the new producer's init aborts the stuck transaction
         assert first.entered.is_set() and not first.release.is_set()
         calls_when_abandoned = list(first.calls)
-        p.close()
+        assert len(fake.made) == 1, "no successor while the stuck call may still write"
     finally:
         first.release.set()
+    _wait_until_no_stuck_call()
+    p.ready()
+    p.close()
     assert first.calls == calls_when_abandoned
     assert first.calls[-1] == "abort_transaction"
     assert len(fake.made) == 2
     assert fake.made[1].calls[0] == "init_transactions"
+
+
+def _wait_until_no_stuck_call() -> None:
+    deadline = time.monotonic() + _PATIENCE_S
+    while stuck_calls_pending(_PATIENCE_S):
+        assert time.monotonic() < deadline, "the released call never returned"
+        time.sleep(0.01)
+
+
+def test_no_successor_is_made_while_an_abandoned_producers_call_may_still_write(
+    fake: type[_FakeProducer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A late send_offsets from an abandoned producer, after its successor's
+    init_transactions aborted the transaction, would leave the group's offsets pending for
+    ever (a hanging transaction): the successor waits for the stuck call to end."""
+    monkeypatch.setattr(fake, "stuck", "send_offsets_to_transaction")
+    settings = KafkaSettings(
+        client="confluent", bootstrap_servers="localhost:1", request_timeout_ms=30_000
+    )
+    p = ConfluentTxProducer(settings, "tx-hold")
+    p.begin()
+    first = fake.made[0]
+    try:
+        with pytest.raises(RejoinRequiredError):
+            p.commit({("src", 0): 10}, group_metadata=object())
+        with pytest.raises(TransientTransportError, match="has not ended yet"):
+            p.begin()
+        assert len(fake.made) == 1
+    finally:
+        first.release.set()
+    _wait_until_no_stuck_call()
+    p.begin()  # the stuck call returned: the successor is made
+    assert len(fake.made) == 2 and fake.made[1].calls[0] == "init_transactions"
+
+
+def test_a_call_that_never_returns_holds_a_successor_only_up_to_the_request_timeout(
+    fake: type[_FakeProducer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fake, "stuck", "commit_transaction")
+    p = _producer()  # request timeout 1 s
+    p.begin()
+    first = fake.made[0]
+    try:
+        with pytest.raises(RejoinRequiredError):
+            p.commit({("src", 0): 10}, group_metadata=object())
+        deadline = time.monotonic() + _PATIENCE_S
+        while True:  # refused while the call is younger than the request timeout, then made
+            try:
+                p.begin()
+                break
+            except TransientTransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert not first.release.is_set(), "made while the old call still runs"
+        assert len(fake.made) == 2
+    finally:
+        first.release.set()
 
 
 def test_a_late_delivery_report_of_an_abandoned_producer_does_not_fail_the_next_batch(
@@ -145,9 +209,10 @@ def test_a_late_delivery_report_of_an_abandoned_producer_does_not_fail_the_next_
     try:
         with pytest.raises(RejoinRequiredError):
             p.commit({("src", 0): 10}, group_metadata=object())
-        p.begin()
     finally:
         first.release.set()
+    _wait_until_no_stuck_call()
+    p.begin()
     # The abandoned handle's callback reports a failure after the new batch began.
     first.conf["on_delivery"](KafkaError(KafkaError._MSG_TIMED_OUT), None)
     monkeypatch.setattr(fake, "stuck", "")
