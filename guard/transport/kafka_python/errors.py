@@ -52,11 +52,20 @@ def classify(
     message = f"{action}: {type(exc).__name__}: {exc}"
     if isinstance(exc, TOO_LARGE):
         return RecordTooLargeError(f"{message} -- {hints.TOO_LARGE}", topic)
-    if isinstance(exc, REJOIN):
+    if isinstance(exc, REJOIN) or _stale_membership(exc):
         return RejoinRequiredError(message)
     if isinstance(exc, FATAL):
         return FatalTransportError(message)
     return TransientTransportError(message)
+
+
+def _stale_membership(exc: BaseException) -> bool:
+    """A transactional offset commit refused because the group no longer knows this member
+    (UnknownMemberId, IllegalGeneration: kafka-python wraps both in CommitFailedError). The
+    consumer may not notice before its next heartbeat fails, so retrying the batch with the
+    same membership failed 20 times in 16 s on a busy machine (exit 3); new clients rejoin at
+    once."""
+    return isinstance(exc, kerr.CommitFailedError) and "metadata mismatch" in str(exc)
 
 
 def translate(action: str, fn: Callable[[], T], topic: str | None = None) -> T:
