@@ -4,5 +4,6 @@ names per test, a clean environment for `guard` children)."""
 pytest_plugins = [
     "tests.fixtures.brokers",
     "tests.fixtures.names",
+    "tests.fixtures.environment",
     "tests.fixtures.hypothesis_profile",
 ]

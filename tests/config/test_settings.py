@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import textwrap
 from pathlib import Path
@@ -20,11 +19,7 @@ from tests.fixtures.paths import REPO
 MINIMAL = "topics:\n  orders: {subject: orders}\n"
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("GUARD_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_guard_env")
 
 
 def _config(tmp_path: Path, text: str, name: str = "guard.yaml") -> Path:

@@ -3,7 +3,6 @@ check of the properties passed through, and the start-up path that runs it."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,21 +15,9 @@ from guard.transport import factory
 from guard.transport.confluent import config as confluent_config
 from guard.transport.confluent.config import check_properties
 from guard.transport.factory import load_checked_settings
+from tests.fixtures.configs import write_with_topics
 
-TOPICS = "topics:\n  orders: {subject: orders}\n"
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("GUARD_"):
-            monkeypatch.delenv(name)
-
-
-def _write(tmp_path: Path, kafka_yaml: str) -> Path:
-    path = tmp_path / "guard.yaml"
-    path.write_text(kafka_yaml + TOPICS, encoding="utf-8")
-    return path
+pytestmark = pytest.mark.usefixtures("no_guard_env")
 
 
 def _refusal(role: str, props: dict[str, object]) -> str:
@@ -90,7 +77,7 @@ def test_delivery_reports_come_for_failures_only() -> None:
 
 
 def test_known_librdkafka_properties_pass_at_start_up(tmp_path: Path) -> None:
-    path = _write(
+    path = write_with_topics(
         tmp_path,
         "kafka: {client: confluent, producer_properties: {queue.buffering.max.kbytes: 2048},"
         " consumer_properties: {queued.min.messages: 1000}}\n",
@@ -134,7 +121,9 @@ def test_the_confluent_backend_checks_its_properties_with_this_check() -> None:
 
 
 def test_start_up_refuses_an_unknown_property_naming_the_file_and_key(tmp_path: Path) -> None:
-    path = _write(tmp_path, "kafka: {client: confluent, consumer_properties: {fetch.speed: 9}}\n")
+    path = write_with_topics(
+        tmp_path, "kafka: {client: confluent, consumer_properties: {fetch.speed: 9}}\n"
+    )
     with pytest.raises(ConfigError) as info:
         load_checked_settings(path)
     assert str(info.value).startswith(
@@ -145,7 +134,9 @@ def test_start_up_refuses_an_unknown_property_naming_the_file_and_key(tmp_path: 
 
 
 def test_start_up_refuses_a_property_with_a_setting_of_its_own(tmp_path: Path) -> None:
-    path = _write(tmp_path, "kafka: {client: confluent, producer_properties: {linger.ms: 1}}\n")
+    path = write_with_topics(
+        tmp_path, "kafka: {client: confluent, producer_properties: {linger.ms: 1}}\n"
+    )
     with pytest.raises(
         ConfigError, match=r"kafka\.producer_properties: .*use the setting kafka\.linger_ms"
     ):
@@ -163,7 +154,9 @@ def _without_confluent_kafka(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.mark.usefixtures("_without_confluent_kafka")
 def test_start_up_without_confluent_kafka_says_how_to_install_it(tmp_path: Path) -> None:
-    path = _write(tmp_path, "kafka: {client: confluent, producer_properties: {retries: 3}}\n")
+    path = write_with_topics(
+        tmp_path, "kafka: {client: confluent, producer_properties: {retries: 3}}\n"
+    )
     with pytest.raises(ConfigError) as info:
         load_checked_settings(path)
     assert str(info.value) == (

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,21 +10,9 @@ import pytest
 from guard.errors import ConfigError
 from guard.transport.factory import backend, load_checked_settings
 from guard.transport.kafka_python.config import check_properties
+from tests.fixtures.configs import write_with_topics
 
-TOPICS = "topics:\n  orders: {subject: orders}\n"
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("GUARD_"):
-            monkeypatch.delenv(name)
-
-
-def _write(tmp_path: Path, kafka_yaml: str) -> Path:
-    path = tmp_path / "guard.yaml"
-    path.write_text(kafka_yaml + TOPICS, encoding="utf-8")
-    return path
+pytestmark = pytest.mark.usefixtures("no_guard_env")
 
 
 def _refusal(role: str, props: dict[str, object]) -> str:
@@ -35,7 +22,7 @@ def _refusal(role: str, props: dict[str, object]) -> str:
 
 
 def test_known_kafka_python_properties_pass_at_start_up(tmp_path: Path) -> None:
-    path = _write(
+    path = write_with_topics(
         tmp_path,
         "kafka: {producer_properties: {retries: 3}, consumer_properties: {check_crcs: false}}\n",
     )
@@ -74,7 +61,7 @@ def test_the_kafka_python_backend_checks_its_properties_with_this_check() -> Non
 
 
 def test_start_up_refuses_an_unknown_property_naming_the_file_and_key(tmp_path: Path) -> None:
-    path = _write(tmp_path, "kafka: {producer_properties: {linger: 5}}\n")
+    path = write_with_topics(tmp_path, "kafka: {producer_properties: {linger: 5}}\n")
     with pytest.raises(ConfigError) as info:
         load_checked_settings(path)
     assert str(info.value) == (
@@ -84,7 +71,7 @@ def test_start_up_refuses_an_unknown_property_naming_the_file_and_key(tmp_path: 
 
 
 def test_start_up_refuses_a_consumer_property_the_guard_owns(tmp_path: Path) -> None:
-    path = _write(tmp_path, "kafka: {consumer_properties: {isolation_level: x}}\n")
+    path = write_with_topics(tmp_path, "kafka: {consumer_properties: {isolation_level: x}}\n")
     with pytest.raises(
         ConfigError, match=r"kafka\.consumer_properties: .*'isolation_level' is set"
     ):
@@ -96,7 +83,7 @@ def test_start_up_names_the_variable_that_set_a_bad_property(
 ) -> None:
     monkeypatch.setenv("GUARD_KAFKA__CONSUMER_PROPERTIES", '{"fetch_speed": 9}')
     with pytest.raises(ConfigError) as info:
-        load_checked_settings(_write(tmp_path, ""))
+        load_checked_settings(write_with_topics(tmp_path, ""))
     assert str(info.value) == (
         "environment: invalid configuration\n"
         "  kafka.consumer_properties (from GUARD_KAFKA__CONSUMER_PROPERTIES): "
