@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from pathlib import Path
 
 import click
 
@@ -66,6 +67,14 @@ def test_every_command_with_a_config_option_exits_2_on_a_broken_config(tmp_path)
 
     config = tmp_path / "guard.yaml"
     config.write_text("kafka: {sasl_mechanism: PLAN}\ntopics: {t: {subject: orders}}\n")
+    for path, args in _config_commands(tmp_path).items():
+        result = CliRunner().invoke(cli, [*args, "-c", str(config)], env={})
+        assert result.exit_code == 2, f"{path}: {result.exit_code} {result.output[-300:]}"
+        assert "kafka.sasl_mechanism" in result.output, path
+
+
+def _config_commands(tmp_path: Path) -> dict[str, list[str]]:
+    """Every command with a `--config` option: its arguments, with what it needs besides."""
     data = tmp_path / "data.jsonl"
     data.write_text("{}\n")
     needs = {
@@ -73,13 +82,11 @@ def test_every_command_with_a_config_option_exits_2_on_a_broken_config(tmp_path)
         "guard baseline build": ["-s", "orders", str(data)],
         "guard quarantine report": ["--out", str(tmp_path / "report")],
     }
-    for path, command in _leaves(cli).items():
-        if not any("--config" in getattr(p, "opts", []) for p in command.params):
-            continue
-        args = [*path.split()[1:], *needs.get(path, [])]
-        result = CliRunner().invoke(cli, [*args, "-c", str(config)], env={})
-        assert result.exit_code == 2, f"{path}: {result.exit_code} {result.output[-300:]}"
-        assert "kafka.sasl_mechanism" in result.output, path
+    return {
+        path: [*path.split()[1:], *needs.get(path, [])]
+        for path, command in _leaves(cli).items()
+        if any("--config" in getattr(p, "opts", []) for p in command.params)
+    }
 
 
 def test_every_command_with_a_config_option_refuses_a_bad_client_property_with_exit_2(  # type: ignore[no-untyped-def]
@@ -94,18 +101,8 @@ def test_every_command_with_a_config_option_refuses_a_bad_client_property_with_e
         "kafka: {bootstrap_servers: '127.0.0.1:1', request_timeout_ms: 1000,"
         " consumer_properties: {fetch_speed: 9}}\ntopics: {t: {subject: orders}}\n"
     )
-    data = tmp_path / "data.jsonl"
-    data.write_text("{}\n")
-    needs = {
-        "guard replay": ["--dry-run"],
-        "guard baseline build": ["-s", "orders", str(data)],
-        "guard quarantine report": ["--out", str(tmp_path / "report")],
-    }
     checked = []
-    for path, command in _leaves(cli).items():
-        if not any("--config" in getattr(p, "opts", []) for p in command.params):
-            continue
-        args = [*path.split()[1:], *needs.get(path, [])]
+    for path, args in _config_commands(tmp_path).items():
         result = CliRunner().invoke(cli, [*args, "-c", str(config)], env={})
         assert result.exit_code == 2, f"{path}: {result.exit_code} {result.output[-300:]}"
         refusal = "kafka.consumer_properties: kafka-python has no consumer property 'fetch_speed'"
