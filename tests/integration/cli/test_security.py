@@ -116,7 +116,7 @@ def test_right_sasl_credentials_route_records_end_to_end(
     _source(broker, topic)
     config = _config(tmp_path, _sasl(broker, mechanism), topic, unique("group"))
     env = {**subprocess_env, "GUARD_KAFKA__SASL_PLAIN_PASSWORD": PASSWORD}
-    proc = _guard(env, "run", "-c", str(config), "--max-records", "2", "--idle-timeout", "20")
+    proc = _guard(env, "run", "-c", str(config), "--max-records", "2", "--idle-timeout", "120")
     _routes_both_records(broker, topic, proc)
     assert PASSWORD not in proc.stdout + proc.stderr
 
@@ -137,7 +137,7 @@ def test_tls_with_a_ca_generated_at_test_time_routes_records(
     }
     config = _config(tmp_path, kafka, topic, unique("group"))
     proc = _guard(
-        subprocess_env, "run", "-c", str(config), "--max-records", "2", "--idle-timeout", "20"
+        subprocess_env, "run", "-c", str(config), "--max-records", "2", "--idle-timeout", "120"
     )
     _routes_both_records(broker, topic, proc)
 

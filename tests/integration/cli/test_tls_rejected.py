@@ -150,10 +150,13 @@ def test_a_client_certificate_signed_by_the_brokers_ca_routes_records(
     topic = unique("orders")
     _source(mtls.broker, topic)
     kafka = {**_ssl(mtls, kafka_client, mtls.tls.ca_pem, mtls.trusted), "group_id": unique("g")}
+    # Ends at the second record; the idle timeout only bounds a run that never gets them (a
+    # TLS join and first fetch took over 20 s once, with three test workers on two cores).
     proc, _ = _run(
-        tmp_path, subprocess_env, kafka, topic, "--max-records", "2", "--idle-timeout", "20"
+        tmp_path, subprocess_env, kafka, topic, "--max-records", "2", "--idle-timeout", "120"
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert '"stopped_by": "max-records"' in proc.stdout, proc.stderr[-3000:]
     bootstrap = mtls.broker.bootstrap_servers
     assert [r.key for r in read_topic(bootstrap, f"{topic}.valid")] == [b"good"]
     assert [r.key for r in read_topic(bootstrap, f"{topic}.quarantine")] == [b"bad"]
