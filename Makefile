@@ -25,18 +25,20 @@ lint: $(BIN)/.installed
 kafka-fetch: $(BIN)/.installed
 	PYTHON=$(BIN)/python scripts/kafka-local fetch
 
-# pytest last, so its summary closes the output. Three pytest-xdist workers, each with its own
-# session broker; every test on the 3-node cluster (all its scenarios: leader and coordinator
-# kills, rolling restart, one node down, ISR below min) runs on one worker in turn, as one
-# xdist group (tests/fixtures/brokers.py). PYTEST_WORKERS=0 runs serially (docs/testing.md).
+# pytest last, so its summary closes the output. Serial by default: on three pytest-xdist workers
+# (PYTEST_WORKERS=3; the cluster tests then share one worker and one cluster, see
+# tests/fixtures/brokers.py) the suite ran in 24 min with every cluster scenario, but the
+# confluent long-outage test met a hanging transaction in two of three such runs
+# (docs/reliability.md), so the default stays the configuration CI has passed with.
 # Unit tests alone, no broker: `pytest -m "not integration"`.
-PYTEST_WORKERS ?= 3
+PYTEST_WORKERS ?= 0
 test: lint kafka-fetch contract-ci
 	$(BIN)/pytest -ra --durations=30 -n $(PYTEST_WORKERS) --dist loadgroup
 
-# Just the 3-broker cluster scenarios (part of `make test` too).
+# Every 3-broker cluster scenario (coordinator kills, rolling restart, one node down too):
+# ~15 minutes on 2 cores, so `make test` runs only the leader kill and ISR below min.
 test-cluster: $(BIN)/.installed kafka-fetch
-	$(BIN)/pytest -ra tests/integration/faults/test_cluster.py
+	GUARD_FAULTS_CLUSTER=all $(BIN)/pytest -ra tests/integration/faults/test_cluster.py
 
 # What docs/ci.md recommends, run on this project's own example data: the contract check must
 # pass, the stable sample must show no drift, and the drifted sample must be caught (exit 1).

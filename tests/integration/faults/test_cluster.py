@@ -211,6 +211,7 @@ def test_sigkill_of_a_source_partition_leader_loses_and_duplicates_nothing(
     _kill_and_recover(run, victim, "cluster_leader_sigkill", role)
 
 
+@pytest.mark.cluster_long
 def test_sigkill_of_the_group_coordinator_loses_and_duplicates_nothing(
     kafka_cluster: LocalKafkaCluster,
     unique: Callable[[str], str],
@@ -226,6 +227,7 @@ def test_sigkill_of_the_group_coordinator_loses_and_duplicates_nothing(
     _kill_and_recover(run, victim, "cluster_group_coordinator_sigkill", "group coordinator")
 
 
+@pytest.mark.cluster_long
 def test_sigkill_of_the_transaction_coordinator_loses_and_duplicates_nothing(
     kafka_cluster: LocalKafkaCluster,
     unique: Callable[[str], str],
@@ -243,6 +245,7 @@ def test_sigkill_of_the_transaction_coordinator_loses_and_duplicates_nothing(
     )
 
 
+@pytest.mark.cluster_long
 def test_a_rolling_restart_of_all_three_brokers_loses_and_duplicates_nothing(
     kafka_cluster: LocalKafkaCluster,
     unique: Callable[[str], str],
@@ -273,6 +276,7 @@ def test_a_rolling_restart_of_all_three_brokers_loses_and_duplicates_nothing(
     )
 
 
+@pytest.mark.cluster_long
 def test_one_broker_down_then_back_loses_and_duplicates_nothing(
     kafka_cluster: LocalKafkaCluster,
     unique: Callable[[str], str],
