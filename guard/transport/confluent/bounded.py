@@ -11,11 +11,12 @@ handle alive while the call runs, so it is never destroyed under a call in progr
 that never returns keeps its thread and handle until the process ends.
 
 An abandoned producer's call may still reach the broker once it is back: a late
-`send_offsets_to_transaction` then writes the group's offsets into a transaction its successor
-has already aborted, and those offsets stay pending (unstable) for ever, a hanging
-transaction that holds every member's rewind and every `read_committed` lag reader (seen once
-in the long-outage test on confluent: the watchdog ended the guard). So a successor waits for
-the stuck calls to end first (`stuck_calls_pending`), up to a bound.
+`send_offsets_to_transaction` could then write the group's offsets into a transaction its
+successor has already aborted, where no marker would ever clear them. Brokers with KIP-890
+verification (on by default since Kafka 3.6) refuse such a write; for brokers without it, a
+successor waits for the stuck calls to end first (`stuck_calls_pending`), up to a bound. (The
+unstable offsets seen in the outage tests had another cause, markers the broker never wrote:
+guard/transport/lost_commit.py.)
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ commits or stores offsets by itself.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from functools import partial
 
@@ -15,6 +16,7 @@ from confluent_kafka import Consumer, KafkaError, Message
 from confluent_kafka import TopicPartition as CTopicPartition
 
 from guard.config.settings import KafkaSettings
+from guard.errors import TransientTransportError
 from guard.transport.base import InRecord, OutRecord, TopicPartition
 from guard.transport.confluent import admin
 from guard.transport.confluent.bounded import StuckCallError, call_bounded
@@ -22,6 +24,7 @@ from guard.transport.confluent.consumer import committed_consumer
 from guard.transport.confluent.errors import ErrorWatch, classify_error, translate
 from guard.transport.confluent.producer import ConfluentTxProducer
 from guard.transport.confluent.records import in_record
+from guard.transport.lost_commit import complete_lost_commit
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +56,13 @@ class ConfluentPipe:
         self._uncommitted = False
         self._first: dict[TopicPartition, int] = {}
         self._consumer_abandoned = False  # a call stuck in it: never call it again
+        # The offsets of this member's last commit, per partition owned since (forgotten on
+        # revoke): one may complete a transaction the broker left open (lost_commit.py).
+        self._acked: dict[TopicPartition, int] = {}
+        # While partitions wait for a fetch position, look for unstable offsets at most this
+        # often (a transaction a previous owner left open is aborted within its timeout).
+        self._unset_check_s = max(settings.transaction_timeout_ms / 1000, 5.0)
+        self._next_unset_check = time.monotonic() + self._unset_check_s
 
     def subscribe(self, topics: Sequence[str]) -> None:
         translate(
@@ -67,9 +77,12 @@ class ConfluentPipe:
 
     def _on_assign(self, _consumer: Consumer, _partitions: list[CTopicPartition]) -> None:
         self._rebalanced = True
+        self._next_unset_check = time.monotonic() + self._unset_check_s
 
-    def _on_revoke(self, _consumer: Consumer, _partitions: list[CTopicPartition]) -> None:
+    def _on_revoke(self, _consumer: Consumer, partitions: list[CTopicPartition]) -> None:
         self._rebalanced = True
+        for tp in partitions:
+            self._acked.pop((tp.topic, tp.partition), None)
 
     def poll(self, max_records: int, timeout_ms: int) -> list[InRecord]:
         if self._uncommitted:
@@ -85,6 +98,8 @@ class ConfluentPipe:
                 if max_records > 1:  # the limit may already be reached
                     msgs += translate("poll", lambda: self._consumer.consume(max_records - 1, 0))
         self._watch.raise_if_rejected("poll")  # error_cb ran inside the poll
+        if not msgs:
+            self._check_unset_positions()
         out = [in_record(m) for m in msgs if self._is_record(m)]
         for r in out:
             self._first.setdefault((r.topic, r.partition), r.offset)
@@ -171,6 +186,7 @@ class ConfluentPipe:
 
     def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         self._producer.commit(offsets, self._group_metadata())
+        self._acked.update(offsets)
         self._uncommitted = False
         self._first.clear()
 
@@ -200,9 +216,12 @@ class ConfluentPipe:
         self._producer.ready()
         assigned = translate("assignment", self._consumer.assignment)
         if assigned:
-            committed = translate(
-                "committed", lambda: self._consumer.committed(assigned, self._timeout_s)
-            )
+            try:
+                committed = self._read_committed(assigned)
+            except TransientTransportError:
+                if not self._complete_lost_commit():
+                    raise
+                committed = self._read_committed(assigned)
             for tp in committed:
                 if tp.error is not None:
                     raise classify_error("committed", tp.error)
@@ -215,6 +234,58 @@ class ConfluentPipe:
                 translate("seek", partial(self._consumer.seek, target))
         self._uncommitted = False
         self._first.clear()
+
+    def _read_committed(self, tps: list[CTopicPartition]) -> list[CTopicPartition]:
+        return translate("committed", lambda: self._consumer.committed(tps, self._timeout_s))
+
+    def _check_unset_positions(self) -> None:
+        """A poll found nothing: partitions still without a fetch position long after their
+        assignment may wait on unstable offsets (lost_commit.py); look, now and then. Only a
+        look: a broker away fails it, and the poll goes on as before."""
+        now = time.monotonic()
+        if now < self._next_unset_check:
+            return
+        self._next_unset_check = now + self._unset_check_s
+        assigned = translate("assignment", self._consumer.assignment)
+        if not assigned:
+            return
+        try:
+            positions = translate("position", lambda: self._consumer.position(assigned))
+            if any(tp.offset < 0 for tp in positions):
+                self._complete_lost_commit()
+        except TransientTransportError as exc:
+            log.info("could not look for unstable offsets", error=str(exc))
+
+    def _complete_lost_commit(self) -> bool:
+        return complete_lost_commit(
+            self, self._acked, earliest=self.settings.auto_offset_reset == "earliest"
+        )
+
+    # lost_commit.OffsetsSide: what complete_lost_commit reads and commits through.
+    def assigned(self) -> list[TopicPartition]:
+        return [
+            (tp.topic, tp.partition) for tp in translate("assignment", self._consumer.assignment)
+        ]
+
+    def committed_now(self, tp: TopicPartition, timeout_s: float) -> int | None:
+        (read,) = translate(
+            "committed", lambda: self._consumer.committed([CTopicPartition(*tp)], timeout_s)
+        )
+        if read.error is not None:
+            raise classify_error("committed", read.error)
+        return read.offset if read.offset >= 0 else None
+
+    def first_offset(self, tp: TopicPartition) -> int:
+        low, _high = translate(
+            "start offsets",
+            partial(self._consumer.get_watermark_offsets, CTopicPartition(*tp), self._timeout_s),
+        )
+        return int(low)
+
+    def commit_offsets_only(self, offsets: Mapping[TopicPartition, int]) -> None:
+        self._producer.begin()
+        self._producer.commit(offsets, self._group_metadata())
+        self._acked.update(offsets)
 
     def partition_count(self, topic: str) -> int | None:
         return admin.partition_count(self._consumer, topic, self._timeout_s)

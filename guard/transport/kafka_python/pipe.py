@@ -7,19 +7,40 @@ never auto-commits.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
+import structlog
+from kafka import ConsumerRebalanceListener
 from kafka.structs import TopicPartition as KTopicPartition
 
 from guard.config.settings import KafkaSettings
+from guard.errors import TransientTransportError
 from guard.transport.base import InRecord, OutRecord, TopicPartition
 from guard.transport.kafka_python.admin import ensure_topics
 from guard.transport.kafka_python.consumer import committed_consumer
 from guard.transport.kafka_python.errors import translate
 from guard.transport.kafka_python.producer import TxProducer
 from guard.transport.kafka_python.records import in_record
+from guard.transport.lost_commit import complete_lost_commit
+
+log = structlog.get_logger(__name__)
+
+
+class _ForgetRevoked(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Forgets the last committed offsets of partitions this member no longer owns."""
+
+    def __init__(self, acked: dict[TopicPartition, int]) -> None:
+        self.acked = acked
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        for tp in revoked:
+            self.acked.pop((tp.topic, tp.partition), None)
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        pass
 
 
 class KafkaPipe:
@@ -36,9 +57,17 @@ class KafkaPipe:
         # polled but not committed). The next poll rewinds first, whatever failed before, so
         # an uncommitted batch is never skipped.
         self._uncommitted = False
+        # The offsets of this member's last commit, per partition owned since (forgotten on
+        # revoke): one may complete a transaction the broker left open (lost_commit.py).
+        self._acked: dict[TopicPartition, int] = {}
+        # While partitions wait for a fetch position, look for unstable offsets at most this
+        # often (a transaction a previous owner left open is aborted within its timeout).
+        self._unset_check_s = max(settings.transaction_timeout_ms / 1000, 5.0)
+        self._next_unset_check = time.monotonic() + self._unset_check_s
 
     def subscribe(self, topics: Sequence[str]) -> None:
-        translate("subscribe", lambda: self._consumer.subscribe(list(topics)))
+        listener = _ForgetRevoked(self._acked)
+        translate("subscribe", lambda: self._consumer.subscribe(list(topics), listener=listener))
 
     def poll(self, max_records: int, timeout_ms: int) -> list[InRecord]:
         if self._uncommitted:
@@ -51,6 +80,8 @@ class KafkaPipe:
         for records in batches.values():
             out.extend(in_record(r) for r in records)
         self._uncommitted = bool(out)
+        if not out:
+            self._check_unset_positions()
         return out
 
     def has_assignment(self) -> bool:
@@ -121,6 +152,7 @@ class KafkaPipe:
     def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         meta = translate("group metadata", self._consumer.group_metadata)
         self._producer.commit(offsets, meta)
+        self._acked.update(offsets)
         self._uncommitted = False
 
     def abort(self) -> None:
@@ -133,14 +165,71 @@ class KafkaPipe:
         ready: a producer abandoned mid-transaction leaves the group's offsets unstable (the
         read would wait on them) until its replacement's init_transactions aborts it."""
         self._producer.ready()
-        for tp in translate("assignment", self._consumer.assignment):
-            committed = translate(
-                "committed", partial(self._consumer.committed, tp, timeout_ms=self._timeout_ms)
-            )
+        assigned = list(translate("assignment", self._consumer.assignment))
+        try:
+            read = [(tp, self._read_committed(tp)) for tp in assigned]
+        except TransientTransportError:
+            if not self._complete_lost_commit():
+                raise
+            read = [(tp, self._read_committed(tp)) for tp in assigned]
+        for tp, committed in read:
             if committed is None:
                 self._consumer.seek_to_beginning(tp)
             else:
                 self._consumer.seek(tp, committed)
+
+    def _read_committed(self, tp: KTopicPartition) -> int | None:
+        committed: int | None = translate(
+            "committed", partial(self._consumer.committed, tp, timeout_ms=self._timeout_ms)
+        )
+        return committed
+
+    def _check_unset_positions(self) -> None:
+        """A poll found nothing: partitions still without a fetch position long after the
+        last look may wait on unstable offsets (lost_commit.py); look, now and then. Only a
+        look: a broker away fails it, and the poll goes on as before."""
+        now = time.monotonic()
+        if now < self._next_unset_check:
+            return
+        self._next_unset_check = now + self._unset_check_s
+        if not self._consumer._subscription.missing_fetch_positions():
+            return
+        try:
+            self._complete_lost_commit()
+        except TransientTransportError as exc:
+            log.info("could not look for unstable offsets", error=str(exc))
+
+    def _complete_lost_commit(self) -> bool:
+        return complete_lost_commit(
+            self, self._acked, earliest=self.settings.auto_offset_reset == "earliest"
+        )
+
+    # lost_commit.OffsetsSide: what complete_lost_commit reads and commits through.
+    def assigned(self) -> list[TopicPartition]:
+        return [
+            (tp.topic, tp.partition) for tp in translate("assignment", self._consumer.assignment)
+        ]
+
+    def committed_now(self, tp: TopicPartition, timeout_s: float) -> int | None:
+        committed: int | None = translate(
+            "committed",
+            partial(
+                self._consumer.committed, KTopicPartition(*tp), timeout_ms=int(timeout_s * 1000)
+            ),
+        )
+        return committed
+
+    def first_offset(self, tp: TopicPartition) -> int:
+        ktp = KTopicPartition(*tp)
+        starts = translate(
+            "start offsets",
+            partial(self._consumer.beginning_offsets, [ktp], timeout_ms=self._timeout_ms),
+        )
+        return int(starts[ktp])
+
+    def commit_offsets_only(self, offsets: Mapping[TopicPartition, int]) -> None:
+        self._producer.begin()
+        self.commit(offsets)
 
     def partition_count(self, topic: str) -> int | None:
         parts = translate("metadata", lambda: self._consumer.partitions_for_topic(topic))
