@@ -208,6 +208,9 @@ class GuardService:
             with self.tracker.doing("ensure topics"):
                 self.pipe.ensure_topics(wanted, configs)  # quarantine retention set here
         router = build_router(self.settings, self.validators)
+        self.pipe.writes_to(
+            sorted({t for p in router.plans.values() for t in (p.valid_topic, p.quarantine_topic)})
+        )
         with self.tracker.doing("describe targets"):
             self._targets.refresh(router, self.pipe)
         with self.tracker.doing("subscribe"):

@@ -98,6 +98,12 @@ class Pipe(Protocol):
 
     def begin(self) -> None: ...
 
+    def writes_to(self, topics: Sequence[str]) -> None:
+        """The topics this pipe's transactions will write to (besides those it has sent to):
+        a transaction the broker left open is aborted in all their partitions
+        (guard/transport/lost_commit.py)."""
+        ...
+
     def send(self, record: OutRecord) -> None: ...
 
     def send_many(self, records: Sequence[OutRecord]) -> None:

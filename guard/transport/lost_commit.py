@@ -1,4 +1,4 @@
-"""Finish a commit the broker acknowledged but never completed: the group's offsets unstable.
+"""Abort a transaction the broker left without markers: the group's offsets unstable for good.
 
 A broker stopped (SIGTERM) just after it acknowledged a commit can record the transaction as
 complete without writing its markers: seen with Kafka 4.4 on one node, most likely because
@@ -7,38 +7,45 @@ every partition is during a single node's controlled shutdown. The transaction l
 CompleteCommit; the output partitions and `__consumer_offsets` hold its records and offsets
 with no marker. Those offsets then stay *pending* for good: a read_committed member's read of
 the group's committed offsets waits on them ("unstable"), so the guard can neither rewind nor
-start fetching, and nothing is ever committed again (docs/reliability.md, "Lost markers").
+start fetching, and nothing is ever committed again (docs/reliability.md, "Lost transaction
+markers").
 
-Only a marker from the same producer id clears them, and the guard's transactional id keeps
-its producer id: its next transaction that carries offsets for the group commits them, with
-the lost transaction's records (what the broker had acknowledged). The wait is a deadlock only
-because nothing is committed before the offsets are read, so a member whose offsets are
-unstable commits a transaction of offsets alone, naming one partition whose right offset it
-knows (`anchor`): one whose committed offset reads back stable, else one this member committed
-itself and has owned since, else (auto_offset_reset=earliest) one with no committed offset, at
-its first offset, which is where it would start anyway. Its producer is new or between
-transactions, so none of its own transactions is legitimately open; another member's open
-transaction is untouched (its marker comes from its own producer id).
+Each place the lost transaction wrote to is settled by the next marker this producer id
+writes there, so the places can end up disagreeing: after such a stop the guard's next
+transaction was aborted, and its abort marker aborted the lost records in the partitions both
+had written to, while the lost offsets, in no later transaction, stayed pending. Completing
+them as committed would then skip records that were never delivered; so the lost transaction
+is aborted everywhere at once instead. A member whose offsets do not read back begins a
+transaction of its own producer id (its transactional id keeps the id), writes one marker
+record (`MARK_HEADER`) to every partition of every topic it writes to, adds offsets for the
+group, and aborts it: the abort markers reach each place the lost transaction could have
+written, its records and offsets are aborted together (the marker records too: read_committed
+readers never see them), and its batch is processed again from the committed offsets, as after
+any abort. The producer is new or between transactions, so none of its own transactions is
+legitimately open; another member's open transaction is untouched (its markers come from its
+own producer id).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import structlog
 
 from guard.errors import TransientTransportError
-from guard.transport.base import TopicPartition
+from guard.transport.base import OutRecord, TopicPartition
 
 log = structlog.get_logger(__name__)
 
 # How long one partition's committed offset may take to read back before it counts as unstable.
 PROBE_S = 2.0
+# On the marker records of the aborting transaction (never visible to read_committed readers).
+MARK_HEADER = "guard.lost-transaction"
 
 
-class OffsetsSide(Protocol):
-    """What a pipe lends to `complete_lost_commit`: its assignment, reads and a commit."""
+class LostTransactionSide(Protocol):
+    """What a pipe lends to `abort_lost_transaction`."""
 
     def assigned(self) -> list[TopicPartition]: ...
 
@@ -47,66 +54,42 @@ class OffsetsSide(Protocol):
         does not answer within `timeout_s` (unstable, or the broker is away)."""
         ...
 
-    def first_offset(self, tp: TopicPartition) -> int: ...
+    def written_partitions(self) -> list[TopicPartition]:
+        """Every partition of every topic this member's transactions write to."""
+        ...
 
-    def commit_offsets_only(self, offsets: Mapping[TopicPartition, int]) -> None:
-        """A transaction with these offsets and no records, committed."""
+    def abort_writing(
+        self, records: Sequence[OutRecord], offsets: Mapping[TopicPartition, int]
+    ) -> None:
+        """A transaction that writes `records` and `offsets` (once the records are
+        delivered), then is aborted."""
         ...
 
 
-def anchor(
-    stable: Mapping[TopicPartition, int | None],
-    acked: Mapping[TopicPartition, int],
-    first_offset: Callable[[TopicPartition], int],
-    earliest: bool,
-) -> tuple[TopicPartition, int] | None:
-    """The partition (and offset) a transaction of offsets alone may name without moving
-    anything: see the module docstring for the order. None when no partition qualifies."""
-    for tp in sorted(stable):
-        offset = stable[tp]
-        if offset is not None and offset >= 0:
-            return tp, offset
-    for tp in sorted(acked):
-        return tp, acked[tp]
-    if earliest:
-        for tp in sorted(stable):
-            return tp, first_offset(tp)
-    return None
+def markers(partitions: Sequence[TopicPartition]) -> list[OutRecord]:
+    """One empty marker record per partition."""
+    return [OutRecord(t, None, b"", [(MARK_HEADER, b"abort")], None, p) for t, p in partitions]
 
 
-def complete_lost_commit(
-    side: OffsetsSide, acked: Mapping[TopicPartition, int], earliest: bool
-) -> bool:
-    """When some assigned partition's committed offset does not read back, commit offsets
-    alone (`anchor`) so this producer's lost transaction, if that is what holds them, is
-    completed. True when it committed."""
-    stable: dict[TopicPartition, int | None] = {}
+def abort_lost_transaction(side: LostTransactionSide) -> bool:
+    """When some assigned partition's committed offset does not read back, abort this
+    producer's lost transaction, if that is what holds them, everywhere it may have written
+    (module docstring). True when it aborted one."""
     stuck: list[TopicPartition] = []
     for tp in side.assigned():
         try:
-            stable[tp] = side.committed_now(tp, PROBE_S)
+            side.committed_now(tp, PROBE_S)
         except TransientTransportError:
             stuck.append(tp)
     if not stuck:
         return False
-    named = [f"{t}/{p}" for t, p in sorted(stuck)]
-    choice = anchor(stable, {tp: o for tp, o in acked.items() if tp in stuck}, side.first_offset,
-                    earliest)  # fmt: skip
-    if choice is None:
-        log.error(
-            "committed offsets do not read back and no partition has a known offset to commit "
-            "them with; if a transaction of this guard's id lost its markers, "
-            "kafka-transactions.sh find-hanging names it",
-            partitions=named,
-        )
-        return False
-    (topic, partition), offset = choice
+    written = side.written_partitions()
     log.warning(
-        "committed offsets do not read back (unstable); committing offsets alone to complete "
-        "a transaction of this producer the broker left open",
-        partitions=named,
-        anchor=f"{topic}/{partition}",
-        offset=offset,
+        "committed offsets do not read back (unstable); aborting a transaction of this "
+        "producer the broker left open, in every partition it may have written to",
+        partitions=[f"{t}/{p}" for t, p in sorted(stuck)],
+        written_partitions=len(written),
     )
-    side.commit_offsets_only({(topic, partition): offset})
+    # The offsets' value is never read: the transaction is aborted.
+    side.abort_writing(markers(written), {stuck[0]: 0})
     return True

@@ -113,6 +113,9 @@ class MemoryPipe:
     def cap_batch_bytes(self, limit: int) -> None:
         self.batch_cap = limit  # recorded for tests; the fake has no batches
 
+    def writes_to(self, topics: Sequence[str]) -> None:
+        pass  # the fake's transactions never lose their markers
+
     def begin(self) -> None:
         self._pending = []
 

@@ -24,7 +24,7 @@ from guard.transport.confluent.consumer import committed_consumer
 from guard.transport.confluent.errors import ErrorWatch, classify_error, translate
 from guard.transport.confluent.producer import ConfluentTxProducer
 from guard.transport.confluent.records import in_record
-from guard.transport.lost_commit import complete_lost_commit
+from guard.transport.lost_commit import abort_lost_transaction
 
 log = structlog.get_logger(__name__)
 
@@ -56,9 +56,9 @@ class ConfluentPipe:
         self._uncommitted = False
         self._first: dict[TopicPartition, int] = {}
         self._consumer_abandoned = False  # a call stuck in it: never call it again
-        # The offsets of this member's last commit, per partition owned since (forgotten on
-        # revoke): one may complete a transaction the broker left open (lost_commit.py).
-        self._acked: dict[TopicPartition, int] = {}
+        # The topics this member's transactions write to: a transaction the broker left open
+        # is aborted in all their partitions (lost_commit.py).
+        self._written: set[str] = set()
         # While partitions wait for a fetch position, look for unstable offsets at most this
         # often (a transaction a previous owner left open is aborted within its timeout).
         self._unset_check_s = max(settings.transaction_timeout_ms / 1000, 5.0)
@@ -79,10 +79,8 @@ class ConfluentPipe:
         self._rebalanced = True
         self._next_unset_check = time.monotonic() + self._unset_check_s
 
-    def _on_revoke(self, _consumer: Consumer, partitions: list[CTopicPartition]) -> None:
+    def _on_revoke(self, _consumer: Consumer, _partitions: list[CTopicPartition]) -> None:
         self._rebalanced = True
-        for tp in partitions:
-            self._acked.pop((tp.topic, tp.partition), None)
 
     def poll(self, max_records: int, timeout_ms: int) -> list[InRecord]:
         if self._uncommitted:
@@ -175,10 +173,15 @@ class ConfluentPipe:
     def begin(self) -> None:
         self._producer.begin()
 
+    def writes_to(self, topics: Sequence[str]) -> None:
+        self._written.update(topics)
+
     def send(self, record: OutRecord) -> None:
+        self._written.add(record.topic)
         self._producer.send(record)
 
     def send_many(self, records: Sequence[OutRecord]) -> None:
+        self._written.update({r.topic for r in records})
         self._producer.send_many(records)
 
     def cap_batch_bytes(self, limit: int) -> None:
@@ -186,7 +189,6 @@ class ConfluentPipe:
 
     def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         self._producer.commit(offsets, self._group_metadata())
-        self._acked.update(offsets)
         self._uncommitted = False
         self._first.clear()
 
@@ -219,7 +221,7 @@ class ConfluentPipe:
             try:
                 committed = self._read_committed(assigned)
             except TransientTransportError:
-                if not self._complete_lost_commit():
+                if not abort_lost_transaction(self):
                     raise
                 committed = self._read_committed(assigned)
             for tp in committed:
@@ -252,16 +254,11 @@ class ConfluentPipe:
         try:
             positions = translate("position", lambda: self._consumer.position(assigned))
             if any(tp.offset < 0 for tp in positions):
-                self._complete_lost_commit()
+                abort_lost_transaction(self)
         except TransientTransportError as exc:
             log.info("could not look for unstable offsets", error=str(exc))
 
-    def _complete_lost_commit(self) -> bool:
-        return complete_lost_commit(
-            self, self._acked, earliest=self.settings.auto_offset_reset == "earliest"
-        )
-
-    # lost_commit.OffsetsSide: what complete_lost_commit reads and commits through.
+    # lost_commit.LostTransactionSide: what abort_lost_transaction reads and writes through.
     def assigned(self) -> list[TopicPartition]:
         return [
             (tp.topic, tp.partition) for tp in translate("assignment", self._consumer.assignment)
@@ -275,17 +272,15 @@ class ConfluentPipe:
             raise classify_error("committed", read.error)
         return read.offset if read.offset >= 0 else None
 
-    def first_offset(self, tp: TopicPartition) -> int:
-        low, _high = translate(
-            "start offsets",
-            partial(self._consumer.get_watermark_offsets, CTopicPartition(*tp), self._timeout_s),
-        )
-        return int(low)
+    def written_partitions(self) -> list[TopicPartition]:
+        return [(t, p) for t in sorted(self._written) for p in range(self.partition_count(t) or 0)]
 
-    def commit_offsets_only(self, offsets: Mapping[TopicPartition, int]) -> None:
+    def abort_writing(
+        self, records: Sequence[OutRecord], offsets: Mapping[TopicPartition, int]
+    ) -> None:
         self._producer.begin()
-        self._producer.commit(offsets, self._group_metadata())
-        self._acked.update(offsets)
+        self._producer.send_many(records)
+        self._producer.abort_after_delivery(offsets, self._group_metadata())
 
     def partition_count(self, topic: str) -> int | None:
         return admin.partition_count(self._consumer, topic, self._timeout_s)

@@ -179,18 +179,36 @@ class ConfluentTxProducer:
             self._bounded("flush", lambda: producer.flush(wait_s), wait_s)
         self._raise_delivery_failure()
         if offsets:
-            positions = [CTopicPartition(t, p, o) for (t, p), o in offsets.items()]
-            step_s = self._limit.current_s
-            self._step(
-                "send offsets",
-                lambda: producer.send_offsets_to_transaction(positions, group_metadata, step_s),
-                step_s,
-            )
+            self._send_offsets(producer, offsets, group_metadata)
         step_s = self._limit.current_s
         self._step("commit transaction", lambda: producer.commit_transaction(step_s), step_s)
         self._raise_delivery_failure()
         self._in_transaction = False
         self._limit.committed()
+
+    def abort_after_delivery(
+        self, offsets: Mapping[TopicPartition, int], group_metadata: Any
+    ) -> None:
+        """Wait until what was sent is delivered, add `offsets`, then abort: the abort
+        markers reach every partition written to and the group's offsets (lost_commit.py)."""
+        producer = self._live()
+        left = self._bounded("flush", lambda: producer.flush(self._timeout_s))
+        if left:
+            raise TransientTransportError(f"flush: {left} records not delivered in time")
+        self._raise_delivery_failure()
+        self._send_offsets(producer, offsets, group_metadata)
+        self.abort()
+
+    def _send_offsets(
+        self, producer: Producer, offsets: Mapping[TopicPartition, int], group_metadata: Any
+    ) -> None:
+        positions = [CTopicPartition(t, p, o) for (t, p), o in offsets.items()]
+        step_s = self._limit.current_s
+        self._step(
+            "send offsets",
+            lambda: producer.send_offsets_to_transaction(positions, group_metadata, step_s),
+            step_s,
+        )
 
     def _raise_delivery_failure(self) -> None:
         if self._failed is not None:

@@ -13,7 +13,6 @@ from functools import partial
 from typing import Any
 
 import structlog
-from kafka import ConsumerRebalanceListener
 from kafka.structs import TopicPartition as KTopicPartition
 
 from guard.config.settings import KafkaSettings
@@ -24,23 +23,9 @@ from guard.transport.kafka_python.consumer import committed_consumer
 from guard.transport.kafka_python.errors import translate
 from guard.transport.kafka_python.producer import TxProducer
 from guard.transport.kafka_python.records import in_record
-from guard.transport.lost_commit import complete_lost_commit
+from guard.transport.lost_commit import abort_lost_transaction
 
 log = structlog.get_logger(__name__)
-
-
-class _ForgetRevoked(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Forgets the last committed offsets of partitions this member no longer owns."""
-
-    def __init__(self, acked: dict[TopicPartition, int]) -> None:
-        self.acked = acked
-
-    def on_partitions_revoked(self, revoked: Any) -> None:
-        for tp in revoked:
-            self.acked.pop((tp.topic, tp.partition), None)
-
-    def on_partitions_assigned(self, assigned: Any) -> None:
-        pass
 
 
 class KafkaPipe:
@@ -57,17 +42,16 @@ class KafkaPipe:
         # polled but not committed). The next poll rewinds first, whatever failed before, so
         # an uncommitted batch is never skipped.
         self._uncommitted = False
-        # The offsets of this member's last commit, per partition owned since (forgotten on
-        # revoke): one may complete a transaction the broker left open (lost_commit.py).
-        self._acked: dict[TopicPartition, int] = {}
+        # The topics this member's transactions write to: a transaction the broker left open
+        # is aborted in all their partitions (lost_commit.py).
+        self._written: set[str] = set()
         # While partitions wait for a fetch position, look for unstable offsets at most this
         # often (a transaction a previous owner left open is aborted within its timeout).
         self._unset_check_s = max(settings.transaction_timeout_ms / 1000, 5.0)
         self._next_unset_check = time.monotonic() + self._unset_check_s
 
     def subscribe(self, topics: Sequence[str]) -> None:
-        listener = _ForgetRevoked(self._acked)
-        translate("subscribe", lambda: self._consumer.subscribe(list(topics), listener=listener))
+        translate("subscribe", lambda: self._consumer.subscribe(list(topics)))
 
     def poll(self, max_records: int, timeout_ms: int) -> list[InRecord]:
         if self._uncommitted:
@@ -137,10 +121,15 @@ class KafkaPipe:
     def begin(self) -> None:
         self._producer.begin()
 
+    def writes_to(self, topics: Sequence[str]) -> None:
+        self._written.update(topics)
+
     def send(self, record: OutRecord) -> None:
+        self._written.add(record.topic)
         self._producer.send(record)
 
     def send_many(self, records: Sequence[OutRecord]) -> None:
+        self._written.update({r.topic for r in records})
         send = self._producer.send
         for record in records:
             send(record)
@@ -152,7 +141,6 @@ class KafkaPipe:
     def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         meta = translate("group metadata", self._consumer.group_metadata)
         self._producer.commit(offsets, meta)
-        self._acked.update(offsets)
         self._uncommitted = False
 
     def abort(self) -> None:
@@ -169,7 +157,7 @@ class KafkaPipe:
         try:
             read = [(tp, self._read_committed(tp)) for tp in assigned]
         except TransientTransportError:
-            if not self._complete_lost_commit():
+            if not abort_lost_transaction(self):
                 raise
             read = [(tp, self._read_committed(tp)) for tp in assigned]
         for tp, committed in read:
@@ -195,16 +183,11 @@ class KafkaPipe:
         if not self._consumer._subscription.missing_fetch_positions():
             return
         try:
-            self._complete_lost_commit()
+            abort_lost_transaction(self)
         except TransientTransportError as exc:
             log.info("could not look for unstable offsets", error=str(exc))
 
-    def _complete_lost_commit(self) -> bool:
-        return complete_lost_commit(
-            self, self._acked, earliest=self.settings.auto_offset_reset == "earliest"
-        )
-
-    # lost_commit.OffsetsSide: what complete_lost_commit reads and commits through.
+    # lost_commit.LostTransactionSide: what abort_lost_transaction reads and writes through.
     def assigned(self) -> list[TopicPartition]:
         return [
             (tp.topic, tp.partition) for tp in translate("assignment", self._consumer.assignment)
@@ -219,17 +202,17 @@ class KafkaPipe:
         )
         return committed
 
-    def first_offset(self, tp: TopicPartition) -> int:
-        ktp = KTopicPartition(*tp)
-        starts = translate(
-            "start offsets",
-            partial(self._consumer.beginning_offsets, [ktp], timeout_ms=self._timeout_ms),
-        )
-        return int(starts[ktp])
+    def written_partitions(self) -> list[TopicPartition]:
+        return [(t, p) for t in sorted(self._written) for p in range(self.partition_count(t) or 0)]
 
-    def commit_offsets_only(self, offsets: Mapping[TopicPartition, int]) -> None:
+    def abort_writing(
+        self, records: Sequence[OutRecord], offsets: Mapping[TopicPartition, int]
+    ) -> None:
         self._producer.begin()
-        self.commit(offsets)
+        for record in records:
+            self._producer.send(record)
+        meta = translate("group metadata", self._consumer.group_metadata)
+        self._producer.abort_after_delivery(offsets, meta)
 
     def partition_count(self, topic: str) -> int | None:
         parts = translate("metadata", lambda: self._consumer.partitions_for_topic(topic))

@@ -173,21 +173,34 @@ class TxProducer:
         self, offsets: Mapping[TopicPartition, int] | None = None, group_metadata: Any = None
     ) -> None:
         """Commit what was sent since `begin`, with consumed `offsets` when given."""
+        self._deliver(offsets, group_metadata)
+        tm = self._producer._transaction_manager
+        self._bounded("commit transaction", tm.begin_commit)
+        self._futures = []
+        self._limit.committed()
+
+    def abort_after_delivery(
+        self, offsets: Mapping[TopicPartition, int], group_metadata: Any
+    ) -> None:
+        """Wait until what was sent is delivered, add `offsets`, then abort: the abort
+        markers reach every partition written to and the group's offsets (lost_commit.py)."""
+        self._deliver(offsets, group_metadata)
+        self.abort()
+
+    def _deliver(self, offsets: Mapping[TopicPartition, int] | None, group_metadata: Any) -> None:
+        """Flush what was sent (failures raised), then send `offsets` into the transaction."""
         self._step("flush", self._flush)
         for topic, fut in self._futures:
             if fut.failed():
                 raise classify(f"send to {topic}", fut.exception, topic) from fut.exception
-        tm = self._producer._transaction_manager
         if offsets:
+            tm = self._producer._transaction_manager
             koffsets = {
                 KTopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()
             }
             self._bounded(
                 "send offsets", lambda: tm.send_offsets_to_transaction(koffsets, group_metadata)
             )
-        self._bounded("commit transaction", tm.begin_commit)
-        self._futures = []
-        self._limit.committed()
 
     def abort(self) -> None:
         self._futures = []
