@@ -71,12 +71,14 @@ def markers(partitions: Sequence[TopicPartition]) -> list[OutRecord]:
     return [OutRecord(t, None, b"", [(MARK_HEADER, b"abort")], None, p) for t, p in partitions]
 
 
-def abort_lost_transaction(side: LostTransactionSide) -> bool:
-    """When some assigned partition's committed offset does not read back, abort this
-    producer's lost transaction, if that is what holds them, everywhere it may have written
-    (module docstring). True when it aborted one."""
+def abort_lost_transaction(
+    side: LostTransactionSide, partitions: Sequence[TopicPartition] | None = None
+) -> bool:
+    """When the committed offset of some of `partitions` (default: every assigned one) does
+    not read back, abort this producer's lost transaction, if that is what holds them,
+    everywhere it may have written (module docstring). True when it aborted one."""
     stuck: list[TopicPartition] = []
-    for tp in side.assigned():
+    for tp in side.assigned() if partitions is None else partitions:
         try:
             side.committed_now(tp, PROBE_S)
         except TransientTransportError:

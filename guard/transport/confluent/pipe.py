@@ -253,8 +253,9 @@ class ConfluentPipe:
             return
         try:
             positions = translate("position", lambda: self._consumer.position(assigned))
-            if any(tp.offset < 0 for tp in positions):
-                abort_lost_transaction(self)
+            unset = [(tp.topic, tp.partition) for tp in positions if tp.offset < 0]
+            if unset:
+                abort_lost_transaction(self, unset)
         except TransientTransportError as exc:
             log.info("could not look for unstable offsets", error=str(exc))
 

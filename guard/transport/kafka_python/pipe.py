@@ -180,10 +180,14 @@ class KafkaPipe:
         if now < self._next_unset_check:
             return
         self._next_unset_check = now + self._unset_check_s
-        if not self._consumer._subscription.missing_fetch_positions():
+        unset = [
+            (tp.topic, tp.partition)
+            for tp in self._consumer._subscription.missing_fetch_positions()
+        ]
+        if not unset:
             return
         try:
-            abort_lost_transaction(self)
+            abort_lost_transaction(self, unset)
         except TransientTransportError as exc:
             log.info("could not look for unstable offsets", error=str(exc))
 
