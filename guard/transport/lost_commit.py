@@ -23,7 +23,8 @@ written, its records and offsets are aborted together (the marker records too: r
 readers never see them), and its batch is processed again from the committed offsets, as after
 any abort. The producer is new or between transactions, so none of its own transactions is
 legitimately open; another member's open transaction is untouched (its markers come from its
-own producer id).
+own producer id). A read that fails while the partition's leader does not answer either is an
+outage, the retry loop's business: nothing is aborted then.
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ class LostTransactionSide(Protocol):
     def committed_now(self, tp: TopicPartition, timeout_s: float) -> int | None:
         """The committed offset (None: none); raises TransientTransportError when the read
         does not answer within `timeout_s` (unstable, or the broker is away)."""
+        ...
+
+    def leader_answers(self, tp: TopicPartition, timeout_s: float) -> bool:
+        """Whether `tp`'s leader answers (its offsets) within `timeout_s`: when it does not,
+        the broker is away and a committed read failing says nothing of unstable offsets."""
         ...
 
     def written_partitions(self) -> list[TopicPartition]:
@@ -83,7 +89,7 @@ def abort_lost_transaction(
             side.committed_now(tp, PROBE_S)
         except TransientTransportError:
             stuck.append(tp)
-    if not stuck:
+    if not stuck or not side.leader_answers(stuck[0], PROBE_S):
         return False
     written = side.written_partitions()
     log.warning(

@@ -16,9 +16,12 @@ WRITTEN = [("a.valid", 0), ("a.valid", 1), ("a.quarantine", 0)]
 class FakeSide:
     """Assigned partitions, of which `stuck` do not read back; records what is aborted."""
 
-    def __init__(self, assigned: list[TopicPartition], stuck: set[TopicPartition]) -> None:
+    def __init__(
+        self, assigned: list[TopicPartition], stuck: set[TopicPartition], broker_up: bool = True
+    ) -> None:
         self._assigned = assigned
         self.stuck = stuck
+        self.broker_up = broker_up
         self.aborted: list[tuple[list[OutRecord], dict[TopicPartition, int]]] = []
 
     def assigned(self) -> list[TopicPartition]:
@@ -28,6 +31,9 @@ class FakeSide:
         if tp in self.stuck:
             raise TransientTransportError("committed: _TIMED_OUT")
         return 5
+
+    def leader_answers(self, tp: TopicPartition, timeout_s: float) -> bool:
+        return self.broker_up
 
     def written_partitions(self) -> list[TopicPartition]:
         return WRITTEN
@@ -57,3 +63,9 @@ def test_the_abort_writes_one_marker_record_to_every_partition_written_to() -> N
     [(records, _)] = side.aborted
     assert [(r.topic, r.partition) for r in records] == WRITTEN
     assert all(r.headers == [(MARK_HEADER, b"abort")] for r in records)
+
+
+def test_reads_failing_while_the_leaders_do_not_answer_either_are_an_outage_not_aborted() -> None:
+    side = FakeSide([A0, A1], stuck={A0, A1}, broker_up=False)
+    assert abort_lost_transaction(side) is False
+    assert side.aborted == []

@@ -273,6 +273,16 @@ class ConfluentPipe:
             raise classify_error("committed", read.error)
         return read.offset if read.offset >= 0 else None
 
+    def leader_answers(self, tp: TopicPartition, timeout_s: float) -> bool:
+        try:
+            translate(
+                "end offsets",
+                partial(self._consumer.get_watermark_offsets, CTopicPartition(*tp), timeout_s),
+            )
+        except TransientTransportError:
+            return False
+        return True
+
     def written_partitions(self) -> list[TopicPartition]:
         return [(t, p) for t in sorted(self._written) for p in range(self.partition_count(t) or 0)]
 

@@ -206,6 +206,17 @@ class KafkaPipe:
         )
         return committed
 
+    def leader_answers(self, tp: TopicPartition, timeout_s: float) -> bool:
+        ktp = KTopicPartition(*tp)
+        try:
+            translate(
+                "end offsets",
+                partial(self._consumer.end_offsets, [ktp], timeout_ms=int(timeout_s * 1000)),
+            )
+        except TransientTransportError:
+            return False
+        return True
+
     def written_partitions(self) -> list[TopicPartition]:
         return [(t, p) for t in sorted(self._written) for p in range(self.partition_count(t) or 0)]
 
