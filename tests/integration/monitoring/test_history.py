@@ -48,7 +48,9 @@ def test_a_second_instance_and_the_history_command_see_every_window_summary(
     produce(bootstrap, source, stream(3000, seed=5), 1, int(time.time() * 1000))
     first = MonitoringObserver(settings, registry)
     first.start()
-    GuardService(settings, registry, lambda: open_pipe(settings.kafka), [first]).run(idle_timeout=3)
+    GuardService(settings, registry, lambda: open_pipe(settings.kafka), [first]).run(
+        max_records=3000, idle_timeout=120
+    )
 
     second_cfg = json.loads(json.dumps(config))
     second_cfg["kafka"]["instance_id"] = "b"

@@ -114,7 +114,9 @@ def test_two_instances_in_one_group_merge_to_the_profile_one_instance_sees(
     registry = load_registry(schemas)
     observer = MonitoringObserver(solo, registry)
     observer.start()
-    build_service(solo, registry, observers=[observer]).run(idle_timeout=3)
+    build_service(solo, registry, observers=[observer]).run(
+        max_records=len(values), idle_timeout=120
+    )
 
     # One window for the whole run, never closed: the open windows are the whole state.
     pair_slots = current_windows(read_profiles(GuardSettings(**pair)).profiles.values())

@@ -77,7 +77,7 @@ def test_a_shift_mid_window_is_alerted_within_its_delay(
     observer = MonitoringObserver(settings, registry)
     observer.start()
     GuardService(settings, registry, lambda: open_pipe(settings.kafka), [observer]).run(
-        idle_timeout=3
+        max_records=TOTAL, idle_timeout=120
     )
 
     events = [
