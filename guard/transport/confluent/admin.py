@@ -31,6 +31,17 @@ def partition_count(client: Any, topic: str, timeout_s: float) -> int | None:
     return len(found.partitions)
 
 
+def brokers_answer(settings: KafkaSettings, timeout_s: float) -> bool:
+    """Whether the cluster answers a metadata request from a new client within `timeout_s`
+    (telling a client of ours that stopped getting answers from an outage)."""
+    try:
+        admin = translate("create admin client", lambda: AdminClient(config.admin(settings)))
+        translate("metadata", lambda: admin.list_topics(timeout=timeout_s))
+    except TransientTransportError:
+        return False
+    return True
+
+
 def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str, TopicFacts]:
     """Partition counts and `max.message.bytes` of the topics that exist, read from the
     broker (a metadata request and DescribeConfigs), not from a client's cache."""

@@ -16,7 +16,7 @@ from confluent_kafka import Consumer, KafkaError, Message
 from confluent_kafka import TopicPartition as CTopicPartition
 
 from guard.config.settings import KafkaSettings
-from guard.errors import TransientTransportError
+from guard.errors import RejoinRequiredError, TransientTransportError
 from guard.transport.base import InRecord, OutRecord, TopicPartition
 from guard.transport.confluent import admin
 from guard.transport.confluent.bounded import StuckCallError, call_bounded
@@ -24,7 +24,7 @@ from guard.transport.confluent.consumer import committed_consumer
 from guard.transport.confluent.errors import ErrorWatch, classify_error, translate
 from guard.transport.confluent.producer import ConfluentTxProducer
 from guard.transport.confluent.records import in_record
-from guard.transport.lost_commit import abort_lost_transaction
+from guard.transport.lost_commit import PROBE_S, abort_lost_transaction
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +56,7 @@ class ConfluentPipe:
         self._uncommitted = False
         self._first: dict[TopicPartition, int] = {}
         self._consumer_abandoned = False  # a call stuck in it: never call it again
+        self._rejoin_due: RejoinRequiredError | None = None  # found by an abort's rewind
         # The topics this member's transactions write to: a transaction the broker left open
         # is aborted in all their partitions (lost_commit.py).
         self._written: set[str] = set()
@@ -83,6 +84,8 @@ class ConfluentPipe:
         self._rebalanced = True
 
     def poll(self, max_records: int, timeout_ms: int) -> list[InRecord]:
+        if self._rejoin_due is not None:
+            raise self._rejoin_due
         if self._uncommitted:
             self._rewind()
         self._rebalanced = False
@@ -209,7 +212,13 @@ class ConfluentPipe:
 
     def abort(self) -> None:
         self._producer.abort()
-        self._rewind()
+        self._uncommitted = True  # if this rewind fails, the next poll's does it
+        try:
+            self._rewind()
+        except RejoinRequiredError as exc:
+            # An abort only reports transient failures: the next poll asks for new clients.
+            self._rejoin_due = exc
+            raise TransientTransportError(str(exc)) from exc
 
     def _rewind(self) -> None:
         """Seek every assigned partition back to its committed offset, once the producer is
@@ -220,10 +229,18 @@ class ConfluentPipe:
         if assigned:
             try:
                 committed = self._read_committed(assigned)
-            except TransientTransportError:
-                if not abort_lost_transaction(self):
+            except TransientTransportError as exc:
+                if abort_lost_transaction(self):
+                    committed = self._read_committed(assigned)
+                elif admin.brokers_answer(self.settings, PROBE_S):
+                    # Seen after a broker restarted in place: this consumer's reads of the
+                    # committed offsets timed out for good while a new client read them at
+                    # once. New clients, not the outage budget spent waiting on this one.
+                    raise RejoinRequiredError(
+                        f"{exc}; the brokers answer a new client: replacing this consumer"
+                    ) from exc
+                else:
                     raise
-                committed = self._read_committed(assigned)
             for tp in committed:
                 if tp.error is not None:
                     raise classify_error("committed", tp.error)
