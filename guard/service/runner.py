@@ -36,7 +36,7 @@ from guard.quarantine.trust import EnvelopeTrust
 from guard.routing.router import RoutedBatch, RoutePlan, Router, RoutingStats, merge_routed
 from guard.service.probe import NULL_PROBE, LoopProbe
 from guard.service.rejoin import RejoinPolicy
-from guard.service.targets import Describe, TargetWatch
+from guard.service.targets import Describe, TargetWatch, target_topics
 from guard.service.topics import output_topics, source_partitions
 from guard.service.transaction import BatchObserver, Transaction
 from guard.service.watchdog import Stall, StepTracker, StopFlag, Watchdog, exit_process
@@ -208,9 +208,7 @@ class GuardService:
             with self.tracker.doing("ensure topics"):
                 self.pipe.ensure_topics(wanted, configs)  # quarantine retention set here
         router = build_router(self.settings, self.validators)
-        self.pipe.writes_to(
-            sorted({t for p in router.plans.values() for t in (p.valid_topic, p.quarantine_topic)})
-        )
+        self.pipe.writes_to(target_topics(router))
         with self.tracker.doing("describe targets"):
             self._targets.refresh(router, self.pipe)
         with self.tracker.doing("subscribe"):

@@ -51,9 +51,7 @@ class TargetWatch:
     def refresh(self, router: Router, pipe: Pipe) -> None:
         """Re-read every target and update the router's plans: partition counts and size
         limits (and re-create missing targets)."""
-        targets = sorted(
-            {t for p in router.plans.values() for t in (p.valid_topic, p.quarantine_topic)}
-        )
+        targets = target_topics(router)
         facts = self._read(targets, pipe)
         missing = {t: self.wanted[t] for t in targets if t not in facts and t in self.wanted}
         if missing and self.create_topics:
@@ -121,3 +119,8 @@ class TargetWatch:
                 limits=dict(self._refused_below),
             )
         return lowered
+
+
+def target_topics(router: Router) -> list[str]:
+    """The valid and quarantine topics of every source, sorted."""
+    return sorted({t for p in router.plans.values() for t in (p.valid_topic, p.quarantine_topic)})

@@ -29,11 +29,13 @@ outage, the retry loop's business: nothing is aborted then.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 import structlog
 
+from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
 from guard.transport.base import OutRecord, TopicPartition
 
@@ -101,3 +103,36 @@ def abort_lost_transaction(
     # The offsets' value is never read: the transaction is aborted.
     side.abort_writing(markers(written), {stuck[0]: 0})
     return True
+
+
+def every_partition(
+    topics: Iterable[str], partition_count: Callable[[str], int | None]
+) -> list[TopicPartition]:
+    """Each partition of `topics` (in topic order), for `written_partitions`."""
+    return [(t, p) for t in sorted(topics) for p in range(partition_count(t) or 0)]
+
+
+class UnsetPositionLook:
+    """While polls find nothing, partitions still without a fetch position long after their
+    assignment may wait on unstable offsets: look (`abort_lost_transaction`) at most once per
+    transaction timeout (at least 5 s; a transaction a previous owner left open is aborted
+    within it). Only a look: a broker away fails it, and the poll goes on as before."""
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self.every_s = max(settings.transaction_timeout_ms / 1000, 5.0)
+        self.postpone()
+
+    def postpone(self) -> None:
+        """The next look waits a whole period (after an assignment)."""
+        self._next = time.monotonic() + self.every_s
+
+    def maybe(self, side: LostTransactionSide, unset: Callable[[], list[TopicPartition]]) -> None:
+        if time.monotonic() < self._next:
+            return
+        self.postpone()
+        try:
+            partitions = unset()
+            if partitions:
+                abort_lost_transaction(side, partitions)
+        except TransientTransportError as exc:
+            log.info("could not look for unstable offsets", error=str(exc))

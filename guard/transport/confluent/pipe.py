@@ -7,7 +7,6 @@ commits or stores offsets by itself.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from functools import partial
 
@@ -24,7 +23,12 @@ from guard.transport.confluent.consumer import committed_consumer
 from guard.transport.confluent.errors import ErrorWatch, classify_error, translate
 from guard.transport.confluent.producer import ConfluentTxProducer
 from guard.transport.confluent.records import in_record
-from guard.transport.lost_commit import PROBE_S, abort_lost_transaction
+from guard.transport.lost_commit import (
+    PROBE_S,
+    UnsetPositionLook,
+    abort_lost_transaction,
+    every_partition,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -60,10 +64,7 @@ class ConfluentPipe:
         # The topics this member's transactions write to: a transaction the broker left open
         # is aborted in all their partitions (lost_commit.py).
         self._written: set[str] = set()
-        # While partitions wait for a fetch position, look for unstable offsets at most this
-        # often (a transaction a previous owner left open is aborted within its timeout).
-        self._unset_check_s = max(settings.transaction_timeout_ms / 1000, 5.0)
-        self._next_unset_check = time.monotonic() + self._unset_check_s
+        self._unset_look = UnsetPositionLook(settings)
 
     def subscribe(self, topics: Sequence[str]) -> None:
         translate(
@@ -78,7 +79,7 @@ class ConfluentPipe:
 
     def _on_assign(self, _consumer: Consumer, _partitions: list[CTopicPartition]) -> None:
         self._rebalanced = True
-        self._next_unset_check = time.monotonic() + self._unset_check_s
+        self._unset_look.postpone()
 
     def _on_revoke(self, _consumer: Consumer, _partitions: list[CTopicPartition]) -> None:
         self._rebalanced = True
@@ -100,7 +101,7 @@ class ConfluentPipe:
                     msgs += translate("poll", lambda: self._consumer.consume(max_records - 1, 0))
         self._watch.raise_if_rejected("poll")  # error_cb ran inside the poll
         if not msgs:
-            self._check_unset_positions()
+            self._unset_look.maybe(self, self._unset_positions)
         out = [in_record(m) for m in msgs if self._is_record(m)]
         for r in out:
             self._first.setdefault((r.topic, r.partition), r.offset)
@@ -257,24 +258,12 @@ class ConfluentPipe:
     def _read_committed(self, tps: list[CTopicPartition]) -> list[CTopicPartition]:
         return translate("committed", lambda: self._consumer.committed(tps, self._timeout_s))
 
-    def _check_unset_positions(self) -> None:
-        """A poll found nothing: partitions still without a fetch position long after their
-        assignment may wait on unstable offsets (lost_commit.py); look, now and then. Only a
-        look: a broker away fails it, and the poll goes on as before."""
-        now = time.monotonic()
-        if now < self._next_unset_check:
-            return
-        self._next_unset_check = now + self._unset_check_s
+    def _unset_positions(self) -> list[TopicPartition]:
         assigned = translate("assignment", self._consumer.assignment)
         if not assigned:
-            return
-        try:
-            positions = translate("position", lambda: self._consumer.position(assigned))
-            unset = [(tp.topic, tp.partition) for tp in positions if tp.offset < 0]
-            if unset:
-                abort_lost_transaction(self, unset)
-        except TransientTransportError as exc:
-            log.info("could not look for unstable offsets", error=str(exc))
+            return []
+        positions = translate("position", lambda: self._consumer.position(assigned))
+        return [(tp.topic, tp.partition) for tp in positions if tp.offset < 0]
 
     # lost_commit.LostTransactionSide: what abort_lost_transaction reads and writes through.
     def assigned(self) -> list[TopicPartition]:
@@ -301,7 +290,7 @@ class ConfluentPipe:
         return True
 
     def written_partitions(self) -> list[TopicPartition]:
-        return [(t, p) for t in sorted(self._written) for p in range(self.partition_count(t) or 0)]
+        return every_partition(self._written, self.partition_count)
 
     def abort_writing(
         self, records: Sequence[OutRecord], offsets: Mapping[TopicPartition, int]

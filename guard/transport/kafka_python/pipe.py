@@ -7,7 +7,6 @@ never auto-commits.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -23,7 +22,11 @@ from guard.transport.kafka_python.consumer import committed_consumer
 from guard.transport.kafka_python.errors import translate
 from guard.transport.kafka_python.producer import TxProducer
 from guard.transport.kafka_python.records import in_record
-from guard.transport.lost_commit import abort_lost_transaction
+from guard.transport.lost_commit import (
+    UnsetPositionLook,
+    abort_lost_transaction,
+    every_partition,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -45,10 +48,7 @@ class KafkaPipe:
         # The topics this member's transactions write to: a transaction the broker left open
         # is aborted in all their partitions (lost_commit.py).
         self._written: set[str] = set()
-        # While partitions wait for a fetch position, look for unstable offsets at most this
-        # often (a transaction a previous owner left open is aborted within its timeout).
-        self._unset_check_s = max(settings.transaction_timeout_ms / 1000, 5.0)
-        self._next_unset_check = time.monotonic() + self._unset_check_s
+        self._unset_look = UnsetPositionLook(settings)
 
     def subscribe(self, topics: Sequence[str]) -> None:
         translate("subscribe", lambda: self._consumer.subscribe(list(topics)))
@@ -65,7 +65,7 @@ class KafkaPipe:
             out.extend(in_record(r) for r in records)
         self._uncommitted = bool(out)
         if not out:
-            self._check_unset_positions()
+            self._unset_look.maybe(self, self._unset_positions)
         return out
 
     def has_assignment(self) -> bool:
@@ -172,24 +172,9 @@ class KafkaPipe:
         )
         return committed
 
-    def _check_unset_positions(self) -> None:
-        """A poll found nothing: partitions still without a fetch position long after the
-        last look may wait on unstable offsets (lost_commit.py); look, now and then. Only a
-        look: a broker away fails it, and the poll goes on as before."""
-        now = time.monotonic()
-        if now < self._next_unset_check:
-            return
-        self._next_unset_check = now + self._unset_check_s
-        unset = [
-            (tp.topic, tp.partition)
-            for tp in self._consumer._subscription.missing_fetch_positions()
-        ]
-        if not unset:
-            return
-        try:
-            abort_lost_transaction(self, unset)
-        except TransientTransportError as exc:
-            log.info("could not look for unstable offsets", error=str(exc))
+    def _unset_positions(self) -> list[TopicPartition]:
+        missing = self._consumer._subscription.missing_fetch_positions()
+        return [(tp.topic, tp.partition) for tp in missing]
 
     # lost_commit.LostTransactionSide: what abort_lost_transaction reads and writes through.
     def assigned(self) -> list[TopicPartition]:
@@ -218,7 +203,7 @@ class KafkaPipe:
         return True
 
     def written_partitions(self) -> list[TopicPartition]:
-        return [(t, p) for t in sorted(self._written) for p in range(self.partition_count(t) or 0)]
+        return every_partition(self._written, self.partition_count)
 
     def abort_writing(
         self, records: Sequence[OutRecord], offsets: Mapping[TopicPartition, int]
