@@ -7,11 +7,12 @@ commits or stores offsets by itself.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from functools import partial
 
 import structlog
-from confluent_kafka import Consumer, KafkaError, Message
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message
 from confluent_kafka import TopicPartition as CTopicPartition
 
 from guard.config.settings import KafkaSettings
@@ -36,6 +37,8 @@ log = structlog.get_logger(__name__)
 # lock, which a stuck coordinator request may hold (docs/reliability.md, cluster scenarios):
 # still running after this long, the consumer is abandoned.
 _GROUP_METADATA_BOUND_S = 5.0
+# How long a dynamic member's close waits for its revoke after unsubscribing (leaving).
+_LEAVE_S = 5.0
 
 
 class ConfluentPipe:
@@ -311,8 +314,27 @@ class ConfluentPipe:
 
     def close(self) -> None:
         try:
-            # A static member does not leave the group: its restart gets the same partitions.
             if not self._consumer_abandoned:
-                self._consumer.close()
+                self._let_go_of_consumer()
         finally:
             self._producer.close()
+
+    def _let_go_of_consumer(self) -> None:
+        """Free the consumer without `close()`. That serves a final revoke through
+        confluent-kafka's rebalance callback, which holds the interpreter lock while librdkafka
+        may wait for ever inside it (librdkafka issues 4041 and 4884): seen here as an idle
+        member's SIGTERM freezing the whole process. Freed, the handle is destroyed without a
+        consumer close and without the lock. A static member does not leave the group anyway
+        (its restart gets the same partitions); a dynamic one leaves by unsubscribing first,
+        its revoke served by a poll like any rebalance's, so the group moves on at once."""
+        if self.settings.group_instance_id() is None:
+            try:
+                held = bool(self._consumer.assignment())
+                self._consumer.unsubscribe()
+                self._rebalanced = False
+                deadline = time.monotonic() + min(self._timeout_s, _LEAVE_S)
+                while held and not self._rebalanced and time.monotonic() < deadline:
+                    self._consumer.poll(0.1)
+            except (KafkaException, RuntimeError) as exc:  # freed below all the same
+                log.warning("leaving the group failed", error=str(exc))
+        del self._consumer
