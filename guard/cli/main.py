@@ -98,4 +98,11 @@ _register()
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    finally:  # SystemExit included: click ends every command with it
+        # Imported by `guard run` only (this module imports lazily): bound the interpreter's
+        # exit, whose client destructors can block (guard/service/last_resort.py).
+        last_resort = sys.modules.get("guard.service.last_resort")
+        if last_resort is not None:
+            last_resort.arm_exit()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from guard.cli.early_signals import EarlySignals
 from guard.cli.options import config_option
 
 
@@ -25,11 +26,22 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
     retry.max_rejoins rejoins (fenced, or no progress while records wait) in
     retry.rejoin_window_s.
     """
+    early = EarlySignals().install()  # before the heavy imports below: see early_signals
+    try:
+        _run(config_path, max_records, idle_timeout, early)
+    finally:
+        early.restore()
+
+
+def _run(
+    config_path: Path, max_records: int | None, idle_timeout: float | None, early: EarlySignals
+) -> None:
     import structlog
 
     from guard.contracts import load_registry
     from guard.errors import ConfigError
     from guard.logs import configure_logging
+    from guard.service import last_resort
     from guard.service.build import build_service
     from guard.service.health import Health
     from guard.service.metrics import MetricsServer, ServiceMetrics
@@ -66,6 +78,8 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
     service = build_service(settings, registry, observers=observers, probe=probe)
     # Signals first: a SIGTERM during start-up (a slow broker) must stop the run, too.
     service.install_signal_handlers()
+    if early.reason is not None:  # one came while this process was still starting
+        service.request_stop(early.reason)
     service.start_watchdog()
     server = None
     if m.port is not None:
@@ -83,6 +97,7 @@ def run(config_path: Path, max_records: int | None, idle_timeout: float | None) 
     finally:
         if server is not None:
             server.close()
+        last_resort.bound_exit(settings.service.stop_grace_s)
     stats = summary.stats
     log.info(
         "stopped",

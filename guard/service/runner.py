@@ -174,7 +174,10 @@ class GuardService:
         def handler(signum: int, _frame: FrameType | None) -> None:
             # Only set a flag: the handler runs between two bytecodes of the main thread,
             # maybe inside kafka-python or a lock; logging or locking here could deadlock.
+            # (Arming the last resort takes no Python lock: a syscall and faulthandler's C.)
             stop.set(signal.Signals(signum).name)
+            if self._watchdog is not None:
+                self._watchdog.notice_stop()
 
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
@@ -183,7 +186,13 @@ class GuardService:
         """Watch the loop from a daemon thread (the `guard run` process does this)."""
         service = self.settings.service
         self._watchdog = Watchdog(
-            self.tracker, self._stop, service.stall_timeout_s, service.stop_grace_s, on_stall
+            self.tracker,
+            self._stop,
+            service.stall_timeout_s,
+            service.stop_grace_s,
+            on_stall,
+            # The lock-free timers end the whole process: only with the exiting default.
+            last_resort=on_stall is exit_process,
         )
         self._watchdog.start()
         return self._watchdog
@@ -290,6 +299,8 @@ class GuardService:
             # Closing counts as stopping: with a watchdog, a close that hangs (a dead broker)
             # ends the process after service.stop_grace_s instead of holding it.
             self._stop.set("closing")
+            if self._watchdog is not None:  # on this thread, before a close that may freeze
+                self._watchdog.notice_stop()
             try:
                 if self._pipe is not None:  # the factory itself may have failed
                     with self.tracker.doing("close"):

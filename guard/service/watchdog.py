@@ -21,19 +21,17 @@ bytecodes of the main thread, so it takes no lock, logs nothing and calls no cli
 
 from __future__ import annotations
 
+import json
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-import structlog
-
+from guard.service import last_resort
 from guard.transport.base import InRecord
-
-log = structlog.get_logger(__name__)
 
 EXIT_STALLED = 3  # same as a broker failure retrying could not fix (guard/cli/main.py)
 
@@ -126,24 +124,24 @@ class Stall:
     in_flight: list[dict[str, object]]
     resume_at: dict[str, int]
 
-    def log(self) -> None:
-        log.critical(
-            "watchdog: the service loop is stuck; exiting",
-            cause=self.cause,
-            step=self.step,
-            held_s=round(self.held_s, 1),
-            in_flight=self.in_flight,
-            resume_at=self.resume_at,
-            exit_code=EXIT_STALLED,
-        )
-
 
 def exit_process(stall: Stall) -> None:
-    """The default action: one fatal log line, then exit 3 at once (the loop cannot be
-    trusted to unwind: it is stuck inside a client)."""
-    stall.log()
+    """The default action: one fatal line, then exit 3 at once (the loop cannot be trusted
+    to unwind: it is stuck inside a client). The line is written straight to fd 2, not
+    through structlog or sys.stderr: a thread frozen inside a write may hold their locks."""
+    line = {
+        "event": "watchdog: the service loop is stuck; exiting",
+        "cause": stall.cause,
+        "step": stall.step,
+        "held_s": round(stall.held_s, 1),
+        "in_flight": stall.in_flight,
+        "resume_at": stall.resume_at,
+        "exit_code": EXIT_STALLED,
+        "level": "critical",
+        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    }
     try:
-        sys.stderr.flush()
+        os.write(2, (json.dumps(line, default=str) + "\n").encode())
     finally:
         os._exit(EXIT_STALLED)
 
@@ -159,6 +157,7 @@ class Watchdog:
         stop_grace_s: float,
         on_stall: Callable[[Stall], None] = exit_process,
         clock: Callable[[], float] = time.monotonic,
+        last_resort: bool = False,
     ) -> None:
         self.tracker = tracker
         self.stop = stop
@@ -170,6 +169,9 @@ class Watchdog:
         # interval, so a stop that cannot finish exits within service.stop_grace_s.
         self.interval = min(0.1, stall_timeout_s / 10, stop_grace_s / 10)
         self._stop_seen_at: float | None = None
+        # Arm last_resort's lock-free timers when a stop is seen (the `guard run` process only).
+        self.last_resort = last_resort
+        self._armed = False
         self._done = threading.Event()  # set only by the loop thread, never by a handler
         self._thread = threading.Thread(target=self._watch, name="guard-watchdog", daemon=True)
 
@@ -179,6 +181,20 @@ class Watchdog:
     def close(self) -> None:
         self._done.set()
         self._thread.join(timeout=5)
+        if self._armed:
+            last_resort.disarm()
+            self._armed = False
+
+    def notice_stop(self) -> None:
+        """A stop was requested: start the grace, and arm the last resort (once). Called by
+        the watchdog thread, and by the loop's thread itself (the signal handler, the close)
+        before anything that could freeze it: a thread frozen holding the interpreter lock
+        would keep the watchdog thread from ever arming it."""
+        if self._stop_seen_at is None:
+            self._stop_seen_at = self.clock()
+        if self.last_resort and not self._armed:
+            self._armed = True
+            last_resort.arm(self.stop_grace_s - (self.clock() - self._stop_seen_at))
 
     def check(self) -> Stall | None:
         """One look at the loop; the Stall to act on, if any."""
@@ -216,3 +232,5 @@ class Watchdog:
             if stall is not None:
                 self.on_stall(stall)
                 return
+            if self._stop_seen_at is not None:
+                self.notice_stop()

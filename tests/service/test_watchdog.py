@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Mapping
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from guard.config.settings import GuardSettings
 from guard.contracts import load_registry
 from guard.demo.samples import sample_stream
-from guard.service import GuardService, build_service
+from guard.service import GuardService, build_service, last_resort
 from guard.service.watchdog import InFlight, Stall, StepTracker, StopFlag, Watchdog
 from guard.transport.base import InRecord, TopicPartition
 from guard.transport.memory import MemoryBroker, MemoryPipe
@@ -245,3 +246,39 @@ def test_records_polled_but_never_committed_are_reported_as_no_progress() -> Non
     [stall] = stalls
     assert stall.cause == "no-progress" and stall.held_s > STALL_S
     assert stall.in_flight and stall.resume_at == {}
+
+
+def test_the_last_resort_timer_is_armed_when_a_stop_is_seen_and_disarmed_on_close() -> None:
+    """With `last_resort` (the `guard run` process), a stop arms the kernel's SIGALRM for the
+    grace plus a margin, so even a frozen interpreter ends; a stop done in time disarms it."""
+    grace = 5000.0  # far above any alarm pytest-timeout may have set in this process
+    saved = signal.getitimer(signal.ITIMER_REAL)
+    stop = StopFlag()
+    dog = Watchdog(StepTracker(), stop, 9000.0, grace, on_stall=lambda _s: None, last_resort=True)
+    dog.start()
+    try:
+        stop.set("SIGTERM")
+        deadline = time.monotonic() + 60
+        while (left := signal.getitimer(signal.ITIMER_REAL)[0]) <= grace - 60:
+            assert time.monotonic() < deadline, "never armed"
+            time.sleep(0.01)
+        assert left <= grace + last_resort.KILL_AFTER_S
+        dog.close()
+        assert signal.getitimer(signal.ITIMER_REAL)[0] == 0.0
+    finally:
+        dog.close()
+        signal.setitimer(signal.ITIMER_REAL, *saved)  # pytest-timeout's, if it had one
+
+
+def test_without_the_last_resort_a_stop_arms_no_timer() -> None:
+    """In-process watchdogs (tests, embedding) must not arm SIGALRM: it ends the host."""
+    saved = signal.getitimer(signal.ITIMER_REAL)[0]
+    stop, seen = StopFlag(), threading.Event()
+    dog = Watchdog(StepTracker(), stop, 600.0, 0.5, on_stall=lambda _s: seen.set())
+    dog.start()
+    try:
+        stop.set("SIGTERM")
+        assert seen.wait(60), "the grace never ran out"
+        assert signal.getitimer(signal.ITIMER_REAL)[0] <= saved
+    finally:
+        dog.close()

@@ -141,6 +141,35 @@ def test_sigterm_while_a_commit_hangs_exits_3_within_the_grace_and_loses_nothing
     assert_each_offset_once(bootstrap, source, placed, kafka_client)
 
 
+def test_a_stop_frozen_holding_the_interpreter_lock_is_ended_with_every_threads_stack(
+    kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    """The close after a SIGTERM blocks inside a C call that keeps the interpreter lock, so
+    the watchdog thread never runs again: the lock-free last resort writes every thread's
+    stack to the log and the kernel's SIGALRM ends the process; it never hangs."""
+    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    create(bootstrap, source, 3)
+    produce(bootstrap, source, 90, partitions=3)
+    config = write_config(tmp_path, bootstrap, source, unique("group"), kafka_client, **_timeouts())
+    proc, log = _hang_child(config, subprocess_env, "close", good=0)
+    try:
+        _wait_for(log, '"batch committed"', proc)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=120)
+    finally:
+        proc.kill()  # a frozen child outliving a failed test
+    text = log.read_text()
+    assert proc.returncode == -signal.SIGALRM, text[-2000:]
+    assert "hang_child: frozen in close" in text
+    dump = text.split("hang_child: frozen in close", 1)[1]
+    assert "most recent call first" in dump and "in _freeze" in dump, dump[-2000:]
+    assert '"watchdog:' not in text  # the watchdog thread never ran again
+
+
 def test_a_dead_broker_ends_in_exit_3_after_the_outage_budget(
     kafka_client: str, unique: Callable[[str], str], tmp_path: Path, subprocess_env: dict[str, str]
 ) -> None:
@@ -167,6 +196,45 @@ def test_a_dead_broker_ends_in_exit_3_after_the_outage_budget(
     attempt_s = REQUEST_TIMEOUT_MS / 1000
     assert budget <= took < attempt_s + budget + attempt_s + max_backoff_s + 20
     print(f"dead broker: exit 3 after {took:.1f} s (outage_budget_s={budget})")
+
+
+_SIGNAL_AT_START_UP = """
+import os, signal, sys
+import guard.transport.factory as factory
+real = factory.load_checked_settings
+def signalled(path):  # `guard run` calls this after its early handlers, before the service's
+    os.kill(os.getpid(), signal.SIGTERM)
+    return real(path)
+factory.load_checked_settings = signalled
+sys.argv = ["guard", "run", "--config", sys.argv[1]]
+from guard.cli.main import main
+main()
+"""
+
+
+def test_a_sigterm_while_the_run_is_still_starting_up_exits_0(
+    kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    """A SIGTERM that lands while `guard run` still imports its modules, before the service
+    has its own handlers, is a stop like any other (exit 0), not Python's default death."""
+    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    create(bootstrap, source, 1)
+    config = write_config(tmp_path, bootstrap, source, unique("group"), kafka_client)
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_AT_START_UP, str(config)],
+        capture_output=True,
+        text=True,
+        env=subprocess_env,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["stopped_by"] == "SIGTERM" and summary["records"] == 0
 
 
 def test_sigterm_during_an_outage_exits_within_the_grace(
