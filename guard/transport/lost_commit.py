@@ -34,10 +34,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 import structlog
+from kafka.errors import KafkaError
 
 from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
 from guard.transport.base import OutRecord, TopicPartition
+from guard.transport.stale_transactions import end_timed_out_transactions
 
 log = structlog.get_logger(__name__)
 
@@ -113,26 +115,56 @@ def every_partition(
 
 
 class UnsetPositionLook:
-    """While polls find nothing, partitions still without a fetch position long after their
-    assignment may wait on unstable offsets: look (`abort_lost_transaction`) at most once per
-    transaction timeout (at least 5 s; a transaction a previous owner left open is aborted
-    within it). Only a look: a broker away fails it, and the poll goes on as before."""
+    """While polls find nothing, partitions that stay without a fetch position wait on
+    unstable offsets. A local check every `FIRST_LOOK_S` notes the partitions without one; those
+    still without one at the next check are looked into, then at most once per transaction
+    timeout (at least 5 s), or sooner when an open transaction holding the group's offsets
+    runs out before that:
+
+    - a transaction of another producer past its timeout (a member that died inside one) is
+      aborted at once (`stale_transactions`), not when the broker's sweep comes round;
+    - with no open transaction on the group's offsets at all, the unstable offsets are this
+      producer's lost transaction (`abort_lost_transaction`).
+
+    Only a look: a broker away fails it, and the poll goes on as before."""
+
+    FIRST_LOOK_S = 2.0
 
     def __init__(self, settings: KafkaSettings) -> None:
+        self.settings = settings
         self.every_s = max(settings.transaction_timeout_ms / 1000, 5.0)
+        self._seen: set[TopicPartition] = set()  # without a position at the last check
         self.postpone()
 
-    def postpone(self) -> None:
-        """The next look waits a whole period (after an assignment)."""
-        self._next = time.monotonic() + self.every_s
+    def postpone(self, seconds: float | None = None) -> None:
+        """The next check in `seconds` (default: `FIRST_LOOK_S`, as after an assignment)."""
+        self._next = time.monotonic() + (self.FIRST_LOOK_S if seconds is None else seconds)
 
     def maybe(self, side: LostTransactionSide, unset: Callable[[], list[TopicPartition]]) -> None:
         if time.monotonic() < self._next:
             return
         self.postpone()
         try:
-            partitions = unset()
-            if partitions:
-                abort_lost_transaction(side, partitions)
+            now_unset = set(unset())
+            stuck, self._seen = sorted(now_unset & self._seen), now_unset
+            if not stuck:  # none, or only since the last check (a fresh assignment)
+                return
+            self.postpone(self.every_s)
+            log.debug(
+                "partitions still without a position", partitions=[f"{t}/{p}" for t, p in stuck]
+            )
+            try:
+                found = end_timed_out_transactions(self.settings)
+            except KafkaError as exc:  # not answered or not allowed: the broker sweeps them
+                log.info("could not list open transactions", error=str(exc))
+                found = None
+            except Exception:  # a shortcut only: its failure must not end the run
+                log.warning("looking for timed-out transactions failed", exc_info=True)
+                found = None
+            log.debug("open transactions on the group's offsets", found=found)
+            if found is not None and found.next_s is not None:
+                self.postpone(min(self.every_s, found.next_s))
+            if found is None or not found.ongoing:
+                abort_lost_transaction(side, stuck)
         except TransientTransportError as exc:
             log.info("could not look for unstable offsets", error=str(exc))

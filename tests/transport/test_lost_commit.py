@@ -3,11 +3,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 
+import pytest
+from kafka.errors import KafkaTimeoutError
+
+from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
+from guard.transport import lost_commit
 from guard.transport.base import OutRecord, TopicPartition
-from guard.transport.lost_commit import MARK_HEADER, abort_lost_transaction
+from guard.transport.lost_commit import MARK_HEADER, UnsetPositionLook, abort_lost_transaction
+from guard.transport.stale_transactions import Found
 
 A0, A1 = ("a", 0), ("a", 1)
 WRITTEN = [("a.valid", 0), ("a.valid", 1), ("a.quarantine", 0)]
@@ -69,3 +76,64 @@ def test_reads_failing_while_the_leaders_do_not_answer_either_are_an_outage_not_
     side = FakeSide([A0, A1], stuck={A0, A1}, broker_up=False)
     assert abort_lost_transaction(side) is False
     assert side.aborted == []
+
+
+def _look(monkeypatch: pytest.MonkeyPatch, found: Found | Exception) -> UnsetPositionLook:
+    def end(_settings: KafkaSettings) -> Found:
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    monkeypatch.setattr(lost_commit, "end_timed_out_transactions", end)
+    look = UnsetPositionLook(KafkaSettings())
+    look._seen = {A0}  # without a position at the last check too
+    look.postpone(0)
+    return look
+
+
+def test_unstable_offsets_held_by_another_producers_open_transaction_are_not_a_lost_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An open transaction on the group's offsets explains them: no abort of our own."""
+    side = FakeSide([A0], stuck={A0})
+    _look(monkeypatch, Found(ongoing=1, fenced=[], next_s=3.0)).maybe(side, lambda: [A0])
+    assert side.aborted == []
+
+
+def test_with_no_open_transaction_on_the_groups_offsets_the_lost_one_is_aborted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    side = FakeSide([A0], stuck={A0})
+    _look(monkeypatch, Found(ongoing=0, fenced=[], next_s=None)).maybe(side, lambda: [A0])
+    assert len(side.aborted) == 1
+
+
+def test_a_broker_that_will_not_list_transactions_still_gets_the_lost_transaction_look(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    side = FakeSide([A0], stuck={A0})
+    _look(monkeypatch, KafkaTimeoutError("list transactions")).maybe(side, lambda: [A0])
+    assert len(side.aborted) == 1
+
+
+def test_the_next_look_comes_when_the_soonest_open_transaction_runs_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    look = _look(monkeypatch, Found(ongoing=1, fenced=[], next_s=1.5))
+    before = time.monotonic()
+    look.maybe(FakeSide([A0], stuck={A0}), lambda: [A0])
+    assert look._next - before <= 1.5 + 0.5  # not the whole period (10 s)
+
+
+def test_a_partition_just_assigned_is_not_looked_into_before_the_next_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without a position at one check only (a fresh assignment): nothing is done yet."""
+    side = FakeSide([A0], stuck={A0})
+    look = _look(monkeypatch, Found(ongoing=0, fenced=[], next_s=None))
+    look._seen = set()
+    look.maybe(side, lambda: [A0])
+    assert side.aborted == []
+    look.postpone(0)
+    look.maybe(side, lambda: [A0])
+    assert len(side.aborted) == 1

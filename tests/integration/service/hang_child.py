@@ -1,6 +1,6 @@
 """`guard run` with one pipe call made to hang, to provoke a stall in a real process.
 
-    python -m tests.integration.service.hang_child <poll|commit|close> <good_calls> run --config g.yaml
+    python -m tests.integration.service.hang_child <poll|commit|close> <good> run --config g.yaml
 
 The pipe `guard.transport.factory.open_pipe` returns (whichever client `kafka.client` picks)
 is wrapped so that after `good_calls` real calls its `poll` (or `commit`) spins forever at

@@ -124,3 +124,37 @@ def _records_done(guard: GuardProcess) -> int:
         if '"batch committed"' in line:
             total += int(line.split('"records": ', 1)[1].split(",", 1)[0])
     return total
+
+
+# The broker's sweep for timed-out transactions, made far longer than the test waits: only
+# the guard itself can end the dead member's transaction in time.
+NO_SWEEP = {"transaction.abort.timed.out.transaction.cleanup.interval.ms": "3600000"}
+
+
+def test_a_dead_members_transaction_past_its_timeout_is_ended_without_the_brokers_sweep(
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    """The member taking over fences the dead member's transactional id once its transaction
+    is past its own timeout (guard/transport/stale_transactions.py), instead of waiting for
+    the broker to sweep it (every 10 s by default; never, within this test, here)."""
+    with LocalKafka(extra_properties=NO_SWEEP) as broker:
+        bootstrap, source, group = broker.bootstrap_servers, unique("orders"), unique("group")
+        for topic in (source, f"{source}.valid", f"{source}.quarantine"):
+            create(bootstrap, topic, 3)
+        placed = produce(bootstrap, source, 300, partitions=3)
+        _die_inside_a_transaction(bootstrap, source, group, partition=2)
+        config = write_config(tmp_path, bootstrap, source, group, kafka_client)
+        guard = GuardProcess(config, subprocess_env, "survivor")
+        deadline = time.monotonic() + 180
+        while _records_done(guard) < len(placed):
+            assert guard.proc.poll() is None, f"the guard exited: {guard.log.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, "the dead member's transaction was never ended"
+            time.sleep(0.2)
+        log_text = guard.log.read_text()
+        guard.terminate()
+        assert "aborted transactions past their timeout" in log_text
+        assert f"{group}-dead" in log_text  # the fenced transactional id
+        assert_each_offset_once(bootstrap, source, placed, kafka_client)
