@@ -158,3 +158,32 @@ def test_a_dead_members_transaction_past_its_timeout_is_ended_without_the_broker
         assert "aborted transactions past their timeout" in log_text
         assert f"{group}-dead" in log_text  # the fenced transactional id
         assert_each_offset_once(bootstrap, source, placed, kafka_client)
+
+
+def test_a_takeover_behind_an_open_transaction_resumes_from_the_committed_offset(
+    kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    """The partition already has a committed offset when a member dies holding a pending one:
+    the next guard waits for that transaction to end and resumes from the committed offset,
+    never from the reset policy (`earliest` would process the first 100 records twice)."""
+    bootstrap, source, group = kafka.bootstrap_servers, unique("orders"), unique("group")
+    for topic in (source, f"{source}.valid", f"{source}.quarantine"):
+        create(bootstrap, topic, 1)
+    placed = produce(bootstrap, source, 100, partitions=1)
+    config = write_config(tmp_path, bootstrap, source, group, kafka_client)
+    GuardProcess(config, subprocess_env, "first", "--max-records", "100").finish()
+    _die_inside_a_transaction(bootstrap, source, group, partition=0)
+    placed |= produce(bootstrap, source, 50, partitions=1, start=100)
+    guard = GuardProcess(config, subprocess_env, "second")
+    deadline = time.monotonic() + 180
+    while _records_done(guard) < 50:
+        assert guard.proc.poll() is None, f"the guard exited: {guard.log.read_text()[-2000:]}"
+        assert time.monotonic() < deadline, "the partition was never taken over"
+        time.sleep(0.2)
+    guard.terminate()
+    assert _records_done(guard) == 50
+    assert_each_offset_once(bootstrap, source, placed, kafka_client)
