@@ -20,6 +20,7 @@ kafka-python's admin client and producer here, with the same connection settings
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ OFFSETS_TOPIC = "__consumer_offsets"
 CLOCK_MARGIN_S = 1.0
 # Each admin call and the fencing producer's init wait at most this long.
 CALL_TIMEOUT_MS = 5000
+# Looks one watch makes after an assignment (each waits for the soonest timeout it found).
+MAX_ROUNDS = 5
 
 
 @dataclass(frozen=True)
@@ -102,3 +105,42 @@ def _fence(settings: KafkaSettings, transactional_id: str) -> None:
         producer.init_transactions()
     finally:
         producer.close(timeout=2)
+
+
+class StaleTransactionWatch:
+    """Runs `end_timed_out_transactions` from a thread of its own after an assignment, and
+    again when the soonest transaction it found runs out (at most `MAX_ROUNDS` looks). The
+    loop cannot always do it: kafka-python's consumer holds its poll until the group's
+    committed offsets read back (seen: no batch at all for 15 s, even of partitions whose
+    offsets were stable), so a look from the loop would come only after the broker's sweep.
+    It touches no client of the pipe: it makes its own."""
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._again = False  # kicked while a watch ran: it looks once more
+
+    def kick(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                self._again = True
+                return
+            self._thread = threading.Thread(
+                target=self._watch, name="guard-stale-transactions", daemon=True
+            )
+            self._thread.start()
+
+    def _watch(self) -> None:
+        for _ in range(MAX_ROUNDS):
+            try:
+                found = end_timed_out_transactions(self.settings)
+            except Exception as exc:  # a shortcut only: the broker's sweep ends them anyway
+                log.info("could not look for timed-out transactions", error=str(exc))
+                return
+            with self._lock:
+                again, self._again = self._again, False
+                if found.next_s is None and not again:
+                    self._thread = None
+                    return
+            time.sleep(found.next_s or 0.0)

@@ -30,6 +30,7 @@ from guard.transport.lost_commit import (
     abort_lost_transaction,
     every_partition,
 )
+from guard.transport.stale_transactions import StaleTransactionWatch
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +69,7 @@ class ConfluentPipe:
         # is aborted in all their partitions (lost_commit.py).
         self._written: set[str] = set()
         self._unset_look = UnsetPositionLook(settings)
+        self._stale = StaleTransactionWatch(settings)  # see stale_transactions.py
 
     def subscribe(self, topics: Sequence[str]) -> None:
         translate(
@@ -80,9 +82,11 @@ class ConfluentPipe:
             ),
         )
 
-    def _on_assign(self, _consumer: Consumer, _partitions: list[CTopicPartition]) -> None:
+    def _on_assign(self, _consumer: Consumer, partitions: list[CTopicPartition]) -> None:
         self._rebalanced = True
         self._unset_look.postpone()
+        if partitions:
+            self._stale.kick()
 
     def _on_revoke(self, _consumer: Consumer, _partitions: list[CTopicPartition]) -> None:
         self._rebalanced = True

@@ -7,11 +7,12 @@ never auto-commits.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
 import structlog
+from kafka import ConsumerRebalanceListener
 from kafka.structs import TopicPartition as KTopicPartition
 
 from guard.config.settings import KafkaSettings
@@ -27,6 +28,7 @@ from guard.transport.lost_commit import (
     abort_lost_transaction,
     every_partition,
 )
+from guard.transport.stale_transactions import StaleTransactionWatch
 
 log = structlog.get_logger(__name__)
 
@@ -49,9 +51,13 @@ class KafkaPipe:
         # is aborted in all their partitions (lost_commit.py).
         self._written: set[str] = set()
         self._unset_look = UnsetPositionLook(settings)
+        # A dead member's transaction holding the offsets of partitions assigned here is ended
+        # once past its timeout, while the consumer's poll waits on it (stale_transactions.py).
+        self._stale = StaleTransactionWatch(settings)
 
     def subscribe(self, topics: Sequence[str]) -> None:
-        translate("subscribe", lambda: self._consumer.subscribe(list(topics)))
+        listener = _OnAssign(self._stale.kick)
+        translate("subscribe", lambda: self._consumer.subscribe(list(topics), listener=listener))
 
     def poll(self, max_records: int, timeout_ms: int) -> list[InRecord]:
         if self._uncommitted:
@@ -230,3 +236,15 @@ class KafkaPipe:
             self._consumer.close(autocommit=False, timeout_ms=self._timeout_ms)
         finally:
             self._producer.close()
+
+
+class _OnAssign(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, assigned: Callable[[], None]) -> None:
+        self._assigned = assigned
+
+    def on_partitions_revoked(self, revoked: object) -> None:
+        pass
+
+    def on_partitions_assigned(self, assigned: object) -> None:
+        if assigned:
+            self._assigned()
