@@ -29,9 +29,11 @@ def first_step_ms(settings: KafkaSettings) -> int:
 
 
 class StepLimit:
-    def __init__(self, settings: KafkaSettings) -> None:
+    def __init__(self, settings: KafkaSettings, first_s: float | None = None) -> None:
+        """`first_s` overrides the first wait (`first_step_ms`), capped by the request timeout."""
         self.max_s = settings.request_timeout_ms / 1000
-        self.first_s = first_step_ms(settings) / 1000
+        self.first_s = first_step_ms(settings) / 1000 if first_s is None else first_s
+        self.first_s = min(self.first_s, self.max_s)
         self.current_s = self.first_s
         self.misses = 0  # steps in a row that ran out
 

@@ -32,3 +32,15 @@ def test_the_first_step_wait_stays_within_one_second_and_the_request_timeout() -
         first_step_ms(KafkaSettings(request_timeout_ms=30_000, transaction_timeout_ms=1_000))
         == 1_000
     )
+
+
+def test_a_limit_can_start_shorter_and_still_doubles_from_the_second_miss() -> None:
+    limit = StepLimit(KafkaSettings(request_timeout_ms=30_000), first_s=2.0)
+    limit.ran_out()
+    assert limit.current_s == 2.0
+    limit.ran_out()
+    assert limit.current_s == 4.0
+
+
+def test_a_first_wait_above_the_request_timeout_is_capped_by_it() -> None:
+    assert StepLimit(KafkaSettings(request_timeout_ms=1_000), first_s=2.0).current_s == 1.0

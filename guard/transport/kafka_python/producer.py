@@ -37,6 +37,11 @@ from guard.transport.steps import StepLimit
 log = structlog.get_logger(__name__)
 
 
+# The first wait of a new producer's init_transactions (doubled from the second miss in a
+# row, as every step limit): healthy, it takes a few hundred milliseconds.
+INIT_FIRST_S = 2.0
+
+
 class TxProducer:
     def __init__(self, settings: KafkaSettings, transactional_id: str) -> None:
         self.settings = settings
@@ -46,7 +51,10 @@ class TxProducer:
         # init_transactions' own limit: a producer created while the transaction coordinator
         # is dead stays wedged on it after the new one is elected (its InitProducerId retry
         # is never sent again), while one created after the election initialises at once.
-        self._init_limit = StepLimit(settings)
+        # So a new producer is tried every INIT_FIRST_S: in a cluster run one made 5 s after
+        # the kill (before the election) and the next, 5 s later, both ran out; the third
+        # initialised at once, 15 s after the kill.
+        self._init_limit = StepLimit(settings, first_s=INIT_FIRST_S)
         self._producer: Any = None
         self._futures: list[tuple[str, Any]] = []
         self._create()

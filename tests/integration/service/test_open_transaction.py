@@ -68,18 +68,13 @@ def test_a_partition_held_by_a_dead_members_open_transaction_is_taken_over_when_
     subprocess_env: dict[str, str],
 ) -> None:
     bootstrap, source, group = kafka.bootstrap_servers, unique("orders"), unique("group")
-    for topic in (source, f"{source}.valid", f"{source}.quarantine"):
-        create(bootstrap, topic, 3)
+    _create_topics(bootstrap, source, 3)
     placed = produce(bootstrap, source, 300, partitions=3)
     _die_inside_a_transaction(bootstrap, source, group, partition=2)
     config = write_config(tmp_path, bootstrap, source, group, kafka_client)
     guard = GuardProcess(config, subprocess_env, "survivor")
     # Time for partitions 0 and 1, the abort of the dead transaction, then partition 2.
-    deadline = time.monotonic() + 90
-    while (done := _records_done(guard)) < len(placed):
-        assert guard.proc.poll() is None, f"the guard exited: {guard.log.read_text()[-2000:]}"
-        assert time.monotonic() < deadline, f"only {done} of {len(placed)} records done"
-        time.sleep(0.5)
+    _wait_for_records(guard, len(placed), 90, "the dead member's partition")
     guard.terminate()
     assert_each_offset_once(bootstrap, source, placed, kafka_client)
 
@@ -96,18 +91,14 @@ def test_with_the_default_transaction_timeout_a_dead_members_partition_is_proces
     timeout plus up to 10 s until the broker looks). The time is printed for
     docs/reliability.md, not asserted."""
     bootstrap, source, group = kafka.bootstrap_servers, unique("orders"), unique("group")
-    for topic in (source, f"{source}.valid", f"{source}.quarantine"):
-        create(bootstrap, topic, 3)
+    _create_topics(bootstrap, source, 3)
     placed = produce(bootstrap, source, 300, partitions=3)
     default_ms = KafkaSettings().transaction_timeout_ms
     _die_inside_a_transaction(bootstrap, source, group, 2, transaction_timeout_ms=default_ms)
     died = time.monotonic()
     config = write_config(tmp_path, bootstrap, source, group, kafka_client)
     guard = GuardProcess(config, subprocess_env, "survivor")
-    while _records_done(guard) < len(placed):
-        assert guard.proc.poll() is None, f"the guard exited: {guard.log.read_text()[-2000:]}"
-        assert time.monotonic() - died < 300, "the dead member's partition was never released"
-        time.sleep(0.2)
+    _wait_for_records(guard, len(placed), 300, "the dead member's partition was never released")
     took = time.monotonic() - died
     guard.terminate()
     assert_each_offset_once(bootstrap, source, placed, kafka_client)
@@ -115,6 +106,20 @@ def test_with_the_default_transaction_timeout_a_dead_members_partition_is_proces
         f"dead member's open transaction ({kafka_client}, transaction_timeout_ms={default_ms}): "
         f"its partition processed {took:.1f} s after the death"
     )
+
+
+def _create_topics(bootstrap: str, source: str, partitions: int) -> None:
+    for topic in (source, f"{source}.valid", f"{source}.quarantine"):
+        create(bootstrap, topic, partitions)
+
+
+def _wait_for_records(guard: GuardProcess, n: int, timeout_s: float, what: str) -> None:
+    """Until the guard has committed `n` records; fails if it exits or `timeout_s` passes."""
+    deadline = time.monotonic() + timeout_s
+    while (done := _records_done(guard)) < n:
+        assert guard.proc.poll() is None, f"the guard exited: {guard.log.read_text()[-2000:]}"
+        assert time.monotonic() < deadline, f"{what}: only {done} of {n} records done"
+        time.sleep(0.2)
 
 
 def _records_done(guard: GuardProcess) -> int:
@@ -142,17 +147,12 @@ def test_a_dead_members_transaction_past_its_timeout_is_ended_without_the_broker
     the broker to sweep it (every 10 s by default; never, within this test, here)."""
     with LocalKafka(extra_properties=NO_SWEEP) as broker:
         bootstrap, source, group = broker.bootstrap_servers, unique("orders"), unique("group")
-        for topic in (source, f"{source}.valid", f"{source}.quarantine"):
-            create(bootstrap, topic, 3)
+        _create_topics(bootstrap, source, 3)
         placed = produce(bootstrap, source, 300, partitions=3)
         _die_inside_a_transaction(bootstrap, source, group, partition=2)
         config = write_config(tmp_path, bootstrap, source, group, kafka_client)
         guard = GuardProcess(config, subprocess_env, "survivor")
-        deadline = time.monotonic() + 180
-        while _records_done(guard) < len(placed):
-            assert guard.proc.poll() is None, f"the guard exited: {guard.log.read_text()[-2000:]}"
-            assert time.monotonic() < deadline, "the dead member's transaction was never ended"
-            time.sleep(0.2)
+        _wait_for_records(guard, len(placed), 180, "the dead member's transaction not ended")
         log_text = guard.log.read_text()
         guard.terminate()
         assert "aborted transactions past their timeout" in log_text
@@ -171,19 +171,14 @@ def test_a_takeover_behind_an_open_transaction_resumes_from_the_committed_offset
     the next guard waits for that transaction to end and resumes from the committed offset,
     never from the reset policy (`earliest` would process the first 100 records twice)."""
     bootstrap, source, group = kafka.bootstrap_servers, unique("orders"), unique("group")
-    for topic in (source, f"{source}.valid", f"{source}.quarantine"):
-        create(bootstrap, topic, 1)
+    _create_topics(bootstrap, source, 1)
     placed = produce(bootstrap, source, 100, partitions=1)
     config = write_config(tmp_path, bootstrap, source, group, kafka_client)
     GuardProcess(config, subprocess_env, "first", "--max-records", "100").finish()
     _die_inside_a_transaction(bootstrap, source, group, partition=0)
     placed |= produce(bootstrap, source, 50, partitions=1, start=100)
     guard = GuardProcess(config, subprocess_env, "second")
-    deadline = time.monotonic() + 180
-    while _records_done(guard) < 50:
-        assert guard.proc.poll() is None, f"the guard exited: {guard.log.read_text()[-2000:]}"
-        assert time.monotonic() < deadline, "the partition was never taken over"
-        time.sleep(0.2)
+    _wait_for_records(guard, 50, 180, "the partition was never taken over")
     guard.terminate()
     assert _records_done(guard) == 50
     assert_each_offset_once(bootstrap, source, placed, kafka_client)
