@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ from guard.demo.samples import Sample, sample_stream
 from guard.localbroker import LocalKafka
 from guard.service import build_service
 from guard.transport.factory import ensure_topics
-from guard.verify import read_topic
+from guard.verify import ReadRecord, read_topic
 from tests.fixtures.group_members import wait_until_each_member_owns_partitions
 from tests.fixtures.guard_process import GuardProcess
 from tests.fixtures.paths import SCHEMAS
@@ -141,7 +142,18 @@ def test_ten_megabyte_value_is_quarantined_intact_and_the_next_record_flows(
     )
     summary = build_service(settings, load_registry(SCHEMAS)).run(max_records=2)
     assert (summary.stats.valid, summary.stats.quarantined) == (1, 1)
-    [q] = read_topic(bootstrap, f"{source}.quarantine", client=kafka_client)
+    [q] = _read_once_settled(bootstrap, f"{source}.quarantine", kafka_client, 1)
     assert q.key == b"huge" and q.value == huge and q.envelope["reasons"] == ["too_large"]
-    valid = read_topic(bootstrap, f"{source}.valid", client=kafka_client)
+    valid = _read_once_settled(bootstrap, f"{source}.valid", kafka_client, 1)
     assert [r.key for r in valid] == [good.key]
+
+
+def _read_once_settled(bootstrap: str, topic: str, client: str, n: int) -> list[ReadRecord]:
+    """`read_topic` once `n` records are readable: a commit is acknowledged before the broker
+    has written its markers, so a read right after it may still end before the records (the
+    last stable offset moves when the markers land; seen in CI with the 10 MB record)."""
+    deadline = time.monotonic() + 60
+    while len(records := read_topic(bootstrap, topic, client=client)) < n:
+        assert time.monotonic() < deadline, f"{topic}: {len(records)} of {n} records readable"
+        time.sleep(0.2)
+    return records
