@@ -179,6 +179,8 @@ def race_all(
                 "threshold": t.threshold,
                 "why_unmeasured": t.why_unmeasured,
                 "by_cpu": t.by_cpu,
+                "issue": t.issue,
+                "at_most": t.at_most,
             }
             for t in found
         ],

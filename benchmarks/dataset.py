@@ -25,7 +25,7 @@ PARTITIONS = 3
 class Dataset:
     """One input shape: record size class and invalid share."""
 
-    size: str  # "250B" | "2KB"
+    size: str  # "250B" | "1KB" | "2KB"
     invalid_share: float
 
     @property
@@ -36,10 +36,14 @@ class Dataset:
 DATASETS = (
     Dataset("250B", 0.01),
     Dataset("250B", 0.20),
+    Dataset("1KB", 0.20),
     Dataset("2KB", 0.01),
     Dataset("2KB", 0.20),
 )
 HEADLINE = Dataset("250B", 0.20)  # the shape of issue 9's figures; targets are judged on it
+MID = Dataset("1KB", 0.20)  # issue 17's second shape (~1.1 KB records)
+# Line items per order by size: ~28 B each on top of a ~250 B order.
+_ITEMS = {"1KB": 30, "2KB": 65}
 
 
 @dataclass(frozen=True)
@@ -95,18 +99,24 @@ def _shipped(order: Order, rng: random.Random) -> Order:
     return order
 
 
-def _padded(order: Order, rng: random.Random) -> Order:
-    """A ~2 KB v2 order: a shipping address and a basket of ~65 line items."""
+def _padded(order: Order, rng: random.Random, items: int) -> Order:
+    """A v2 order with a shipping address and a basket of `items` line items (~1.1 KB with
+    30, ~2 KB with 65)."""
     _shipped(order, rng)
     order["items"] = [
-        {"sku": f"SKU-{rng.randint(1000, 99999)}", "qty": rng.randint(1, 5)} for _ in range(65)
+        {"sku": f"SKU-{rng.randint(1000, 99999)}", "qty": rng.randint(1, 5)} for _ in range(items)
     ]
     return order
 
 
+def _sized(order: Order, rng: random.Random, size: str) -> Order:
+    items = _ITEMS.get(size)
+    return _shipped(order, rng) if items is None else _padded(order, rng, items)
+
+
 def _valid(rng: random.Random, size: str) -> tuple[Order, Headers]:
-    if size == "2KB":
-        order = _padded(good_order(rng, 2), rng)
+    if size in _ITEMS:
+        order = _padded(good_order(rng, 2), rng, _ITEMS[size])
         return order, ([("schema-version", b"2")] if rng.random() < 0.5 else [])
     version = rng.choice([1, 2, 2, 2])
     order = good_order(rng, version)
@@ -118,7 +128,7 @@ def _valid(rng: random.Random, size: str) -> tuple[Order, Headers]:
 
 
 def _invalid(rng: random.Random, size: str, nth: int) -> tuple[bytes, Headers]:
-    order = (_padded if size == "2KB" else _shipped)(good_order(rng, 2), rng)
+    order = _sized(good_order(rng, 2), rng, size)
     kind = nth % KINDS
     if kind < len(MUTATIONS):
         MUTATIONS[kind][1](order)

@@ -1,4 +1,5 @@
-"""Summaries over rounds, the table, the Targets of issue 9, and the JSON written beside them."""
+"""Summaries over rounds, the table, the Targets of issues 9 and 17, and the JSON written beside
+them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.contenders import CONTENDERS
-from benchmarks.dataset import HEADLINE
+from benchmarks.dataset import HEADLINE, MID
 from benchmarks.race import Result
 
 CEILINGS = {"kp copy": "kafka-python tx copy", "cf copy": "confluent tx copy"}
@@ -116,30 +117,100 @@ class Target:
     measured: float | None  # None: a contender it needs did not run
     why_unmeasured: str = ""
     by_cpu: float | None = None  # the same ratio from CPU per record (see ratio_medians)
+    issue: int = 9
+    at_most: bool = False  # a cost: met when measured <= threshold
 
     @property
     def verdict(self) -> str:
         if self.measured is None:
             return "not measured"
-        return "met" if self.measured >= self.threshold else "NOT MET"
+        met = self.measured <= self.threshold if self.at_most else self.measured >= self.threshold
+        return "met" if met else "NOT MET"
+
+    @property
+    def bound(self) -> str:
+        return f"needs <= {self.threshold}" if self.at_most else f"needs >= {self.threshold}"
+
+
+def _ratio_target(
+    results: list[Result], text: str, threshold: float, a: str, b: str, dataset: str, issue: int
+) -> Target:
+    """rate(a) / rate(b) on `dataset`, the median of per-round ratios, or why it is missing."""
+    broken = {r.contender: r.error for r in results if r.status != "ok"}
+    why = "; ".join(f"{n}: {broken[n]}" for n in (a, b) if n in broken)
+    got = None if why else ratio_medians(results, a, dataset, b)
+    if got is None and not why:
+        why = f"{a} and {b} did not both run on {dataset}"
+    cpu = None if why else ratio_medians(results, a, dataset, b, by_cpu=True)
+    return Target(text, threshold, got, why, cpu, issue)
+
+
+def _cpu_target(
+    results: list[Result], text: str, most: float, name: str, dataset: str, issue: int
+) -> Target:
+    """Median CPU seconds per 1M records of `name` on `dataset`, met at or below `most`."""
+    got = _median(
+        r.cpu_per_million
+        for r in results
+        if r.contender == name and r.dataset == dataset and r.status == "ok"
+    )
+    why = "" if got is not None else f"{name} did not run on {dataset}"
+    return Target(text, most, got, why, issue=issue, at_most=True)
+
+
+def _rss_target(rss: dict[str, Any] | None, issue: int) -> Target:
+    growth = None if rss is None else rss.get("growth")
+    flat = None if growth is None else 1.0 - growth
+    if rss is None:
+        why = "no RSS run yet: python -m benchmarks --long"
+    elif growth is None:
+        why = f"the RSS run {rss.get('status')}: {rss.get('error')}"
+    else:
+        why = f"from {rss['file']} ({rss['records']:,} records, {rss['finished']})"
+    text = "RSS flat: growth < 10% between 1/5 and all of 1M records (1 - growth)"
+    return Target(text, 0.9, flat, why, issue=issue)
 
 
 def targets(results: list[Result], rss: dict[str, Any] | None) -> list[Target]:
-    """Issue 9's Targets on the headline input, as medians of per-round ratios."""
-    d = HEADLINE.name
-    broken = {r.contender: r.error for r in results if r.status != "ok"}
+    """Issue 9's Targets on the headline input and issue 17's on it and the ~1 KB input, as
+    medians of per-round ratios."""
+    return _targets_9(results, rss) + _targets_17(results, rss)
 
-    def ratio(a: str, b: str) -> tuple[float | None, str]:
-        why = "; ".join(f"{n}: {broken[n]}" for n in (a, b) if n in broken)
-        if why:
-            return None, why
-        got = ratio_medians(results, a, d, b)
-        return got, "" if got is not None else f"{a} and {b} did not both run on {d}"
+
+def _targets_17(results: list[Result], rss: dict[str, Any] | None) -> list[Target]:
+    small, mid = HEADLINE.name, MID.name
+    guard, quix, flush = "guard confluent", "Quix Streams EOS", "confluent tx copy, flush"
+    out = []
+    for dataset in (small, mid):
+        out.append(_ratio_target(
+            results, f"guard on confluent >= 2x Quix Streams EOS ({dataset})", 2.0,
+            guard, quix, dataset, 17,
+        ))  # fmt: skip
+    for dataset, share in ((small, 0.85), (mid, 0.75)):
+        out.append(_ratio_target(
+            results,
+            f"guard on confluent >= {round(share * 100)}% of the raw flush-before-offsets "
+            f"tx copy ({dataset})",
+            share, guard, flush, dataset, 17,
+        ))  # fmt: skip
+    out.append(_cpu_target(
+        results, f"guard on confluent <= 20 CPU s per 1M records ({small})", 20.0,
+        guard, small, 17,
+    ))  # fmt: skip
+    for dataset in (small, mid):
+        out.append(_ratio_target(
+            results, f"guard on kafka-python >= its raw tx copy ({dataset})", 1.0,
+            "guard kafka-python", "kafka-python tx copy", dataset, 17,
+        ))  # fmt: skip
+    out.append(_rss_target(rss, 17))
+    return out
+
+
+def _targets_9(results: list[Result], rss: dict[str, Any] | None) -> list[Target]:
+    d = HEADLINE.name
 
     def target(text: str, threshold: float, a: str, b: str) -> Target:
-        got, why = ratio(a, b)
-        cpu = None if why else ratio_medians(results, a, d, b, by_cpu=True)
-        return Target(text, threshold, got, why, cpu)
+        return _ratio_target(results, text, threshold, a, b, d, 9)
 
     out = [
         target("guard on confluent >= 1.5x Quix Streams EOS", 1.5,
@@ -161,28 +232,28 @@ def targets(results: list[Result], rss: dict[str, Any] | None) -> list[Target]:
         target("three contract rules cost <= 15% (confluent: rules/none >= 0.85)", 0.85,
                "guard confluent +rules", "guard confluent"),
     ]  # fmt: skip
-    growth = None if rss is None else rss.get("growth")
-    flat = None if growth is None else 1.0 - growth
-    if rss is None:
-        why = "no RSS run yet: python -m benchmarks --long"
-    elif growth is None:
-        why = f"the RSS run {rss.get('status')}: {rss.get('error')}"
-    else:
-        why = f"from {rss['file']} ({rss['records']:,} records, {rss['finished']})"
-    text = "RSS flat: growth < 10% between 1/5 and all of 1M records (1 - growth)"
-    out.append(Target(text, 0.9, flat, why))
+    out.append(_rss_target(rss, 9))
     return out
 
 
+def _heading(issue: int) -> str:
+    if issue == 9:
+        return f"Targets (issue 9) on {HEADLINE.name}"
+    return f"Targets (issue 17) on {HEADLINE.name} and {MID.name}"
+
+
 def targets_text(found: list[Target]) -> str:
-    lines = [f"Targets (issue 9) on {HEADLINE.name}:"]
-    for t in found:
-        got = "" if t.measured is None else f" (measured {t.measured:.2f}, needs >= {t.threshold}"
-        got += "" if t.by_cpu is None else f"; by CPU per record {t.by_cpu:.2f})"
-        got += ")" if t.measured is not None and t.by_cpu is None else ""
-        why = f" - {t.why_unmeasured[:160]}" if t.why_unmeasured else ""
-        lines.append(f"  [{t.verdict:>12}] {t.text}{got}{why}")
-    return "\n".join(lines)
+    blocks = []
+    for issue in dict.fromkeys(t.issue for t in found):
+        lines = [_heading(issue) + ":"]
+        for t in (t for t in found if t.issue == issue):
+            got = "" if t.measured is None else f" (measured {t.measured:.2f}, {t.bound}"
+            got += "" if t.by_cpu is None else f"; by CPU per record {t.by_cpu:.2f})"
+            got += ")" if t.measured is not None and t.by_cpu is None else ""
+            why = f" - {t.why_unmeasured[:160]}" if t.why_unmeasured else ""
+            lines.append(f"  [{t.verdict:>12}] {t.text}{got}{why}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def markdown(rows: list[dict[str, Any]], found: list[Target]) -> str:
@@ -209,12 +280,17 @@ def markdown(rows: list[dict[str, Any]], found: list[Target]) -> str:
                 f"| {_fmt(r['x kp copy'], '.2f')} | {_fmt(r['x cf copy'], '.2f')} | {verified} |"
             )
         out.append("")
-    out += ["| target (issue 9) | verdict | measured | by CPU per record |", "|---|---|---|---|"]
-    for t in found:
-        got = "-" if t.measured is None else f"{t.measured:.2f} (needs >= {t.threshold})"
-        why = f" {t.why_unmeasured[:140]}" if t.why_unmeasured else ""
-        out.append(f"| {t.text} | {t.verdict} | {got}{why} | {_fmt(t.by_cpu, '.2f')} |")
-    return "\n".join(out) + "\n"
+    for issue in dict.fromkeys(t.issue for t in found):
+        out += [
+            f"| target (issue {issue}) | verdict | measured | by CPU per record |",
+            "|---|---|---|---|",
+        ]
+        for t in (t for t in found if t.issue == issue):
+            got = "-" if t.measured is None else f"{t.measured:.2f} ({t.bound})"
+            why = f" {t.why_unmeasured[:140]}" if t.why_unmeasured else ""
+            out.append(f"| {t.text} | {t.verdict} | {got}{why} | {_fmt(t.by_cpu, '.2f')} |")
+        out.append("")
+    return "\n".join(out)
 
 
 def main() -> None:
@@ -225,7 +301,15 @@ def main() -> None:
 
     report = json.loads(Path(sys.argv[1]).read_text())
     found = [
-        Target(t["target"], t["threshold"], t["measured"], t["why_unmeasured"], t.get("by_cpu"))
+        Target(
+            t["target"],
+            t["threshold"],
+            t["measured"],
+            t["why_unmeasured"],
+            t.get("by_cpu"),
+            t.get("issue", 9),
+            t.get("at_most", False),
+        )
         for t in report["targets"]
     ]
     print(f"`{report['command']}`, finished {report['finished']}\n")
