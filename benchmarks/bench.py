@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> None:
         kind, report = run(args, args.bootstrap)
     else:
         print("starting a local Kafka broker...", flush=True)
-        with LocalKafka() as broker:
+        with LocalKafka(jvm="steady") as broker:
             kind, report = run(args, broker.bootstrap_servers)
             report["environment"]["kafka"] = broker.version
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

@@ -154,7 +154,7 @@ def broker(bootstrap: str | None) -> Iterator[str]:
     if bootstrap:
         yield bootstrap
         return
-    with LocalKafka() as local:
+    with LocalKafka(jvm="steady") as local:
         yield local.bootstrap_servers
 
 

@@ -167,7 +167,7 @@ def bench_kafka(n: int, batch: int) -> None:
     from guard.localbroker import LocalKafka
     from guard.service import build_service
 
-    with LocalKafka() as broker:
+    with LocalKafka(jvm="steady") as broker:
         from kafka import KafkaProducer
         from kafka.admin import KafkaAdminClient
 

@@ -20,11 +20,11 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.errors import KafkaError
 
 from guard.localbroker.fetch import BrokerError, KafkaDist, fetch, find_java
+from guard.localbroker.jvm import PROFILES, ClassArchive, JvmProfile
 
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-BROKER_JVM_OPTS = ("-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true")
 # StorageTool is a one-shot JVM: C1 only and a serial GC make it start noticeably faster.
 TOOL_JVM_OPTS = ("-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # tests push a 10 MB value through
@@ -133,9 +133,11 @@ class LocalKafka:
         extra_properties: Mapping[str, str] | None = None,
         extra_listeners: Sequence[str] = (),
         format_args: Sequence[str] = (),
+        jvm: JvmProfile = "quick",
     ) -> None:
         """``extra_listeners``: security protocols to serve on ports of their own (see
-        `listener_bootstrap`); ``format_args``: added to the storage format (e.g. ``--add-scram``).
+        `listener_bootstrap`); ``format_args``: added to the storage format (e.g. ``--add-scram``);
+        ``jvm``: "quick" starts faster, "steady" (G1, C2) is for benchmarks (localbroker/jvm.py).
         """
         self._dist: KafkaDist | None = None
         self._requested_version = version
@@ -148,6 +150,8 @@ class LocalKafka:
         self._client_port = self._controller_port = 0
         self._listener_names = tuple(extra_listeners)
         self._format_args = tuple(format_args)
+        self._jvm = jvm
+        self._archive_pending: tuple[ClassArchive, Path | None] | None = None
         self.listener_ports: dict[str, int] = {}
 
     def listener_bootstrap(self, protocol: str) -> str:
@@ -228,6 +232,7 @@ class LocalKafka:
             self._proc.kill()
             self._proc.wait(10)
             self._proc = None
+            self._settle_archive()
         self._kill(timeout)
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -297,11 +302,14 @@ class LocalKafka:
         ]
         if not (data / "kraft-logs" / "meta.properties").exists():
             self._format([*jvm, *TOOL_JVM_OPTS], props)
+        archive = ClassArchive(dist.home, jvm[0], dist.classpath)
+        sharing, pending = archive.options()
+        self._archive_pending = (archive, pending)
         # Kafka logs to server.log via log4j2; this file only catches JVM-level failures. A file,
         # not a pipe, so a detached broker never blocks writing to a reader that has exited.
         with (logs / "kafka.out").open("ab") as out:
             self._proc = subprocess.Popen(
-                [*jvm, *BROKER_JVM_OPTS, "kafka.Kafka", str(props)],
+                [*jvm, *PROFILES[self._jvm], *sharing, "kafka.Kafka", str(props)],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -405,6 +413,14 @@ class LocalKafka:
             self._proc.kill()
             self._proc.wait(10)
         self._proc = None
+        self._settle_archive()
+
+    def _settle_archive(self) -> None:
+        """The JVM has exited: keep the class archive it wrote, if it was writing one."""
+        if self._archive_pending is not None:
+            archive, pending = self._archive_pending
+            self._archive_pending = None
+            archive.settle(pending)
 
 
 class PortInUse(BrokerError):

@@ -12,6 +12,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from guard.localbroker import LocalKafka
 from guard.localbroker.broker import MAX_MESSAGE_BYTES
+from guard.localbroker.fetch import cache_root
 from guard.verify import read_topic
 from tests.localbroker.test_broker import BIG_VALUE
 
@@ -110,3 +111,17 @@ def test_a_broker_killed_in_place_comes_back_on_the_same_port() -> None:
         kafka.start()
         assert kafka.bootstrap_servers == bootstrap
         assert [r.value for r in read_topic(bootstrap, topic)] == [b"kept"]
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(240)
+def test_a_broker_after_a_clean_stop_maps_the_class_archive() -> None:
+    """The first broker to stop cleanly leaves Kafka's classes archived in the jar cache (if
+    none was there); every broker after it maps that archive instead of loading the classes."""
+    with LocalKafka():
+        pass
+    with LocalKafka() as kafka:
+        maps = Path(f"/proc/{kafka.pid}/maps").read_text()
+        archives = {line.split()[-1] for line in maps.splitlines() if line.endswith(".jsa")}
+        home = cache_root() / kafka.version  # where the jars are; the JDK's own archive is not
+        assert any(Path(a).parent == home for a in archives), archives
