@@ -17,7 +17,13 @@ from benchmarks.dataset import HEADLINE
 from guard.localbroker import LocalKafka
 from tests.fixtures.paths import REPO
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+# One xdist group: the module's run is a module fixture, which every worker would start anew
+# (it did: two workers spent ~190 s each on the same quick race).
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.timeout(900),
+    pytest.mark.xdist_group("bench-smoke"),
+]
 RECORDS = 600
 
 
