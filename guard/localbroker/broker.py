@@ -300,9 +300,9 @@ class LocalKafka:
             f"-Dkafka.logs.dir={logs}",
             *("-cp", dist.classpath),
         ]
-        if not (data / "kraft-logs" / "meta.properties").exists():
-            self._format([*jvm, *TOOL_JVM_OPTS], props)
         archive = ClassArchive(dist.home, jvm[0], dist.classpath)
+        if not (data / "kraft-logs" / "meta.properties").exists():
+            self._format([*jvm, *TOOL_JVM_OPTS, *archive.mapping()], props)
         sharing, pending = archive.options()
         self._archive_pending = (archive, pending)
         # Kafka logs to server.log via log4j2; this file only catches JVM-level failures. A file,

@@ -45,11 +45,16 @@ class ClassArchive:
         key = hashlib.sha256(f"{os.path.realpath(java)}\0{classpath}".encode()).hexdigest()[:16]
         self.path = home / f"classes-{key}.jsa"
 
+    def mapping(self) -> list[str]:
+        """Options that map the archive if there is one (for one-shot tools too: the storage
+        format loads many of the broker's classes)."""
+        return [f"-XX:SharedArchiveFile={self.path}"] if self.path.exists() else []
+
     def options(self) -> tuple[list[str], Path | None]:
-        """The JVM options for the next launch, and the file that launch will write (None
-        when it maps the existing archive)."""
+        """The broker JVM's options for the next launch, and the file that launch will write
+        (None when it maps the existing archive)."""
         if self.path.exists():
-            return [f"-XX:SharedArchiveFile={self.path}"], None
+            return self.mapping(), None
         self._drop_stale()
         pending = self.path.with_name(f"{self.path.name}{_PENDING}{uuid.uuid4().hex}")
         return [f"-XX:ArchiveClassesAtExit={pending}"], pending

@@ -26,6 +26,13 @@ def test_the_first_launch_writes_an_archive_that_later_launches_map(tmp_path: Pa
     assert archive.options() == ([f"-XX:SharedArchiveFile={archive.path}"], None)
 
 
+def test_a_one_shot_tool_maps_the_archive_but_never_writes_one(tmp_path: Path) -> None:
+    archive = ClassArchive(tmp_path, JAVA, CLASSPATH)
+    assert archive.mapping() == []
+    archive.settle(_written(archive.options()[1]))
+    assert archive.mapping() == [f"-XX:SharedArchiveFile={archive.path}"]
+
+
 def test_a_killed_broker_leaves_no_archive(tmp_path: Path) -> None:
     archive = ClassArchive(tmp_path, JAVA, CLASSPATH)
     _, pending = archive.options()
