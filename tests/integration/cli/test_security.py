@@ -22,7 +22,9 @@ from guard.transport.kafka_python.admin import ensure_topics
 from guard.verify import read_topic
 from tests.fixtures.paths import SCHEMAS
 
-pytestmark = pytest.mark.integration
+# One xdist group: the SASL/TLS broker is a module fixture, which every worker taking one of these
+# tests would otherwise build again.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("sasl-tls-broker")]
 
 USER, PASSWORD = "guard", "s3cret-Pa55word"
 READER, READER_PASSWORD = "reader", "r3ader-Pa55word"  # may log in, has no ACLs

@@ -34,7 +34,9 @@ from tests.fixtures.paths import SCHEMAS
 from tests.integration.faults.harness import wait_caught_up
 from tests.integration.service.kafka_helpers import create, produce, write_config
 
-pytestmark = pytest.mark.integration
+# One xdist group: the mutual-TLS broker is a module fixture, which every worker taking one of these
+# tests would otherwise build again.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("mtls-broker")]
 
 GOOD = json.dumps(
     {

@@ -15,7 +15,9 @@ import pytest
 
 from tests.fixtures.paths import REPO
 
-pytestmark = pytest.mark.integration
+# One xdist group: the built wheel's venv is a module fixture, which every worker taking one of
+# these tests would otherwise build again.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("wheel")]
 
 
 def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 600) -> str:
