@@ -39,7 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m benchmarks", description=__doc__.split("\n\n")[0] if __doc__ else None
     )
     parser.add_argument(
-        "--quick", action="store_true", help="2,000 records, 2 inputs (20%% invalid), 1 round"
+        "--quick", action="store_true", help="2,000 records, the 20%% invalid inputs, 1 round"
     )
     parser.add_argument("--records", type=int, help="records per input (default 100,000)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3)")
