@@ -8,7 +8,7 @@ counted: a contender that loses or duplicates records FAILS. Prints a table and 
 Targets, writes build/bench/bench-<time>.json (and latest.json). Asserts nothing.
 
   python -m benchmarks             # full: 100k records per input, 3 rounds
-  python -m benchmarks --quick     # 2,000 records, 2 inputs, 1 round: a few minutes
+  python -m benchmarks --quick     # 2,000 records, 3 inputs, 1 round: a few minutes
   python -m benchmarks --long      # only RSS flatness: the guard over 1M records; later races
                                    # report the newest such run (build/bench/rss-latest.json)
 """
