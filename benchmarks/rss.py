@@ -1,6 +1,7 @@
-"""RSS flatness: the guard (kafka-python, monitoring off) over a long stream. Resident memory is
-read from /proc every 0.1 s; the median over the tenth before a fifth of the records was
-committed (100k-200k of 1M) is compared with the median over the last tenth of the run."""
+"""RSS flatness: the guard (kafka-python unless --only names another, monitoring off) over a long
+stream. Resident memory is read from /proc every 0.1 s; the median over the tenth before a fifth
+of the records was committed (100k-200k of 1M) is compared with the median over the last tenth
+of the run."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ CONTENDER = "guard kafka-python"
 
 @dataclass(frozen=True)
 class RssGrowth:
+    contender: str
     records: int
     mark: int  # records committed at the first reading
     rss_at_mark_mb: float
@@ -39,10 +41,10 @@ class RssGrowth:
 
     def describe(self) -> str:
         if self.growth is None:
-            head = f"RSS flatness ({CONTENDER}, {self.records:,} records)"
+            head = f"RSS flatness ({self.contender}, {self.records:,} records)"
             return f"{head}: {self.status} {self.error}"
         return (
-            f"RSS flatness ({CONTENDER}): median {self.rss_at_mark_mb:.1f} MB up to "
+            f"RSS flatness ({self.contender}): median {self.rss_at_mark_mb:.1f} MB up to "
             f"{self.mark:,} records, {self.rss_at_end_mb:.1f} MB up to {self.records:,} "
             f"({self.growth:+.1%}); process peak {self.peak_rss_mb:.1f} MB"
         )
@@ -52,19 +54,26 @@ class RssGrowth:
 
 
 def rss_growth(
-    bootstrap: str, tag: str, n: int, job_for: Callable[[str, str, int], Job], timeout: float
+    bootstrap: str,
+    tag: str,
+    n: int,
+    job_for: Callable[[str, str, int], Job],
+    timeout: float,
+    contender: str = CONTENDER,
 ) -> RssGrowth:
     source = f"{tag}.long"
     topics.create(bootstrap, [source])
     loaded = dataset.load(bootstrap, source, dataset.records(dataset.HEADLINE, n, seed=5))
     print(f"loaded {source}: {loaded.records:,} records for the RSS run", flush=True)
     job = job_for(source, f"{source}.g", n)
-    result = Result(CONTENDER, "guard", "long", 0, n, expected_valid=loaded.valid)
-    child = race(by_name(CONTENDER), job, result, timeout)
+    result = Result(contender, "guard", "long", 0, n, expected_valid=loaded.valid)
+    child = race(by_name(contender), job, result, timeout)
     topics.drop(bootstrap, source)
     mark = n // 5
     if child is None or result.status != "ok":
-        return RssGrowth(n, mark, 0.0, 0.0, result.peak_rss_mb, result.status, result.error)
+        return RssGrowth(
+            contender, n, mark, 0.0, 0.0, result.peak_rss_mb, result.status, result.error
+        )
     commits = []  # (time, records committed so far)
     done = 0
     for line in child.stderr_path.read_text(errors="replace").splitlines():
@@ -74,6 +83,7 @@ def rss_growth(
             commits.append((datetime.fromisoformat(event["timestamp"]).timestamp(), done))
     profile = _profile(commits, child.samples)
     return RssGrowth(
+        contender,
         n,
         mark,
         _window_median(profile, mark - n // 10, mark),
