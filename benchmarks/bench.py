@@ -128,7 +128,7 @@ def run(args: argparse.Namespace, bootstrap: str) -> tuple[str, dict[str, Any]]:
 
     if args.long:
         # --only names the guard to watch (issue 17's targets are on confluent).
-        who = contender_names(args.only)[0] if args.only else RSS_CONTENDER
+        who = _chosen(args)[1][0].name if args.only else RSS_CONTENDER
         growth = rss_growth(
             bootstrap, tag, args.long, job_for, timeout=600 + args.long / 100, contender=who
         )

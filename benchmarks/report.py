@@ -243,11 +243,19 @@ def _heading(issue: int) -> str:
     return f"Targets (issue 17) on {HEADLINE.name} and {MID.name}"
 
 
+def _by_issue(found: list[Target]) -> dict[int, list[Target]]:
+    """The targets grouped by issue, in the order they were found."""
+    groups: dict[int, list[Target]] = {}
+    for t in found:
+        groups.setdefault(t.issue, []).append(t)
+    return groups
+
+
 def targets_text(found: list[Target]) -> str:
     blocks = []
-    for issue in dict.fromkeys(t.issue for t in found):
+    for issue, group in _by_issue(found).items():
         lines = [_heading(issue) + ":"]
-        for t in (t for t in found if t.issue == issue):
+        for t in group:
             got = "" if t.measured is None else f" (measured {t.measured:.2f}, {t.bound}"
             got += "" if t.by_cpu is None else f"; by CPU per record {t.by_cpu:.2f})"
             got += ")" if t.measured is not None and t.by_cpu is None else ""
@@ -281,12 +289,12 @@ def markdown(rows: list[dict[str, Any]], found: list[Target]) -> str:
                 f"| {_fmt(r['x kp copy'], '.2f')} | {_fmt(r['x cf copy'], '.2f')} | {verified} |"
             )
         out.append("")
-    for issue in dict.fromkeys(t.issue for t in found):
+    for issue, group in _by_issue(found).items():
         out += [
             f"| target (issue {issue}) | verdict | measured | by CPU per record |",
             "|---|---|---|---|",
         ]
-        for t in (t for t in found if t.issue == issue):
+        for t in group:
             got = "-" if t.measured is None else f"{t.measured:.2f} ({t.bound})"
             why = f" {t.why_unmeasured[:140]}" if t.why_unmeasured else ""
             out.append(f"| {t.text} | {t.verdict} | {got}{why} | {_fmt(t.by_cpu, '.2f')} |")
