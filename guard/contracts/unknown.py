@@ -49,6 +49,12 @@ class Shape:
 
     def unknown_paths(self, obj: dict[str, Any], prefix: str = "") -> list[str]:
         """Dotted paths of undeclared keys (`items[].extra` for keys inside array items)."""
+        if self.declares_all(obj):  # the usual record: key-set tests only, no paths built
+            return []
+        return self.walk(obj, prefix)
+
+    def walk(self, obj: dict[str, Any], prefix: str = "") -> list[str]:
+        """`unknown_paths` without the quick test first (what that test must agree with)."""
         extra = obj.keys() - self.known
         found = [prefix + k for k in extra] if extra else []
         for name, node in self.children.items():
@@ -58,6 +64,16 @@ class Shape:
         if len(found) > 1:
             found = sorted(set(found))
         return found
+
+    def declares_all(self, obj: dict[str, Any]) -> bool:
+        """Whether every key of `obj`, at every level this shape declares, is declared."""
+        if not obj.keys() <= self.known:
+            return False
+        for name, node in self.children.items():
+            child = obj.get(name)
+            if child is not None and not _declares_all(node, child):
+                return False
+        return True
 
     def strip(self, obj: dict[str, Any]) -> dict[str, Any]:
         """A copy of `obj` without undeclared keys at every level whose policy is `strip`."""
@@ -89,7 +105,7 @@ def _shape(node: Shape | ArrayOf) -> Shape:
 
 def _unknown(node: Shape | ArrayOf, value: Any, path: str) -> list[str]:
     if isinstance(node, Shape):
-        return node.unknown_paths(value, f"{path}.") if isinstance(value, dict) else []
+        return node.walk(value, f"{path}.") if isinstance(value, dict) else []
     if not isinstance(value, list):
         return []
     item = node.item
@@ -101,6 +117,18 @@ def _unknown(node: Shape | ArrayOf, value: Any, path: str) -> list[str]:
         if not value:
             return []
     return [p for v in value for p in _unknown(item, v, f"{path}[]")]
+
+
+def _declares_all(node: Shape | ArrayOf, value: Any) -> bool:
+    if isinstance(node, Shape):
+        return not isinstance(value, dict) or node.declares_all(value)
+    if not isinstance(value, list):
+        return True
+    item = node.item
+    if isinstance(item, Shape) and not item.children:
+        known = item.known  # line items: a C-level key-set test per item
+        return all(type(v) is not dict or v.keys() <= known for v in value)
+    return all(_declares_all(item, v) for v in value)
 
 
 def _strip(node: Shape | ArrayOf, value: Any) -> Any:

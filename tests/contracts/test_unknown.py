@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from guard.contracts.spec import ContractSpec
 from guard.contracts.unknown import ArrayOf, Shape
 
@@ -161,3 +164,35 @@ def test_strip_removes_unknown_keys_inside_arrays_of_arrays() -> None:
     record = {"m": [[{"x": 1, "secret": "s"}], [{"x": 2}]]}
     assert shape.unknown_paths(record) == ["m[][].secret"]
     assert shape.strip(record) == {"m": [[{"x": 1}], [{"x": 2}]]}
+
+
+MATRIX: dict[str, Any] = {
+    **NESTED,
+    "matrix": {
+        "type": "array",
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "fields": {
+                    "y": {"type": "integer"},
+                    "at": {"type": "object", "fields": {"z": {"type": "integer"}}},
+                },
+            },
+        },
+    },
+}
+_KEYS = st.sampled_from(["id", "shipping", "items", "tags", "matrix", "country", "sku", "y",
+                         "at", "z", "extra"])  # fmt: skip
+_JSON = st.recursive(
+    st.none() | st.integers() | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(_KEYS, _JSON, max_size=6))
+def test_the_quick_all_declared_test_agrees_with_the_full_walk(record: dict[str, Any]) -> None:
+    shape = _shape(MATRIX, "allow")
+    assert shape.declares_all(record) == (shape.walk(record) == [])
+    assert shape.unknown_paths(record) == shape.walk(record)
