@@ -150,33 +150,33 @@ class ServiceMetrics:
         self, routed: RoutedBatch, subjects: Mapping[str, str], batch_s: float, commit_s: float
     ) -> None:
         now = time.time()
-        outcomes: Tally[tuple[str, bool]] = Tally()
+        # Counts by topic and verdict come from the router's stats; only quarantined records
+        # and warnings are looked at one by one.
+        for (topic, kind), n in routed.stats.by_topic.items():
+            self.records.labels(topic, subjects.get(topic, topic), kind).inc(n)
         reasons: Tally[tuple[str, str, str]] = Tally()
         rules: Tally[tuple[str, str, str, str, str]] = Tally()
-        stamps: list[int] = []
         for rec, verdict in routed.verdicts:
-            outcomes[(rec.topic, verdict.ok)] += 1
+            if verdict.ok and not verdict.warnings:
+                continue
+            subject = subjects.get(rec.topic, verdict.subject)
             if not verdict.ok:
-                subject = subjects.get(rec.topic, verdict.subject)
-                for reason in verdict.reasons:
+                codes = verdict.reasons
+                for reason in codes:
                     reasons[(rec.topic, subject, reason)] += 1
-                if Reason.RULE_FAILED in verdict.reasons or Reason.RULE_ERROR in verdict.reasons:
+                if Reason.RULE_FAILED in codes or Reason.RULE_ERROR in codes:
                     for hit in rule_hits(verdict.errors, ()):
                         rules[(rec.topic, subject, *hit)] += 1
-            elif verdict.warnings:
-                subject = subjects.get(rec.topic, verdict.subject)
+            else:
                 for hit in rule_hits((), verdict.warnings):
                     rules[(rec.topic, subject, *hit)] += 1
-            if rec.timestamp_ms > 0:  # -1/0: the producer set no timestamp
-                stamps.append(rec.timestamp_ms)
-        for (topic, ok), n in outcomes.items():
-            subject = subjects.get(topic, topic)
-            self.records.labels(topic, subject, "valid" if ok else "quarantined").inc(n)
         for labels, n in reasons.items():
             self.reasons.labels(*labels).inc(n)
         for rule_labels, n in rules.items():
             self.rule_hits.labels(*rule_labels).inc(n)
-        self.e2e_seconds.observe_many(max(now - ms / 1000, 0.0) for ms in stamps)
+        stamps = [rec.timestamp_ms for rec, _ in routed.verdicts]
+        # A timestamp of -1 or 0: the producer set none.
+        self.e2e_seconds.observe_many([max(now - ms / 1000, 0.0) for ms in stamps if ms > 0])
         self.batch_seconds.observe(batch_s)
         self.commit_seconds.observe(commit_s)
         self.last_commit.set(now)

@@ -109,7 +109,8 @@ class ConfluentPipe:
         self._watch.raise_if_rejected("poll")  # error_cb ran inside the poll
         if not msgs:
             self._unset_look.maybe(self, self._unset_positions)
-        out = [in_record(m) for m in msgs if self._is_record(m)]
+        # error() is None on every record; only an event (EOF, an error) takes _is_record.
+        out = [in_record(m) for m in msgs if m.error() is None or self._is_record(m)]
         for r in out:
             self._first.setdefault((r.topic, r.partition), r.offset)
         self._uncommitted = bool(out)

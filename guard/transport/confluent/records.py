@@ -39,5 +39,7 @@ def read_headers(msg: Message) -> tuple[InHeaders, str | None]:
         return [], f"headers unreadable by confluent-kafka: {type(cause).__name__}"
     if raw is None:
         return [], None
+    if type(raw) is list:  # (str, bytes | None) pairs, fresh per message: kept as they are
+        return raw, None
     pairs = raw.items() if isinstance(raw, dict) else raw
     return [(k, v.encode() if isinstance(v, str) else v) for k, v in pairs], None
