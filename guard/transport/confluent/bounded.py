@@ -3,7 +3,7 @@
 librdkafka's transactional calls wait on the transaction or group coordinator; after that
 node is killed they may block far past their timeout (confluentinc/librdkafka#5456, a
 request's timeout ignored; #5511, a coordinator dropped from metadata not looked up again).
-The call runs in a daemon thread (confluent-kafka releases the GIL while it waits) and the
+The call runs in a daemon worker thread (confluent-kafka releases the GIL while it waits) and the
 caller waits for it up to a bound. A call still running then raises `StuckCallError`, a
 `RejoinRequiredError`: the handle it runs in must never be used again, and a new producer
 with the same transactional id fences it and aborts its transaction. The thread keeps the
@@ -21,6 +21,7 @@ guard/transport/lost_commit.py.)
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -60,11 +61,44 @@ class _Outcome(Generic[T]):
         self.error: BaseException | None = None
 
 
+class _Worker:
+    """A daemon thread that runs one call at a time, kept for the next call once it returns:
+    starting a thread per call cost ~0.1 ms, four times per committed batch. A worker whose
+    call is stuck is never handed another; it ends with its call, or with the process."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="guard-bounded-call", daemon=True).start()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._jobs.put(job)
+
+    def _serve(self) -> None:
+        while True:
+            self._jobs.get()()
+
+
+_idle: list[_Worker] = []  # workers whose last call returned
+_idle_lock = threading.Lock()
+
+
+def _take_worker() -> _Worker:
+    with _idle_lock:
+        if _idle:
+            return _idle.pop()
+    return _Worker()
+
+
+def _give_back(worker: _Worker) -> None:
+    with _idle_lock:
+        _idle.append(worker)
+
+
 def call_bounded(
     what: str, call: Callable[[], T], bound_s: float, holds_successor: bool = False
 ) -> T:
-    """`call()` in a daemon thread; its value or exception, or `StuckCallError` when it has
-    not returned after `bound_s`. The thread is left running on a stuck call; with
+    """`call()` in a daemon worker thread; its value or exception, or `StuckCallError` when it
+    has not returned after `bound_s`. The thread is left running on a stuck call; with
     `holds_successor` (a transactional producer's call), `stuck_calls_pending` reports it."""
     outcome: _Outcome[T] = _Outcome()
 
@@ -77,8 +111,8 @@ def call_bounded(
             outcome.done.set()
 
     started = time.monotonic()
-    worker = threading.Thread(target=run, name=f"guard-{what.replace(' ', '-')}", daemon=True)
-    worker.start()
+    worker = _take_worker()
+    worker.submit(run)
     if not outcome.done.wait(bound_s):
         waited = time.monotonic() - started
         if holds_successor:
@@ -88,6 +122,7 @@ def call_bounded(
             f"{what}: no answer from the client after {waited:.1f} s (bound {bound_s:g} s); "
             "the client is abandoned and replaced"
         )
+    _give_back(worker)  # its call returned: free for the next one
     if outcome.error is not None:
         raise outcome.error
     return cast(T, outcome.value)  # set by run(): no error

@@ -279,6 +279,31 @@ def test_a_call_past_its_bound_raises_stuck_while_it_still_runs() -> None:
         release.set()
 
 
+def test_calls_that_return_reuse_one_worker_thread() -> None:
+    call_bounded("warm", lambda: None, _PATIENCE_S)
+    before = threading.active_count()
+    threads = {call_bounded("who", threading.get_ident, _PATIENCE_S) for _ in range(20)}
+    assert len(threads) == 1
+    assert threading.active_count() == before
+
+
+def test_a_stuck_call_keeps_its_worker_and_the_next_call_gets_another() -> None:
+    release = threading.Event()
+    stuck_on: list[int] = []
+
+    def blocked() -> None:
+        stuck_on.append(threading.get_ident())
+        release.wait(_PATIENCE_S)
+
+    try:
+        with pytest.raises(StuckCallError):
+            call_bounded("blocked", blocked, 0.05)
+        assert call_bounded("next", threading.get_ident, _PATIENCE_S) != stuck_on[0]
+        assert not release.is_set()  # the stuck call still runs in its own worker
+    finally:
+        release.set()
+
+
 def test_coordinator_calls_get_the_step_limit_as_timeout_doubled_from_a_second_timed_out_one(
     fake: type[_FakeProducer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
