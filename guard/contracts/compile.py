@@ -14,12 +14,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, NotRequired
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, TypeAdapter, create_model
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    Strict,
+    TypeAdapter,
+    create_model,
+)
+from pydantic_core import PydanticCustomError, core_schema
 from typing_extensions import TypedDict
 
 from guard.contracts.spec import INT64_MAX, INT64_MIN, ContractSpec, FieldSpec, UnknownFieldPolicy
@@ -127,7 +137,8 @@ def _annotation(
         base: Any = str
         meta.append(Field(min_length=fs.min_length, max_length=fs.max_length, pattern=fs.pattern))
         if fs.format is not None:
-            meta.append(AfterValidator(_FORMAT_CHECKS[fs.format]))
+            native = _NATIVE_FORMATS.get(fs.format) if container == "typeddict" else None
+            meta.append(native or AfterValidator(_FORMAT_CHECKS[fs.format]))
             schema_extra["format"] = fs.format
     elif t in {"timestamp", "date"}:
         # Kept as the original ISO string (records pass through unchanged); checked, not parsed.
@@ -165,7 +176,10 @@ def _annotation(
         base = list[item]  # type: ignore[valid-type]
         meta.append(Field(min_length=fs.min_items, max_length=fs.max_items))
     if fs.enum is not None:
-        meta.append(AfterValidator(_enum_check(fs.enum)))
+        if container == "typeddict" and all(type(v) is str for v in fs.enum):
+            meta.append(_native_enum(fs.enum))
+        else:
+            meta.append(AfterValidator(_enum_check(fs.enum)))
         schema_extra["enum"] = list(fs.enum)
     if schema_extra:
         meta.append(Field(json_schema_extra=schema_extra))
@@ -179,18 +193,60 @@ def _int_bound(value: float | int | None, default: int | None = None) -> int | N
     return int(value)
 
 
+_ENUM_MESSAGE = "value is not one of: {allowed}"
+
+
 def _enum_check(values: list[str | int | float | bool]) -> Callable[[Any], Any]:
     allowed = frozenset(values)
-    shown = ", ".join(repr(v) for v in values[:20])
+    shown = _shown(values)
 
     def check(v: Any) -> Any:
         if v not in allowed:
-            raise PydanticCustomError(
-                "not_in_enum", "value is not one of: {allowed}", {"allowed": shown}
-            )
+            raise PydanticCustomError("not_in_enum", _ENUM_MESSAGE, {"allowed": shown})
         return v
 
     return check
+
+
+def _shown(values: list[str | int | float | bool]) -> str:
+    return ", ".join(repr(v) for v in values[:20])
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: typing caches Annotated metadata
+class _Native:
+    """A check pydantic-core runs itself after the base type (a Rust regex, a set of allowed
+    strings), failing with the guard's own error type and context: no Python call per value.
+    Only for the record check; the models keep the Python checks, which export as JSON
+    Schema. tests/contracts/test_compile.py holds each to its Python twin."""
+
+    check: core_schema.CoreSchema
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.chain_schema([handler(source), self.check])
+
+
+def _native_pattern(pattern: re.Pattern[str], fmt: str) -> _Native:
+    return _Native(
+        core_schema.custom_error_schema(
+            core_schema.str_schema(pattern=f"^(?:{pattern.pattern})$"),
+            "bad_format",
+            custom_error_message="value is not a valid {format}",
+            custom_error_context={"format": fmt},
+        )
+    )
+
+
+def _native_enum(values: list[str | int | float | bool]) -> _Native:
+    return _Native(
+        core_schema.custom_error_schema(
+            core_schema.literal_schema(list(values)),
+            "not_in_enum",
+            custom_error_message=_ENUM_MESSAGE,
+            custom_error_context={"allowed": _shown(values)},
+        )
+    )
 
 
 def _format_error(fmt: str) -> PydanticCustomError:
@@ -230,9 +286,15 @@ def is_date(v: str) -> bool:
 
 
 def _check_datetime(v: str) -> str:
-    if not is_datetime(v):
-        raise _format_error("date-time (RFC 3339, e.g. 2026-11-21T09:15:00Z)")
-    return v
+    # is_datetime inlined (this runs per record); the usual upper-case form parses as it is.
+    if _DATETIME.fullmatch(v) is not None:
+        try:
+            datetime.fromisoformat(v)
+            return v
+        except ValueError:
+            if is_datetime(v):  # lower-case t or z
+                return v
+    raise _format_error("date-time (RFC 3339, e.g. 2026-11-21T09:15:00Z)")
 
 
 def _check_date(v: str) -> str:
@@ -277,6 +339,11 @@ _FORMAT_CHECKS: dict[str, Callable[[str], str]] = {
     "uuid": _check_uuid,
     "email": _check_email,
     "uri": _check_uri,
+}
+# The formats a regex alone decides, as pydantic-core checks them (same messages).
+_NATIVE_FORMATS = {
+    "uuid": _native_pattern(_UUID, "uuid (8-4-4-4-12 hex)"),
+    "email": _native_pattern(_EMAIL, "email"),
 }
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from guard.contracts import load_registry
-from guard.contracts.compile import compile_checker, compile_model
+from guard.contracts.compile import compile_checker, compile_model, is_datetime
 from guard.contracts.spec import INT64_MAX, INT64_MIN, ContractSpec
 from guard.demo.samples import good_order
 from guard.validation.mapping import map_errors
@@ -394,3 +394,60 @@ def test_the_checker_and_the_model_give_the_same_verdict_on_any_order(
     if data.draw(st.booleans()):
         record.pop(data.draw(st.sampled_from(sorted(record))), None)
     assert _verdict(contract.check, record) == _verdict(contract.model.model_validate, record)
+
+
+_NATIVE_FIELDS: dict[str, Any] = {
+    "id": {"type": "string", "format": "uuid"},
+    "mail": {"type": "string", "format": "email", "required": False},
+    "cur": {"type": "string", "enum": ["EUR", "USD", "é", ""], "nullable": True},
+}
+_HEX = st.text(alphabet="0123456789abcdefABCDEFgG-\n", min_size=30, max_size=40)
+_FIELD_VALUES = st.one_of(
+    st.uuids().map(str),
+    st.tuples(st.text(max_size=2), st.uuids(), st.text(max_size=2)).map(
+        lambda t: f"{t[0]}{str(t[1]).upper()}{t[2]}"
+    ),
+    _HEX,
+    st.emails(),
+    st.tuples(st.text(max_size=2), st.emails(), st.text(max_size=2)).map("".join),
+    st.text(max_size=12),
+    st.sampled_from(["EUR", "eur", "USD ", "é", "", "GBP"]),
+    st.integers(),
+    st.none(),
+)
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(st.sampled_from(["id", "mail", "cur"]), _FIELD_VALUES))
+def test_formats_and_enums_checked_by_pydantic_core_fail_as_the_python_checks_do(
+    record: dict[str, Any],
+) -> None:
+    """uuid, email and string enums run inside pydantic-core on the hot path (no Python call
+    per value); the model keeps the Python checks. Same verdict, error type, place, message."""
+    spec = ContractSpec.model_validate({"subject": "s", "version": 1, "fields": _NATIVE_FIELDS})
+
+    def errors(validate: Callable[[Any], Any]) -> list[tuple[Any, ...]]:
+        try:
+            validate(record)
+        except ValidationError as exc:
+            return [(e["type"], e["loc"], e["msg"]) for e in exc.errors()]
+        return []
+
+    assert errors(compile_checker(spec)) == errors(compile_model(spec).model_validate)
+
+
+_DATETIME_TEXT = st.one_of(
+    st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
+    st.datetimes().map(lambda d: d.isoformat() + "Z"),
+    st.text(alphabet="0123456789-:T.Zzt+ ", min_size=19, max_size=32),
+    st.from_regex(
+        r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d{1,9})?([Zz]|[+-]\d\d:\d\d)", fullmatch=True
+    ),
+)
+
+
+@settings(max_examples=300)
+@given(_DATETIME_TEXT)
+def test_the_timestamp_check_agrees_with_is_datetime(text: str) -> None:
+    model = _model({"at": {"type": "timestamp"}})
+    assert _passes(model, {"at": text}) == is_datetime(text)
