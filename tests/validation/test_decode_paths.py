@@ -77,3 +77,33 @@ def test_an_ordinary_record_never_reaches_the_exact_path(monkeypatch: pytest.Mon
     record = b'{"order_id":"o-1","amount":12.5,"items":[{"sku":"A","qty":2}],"note":"caf\\u00e9"}'
     obj, error = decode(record, LIMITS)
     assert error is None and obj is not None and obj["note"] == "café"
+
+
+# Folded text as decode scans it: digits are 0, brackets `{`, and no run of 19 digits (such
+# text takes the exact path before the exponent test is asked).
+_FOLDED_PIECES = [b":", b",", b"{", b"}", b"-", b".", b"e", b"e000", b'"', b"a"] + [
+    b"0" * n for n in (1, 2, 5, 17, 18)
+]
+# A number with a 3-digit exponent, whole or cut short at either end (a miss near a hit).
+_exponent = st.builds(
+    lambda sep, minus, whole, frac, cut: (sep + minus + whole + frac + b"e000")[cut:],
+    st.sampled_from([b":", b",", b"{", b"a", b"."]),
+    st.sampled_from([b"", b"-"]),
+    st.sampled_from([1, 2, 17, 18]).map(lambda n: b"0" * n),  # the longest runs matter most
+    st.one_of(st.just(b""), st.sampled_from([0, 1, 17, 18]).map(lambda n: b"." + b"0" * n)),
+    st.integers(0, 3),
+)
+_folded_text = st.lists(st.one_of(st.sampled_from(_FOLDED_PIECES), _exponent), max_size=12).map(
+    b"".join
+)
+
+
+@settings(max_examples=2000)
+@given(_folded_text)
+def test_the_exponent_test_near_each_e000_finds_what_the_whole_text_search_finds(
+    folded: bytes,
+) -> None:
+    if b"0" * 19 in folded:
+        return
+    whole = decode_module._BIG_EXPONENT.search(folded) is not None
+    assert decode_module._big_exponent(folded) == whole
