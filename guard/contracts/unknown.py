@@ -8,6 +8,7 @@ through arrays of any depth (`items[].x`, `matrix[][].y`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from guard.contracts.spec import FieldSpec, UnknownFieldPolicy
@@ -126,9 +127,15 @@ def _declares_all(node: Shape | ArrayOf, value: Any) -> bool:
         return True
     item = node.item
     if isinstance(item, Shape) and not item.children:
-        known = item.known  # line items: a C-level key-set test per item
-        return all(type(v) is not dict or v.keys() <= known for v in value)
+        # Line items: when every item is an object (as a passing record's are), one C-level
+        # test over all their keys at once.
+        if set(map(type, value)) <= _DICT:
+            return item.known.issuperset(chain.from_iterable(value))
+        return all(type(v) is not dict or v.keys() <= item.known for v in value)
     return all(_declares_all(item, v) for v in value)
+
+
+_DICT = {dict}
 
 
 def _strip(node: Shape | ArrayOf, value: Any) -> Any:
