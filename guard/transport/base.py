@@ -16,7 +16,9 @@ InHeaders = list[tuple[str, bytes | None]]  # what a consumer gets: Kafka allows
 TopicPartition = tuple[str, int]
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, like OutRecord: one is made per polled record, and a frozen dataclass's __init__
+# sets each of its eight fields through object.__setattr__. Never mutated after creation.
+@dataclass(slots=True)
 class InRecord:
     topic: str
     partition: int
