@@ -344,6 +344,12 @@ def test_timestamp_rejects_values_without_a_time(value: str) -> None:
     assert _error_types(_model({"t": {"type": "timestamp"}}), {"t": value}) == ["bad_format"]
 
 
+@pytest.mark.parametrize("value", ["2026-11-03T10:15:00+00:60", "2026-11-03T10:15:00-05:99"])
+def test_timestamp_rejects_an_offset_minute_past_59(value: str) -> None:
+    # RFC 3339 time-minute is 00-59; fromisoformat alone would read +00:60 as one hour.
+    assert _error_types(_model({"t": {"type": "timestamp"}}), {"t": value}) == ["bad_format"]
+
+
 @pytest.mark.parametrize(
     "value",
     [
