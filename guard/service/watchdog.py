@@ -63,15 +63,21 @@ class StopFlag:
 class InFlight:
     """The source span of one polled batch: per partition, first and last offset."""
 
-    spans: dict[tuple[str, int], tuple[int, int]]
+    # The batch itself, read only when a stall is described (the loop keeps it alive until it
+    # commits anyway): working out the spans per poll cost ~0.4 us per record.
+    batch: list[InRecord]
 
     @classmethod
     def of(cls, batch: list[InRecord]) -> InFlight:
+        return cls(batch)
+
+    @property
+    def spans(self) -> dict[tuple[str, int], tuple[int, int]]:
         spans: dict[tuple[str, int], tuple[int, int]] = {}
-        for r in batch:
+        for r in self.batch:
             first, _ = spans.get((r.topic, r.partition), (r.offset, r.offset))
             spans[(r.topic, r.partition)] = (min(first, r.offset), r.offset)
-        return cls(spans)
+        return spans
 
     def describe(self) -> list[dict[str, object]]:
         return [
