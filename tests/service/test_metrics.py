@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import urllib.error
 import urllib.request
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from guard.config.settings import GuardSettings
 from guard.contracts import load_registry
@@ -199,3 +202,21 @@ def test_end_to_end_latency_buckets_count_values_at_or_below_each_bound() -> Non
     assert _value(m, f"{name}_bucket", le="+Inf") == 4
     assert _value(m, f"{name}_count") == 4
     assert _value(m, f"{name}_sum") == 5000.315
+
+
+# Half a millisecond past a whole one: no stamp's age lands exactly on a bucket bound, where
+# the two computations may round either way.
+@given(
+    st.lists(st.integers(-1, 1_700_000_010_000), max_size=60),
+    st.integers(1_700_000_000_000, 1_700_000_005_000),
+)
+def test_ages_from_sorted_stamps_fill_the_buckets_as_one_observation_per_record_does(
+    stamps: list[int], now_ms: int
+) -> None:
+    now = (now_ms + 0.5) / 1000
+    by_record, by_bisect = ServiceMetrics(), ServiceMetrics()
+    by_record.e2e_seconds.observe_many([max(now - ms / 1000, 0.0) for ms in stamps if ms > 0])
+    by_bisect.e2e_seconds.observe_ages(now, stamps)
+    expected, got = by_record.e2e_seconds, by_bisect.e2e_seconds
+    assert got._counts == expected._counts
+    assert math.isclose(got._sum, expected._sum, rel_tol=1e-9, abs_tol=1e-6)
