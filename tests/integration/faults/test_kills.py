@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from guard.localbroker import LocalKafka
+from tests.fixtures.group_members import wait_until_each_member_owns_partitions
 from tests.fixtures.guard_process import GuardProcess
 from tests.integration.faults.harness import (
     CATCH_UP_S,
@@ -18,7 +19,9 @@ from tests.integration.faults.harness import (
     SIZES,
     audit,
     mixed_scenario,
+    mixed_stream,
     open_transaction_records,
+    produce,
     record_figures,
     wait_caught_up,
 )
@@ -135,14 +138,19 @@ def test_two_instances_in_one_group_with_one_killed_lose_and_duplicate_nothing(
     subprocess_env: dict[str, str],
     kafka_client: str,
 ) -> None:
-    # Small transactions at CI size, so that `a` is still at work when `b` joins.
+    # Small transactions at CI size, so that `b` commits several before it is killed.
     batch = {"max_records": 200 if FULL else 20}
+    half = SIZES.records // 2
     bootstrap, source, group, expected, config = mixed_scenario(
-        kafka.bootstrap_servers, unique, tmp_path, kafka_client, seed=5, batch=batch
+        kafka.bootstrap_servers, unique, tmp_path, kafka_client, seed=5, records=half, batch=batch
     )
     a = GuardProcess(config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "a"}, "a")
     a.wait_for_commit_after(0, timeout=180)
     b = GuardProcess(config, {**subprocess_env, "GUARD_KAFKA__INSTANCE_ID": "b"}, "b")
+    # The second half goes in once both own partitions: however fast `a` drained the first
+    # half alone, `b` then has records of its own to work on.
+    wait_until_each_member_owns_partitions(bootstrap, group, 2)
+    expected |= produce(bootstrap, source, mixed_stream(SIZES.records - half, seed=6))
     b.wait_for_commit_after(1, timeout=180)  # b owns partitions and has worked on them
     b.kill()
     killed_at = time.monotonic()
