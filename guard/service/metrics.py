@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import operator
 import socket
 import threading
 import time
@@ -48,6 +49,7 @@ from guard.validation.reasons import Reason
 from guard.validation.rules import rule_hits
 
 # Record timestamp -> commit: from sub-second (live traffic) to an hour (a backlog).
+_RECORD, _STAMP = operator.itemgetter(0), operator.attrgetter("timestamp_ms")
 _E2E_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 
 __all__ = ["MetricsServer", "ServiceMetrics"]
@@ -174,7 +176,8 @@ class ServiceMetrics:
             self.reasons.labels(*labels).inc(n)
         for rule_labels, n in rules.items():
             self.rule_hits.labels(*rule_labels).inc(n)
-        self.e2e_seconds.observe_ages(now, [rec.timestamp_ms for rec, _ in routed.verdicts])
+        stamps = list(map(_STAMP, map(_RECORD, routed.verdicts)))  # C-level, not a Python loop
+        self.e2e_seconds.observe_ages(now, stamps)
         self.batch_seconds.observe(batch_s)
         self.commit_seconds.observe(commit_s)
         self.last_commit.set(now)

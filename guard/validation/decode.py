@@ -113,7 +113,7 @@ def decode(value: bytes | None, limits: Limits) -> tuple[dict[str, Any] | None, 
     if (
         (openers <= limits.max_depth or openers - folded.count(_SIBLING) <= limits.max_depth)
         and _INT64_DIGITS not in folded
-        and not _big_exponent(folded)
+        and (b"e000" not in folded or not _big_exponent(folded))
     ):
         try:
             obj = jiter.from_json(
