@@ -138,15 +138,13 @@ def _annotation(
         base: Any = str
         meta.append(Field(min_length=fs.min_length, max_length=fs.max_length, pattern=fs.pattern))
         if fs.format is not None:
-            native = _NATIVE_FORMATS.get(fs.format) if container == "typeddict" else None
-            meta.append(native or AfterValidator(_FORMAT_CHECKS[fs.format]))
+            meta.append(_format_check(fs.format, fs, container))
             schema_extra["format"] = fs.format
     elif t in {"timestamp", "date"}:
         # Kept as the original ISO string (records pass through unchanged); checked, not parsed.
         base = str
         fmt = "date-time" if t == "timestamp" else "date"
-        native = _NATIVE_FORMATS.get(fmt) if container == "typeddict" else None
-        meta.append(native or AfterValidator(_FORMAT_CHECKS[fmt]))
+        meta.append(_format_check(fmt, fs, container))
         schema_extra["format"] = fmt
     elif t == "integer":
         base = int
@@ -186,6 +184,16 @@ def _annotation(
     if schema_extra:
         meta.append(Field(json_schema_extra=schema_extra))
     return Annotated[base, *meta]
+
+
+def _format_check(fmt: str, fs: FieldSpec, container: Container) -> Any:
+    """The check of a string format: inside pydantic-core on the record check where it can
+    be, else the Python check. The native date-time check hands on a parsed datetime, so it is
+    used only where no enum check reads the value after it."""
+    native = _NATIVE_FORMATS.get(fmt) if container == "typeddict" else None
+    if native is None or (fmt == "date-time" and fs.enum is not None):
+        return AfterValidator(_FORMAT_CHECKS[fmt])
+    return native
 
 
 def _int_bound(value: float | int | None, default: int | None = None) -> int | None:
