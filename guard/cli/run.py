@@ -44,7 +44,7 @@ def _run(
     from guard.service import last_resort
     from guard.service.build import build_service
     from guard.service.health import Health
-    from guard.service.heap import settle_heap
+    from guard.service.heap import settled_heap
     from guard.service.metrics import MetricsServer, ServiceMetrics
     from guard.service.probe import ServiceProbe
     from guard.service.transaction import BatchObserver
@@ -94,8 +94,8 @@ def _run(
             monitor.start()
         if shadow.active:
             shadow.start()
-        settle_heap()  # start-up is over: what is left lives as long as the process
-        summary = service.run(max_records=max_records, idle_timeout=idle_timeout)
+        with settled_heap():  # start-up is over: what is left lives as long as the loop
+            summary = service.run(max_records=max_records, idle_timeout=idle_timeout)
     finally:
         if server is not None:
             server.close()

@@ -8,26 +8,34 @@ records of ~250 B cost 1,080 young, 99 middle and 9 full collections, 0.48 s of 
 Records hold no reference cycles, so reference counting frees them when their batch ends; the
 collector only has to find the rare cycle, which a larger threshold still does.
 
-`settle_heap` runs once, after start-up and before the loop: it collects what start-up left,
-moves every surviving object (modules, compiled contracts, client tables) to the permanent
-generation so full collections no longer walk them, and raises the first threshold.
+`settled_heap` wraps the loop: on entry it collects what start-up left, moves every surviving
+object (modules, compiled contracts, client tables) to the permanent generation so full
+collections no longer walk them, and raises the first threshold; on exit it puts both back,
+so a process that runs `guard run` in-process (a test through click's runner) keeps the
+interpreter's collector afterwards.
 """
 
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 # Young-generation allocations between collections: several batches' worth of containers, so a
 # young collection finds batches already freed instead of promoting the one in flight.
 YOUNG_THRESHOLD = 50_000
 
 
-def settle_heap() -> None:
-    """Collect, freeze what survived start-up, and raise the young generation's threshold.
-
-    For a process that runs the service loop (`guard run`); a test process that builds many
-    services keeps the interpreter's defaults."""
+@contextmanager
+def settled_heap() -> Iterator[None]:
+    """Collect, freeze what survived start-up and raise the young threshold for the block;
+    unfreeze and restore the thresholds after it."""
+    before = gc.get_threshold()
     gc.collect()
     gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(YOUNG_THRESHOLD, middle, old)
+    gc.set_threshold(YOUNG_THRESHOLD, before[1], before[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
