@@ -64,18 +64,21 @@ class _Outcome(Generic[T]):
 class _Worker:
     """A daemon thread that runs one call at a time, kept for the next call once it returns:
     starting a thread per call cost ~0.1 ms, four times per committed batch. A worker whose
-    call is stuck is never handed another; it ends with its call, or with the process."""
+    call is stuck is retired: never handed another call, it ends once that call returns."""
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         threading.Thread(target=self._serve, name="guard-bounded-call", daemon=True).start()
 
     def submit(self, job: Callable[[], None]) -> None:
         self._jobs.put(job)
 
+    def retire(self) -> None:
+        self._jobs.put(None)  # taken after the call in progress, whenever that returns
+
     def _serve(self) -> None:
-        while True:
-            self._jobs.get()()
+        while (job := self._jobs.get()) is not None:
+            job()
 
 
 _idle: list[_Worker] = []  # workers whose last call returned
@@ -102,7 +105,10 @@ def call_bounded(
     `holds_successor` (a transactional producer's call), `stuck_calls_pending` reports it."""
     outcome: _Outcome[T] = _Outcome()
 
+    name = f"guard-{what.replace(' ', '-')}"
+
     def run() -> None:
+        threading.current_thread().name = name  # a stack dump names the call
         try:
             outcome.value = call()
         except BaseException as exc:  # handed to the caller, re-raised there
@@ -114,6 +120,7 @@ def call_bounded(
     worker = _take_worker()
     worker.submit(run)
     if not outcome.done.wait(bound_s):
+        worker.retire()
         waited = time.monotonic() - started
         if holds_successor:
             with _stuck_lock:

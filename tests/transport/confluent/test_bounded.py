@@ -279,29 +279,34 @@ def test_a_call_past_its_bound_raises_stuck_while_it_still_runs() -> None:
         release.set()
 
 
-def test_calls_that_return_reuse_one_worker_thread() -> None:
+def test_calls_that_return_reuse_one_worker_thread_named_after_each_call() -> None:
     call_bounded("warm", lambda: None, _PATIENCE_S)
-    before = threading.active_count()
-    threads = {call_bounded("who", threading.get_ident, _PATIENCE_S) for _ in range(20)}
-    assert len(threads) == 1
-    assert threading.active_count() == before
+    seen = [
+        call_bounded(f"call {i}", lambda: (threading.get_ident(), threading.current_thread().name),
+                     _PATIENCE_S)
+        for i in range(20)
+    ]  # fmt: skip
+    assert len({ident for ident, _ in seen}) == 1
+    assert [name for _, name in seen] == [f"guard-call-{i}" for i in range(20)]
 
 
-def test_a_stuck_call_keeps_its_worker_and_the_next_call_gets_another() -> None:
+def test_a_stuck_call_keeps_its_worker_which_ends_once_the_call_returns() -> None:
     release = threading.Event()
-    stuck_on: list[int] = []
+    stuck_on: list[threading.Thread] = []
 
     def blocked() -> None:
-        stuck_on.append(threading.get_ident())
+        stuck_on.append(threading.current_thread())
         release.wait(_PATIENCE_S)
 
     try:
         with pytest.raises(StuckCallError):
             call_bounded("blocked", blocked, 0.05)
-        assert call_bounded("next", threading.get_ident, _PATIENCE_S) != stuck_on[0]
-        assert not release.is_set()  # the stuck call still runs in its own worker
+        assert call_bounded("next", threading.get_ident, _PATIENCE_S) != stuck_on[0].ident
+        assert stuck_on[0].is_alive()  # the stuck call still runs in its own worker
     finally:
         release.set()
+    stuck_on[0].join(_PATIENCE_S)
+    assert not stuck_on[0].is_alive()  # retired: it took no other call and ended
 
 
 def test_coordinator_calls_get_the_step_limit_as_timeout_doubled_from_a_second_timed_out_one(
