@@ -59,13 +59,15 @@ class StopFlag:
             time.sleep(min(tick, left))
 
 
-@dataclass(frozen=True)
 class InFlight:
     """The source span of one polled batch: per partition, first and last offset."""
 
-    # The batch itself, read only when a stall is described (the loop keeps it alive until it
-    # commits anyway): working out the spans per poll cost ~0.4 us per record.
-    batch: list[InRecord]
+    def __init__(self, batch: list[InRecord]) -> None:
+        # The batch itself until someone asks (the loop keeps it alive until it commits
+        # anyway): working out the spans per poll cost ~0.4 us per record.
+        self._batch: list[InRecord] | None = batch
+        self._spans: dict[tuple[str, int], tuple[int, int]] | None = None
+        self._lock = threading.Lock()  # the loop lets go while the watchdog may describe
 
     @classmethod
     def of(cls, batch: list[InRecord]) -> InFlight:
@@ -73,11 +75,23 @@ class InFlight:
 
     @property
     def spans(self) -> dict[tuple[str, int], tuple[int, int]]:
-        spans: dict[tuple[str, int], tuple[int, int]] = {}
-        for r in self.batch:
-            first, _ = spans.get((r.topic, r.partition), (r.offset, r.offset))
-            spans[(r.topic, r.partition)] = (min(first, r.offset), r.offset)
-        return spans
+        with self._lock:
+            if self._spans is None:
+                spans: dict[tuple[str, int], tuple[int, int]] = {}
+                for r in self._batch or ():
+                    first, _ = spans.get((r.topic, r.partition), (r.offset, r.offset))
+                    spans[(r.topic, r.partition)] = (min(first, r.offset), r.offset)
+                self._spans, self._batch = spans, None
+            return self._spans
+
+    @property
+    def holds_records(self) -> bool:
+        return self._batch is not None
+
+    def let_go(self) -> None:
+        """Keep only the spans: the batch was aborted and is not the loop's any more, so its
+        records (values and all) must not outlive it here through a backoff or an outage."""
+        _ = self.spans
 
     def describe(self) -> list[dict[str, object]]:
         return [

@@ -9,7 +9,7 @@ from guard.routing.router import RoutedBatch, RoutingStats
 from guard.service.probe import NULL_PROBE
 from guard.service.transaction import BatchObserver, Transaction
 from guard.service.watchdog import StepTracker
-from guard.transport.base import OutRecord
+from guard.transport.base import InRecord, OutRecord
 from guard.transport.memory import MemoryBroker, MemoryPipe
 
 
@@ -95,3 +95,20 @@ def test_abort_before_connecting_only_tells_observers() -> None:
     txn = Transaction(StepTracker(), [observer], NULL_PROBE)
     txn.abort()
     assert observer.events == ["after_abort"]
+
+
+def test_an_aborted_batch_is_described_by_its_spans_without_keeping_its_records() -> None:
+    txn, _pipe, _broker = _txn([])
+    batch = [
+        InRecord("orders", 0, 7, 1, b"k", b"v" * 1000, []),
+        InRecord("orders", 0, 9, 1, None, None, []),
+    ]
+    txn.tracker.polled(batch)
+    in_flight = txn.tracker.in_flight
+    assert in_flight is not None and in_flight.holds_records
+    txn.begin()
+    txn.abort()
+    assert txn.tracker.in_flight is in_flight and not in_flight.holds_records
+    assert in_flight.describe() == [
+        {"topic": "orders", "partition": 0, "first_offset": 7, "last_offset": 9}
+    ]
