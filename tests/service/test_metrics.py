@@ -219,4 +219,4 @@ def test_ages_from_sorted_stamps_fill_the_buckets_as_one_observation_per_record_
     by_bisect.e2e_seconds.observe_ages(now, stamps)
     expected, got = by_record.e2e_seconds, by_bisect.e2e_seconds
     assert got._counts == expected._counts
-    assert math.isclose(got._sum, expected._sum, rel_tol=1e-9, abs_tol=1e-6)
+    assert math.isclose(got._sum, expected._sum, rel_tol=1e-12, abs_tol=1e-6)
