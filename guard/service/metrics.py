@@ -26,6 +26,7 @@ import threading
 import time
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from fractions import Fraction
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import (
@@ -229,11 +230,9 @@ class BatchHistogram(Collector):
             )
             local[i], below = within - below, within
         past = bisect.bisect_right(stamps, now_ms, lo)  # stamps not ahead of now
-        # Sum of (now - stamp) with the whole milliseconds in exact integers: subtracting two
-        # sums near 1e15 in floats would lose ~0.1 ms a batch.
-        whole = int(now_ms)
-        count = past - lo
-        total = (count * whole - sum(stamps[lo:past]) + count * (now_ms - whole)) / 1000
+        # Sum of (now - stamp), exact and rounded once (once a batch): subtracting two sums
+        # near 1e15 in floats would lose ~0.1 ms a batch.
+        total = float(Fraction(now_s) * (past - lo) - Fraction(sum(stamps[lo:past]), 1000))
         with self._lock:
             self._counts = [a + b for a, b in zip(self._counts, local, strict=True)]
             self._sum += total
