@@ -50,8 +50,10 @@ from guard.validation.reasons import Reason
 from guard.validation.rules import rule_hits
 
 # Record timestamp -> commit: from sub-second (live traffic) to an hour (a backlog).
-_RECORD, _STAMP = operator.itemgetter(0), operator.attrgetter("timestamp_ms")
 _E2E_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
+
+# Each verdict's record's timestamp, read in C (map) rather than a Python loop.
+_RECORD, _STAMP = operator.itemgetter(0), operator.attrgetter("timestamp_ms")
 
 __all__ = ["MetricsServer", "ServiceMetrics"]
 
@@ -177,8 +179,7 @@ class ServiceMetrics:
             self.reasons.labels(*labels).inc(n)
         for rule_labels, n in rules.items():
             self.rule_hits.labels(*rule_labels).inc(n)
-        stamps = list(map(_STAMP, map(_RECORD, routed.verdicts)))  # C-level, not a Python loop
-        self.e2e_seconds.observe_ages(now, stamps)
+        self.e2e_seconds.observe_ages(now, map(_STAMP, map(_RECORD, routed.verdicts)))
         self.batch_seconds.observe(batch_s)
         self.commit_seconds.observe(commit_s)
         self.last_commit.set(now)
@@ -206,11 +207,9 @@ class BatchHistogram(Collector):
         for v in values:
             local[bisect.bisect_left(self.bounds, v)] += 1
             total += v
-        with self._lock:
-            self._counts = [a + b for a, b in zip(self._counts, local, strict=True)]
-            self._sum += total
+        self._add(local, total)
 
-    def observe_ages(self, now_s: float, stamps_ms: list[int]) -> None:
+    def observe_ages(self, now_s: float, stamps_ms: Iterable[int]) -> None:
         """The ages `now_s - stamp` of records stamped in milliseconds (-1 or 0: the producer
         set none, skipped; a stamp ahead of `now_s` is age 0). The stamps are sorted once and
         each bucket is one bisect, not one per record."""
@@ -233,8 +232,12 @@ class BatchHistogram(Collector):
         # Sum of (now - stamp), exact and rounded once (once a batch): subtracting two sums
         # near 1e15 in floats would lose ~0.1 ms a batch.
         total = float(Fraction(now_s) * (past - lo) - Fraction(sum(stamps[lo:past]), 1000))
+        self._add(local, total)
+
+    def _add(self, counts: list[int], total: float) -> None:
+        """One batch's bucket counts and sum, under the lock `collect` reads them with."""
         with self._lock:
-            self._counts = [a + b for a, b in zip(self._counts, local, strict=True)]
+            self._counts = [a + b for a, b in zip(self._counts, counts, strict=True)]
             self._sum += total
 
     def collect(self) -> Iterator[HistogramMetricFamily]:

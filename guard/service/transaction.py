@@ -107,10 +107,7 @@ class Transaction:
         """Drop the batch: observers forget it, the pipe aborts (recreating a producer that
         cannot) and rewinds. Never raises a transient failure: the pipe rewinds on its next
         poll whatever happened here, so nothing is skipped."""
-        # tracker.in_flight stays, as spans: the aborted batch is what waits (and is polled
-        # again); its records themselves are let go.
-        if self.tracker.in_flight is not None:
-            self.tracker.in_flight.let_go()
+        self.tracker.aborted_batch()
         self.drop()
         if self.pipe is None:  # never connected: nothing to abort
             return

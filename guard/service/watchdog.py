@@ -118,6 +118,12 @@ class StepTracker:
         if self.waiting_since is None:
             self.waiting_since = time.monotonic()
 
+    def aborted_batch(self) -> None:
+        """The batch in flight was aborted: it stays what waits (it is polled again), as its
+        offset spans only."""
+        if self.in_flight is not None:
+            self.in_flight.let_go()
+
     def committed_batch(self, offsets: Mapping[tuple[str, int], int]) -> None:
         self.committed.update(offsets)
         self.in_flight = None

@@ -3,8 +3,8 @@
 librdkafka's transactional calls wait on the transaction or group coordinator; after that
 node is killed they may block far past their timeout (confluentinc/librdkafka#5456, a
 request's timeout ignored; #5511, a coordinator dropped from metadata not looked up again).
-The call runs in a daemon worker thread (confluent-kafka releases the GIL while it waits) and the
-caller waits for it up to a bound. A call still running then raises `StuckCallError`, a
+The call runs in a daemon worker thread (confluent-kafka releases the GIL while it waits) and
+the caller waits for it up to a bound. A call still running then raises `StuckCallError`, a
 `RejoinRequiredError`: the handle it runs in must never be used again, and a new producer
 with the same transactional id fences it and aborts its transaction. The thread keeps the
 handle alive while the call runs, so it is never destroyed under a call in progress; a call
