@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: demo test test-cluster lint kafka-fetch contract-ci bench clean
+.PHONY: demo test test-cluster test-tools lint kafka-fetch contract-ci bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Chromium and promtool, which some tests drive; from Debian's packages when missing.
+test-tools:
+	scripts/test-tools
+
 # Fetching Kafka once up front keeps the download out of any test's timeout.
 kafka-fetch: $(BIN)/.installed
 	PYTHON=$(BIN)/python scripts/kafka-local fetch
@@ -32,7 +36,7 @@ kafka-fetch: $(BIN)/.installed
 # down (marked cluster_long). Unit tests alone, no broker: `pytest -m "not integration"`.
 PYTEST_WORKERS ?= 3
 GUARD_FAULTS_CLUSTER ?= all
-test: lint kafka-fetch contract-ci
+test: lint kafka-fetch test-tools contract-ci
 	GUARD_FAULTS_CLUSTER=$(GUARD_FAULTS_CLUSTER) $(BIN)/pytest -ra --durations=30 \
 		-n $(PYTEST_WORKERS) --dist loadgroup
 
