@@ -136,9 +136,7 @@ class KafkaPipe:
 
     def send_many(self, records: Sequence[OutRecord]) -> None:
         self._written.update({r.topic for r in records})
-        send = self._producer.send
-        for record in records:
-            send(record)
+        self._producer.send_many(records)
 
     def cap_batch_bytes(self, limit: int) -> None:
         """Nothing to do: kafka-python splits a batch the broker refuses as too large and

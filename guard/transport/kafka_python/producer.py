@@ -15,7 +15,7 @@ whose offsets the rewind would wait on.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import kafka.errors as kerr
@@ -37,6 +37,12 @@ from guard.transport.steps import StepLimit
 log = structlog.get_logger(__name__)
 
 
+# Upper bounds, in bytes, on what a record batch adds around one record's key and value (the
+# batch header, 61, and the record's varints, at most 36), and around one header's key and
+# value (two varints): send_many sizes a record exactly only when the bound reaches the limit.
+_RECORD_OVERHEAD = 128
+_HEADER_OVERHEAD = 10
+
 # The first wait of a new producer's init_transactions (doubled from the second miss in a
 # row, as every step limit): healthy, it takes a few hundred milliseconds.
 INIT_FIRST_S = 2.0
@@ -57,6 +63,10 @@ class TxProducer:
         self._init_limit = StepLimit(settings, first_s=INIT_FIRST_S)
         self._producer: Any = None
         self._futures: list[tuple[str, Any]] = []
+        # The partitions this transaction has told the transaction manager about (send_many)
+        # and one kafka-python TopicPartition per partition, made once.
+        self._added: set[KTopicPartition] = set()
+        self._tps: dict[TopicPartition, KTopicPartition] = {}
         self._create()
 
     def _create(self) -> None:
@@ -116,6 +126,7 @@ class TxProducer:
 
     def begin(self) -> None:
         self._futures = []
+        self._added = set()
         self.ready()
         translate("begin transaction", self._producer.begin_transaction)
 
@@ -151,6 +162,59 @@ class TxProducer:
             self._producer._metadata.request_update()
             raise TransientTransportError(f"send: {exc}") from exc
         self._futures.append((record.topic, fut))
+
+    def send_many(self, records: Iterable[OutRecord]) -> None:
+        """Append records to kafka-python's accumulator as `KafkaProducer.send` does for a
+        record with an explicit partition, without the per-record work that cannot change
+        the outcome here: no serializers, header types the guard made itself, the partition
+        added to the transaction once, the size checked exactly only when a bound says it
+        may be too large (KafkaProducer.send cost ~9 us per ~250 B record, this ~5 us).
+        A record with no partition, a null header value, null key and value, a partition the
+        client's metadata does not know, or a size near the limit goes through `send`."""
+        producer = self._producer
+        if producer is None or producer._closed:
+            for r in records:
+                self.send(r)  # raises what kafka-python raises for a closed producer
+            return
+        metadata, accumulator = producer._metadata, producer._accumulator
+        tm = producer._transaction_manager
+        limit = producer.config["max_request_size"] - _RECORD_OVERHEAD
+        known: dict[str, Any] = {}  # topic -> the partitions the client's metadata knows
+        added, tps, futures = self._added, self._tps, self._futures
+        topic = ""
+        try:
+            for r in records:
+                topic, p, key, value, headers = r.topic, r.partition, r.key, r.value, r.headers
+                if p is None or (key is None and value is None):
+                    self.send(r)
+                    continue
+                parts = known.get(topic)
+                if parts is None:
+                    parts = known[topic] = metadata.partitions_for_topic(topic) or ()
+                size = (0 if key is None else len(key)) + (0 if value is None else len(value))
+                for k, v in headers:
+                    if v is None:
+                        size = limit + 1  # kafka-python sizes headers with len(value)
+                        break
+                    size += 4 * len(k) + len(v) + _HEADER_OVERHEAD
+                if p not in parts or size > limit:
+                    self.send(r)  # waits for the topic's metadata when the client lacks it
+                    known.pop(topic)  # read again for the next record
+                    continue
+                tp = tps.get((topic, p))
+                if tp is None:
+                    tp = tps[(topic, p)] = KTopicPartition(topic, p)
+                if tp not in added:
+                    tm.maybe_add_partition_to_transaction(tp)
+                    added.add(tp)
+                fut, full, new_batch, _ = accumulator.append(
+                    tp, r.timestamp_ms, key, value, headers, abort_on_new_batch=False
+                )
+                futures.append((topic, fut))
+                if full or new_batch:
+                    producer._sender.wakeup()
+        except (kerr.KafkaError, OSError, AssertionError) as exc:
+            raise classify("send", exc, topic) from exc
 
     def _flush(self) -> None:
         """Flush within the step limit while the transaction coordinator has not confirmed

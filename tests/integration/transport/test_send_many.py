@@ -1,0 +1,140 @@
+"""`Pipe.send_many` against the real broker: every kind of record lands as `send` lands it.
+
+kafka-python's `send_many` appends straight to the client's accumulator and hands only some
+records to `KafkaProducer.send`; these tests hold both paths to the same bytes on the wire,
+and to the same errors, on each transport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from guard.config.settings import KafkaSettings
+from guard.errors import RecordTooLargeError, TransientTransportError
+from guard.localbroker import LocalKafka
+from guard.transport.base import OutRecord, Pipe
+from guard.transport.factory import open_pipe
+from guard.verify import read_topic
+
+pytestmark = pytest.mark.integration
+
+_LIMIT = 64 * 1024  # the producer's max_request_size in these tests
+
+
+def _pipe(kafka: LocalKafka, client: str, unique: Callable[[str], str]) -> Pipe:
+    settings = KafkaSettings(
+        client=client,  # type: ignore[arg-type]
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=unique("group"),
+        transactional_id=unique("tx"),
+        request_timeout_ms=15_000,
+        max_request_size=_LIMIT,
+    )
+    return open_pipe(settings)
+
+
+def _every_kind(topic: str) -> list[OutRecord]:
+    """Records that take each branch of kafka-python's send_many, in all three partitions."""
+    near_limit = b"n" * (_LIMIT - 400)  # within the size bound's margin: sized exactly
+    return [
+        OutRecord(topic, b"k0", b"plain", [("h", b"1")], 1_700_000_000_000, 0),
+        OutRecord(topic, b"k1", b"second partition", [], 1_700_000_000_001, 1),
+        OutRecord(topic, b"k2", b"no headers, no timestamp", [], None, 2),
+        OutRecord(topic, b"k3", b"null header value", [("a", None), ("b", b"")], None, 0),
+        OutRecord(topic, b"k4", None, [("tombstone", b"1")], None, 1),
+        OutRecord(topic, None, b"no key", [], None, 2),
+        OutRecord(topic, None, None, [("both", b"null")], None, 0),
+        OutRecord(topic, b"k7", b"partition chosen by the client", [], None, None),
+        OutRecord(topic, b"k8", b"utf-8 header key", [("cl\u00e9 \u2713", b"\xff\x00")], None, 1),
+        OutRecord(topic, b"k9", near_limit, [("big", b"x" * 100)], None, 2),
+        OutRecord(
+            topic, b"k10", b"many headers", [(f"h{i}", b"%d" % i) for i in range(40)], None, 0
+        ),
+    ]
+
+
+def _landed(kafka: LocalKafka, client: str, topic: str) -> list[tuple[object, ...]]:
+    got = read_topic(kafka.bootstrap_servers, topic, client=client)
+    # The client chooses record k7's partition: compare it apart from the others.
+    landed = [
+        (r.key, r.value, tuple(r.headers), r.partition if r.key != b"k7" else -1) for r in got
+    ]
+    return sorted(landed, key=repr)
+
+
+def test_send_many_lands_every_kind_of_record_as_send_does(
+    kafka: LocalKafka, kafka_client: str, unique: Callable[[str], str]
+) -> None:
+    one_by_one, many = unique("one"), unique("many")
+    pipe = _pipe(kafka, kafka_client, unique)
+    pipe.ensure_topics({one_by_one: 3, many: 3})
+    pipe.begin()
+    for record in _every_kind(one_by_one):
+        pipe.send(record)
+    pipe.send_many(_every_kind(many))
+    pipe.commit({})
+    pipe.close()
+    sent_alone = _landed(kafka, kafka_client, one_by_one)
+    assert len(sent_alone) == len(_every_kind(one_by_one))
+    assert _landed(kafka, kafka_client, many) == sent_alone
+    by_key = {r[0]: r for r in sent_alone}
+    assert by_key[b"k3"][2] == (("a", None), ("b", b""))  # a null header value stays null
+    assert by_key[b"k9"][1] == b"n" * (_LIMIT - 400)
+
+
+def test_send_many_names_a_partition_the_topic_lacks_as_transient(
+    kafka: LocalKafka, kafka_client: str, unique: Callable[[str], str]
+) -> None:
+    topic = unique("out")
+    pipe = _pipe(kafka, kafka_client, unique)
+    pipe.ensure_topics({topic: 1})
+    pipe.begin()
+    with pytest.raises(TransientTransportError, match="partition"):
+        pipe.send_many(
+            [OutRecord(topic, b"k", b"v", [], None, 0), OutRecord(topic, b"k", b"v", [], None, 5)]
+        )
+        pipe.commit({})  # librdkafka reports the unknown partition at delivery
+    pipe.abort()
+    pipe.close()
+
+
+def _outcome(pipe: Pipe, topic: str, value: bytes, many: bool) -> str:
+    """Send a small record, then one of `value`, in one transaction: what became of it, and
+    at which step a refusal came."""
+    records = [
+        OutRecord(topic, b"warm", b"up", [], None, 0),
+        OutRecord(topic, b"k", value, [], None, 0),
+    ]
+    pipe.begin()
+    step = "send"
+    try:
+        if many:
+            pipe.send_many(records)
+        else:
+            for record in records:
+                pipe.send(record)
+        step = "commit"
+        pipe.commit({})
+    except RecordTooLargeError as exc:
+        pipe.abort()
+        return f"refused at {step}, naming {exc.topic}"
+    return "landed"
+
+
+# A 1-byte key and no headers: kafka-python sizes the record at its value + 88 bytes.
+@pytest.mark.parametrize("over_limit", [-300, -120, -89, -88, -87, -60, 1])
+def test_kafka_python_send_many_refuses_a_record_near_the_limit_exactly_when_send_does(
+    kafka: LocalKafka, unique: Callable[[str], str], over_limit: int
+) -> None:
+    """kafka-python only: its send_many sizes records with a bound and its send exactly
+    (on confluent both are one path, and a refused batch is the service's to cap)."""
+    topic = unique("out")
+    pipe = _pipe(kafka, "kafka-python", unique)
+    pipe.ensure_topics({topic: 1})
+    value = b"v" * (_LIMIT + over_limit)
+    expected = "landed" if over_limit <= -88 else f"refused at send, naming {topic}"
+    assert _outcome(pipe, topic, value, many=False) == expected
+    assert _outcome(pipe, topic, value, many=True) == expected
+    pipe.close()
