@@ -67,10 +67,13 @@ class TxProducer:
         # and one kafka-python TopicPartition per partition, made once.
         self._added: set[KTopicPartition] = set()
         self._tps: dict[TopicPartition, KTopicPartition] = {}
+        self._lean = False  # send_many may bypass KafkaProducer.send: on the versions read
         self._create()
 
     def _create(self) -> None:
-        records.install()
+        # The versions whose record code records.py adapts are those whose producer internals
+        # send_many was written against.
+        self._lean = records.install()
         conf = config.producer(self.settings, self.transactional_id)
         s = self.settings
         producer = connecting("create producer", lambda: KafkaProducer(**conf), s)
@@ -170,9 +173,10 @@ class TxProducer:
         added to the transaction once, the size checked exactly only when a bound says it
         may be too large (KafkaProducer.send cost ~9 us per ~250 B record, this ~5 us).
         A record with no partition, a null header value, null key and value, a partition the
-        client's metadata does not know, or a size near the limit goes through `send`."""
+        client's metadata does not know, or a size near the limit goes through `send`; every
+        record does on a kafka-python version not read (records.py `_KNOWN`)."""
         producer = self._producer
-        if producer is None or producer._closed:
+        if producer is None or producer._closed or not self._lean:
             for r in records:
                 self.send(r)  # raises what kafka-python raises for a closed producer
             return

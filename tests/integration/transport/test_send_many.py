@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from kafka import KafkaProducer
 
 from guard.config.settings import KafkaSettings
 from guard.errors import RecordTooLargeError, TransientTransportError
@@ -138,3 +139,46 @@ def test_kafka_python_send_many_refuses_a_record_near_the_limit_exactly_when_sen
     assert _outcome(pipe, topic, value, many=False) == expected
     assert _outcome(pipe, topic, value, many=True) == expected
     pipe.close()
+
+
+@pytest.mark.parametrize(
+    ("version", "through_send"),
+    [("3.0.12", [b"null header"]), ("3.1.0", [b"a", b"b", b"null header", b"c"])],
+)
+def test_kafka_python_send_many_leaves_to_send_only_the_records_that_need_it(
+    kafka: LocalKafka,
+    unique: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+    version: str,
+    through_send: list[bytes],
+) -> None:
+    """On the kafka-python versions read, plain records skip KafkaProducer.send; on any other
+    version every record goes through it."""
+    monkeypatch.setattr("kafka.__version__", version)
+    calls: list[bytes] = []
+    original = KafkaProducer.send
+
+    def counting_send(self: KafkaProducer, topic: str, **kwargs: object) -> object:
+        calls.append(kwargs["key"])  # type: ignore[arg-type]
+        return original(self, topic, **kwargs)
+
+    monkeypatch.setattr(KafkaProducer, "send", counting_send)
+    topic = unique("out")
+    pipe = _pipe(kafka, "kafka-python", unique)
+    pipe.ensure_topics({topic: 2})
+    pipe.begin()
+    pipe.send(OutRecord(topic, b"warm", b"up", [], None, 0))  # the client learns the topic
+    calls.clear()
+    pipe.send_many(
+        [
+            OutRecord(topic, b"a", b"1", [("h", b"1")], None, 0),
+            OutRecord(topic, b"b", b"2", [], None, 1),
+            OutRecord(topic, b"null header", b"3", [("h", None)], None, 0),
+            OutRecord(topic, b"c", b"4", [], None, 1),
+        ]
+    )
+    pipe.commit({})
+    pipe.close()
+    assert calls == through_send
+    landed = read_topic(kafka.bootstrap_servers, topic, client="kafka-python")
+    assert sorted(r.key for r in landed) == [b"a", b"b", b"c", b"null header", b"warm"]
