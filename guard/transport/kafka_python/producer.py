@@ -42,6 +42,7 @@ log = structlog.get_logger(__name__)
 # value (two varints): send_many sizes a record exactly only when the bound reaches the limit.
 _RECORD_OVERHEAD = 128
 _HEADER_OVERHEAD = 10
+_OPEN = TransactionState.IN_TRANSACTION
 
 # The first wait of a new producer's init_transactions (doubled from the second miss in a
 # row, as every step limit): healthy, it takes a few hundred milliseconds.
@@ -178,7 +179,7 @@ class TxProducer:
         producer = self._producer
         if producer is None or producer._closed or not self._lean:
             for r in records:
-                self.send(r)  # raises what kafka-python raises for a closed producer
+                self.send(r)
             return
         metadata, accumulator = producer._metadata, producer._accumulator
         tm = producer._transaction_manager
@@ -197,8 +198,10 @@ class TxProducer:
                     parts = known[topic] = metadata.partitions_for_topic(topic) or ()
                 size = (0 if key is None else len(key)) + (0 if value is None else len(value))
                 for k, v in headers:
-                    if v is None:
-                        size = limit + 1  # kafka-python sizes headers with len(value)
+                    if type(v) is not bytes:
+                        # None (kafka-python sizes header values with len), or a type `send`
+                        # refuses: `send` decides.
+                        size = limit + 1
                         break
                     size += 4 * len(k) + len(v) + _HEADER_OVERHEAD
                 if p not in parts or size > limit:
@@ -211,6 +214,11 @@ class TxProducer:
                 if tp not in added:
                     tm.maybe_add_partition_to_transaction(tp)
                     added.add(tp)
+                elif tm._current_state is not _OPEN:
+                    # What `send` refuses before every record: after an epoch bump the
+                    # transaction is over (READY) and a record appended now would wait in
+                    # the accumulator and go out with the next transaction.
+                    tm._fail_if_not_ready_for_send()
                 fut, full, new_batch, _ = accumulator.append(
                     tp, r.timestamp_ms, key, value, headers, abort_on_new_batch=False
                 )
@@ -290,6 +298,10 @@ class TxProducer:
                 self._bounded("abort transaction", tm.begin_abort)
             elif state != TransactionState.READY:
                 raise TransientTransportError(f"producer is in state {state.name}")
+            elif self._producer._accumulator.has_incomplete:
+                # READY with records still held: the transaction ended under them (an epoch
+                # bump); kept, they would be sent and committed by the next transaction.
+                raise TransientTransportError("records left from a transaction that ended")
 
         abort_or_recreate(abort, self._close_now, self._create)
 

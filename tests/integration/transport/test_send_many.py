@@ -7,10 +7,15 @@ and to the same errors, on each transport.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from kafka import KafkaProducer
+from kafka.producer.transaction_manager import TransactionState
+from kafka.record.default_records import DefaultRecordBatchBuilder
+from kafka.structs import TopicPartition as KTopicPartition
 
 from guard.config.settings import KafkaSettings
 from guard.errors import RecordTooLargeError, TransientTransportError
@@ -22,6 +27,9 @@ from guard.verify import read_topic
 pytestmark = pytest.mark.integration
 
 _LIMIT = 64 * 1024  # the producer's max_request_size in these tests
+# The timestamps the records below give are from 2023; a record without one gets the time it
+# was sent, after this.
+_NOW_MS_FLOOR = 1_750_000_000_000
 
 
 def _pipe(kafka: LocalKafka, client: str, unique: Callable[[str], str]) -> Pipe:
@@ -38,7 +46,7 @@ def _pipe(kafka: LocalKafka, client: str, unique: Callable[[str], str]) -> Pipe:
 
 def _every_kind(topic: str) -> list[OutRecord]:
     """Records that take each branch of kafka-python's send_many, in all three partitions."""
-    near_limit = b"n" * (_LIMIT - 400)  # within the size bound's margin: sized exactly
+    near_limit = b"n" * (_LIMIT - 400)  # under the size bound: kafka-python's fast path
     return [
         OutRecord(topic, b"k0", b"plain", [("h", b"1")], 1_700_000_000_000, 0),
         OutRecord(topic, b"k1", b"second partition", [], 1_700_000_000_001, 1),
@@ -56,13 +64,19 @@ def _every_kind(topic: str) -> list[OutRecord]:
     ]
 
 
-def _landed(kafka: LocalKafka, client: str, topic: str) -> list[tuple[object, ...]]:
-    got = read_topic(kafka.bootstrap_servers, topic, client=client)
-    # The client chooses record k7's partition: compare it apart from the others.
-    landed = [
-        (r.key, r.value, tuple(r.headers), r.partition if r.key != b"k7" else -1) for r in got
-    ]
-    return sorted(landed, key=repr)
+def _landed(kafka: LocalKafka, client: str, topic: str) -> dict[int, list[tuple[object, ...]]]:
+    """Each partition's records in offset order: key, value, headers, and the timestamp when
+    the sender gave one. The client chooses record k7's partition: it is listed apart."""
+    got = sorted(
+        read_topic(kafka.bootstrap_servers, topic, client=client),  # type: ignore[arg-type]
+        key=lambda r: (r.partition, r.offset),
+    )
+    landed: dict[int, list[tuple[object, ...]]] = {}
+    for r in got:
+        explicit = r.timestamp_ms if r.timestamp_ms < _NOW_MS_FLOOR else None  # given
+        partition = -1 if r.key == b"k7" else r.partition
+        landed.setdefault(partition, []).append((r.key, r.value, tuple(r.headers), explicit))
+    return landed
 
 
 def test_send_many_lands_every_kind_of_record_as_send_does(
@@ -78,9 +92,10 @@ def test_send_many_lands_every_kind_of_record_as_send_does(
     pipe.commit({})
     pipe.close()
     sent_alone = _landed(kafka, kafka_client, one_by_one)
-    assert len(sent_alone) == len(_every_kind(one_by_one))
+    assert sum(map(len, sent_alone.values())) == len(_every_kind(one_by_one))
     assert _landed(kafka, kafka_client, many) == sent_alone
-    by_key = {r[0]: r for r in sent_alone}
+    by_key = {r[0]: r for records in sent_alone.values() for r in records}
+    assert by_key[b"k0"][3] == 1_700_000_000_000  # a given timestamp is kept
     assert by_key[b"k3"][2] == (("a", None), ("b", b""))  # a null header value stays null
     assert by_key[b"k9"][1] == b"n" * (_LIMIT - 400)
 
@@ -101,12 +116,14 @@ def test_send_many_names_a_partition_the_topic_lacks_as_transient(
     pipe.close()
 
 
-def _outcome(pipe: Pipe, topic: str, value: bytes, many: bool) -> str:
-    """Send a small record, then one of `value`, in one transaction: what became of it, and
-    at which step a refusal came."""
+def _outcome(
+    pipe: Pipe, topic: str, value: bytes, headers: list[tuple[str, bytes | None]], many: bool
+) -> str:
+    """Send a small record, then one of `value` and `headers`, in one transaction: what
+    became of it, and at which step a refusal came."""
     records = [
         OutRecord(topic, b"warm", b"up", [], None, 0),
-        OutRecord(topic, b"k", value, [], None, 0),
+        OutRecord(topic, b"k", value, headers, None, 0),
     ]
     pipe.begin()
     step = "send"
@@ -124,20 +141,44 @@ def _outcome(pipe: Pipe, topic: str, value: bytes, many: bool) -> str:
     return "landed"
 
 
-# A 1-byte key and no headers: kafka-python sizes the record at its value + 88 bytes.
-@pytest.mark.parametrize("over_limit", [-300, -120, -89, -88, -87, -60, 1])
+_HEADERS = {
+    "no headers": [],
+    "one large header": [("big", b"x" * 100)],
+    "200 empty headers, multi-byte keys": [(f"cl\u00e9-{i}-\u2713", b"") for i in range(200)],
+}
+
+
+def _value_sized_at(size: int, headers: list[tuple[str, bytes | None]]) -> bytes:
+    """A value that makes kafka-python size a record with key b"k" and `headers` at `size`."""
+
+    def estimate(n: int) -> int:
+        return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(b"k", b"v" * n, headers))
+
+    n = size - estimate(0)  # then step over the length varints' growth
+    while estimate(n) > size:
+        n -= 1
+    while estimate(n) < size:
+        n += 1
+    assert estimate(n) == size
+    return b"v" * n
+
+
+@pytest.mark.parametrize("headers", list(_HEADERS), ids=list(_HEADERS))
+@pytest.mark.parametrize("over_limit", [-300, -120, -1, 0, 1, 60])
 def test_kafka_python_send_many_refuses_a_record_near_the_limit_exactly_when_send_does(
-    kafka: LocalKafka, unique: Callable[[str], str], over_limit: int
+    kafka: LocalKafka, unique: Callable[[str], str], headers: str, over_limit: int
 ) -> None:
     """kafka-python only: its send_many sizes records with a bound and its send exactly
-    (on confluent both are one path, and a refused batch is the service's to cap)."""
+    (on confluent both are one path, and a refused batch is the service's to cap).
+    `over_limit`: bytes over max_request_size by kafka-python's own estimate."""
     topic = unique("out")
     pipe = _pipe(kafka, "kafka-python", unique)
     pipe.ensure_topics({topic: 1})
-    value = b"v" * (_LIMIT + over_limit)
-    expected = "landed" if over_limit <= -88 else f"refused at send, naming {topic}"
-    assert _outcome(pipe, topic, value, many=False) == expected
-    assert _outcome(pipe, topic, value, many=True) == expected
+    fields = _HEADERS[headers]
+    value = _value_sized_at(_LIMIT + over_limit, fields)
+    expected = "landed" if over_limit <= 0 else f"refused at send, naming {topic}"
+    assert _outcome(pipe, topic, value, fields, many=False) == expected
+    assert _outcome(pipe, topic, value, fields, many=True) == expected
     pipe.close()
 
 
@@ -182,3 +223,64 @@ def test_kafka_python_send_many_leaves_to_send_only_the_records_that_need_it(
     assert calls == through_send
     landed = read_topic(kafka.bootstrap_servers, topic, client="kafka-python")
     assert sorted(r.key for r in landed) == [b"a", b"b", b"c", b"null header", b"warm"]
+
+
+def _bumped(pipe: Pipe) -> Any:
+    """End the open transaction under the pipe as kafka-python's sender does after
+    InvalidProducerEpoch or OutOfOrderSequence (KIP-360, brokers 2.5+): an epoch bump, after
+    which the transaction manager is READY. Returns that transaction manager."""
+    producer = pipe._producer._producer  # type: ignore[attr-defined]
+    tm = producer._transaction_manager
+    tm.bump_producer_id_and_epoch()
+    producer._sender.wakeup()
+    deadline = time.monotonic() + 30  # a bound on a failure, not the verdict's clock
+    while tm._current_state != TransactionState.READY:
+        assert time.monotonic() < deadline, f"still {tm._current_state.name}"
+        time.sleep(0.02)
+    return tm
+
+
+@pytest.mark.parametrize("many", [True, False], ids=["send_many", "send"])
+def test_kafka_python_refuses_a_record_after_its_transaction_ended_and_never_commits_it(
+    kafka: LocalKafka, unique: Callable[[str], str], many: bool
+) -> None:
+    topic = unique("out")
+    pipe = _pipe(kafka, "kafka-python", unique)
+    pipe.ensure_topics({topic: 2})
+    put = pipe.send_many if many else (lambda rs: [pipe.send(r) for r in rs])
+    pipe.begin()
+    # The first record teaches the client the topic (through send); the next ones take
+    # send_many's own path and add both partitions to the transaction.
+    put([OutRecord(topic, f"before {i}".encode(), b"1", [], None, i % 2) for i in range(4)])
+    pipe._producer._producer.flush(30)  # type: ignore[attr-defined]
+    _bumped(pipe)
+    with pytest.raises(TransientTransportError):
+        put([OutRecord(topic, b"after the end", b"2", [], None, 0)])
+    pipe.abort()
+    pipe.begin()
+    put([OutRecord(topic, b"retry", b"3", [], None, 0)])
+    pipe.commit({})
+    pipe.close()
+    assert [r.key for r in read_topic(kafka.bootstrap_servers, topic)] == [b"retry"]
+
+
+def test_kafka_python_abort_drops_records_held_when_the_transaction_ended_under_them(
+    kafka: LocalKafka, unique: Callable[[str], str]
+) -> None:
+    """Records the accumulator still holds when the transaction ends under them (however
+    they got there) are dropped with the producer, never sent by the next transaction."""
+    topic = unique("out")
+    pipe = _pipe(kafka, "kafka-python", unique)
+    pipe.ensure_topics({topic: 1})
+    pipe.begin()
+    pipe.send_many([OutRecord(topic, b"before", b"1", [], None, 0)])
+    pipe._producer._producer.flush(30)  # type: ignore[attr-defined]
+    _bumped(pipe)
+    producer = pipe._producer._producer  # type: ignore[attr-defined]
+    producer._accumulator.append(KTopicPartition(topic, 0), None, b"held", b"2", [])
+    pipe.abort()
+    pipe.begin()
+    pipe.send_many([OutRecord(topic, b"retry", b"3", [], None, 0)])
+    pipe.commit({})
+    pipe.close()
+    assert [r.key for r in read_topic(kafka.bootstrap_servers, topic)] == [b"retry"]
