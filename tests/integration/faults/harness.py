@@ -263,20 +263,49 @@ def wait_caught_up(
         time.sleep(0.5)
 
 
-def open_transaction_records(bootstrap: str, topics: Iterable[str]) -> int:
-    """Records written by transactions that are still open: high watermark minus last stable
-    offset, summed over the partitions of `topics`."""
-    uncommitted = KafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_uncommitted")
-    committed = KafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed")
-    try:
+class OpenTransactionProbe:
+    """Counts the records written by transactions that are still open on `topics`: high
+    watermark minus last stable offset, summed over their partitions. Its two consumers live
+    as long as the probe, so it can be asked again and again while a guard runs."""
+
+    def __init__(self, bootstrap: str, topics: Iterable[str]) -> None:
+        self._topics = list(topics)
+        self._uncommitted = KafkaConsumer(
+            bootstrap_servers=bootstrap, isolation_level="read_uncommitted"
+        )
+        self._committed = KafkaConsumer(
+            bootstrap_servers=bootstrap, isolation_level="read_committed"
+        )
+
+    def records(self) -> int:
         tps = [
-            TopicPartition(t, p) for t in topics for p in uncommitted.partitions_for_topic(t) or ()
+            TopicPartition(t, p)
+            for t in self._topics
+            for p in self._uncommitted.partitions_for_topic(t) or ()
         ]
-        high, stable = uncommitted.end_offsets(tps), committed.end_offsets(tps)
+        high, stable = self._uncommitted.end_offsets(tps), self._committed.end_offsets(tps)
         return sum(high[tp] - stable[tp] for tp in tps)
+
+    def wait_until_open(self, timeout_s: float) -> bool:
+        """Ask until an open transaction holds records (the event a kill waits for)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.records() > 0:
+                return True
+        return False
+
+    def close(self) -> None:
+        self._uncommitted.close()
+        self._committed.close()
+
+
+def open_transaction_records(bootstrap: str, topics: Iterable[str]) -> int:
+    """Records written by transactions that are still open on `topics`, asked once."""
+    probe = OpenTransactionProbe(bootstrap, topics)
+    try:
+        return probe.records()
     finally:
-        uncommitted.close()
-        committed.close()
+        probe.close()
 
 
 def scrape_counters(port: int, client: str) -> dict[str, float]:
