@@ -14,24 +14,20 @@ Usage: python -m benchmarks.pipelining [--bootstrap HOST:PORT] [--records N] [--
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
 
-from benchmarks import dataset
-from guard.localbroker import LocalKafka
+from benchmarks import dataset, topics
+from benchmarks.client_tuning import broker
 
 BATCH = 500
-PARTITIONS = 3
 TIMEOUT_S = 30.0
 
 
@@ -145,19 +141,6 @@ def copy(
     return Run(done / elapsed, cpu / done * 1e6, steps)
 
 
-@contextlib.contextmanager
-def _broker(bootstrap: str | None) -> Iterator[str]:
-    if bootstrap:
-        yield bootstrap
-        return
-    kafka = LocalKafka(jvm="steady")
-    kafka.start()
-    try:
-        yield kafka.bootstrap_servers
-    finally:
-        kafka.stop()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bootstrap", help="an existing broker; default: start one")
@@ -171,15 +154,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval)
-    with _broker(args.bootstrap) as bootstrap:
+    with broker(args.bootstrap) as bootstrap:
         run_id = uuid.uuid4().hex[:6]
         source, target = f"pipelining.{run_id}.in", f"pipelining.{run_id}.out"
-        admin = AdminClient({"bootstrap.servers": bootstrap})
-        made = admin.create_topics(
-            [NewTopic(source, PARTITIONS, 1), NewTopic(target, PARTITIONS, 1)]
-        )
-        for future in made.values():
-            future.result(TIMEOUT_S)
+        topics.create(bootstrap, [source, target])
         dataset.load(bootstrap, source, dataset.records(dataset.HEADLINE, args.records))
         variants = {
             f"{how}, check holds the lock": (True, how == "pipelined")

@@ -69,10 +69,6 @@ class InFlight:
         self._spans: dict[tuple[str, int], tuple[int, int]] | None = None
         self._lock = threading.Lock()  # the loop lets go while the watchdog may describe
 
-    @classmethod
-    def of(cls, batch: list[InRecord]) -> InFlight:
-        return cls(batch)
-
     @property
     def spans(self) -> dict[tuple[str, int], tuple[int, int]]:
         with self._lock:
@@ -114,7 +110,7 @@ class StepTracker:
     finished: bool = False
 
     def polled(self, batch: list[InRecord]) -> None:
-        self.in_flight = InFlight.of(batch)
+        self.in_flight = InFlight(batch)
         if self.waiting_since is None:
             self.waiting_since = time.monotonic()
 

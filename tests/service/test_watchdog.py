@@ -173,7 +173,7 @@ def test_a_finished_loop_is_never_reported() -> None:
 
 def test_in_flight_spans_name_each_partition_first_and_last_offset() -> None:
     recs = [InRecord("t", p, o, 0, None, b"", []) for p, o in [(1, 7), (0, 3), (1, 9), (0, 4)]]
-    assert InFlight.of(recs).describe() == [
+    assert InFlight(recs).describe() == [
         {"topic": "t", "partition": 0, "first_offset": 3, "last_offset": 4},
         {"topic": "t", "partition": 1, "first_offset": 7, "last_offset": 9},
     ]

@@ -9,9 +9,8 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from confluent_kafka.admin import AdminClient, NewTopic
 
-from benchmarks import dataset
+from benchmarks import dataset, topics
 from benchmarks.pipelining import copy
 from guard.localbroker import LocalKafka
 from guard.verify import read_topic
@@ -27,10 +26,7 @@ def test_the_copy_commits_every_record_exactly_once(
     kafka: LocalKafka, unique: Callable[[str], str], pipelined: bool, holds_lock: bool
 ) -> None:
     source, target = unique("in"), unique("out")
-    admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})  # kept till done
-    made = admin.create_topics([NewTopic(source, 3, 1), NewTopic(target, 3, 1)])
-    for future in made.values():
-        future.result(30)
+    topics.create(kafka.bootstrap_servers, [source, target])
     sent = list(dataset.records(dataset.HEADLINE, RECORDS))
     dataset.load(kafka.bootstrap_servers, source, sent)
     run = copy(kafka.bootstrap_servers, source, target, RECORDS, 1.0, holds_lock, pipelined)
