@@ -13,7 +13,7 @@ import pytest
 from benchmarks import dataset, topics
 from benchmarks.pipelining import copy
 from guard.localbroker import LocalKafka
-from guard.verify import read_topic
+from tests.fixtures.committed import read_committed
 
 pytestmark = pytest.mark.integration
 
@@ -30,6 +30,6 @@ def test_the_copy_commits_every_record_exactly_once(
     sent = list(dataset.records(dataset.HEADLINE, RECORDS))
     dataset.load(kafka.bootstrap_servers, source, sent)
     run = copy(kafka.bootstrap_servers, source, target, RECORDS, 1.0, holds_lock, pipelined)
-    copied = read_topic(kafka.bootstrap_servers, target)
+    copied = read_committed(kafka.bootstrap_servers, target, RECORDS)
     assert Counter(r.key for r in copied) == Counter(r.key for r in sent)
     assert run.steps.batches >= 3 and run.records_per_s > 0

@@ -13,6 +13,7 @@ from guard.localbroker import LocalKafka
 from guard.transport.base import OutRecord, Pipe
 from guard.transport.factory import open_pipe
 from guard.verify import read_topic
+from tests.fixtures.committed import read_committed
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +65,7 @@ def test_commit_publishes_records_and_offsets_together(
         pipe.send(OutRecord(out, r.key, r.value, [("h", b"1")], r.timestamp_ms, 0))
     pipe.commit({(source, 0): batch[-1].offset + 1})
     pipe.close()
-    landed = read_topic(kafka.bootstrap_servers, out, client=kafka_client)
+    landed = read_committed(kafka.bootstrap_servers, out, 5, kafka_client)  # type: ignore[arg-type]
     assert [(r.key, r.value, r.headers) for r in landed] == [
         (b"k%d" % i, b"v%d" % i, [("h", b"1")]) for i in range(5)
     ]
@@ -93,7 +94,7 @@ def test_abort_hides_records_and_rewinds_to_committed_offsets(
     pipe.send(OutRecord(out, b"after", b"abort", [], None, 0))
     pipe.commit({(source, 0): 3})
     pipe.close()
-    landed = read_topic(kafka.bootstrap_servers, out, client=kafka_client)
+    landed = read_committed(kafka.bootstrap_servers, out, 1, kafka_client)  # type: ignore[arg-type]
     assert [r.key for r in landed] == [b"after"]
 
 

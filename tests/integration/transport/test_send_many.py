@@ -22,7 +22,7 @@ from guard.errors import RecordTooLargeError, TransientTransportError
 from guard.localbroker import LocalKafka
 from guard.transport.base import OutRecord, Pipe
 from guard.transport.factory import open_pipe
-from guard.verify import read_topic
+from tests.fixtures.committed import read_committed
 
 pytestmark = pytest.mark.integration
 
@@ -64,11 +64,13 @@ def _every_kind(topic: str) -> list[OutRecord]:
     ]
 
 
-def _landed(kafka: LocalKafka, client: str, topic: str) -> dict[int, list[tuple[object, ...]]]:
+def _landed(
+    kafka: LocalKafka, client: str, topic: str, at_least: int
+) -> dict[int, list[tuple[object, ...]]]:
     """Each partition's records in offset order: key, value, headers, and the timestamp when
     the sender gave one. The client chooses record k7's partition: it is listed apart."""
     got = sorted(
-        read_topic(kafka.bootstrap_servers, topic, client=client),  # type: ignore[arg-type]
+        read_committed(kafka.bootstrap_servers, topic, at_least, client),  # type: ignore[arg-type]
         key=lambda r: (r.partition, r.offset),
     )
     landed: dict[int, list[tuple[object, ...]]] = {}
@@ -91,9 +93,10 @@ def test_send_many_lands_every_kind_of_record_as_send_does(
     pipe.send_many(_every_kind(many))
     pipe.commit({})
     pipe.close()
-    sent_alone = _landed(kafka, kafka_client, one_by_one)
-    assert sum(map(len, sent_alone.values())) == len(_every_kind(one_by_one))
-    assert _landed(kafka, kafka_client, many) == sent_alone
+    n = len(_every_kind(one_by_one))
+    sent_alone = _landed(kafka, kafka_client, one_by_one, n)
+    assert sum(map(len, sent_alone.values())) == n
+    assert _landed(kafka, kafka_client, many, n) == sent_alone
     by_key = {r[0]: r for records in sent_alone.values() for r in records}
     assert by_key[b"k0"][3] == 1_700_000_000_000  # a given timestamp is kept
     assert by_key[b"k3"][2] == (("a", None), ("b", b""))  # a null header value stays null
@@ -221,7 +224,7 @@ def test_kafka_python_send_many_leaves_to_send_only_the_records_that_need_it(
     pipe.commit({})
     pipe.close()
     assert calls == through_send
-    landed = read_topic(kafka.bootstrap_servers, topic, client="kafka-python")
+    landed = read_committed(kafka.bootstrap_servers, topic, 5)
     assert sorted(r.key for r in landed) == [b"a", b"b", b"c", b"null header", b"warm"]
 
 
@@ -261,7 +264,7 @@ def test_kafka_python_refuses_a_record_after_its_transaction_ended_and_never_com
     put([OutRecord(topic, b"retry", b"3", [], None, 0)])
     pipe.commit({})
     pipe.close()
-    assert [r.key for r in read_topic(kafka.bootstrap_servers, topic)] == [b"retry"]
+    assert [r.key for r in read_committed(kafka.bootstrap_servers, topic, 1)] == [b"retry"]
 
 
 def test_kafka_python_abort_drops_records_held_when_the_transaction_ended_under_them(
@@ -283,4 +286,4 @@ def test_kafka_python_abort_drops_records_held_when_the_transaction_ended_under_
     pipe.send_many([OutRecord(topic, b"retry", b"3", [], None, 0)])
     pipe.commit({})
     pipe.close()
-    assert [r.key for r in read_topic(kafka.bootstrap_servers, topic)] == [b"retry"]
+    assert [r.key for r in read_committed(kafka.bootstrap_servers, topic, 1)] == [b"retry"]
