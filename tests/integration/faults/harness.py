@@ -155,12 +155,21 @@ def produce(
     )
     expected: dict[bytes, str | None] = {}
     try:
+        futures = []
         for i, rec in enumerate(records):
-            producer.send(
-                topic, key=rec.key, value=rec.value, headers=rec.headers, partition=i % partitions
+            futures.append(
+                producer.send(
+                    topic,
+                    key=rec.key,
+                    value=rec.value,
+                    headers=rec.headers,
+                    partition=i % partitions,
+                )
             )
             expected[rec.key] = rec.expected
         producer.flush(timeout=300)
+        for future in futures:  # flush waits for each send to end, not to succeed
+            future.get(timeout=30)
     finally:
         producer.close(timeout=30)
     return expected

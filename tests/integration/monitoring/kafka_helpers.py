@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
 
@@ -21,10 +21,11 @@ def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
 def produce(
     bootstrap: str, topic: str, values: list[bytes], partitions: int, t0_ms: int, step_ms: int = 10
 ) -> None:
-    """Round-robin over partitions, with record timestamps t0 + i * step (a steady rate)."""
+    """Round-robin over partitions, with record timestamps t0 + i * step (a steady rate).
+    Raises unless every record was written: flush waits for each send to end, not to succeed."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
     try:
-        for i, value in enumerate(values):
+        futures = [
             producer.send(
                 topic,
                 key=str(i).encode(),
@@ -32,6 +33,27 @@ def produce(
                 partition=i % partitions,
                 timestamp_ms=t0_ms + i * step_ms,
             )
+            for i, value in enumerate(values)
+        ]
         producer.flush(timeout=60)
+        for future in futures:
+            future.get(timeout=30)
     finally:
         producer.close(timeout=10)
+
+
+def group_position(bootstrap: str, group: str, topic: str) -> str:
+    """The group's committed offsets against the topic's end offsets, for a failure message."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+    )
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        committed = {tp.partition: consumer.committed(tp) for tp in tps}
+        ends = {tp.partition: o for tp, o in consumer.end_offsets(tps).items()}
+        return f"committed {committed}, end offsets {ends}"
+    finally:
+        consumer.close(autocommit=False)
