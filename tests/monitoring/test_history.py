@@ -14,7 +14,7 @@ from guard.contracts.registry import Registry
 from guard.monitoring.alerts import WINDOW_FIELD
 from guard.monitoring.history import WindowSummary, judge
 from guard.monitoring.observer import MonitoringObserver
-from guard.service import GuardService
+from guard.service import build_service
 from guard.transport.base import OutRecord
 from guard.transport.memory import MemoryBroker, MemoryPipe
 from tests.monitoring.conftest import MakeSettings
@@ -94,9 +94,9 @@ def _run(settings: GuardSettings, registry: Registry, values: list[bytes]) -> Me
     for i, v in enumerate(values):
         broker.append(OutRecord("events", str(i).encode(), v, [], 1_700_000_000_000 + i, 0))
     observer = MonitoringObserver(settings, registry)
-    GuardService(settings, registry, lambda: MemoryPipe(broker, "g"), [observer]).run(
-        idle_timeout=0
-    )
+    build_service(
+        settings, registry, pipe_factory=lambda: MemoryPipe(broker, "g"), observers=[observer]
+    ).run(idle_timeout=0)
     return broker
 
 

@@ -16,8 +16,7 @@ from guard.config.settings import GuardSettings
 from guard.contracts import load_registry
 from guard.localbroker import LocalKafka
 from guard.monitoring.observer import MonitoringObserver
-from guard.service import GuardService
-from guard.transport.factory import open_pipe
+from guard.service import build_service
 from tests.fixtures.configs import write_config
 from tests.integration.monitoring.kafka_helpers import create_topic, produce
 from tests.monitoring.streams import stream
@@ -48,9 +47,10 @@ def test_a_second_instance_and_the_history_command_see_every_window_summary(
     produce(bootstrap, source, stream(3000, seed=5), 1, int(time.time() * 1000))
     first = MonitoringObserver(settings, registry)
     first.start()
-    GuardService(settings, registry, lambda: open_pipe(settings.kafka), [first]).run(
+    summary = build_service(settings, registry, observers=[first]).run(
         max_records=3000, idle_timeout=120
     )
+    assert summary.stopped_by == "max-records", summary
 
     second_cfg = json.loads(json.dumps(config))
     second_cfg["kafka"]["instance_id"] = "b"

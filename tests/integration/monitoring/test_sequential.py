@@ -17,8 +17,7 @@ from guard.localbroker import LocalKafka
 from guard.monitoring.baseline import Baseline, plan_record, save_baseline
 from guard.monitoring.observer import MonitoringObserver
 from guard.monitoring.plan import plan_subject
-from guard.service import GuardService
-from guard.transport.factory import open_pipe
+from guard.service import build_service
 from guard.verify import read_topic
 from tests.integration.monitoring.kafka_helpers import create_topic, group_position, produce
 from tests.monitoring.helpers import profile_values
@@ -76,9 +75,8 @@ def test_a_shift_mid_window_is_alerted_within_its_delay(
 
     observer = MonitoringObserver(settings, registry)
     observer.start()
-    summary = GuardService(settings, registry, lambda: open_pipe(settings.kafka), [observer]).run(
-        max_records=TOTAL, idle_timeout=120
-    )
+    service = build_service(settings, registry, observers=[observer])
+    summary = service.run(max_records=TOTAL, idle_timeout=120)
     # Every record checked: otherwise say where the group stands (a stall, not a late alert).
     assert summary.stopped_by == "max-records", (
         f"stopped by {summary.stopped_by} after {summary.stats.total} records in "
