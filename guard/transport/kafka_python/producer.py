@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from itertools import islice
 from typing import Any
 
 import kafka.errors as kerr
 import structlog
 from kafka import KafkaProducer
+from kafka.producer.record_accumulator import RecordAccumulator
 from kafka.producer.transaction_manager import TransactionState
 from kafka.structs import OffsetAndMetadata
 from kafka.structs import TopicPartition as KTopicPartition
@@ -68,6 +70,10 @@ class TxProducer:
         # and one kafka-python TopicPartition per partition, made once.
         self._added: set[KTopicPartition] = set()
         self._tps: dict[TopicPartition, KTopicPartition] = {}
+        # send_many: the batch each partition's next record is appended to directly, and
+        # each batch appended to that way, with its topic (checked by `_deliver`).
+        self._open: dict[KTopicPartition, Any] = {}
+        self._direct: list[tuple[str, Any]] = []
         self._lean = False  # send_many may bypass KafkaProducer.send: on the versions read
         self._create()
 
@@ -75,6 +81,8 @@ class TxProducer:
         # The versions whose record code records.py adapts are those whose producer internals
         # send_many was written against.
         self._lean = records.install()
+        if self._lean:
+            _follow_splits()
         conf = config.producer(self.settings, self.transactional_id)
         s = self.settings
         producer = connecting("create producer", lambda: KafkaProducer(**conf), s)
@@ -88,6 +96,7 @@ class TxProducer:
                 self._init_limit.ran_out()
             raise
         self._init_limit.committed()
+        producer._accumulator._guard_splits = {}  # _follow_splits: id(batch) -> its halves
         self._producer = producer
 
     def _bounded(self, action: str, start: Callable[[], Any]) -> None:
@@ -118,9 +127,17 @@ class TxProducer:
         )
         self._limit.ran_out()
         producer, self._producer = self._producer, None
-        self._futures = []
+        self._forget_sent()
         if producer is not None:
             _force_close(producer)
+
+    def _forget_sent(self) -> None:
+        """What the transaction's records were sent with: done with once it ends."""
+        self._futures = []
+        self._open = {}
+        self._direct = []
+        if self._producer is not None:
+            self._producer._accumulator._guard_splits.clear()
 
     def ready(self) -> None:
         """Make the producer again if the last one was abandoned or could not be made (a
@@ -129,7 +146,7 @@ class TxProducer:
             self._create()
 
     def begin(self) -> None:
-        self._futures = []
+        self._forget_sent()
         self._added = set()
         self.ready()
         translate("begin transaction", self._producer.begin_transaction)
@@ -175,7 +192,14 @@ class TxProducer:
         may be too large (KafkaProducer.send cost ~9 us per ~250 B record, this ~5 us).
         A record with no partition, a null header value, null key and value, a partition the
         client's metadata does not know, or a size near the limit goes through `send`; every
-        record does on a kafka-python version not read (records.py `_KNOWN`)."""
+        record does on a kafka-python version not read (records.py `_KNOWN`).
+
+        Only a batch's first record is appended through the accumulator (which makes the
+        batch and a future for the record); the next ones go straight into the batch's record
+        builder, under the partition's lock, until it is full or the sender has taken it. A
+        future per record (a lock, two lists and a callback each, completed one by one by
+        the sender thread) cost ~5 us of the ~8 us an append took; the first record's future
+        fails whenever its batch does (`_deliver`)."""
         producer = self._producer
         if producer is None or producer._closed or not self._lean:
             for r in records:
@@ -186,7 +210,11 @@ class TxProducer:
         limit = producer.config["max_request_size"] - _RECORD_OVERHEAD
         known: dict[str, Any] = {}  # topic -> the partitions the client's metadata knows
         added, tps, futures = self._added, self._tps, self._futures
+        open_batches, direct = self._open, self._direct
+        tp_lock, queues = accumulator._tp_lock, accumulator._batches
         topic = ""
+        # What accumulator.append counts: a forced close waits for appends in progress.
+        accumulator._appends_in_progress.increment()
         try:
             for r in records:
                 topic, p, key, value, headers = r.topic, r.partition, r.key, r.value, r.headers
@@ -219,14 +247,32 @@ class TxProducer:
                     # transaction is over (READY) and a record appended now would wait in
                     # the accumulator and go out with the next transaction.
                     tm._fail_if_not_ready_for_send()
+                batch = open_batches.get(tp)
+                if batch is not None:
+                    with tp_lock(tp):  # a drained batch's builder is closed: None
+                        meta = batch.records.append(r.timestamp_ms, key, value, headers)
+                    if meta is not None:
+                        if meta.size > batch.max_record_size:  # the client's metric
+                            batch.max_record_size = meta.size
+                        continue
                 fut, full, new_batch, _ = accumulator.append(
                     tp, r.timestamp_ms, key, value, headers, abort_on_new_batch=False
                 )
                 futures.append((topic, fut))
+                with tp_lock(tp):
+                    queue = queues[tp]
+                    batch = queue[-1] if queue else None
+                if batch is not None and batch.produce_future is fut._produce_future:
+                    open_batches[tp] = batch
+                    direct.append((topic, batch))
+                else:  # already taken by the sender: the next record starts a batch
+                    open_batches.pop(tp, None)
                 if full or new_batch:
                     producer._sender.wakeup()
         except (kerr.KafkaError, OSError, AssertionError) as exc:
             raise classify("send", exc, topic) from exc
+        finally:
+            accumulator._appends_in_progress.decrement()
 
     def _flush(self) -> None:
         """Flush within the step limit while the transaction coordinator has not confirmed
@@ -260,7 +306,7 @@ class TxProducer:
         self._deliver(offsets, group_metadata)
         tm = self._producer._transaction_manager
         self._bounded("commit transaction", tm.begin_commit)
-        self._futures = []
+        self._forget_sent()
         self._limit.committed()
 
     def abort_after_delivery(
@@ -277,6 +323,12 @@ class TxProducer:
         for topic, fut in self._futures:
             if fut.failed():
                 raise classify(f"send to {topic}", fut.exception, topic) from fut.exception
+        # The records appended straight into a batch have no futures: the batch says.
+        splits = self._producer._accumulator._guard_splits
+        for topic, batch in self._direct:
+            failure = _failure_of(batch, splits)
+            if failure is not None:
+                raise classify(f"send to {topic}", failure, topic) from failure
         if offsets:
             tm = self._producer._transaction_manager
             koffsets = {
@@ -287,7 +339,7 @@ class TxProducer:
             )
 
     def abort(self) -> None:
-        self._futures = []
+        self._forget_sent()
         if self._producer is None:
             return  # abandoned: `ready` makes the next one
         tm = self._producer._transaction_manager
@@ -358,6 +410,49 @@ def _init_transactions(producer: Any, limit_s: float) -> None:
                     ) from None
     finally:
         producer.config["max_block_ms"] = max_block_ms  # send waits as configured
+
+
+def _failure_of(batch: Any, splits: Mapping[int, list[Any]]) -> BaseException | None:
+    """Why `batch` (or a batch it was split into) was not delivered; None when it was. A
+    batch's produce future always succeeds: a failure is its record-errors function."""
+    pending = [batch]
+    while pending:
+        b = pending.pop()
+        done = b.produce_future
+        if not done.is_done:
+            halves = splits.get(id(b))
+            if halves is None:  # after a flush, every batch is delivered, failed or split
+                lost: BaseException = kerr.KafkaError(f"a batch for {b.topic_partition} hangs")
+                return lost
+            pending.extend(halves)
+        elif done.exception is not None:
+            return done.exception  # type: ignore[no-any-return]
+        elif done.value[2] is not None:
+            return done.value[2](0)  # type: ignore[no-any-return]
+    return None
+
+
+def _follow_splits() -> None:
+    """kafka-python's sender splits a batch the broker refused as too large into new batches
+    and moves the records' futures onto them; records send_many appended without one would
+    be followed by nobody. So the accumulator notes each split batch's halves (under
+    `_guard_splits`, which TxProducer gives its producer's accumulator), for `_failure_of`.
+    Installed once, on the kafka-python versions send_many was written against."""
+    original = RecordAccumulator.split_and_reenqueue
+    if getattr(original, "_guard_follows", False):
+        return
+
+    def split_and_reenqueue(self: Any, batch: Any, now: float | None = None) -> int:
+        n: int = original(self, batch, now)
+        splits = getattr(self, "_guard_splits", None)
+        if splits is not None:
+            tp = batch.topic_partition
+            with self._tp_lock(tp):  # the halves are the first n of the queue: put there last
+                splits[id(batch)] = list(islice(self._batches[tp], n))
+        return n
+
+    split_and_reenqueue._guard_follows = True  # type: ignore[attr-defined]
+    RecordAccumulator.split_and_reenqueue = split_and_reenqueue
 
 
 def _force_close(producer: Any) -> None:

@@ -32,7 +32,7 @@ _LIMIT = 64 * 1024  # the producer's max_request_size in these tests
 _NOW_MS_FLOOR = 1_750_000_000_000
 
 
-def _pipe(kafka: LocalKafka, client: str, unique: Callable[[str], str]) -> Pipe:
+def _pipe(kafka: LocalKafka, client: str, unique: Callable[[str], str], **extra: Any) -> Pipe:
     settings = KafkaSettings(
         client=client,  # type: ignore[arg-type]
         bootstrap_servers=kafka.bootstrap_servers,
@@ -40,6 +40,7 @@ def _pipe(kafka: LocalKafka, client: str, unique: Callable[[str], str]) -> Pipe:
         transactional_id=unique("tx"),
         request_timeout_ms=15_000,
         max_request_size=_LIMIT,
+        **extra,
     )
     return open_pipe(settings)
 
@@ -285,5 +286,82 @@ def test_kafka_python_abort_drops_records_held_when_the_transaction_ended_under_
     pipe.begin()
     pipe.send_many([OutRecord(topic, b"retry", b"3", [], None, 0)])
     pipe.commit({})
+    pipe.close()
+    assert [r.key for r in read_committed(kafka.bootstrap_servers, topic, 1)] == [b"retry"]
+
+
+def _numbered(topic: str, n: int, size: int, partition: int = 0) -> list[OutRecord]:
+    return [
+        OutRecord(
+            topic, b"%05d" % i, b"%05d" % i + b"v" * (size - 5), [("i", b"%d" % i)], None, partition
+        )
+        for i in range(n)
+    ]
+
+
+def test_kafka_python_send_many_lands_records_past_one_batch_in_order(
+    kafka: LocalKafka, unique: Callable[[str], str]
+) -> None:
+    """Records go straight into a batch until it is full; the next one starts a new batch
+    (here ~16 batches per partition, over several send_many calls)."""
+    topic = unique("out")
+    pipe = _pipe(kafka, "kafka-python", unique, batch_size=16 * 1024)
+    pipe.ensure_topics({topic: 2})
+    first, second = _numbered(topic, 250, 1000, 0), _numbered(topic, 250, 1000, 1)
+    pipe.begin()
+    for start in range(0, 250, 50):  # slices, as the service hands them over
+        pipe.send_many(first[start : start + 50] + second[start : start + 50])
+    pipe.commit({})
+    pipe.close()
+    landed = sorted(read_committed(kafka.bootstrap_servers, topic, 500), key=lambda r: r.offset)
+    for partition, sent in ((0, first), (1, second)):
+        got = [(r.key, r.value, r.headers) for r in landed if r.partition == partition]
+        assert got == [(r.key, r.value, list(r.headers)) for r in sent]
+
+
+def test_kafka_python_send_many_lands_every_record_of_a_batch_the_broker_splits(
+    kafka: LocalKafka, unique: Callable[[str], str]
+) -> None:
+    """A batch larger than the topic's max.message.bytes is refused, split and sent again by
+    kafka-python; the records appended straight into it land once each, in order."""
+    topic = unique("out")
+    pipe = _pipe(kafka, "kafka-python", unique)
+    pipe.ensure_topics({topic: 1}, {topic: {"max.message.bytes": "8192"}})
+    sent = _numbered(topic, 40, 1000)  # one 40 KB batch: split down to ~5 KB ones
+    pipe.begin()
+    pipe.send_many(sent)
+    pipe.commit({})
+    pipe.close()
+    landed = sorted(read_committed(kafka.bootstrap_servers, topic, 40), key=lambda r: r.offset)
+    assert [(r.key, r.value) for r in landed] == [(r.key, r.value) for r in sent]
+
+
+def test_kafka_python_a_record_refused_inside_a_split_batch_fails_the_commit(
+    kafka: LocalKafka, unique: Callable[[str], str]
+) -> None:
+    """The one record the broker refuses even alone is not its batch's first, so it has no
+    future of its own: the commit still fails (kafka-python bumps the epoch, and the other
+    batches fail out of sequence) and nothing of it is committed. Retried as the service
+    retries (abort, begin again), a later transaction commits: kafka-python's first one
+    after the bump fails out of sequence too (with or without send_many's direct appends),
+    and the abort after it replaces the producer."""
+    topic = unique("out")
+    pipe = _pipe(kafka, "kafka-python", unique)
+    pipe.ensure_topics({topic: 1}, {topic: {"max.message.bytes": "8192"}})
+    sent = _numbered(topic, 5, 1000)
+    sent.insert(3, OutRecord(topic, b"big", b"b" * 12_000, [], None, 0))
+    pipe.begin()
+    pipe.send_many(sent)
+    with pytest.raises((TransientTransportError, RecordTooLargeError)):
+        pipe.commit({})
+    pipe.abort()
+    for _attempt in range(5):
+        pipe.begin()
+        pipe.send_many([OutRecord(topic, b"retry", b"r", [], None, 0)])
+        try:
+            pipe.commit({})
+            break
+        except TransientTransportError:
+            pipe.abort()
     pipe.close()
     assert [r.key for r in read_committed(kafka.bootstrap_servers, topic, 1)] == [b"retry"]
