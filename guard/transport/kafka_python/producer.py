@@ -210,7 +210,9 @@ class TxProducer:
         limit = producer.config["max_request_size"] - _RECORD_OVERHEAD
         known: dict[str, Any] = {}  # topic -> the partitions the client's metadata knows
         added, tps, futures = self._added, self._tps, self._futures
-        open_batches, direct = self._open, self._direct
+        open_batches = self._open
+        # Batches already delivered need no check at commit: let their buffers go.
+        direct = self._direct = [(t, b) for t, b in self._direct if not _delivered(b)]
         tp_lock, queues = accumulator._tp_lock, accumulator._batches
         topic = ""
         # What accumulator.append counts: a forced close waits for appends in progress.
@@ -249,8 +251,16 @@ class TxProducer:
                     tm._fail_if_not_ready_for_send()
                 batch = open_batches.get(tp)
                 if batch is not None:
-                    with tp_lock(tp):  # a drained batch's builder is closed: None
-                        meta = batch.records.append(r.timestamp_ms, key, value, headers)
+                    with tp_lock(tp):
+                        # Only into the partition's last batch: a record `send` took may
+                        # have started a newer one (order), and a drained batch's builder
+                        # is closed (None).
+                        queue = queues[tp]
+                        meta = (
+                            batch.records.append(r.timestamp_ms, key, value, headers)
+                            if queue and queue[-1] is batch
+                            else None
+                        )
                     if meta is not None:
                         if meta.size > batch.max_record_size:  # the client's metric
                             batch.max_record_size = meta.size
@@ -412,6 +422,11 @@ def _init_transactions(producer: Any, limit_s: float) -> None:
         producer.config["max_block_ms"] = max_block_ms  # send waits as configured
 
 
+def _delivered(batch: Any) -> bool:
+    done = batch.produce_future
+    return bool(done.is_done and done.exception is None and done.value[2] is None)
+
+
 def _failure_of(batch: Any, splits: Mapping[int, list[Any]]) -> BaseException | None:
     """Why `batch` (or a batch it was split into) was not delivered; None when it was. A
     batch's produce future always succeeds: a failure is its record-errors function."""
@@ -449,6 +464,10 @@ def _follow_splits() -> None:
             tp = batch.topic_partition
             with self._tp_lock(tp):  # the halves are the first n of the queue: put there last
                 splits[id(batch)] = list(islice(self._batches[tp], n))
+            # What moving a future onto a half does: wake a flush waiting on this batch, to
+            # wait on the halves (a batch holding only direct appends has no future to move,
+            # and the flush slept out its wait: 1 s per commit).
+            batch.produce_future._latch.set()
         return n
 
     split_and_reenqueue._guard_follows = True  # type: ignore[attr-defined]

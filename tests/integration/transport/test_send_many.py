@@ -319,6 +319,30 @@ def test_kafka_python_send_many_lands_records_past_one_batch_in_order(
         assert got == [(r.key, r.value, list(r.headers)) for r in sent]
 
 
+def test_kafka_python_send_many_keeps_order_when_send_starts_a_batch_between(
+    kafka: LocalKafka, unique: Callable[[str], str]
+) -> None:
+    """A record that takes `send` (a null header value) and does not fit the open batch
+    starts a new one; the records after it go there, not back into the older batch."""
+    topic = unique("out")
+    pipe = _pipe(kafka, "kafka-python", unique, batch_size=4096)
+    pipe.ensure_topics({topic: 1})
+    sent: list[OutRecord] = []
+    pipe.begin()
+    for t in range(5):
+        batch = [OutRecord(topic, b"%d-a%d" % (t, i), b"a" * 1000, [], None, 0) for i in range(3)]
+        batch.append(OutRecord(topic, b"%d-null" % t, b"n" * 1500, [("h", None)], None, 0))
+        batch.append(OutRecord(topic, b"%d-small" % t, b"s", [], None, 0))
+        pipe.send_many(batch)
+        sent.extend(batch)
+    pipe.commit({})
+    pipe.close()
+    landed = sorted(
+        read_committed(kafka.bootstrap_servers, topic, len(sent)), key=lambda r: r.offset
+    )
+    assert [r.key for r in landed] == [r.key for r in sent]
+
+
 def test_kafka_python_send_many_lands_every_record_of_a_batch_the_broker_splits(
     kafka: LocalKafka, unique: Callable[[str], str]
 ) -> None:

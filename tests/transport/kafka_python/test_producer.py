@@ -147,3 +147,15 @@ def test_a_failed_half_fails_the_delivery_naming_its_topic() -> None:
     tx._step = lambda _action, _run: None  # the flush: already done here
     with pytest.raises(TransientTransportError, match="send to out: KafkaTimeoutError"):
         tx._deliver(None, None)
+
+
+def test_splitting_a_half_without_futures_wakes_a_flush_waiting_on_it() -> None:
+    """A half holding only records appended without futures has no future to move onto its
+    own halves (which is what wakes a waiting flush): the split itself wakes it."""
+    acc = _accumulator()
+    batch = _batch_of(acc, 8)
+    _first, second = _split(acc, batch)  # the second half: direct appends only
+    assert not second._record_futures
+    assert not second.produce_future._latch.is_set()
+    _split(acc, second)
+    assert second.produce_future._latch.is_set() and not second.produce_future.is_done
