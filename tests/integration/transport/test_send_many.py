@@ -379,10 +379,10 @@ def test_kafka_python_a_record_refused_inside_a_split_batch_fails_the_commit(
     with pytest.raises((TransientTransportError, RecordTooLargeError)):
         pipe.commit({})
     pipe.abort()
-    for _attempt in range(5):
-        pipe.begin()
-        pipe.send_many([OutRecord(topic, b"retry", b"r", [], None, 0)])
+    for _attempt in range(10):  # a bound on a failure: two attempts here, more when busy
         try:
+            pipe.begin()
+            pipe.send_many([OutRecord(topic, b"retry", b"r", [], None, 0)])
             pipe.commit({})
             break
         except TransientTransportError:
