@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -169,11 +170,17 @@ def test_replay_after_a_contract_release_is_exactly_once_across_a_crash_and_reru
     crashed = _replay(config, subprocess_env, "--yes", "--batch", "5")
     state_topic = state_topic_for(f"{source}.quarantine")
     deadline = time.monotonic() + 120
-    # Killed once it has requeued some still-failing records (they sit in one partition).
-    while not _requeued(read_topic(bootstrap, f"{source}.quarantine")):
+    # Killed once it has requeued some still-failing records (they sit in one partition). It
+    # is frozen while each look reads the topic, so it cannot finish between the look that
+    # finds them and the kill (a fast replay once did, between two looks 0.2 s apart).
+    while True:
+        crashed.send_signal(signal.SIGSTOP)
         assert crashed.poll() is None, "replay finished before it could be interrupted"
+        if _requeued(read_topic(bootstrap, f"{source}.quarantine")):
+            break
         assert time.monotonic() < deadline
-        time.sleep(0.2)
+        crashed.send_signal(signal.SIGCONT)
+        time.sleep(0.05)
     crashed.kill()
     crashed.wait(timeout=30)
     handled_before_rerun = _handled(bootstrap, state_topic)
