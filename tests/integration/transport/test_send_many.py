@@ -83,6 +83,19 @@ def _landed(
     return landed
 
 
+def _commit_retried(pipe: Pipe, put: Callable[[], None], attempts: int = 10) -> None:
+    """Begin, `put` the records and commit, retried on a transient error as the service
+    retries a batch (abort, then all of it again); the attempts only bound a failure."""
+    for _attempt in range(attempts):
+        try:
+            pipe.begin()
+            put()
+            pipe.commit({})
+            return
+        except TransientTransportError:
+            pipe.abort()
+
+
 def _seen(kafka: LocalKafka, topic: str) -> str:
     """Each client's snapshot of `topic` (start and end offsets) and the records it reads."""
     out = []
@@ -105,16 +118,13 @@ def test_send_many_lands_every_kind_of_record_as_send_does(
     one_by_one, many = unique("one"), unique("many")
     pipe = _pipe(kafka, kafka_client, unique)
     pipe.ensure_topics({one_by_one: 3, many: 3})
-    for _attempt in range(5):  # retried as the service retries: a busy machine's flush ran out
-        try:
-            pipe.begin()
-            for record in _every_kind(one_by_one):
-                pipe.send(record)
-            pipe.send_many(_every_kind(many))
-            pipe.commit({})
-            break
-        except TransientTransportError:
-            pipe.abort()
+
+    def put() -> None:
+        for record in _every_kind(one_by_one):
+            pipe.send(record)
+        pipe.send_many(_every_kind(many))
+
+    _commit_retried(pipe, put)  # a busy machine's flush ran out once
     pipe.close()
     n = len(_every_kind(one_by_one))
     sent_alone = _landed(kafka, kafka_client, one_by_one, n)
@@ -403,13 +413,7 @@ def test_kafka_python_a_record_refused_inside_a_split_batch_fails_the_commit(
     with pytest.raises((TransientTransportError, RecordTooLargeError)):
         pipe.commit({})
     pipe.abort()
-    for _attempt in range(10):  # a bound on a failure: two attempts here, more when busy
-        try:
-            pipe.begin()
-            pipe.send_many([OutRecord(topic, b"retry", b"r", [], None, 0)])
-            pipe.commit({})
-            break
-        except TransientTransportError:
-            pipe.abort()
+    # Two attempts here, more when busy.
+    _commit_retried(pipe, lambda: pipe.send_many([OutRecord(topic, b"retry", b"r", [], None, 0)]))
     pipe.close()
     assert [r.key for r in read_committed(kafka.bootstrap_servers, topic, 1)] == [b"retry"]
