@@ -76,6 +76,13 @@ def test_delivery_reports_come_for_failures_only() -> None:
     assert producer["delivery.report.only.error"] is True
 
 
+def test_the_producer_keeps_one_request_in_flight() -> None:
+    """With two, a refused first request and an accepted second one make librdkafka report
+    the refused records as delivered, and the transaction commits without them."""
+    producer = confluent_config.producer(KafkaSettings(client="confluent"), "tx")
+    assert producer["max.in.flight.requests.per.connection"] == 1
+
+
 def test_known_librdkafka_properties_pass_at_start_up(tmp_path: Path) -> None:
     path = write_with_topics(
         tmp_path,
@@ -106,7 +113,15 @@ def test_consumer_properties_the_guard_owns_are_refused(name: str) -> None:
     assert f"'{name}' is set by the guard" in _refusal("consumer", {name: "x"})
 
 
-@pytest.mark.parametrize("name", ["transactional.id", "enable.idempotence"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "transactional.id",
+        "enable.idempotence",
+        "max.in.flight.requests.per.connection",
+        "max.in.flight",
+    ],
+)
 def test_producer_properties_the_guard_owns_are_refused(name: str) -> None:
     assert f"'{name}' is set by the guard" in _refusal("producer", {name: "x"})
 
