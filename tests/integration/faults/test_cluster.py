@@ -169,7 +169,10 @@ def _kill_and_recover(run: Run, victim: int, name: str, role: str) -> None:
     completed the outputs (the backlog of ~2 x RECORDS drained at `catch_up_records_per_s`).
     `feed_s` is how long this test's own producer took to write the feed with a node dead,
     `observed_complete_s` when this test saw the group caught up."""
-    run.commit_after(1)
+    # A feed first: the guard may have finished the first records while this test looked up
+    # leaders and coordinators, and then no further commit would come to wait for.
+    run.feed()
+    run.commit_after()
     run.cluster.kill_node(victim, hard=True)
     killed, killed_wall = time.monotonic(), time.time()
     run.feed()
