@@ -22,7 +22,6 @@ from guard.errors import RecordTooLargeError, TransientTransportError
 from guard.localbroker import LocalKafka
 from guard.transport.base import OutRecord, Pipe
 from guard.transport.factory import open_pipe, open_reader
-from guard.verify import read_topic
 from tests.fixtures.committed import commit_retried, read_committed
 
 pytestmark = pytest.mark.integration
@@ -88,13 +87,14 @@ def _seen(kafka: LocalKafka, topic: str) -> str:
     out = []
     for client in ("kafka-python", "confluent"):
         settings = KafkaSettings(client=client, bootstrap_servers=kafka.bootstrap_servers)  # type: ignore[arg-type]
-        reader = open_reader(settings)
-        try:
+        reader = open_reader(settings, fetch_bytes=32 * 1024 * 1024)
+        try:  # the records read are those of the snapshot shown
             snap = reader.snapshot(topic)
+            read = (
+                sorted((r.partition, r.offset, r.key) for r in reader.read([snap])) if snap else []
+            )
         finally:
             reader.close()
-        got = read_topic(kafka.bootstrap_servers, topic, client=client)  # type: ignore[arg-type]
-        read = sorted((r.partition, r.offset, r.key) for r in got)
         out.append(f"{client}: {snap and (snap.start, snap.end)} read {read}")
     return "; ".join(out)
 
