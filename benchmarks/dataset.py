@@ -175,6 +175,10 @@ def load(bootstrap: str, topic: str, stream: Iterable[Record]) -> Loaded:
             "linger.ms": 20,
             "batch.size": 512 * 1024,
             "enable.idempotence": True,
+            # With more than one request in flight, librdkafka can report records delivered
+            # that a fresh partition never took (docs/reliability.md, "Records reported
+            # delivered but never written"): the input would come up short.
+            "max.in.flight.requests.per.connection": 1,
         }
     )
     failures: list[str] = []
