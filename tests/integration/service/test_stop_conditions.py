@@ -97,13 +97,11 @@ def test_a_poll_that_spins_forever_ends_the_process_with_exit_3_and_one_fatal_li
     produce(bootstrap, source, 90, partitions=3)
     config = write_config(tmp_path, bootstrap, source, unique("group"), kafka_client, **_timeouts())
     proc, log = _hang_child(config, subprocess_env, "poll", good=4)
-    spinning = _wait_for(log, "hang_child: spinning in poll", proc)
-    proc.wait(timeout=60)
-    waited = time.monotonic() - spinning
+    _wait_for(log, "hang_child: spinning in poll", proc)
+    proc.wait(timeout=120)  # the poll spins forever: only the watchdog can end the process
     assert proc.returncode == 3, log.read_text()[-2000:]
-    # The child's clock starts when it enters the spin, before this test reads the line, so
-    # the outer clock only bounds from above; the child's own held_s bounds from below.
-    assert waited < 8.0 + 15  # the stall timeout, plus slack for a loaded machine
+    # The watchdog's own clock says it waited out the stall timeout; an upper bound would
+    # measure the machine, not the guard.
     fatal = _fatal_line(log)
     assert fatal["level"] == "critical" and fatal["cause"] == "stalled" and fatal["step"] == "poll"
     assert fatal["exit_code"] == 3 and float(fatal["held_s"]) >= 8.0  # type: ignore[arg-type]
@@ -126,14 +124,16 @@ def test_sigterm_while_a_commit_hangs_exits_3_within_the_grace_and_loses_nothing
     _wait_for(log, "hang_child: spinning in commit", proc)
     sent = time.monotonic()
     proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=60)
+    proc.wait(timeout=120)
     took = time.monotonic() - sent
     assert proc.returncode == 3, log.read_text()[-2000:]
     # The watchdog cuts the grace by one check interval (0.1 s here) so the exit lands within
-    # it: it waited out the grace, and ended far below the 60 s stall timeout.
-    assert 3.0 - 0.5 <= took < 3.0 + 10
+    # it: it waited out the grace. The cause says the grace ended it, not the 60 s stall
+    # timeout; an upper bound on `took` would measure the machine, not the guard.
+    assert took >= 3.0 - 0.5
     fatal = _fatal_line(log)
     assert fatal["cause"] == "stop-grace-exceeded" and fatal["step"] == "commit"
+    assert float(fatal["held_s"]) >= 3.0 - 0.5  # type: ignore[arg-type]
     assert fatal["in_flight"], "the batch in flight is named"
 
     # The batch that was in flight was never committed: the next run processes it once.
