@@ -98,3 +98,15 @@ def test_the_targets_are_printed_with_a_verdict(quick_run: tuple[str, dict[str, 
     for target in report["targets"]:
         assert target["verdict"] in {"met", "NOT MET", "not measured"}
         assert target["target"] in stdout
+
+
+def test_every_contender_that_writes_has_its_latency_measured(
+    quick_run: tuple[str, dict[str, Any]],
+) -> None:
+    _, report = quick_run
+    for contender in CONTENDERS:
+        row = _row(report, contender.name)
+        if row["status"] != "ok" or contender.writes == "nothing":
+            continue
+        assert row["latency_samples"], (contender.name, row)
+        assert 0 < row["p50_ms"] <= row["p99_ms"], (contender.name, row)
