@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from kafka.admin import KafkaAdminClient
+from kafka.admin import KafkaAdminClient, NewPartitions
 
 from guard.localbroker import LocalKafka
 from tests.fixtures.guard_process import GuardProcess
@@ -93,3 +93,52 @@ def test_a_quarantine_topic_deleted_and_recreated_smaller_mid_run_is_reread(
         assert kept and kept == bad[len(bad) - len(kept) :], f"partition {partition}: a suffix"
     assert summary["records"] >= len(placed) - len(missing)
     print(f"quarantine copies gone with the deleted topic: {len(missing)} of {len(placed)} inputs")
+
+
+# How often each client looks for new partitions of its subscription (both default to 5 min).
+_METADATA_REFRESH = {
+    "kafka-python": {"metadata_max_age_ms": 1000},
+    "confluent": {"topic.metadata.refresh.interval.ms": 1000},
+}
+
+
+def test_partitions_added_to_the_source_mid_run_are_read_from_their_start_exactly_once(
+    kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    create(bootstrap, source, 2)
+    placed = produce(bootstrap, source, 600, partitions=2)
+    config = write_config(
+        tmp_path,
+        bootstrap,
+        source,
+        unique("group"),
+        kafka_client,
+        kafka_extra={"consumer_properties": _METADATA_REFRESH[kafka_client]},
+    )
+    total = 600 + 600
+    guard = GuardProcess(
+        config, subprocess_env, "grown", "--max-records", str(total), "--idle-timeout", "120"
+    )
+    guard.wait_for_commits(3)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    try:
+        admin.create_partitions({source: NewPartitions(total_count=4)})
+    finally:
+        admin.close()
+    # Round robin over all four: the new partitions 2 and 3 get a quarter each, written
+    # before the guard has seen them, so only reading them from their start finds these.
+    placed |= produce(bootstrap, source, 600, partitions=4, start=600)
+    assert {p for p, _ in placed} == {0, 1, 2, 3}
+    summary = guard.finish()
+    assert summary["records"] == total, summary
+
+    valid, quarantined = outputs(bootstrap, source, kafka_client)
+    landed = landed_offsets(placed, valid, quarantined)
+    missing = sorted(set(placed) - set(landed))
+    assert not missing, f"missing {len(missing)}: {missing[:10]}"
+    assert [pos for pos, n in landed.items() if n != 1] == [], "nothing appears twice"
