@@ -60,6 +60,41 @@ def produce_samples(bootstrap: str, topic: str, samples: list[Sample], partition
     return placed
 
 
+def produce_in_transactions(
+    bootstrap: str, topic: str, samples: list[Sample], size: int, abort_every: int
+) -> tuple[Placed, Placed]:
+    """`samples` from an upstream transactional producer, `size` per transaction, every
+    `abort_every`-th transaction aborted (a partition's log then holds aborted records and
+    commit and abort markers, and ends with a commit marker): (committed, aborted), each
+    (partition, offset) -> sample."""
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        transactional_id=f"{topic}-upstream",
+        acks="all",
+        max_request_size=16 * 1024 * 1024,
+    )
+    producer.init_transactions()
+    committed: Placed = {}
+    aborted: Placed = {}
+    for n, start in enumerate(range(0, len(samples), size), start=1):
+        producer.begin_transaction()
+        chunk = samples[start : start + size]
+        futures = [
+            (producer.send(topic, key=s.key, value=s.value, headers=s.headers), s) for s in chunk
+        ]
+        producer.flush(timeout=60)
+        into = aborted if n % abort_every == 0 else committed
+        for fut, s in futures:
+            meta = fut.get(timeout=30)
+            into[(meta.partition, meta.offset)] = s
+        if into is aborted:
+            producer.abort_transaction()
+        else:
+            producer.commit_transaction()
+    producer.close(timeout=10)
+    return committed, aborted
+
+
 def write_config(
     tmp_path: Path,
     bootstrap: str,

@@ -20,7 +20,11 @@ from guard.verify import ReadRecord, read_topic
 from tests.fixtures.group_members import wait_until_each_member_owns_partitions
 from tests.fixtures.guard_process import GuardProcess
 from tests.fixtures.paths import SCHEMAS
-from tests.integration.service.kafka_helpers import produce_samples, write_config
+from tests.integration.service.kafka_helpers import (
+    produce_in_transactions,
+    produce_samples,
+    write_config,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -97,6 +101,39 @@ def test_every_input_offset_lands_exactly_once_across_sigterm_and_sigkill(
 
     # 3. Run to the end.
     GuardProcess(config, subprocess_env, "third", "--idle-timeout", "5").finish()
+    _assert_exactly_once(bootstrap, source, placed, kafka_client)
+
+
+def test_records_of_aborted_upstream_transactions_are_never_checked_or_forwarded(
+    kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    """An upstream exactly-once producer writes the source: its aborted records sit in the
+    log between committed ones and must stay invisible to the guard."""
+    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    _create(bootstrap, source)
+    samples = list(sample_stream(650, bad_share=0.3, seed=7, large_bytes=150_000))
+    # 13 transactions of 50, every second one aborted; the log ends with a commit marker.
+    placed, aborted = produce_in_transactions(bootstrap, source, samples, 50, abort_every=2)
+    assert len(aborted) == 300 and len(placed) == 350
+    config = _config(tmp_path, kafka_client, bootstrap, source, unique("group"))
+    total = str(len(placed))
+    done = GuardProcess(
+        config, subprocess_env, "upstream", "--max-records", total, "--idle-timeout", "120"
+    ).finish()
+    assert done["records"] == len(placed), done
+
+    aborted_keys = {s.key for s in aborted.values()}
+    valid = read_topic(bootstrap, f"{source}.valid", client=kafka_client)
+    quarantined = read_topic(bootstrap, f"{source}.quarantine", client=kafka_client)
+    assert [r.key for r in valid if r.key in aborted_keys] == []
+    sources = [
+        (r.envelope["source"]["partition"], r.envelope["source"]["offset"]) for r in quarantined
+    ]
+    assert [pos for pos in sources if pos in aborted] == []
     _assert_exactly_once(bootstrap, source, placed, kafka_client)
 
 

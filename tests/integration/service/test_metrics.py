@@ -21,6 +21,7 @@ from guard.localbroker.broker import free_port
 from guard.transport.kafka_python.admin import ensure_topics
 from tests.fixtures.configs import guard_config, write_config
 from tests.fixtures.guard_process import GuardProcess
+from tests.integration.service.kafka_helpers import produce_in_transactions
 
 pytestmark = pytest.mark.integration
 
@@ -144,3 +145,56 @@ def test_metrics_are_scraped_before_and_after_traffic(
     assert all(line.startswith("{") for line in lines), "every stderr line is JSON"
     progress = [json.loads(line) for line in lines if '"progress"' in line]
     assert sum(p["records"] for p in progress) <= len(samples) and "lag" in progress[-1]
+
+
+def test_lag_reads_zero_and_health_holds_once_a_source_ending_in_a_transaction_marker_is_read(
+    kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    """A source written by an upstream transactional producer ends with a commit marker, one
+    offset past the last record. The guard's lag must still reach 0 once it has read
+    everything: lag stuck at 1 would make /healthz fail on an idle guard (idle polls count as
+    progress only without lag)."""
+    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), {source: 1})
+    samples = list(sample_stream(50, bad_share=0.3, seed=5, large_bytes=50_000))
+    placed, aborted = produce_in_transactions(bootstrap, source, samples, 10, abort_every=2)
+    assert len(placed) == 30 and len(aborted) == 20  # transactions 2 and 4 aborted, 5 not
+    port = free_port()
+    config = write_config(
+        tmp_path / "guard.yaml",
+        guard_config(
+            bootstrap, source, unique("group"), kafka_client, kafka={"request_timeout_ms": 10000},
+            batch={"max_records": 50, "poll_timeout_ms": 200},
+            metrics={"port": port, "lag_seconds": 0.5, "stall_seconds": 2, "ready_seconds": 2},
+        ),
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    labels = {"topic": source, "subject": "orders"}
+
+    def drained() -> bool:
+        text = _get(f"{url}/metrics")[1]
+        valid = _sample(text, "guard_records_total", outcome="valid", **labels) or 0
+        bad = _sample(text, "guard_records_total", outcome="quarantined", **labels) or 0
+        lag = _sample(text, "guard_consumer_lag_records", topic=source, partition="0")
+        return valid + bad == len(placed) and lag == 0
+
+    guard = GuardProcess(config, subprocess_env, "guard")
+    try:
+        _until(drained, guard)
+
+        # Then idle for longer than stall_seconds since the last commit: only idle polls
+        # (counted as progress without lag) keep /healthz at 200 now.
+        def idle_past_stall() -> bool:
+            last = _sample(_get(f"{url}/metrics")[1], "guard_last_commit_timestamp_seconds")
+            return last is not None and time.time() - last > 2 * 2
+
+        _until(idle_past_stall, guard)
+        code, body = _get(f"{url}/healthz")
+        assert code == 200, body
+    finally:
+        guard.proc.terminate()
+        guard.finish()
