@@ -276,7 +276,8 @@ def _oversize(
 
 
 def mirror_partition(partition: int, target_partitions: int | None) -> int | None:
-    """The source partition when the target has it; else None (the producer partitions)."""
-    if target_partitions is not None and partition < target_partitions:
+    """The source partition when the target has it; else None (the producer partitions). A
+    negative one (only a tampered envelope names it) is never a partition."""
+    if target_partitions is not None and 0 <= partition < target_partitions:
         return partition
     return None

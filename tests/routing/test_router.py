@@ -11,6 +11,7 @@ from guard.contracts import load_registry
 from guard.quarantine.envelope import read_envelope
 from guard.quarantine.trust import H_SIGNATURE, EnvelopeTrust, sign
 from guard.routing import RoutePlan, Router, merge_routed
+from guard.routing.router import mirror_partition
 from guard.transport.base import InRecord
 from guard.validation import RecordValidator
 from tests.fixtures.paths import SCHEMAS
@@ -243,3 +244,12 @@ def test_a_re_sent_signed_replay_record_is_not_a_new_trusted_attempt() -> None:
     assert read_envelope(out_first.headers)["attempt"] == 3
     assert read_envelope(out_resent.headers)["attempt"] == 1
     assert ("guard.untrusted.replay.id", b"r1") in out_resent.headers
+
+
+@pytest.mark.parametrize(
+    ("partition", "count", "expected"), [(2, 3, 2), (3, 3, None), (0, None, None), (-1, 3, None)]
+)
+def test_mirror_partition_names_a_target_partition_only_when_it_exists(
+    partition: int, count: int | None, expected: int | None
+) -> None:
+    assert mirror_partition(partition, count) == expected
