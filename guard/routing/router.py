@@ -10,6 +10,7 @@ records in their per-partition order. Every record is built to fit its target's 
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,7 +29,8 @@ from guard.quarantine.envelope import (
 )
 from guard.quarantine.trust import EnvelopeTrust, split_malformed
 from guard.routing.fit import Oversize, envelope_only, record_size, too_large
-from guard.transport.base import InHeaders, InRecord, OutRecord, TopicPartition
+from guard.routing.timestamps import admits, outside_target
+from guard.transport.base import InHeaders, InRecord, OutRecord, TimestampWindow, TopicPartition
 from guard.validation.reasons import FieldError, Reason
 from guard.validation.validator import RecordValidator, Verdict, ambiguous_version
 
@@ -46,6 +48,9 @@ class RoutePlan:
     # The largest record each target accepts (guard/routing/fit.py); None: not checked.
     valid_limit: int | None = None
     quarantine_limit: int | None = None
+    # The timestamps each target accepts (guard/routing/timestamps.py); None: any.
+    valid_window: TimestampWindow | None = None
+    quarantine_window: TimestampWindow | None = None
 
 
 @dataclass
@@ -132,6 +137,7 @@ class Router:
         unknown: list[str] = []
         oversize: list[Oversize] = []
         quarantined_at = now_iso().encode()  # one clock read per batch, not per record
+        now_ms = time.time_ns() // 1_000_000
         plans, version_header, forward = self.plans, self.version_header, self.forward_tombstones
         for rec in batch:
             offsets[(rec.topic, rec.partition)] = rec.offset + 1
@@ -189,23 +195,27 @@ class Router:
                     rec.timestamp_ms,
                     rec.partition if vp is not None and rec.partition < vp else None,
                 )
-                cap = plan.valid_limit
-                if cap is None or (size := record_size(valid)) <= cap:
+                cap, window, ts = plan.valid_limit, plan.valid_window, rec.timestamp_ms
+                if window is not None and ts is not None and not admits(window, ts, now_ms):
+                    # A timestamp the clean topic would refuse: quarantined instead.
+                    verdict = outside_target(verdict, ts, plan.valid_topic, window, now_ms)
+                elif cap is None or (size := record_size(valid)) <= cap:
                     verdicts.append((rec, verdict))
                     key = (rec.topic, "valid")
                     by_topic[key] = by_topic.get(key, 0) + 1
                     out.append(valid)
                     continue
-                # Too large for the clean topic: quarantined instead, its bytes intact.
-                verdict = too_large(verdict, size, plan.valid_topic, cap)
-                oversize.append(_oversize(rec, size, plan.valid_topic, cap, "quarantined"))
+                else:
+                    # Too large for the clean topic: quarantined instead, its bytes intact.
+                    verdict = too_large(verdict, size, plan.valid_topic, cap)
+                    oversize.append(_oversize(rec, size, plan.valid_topic, cap, "quarantined"))
             verdicts.append((rec, verdict))
             key = (rec.topic, "quarantined")
             by_topic[key] = by_topic.get(key, 0) + 1
             if guard_headers or self.header_style != "guard":
                 headers = original_headers(headers, self.header_style)
             copy = self._quarantine_copy(
-                rec, plan, verdict, [*headers, *raw], attempts + 1, quarantined_at, stats
+                rec, plan, verdict, [*headers, *raw], attempts + 1, quarantined_at, stats, now_ms
             )
             cap = plan.quarantine_limit
             if cap is not None and (size := record_size(copy)) > cap:
@@ -229,9 +239,12 @@ class Router:
         attempt: int,
         quarantined_at: bytes,
         stats: RoutingStats,
+        now_ms: int,
     ) -> OutRecord:
         """The record as it goes to quarantine: key and value untouched, `headers` (already
-        cleared of the guard's own) followed by a fresh envelope in the configured style."""
+        cleared of the guard's own) followed by a fresh envelope in the configured style; its
+        timestamp kept unless the quarantine topic would refuse it (then the producer stamps
+        it; the envelope keeps the original)."""
         coords = (rec.topic, rec.partition, rec.offset, rec.timestamp_ms, None, None)
         summary = error_summary(verdict.errors)
         stats.by_reason.update(summary.reasons)
@@ -258,13 +271,16 @@ class Router:
                 attempt,
                 quarantined_at,
             )
-        qp = plan.quarantine_partitions
+        qp, window = plan.quarantine_partitions, plan.quarantine_window
+        ts: int | None = rec.timestamp_ms
+        if window is not None and ts is not None and not admits(window, ts, now_ms):
+            ts = None
         return OutRecord(
             plan.quarantine_topic,
             rec.key,
             rec.value,
             [*headers, *added],
-            rec.timestamp_ms,
+            ts,
             rec.partition if qp is not None and rec.partition < qp else None,
         )
 

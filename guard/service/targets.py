@@ -1,9 +1,9 @@
 """What the service knows about its output topics, kept current while it runs.
 
-Partition counts and size limits are read at start and re-read after any failure: a clean
-or quarantine topic that was deleted (and re-created by the broker, often with one
-partition) or resized is then routed by its current count instead of failing every retry
-with a partition that no longer exists. With `kafka.create_topics`, a missing target is
+Partition counts, size limits and timestamp windows are read at start and re-read after any
+failure: a clean or quarantine topic that was deleted (and re-created by the broker, often
+with one partition) or resized is then routed by its current count instead of failing every
+retry with a partition that no longer exists. With `kafka.create_topics`, a missing target is
 created again with the partition count chosen at start.
 """
 
@@ -71,6 +71,8 @@ class TargetWatch:
                 quarantine_partitions=quarantine.partitions if quarantine else None,
                 valid_limit=self.limit(plan.valid_topic),
                 quarantine_limit=self.limit(plan.quarantine_topic),
+                valid_window=valid.timestamps if valid else None,
+                quarantine_window=quarantine.timestamps if quarantine else None,
             )
             counts = (new.valid_partitions, new.quarantine_partitions)
             if counts != (plan.valid_partitions, plan.quarantine_partitions) and self._read_once:

@@ -68,12 +68,24 @@ class TopicSnapshot:
 
 
 @dataclass(frozen=True)
+class TimestampWindow:
+    """How far a record's CreateTime may be behind or ahead of the broker's clock for a topic
+    to take it (`message.timestamp.before.max.ms` / `.after.max.ms`; None: no bound). The
+    broker refuses a record outside it (INVALID_TIMESTAMP), and with it the whole batch."""
+
+    before_ms: int | None
+    after_ms: int | None
+
+
+@dataclass(frozen=True)
 class TopicFacts:
-    """What the broker says about one topic now: its partition count, and the largest record
-    batch it accepts (`max.message.bytes`; None when it could not be read)."""
+    """What the broker says about one topic now: its partition count, the largest record
+    batch it accepts (`max.message.bytes`; None when it could not be read), and the window
+    its records' timestamps must fall in (None: any timestamp, e.g. LogAppendTime)."""
 
     partitions: int
     max_message_bytes: int | None = None
+    timestamps: TimestampWindow | None = None
 
 
 class Pipe(Protocol):

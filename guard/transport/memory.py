@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from guard.errors import TransientTransportError
 from guard.transport.base import InRecord, OutRecord, TopicFacts, TopicPartition
+from guard.transport.topic_configs import topic_facts
 
 
 class MemoryBroker:
@@ -50,13 +51,13 @@ class MemoryBroker:
 
     def describe_topics(self, topics: Sequence[str]) -> dict[str, TopicFacts]:
         """What `guard.transport.factory.describe_topics` reads from a real broker: the
-        partition count and `max.message.bytes` (when set) of each topic that exists."""
-        out: dict[str, TopicFacts] = {}
-        for topic in topics:
-            if topic in self.topics:
-                limit = self.configs.get(topic, {}).get("max.message.bytes")
-                out[topic] = TopicFacts(len(self.topics[topic]), int(limit) if limit else None)
-        return out
+        partition count, and `max.message.bytes` and the timestamp window as far as the
+        topic's configs set them."""
+        return {
+            topic: topic_facts(len(self.topics[topic]), self.configs.get(topic, {}))
+            for topic in topics
+            if topic in self.topics
+        }
 
 
 class MemoryPipe:

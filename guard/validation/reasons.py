@@ -55,6 +55,9 @@ class Reason(StrEnum):
     RULE_ERROR = "rule_error"
     # The record is fine but larger than its target topic or the producer accepts.
     TOO_LARGE_FOR_TARGET = "too_large_for_target"
+    # The record is fine but its timestamp is outside what its target topic accepts
+    # (message.timestamp.before.max.ms / after.max.ms).
+    TIMESTAMP_OUTSIDE_TARGET = "timestamp_outside_target"
     # Catch-all for a validator error type this version does not map yet.
     INVALID = "invalid"
 

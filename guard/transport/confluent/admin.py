@@ -18,6 +18,7 @@ from guard.errors import TransientTransportError
 from guard.transport.base import TopicFacts
 from guard.transport.confluent import config
 from guard.transport.confluent.errors import classify, translate
+from guard.transport.topic_configs import NAMES, topic_facts
 
 log = structlog.get_logger(__name__)
 
@@ -43,8 +44,8 @@ def brokers_answer(settings: KafkaSettings, timeout_s: float) -> bool:
 
 
 def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str, TopicFacts]:
-    """Partition counts and `max.message.bytes` of the topics that exist, read from the
-    broker (a metadata request and DescribeConfigs), not from a client's cache."""
+    """Partition counts, `max.message.bytes` and timestamp windows of the topics that exist,
+    read from the broker (a metadata request and DescribeConfigs), not from a client's cache."""
     timeout_s = settings.request_timeout_ms / 1000
     admin = translate("create admin client", lambda: AdminClient(config.admin(settings)))
     counts = {
@@ -57,16 +58,17 @@ def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str,
         "describe topic configs",
         lambda: admin.describe_configs(resources, request_timeout=timeout_s),
     )
-    limits: dict[str, int | None] = {}
+    read: dict[str, dict[str, str | None] | None] = {}
     for resource, future in futures.items():
         try:
             entries = future.result(timeout=timeout_s)
         except (KafkaException, concurrent.futures.TimeoutError):
-            limits[resource.name] = None  # unknown: the producer's limit still applies
+            read[resource.name] = None  # unknown: the producer's limit still applies
             continue
-        raw = getattr(entries.get("max.message.bytes"), "value", None)
-        limits[resource.name] = int(raw) if raw is not None and str(raw).isdigit() else None
-    return {topic: TopicFacts(n, limits.get(topic)) for topic, n in counts.items()}
+        read[resource.name] = {
+            name: getattr(entries[name], "value", None) for name in NAMES if name in entries
+        }
+    return {topic: topic_facts(n, read.get(topic)) for topic, n in counts.items()}
 
 
 def ensure_topics(

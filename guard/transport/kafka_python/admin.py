@@ -14,6 +14,7 @@ from guard.errors import TransientTransportError
 from guard.transport.base import TopicFacts
 from guard.transport.kafka_python import config
 from guard.transport.kafka_python.errors import connecting, translate
+from guard.transport.topic_configs import NAMES, topic_facts
 
 log = structlog.get_logger(__name__)
 
@@ -59,8 +60,9 @@ def ensure_topics(
 
 
 def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str, TopicFacts]:
-    """Partition counts and `max.message.bytes` of the topics that exist, read from the
-    broker (not a client's cache: a topic may have been deleted and re-created since)."""
+    """Partition counts, `max.message.bytes` and timestamp windows of the topics that exist,
+    read from the broker (not a client's cache: a topic may have been deleted and re-created
+    since)."""
     admin = translate("create admin client", lambda: KafkaAdminClient(**config.admin(settings)))
     try:
         described = translate("describe topics", lambda: admin.describe_topics(list(topics)))
@@ -70,17 +72,16 @@ def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str,
             if t.get("error_code", 0) == 0 and t["partitions"]
         }
         resources = [
-            ConfigResource(ConfigResourceType.TOPIC, name, {"max.message.bytes": None})
-            for name in counts
+            ConfigResource(ConfigResourceType.TOPIC, name, dict.fromkeys(NAMES)) for name in counts
         ]
         configs = translate(
             "describe topic configs",
             lambda: admin.describe_configs(resources, config_filter="all") if resources else {},
         )
-        limits: dict[str, int | None] = {}
-        for name, entries in configs.get("topic", {}).items():
-            raw = entries.get("max.message.bytes", {}).get("value")
-            limits[name] = int(raw) if raw is not None and str(raw).isdigit() else None
-        return {name: TopicFacts(n, limits.get(name)) for name, n in counts.items()}
+        read: dict[str, dict[str, str | None]] = {
+            name: {k: entries[k].get("value") for k in NAMES if k in entries}
+            for name, entries in configs.get("topic", {}).items()
+        }
+        return {name: topic_facts(n, read.get(name)) for name, n in counts.items()}
     finally:
         admin.close()
