@@ -105,18 +105,29 @@ class ConfluentPipe:
             if first is not None:
                 msgs = [first]
                 if max_records > 1:  # the limit may already be reached
-                    msgs += translate("poll", lambda: self._consumer.consume(max_records - 1, 0))
+                    try:
+                        more = translate("poll", lambda: self._consumer.consume(max_records - 1, 0))
+                    finally:
+                        self._note_polled(msgs)  # the position is past `first` already
+                    msgs += more
+        # librdkafka's position is past every record handed out, even when an error event
+        # later in the same list makes this poll raise: note them for the rewind first (a
+        # partition without a committed offset is rewound only to its `_first`).
+        self._note_polled(msgs)
         self._watch.raise_if_rejected("poll")  # error_cb ran inside the poll
         if not msgs:
             self._unset_look.maybe(self, self._unset_positions)
         # error() is None on every record; only an event (EOF, an error) takes _is_record.
         out = [in_record(m) for m in msgs if m.error() is None or self._is_record(m)]
-        for r in out:
-            self._first.setdefault((r.topic, r.partition), r.offset)
-        self._uncommitted = bool(out)
         if self._rebalanced and out:
             return []  # rewound by the next poll, from the new assignment's committed offsets
         return out
+
+    def _note_polled(self, msgs: Sequence[Message]) -> None:
+        for m in msgs:
+            if m.error() is None:
+                self._first.setdefault((m.topic(), m.partition()), m.offset())
+                self._uncommitted = True
 
     def _is_record(self, msg: Message) -> bool:
         err = msg.error()
