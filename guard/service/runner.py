@@ -281,6 +281,7 @@ class GuardService:
                     summary.retries += max(attempts - 1, 0)
                 if attempts > 1:  # a stall counts from now, not from before the outage
                     self._rejoins.streak_ended()
+                    last_data = time.monotonic()  # and so does idleness: records may wait
                 self.probe.tick(self.pipe)  # probe: lag, health, progress line
                 if self._rejoin_if_stalled():
                     last_data = time.monotonic()

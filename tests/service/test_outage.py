@@ -12,7 +12,7 @@ from guard.contracts import load_registry
 from guard.demo.samples import sample_stream
 from guard.errors import TransientTransportError
 from guard.service import build_service
-from guard.transport.base import Pipe
+from guard.transport.base import InRecord, Pipe
 from guard.transport.memory import MemoryBroker, MemoryPipe
 from tests.fixtures.paths import SCHEMAS
 
@@ -129,3 +129,30 @@ def test_a_stop_during_a_backoff_starts_no_further_attempt() -> None:
     summary = service.run()
     assert summary.stopped_by == "SIGTERM" and attempts[0] == at_stop[0]
     assert time.monotonic() - started < 3  # a backoff of up to 5 s was cut short
+
+
+def test_a_failure_streak_is_not_counted_as_idle_time() -> None:
+    """A streak longer than the idle timeout, then a first poll that finds nothing yet (new
+    clients still fetching): the run goes on and reads what waits, not stopped as idle."""
+    pipe = MemoryPipe(_broker(), "g")
+    original = pipe.poll
+    polls = [0]
+
+    def slow_outage_then_empty(max_records: int, timeout_ms: int) -> list[InRecord]:
+        polls[0] += 1
+        if polls[0] <= 3:
+            time.sleep(0.5)  # three failures: 1.5 s, longer than the idle timeout
+            raise TransientTransportError("injected")
+        if polls[0] == 4:
+            return []
+        return original(max_records, timeout_ms)
+
+    pipe.poll = slow_outage_then_empty  # type: ignore[method-assign]
+    service = build_service(
+        _settings(max_attempts=100, outage_budget_s=60),
+        load_registry(SCHEMAS),
+        pipe_factory=lambda: pipe,
+        describe_targets=pipe.broker.describe_topics,
+    )
+    summary = service.run(idle_timeout=1.0)
+    assert summary.stats.total == 30, summary.stopped_by
