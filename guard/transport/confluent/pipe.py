@@ -212,8 +212,9 @@ class ConfluentPipe:
 
     def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         self._producer.commit(offsets, self._group_metadata())
-        self._uncommitted = False
-        self._first.clear()
+        if offsets:  # an idle commit (observers' records only) covers no polled record
+            self._uncommitted = False
+            self._first.clear()
 
     def _group_metadata(self) -> object:
         try:

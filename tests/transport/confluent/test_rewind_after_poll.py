@@ -1,6 +1,8 @@
-"""A poll that fails on an error event behind records it already took: librdkafka's position
-is past those records, so the rewind must still bring them back, also on a partition with
-no committed offset yet (a new group, topic or partition). Without a broker: stand-ins."""
+"""Records a poll took but the service never committed are read again: after a poll that
+fails on an error event behind them (librdkafka's position is already past them), also on a
+partition with no committed offset yet (a new group, topic or partition), and after a batch
+dropped for a rebalance, even when an idle commit comes in between. Without a broker:
+stand-ins."""
 
 from __future__ import annotations
 
@@ -69,12 +71,23 @@ class _Consumer:
     def seek(self, tp: Any) -> None:
         self.seeks.append((tp.topic, tp.partition, tp.offset))
 
+    def consumer_group_metadata(self) -> object:
+        return object()
+
 
 class _Producer:
     def ready(self) -> None:
         pass
 
     def abort(self) -> None:
+        pass
+
+    def commit(self, _offsets: Any, _metadata: object) -> None:
+        pass
+
+
+class _NoLook:
+    def maybe(self, *_args: object) -> None:
         pass
 
 
@@ -88,6 +101,7 @@ def _pipe(monkeypatch: pytest.MonkeyPatch, consumer: _Consumer) -> ConfluentPipe
     pipe._first = {}
     pipe._rebalanced = False
     pipe._rejoin_due = None
+    pipe._unset_look = _NoLook()  # type: ignore[assignment]
     monkeypatch.setattr(pipe_module, "abort_lost_transaction", lambda _side: False)
     return pipe
 
@@ -101,3 +115,25 @@ def test_records_taken_before_a_failing_event_are_rewound_to_on_an_uncommitted_p
         pipe.poll(10, 100)
     pipe.abort()  # what the service does after a failed poll
     assert consumer.seeks == [("in", 2, 0)], "back to the first record taken"
+
+
+def test_an_idle_commit_after_a_batch_dropped_for_a_rebalance_leaves_its_rewind_due(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch polled across a rebalance is dropped, to be rewound by the next poll; an idle
+    commit in between (observers' records, no offsets) must not cancel that rewind: with
+    cooperative assignment a partition kept through the rebalance keeps its position."""
+    consumer = _Consumer()
+    consumer.batches = [[_Msg(2, 0), _Msg(2, 1)]]
+    pipe = _pipe(monkeypatch, consumer)
+    taken = consumer.consume
+
+    def consume_across_a_rebalance(n: int, timeout: float) -> list[_Msg]:
+        pipe._rebalanced = True  # the assignment callbacks run inside consume
+        return taken(n, timeout)
+
+    consumer.consume = consume_across_a_rebalance  # type: ignore[method-assign]
+    assert pipe.poll(10, 100) == []
+    pipe.commit({})
+    pipe.poll(10, 100)
+    assert consumer.seeks == [("in", 2, 0)], "the dropped records are read again"
