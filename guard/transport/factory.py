@@ -142,9 +142,10 @@ def ensure_topics(
 
 
 def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str, TopicFacts] | None:
-    """Fresh partition counts and size limits of the topics that exist (absent: missing),
-    read from the broker. (None would mean a client without an implementation: the service
-    then asks its pipe for counts and knows only the producer's size limit.)"""
+    """Fresh partition counts, size limits and timestamp windows of the topics that exist
+    (absent: missing), read from the broker without creating any. (None would mean a client
+    without an implementation: the service then asks its pipe for counts and knows only the
+    producer's size limit.)"""
     return backend(settings.client).describe_topics(settings, topics)
 
 

@@ -48,9 +48,15 @@ def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str,
     read from the broker (a metadata request and DescribeConfigs), not from a client's cache."""
     timeout_s = settings.request_timeout_ms / 1000
     admin = translate("create admin client", lambda: AdminClient(config.admin(settings)))
-    counts = {
-        topic: n for topic in topics if (n := partition_count(admin, topic, timeout_s)) is not None
-    }
+    # The whole cluster's metadata, not each topic's: librdkafka's admin client asks for a
+    # named topic as a producer does, and a broker with auto.create.topics.enable (Kafka's
+    # default) then creates a missing one, with its default partitions and retention.
+    meta = translate("metadata", lambda: admin.list_topics(timeout=timeout_s))
+    counts: dict[str, int] = {}
+    for topic in topics:
+        found = meta.topics.get(topic)
+        if found is not None and found.error is None and found.partitions:
+            counts[topic] = len(found.partitions)
     if not counts:
         return {}
     resources = [ConfigResource(ResourceType.TOPIC, topic) for topic in counts]
