@@ -146,6 +146,7 @@ def test_reason_codes_are_stable_strings() -> None:
         "not_object",
         "bad_frame",
         "too_large_for_target",
+        "timestamp_outside_target",
         "truncated_frame",
         "unknown_schema_id",
         "not_avro",
