@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.names",
     "tests.fixtures.environment",
     "tests.fixtures.hypothesis_profile",
+    "tests.fixtures.memory_kafka",
 ]

@@ -132,19 +132,26 @@ def replay_source(
     classifier.handled = source.handled()
     walk = _Walk()
     wrote = False
+    failed = False  # the last write failed: its batch may land yet
 
     def write(batch: list[Outcome], finished: bool = False) -> None:
-        nonlocal wrote
+        nonlocal wrote, failed
+        if failed:
+            # A commit that timed out may have landed, or land until the sink fences it: fence
+            # first, then drop what the state now says is done (a retried step, if either fails).
+            sink.fence()
+            handled = source.handled()
+            batch[:] = [
+                o for o in batch if o.record is None or o.record.location.key not in handled
+            ]
+            failed = False
         sink.write(batch, replace(run, finished=finished))
         wrote = True
 
     def recover(_state: object) -> None:
+        nonlocal failed
+        failed = True
         sink.abort()
-        # A commit that timed out may have landed: drop what the state now says is done.
-        handled = source.handled()
-        pending[:] = [
-            o for o in pending if o.record is None or o.record.location.key not in handled
-        ]
 
     pending: list[Outcome] = []
     retrying = Retrying(

@@ -32,6 +32,12 @@ class ReplaySink(Protocol):
 
     def abort(self) -> None: ...
 
+    def fence(self) -> None:
+        """Return only once no batch an earlier `write` started can still land (after a
+        failed write, whose commit may have reached the broker nonetheless): what the replay
+        state says from then on is final."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -114,6 +120,12 @@ class TopicSink:
     def abort(self) -> None:
         self._producer.abort()
 
+    def fence(self) -> None:
+        # A producer abandoned mid-commit (its step ran out of time) may still have EndTxn on
+        # its way; `abort` has nothing to abort then. A new producer with the same
+        # transactional id completes or aborts that transaction before its init returns.
+        self._producer.ready()
+
     def close(self) -> None:
         try:
             self._producer.close()
@@ -171,6 +183,9 @@ class DirectorySink:
 
     def abort(self) -> None:
         """Nothing to undo: each line stands alone (a line torn by a crash fails to parse)."""
+
+    def fence(self) -> None:
+        """Nothing in flight: a write's lines are synced before it returns."""
 
     def close(self) -> None:
         for fh in self._files.values():

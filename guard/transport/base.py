@@ -169,6 +169,13 @@ class CommittedRead(Protocol):
 class TxSink(Protocol):
     """A transactional producer with no consumer attached (replay, tools)."""
 
+    def ready(self) -> None:
+        """Make the producer again if the last one was abandoned (a commit step that ran out
+        of time) or could not be made: its `init_transactions` fences the old one, whose
+        transaction is then over -- committed, if its commit had reached the coordinator, or
+        aborted. Raises TransientTransportError when it cannot be made yet."""
+        ...
+
     def begin(self) -> None: ...
 
     def send(self, record: OutRecord) -> None: ...

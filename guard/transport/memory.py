@@ -1,17 +1,27 @@
-"""An in-process broker fake behind the `Pipe` seam, for unit tests only.
+"""An in-process broker fake behind the `Pipe`, `TxSink` and `CommittedRead` seams, for unit
+tests only.
 
 It keeps transactional semantics that the router relies on: records sent inside a
 transaction become visible, and offsets committed, only on commit; `abort` drops both and
-rewinds. `fail_next_commits` injects transient commit failures.
+rewinds. `fail_next_commits` injects transient commit failures. A `MemoryTxSink` models a
+commit whose answer never came back (`lose_commit_answer_of`): like a real coordinator
+that received EndTxn, the broker completes that transaction when the next producer with the
+same transactional id initialises, and not before (a read until then does not see it).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from guard.errors import TransientTransportError
-from guard.transport.base import InRecord, OutRecord, TopicFacts, TopicPartition
+from guard.transport.base import (
+    InRecord,
+    OutRecord,
+    TopicFacts,
+    TopicPartition,
+    TopicSnapshot,
+)
 from guard.transport.topic_configs import topic_facts
 
 
@@ -20,6 +30,10 @@ class MemoryBroker:
         self.topics: dict[str, list[list[InRecord]]] = {}
         self.committed: dict[str, dict[TopicPartition, int]] = defaultdict(dict)
         self.configs: dict[str, dict[str, str]] = {}  # per-topic configs given at creation
+        # Per transactional id: the records of a commit sent whose answer was lost.
+        self.in_doubt: dict[str, list[OutRecord]] = {}
+        self.tx_commits = 0  # MemoryTxSink commits so far
+        self.lose_commit_answer_of: int | None = None  # this one (1-based) lands in doubt
 
     def create(self, topic: str, partitions: int = 1) -> None:
         self.topics.setdefault(topic, [[] for _ in range(partitions)])
@@ -48,6 +62,22 @@ class MemoryBroker:
 
     def records(self, topic: str) -> list[InRecord]:
         return [r for part in self.topics.get(topic, []) for r in part]
+
+    def init_transactions(self, transactional_id: str) -> None:
+        """A producer with this id initialises: it fences the earlier one, whose commit in
+        doubt (EndTxn received) is completed first."""
+        for rec in self.in_doubt.pop(transactional_id, []):
+            self.append(rec)
+
+    def ensure_topics(
+        self,
+        partitions: Mapping[str, int],
+        configs: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        for topic, n in partitions.items():
+            if topic not in self.topics:
+                self.configs[topic] = dict((configs or {}).get(topic, {}))
+            self.create(topic, n)
 
     def describe_topics(self, topics: Sequence[str]) -> dict[str, TopicFacts]:
         """What `guard.transport.factory.describe_topics` reads from a real broker: the
@@ -155,10 +185,7 @@ class MemoryPipe:
         partitions: Mapping[str, int],
         configs: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
-        for topic, n in partitions.items():
-            if topic not in self.broker.topics:
-                self.broker.configs[topic] = dict((configs or {}).get(topic, {}))
-            self.broker.create(topic, n)
+        self.broker.ensure_topics(partitions, configs)
 
     def close(self) -> None:
         self._pending = None
@@ -171,3 +198,77 @@ class MemoryPipe:
             for t in self._topics
             for p in range(len(self.broker.topics.get(t, [])))
         }
+
+
+class MemoryTxSink:
+    """A transactional producer over the fake (`TxSink`). With `broker.lose_commit_answer_of`, that
+    commit reaches the broker but no answer comes back: the producer is abandoned (as a real
+    one whose commit step ran out of time) and raises a transient error, and its records stay
+    in doubt until `ready` (or the next `begin`) makes a new producer, which lands them."""
+
+    def __init__(self, broker: MemoryBroker, transactional_id: str) -> None:
+        self.broker = broker
+        self.transactional_id = transactional_id
+        self._pending: list[OutRecord] | None = None
+        self._live = False
+        self.ready()
+
+    def ready(self) -> None:
+        if not self._live:
+            self.broker.init_transactions(self.transactional_id)
+            self._live = True
+
+    def begin(self) -> None:
+        self.ready()
+        self._pending = []
+
+    def send(self, record: OutRecord) -> None:
+        assert self._pending is not None, "send outside a transaction"
+        self._pending.append(record)
+
+    def commit(self) -> None:
+        assert self._pending is not None, "commit outside a transaction"
+        pending, self._pending = self._pending, None
+        self.broker.tx_commits += 1
+        if self.broker.tx_commits == self.broker.lose_commit_answer_of:
+            self.broker.in_doubt[self.transactional_id] = pending
+            self._live = False  # abandoned
+            raise TransientTransportError("injected: commit sent, no answer in time")
+        for rec in pending:
+            self.broker.append(rec)
+
+    def abort(self) -> None:
+        self._pending = None
+
+    def close(self) -> None:
+        self._pending = None
+        self._live = False
+
+
+class MemoryReader:
+    """Reads the fake's topics up to their end (`CommittedRead`): every record there is
+    committed."""
+
+    def __init__(self, broker: MemoryBroker) -> None:
+        self.broker = broker
+
+    def snapshot(self, topic: str) -> TopicSnapshot | None:
+        parts = self.broker.topics.get(topic)
+        if parts is None:
+            return None
+        return TopicSnapshot(
+            topic, dict.fromkeys(range(len(parts)), 0), {p: len(log) for p, log in enumerate(parts)}
+        )
+
+    def read(
+        self, snapshots: Sequence[TopicSnapshot], timeout_s: float = 300.0
+    ) -> Iterator[InRecord]:
+        for snap in snapshots:
+            for p, end in snap.end.items():
+                yield from self.broker.topics[snap.topic][p][snap.start[p] : end]
+
+    def latest(self, topic: str, timeout_s: float = 300.0) -> dict[bytes, InRecord]:
+        return {rec.key: rec for rec in self.broker.records(topic) if rec.key is not None}
+
+    def close(self) -> None:
+        pass

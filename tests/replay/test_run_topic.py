@@ -1,0 +1,80 @@
+"""replay_source over a quarantine topic: the real TopicSource and TopicSink on the in-memory
+broker behind the transport factory (tests/fixtures/memory_kafka.py)."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from typing import Any
+
+from guard.cli.replay import build_classifier
+from guard.config.settings import GuardSettings
+from guard.contracts import load_registry
+from guard.demo.samples import good_order
+from guard.quarantine.filters import RecordFilter
+from guard.quarantine.sources import TopicSource
+from guard.replay import ReplayOptions, ReplayReport, TopicSink, replay_source
+from guard.service import build_service
+from guard.transport.memory import MemoryBroker
+from tests.fixtures.paths import SCHEMAS
+
+SOURCE = "orders"
+QUARANTINE = f"{SOURCE}.quarantine"
+CLEAN = f"{SOURCE}.valid"
+
+
+def _settings(accepted: Any = "latest", **extra: Any) -> GuardSettings:
+    return GuardSettings(
+        topics={SOURCE: {"subject": "orders", "accepted_versions": accepted}},  # type: ignore[arg-type]
+        schemas_dir=SCHEMAS,
+        batch={"max_records": 100, "poll_timeout_ms": 1},  # type: ignore[arg-type]
+        **extra,
+    )
+
+
+def _chf_orders(n: int) -> list[bytes]:
+    """Orders only v2 accepts (CHF is not in v1's currency enum)."""
+    rng = random.Random(7)
+    out = []
+    for _ in range(n):
+        order = good_order(rng, version=1)
+        order["currency"] = "CHF"
+        out.append(json.dumps(order).encode())
+    return out
+
+
+def _quarantine(broker: MemoryBroker, values: list[bytes | None], **extra: Any) -> None:
+    """Run the service (contract v1 only) over `values`, keyed k00, k01, ...: each is
+    quarantined."""
+    broker.create(SOURCE, 1)
+    for i, value in enumerate(values):
+        broker.produce(SOURCE, value, b"k%02d" % i)
+    summary = build_service(_settings([1], **extra)).run(idle_timeout=0)
+    assert summary.stats.quarantined == len(values)
+
+
+def _replay(settings: GuardSettings, replay_id: str, batch_size: int = 200) -> ReplayReport:
+    registry = load_registry(settings.schemas_dir)
+    source = TopicSource(settings.kafka, QUARANTINE)
+    classifier = build_classifier(settings, registry, source.handled(), RecordFilter())
+
+    def make_sink() -> TopicSink:
+        return TopicSink(settings, QUARANTINE, replay_id, "2026-12-08T10:00:00Z", False)
+
+    options = ReplayOptions(replay_id, assume_yes=True, batch_size=batch_size)
+    return replay_source(source, classifier, make_sink, options, "clean")
+
+
+def test_a_commit_that_lands_after_its_producer_was_abandoned_is_not_written_again(
+    memory_kafka: MemoryBroker,
+) -> None:
+    """The commit of batch 2 gets no answer in time (its producer is abandoned) but reached
+    the coordinator: it lands once a new producer fences the old one. The replay reads its
+    state only after that, so it does not write the batch a second time."""
+    _quarantine(memory_kafka, list(_chf_orders(20)))
+    memory_kafka.lose_commit_answer_of = 2
+    report = _replay(_settings(), "r1", batch_size=5)
+    assert report.passed == 20
+    clean = Counter(r.key for r in memory_kafka.records(CLEAN))
+    assert clean == Counter({b"k%02d" % i: 1 for i in range(20)}), "each passing record once"
