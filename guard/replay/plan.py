@@ -1,12 +1,14 @@
 """Decide, per quarantined record, what a replay does with it. Pure: no I/O.
 
 A record is skipped when it was already handled by an earlier replay (replayed, or requeued
-and so superseded by a newer copy), when the filters exclude it, when it has already been
-replayed `max_attempts` times (the loop guard: `guard.attempt` counts quarantines, so a record
-quarantined N times was replayed N - 1 times; `force` overrides), or when there is nowhere to
-send it (its source topic has no route in the config, unless it goes back `to_source`).
-Otherwise it is re-validated with the same rules as the live guard: its original version
-header is honoured, or `version` pins one contract version.
+and so superseded by a newer copy), when the filters exclude it, when its copy is not whole
+(written envelope-only, or quarantined for a header key that is not UTF-8: not all of its
+original headers are in it), when it has already been replayed `max_attempts` times (the loop
+guard: `guard.attempt` counts quarantines, so a record quarantined N times was replayed N - 1
+times; `force` overrides), or when there is nowhere to send it (its source topic has no route
+in the config, unless it goes back `to_source`). Otherwise it is re-validated with the same
+rules as the live guard: its original version header is honoured, or `version` pins one
+contract version.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from guard.quarantine.filters import RecordFilter
 from guard.quarantine.records import QuarantinedRecord, UnreadableRecord
 from guard.routing.fit import H_OMITTED
 from guard.validation.decode import Limits
+from guard.validation.reasons import Reason
 from guard.validation.validator import (
     AcceptedVersions,
     RecordValidator,
@@ -44,6 +47,11 @@ class Decision(StrEnum):
     # Written envelope-only (too large for the quarantine topic): the value is not here to
     # replay; fetch it from the source coordinates (guard.omitted.value.size/.sha256).
     VALUE_OMITTED = "value_omitted"
+    # Quarantined for a header key that is not UTF-8: its original headers are not all in the
+    # copy (kafka-python keeps the malformed ones as raw bytes in the envelope, confluent-kafka
+    # reads none of them), so a replay would publish it without them. Never written: fetch
+    # it from the source coordinates.
+    MALFORMED_HEADER = "malformed_header"
 
     @property
     def writes(self) -> bool:
@@ -98,6 +106,8 @@ class Classifier:
             return Outcome(Decision.FILTERED, rec)
         if _value_omitted(rec):
             return Outcome(Decision.VALUE_OMITTED, rec)
+        if Reason.MALFORMED_HEADER.value in rec.reasons:
+            return Outcome(Decision.MALFORMED_HEADER, rec)
         if rec.attempt - 1 >= self.max_attempts and not self.force:
             return Outcome(Decision.LOOP_GUARD, rec)
         source_topic = rec.source.get("topic")

@@ -127,3 +127,25 @@ def test_two_version_headers_fail_the_replay_as_ambiguous_unless_a_version_is_pi
     assert outcome.decision is Decision.FAIL
     assert outcome.verdict is not None and outcome.verdict.reasons == ("ambiguous_version",)
     assert _classifier(version=2).classify(rec).decision is Decision.PASS
+
+
+def test_a_record_quarantined_for_a_malformed_header_key_is_skipped_even_when_it_passes() -> None:
+    """Its copy lacks that header (confluent-kafka: every header): never released as whole."""
+    env = Envelope(
+        Source("orders", 0, 7, 1),
+        "orders",
+        (1,),
+        (
+            FieldError("", Reason.MALFORMED_HEADER, "header 1: key is not UTF-8"),
+            FieldError("currency", Reason.NOT_IN_ENUM, "x", 1),
+        ),
+        1,
+        "2026-11-21T09:00:00.000Z",
+    )
+    raw = [("guard.malformed.header.1.key", b"tr\xffce"), ("guard.malformed.header.1.value", b"v")]
+    stored = quarantine_headers([("trace", b"x"), *raw], env)
+    rec = from_kafka(
+        InRecord("orders.quarantine", 0, 7, 1, b"k", json.dumps(GOOD_V2).encode(), stored)
+    )
+    outcome = _classifier().classify(rec)
+    assert outcome.decision is Decision.MALFORMED_HEADER and not outcome.decision.writes
