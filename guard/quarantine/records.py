@@ -10,7 +10,13 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from guard.quarantine.envelope import PREFIX, original_headers, read_envelope, restore_nulls
+from guard.quarantine.envelope import (
+    H_ENVELOPE,
+    PREFIX,
+    original_headers,
+    read_envelope,
+    restore_nulls,
+)
 from guard.transport.base import Headers, InHeaders, InRecord
 
 # Headers a replay adds to what it writes: where the quarantined copy was, and which replay.
@@ -60,7 +66,11 @@ class QuarantinedRecord:
 
     @property
     def original_headers(self) -> InHeaders:
-        return original_headers(self.headers)
+        """The record's own headers: those before the envelope, which starts at
+        `guard.envelope` (what follows is the guard's in every header style: `guard.*` and,
+        under `connect`/`both`, `__connect.errors.*`), untrusted copies kept."""
+        cut = next((i for i, (k, _) in enumerate(self.headers) if k == H_ENVELOPE), None)
+        return original_headers(self.headers[:cut])
 
     @property
     def subject(self) -> str:

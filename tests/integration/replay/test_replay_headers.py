@@ -120,3 +120,38 @@ def test_a_record_quarantined_for_a_non_utf8_header_key_is_never_replayed(
     assert [r.key for r in clean] == [b"good"]
     quarantine = read_topic(bootstrap, f"{source}.quarantine", client=kafka_client)
     assert [r.key for r in quarantine] == [b"bad", b"good"], "nothing requeued"
+
+
+@pytest.mark.parametrize("style", ["connect", "both"])
+def test_clean_copies_carry_exactly_the_original_headers_under_connect_header_styles(
+    kafka: LocalKafka, unique: Callable[[str], str], kafka_client: str, style: str
+) -> None:
+    """The guard's own `__connect.errors.*` envelope stays in the quarantine; the clean copy has
+    the record's headers (names, order, repeats, empty and null values), the version header
+    replay sets, and the guard's lineage, as under the default style."""
+    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    rng = random.Random(12)
+    mine: Headers = [
+        ("trace", b"t"),
+        ("n", None),
+        ("dup", b"1"),
+        ("dup", b"2"),
+        ("e", b""),
+        ("bin", b"\xff\x00"),
+    ]
+    _produce(bootstrap, source, [(b"k0", _chf(rng), mine), (b"k1", _chf(rng), [("x", b"1")])])
+    settings = _settings(
+        bootstrap, kafka_client, unique("group"), source, quarantine={"header_style": style}
+    )
+    report = _quarantine_then_replay(settings, source, 2)
+
+    assert report.passed == 2
+    quarantine = read_topic(bootstrap, f"{source}.quarantine", client=kafka_client)
+    assert all(any(k.startswith("__connect.errors.") for k, _ in q.headers) for q in quarantine)
+    clean = {
+        r.key: r.headers for r in read_topic(bootstrap, f"{source}.valid", client=kafka_client)
+    }
+    for key, expected in ((b"k0", mine), (b"k1", [("x", b"1")])):
+        assert not any(k.startswith("__connect.errors.") for k, _ in clean[key])
+        own = [(k, v) for k, v in clean[key] if not k.startswith("guard.")]
+        assert own == [*expected, ("schema-version", b"2")], "the version that accepted it"

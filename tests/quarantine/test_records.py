@@ -1,0 +1,39 @@
+"""QuarantinedRecord: a stored copy read back as replay sees it."""
+
+from __future__ import annotations
+
+import pytest
+
+from guard.quarantine.envelope import Envelope, HeaderStyle, Source, quarantine_headers
+from guard.quarantine.records import from_kafka
+from guard.transport.base import InHeaders, InRecord
+from guard.validation import FieldError, Reason
+
+ENVELOPE = Envelope(
+    Source("orders", 0, 7, 1),
+    "orders",
+    (1,),
+    (FieldError("currency", Reason.NOT_IN_ENUM, "x", 1),),
+    1,
+    "2026-11-21T09:00:00.000Z",
+)
+
+
+@pytest.mark.parametrize("style", ["guard", "connect", "both"])
+def test_the_original_headers_of_a_copy_are_the_producers_alone_in_every_header_style(
+    style: HeaderStyle,
+) -> None:
+    """Neither the guard's `guard.*` nor its `__connect.errors.*` envelope headers."""
+    mine: InHeaders = [("trace", b"t"), ("n", None), ("dup", b"1"), ("dup", b"2")]
+    stored = quarantine_headers(mine, ENVELOPE, style, task_id="vm")
+    assert any(k.startswith("__connect.errors.") for k, _ in stored) == (style != "guard")
+    rec = from_kafka(InRecord("orders.quarantine", 0, 3, 1, b"k", b"{}", stored))
+    assert rec.original_headers == mine
+
+
+def test_a_producers_own_connect_headers_before_the_envelope_are_its_data() -> None:
+    """Under the guard style they are stored as the producer sent them; replay keeps them."""
+    mine: InHeaders = [("__connect.errors.topic", b"upstream-dlq"), ("w", b"1")]
+    stored = quarantine_headers(mine, ENVELOPE, "guard")
+    rec = from_kafka(InRecord("orders.quarantine", 0, 3, 1, b"k", b"{}", stored))
+    assert rec.original_headers == mine
