@@ -17,12 +17,12 @@ import click
 from guard.cli.options import filter_options, quarantine_source_options
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from guard.config.settings import GuardSettings
     from guard.contracts.registry import Registry
     from guard.quarantine.filters import RecordFilter
-    from guard.replay.plan import Classifier
+    from guard.replay.plan import Classifier, Outcome
 
 
 @click.command()
@@ -127,6 +127,12 @@ def replay(
 
         return Progress(label, total)
 
+    fit = None
+    if settings is not None:
+        from guard.replay.fit import TargetFit, destination, target_limits
+
+        targets = {destination(settings, topic, to_source) for topic in settings.topics}
+        fit = TargetFit(settings, target_limits(settings, targets), replay_id, at, to_source)
     jobs = []
     for source in sources:
         classifier = build_classifier(
@@ -138,6 +144,7 @@ def replay(
             max_attempts=max_attempts,
             force=force,
             to_source=to_source,
+            fit=fit,
         )
         if settings is not None:
 
@@ -173,6 +180,7 @@ def build_classifier(
     max_attempts: int = 3,
     force: bool = False,
     to_source: bool = False,
+    fit: Callable[[Outcome], Outcome] | None = None,
 ) -> Classifier:
     """The classifier a replay of one source uses (`guard quarantine report` shows its
     plan): the config's routes, framing, limits and version header, or file-mode defaults."""
@@ -204,4 +212,5 @@ def build_classifier(
         handled=handled,
         destination=destination,
         wires=wires,
+        fit=fit,
     )

@@ -13,7 +13,7 @@ contract version.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -81,6 +81,7 @@ class Classifier:
         handled: Mapping[str, str] | None = None,
         destination: Literal["clean", "source", "files"] = "files",
         wires: Mapping[str, WireFormat] | None = None,
+        fit: Callable[[Outcome], Outcome] | None = None,
     ) -> None:
         self.registry = registry
         self.wires = wires or {}  # source topic -> its framing (Schema Registry routes)
@@ -94,6 +95,8 @@ class Classifier:
         self.filter = record_filter or RecordFilter()
         self.handled = handled or {}
         self.destination = destination
+        # Applied to each PASS/FAIL outcome: the size rules (guard/replay/fit.py TargetFit).
+        self.fit = fit
         self._validators: dict[tuple[str, str | None], RecordValidator | None] = {}
 
     def classify(self, item: QuarantinedRecord | UnreadableRecord) -> Outcome:
@@ -127,7 +130,8 @@ class Classifier:
                 if len(found) > 1
                 else validator.validate(rec.value, found[0] if found else None)
             )
-        return Outcome(Decision.PASS if verdict.ok else Decision.FAIL, rec, verdict)
+        outcome = Outcome(Decision.PASS if verdict.ok else Decision.FAIL, rec, verdict)
+        return self.fit(outcome) if self.fit is not None else outcome
 
     def _validator(self, subject: str, source_topic: str | None) -> RecordValidator | None:
         key = (subject, source_topic)

@@ -17,6 +17,7 @@ from guard.quarantine.sources import (
     state_topic_for,
     write_run_file,
 )
+from guard.replay.fit import destination, fit_quarantine, target_limits
 from guard.replay.outputs import replay_output
 from guard.replay.plan import Decision, Outcome
 from guard.routing.router import mirror_partition
@@ -65,14 +66,18 @@ class TopicSink:
         )
         self._meta = open_reader(settings.kafka)
         self._partitions: dict[str, int | None] = {}
+        # A requeued copy too large for the quarantine topic is written envelope-only; no
+        # produce request may be larger than the smallest topic written to accepts (librdkafka
+        # packs records into one up to batch.size, and the broker refuses it whole).
+        written = {self.destination(t) for t in settings.topics} | {quarantine_topic}
+        limits = target_limits(settings, written | {self.state_topic})
+        self._quarantine_limit = limits[quarantine_topic]
         tx_id = f"{settings.kafka.group_id}-replay-{quarantine_topic}"
         self._producer = open_tx_sink(settings.kafka, tx_id)
+        self._producer.cap_batch_bytes(min(limits.values()))
 
     def destination(self, source_topic: str) -> str:
-        if self.to_source:
-            return source_topic
-        # The classifier lets through only records whose source topic has a route.
-        return self.settings.topics[source_topic].valid_for(source_topic)
+        return destination(self.settings, source_topic, self.to_source)
 
     def _partition_count(self, topic: str) -> int | None:
         if topic not in self._partitions:
@@ -108,6 +113,8 @@ class TopicSink:
                 topic, partition = self.quarantine_topic, rec.location.partition
                 status = "requeued"
             out = OutRecord(topic, key, value, headers, rec.source.get("timestamp_ms"), partition)
+            if outcome.decision is not Decision.PASS:
+                out = fit_quarantine(out, self._quarantine_limit)
             self._producer.send(out)
             marker = {"status": status, "replay_id": self.replay_id, "at": self.at, "to": out.topic}
             self._producer.send(

@@ -209,9 +209,13 @@ class MemoryTxSink:
     def __init__(self, broker: MemoryBroker, transactional_id: str) -> None:
         self.broker = broker
         self.transactional_id = transactional_id
+        self.batch_cap: int | None = None
         self._pending: list[OutRecord] | None = None
         self._live = False
         self.ready()
+
+    def cap_batch_bytes(self, limit: int) -> None:
+        self.batch_cap = limit  # recorded for tests; the fake has no batches
 
     def ready(self) -> None:
         if not self._live:

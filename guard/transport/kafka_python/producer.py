@@ -139,6 +139,10 @@ class TxProducer:
         if self._producer is not None:
             self._producer._accumulator._guard_splits.clear()
 
+    def cap_batch_bytes(self, limit: int) -> None:
+        """Nothing to do: kafka-python splits a batch the broker refuses as too large and
+        sends its records again by itself."""
+
     def ready(self) -> None:
         """Make the producer again if the last one was abandoned or could not be made (a
         transient error while the broker is not back)."""
