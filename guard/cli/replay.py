@@ -213,4 +213,5 @@ def build_classifier(
         destination=destination,
         wires=wires,
         fit=fit,
+        forward_tombstones=settings is not None and settings.tombstones == "forward",
     )

@@ -47,12 +47,16 @@ def passed_headers(
     rec: QuarantinedRecord, verdict: Verdict, replay_id: str, at: str, version_header: str
 ) -> InHeaders:
     """The original headers, but the version header names the version that accepted the
-    record (it may differ from the one it was sent with, e.g. after `--version N`)."""
+    record (it may differ from the one it was sent with, e.g. after `--version N`); a record
+    no version judged (a forwarded tombstone) keeps its own, as the live guard does."""
     source = rec.source
+    judged = verdict.version is not None
     originals = [
-        (k, v) for k, v in rec.original_headers if k != version_header and not _stale_lineage(k)
+        (k, v)
+        for k, v in rec.original_headers
+        if not (judged and k == version_header) and not _stale_lineage(k)
     ]
-    if verdict.version is not None:
+    if judged:
         originals.append((version_header, str(verdict.version).encode()))
     lineage: Headers = [
         (name, str(source[key]).encode())

@@ -82,6 +82,7 @@ class Classifier:
         destination: Literal["clean", "source", "files"] = "files",
         wires: Mapping[str, WireFormat] | None = None,
         fit: Callable[[Outcome], Outcome] | None = None,
+        forward_tombstones: bool = False,
     ) -> None:
         self.registry = registry
         self.wires = wires or {}  # source topic -> its framing (Schema Registry routes)
@@ -93,6 +94,7 @@ class Classifier:
         self.max_attempts = max_attempts
         self.force = force
         self.filter = record_filter or RecordFilter()
+        self.forward_tombstones = forward_tombstones  # `tombstones: forward`, as the router
         self.handled = handled or {}
         self.destination = destination
         # Applied to each PASS/FAIL outcome: the size rules (guard/replay/fit.py TargetFit).
@@ -121,15 +123,16 @@ class Classifier:
         validator = self._validator(rec.subject, rec.source.get("topic"))
         if validator is None:
             return Outcome(Decision.UNKNOWN_SUBJECT, rec)
-        if self.version is not None:  # `--version N` decides; the replay writes one header
+        found = [v for k, v in rec.original_headers if k == self.version_header]
+        if self.version is None and len(found) > 1:
+            verdict = ambiguous_version(validator.subject.name, len(found))
+        elif rec.value is None and rec.key is not None and self.forward_tombstones:
+            # The live router's rule: a keyed tombstone deletes its key downstream.
+            verdict = Verdict(True, validator.subject.name, None, (), value=None)
+        elif self.version is not None:  # `--version N` decides; the replay writes one header
             verdict = validator.validate(rec.value, None)
         else:
-            found = [v for k, v in rec.original_headers if k == self.version_header]
-            verdict = (
-                ambiguous_version(validator.subject.name, len(found))
-                if len(found) > 1
-                else validator.validate(rec.value, found[0] if found else None)
-            )
+            verdict = validator.validate(rec.value, found[0] if found else None)
         outcome = Outcome(Decision.PASS if verdict.ok else Decision.FAIL, rec, verdict)
         return self.fit(outcome) if self.fit is not None else outcome
 

@@ -8,6 +8,7 @@ from guard.contracts import load_registry
 from guard.quarantine.envelope import Envelope, Source, quarantine_headers
 from guard.quarantine.filters import RecordFilter
 from guard.quarantine.records import Location, QuarantinedRecord, UnreadableRecord, from_kafka
+from guard.replay.outputs import replay_output
 from guard.replay.plan import Classifier, Decision
 from guard.transport.base import InRecord
 from guard.validation import FieldError, Reason
@@ -149,3 +150,36 @@ def test_a_record_quarantined_for_a_malformed_header_key_is_skipped_even_when_it
     )
     outcome = _classifier().classify(rec)
     assert outcome.decision is Decision.MALFORMED_HEADER and not outcome.decision.writes
+
+
+def _tombstone(
+    key: bytes | None, headers: list[tuple[str, bytes]] | None = None
+) -> QuarantinedRecord:
+    env = Envelope(
+        Source("orders", 0, 7, 1),
+        "orders",
+        (1,),
+        (FieldError("", Reason.NULL_VALUE, "value is null"),),
+        1,
+        "2026-11-21T09:00:00.000Z",
+    )
+    stored = quarantine_headers(headers or [], env)  # type: ignore[arg-type]
+    return from_kafka(InRecord("orders.quarantine", 0, 7, 1, key, None, stored))
+
+
+def test_a_keyed_tombstone_passes_when_tombstones_are_forwarded() -> None:
+    """As the live router: `tombstones: forward` sends a keyed null value to the clean topic."""
+    stored = _tombstone(b"cust-1", [("schema-version", b"1"), ("trace", b"t")])
+    outcome = _classifier(forward_tombstones=True).classify(stored)
+    assert outcome.decision is Decision.PASS
+    key, value, headers = replay_output(outcome, "r1", "2026-12-08T10:00:00Z", "schema-version")
+    assert (key, value) == (b"cust-1", None)
+    own = [(k, v) for k, v in headers if not k.startswith("guard.")]
+    assert own == [("schema-version", b"1"), ("trace", b"t")], "no version judged it: kept"
+
+
+def test_a_tombstone_without_a_key_or_with_tombstones_quarantined_still_fails() -> None:
+    for classifier, key in ((_classifier(forward_tombstones=True), None), (_classifier(), b"k")):
+        outcome = classifier.classify(_tombstone(key))
+        assert outcome.decision is Decision.FAIL
+        assert outcome.verdict is not None and outcome.verdict.reasons == ("null_value",)

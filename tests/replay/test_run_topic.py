@@ -78,3 +78,17 @@ def test_a_commit_that_lands_after_its_producer_was_abandoned_is_not_written_aga
     assert report.passed == 20
     clean = Counter(r.key for r in memory_kafka.records(CLEAN))
     assert clean == Counter({b"k%02d" % i: 1 for i in range(20)}), "each passing record once"
+
+
+def test_with_tombstones_forwarded_a_quarantined_tombstone_is_replayed_to_the_clean_topic(
+    memory_kafka: MemoryBroker,
+) -> None:
+    """Quarantined as `null_value` while tombstones were quarantined; after the switch to
+    `tombstones: forward` replay applies the live rule: the delete reaches the clean topic,
+    and nothing is requeued (before: requeued as `null_value` on every replay)."""
+    _quarantine(memory_kafka, [None])
+    report = _replay(_settings(tombstones="forward"), "r1")
+    assert (report.passed, report.still_failing) == (1, 0)
+    [clean] = memory_kafka.records(CLEAN)
+    assert (clean.key, clean.value) == (b"k00", None)
+    assert len(memory_kafka.records(QUARANTINE)) == 1, "nothing requeued"
