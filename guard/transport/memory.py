@@ -43,6 +43,8 @@ class MemoryBroker:
         p = rec.partition if rec.partition is not None else (partition or 0)
         if rec.partition is None and rec.key is not None:
             p = hash(rec.key) % len(parts)
+        if not 0 <= p < len(parts):  # as the clients: a partition the topic does not have
+            raise ValueError(f"Unrecognized partition {p} of {rec.topic}")
         log = parts[p]
         stored = InRecord(
             rec.topic, p, len(log), rec.timestamp_ms or 0, rec.key, rec.value, list(rec.headers)

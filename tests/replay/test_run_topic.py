@@ -92,3 +92,15 @@ def test_with_tombstones_forwarded_a_quarantined_tombstone_is_replayed_to_the_cl
     [clean] = memory_kafka.records(CLEAN)
     assert (clean.key, clean.value) == (b"k00", None)
     assert len(memory_kafka.records(QUARANTINE)) == 1, "nothing requeued"
+
+
+def test_a_copy_whose_envelope_names_a_negative_source_partition_is_replayed_not_a_crash(
+    memory_kafka: MemoryBroker,
+) -> None:
+    """Only a tampered envelope names one: the clean copy is partitioned by the producer."""
+    _quarantine(memory_kafka, _chf_orders(2))
+    [stored, _] = memory_kafka.topics[QUARANTINE][0]
+    stored.headers = [(k, b"-1" if k == "guard.source.partition" else v) for k, v in stored.headers]
+    report = _replay(_settings(), "r1")
+    assert report.passed == 2
+    assert sorted(r.key for r in memory_kafka.records(CLEAN)) == [b"k00", b"k01"]
