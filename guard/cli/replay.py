@@ -129,10 +129,10 @@ def replay(
 
     fit = None
     if settings is not None:
-        from guard.replay.fit import TargetFit, destination, target_limits
+        from guard.replay.fit import TargetFit, destination, read_targets
 
         targets = {destination(settings, topic, to_source) for topic in settings.topics}
-        fit = TargetFit(settings, target_limits(settings, targets), replay_id, at, to_source)
+        fit = TargetFit(settings, read_targets(settings, targets), replay_id, at, to_source)
     jobs = []
     for source in sources:
         classifier = build_classifier(

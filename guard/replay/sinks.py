@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -17,7 +18,7 @@ from guard.quarantine.sources import (
     state_topic_for,
     write_run_file,
 )
-from guard.replay.fit import destination, fit_quarantine, target_limits
+from guard.replay.fit import destination, fit_quarantine, read_targets
 from guard.replay.outputs import replay_output
 from guard.replay.plan import Decision, Outcome
 from guard.routing.router import mirror_partition
@@ -70,11 +71,11 @@ class TopicSink:
         # produce request may be larger than the smallest topic written to accepts (librdkafka
         # packs records into one up to batch.size, and the broker refuses it whole).
         written = {self.destination(t) for t in settings.topics} | {quarantine_topic}
-        limits = target_limits(settings, written | {self.state_topic})
-        self._quarantine_limit = limits[quarantine_topic]
+        targets = read_targets(settings, written | {self.state_topic})
+        self._quarantine = targets[quarantine_topic]
         tx_id = f"{settings.kafka.group_id}-replay-{quarantine_topic}"
         self._producer = open_tx_sink(settings.kafka, tx_id)
-        self._producer.cap_batch_bytes(min(limits.values()))
+        self._producer.cap_batch_bytes(min(t.limit for t in targets.values()))
 
     def destination(self, source_topic: str) -> str:
         return destination(self.settings, source_topic, self.to_source)
@@ -112,9 +113,12 @@ class TopicSink:
             else:
                 topic, partition = self.quarantine_topic, rec.location.partition
                 status = "requeued"
-            out = OutRecord(topic, key, value, headers, rec.source.get("timestamp_ms"), partition)
+            ts = rec.source.get("timestamp_ms")
+            if outcome.decision is not Decision.PASS:  # stamped now if the topic refuses it
+                ts = self._quarantine.stamp(ts, time.time_ns() // 1_000_000)
+            out = OutRecord(topic, key, value, headers, ts, partition)
             if outcome.decision is not Decision.PASS:
-                out = fit_quarantine(out, self._quarantine_limit)
+                out = fit_quarantine(out, self._quarantine.limit)
             self._producer.send(out)
             marker = {"status": status, "replay_id": self.replay_id, "at": self.at, "to": out.topic}
             self._producer.send(

@@ -1,6 +1,6 @@
-"""Replay on the real broker near the targets' size limits: it applies the service's size rules
-(guard/replay/fit.py), so one record that no longer fits never wedges a replay (before: every
-replay of that quarantine exited 3 and released nothing after it)."""
+"""Replay on the real broker near what its targets accept: it applies the service's size and
+timestamp rules (guard/replay/fit.py), so one record a target would refuse never wedges a
+replay (before: every replay of that quarantine exited 3 and released nothing after it)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import random
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,11 +40,14 @@ def _topic(bootstrap: str, name: str, configs: dict[str, str] | None = None) -> 
         admin.close()
 
 
-def _produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+def _produce(
+    bootstrap: str, topic: str, records: list[tuple[bytes, bytes]], stamps: list[int] | None = None
+) -> None:
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     try:
-        for key, value in records:
-            producer.send(topic, key=key, value=value, partition=0)
+        for i, (key, value) in enumerate(records):
+            ts = stamps[i] if stamps else None
+            producer.send(topic, key=key, value=value, partition=0, timestamp_ms=ts)
         producer.flush(timeout=30)
     finally:
         producer.close(timeout=10)
@@ -179,3 +183,39 @@ def test_a_requeued_copy_too_large_for_the_quarantine_topic_is_written_envelope_
 
     again = _replay(path, subprocess_env)
     assert again["skipped"]["value_omitted"] == len(broken) - len(whole) + len(shrunk)
+
+
+def test_a_passing_record_stamped_further_ahead_than_the_clean_topic_accepts_is_requeued(
+    kafka: LocalKafka,
+    unique: Callable[[str], str],
+    kafka_client: str,
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    """The source takes records stamped days ahead, the clean topic one hour (Kafka 4's
+    default): a record that now passes but keeps its timestamp would be refused, so it is
+    requeued as `timestamp_outside_target`, stamped when written (the envelope keeps the
+    original); the other record is released; exit 0, twice."""
+    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    _topic(bootstrap, source, {"message.timestamp.after.max.ms": str(10 * 86_400_000)})
+    now = int(time.time() * 1000)
+    ahead = now + 2 * 86_400_000
+    records = [(b"ahead", _order(1, currency="CHF")), (b"now", _order(2, currency="CHF"))]
+    _produce(bootstrap, source, records, [ahead, now])  # both pass v2 only
+    config, path = _config(tmp_path, bootstrap, kafka_client, unique("group"), source)
+    _guard(config, source, 2)
+
+    first = _replay(path, subprocess_env)
+    assert (first["passed"], first["still_failing"]) == (1, 1)
+    assert first["still_failing_by_reason"] == {"timestamp_outside_target": 1}
+    clean = read_topic(bootstrap, f"{source}.valid", client=kafka_client)
+    assert [(r.key, r.timestamp_ms) for r in clean] == [(b"now", now)], "keeps its timestamp"
+    quarantine = read_topic(bootstrap, f"{source}.quarantine", client=kafka_client)
+    [requeued] = [r for r in quarantine if r.envelope["attempt"] == 2]
+    assert (requeued.key, requeued.value) == records[0], "bytes intact"
+    assert requeued.envelope["reasons"] == ["timestamp_outside_target"]
+    assert requeued.envelope["source"]["timestamp_ms"] == ahead
+    assert now <= requeued.timestamp_ms < ahead, "stamped when written"
+
+    again = _replay(path, subprocess_env)
+    assert (again["passed"], again["still_failing"]) == (0, 1), "requeued again, not stuck"
