@@ -212,7 +212,9 @@ class Router:
             verdicts.append((rec, verdict))
             key = (rec.topic, "quarantined")
             by_topic[key] = by_topic.get(key, 0) + 1
-            if guard_headers or self.header_style != "guard":
+            if guard_headers:
+                # A copy the guard quarantined before: its old envelope goes (a producer's
+                # own `__connect.errors.*` headers, e.g. from a Connect DLQ, are its data).
                 headers = original_headers(headers, self.header_style)
             copy = self._quarantine_copy(
                 rec, plan, verdict, [*headers, *raw], attempts + 1, quarantined_at, stats, now_ms

@@ -192,6 +192,21 @@ def test_connect_header_style_names_the_instance_as_the_task() -> None:
     assert "guard.source.offset" not in headers
 
 
+@pytest.mark.parametrize("style", ["connect", "both"])
+def test_connect_header_styles_keep_a_producers_own_connect_error_headers(style: str) -> None:
+    """A record from an upstream Connect dead-letter queue carries `__connect.errors.*`
+    headers of its own: they are its data, kept in front of the guard's envelope, whose values
+    are the ones read back (the last of each name)."""
+    validator = RecordValidator(load_registry(SCHEMAS).subject("orders"))
+    plan = RoutePlan("src", validator, "src.valid", "src.quarantine")
+    router = Router({"src": plan}, "schema-version", header_style=style)  # type: ignore[arg-type]
+    upstream = [("__connect.errors.topic", b"upstream-dlq"), ("w", b"1")]
+    [out] = router.route([InRecord("src", 0, 5, 0, b"k", b"not json", upstream)]).records
+    assert list(out.headers[:2]) == upstream
+    envelope = read_envelope(out.headers)
+    assert (envelope["source"]["topic"], envelope["source"]["offset"]) == ("src", 5)
+
+
 def test_slices_of_a_batch_merge_into_the_batch_routed_whole() -> None:
     batch = [_rec(json.dumps(GOOD).encode() if i % 3 else b"{bad", offset=i) for i in range(7)]
     whole = _router().route(batch)
