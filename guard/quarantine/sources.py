@@ -36,7 +36,7 @@ from guard.quarantine.records import (
     from_kafka,
 )
 from guard.transport.base import TopicSnapshot
-from guard.transport.factory import open_reader
+from guard.transport.factory import open_reader, topic_id
 
 Item = QuarantinedRecord | UnreadableRecord
 REPLAYED_DIR = "replayed"
@@ -52,9 +52,18 @@ class ReplayRun:
     replay_id: str
     end: Mapping[str, int] = field(default_factory=dict)
     finished: bool = False
+    # The quarantine topic's id when the run started (None: a directory, or not known): the
+    # state's offsets name copies of that topic, not of one created again under its name.
+    source_id: str | None = None
 
     def to_json(self) -> bytes:
-        body = {"replay_id": self.replay_id, "end": dict(self.end), "finished": self.finished}
+        body: dict[str, Any] = {
+            "replay_id": self.replay_id,
+            "end": dict(self.end),
+            "finished": self.finished,
+        }
+        if self.source_id is not None:
+            body["source_id"] = self.source_id
         return json.dumps(body, sort_keys=True).encode()
 
     @classmethod
@@ -63,7 +72,13 @@ class ReplayRun:
         try:
             body: Any = json.loads(raw or b"")
             end = {str(k): int(v) for k, v in body["end"].items()}
-            return cls(str(body["replay_id"]), end, bool(body["finished"]))
+            source_id = body.get("source_id")
+            return cls(
+                str(body["replay_id"]),
+                end,
+                bool(body["finished"]),
+                None if source_id is None else str(source_id),
+            )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
@@ -81,6 +96,10 @@ class QuarantineSource(Protocol):
 
     def handled(self) -> dict[str, str]:
         """Location key -> what an earlier replay did with it (`replayed` / `requeued`)."""
+        ...
+
+    def identity(self) -> str | None:
+        """What tells this quarantine from another under the same name (a topic's id)."""
         ...
 
     def unfinished_run(self) -> ReplayRun | None:
@@ -105,6 +124,10 @@ class TopicSource:
             self._snapshot = reader.snapshot(topic)
         finally:
             reader.close()
+        self._id = topic_id(settings, topic) if self._snapshot is not None else None
+
+    def identity(self) -> str | None:
+        return self._id
 
     @property
     def exists(self) -> bool:
@@ -127,12 +150,24 @@ class TopicSource:
             reader.close()
 
     def _state(self) -> dict[str, bytes | None]:
+        state_topic = state_topic_for(self.name)
         reader = open_reader(self.settings)
         try:
-            table = reader.latest(state_topic_for(self.name))
+            table = reader.latest(state_topic)
         finally:
             reader.close()
-        return {key.decode(errors="replace"): rec.value for key, rec in table.items()}
+        state = {key.decode(errors="replace"): rec.value for key, rec in table.items()}
+        run = ReplayRun.from_json(state.get(RUN_KEY))
+        if run is not None and None not in (run.source_id, self._id) and run.source_id != self._id:
+            # Its `<partition>/<offset>` keys name copies of the topic before: read against
+            # this one they would pass its records off as handled (silently never replayed).
+            raise InputError(
+                f"{state_topic} is the replay state of an earlier {self.name} (topic id "
+                f"{run.source_id}); {self.name} was created again since (topic id {self._id}), "
+                f"so that state does not describe its records. Delete {state_topic} to start "
+                "this quarantine's replays afresh."
+            )
+        return state
 
     def handled(self) -> dict[str, str]:
         return {
@@ -192,6 +227,9 @@ class DirectorySource:
                 yield from_file_line(name, number, raw.decode("utf-8", errors="replace"))
             except UnreadableRecord as exc:
                 yield exc
+
+    def identity(self) -> str | None:
+        return None
 
     def unfinished_run(self) -> ReplayRun | None:
         try:

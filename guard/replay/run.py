@@ -94,7 +94,7 @@ def _resume_unfinished(source: QuarantineSource, replay_id: str) -> ReplayRun:
     if unfinished is not None:
         source.resume(unfinished)
         return unfinished
-    return ReplayRun(replay_id, source.end())
+    return ReplayRun(replay_id, source.end(), source_id=source.identity())
 
 
 def replay_source(

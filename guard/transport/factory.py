@@ -41,6 +41,7 @@ class Backend:
     tx_sink: Callable[[KafkaSettings, str], TxSink]
     ensure_topics: Callable[[KafkaSettings, Mapping[str, int], TopicConfigs], None]
     describe_topics: Callable[[KafkaSettings, Sequence[str]], dict[str, TopicFacts]]
+    topic_id: Callable[[KafkaSettings, str], str | None]
     # Refuses (ValueError) a pass-through property the client does not know or the guard sets.
     check_properties: Callable[[Role, Mapping[str, PropertyValue]], None]
 
@@ -54,6 +55,7 @@ def _kafka_python() -> Backend:
         producer.TxProducer,
         admin.ensure_topics,
         admin.describe_topics,
+        admin.topic_id,
         config.check_properties,
     )
 
@@ -73,6 +75,7 @@ def _confluent() -> Backend:
         producer.ConfluentTxProducer,
         admin.ensure_topics,
         admin.describe_topics,
+        admin.topic_id,
         config.check_properties,
     )
 
@@ -147,6 +150,12 @@ def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str,
     without an implementation: the service then asks its pipe for counts and knows only the
     producer's size limit.)"""
     return backend(settings.client).describe_topics(settings, topics)
+
+
+def topic_id(settings: KafkaSettings, topic: str) -> str | None:
+    """The topic's id (KIP-516, Kafka's text form), None when it does not exist: it tells a
+    topic deleted and created again under the same name from the one before."""
+    return backend(settings.client).topic_id(settings, topic)
 
 
 def check_broker(

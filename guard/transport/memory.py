@@ -30,6 +30,7 @@ class MemoryBroker:
         self.topics: dict[str, list[list[InRecord]]] = {}
         self.committed: dict[str, dict[TopicPartition, int]] = defaultdict(dict)
         self.configs: dict[str, dict[str, str]] = {}  # per-topic configs given at creation
+        self.ids: dict[str, str] = {}  # topic ids, given when first asked for
         # Per transactional id: the records of a commit sent whose answer was lost.
         self.in_doubt: dict[str, list[OutRecord]] = {}
         self.tx_commits = 0  # MemoryTxSink commits so far
@@ -80,6 +81,13 @@ class MemoryBroker:
             if topic not in self.topics:
                 self.configs[topic] = dict((configs or {}).get(topic, {}))
             self.create(topic, n)
+
+    def topic_id(self, topic: str) -> str | None:
+        """What `guard.transport.factory.topic_id` reads: one id per topic while it exists
+        (a test that deletes a topic drops it from `topics` and `ids`)."""
+        if topic not in self.topics:
+            return None
+        return self.ids.setdefault(topic, f"id-{topic}-{len(self.ids)}")
 
     def describe_topics(self, topics: Sequence[str]) -> dict[str, TopicFacts]:
         """What `guard.transport.factory.describe_topics` reads from a real broker: the

@@ -1,8 +1,10 @@
-"""The topic settings the guard routes by, read from DescribeConfigs entries the same way
-for every transport: `max.message.bytes` and the timestamp window."""
+"""What the guard reads about a topic the same way for every transport: the settings it routes
+by (`max.message.bytes` and the timestamp window, from DescribeConfigs entries), and its id."""
 
 from __future__ import annotations
 
+import base64
+import uuid
 from collections.abc import Mapping
 
 from guard.transport.base import TimestampWindow, TopicFacts
@@ -47,3 +49,13 @@ def topic_facts(partitions: int, entries: Mapping[str, str | None] | None) -> To
     return TopicFacts(
         partitions, _number(entries.get(MAX_MESSAGE_BYTES)), timestamp_window(entries)
     )
+
+
+def topic_id_text(raw: str | uuid.UUID) -> str:
+    """A topic id (KIP-516) the way Kafka prints it (URL-safe base64, no padding), from the
+    UUID form kafka-python gives or the text librdkafka gives (already Kafka's form)."""
+    try:
+        as_uuid = raw if isinstance(raw, uuid.UUID) else uuid.UUID(str(raw))
+    except ValueError:
+        return str(raw)
+    return base64.urlsafe_b64encode(as_uuid.bytes).rstrip(b"=").decode()

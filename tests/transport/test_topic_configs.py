@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from guard.transport.base import TimestampWindow, TopicFacts
-from guard.transport.topic_configs import timestamp_window, topic_facts
+from guard.transport.topic_configs import timestamp_window, topic_facts, topic_id_text
 
 LONG_MAX = str(2**63 - 1)
 
@@ -38,3 +38,9 @@ def test_a_broker_before_3_6_bounds_both_sides_with_its_one_setting() -> None:
 
 def test_settings_that_could_not_be_read_leave_only_the_partition_count() -> None:
     assert topic_facts(2, None) == TopicFacts(2)
+
+
+def test_a_topic_id_reads_the_same_from_either_client() -> None:
+    # kafka-python gives a UUID, librdkafka Kafka's own text (URL-safe base64, no padding).
+    assert topic_id_text("264ebcdb-bed6-431d-bcf0-edb4cbb52dbe") == "Jk68277WQx288O20y7Utvg"
+    assert topic_id_text("Jk68277WQx288O20y7Utvg") == "Jk68277WQx288O20y7Utvg"

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError, KafkaException, TopicCollection
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 from confluent_kafka.cimpl import NewTopic
 
@@ -18,7 +18,7 @@ from guard.errors import TransientTransportError
 from guard.transport.base import TopicFacts
 from guard.transport.confluent import config
 from guard.transport.confluent.errors import classify, translate
-from guard.transport.topic_configs import NAMES, topic_facts
+from guard.transport.topic_configs import NAMES, topic_facts, topic_id_text
 
 log = structlog.get_logger(__name__)
 
@@ -128,3 +128,24 @@ def _wait_for_metadata(
             if time.monotonic() > deadline:
                 raise TransientTransportError(f"topic {topic} not visible in metadata in time")
             time.sleep(0.1)
+
+
+def topic_id(settings: KafkaSettings, topic: str) -> str | None:
+    """The topic's id (KIP-516), None when it does not exist or the broker gives none: a topic
+    deleted and created again under the same name has a new one."""
+    timeout_s = settings.request_timeout_ms / 1000
+    admin = translate("create admin client", lambda: AdminClient(config.admin(settings)))
+    futures = translate(
+        "describe topics",
+        lambda: admin.describe_topics(TopicCollection([topic]), request_timeout=timeout_s),
+    )
+    try:
+        described = futures[topic].result(timeout=timeout_s)
+    except KafkaException as exc:
+        err = exc.args[0] if exc.args else None
+        if isinstance(err, KafkaError) and err.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+            return None
+        raise classify("describe topics", exc) from exc
+    except concurrent.futures.TimeoutError as exc:
+        raise TransientTransportError(f"describe topics: timed out after {timeout_s:g} s") from exc
+    return topic_id_text(str(described.topic_id)) if described.topic_id else None

@@ -14,7 +14,7 @@ from guard.errors import TransientTransportError
 from guard.transport.base import TopicFacts
 from guard.transport.kafka_python import config
 from guard.transport.kafka_python.errors import connecting, translate
-from guard.transport.topic_configs import NAMES, topic_facts
+from guard.transport.topic_configs import NAMES, topic_facts, topic_id_text
 
 log = structlog.get_logger(__name__)
 
@@ -85,3 +85,17 @@ def describe_topics(settings: KafkaSettings, topics: Sequence[str]) -> dict[str,
         return {name: topic_facts(n, read.get(name)) for name, n in counts.items()}
     finally:
         admin.close()
+
+
+def topic_id(settings: KafkaSettings, topic: str) -> str | None:
+    """The topic's id (KIP-516), None when it does not exist or the broker gives none: a topic
+    deleted and created again under the same name has a new one."""
+    admin = translate("create admin client", lambda: KafkaAdminClient(**config.admin(settings)))
+    try:
+        described = translate("describe topics", lambda: admin.describe_topics([topic]))
+    finally:
+        admin.close()
+    for t in described:
+        if t.get("name") == topic and t.get("error_code", 0) == 0 and t.get("topic_id"):
+            return topic_id_text(t["topic_id"])
+    return None

@@ -253,3 +253,71 @@ def test_to_source_sends_passing_records_back_through_the_live_guard(
     assert (summary.stats.valid, summary.stats.quarantined) == (300, 0)
     back = _replayed(read_topic(bootstrap, f"{source}.valid", client=kafka_client))
     assert {groups[k] for k in back} == {"new_currency"} and sum(back.values()) == 300
+
+
+def _delete_topic(bootstrap: str, topic: str) -> None:
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    try:
+        admin.delete_topics([topic], timeout_ms=15000)
+        deadline = time.monotonic() + 60
+        while topic in admin.list_topics():  # deletion completes in the background
+            assert time.monotonic() < deadline, f"{topic} still listed"
+            time.sleep(0.2)
+    finally:
+        admin.close()
+
+
+def test_a_quarantine_topic_created_again_is_not_read_against_its_old_replay_state(
+    kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    """The state keys copies by `<partition>/<offset>`: a quarantine topic deleted and created
+    again (by the guard itself, say) restarts its offsets, and its new copies would pass for
+    handled ones and never be replayed. The replay names the stale state instead (exit 2);
+    with it deleted, the new copies are replayed."""
+    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    schemas = tmp_path / "schemas"
+    (schemas / "orders").mkdir(parents=True)
+    shutil.copy(SCHEMAS / "orders" / "v1.yaml", schemas / "orders" / "v1.yaml")
+    ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), {source: 1})
+    config = _guard_config(tmp_path, kafka_client, bootstrap, source, unique("group"), schemas)
+    rng = random.Random(7)
+
+    def quarantine(keys: list[bytes]) -> None:  # CHF: v1 refuses it, v2 takes it
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        for key in keys:
+            order = {**good_order(rng, version=1), "currency": "CHF"}
+            producer.send(source, key=key, value=json.dumps(order).encode(), partition=0)
+        producer.flush(timeout=60)
+        producer.close(timeout=10)
+        summary = build_service(load_settings(config), load_registry(schemas)).run(
+            max_records=len(keys)
+        )
+        assert summary.stats.quarantined == len(keys)
+
+    old = [b"old%d" % i for i in range(4)]
+    quarantine(old)
+    shutil.copy(SCHEMAS / "orders" / "v2.yaml", schemas / "orders" / "v2.yaml")  # the fix
+    assert _finish(_replay(config, subprocess_env, "--yes"))["passed"] == 4
+
+    _delete_topic(bootstrap, f"{source}.quarantine")
+    shutil.move(schemas / "orders" / "v2.yaml", tmp_path / "v2.yaml")  # v1 only again
+    new = [b"new%d" % i for i in range(3)]
+    quarantine(new)  # the guard creates the quarantine topic again: offsets 0-2
+    shutil.move(tmp_path / "v2.yaml", schemas / "orders" / "v2.yaml")
+
+    refused = _replay(config, subprocess_env, "--yes")
+    _, err = refused.communicate(timeout=300)
+    state_topic = state_topic_for(f"{source}.quarantine")
+    assert refused.returncode == 2, err[-2000:]
+    assert state_topic in err and "created again" in err
+
+    _delete_topic(bootstrap, state_topic)
+    assert _finish(_replay(config, subprocess_env, "--yes"))["passed"] == 3
+    clean = read_topic(bootstrap, f"{source}.valid", client=kafka_client)
+    assert sorted(r.key for r in clean) == sorted(old + new)
