@@ -27,7 +27,7 @@ from guard.demo.samples import good_order
 from guard.logs import configure_logging
 from guard.monitoring.observer import MonitoringObserver
 from guard.routing import RoutedBatch, RoutePlan, Router
-from guard.transport.base import InRecord
+from guard.transport.base import InRecord, TimestampWindow
 from guard.validation import RecordValidator
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
@@ -73,9 +73,13 @@ def records(n: int, valid: bool, seed: int = 5) -> list[InRecord]:
 
 def router() -> Router:
     validator = RecordValidator(load_registry(SCHEMAS).subject("orders"), "all")
-    # Size limits as the service sets them (the producer's 16 MiB): every record is checked.
+    # Size limits and timestamp windows as the service sets them for topics with Kafka 4's
+    # defaults (the producer's 16 MiB; one hour ahead): every record is checked for both.
     limit = 16 * 1024 * 1024
-    plan = RoutePlan("orders", validator, "orders.valid", "orders.quarantine", 3, 3, limit, limit)
+    window = TimestampWindow(before_ms=None, after_ms=3_600_000)
+    plan = RoutePlan(
+        "orders", validator, "orders.valid", "orders.quarantine", 3, 3, limit, limit, window, window
+    )
     return Router({"orders": plan}, "schema-version")
 
 
