@@ -71,6 +71,7 @@ def _kafka_python_pipe(calls: list[str], broker_up: bool = True) -> KafkaPipe:
     pipe._producer = _Producer(calls, broker_up)  # type: ignore[assignment]
     pipe._timeout_ms = 1000
     pipe._uncommitted = True
+    pipe._before = {}
     return pipe
 
 

@@ -16,7 +16,7 @@ from kafka import ConsumerRebalanceListener
 from kafka.structs import TopicPartition as KTopicPartition
 
 from guard.config.settings import KafkaSettings
-from guard.errors import TransientTransportError
+from guard.errors import RejoinRequiredError, TransientTransportError
 from guard.transport.base import InRecord, OutRecord, TopicPartition
 from guard.transport.kafka_python.admin import ensure_topics
 from guard.transport.kafka_python.consumer import committed_consumer
@@ -47,6 +47,10 @@ class KafkaPipe:
         # polled but not committed). The next poll rewinds first, whatever failed before, so
         # an uncommitted batch is never skipped.
         self._uncommitted = False
+        # Where each assigned partition stood before the uncommitted polls took anything: the
+        # rewind target of a partition without a committed offset (its log start would re-read
+        # records auto_offset_reset=latest skipped). None: no position yet (being reset).
+        self._before: dict[KTopicPartition, int | None] = {}
         # The topics this member's transactions write to: a transaction the broker left open
         # is aborted in all their partitions (lost_commit.py).
         self._written: set[str] = set()
@@ -62,7 +66,13 @@ class KafkaPipe:
     def poll(self, max_records: int, timeout_ms: int) -> list[InRecord]:
         if self._uncommitted:
             self._rewind()
-            self._uncommitted = False
+        subscription = self._consumer._subscription
+        for tp, state in list(subscription.assignment.items()):
+            if tp not in self._before:
+                self._before[tp] = None if state.position is None else state.position.offset
+        # Until this poll returns, the consumer may move past records it never hands out (a
+        # poll that raises after its fetcher drained them): rewound by the next poll or abort.
+        self._uncommitted = True
         batches = translate(
             "poll", lambda: self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
         )
@@ -144,13 +154,25 @@ class KafkaPipe:
 
     def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         meta = translate("group metadata", self._consumer.group_metadata)
+        if offsets and (meta.generation_id < 0 or not meta.member_id):
+            # The consumer fell out of the group since this batch was polled (its heartbeat
+            # got UNKNOWN_MEMBER_ID, or max_poll_interval_ms ran out and it left): kafka-python
+            # then resets the generation to -1 and the member id to "", and the broker accepts
+            # a transactional offset commit carrying neither without any check, even while
+            # other members own these partitions. Never commit as nobody.
+            raise RejoinRequiredError(
+                f"commit: the consumer is no longer a group member (generation "
+                f"{meta.generation_id}, member {meta.member_id!r}); batch not committed"
+            )
         self._producer.commit(offsets, meta)
-        self._uncommitted = False
+        if offsets:
+            self._uncommitted = False
+            self._before.clear()
 
     def abort(self) -> None:
+        self._uncommitted = True  # a rewind that fails here is done by the next poll
         self._producer.abort()
         self._rewind()
-        self._uncommitted = False
 
     def _rewind(self) -> None:
         """Seek every assigned partition back to its committed offset, once the producer is
@@ -165,10 +187,14 @@ class KafkaPipe:
                 raise
             read = [(tp, self._read_committed(tp)) for tp in assigned]
         for tp, committed in read:
-            if committed is None:
-                self._consumer.seek_to_beginning(tp)
-            else:
+            if committed is not None:
                 self._consumer.seek(tp, committed)
+            elif self._before.get(tp) is not None:
+                self._consumer.seek(tp, self._before[tp])
+            else:  # no position was known before the polls: from the log start, skip nothing
+                self._consumer.seek_to_beginning(tp)
+        self._before.clear()
+        self._uncommitted = False
 
     def _read_committed(self, tp: KTopicPartition) -> int | None:
         committed: int | None = translate(
