@@ -51,6 +51,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-seconds", type=float, help="paced duration (default 10)")
     parser.add_argument("--no-latency", action="store_true", help="skip the latency phase")
     parser.add_argument(
+        "--latency-only",
+        help="comma-separated contender names whose latency is measured (default: every"
+        " racing one that writes)",
+    )
+    parser.add_argument(
         "--long",
         nargs="?",
         const=1_000_000,
@@ -184,7 +189,10 @@ def race_all(
                 results.append(result)
                 print(_progress(result), flush=True)
 
-    latencies = {} if args.no_latency else _latencies(args, bootstrap, tag, contenders, job_for)
+    timed = contenders
+    if args.latency_only:
+        timed = [by_name(n) for n in contender_names(args.latency_only)]
+    latencies = {} if args.no_latency else _latencies(args, bootstrap, tag, timed, job_for)
     rows = summarise(results, latencies)
     rss = _newest_rss(args.out)
     found = targets(results, rss)
