@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from guard.config.settings import GuardSettings
 from guard.replay.outputs import replay_output
@@ -106,7 +106,7 @@ class TargetFit:
         )
         size = record_size(OutRecord(topic, key, value, headers))
         if size <= cap:
-            return outcome
+            return replace(outcome, output=(key, value, headers))
         return Outcome(Decision.FAIL, rec, too_large(verdict, size, topic, cap))
 
 

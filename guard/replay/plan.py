@@ -24,6 +24,7 @@ from guard.errors import ContractError
 from guard.quarantine.filters import RecordFilter
 from guard.quarantine.records import QuarantinedRecord, UnreadableRecord
 from guard.routing.fit import H_OMITTED
+from guard.transport.base import InHeaders
 from guard.validation.decode import Limits
 from guard.validation.reasons import Reason
 from guard.validation.validator import (
@@ -63,6 +64,9 @@ class Outcome:
     decision: Decision
     record: QuarantinedRecord | None = None
     verdict: Verdict | None = None
+    # Key, value and headers to write, when the size check already built them (TargetFit):
+    # the sink writes these instead of building them again.
+    output: tuple[bytes | None, bytes | None, InHeaders] | None = None
 
 
 class Classifier:

@@ -94,7 +94,7 @@ class TopicSink:
         for outcome in outcomes:
             rec = outcome.record
             assert rec is not None
-            key, value, headers = replay_output(
+            key, value, headers = outcome.output or replay_output(
                 outcome,
                 self.replay_id,
                 self.at,
