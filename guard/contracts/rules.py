@@ -112,7 +112,10 @@ def compile_rules(spec: ContractSpec) -> RuleSet:
         compiled.append(CompiledRule(rule, program))
     conjunction = None
     if len(compiled) > 1:
-        conjunction = _env().compile(" && ".join(f"({r.expr})" for r in spec.rules))
+        # Each expression ends its own line: a trailing `// comment` in one rule must not
+        # swallow the `)` and the rules after it (that either fails to compile or, with a
+        # multi-line rule next, compiles to a weaker program that skips rules).
+        conjunction = _env().compile(" && ".join(f"({r.expr}\n)" for r in spec.rules))
     else:
         conjunction = compiled[0].program
     return RuleSet(tuple(compiled), frozenset(keys), whole, conjunction)

@@ -118,6 +118,18 @@ def test_a_field_name_inside_a_string_literal_is_not_a_reference() -> None:
     assert rules.keys == frozenset({"currency"})
 
 
+def test_a_trailing_comment_in_one_rule_does_not_hide_the_rules_after_it() -> None:
+    rules = compile_rules(
+        _spec(
+            _rule("positive", "record.amount > 0.0 // refunds go elsewhere"),
+            _rule("chf", "record.currency != 'CHF'\n|| record.shipping.country == 'CH'\n"),
+            _rule("units", "record.quantity > 0 // last rule, comment too"),
+        )
+    )
+    record = {"amount": 10.0, "quantity": 1, "currency": "CHF", "shipping": {"country": "DE"}}
+    assert [(o.rule.name, o.kind) for o in rules.evaluate(record)] == [("chf", "failed")]
+
+
 def test_duplicate_rule_names_are_refused(tmp_path: Path) -> None:
     path = _write(tmp_path, _rule("twice", "true") + _rule("twice", "false"))
     assert "rule name 'twice' is used twice" in _load_error(path)
