@@ -19,9 +19,11 @@ ROOT = "record"
 COMPREHENSIONS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 MAX_COMPREHENSION_DEPTH = 1
 
-# CEL string literals (raw/bytes prefixes, triple quotes), identifiers, numbers, other symbols.
+# CEL string literals (raw/bytes prefixes, triple quotes), `//` comments (skipped, like
+# space), identifiers, numbers, other symbols.
 _TOKEN = re.compile(
     r"""(?P<str>[rRbB]{0,2}(?:'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"))
+    |(?P<comment>//[^\n]*)
     |(?P<ident>[A-Za-z_][A-Za-z0-9_]*)
     |(?P<num>\d[\w.]*)
     |(?P<space>\s+)
@@ -61,7 +63,7 @@ def tokens(expr: str) -> list[_Tok]:
     out = []
     for m in _TOKEN.finditer(expr):
         kind = m.lastgroup or "sym"
-        if kind != "space":
+        if kind not in {"space", "comment"}:
             out.append(_Tok(kind, m.group(), m.start()))
     return out
 

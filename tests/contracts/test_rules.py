@@ -130,6 +130,11 @@ def test_a_trailing_comment_in_one_rule_does_not_hide_the_rules_after_it() -> No
     assert [(o.rule.name, o.kind) for o in rules.evaluate(record)] == [("chf", "failed")]
 
 
+def test_a_field_name_inside_a_comment_is_not_a_reference() -> None:
+    rules = compile_rules(_spec(_rule("c", "record.amount > 0.0 // was record.amont in v1")))
+    assert rules.keys == frozenset({"amount"})
+
+
 def test_duplicate_rule_names_are_refused(tmp_path: Path) -> None:
     path = _write(tmp_path, _rule("twice", "true") + _rule("twice", "false"))
     assert "rule name 'twice' is used twice" in _load_error(path)
