@@ -9,12 +9,13 @@ validator turns into the `rule_error` reason. Cost is bounded at load (contracts
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
 from guard.contracts.rule_refs import ROOT, RuleRefError, position, scan
-from guard.contracts.spec import ContractSpec, RuleSpec
+from guard.contracts.spec import INT64_MAX, INT64_MIN, ContractSpec, FieldSpec, RuleSpec
 
 OutcomeKind = Literal["failed", "error"]
 _CEL_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*)")
@@ -53,6 +54,9 @@ class RuleSet:
     # Every rule ANDed into one program: true exactly when every rule is true (CEL's `&&`
     # is true only if both sides are), so the common case costs one evaluation.
     conjunction: Any = None
+    # The selected top-level fields that hold `number` values (directly or inside), each with
+    # how to hand its value to CEL as doubles: JSON `100` and `100.0` are the same number.
+    doubles: tuple[tuple[str, Callable[[Any], Any]], ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.rules)
@@ -62,6 +66,11 @@ class RuleSet:
         # Only the fields rules select are converted to CEL values: a record's other fields
         # (an unchecked 2 KB blob, say) cost nothing.
         data = record if self.whole_record else {k: record[k] for k in self.keys if k in record}
+        if self.doubles:
+            data = dict(data) if data is record else data  # the record itself is not changed
+            for key, to_double in self.doubles:
+                if key in data:
+                    data[key] = to_double(data[key])
         bound = {ROOT: data}
         if self.conjunction is not None:
             try:
@@ -118,7 +127,45 @@ def compile_rules(spec: ContractSpec) -> RuleSet:
         conjunction = _env().compile(" && ".join(f"({r.expr}\n)" for r in spec.rules))
     else:
         conjunction = compiled[0].program
-    return RuleSet(tuple(compiled), frozenset(keys), whole, conjunction)
+    doubles = tuple(
+        (name, to_double)
+        for name, fs in spec.fields.items()
+        if (whole or name in keys) and (to_double := _doubles(fs)) is not None
+    )
+    return RuleSet(tuple(compiled), frozenset(keys), whole, conjunction, doubles)
+
+
+def _doubles(fs: FieldSpec) -> Callable[[Any], Any] | None:
+    """How to give CEL a value of field `fs` with every `number` in it a double (a JSON
+    number without a fraction decodes to an int, and CEL has no `int / double`); None when
+    the field holds no `number`. Values the field checks let through only: null stays null,
+    unknown keys of an object stay as they are."""
+    if fs.type == "number":
+        return _double
+    if fs.type == "array" and fs.items is not None:
+        item = _doubles(fs.items)
+        if item is None:
+            return None
+        return lambda v: [item(x) for x in v] if type(v) is list else v
+    if fs.type == "object" and fs.fields:
+        inner = tuple((k, f) for k, sub in fs.fields.items() if (f := _doubles(sub)) is not None)
+        if not inner:
+            return None
+        return lambda v: _object_doubles(v, inner) if type(v) is dict else v
+    return None
+
+
+def _double(v: Any) -> Any:
+    # An integer beyond 64 bits (never past the decoder) stays as it is: a rule_error.
+    return float(v) if type(v) is int and INT64_MIN <= v <= INT64_MAX else v
+
+
+def _object_doubles(v: dict[str, Any], inner: tuple[tuple[str, Callable[[Any], Any]], ...]) -> Any:
+    out = dict(v)
+    for key, to_double in inner:
+        if key in out:
+            out[key] = to_double(out[key])
+    return out
 
 
 def _compile(rule: RuleSpec) -> Any:

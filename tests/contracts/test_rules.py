@@ -177,6 +177,22 @@ def test_run_time_failures_are_error_outcomes_not_exceptions(
     assert outcome.detail.startswith(detail)
 
 
+def test_a_whole_number_in_a_number_field_is_a_double_to_rules() -> None:
+    rules = compile_rules(
+        _spec(
+            _rule("per_unit", "record.amount / double(record.quantity) < 100.0"),
+            _rule("lines", "!has(record.items) || record.items.all(i, i.qty > 0)"),
+        )
+    )
+    # JSON `100` and `100.0` are one number: the rule holds for both spellings.
+    for amount in (100, 100.0):
+        assert rules.evaluate({"amount": amount, "quantity": 2, "currency": "EUR"}) == []
+    record = {"amount": 300, "quantity": 2, "currency": "EUR"}
+    [outcome] = rules.evaluate(record)
+    assert (outcome.rule.name, outcome.kind) == ("per_unit", "failed")
+    assert record["amount"] == 300 and type(record["amount"]) is int  # the record is untouched
+
+
 def test_error_descriptions_carry_no_record_values() -> None:
     text = "INVALID_ARGUMENT: Integer value '123456789012345678901' out of range for 'x'"
     assert "123456789012345678901" not in describe_error(text)
