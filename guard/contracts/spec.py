@@ -126,6 +126,14 @@ class FieldSpec(BaseModel):
         ranged = (self.minimum, self.maximum, self.exclusive_minimum, self.exclusive_maximum)
         if any(v is not None for v in ranged) and t not in _NUMERIC:
             raise ValueError(f"numeric ranges apply only to integer/number fields, not {t}")
+        # NaN compares false with everything (`minimum: .nan` would refuse every record) and
+        # an infinite bound is no bound or refuses every finite value: neither means anything.
+        if any(
+            isinstance(v, float) and not math.isfinite(v) for v in (*ranged, *(self.enum or ()))
+        ):
+            raise ValueError(
+                "numeric bounds and enum values must be finite numbers (not NaN or inf)"
+            )
         if t == "integer" and any(isinstance(v, float) and not v.is_integer() for v in ranged):
             raise ValueError("an integer field's bounds must be whole numbers")
         lengths = (self.min_length, self.max_length, self.pattern, self.format)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -109,6 +110,20 @@ def test_minimum_greater_than_maximum_is_rejected() -> None:
     assert "minimum (5) is greater than maximum (1)" in _problem(
         type="integer", minimum=5, maximum=1
     )
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"minimum": math.nan},
+        {"maximum": math.inf},
+        {"exclusive_minimum": -math.inf},
+        {"exclusive_maximum": math.nan},
+        {"enum": [1.5, math.nan]},
+    ],
+)
+def test_non_finite_bound_or_enum_value_is_rejected(rule: dict[str, float]) -> None:
+    assert "must be finite numbers" in _problem(type="number", **rule)
 
 
 def test_minimum_equal_to_maximum_is_allowed() -> None:
