@@ -348,26 +348,30 @@ class _Ctx:
 
 _IMPLIED_FORMAT = {"timestamp": "date-time", "date": "date"}
 
-# A bound is (value, exclusive); open ends are infinite and inclusive.
-_Bound = tuple[float, bool]
+# A bound is (value, exclusive); open ends are infinite and inclusive. Values keep the type the
+# contract gave them (Python compares int with float exactly): as floats, integer bounds past
+# 2**53 would round together, and 10**16 vs 10**16 - 1 would look the same.
+_Bound = tuple[int | float, bool]
 
 
 def _interval(fs: FieldSpec) -> tuple[_Bound, _Bound]:
-    lo: _Bound = (float(INT64_MIN), False) if fs.type == "integer" else (-math.inf, False)
-    hi: _Bound = (float(INT64_MAX), False) if fs.type == "integer" else (math.inf, False)
+    whole = fs.type == "integer"  # its bounds are whole numbers (the spec says so): exact ints
+    exact = (lambda v: int(v)) if whole else (lambda v: v)
+    lo: _Bound = (INT64_MIN, False) if whole else (-math.inf, False)
+    hi: _Bound = (INT64_MAX, False) if whole else (math.inf, False)
     if fs.minimum is not None:
-        lo = (float(fs.minimum), False)
+        lo = (exact(fs.minimum), False)
     if fs.exclusive_minimum is not None and fs.exclusive_minimum >= lo[0]:
-        lo = (float(fs.exclusive_minimum), True)
+        lo = (exact(fs.exclusive_minimum), True)
     if fs.maximum is not None:
-        hi = (float(fs.maximum), False)
+        hi = (exact(fs.maximum), False)
     if fs.exclusive_maximum is not None and fs.exclusive_maximum <= hi[0]:
-        hi = (float(fs.exclusive_maximum), True)
-    if fs.type == "integer":  # an exclusive integer bound is the next whole number, inclusive
+        hi = (exact(fs.exclusive_maximum), True)
+    if whole:  # an exclusive integer bound is the next whole number, inclusive
         if lo[1]:
-            lo = (math.floor(lo[0]) + 1.0, False)
+            lo = (lo[0] + 1, False)
         if hi[1]:
-            hi = (math.ceil(hi[0]) - 1.0, False)
+            hi = (hi[0] - 1, False)
     return lo, hi
 
 
@@ -382,7 +386,7 @@ def _bound_text(name: str, bound: _Bound) -> str:
     value, exclusive = bound
     if math.isinf(value) or abs(value) >= 2**63 - 1024:
         return f"(no {name})"
-    shown = int(value) if value.is_integer() else value
+    shown = int(value) if isinstance(value, int) or value.is_integer() else value
     return f"exclusive_{name} {shown}" if exclusive else f"{name} {shown}"
 
 

@@ -391,6 +391,22 @@ def test_check_new_version_compares_only_the_new_one() -> None:
     assert [b.rule for b in check_new_version([v1, v2], v3, "BACKWARD_TRANSITIVE")] == ["type"]
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "rule"),
+    [
+        ({"maximum": 10**16}, {"maximum": 10**16 - 1}, "maximum"),
+        ({"minimum": -(2**53) - 1}, {"minimum": -(2**53)}, "minimum"),
+        ({"exclusive_maximum": 2**62 + 1}, {"maximum": 2**62 - 1}, "maximum"),
+    ],
+)
+def test_an_integer_bound_moved_by_one_past_2_to_the_53_breaks_backward(
+    old: dict[str, int], new: dict[str, int], rule: str
+) -> None:
+    # As floats the two bounds round to one value; the guard compares the integers exactly.
+    v1, v2 = spec(1, {"n": {"type": "integer", **old}}), spec(2, {"n": {"type": "integer", **new}})
+    assert [(b.direction, b.rule) for b in check_pair(v1, v2, "FULL")] == [("backward", rule)]
+
+
 def test_readable_explains_in_version_terms() -> None:
     old = spec(1, {"c": {"type": "string", "enum": ["A", "B"]}})
     new = spec(2, {"c": {"type": "string", "enum": ["A"]}})
