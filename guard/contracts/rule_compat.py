@@ -10,11 +10,16 @@ reject a record, so they never break anything. Hence:
 - removing a quarantine rule, or turning it into warn: breaks FORWARD;
 - changing a quarantine rule's expression: breaks both (FULL);
 - changing a message, renaming a rule, any change to a warn rule: breaks nothing.
+
+"The very same expression" includes what it reads: a field the expression selects that is an
+`integer` in one version and a `number` in the other is an int to CEL in one and a double in
+the other (`record.qty % 2 == 0` has no `%` for doubles), so the rule counts as changed.
 """
 
 from __future__ import annotations
 
-from guard.contracts.spec import ContractSpec
+from guard.contracts.rule_refs import RuleRefError, scan
+from guard.contracts.spec import ContractSpec, FieldSpec
 
 # (field, rule, reader side, writer side, why), as compat.Finding takes them.
 RuleFinding = tuple[str, str, str, str, str]
@@ -27,7 +32,22 @@ def rule_findings(reader: ContractSpec, writer: ContractSpec) -> list[RuleFindin
     r, w = f"v{reader.version}", f"v{writer.version}"
     out: list[RuleFinding] = []
     for rule in reader.rules:
-        if rule.on_failure != "quarantine" or rule.expr in enforced_by_writer:
+        if rule.on_failure != "quarantine":
+            continue
+        if rule.expr in enforced_by_writer:
+            retyped = _retyped(rule.expr, reader, writer)
+            if retyped is None:
+                continue
+            out.append(
+                (
+                    f"rule:{rule.name}",
+                    "rule",
+                    f"expr: {rule.expr} ({retyped} {_numeric(reader, retyped)})",
+                    f"expr: {rule.expr} ({retyped} {_numeric(writer, retyped)})",
+                    f"rule '{rule.name}' reads '{retyped}', an int to CEL in one version and "
+                    f"a double in the other: {r} may not hold it on records {w} accepts",
+                )
+            )
             continue
         same = written.get(rule.name)
         if same is None:
@@ -47,3 +67,54 @@ def rule_findings(reader: ContractSpec, writer: ContractSpec) -> list[RuleFindin
             )
         )
     return out
+
+
+def _retyped(expr: str, reader: ContractSpec, writer: ContractSpec) -> str | None:
+    """The first field `expr` reads (a selected path or anything inside it; every field when
+    it reads the record whole) that is an integer in one version and a number in the other."""
+    try:
+        r_refs, w_refs = scan(expr, reader.fields), scan(expr, writer.fields)
+    except RuleRefError:  # does not compile against one side: not the same rule at all
+        return "(record)"
+    whole = r_refs.whole_record or w_refs.whole_record
+    roots = [(n,) for n in reader.fields] if whole else sorted(set(r_refs.paths))
+    for path in roots:
+        r_kinds = _kinds(_at(reader.fields, path), ".".join(path))
+        w_kinds = _kinds(_at(writer.fields, path), ".".join(path))
+        for name in sorted(r_kinds.keys() & w_kinds.keys()):
+            if r_kinds[name] != w_kinds[name]:
+                return name
+    return None
+
+
+def _at(fields: dict[str, FieldSpec], path: tuple[str, ...]) -> FieldSpec | None:
+    spec: FieldSpec | None = None
+    scope: dict[str, FieldSpec] | None = fields
+    for name in path:
+        spec = (scope or {}).get(name)
+        if spec is None:
+            return None
+        scope = spec.fields
+    return spec
+
+
+def _kinds(fs: FieldSpec | None, path: str) -> dict[str, str]:
+    """`integer` / `number` for `fs` and every field inside it, by dotted path."""
+    if fs is None:
+        return {}
+    if fs.type in {"integer", "number"}:
+        return {path: fs.type}
+    if fs.type == "array" and fs.items is not None:
+        return _kinds(fs.items, f"{path}[]")
+    out: dict[str, str] = {}
+    for name, sub in (fs.fields or {}).items():
+        out.update(_kinds(sub, f"{path}.{name}"))
+    return out
+
+
+def _numeric(spec: ContractSpec, path: str) -> str:
+    for name, fs in spec.fields.items():
+        found = _kinds(fs, name).get(path)
+        if found is not None:
+            return found
+    return "?"

@@ -78,3 +78,18 @@ def test_diff_shows_rules_added_removed_and_changed() -> None:
         "+ rule:new: quarantine: record.quantity > 0",
     ]
     assert diff_specs(old, new)[0].to_json()["field"] == "rule:positive"
+
+
+def test_the_same_rule_over_a_field_widened_from_integer_to_number_breaks_backward() -> None:
+    # CEL sees an integer field as an int and a number field as a double: `%` has no double
+    # overload, so v2 would quarantine (rule_error) every record v1 accepted.
+    even = {"name": "even", "expr": "record.quantity % 2 == 0"}
+    widened = {**FIELDS, "quantity": {"type": "number"}}
+    v1 = _spec(1, even)
+    v2 = ContractSpec.model_validate(
+        {"subject": "s", "version": 2, "fields": widened, "rules": [even]}
+    )
+    breaks = check_pair(v1, v2, "BACKWARD")
+    assert [(b.direction, b.field) for b in breaks] == [("backward", "rule:even")]
+    assert "quantity" in breaks[0].why
+    assert _directions(_spec(1, POSITIVE), _spec(2, POSITIVE)) == set()
