@@ -133,9 +133,42 @@ class SchemaIds:
                 return None
             try:
                 writer = _parse(json.loads(registered["schema"]))
+                if _recursive(writer, ()):
+                    # No contract describes unbounded nesting, and fastavro decodes nesting
+                    # by native recursion: a 400 KB payload of one recursive union nested
+                    # 200,000 deep crashes the process (SIGSEGV), not just the record.
+                    return None
             except Exception:  # a registered schema fastavro cannot use: the id is unusable
                 return None
         return Resolved(version, writer)
+
+
+def _recursive(schema: Any, open_names: tuple[str, ...]) -> bool:
+    """Whether a parsed schema (fastavro: full names, every named type defined before use)
+    refers to a named type inside that type's own definition."""
+    if isinstance(schema, str):
+        return schema in open_names
+    if isinstance(schema, list):  # a union
+        return any(_recursive(branch, open_names) for branch in schema)
+    if not isinstance(schema, dict):
+        return False
+    name = schema.get("name")
+    inside = (*open_names, name) if isinstance(name, str) else open_names
+    kind = schema.get("type")
+    if kind in {"record", "error"}:
+        return any(_recursive(f.get("type"), inside) for f in schema.get("fields") or ())
+    if kind == "array":
+        return _recursive(schema.get("items"), inside)
+    if kind == "map":
+        return _recursive(schema.get("values"), inside)
+    if isinstance(kind, dict | list | str) and kind not in _LEAVES:
+        return _recursive(kind, inside)  # {"type": <a schema or a name>}
+    return False
+
+
+_LEAVES = frozenset(
+    {"null", "boolean", "int", "long", "float", "double", "bytes", "string", "enum", "fixed"}
+)
 
 
 def _parse(schema: Any) -> Any:

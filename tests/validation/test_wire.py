@@ -255,3 +255,28 @@ def test_a_registry_outage_message_names_the_url_without_credentials(ser: Serial
     assert message.startswith("schema registry http://127.0.0.1:9/schemas/ids/"), message
     assert "URLError: [Errno" in message  # with the reason, not just the class
     assert "s3cret" not in message and "user" not in message
+
+
+class _RecursiveRegistry(RegistryLookup):
+    """A registry whose version 2 of orders-value is a recursive (linked-list) schema."""
+
+    def get(self, path: str) -> object:
+        if path.endswith("/versions"):
+            return [{"subject": "orders-value", "version": 2}]
+        node = {
+            "type": "record",
+            "name": "Node",
+            "fields": [{"name": "next", "type": ["null", "Node"]}],
+        }
+        return {"schema": json.dumps(node), "schemaType": "AVRO"}
+
+
+def test_an_id_whose_registered_schema_is_recursive_is_refused_not_decoded() -> None:
+    # Nesting 3,000 deep (6 KB) overflowed Python's recursion after fastavro decoded it;
+    # 200,000 deep (400 KB, under max_bytes) crashed the process inside fastavro.
+    guard = _validator(
+        Path("schemas"), "confluent-avro", _RecursiveRegistry("http://x", "orders-value")
+    )
+    framed = b"\x00" + (77).to_bytes(4, "big") + b"\x02" * 3000 + b"\x00"
+    verdict = guard.validate(framed)
+    assert [e.code for e in verdict.errors] == [Reason.UNKNOWN_SCHEMA_ID]
