@@ -157,6 +157,7 @@ class FieldSpec(BaseModel):
             if bad:
                 raise ValueError(f"enum values {bad!r} are not of type {t}")
         _check_order("minimum", self.minimum, "maximum", self.maximum)
+        _check_range(t == "integer", ranged)
         _check_order("min_length", self.min_length, "max_length", self.max_length)
         _check_order("min_items", self.min_items, "max_items", self.max_items)
         if self.pattern is not None:
@@ -233,6 +234,25 @@ def _keys(keys: list[str]) -> str:
 def _check_order(lo_name: str, lo: float | None, hi_name: str, hi: float | None) -> None:
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"{lo_name} ({lo}) is greater than {hi_name} ({hi})")
+
+
+def _check_range(whole: bool, ranged: tuple[float | None, ...]) -> None:
+    """Refuse bounds no value satisfies: `exclusive_minimum: 5` with `maximum: 5`, or an
+    integer field between `exclusive_minimum: 4` and `exclusive_maximum: 5`."""
+    minimum, maximum, exclusive_minimum, exclusive_maximum = ranged
+    lows = [(v, k, False) for v, k in ((minimum, "minimum"),) if v is not None]
+    lows += [(v, k, True) for v, k in ((exclusive_minimum, "exclusive_minimum"),) if v is not None]
+    highs = [(v, k, False) for v, k in ((maximum, "maximum"),) if v is not None]
+    highs += [(v, k, True) for v, k in ((exclusive_maximum, "exclusive_maximum"),) if v is not None]
+    for lo, lo_name, lo_open in lows:
+        for hi, hi_name, hi_open in highs:
+            if whole:  # whole bounds: an exclusive one is the next integer, inclusive
+                lo_i, hi_i = lo + (1 if lo_open else 0), hi - (1 if hi_open else 0)
+                empty = lo_i > hi_i
+            else:
+                empty = lo > hi or (lo == hi and (lo_open or hi_open))
+            if empty:
+                raise ValueError(f"no value fits both {lo_name} ({lo}) and {hi_name} ({hi})")
 
 
 def _check_name(name: str) -> None:

@@ -126,6 +126,25 @@ def test_non_finite_bound_or_enum_value_is_rejected(rule: dict[str, float]) -> N
     assert "must be finite numbers" in _problem(type="number", **rule)
 
 
+@pytest.mark.parametrize(
+    ("kind", "bounds"),
+    [
+        ("number", {"exclusive_minimum": 5, "maximum": 5}),
+        ("number", {"minimum": 5, "exclusive_maximum": 5}),
+        ("number", {"exclusive_minimum": 10, "exclusive_maximum": 2}),
+        ("integer", {"exclusive_minimum": 4, "exclusive_maximum": 5}),
+        ("integer", {"minimum": 5, "exclusive_maximum": 5}),
+    ],
+)
+def test_bounds_no_value_can_meet_are_rejected(kind: str, bounds: dict[str, int]) -> None:
+    assert "no value fits both" in _problem(type=kind, **bounds)
+
+
+def test_exclusive_bounds_with_room_between_are_allowed() -> None:
+    assert _field(type="number", exclusive_minimum=4, exclusive_maximum=5).exclusive_maximum == 5
+    assert _field(type="integer", exclusive_minimum=4, exclusive_maximum=6).exclusive_minimum == 4
+
+
 def test_minimum_equal_to_maximum_is_allowed() -> None:
     assert _field(type="number", minimum=2, maximum=2).maximum == 2
 
