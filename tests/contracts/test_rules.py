@@ -130,6 +130,16 @@ def test_a_trailing_comment_in_one_rule_does_not_hide_the_rules_after_it() -> No
     assert [(o.rule.name, o.kind) for o in rules.evaluate(record)] == [("chf", "failed")]
 
 
+def test_rules_each_within_the_parsers_depth_limit_compile_together() -> None:
+    # Alone this rule is 30 levels deep, under CEL's parse limit of 32; ANDed with the next
+    # rule into the all-rules program it is over it, which crashed the load.
+    deep = " + ".join(["record.quantity"] * 30) + " > 0"
+    rules = compile_rules(_spec(_rule("deep", deep), _rule("positive", "record.amount > 0.0")))
+    assert rules.evaluate({"amount": 1.0, "quantity": 1}) == []
+    [outcome] = rules.evaluate({"amount": -1.0, "quantity": 1})
+    assert (outcome.rule.name, outcome.kind) == ("positive", "failed")
+
+
 def test_a_field_name_inside_a_comment_is_not_a_reference() -> None:
     rules = compile_rules(_spec(_rule("c", "record.amount > 0.0 // was record.amont in v1")))
     assert rules.keys == frozenset({"amount"})
