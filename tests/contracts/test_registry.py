@@ -246,6 +246,40 @@ def test_invalid_yaml_is_reported_with_the_file(tmp_path: Path) -> None:
     assert err.problem.startswith("not valid YAML")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A second `fields:` replaced the first, dropping `minimum: 0` without a word.
+        "fields:\n  a: {type: number, minimum: 0}\nfields:\n  a: {type: number}\n",
+        "fields:\n  a: {type: number, minimum: 0, minimum: -5}\n",
+        "fields: {a: {type: number}}\nrules: [{name: p, expr: 'record.a > 0.0'}]\nrules: []\n",
+    ],
+)
+def test_a_key_written_twice_is_refused_not_silently_replaced(tmp_path: Path, text: str) -> None:
+    path = _write(tmp_path, "s", "v1.yaml", "subject: s\nversion: 1\n" + text)
+    err = _load_error(path)
+    assert err.problem.startswith("not valid YAML")
+    assert "found duplicate key" in err.problem
+
+
+def test_a_merge_key_may_be_overridden(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "s",
+        "v1.yaml",
+        """\
+        subject: s
+        version: 1
+        fields:
+          a: &base {type: string, max_length: 5}
+          b:
+            <<: *base
+            max_length: 9
+        """,
+    )
+    assert load_contract(path).spec.fields["b"].max_length == 9
+
+
 def test_non_utf8_file_is_reported_as_invalid_yaml(tmp_path: Path) -> None:
     path = tmp_path / "s" / "v1.yaml"
     path.parent.mkdir()
