@@ -12,6 +12,7 @@ raise *typed* errors (`bad_format`, `not_in_enum`) so error mapping never parses
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -347,7 +348,26 @@ def _check_email(v: str) -> str:
     return v
 
 
+# RFC 3986 `URI` (what JSON Schema's `uri` format means): scheme, hier-part, query, fragment,
+# each from its own characters; anything else (a space, a newline, `<`, a non-ASCII letter, a
+# `%` not followed by two hex digits) must be percent-encoded. urlsplit alone checks none of it.
+_PCHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
+_URI = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.\-]*:"
+    r"(?://(?:(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|%[0-9A-Fa-f]{2})*@)?"  # userinfo
+    r"(?P<host>\[[^\[\]]*\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)"
+    rf"(?::[0-9]*)?(?:/{_PCHAR}*)*"  # port, path-abempty
+    rf"|/?(?:{_PCHAR}+(?:/{_PCHAR}*)*)?)"  # path-absolute, path-rootless, path-empty
+    rf"(?:\?(?:{_PCHAR}|[/?])*)?(?:\#(?:{_PCHAR}|[/?])*)?"
+)
+_IP_FUTURE = re.compile(r"v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+")
+_IPV6_CHARS = re.compile(r"[0-9A-Fa-f:.]+")
+
+
 def _check_uri(v: str) -> str:
+    m = _URI.fullmatch(v)
+    if m is None or not _ip_literal_ok(m.group("host")):
+        raise _format_error("uri")
     try:
         parts = urlsplit(v)
     except ValueError:
@@ -355,6 +375,22 @@ def _check_uri(v: str) -> str:
     if not parts.scheme or not (parts.netloc or parts.path):
         raise _format_error("uri")
     return v
+
+
+def _ip_literal_ok(host: str | None) -> bool:
+    """A bracketed host is an IPv6 address or an IPvFuture literal (RFC 3986, 3.2.2)."""
+    if not host or host[0] != "[":
+        return True
+    inner = host[1:-1]
+    if _IP_FUTURE.fullmatch(inner) is not None:
+        return True
+    if _IPV6_CHARS.fullmatch(inner) is None:
+        return False
+    try:
+        ipaddress.IPv6Address(inner)
+    except ValueError:
+        return False
+    return True
 
 
 _FORMAT_CHECKS: dict[str, Callable[[str], str]] = {

@@ -305,6 +305,36 @@ def test_invalid_format_values_fail_with_bad_format(fmt: str, value: str) -> Non
     assert _error_types(_format_model(fmt), {"v": value}) == ["bad_format"]
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://exa mple.com",
+        "http://example.com/<script>",
+        "http://example.com/a\nb",
+        "http://example.com/\x00",
+        "https://例え.jp/",
+        "http://example.com/%zz",
+        "http://example.com/{a}|b",
+        "http://[::g]/",
+    ],
+)
+def test_uri_format_refuses_characters_rfc_3986_does_not_allow(value: str) -> None:
+    # What JSON Schema's `uri` means; urlsplit alone accepted every one of these.
+    assert _error_types(_format_model("uri"), {"v": value}) == ["bad_format"]
+    spec = ContractSpec.model_validate(
+        {"subject": "s", "version": 1, "fields": {"v": {"type": "string", "format": "uri"}}}
+    )
+    with pytest.raises(ValidationError):
+        compile_checker(spec)({"v": value})
+
+
+@pytest.mark.parametrize(
+    "value", ["urn:isbn:0451450523", "http://[::1]:8080/x", "file:///etc/hosts", "http://x/%20"]
+)
+def test_uri_format_accepts_rfc_3986_uris(value: str) -> None:
+    assert _passes(_format_model("uri"), {"v": value})
+
+
 def test_timestamp_type_checks_date_time_format() -> None:
     model = _model({"t": {"type": "timestamp"}})
     assert _passes(model, {"t": "2026-11-03T10:15:00Z"})
