@@ -209,6 +209,11 @@ _ERRORS = (
     (re.compile(r"conversion failed", re.I), "a value that does not convert"),
     (re.compile(r"non-message type|no such field", re.I), "a selection on a non-object value"),
     (re.compile(r"regular expression", re.I), "an invalid regular expression"),
+    # The C++ runtime stops a program after 10,000 comprehension iterations (not settable).
+    (
+        re.compile(r"Iteration budget exceeded"),
+        "comprehensions over more than CEL's budget of 10,000 elements",
+    ),
 )
 _CODE = re.compile(r"^([A-Z_]+):")
 

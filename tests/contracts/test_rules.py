@@ -203,6 +203,14 @@ def test_a_whole_number_in_a_number_field_is_a_double_to_rules() -> None:
     assert record["amount"] == 300 and type(record["amount"]) is int  # the record is untouched
 
 
+def test_a_comprehension_past_cels_iteration_budget_is_a_named_rule_error() -> None:
+    rules = compile_rules(_spec(_rule("lines", "record.items.all(i, i.qty > 0)")))
+    assert rules.evaluate({"items": [{"qty": 1}] * 9_999}) == []
+    [outcome] = rules.evaluate({"items": [{"qty": 1}] * 10_000})
+    assert outcome.kind == "error"
+    assert outcome.detail == "comprehensions over more than CEL's budget of 10,000 elements"
+
+
 def test_error_descriptions_carry_no_record_values() -> None:
     text = "INVALID_ARGUMENT: Integer value '123456789012345678901' out of range for 'x'"
     assert "123456789012345678901" not in describe_error(text)
