@@ -18,7 +18,7 @@ the other (`record.qty % 2 == 0` has no `%` for doubles), so the rule counts as 
 
 from __future__ import annotations
 
-from guard.contracts.rule_refs import RuleRefError, scan
+from guard.contracts.rule_refs import RuleRefError, field_at, scan
 from guard.contracts.spec import ContractSpec, FieldSpec
 
 # (field, rule, reader side, writer side, why), as compat.Finding takes them.
@@ -79,23 +79,12 @@ def _retyped(expr: str, reader: ContractSpec, writer: ContractSpec) -> str | Non
     whole = r_refs.whole_record or w_refs.whole_record
     roots = [(n,) for n in reader.fields] if whole else sorted(set(r_refs.paths))
     for path in roots:
-        r_kinds = _kinds(_at(reader.fields, path), ".".join(path))
-        w_kinds = _kinds(_at(writer.fields, path), ".".join(path))
+        r_kinds = _kinds(field_at(reader.fields, path), ".".join(path))
+        w_kinds = _kinds(field_at(writer.fields, path), ".".join(path))
         for name in sorted(r_kinds.keys() & w_kinds.keys()):
             if r_kinds[name] != w_kinds[name]:
                 return name
     return None
-
-
-def _at(fields: dict[str, FieldSpec], path: tuple[str, ...]) -> FieldSpec | None:
-    spec: FieldSpec | None = None
-    scope: dict[str, FieldSpec] | None = fields
-    for name in path:
-        spec = (scope or {}).get(name)
-        if spec is None:
-            return None
-        scope = spec.fields
-    return spec
 
 
 def _kinds(fs: FieldSpec | None, path: str) -> dict[str, str]:

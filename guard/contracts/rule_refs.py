@@ -2,9 +2,11 @@
 
 Two load-time checks the CEL checker cannot make with `record` declared as a dynamic value:
 every `record.a.b` path must name fields the contract version declares, and comprehension
-macros (`all`, `exists`, `exists_one`, `map`, `filter`) may not nest, so evaluating a rule
-costs at most time linear in the record's size (the record itself is bounded by
-`max_bytes` / `max_depth`). CEL has no loops or recursion besides these macros.
+macros (`all`, `exists`, `exists_one`, `map`, `filter`) may not nest, nor may a comprehension's
+body read an array of the record (`t in record.allowed` scans it once per element: a nested
+loop in all but name), so evaluating a rule costs at most time linear in the record's size
+(the record itself is bounded by `max_bytes` / `max_depth`). CEL has no loops or recursion
+besides these macros.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ def scan(expr: str, fields: dict[str, FieldSpec]) -> Refs:
     comprehensions nested too deep."""
     toks = tokens(expr)
     _check_nesting(toks)
+    _check_bodies(toks, fields)
     paths: list[tuple[str, ...]] = []
     whole = False
     for i, tok in enumerate(toks):
@@ -134,6 +137,64 @@ def _check_nesting(toks: list[_Tok]) -> None:
             stack.append(macro)
         elif tok.text == ")" and stack:
             stack.pop()
+
+
+def _check_bodies(toks: list[_Tok], fields: dict[str, FieldSpec]) -> None:
+    """Inside a comprehension's parentheses, `record` may select scalars and objects, and an
+    array only for its `.size()`: anything else that reads an array of the record (`in`,
+    `==`, `+`) is done once per element, so its cost grows with the square of the record's
+    size (2.5 s for one ~450 KB record). The whole `record` is refused there for the same
+    reason. The array a comprehension ranges over comes before its parentheses."""
+    stack: list[bool] = []
+    for i, tok in enumerate(toks):
+        if tok.text == "(":
+            stack.append(
+                i >= 2
+                and toks[i - 1].kind == "ident"
+                and toks[i - 1].text in COMPREHENSIONS
+                and toks[i - 2].text == "."
+            )
+        elif tok.text == ")" and stack:
+            stack.pop()
+        elif tok.kind == "ident" and tok.text == ROOT and any(stack):
+            if i > 0 and toks[i - 1].text == ".":
+                continue
+            path = list(_selections(toks, i + 1))
+            if not path:
+                raise RuleRefError(
+                    tok.offset,
+                    "inside a comprehension, select fields of record (record.a), not the whole "
+                    "record: a rule's cost must stay linear in the record's size",
+                )
+            spec = field_at(fields, tuple(name for name, _ in path))
+            end = i + 1 + 2 * len(path)  # the token after the selected path
+            sized = (
+                end + 2 < len(toks)
+                and toks[end].text == "."
+                and toks[end + 1].text == "size"
+                and toks[end + 2].text == "("
+            )
+            if spec is not None and spec.type == "array" and not sized:
+                where = ".".join((ROOT, *(name for name, _ in path)))
+                raise RuleRefError(
+                    tok.offset,
+                    f"inside a comprehension, {where} (an array) would be read once per "
+                    "element: a rule's cost must stay linear in the record's size (only its "
+                    ".size() may be used there; a set of allowed values belongs in the rule "
+                    "as a list literal, or in the field's enum)",
+                )
+
+
+def field_at(fields: dict[str, FieldSpec], path: tuple[str, ...]) -> FieldSpec | None:
+    """The field a selection path names (None when a contract declares no such field)."""
+    scope: dict[str, FieldSpec] | None = fields
+    spec: FieldSpec | None = None
+    for name in path:
+        spec = (scope or {}).get(name)
+        if spec is None:
+            return None
+        scope = spec.fields if spec.type == "object" else None
+    return spec
 
 
 def position(expr: str, offset: int) -> tuple[int, int]:
