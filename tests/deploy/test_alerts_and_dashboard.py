@@ -247,3 +247,59 @@ def test_a_rule_test_that_expects_the_wrong_thing_fails(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert done.returncode != 0
+
+
+def _promtool_case(tmp_path: Path, case: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """`promtool test rules` on one test group against deploy/alerts.yml."""
+    shutil.copy(RULES, tmp_path / "alerts.yml")
+    tests = {"rule_files": ["alerts.yml"], "evaluation_interval": "1m", "tests": [case]}
+    (tmp_path / "case.test.yml").write_text(yaml.safe_dump(tests))
+    return subprocess.run(
+        [promtool(), "test", "rules", "case.test.yml"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+
+
+def _firing(alert: str, at: str, labels: dict[str, str] | None, value: str = "") -> dict[str, Any]:
+    """A promtool case: `alert` fires at `at` with `labels` (None: silent), its annotations
+    rendered from the rule's templates with these labels and `value` (a plain string)."""
+    if labels is None:
+        return {"eval_time": at, "alertname": alert, "exp_alerts": []}
+    [rule] = [
+        r
+        for g in yaml.safe_load(RULES.read_text())["groups"]
+        for r in g["rules"]
+        if r["alert"] == alert
+    ]
+
+    def render(text: str) -> str:
+        text = re.sub(r"\{\{\s*\$labels\.(\w+)\s*\}\}", lambda m: labels[m.group(1)], text)
+        return re.sub(r"\{\{\s*\$value[^}]*\}\}", value, text)
+
+    annotations = {k: render(v) for k, v in rule["annotations"].items()}
+    exp = [{"exp_labels": labels, "exp_annotations": annotations}]
+    return {"eval_time": at, "alertname": alert, "exp_alerts": exp}
+
+
+def test_drift_alert_fires_for_a_series_born_at_one_by_its_first_alert(tmp_path: Path) -> None:
+    """The guard creates guard_drift_alerts_total{subject,statistic} with its first alert, so
+    Prometheus first sees it at 1 (no 0 before): that alert must page too, for 15 minutes."""
+    ident = 'job="guard",instance="a",subject="orders",statistic="psi"'
+    labels = {"severity": "warning", "job": "guard", "subject": "orders", "statistic": "psi"}
+    done = _promtool_case(
+        tmp_path,
+        {
+            "interval": "1m",
+            "input_series": [
+                {"series": f"guard_drift_alerts_total{{{ident}}}", "values": "_x30 1x40"}
+            ],
+            "alert_rule_test": [
+                _firing("GuardDriftAlerts", "35m", labels, "1"),
+                _firing("GuardDriftAlerts", "50m", None),
+            ],
+        },
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
