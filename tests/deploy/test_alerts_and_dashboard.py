@@ -303,3 +303,31 @@ def test_drift_alert_fires_for_a_series_born_at_one_by_its_first_alert(tmp_path:
         },
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_quarantine_rate_alert_fires_on_a_topic_without_records_the_day_before(
+    tmp_path: Path,
+) -> None:
+    """A day without records makes the baseline 0/0 (NaN); the 2% floor must hold instead."""
+    ident = 'job="guard",instance="a",topic="orders",subject="orders"'
+    labels = {"severity": "warning", "job": "guard", "topic": "orders"}
+    done = _promtool_case(
+        tmp_path,
+        {
+            "interval": "1m",
+            "input_series": [
+                {
+                    "series": f'guard_records_total{{{ident},outcome="valid"}}',
+                    "values": "1000x1640 1000+300x60",
+                },
+                {
+                    "series": f'guard_records_total{{{ident},outcome="quarantined"}}',
+                    "values": "100x1640 100+300x60",
+                },
+            ],
+            "alert_rule_test": [
+                _firing("GuardQuarantineRateAboveBaseline", "1690m", labels, "50%")
+            ],
+        },
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
