@@ -91,16 +91,24 @@ class ServiceProbe:
         self._next_lag = clock()  # the first turn reads lag, so idle polls can count at once
         self._next_progress = clock() + progress_seconds
         self._lag_total: int | None = None
+        # The last lag read saw records waiting and a batch was committed since: that read
+        # no longer holds, and idle polls must not wait `lag_seconds` for the next one.
+        self._lag_stale = False
         self._assigned = False
         self._in = self._valid = self._quarantined = 0  # since the last progress line
         self._totals = [0, 0, 0]
 
     def idle(self) -> None:
+        if self._lag_stale:  # records were committed since a read that saw some waiting
+            self._lag_stale = False
+            self._next_lag = min(self._next_lag, self._clock())  # read it on this turn
         self.health.idle_poll()
 
     def committed(self, routed: RoutedBatch, batch_s: float, commit_s: float) -> None:
         self.metrics.committed(routed, self.subjects, batch_s, commit_s)
         self.health.committed()
+        if self._lag_total:
+            self._lag_stale = True
         stats = routed.stats
         self._in += stats.total
         self._valid += stats.valid

@@ -6,7 +6,7 @@ import threading
 import urllib.error
 import urllib.request
 
-from guard.config.settings import GuardSettings
+from guard.config.settings import GuardSettings, MetricsSettings
 from guard.contracts import load_registry
 from guard.service import GuardService, build_service
 from guard.service.health import Health
@@ -172,3 +172,40 @@ def test_healthz_flips_to_503_when_the_broker_cannot_be_reached() -> None:
         service.request_stop("test")
         thread.join(10)
         server.close()
+
+
+def test_a_burst_then_silence_stays_live_when_lag_is_read_less_often_than_stall_seconds() -> None:
+    """Every record committed and nothing waiting: idle polls are progress at once, not only
+    after the next scheduled lag read (here 30 s away, past the 1 s stall)."""
+    broker = MemoryBroker()
+    broker.create("orders", 1)
+    for i in range(25):
+        broker.produce("orders", b'{"n": %d}' % i)
+    pipe = MemoryPipe(broker, "g")
+    metrics, health = ServiceMetrics(), Health(1.0, 1.0)
+    probe = ServiceProbe(metrics, health, {"orders": "orders"}, 30.0, 0)
+    settings = _settings().model_copy(
+        update={"metrics": MetricsSettings(stall_seconds=1.0, ready_seconds=1.0, lag_seconds=30)}
+    )
+    service = build_service(
+        settings,
+        load_registry(SCHEMAS),
+        pipe_factory=lambda: pipe,
+        describe_targets=broker.describe_topics,
+        probe=probe,
+    )
+    thread = threading.Thread(target=service.run)
+    thread.start()
+    try:
+        assert _wait_for(lambda: pipe.lag() == {("orders", 0): 0})
+        threading.Event().wait(1.5)  # silence, past stall_seconds
+        assert health.live().ok, health.live().detail
+        assert (
+            metrics.registry.get_sample_value(
+                "guard_rejoins_total", {"client": "kafka-python", "cause": "stalled"}
+            )
+            is None
+        )
+    finally:
+        service.request_stop("test")
+        thread.join(10)
