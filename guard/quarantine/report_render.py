@@ -333,7 +333,7 @@ def render_md(report: QuarantineReport, data: dict[str, Any]) -> str:
         agg = source.aggregate
         lines += [
             "",
-            f"## {agg.source}",
+            f"## {_md(agg.source)}",
             "",
             f"- quarantined records: **{agg.total}** ({sdata['first_quarantined_at']} to "
             f"{sdata['last_quarantined_at']})",
@@ -346,9 +346,9 @@ def render_md(report: QuarantineReport, data: dict[str, Any]) -> str:
         lines += ["", "### Top failing fields", "", "| field | records | checks | example |"]
         lines.append("|---|---:|---|---|")
         for name, d in list(sdata["fields"].items())[:MD_ROWS]:
-            checks = ", ".join(f"`{c}` ({n})" for c, n in d["checks"].items())
+            checks = ", ".join(f"{_code(c)} ({n})" for c, n in d["checks"].items())
             example = d["examples"][0]["message"] if d["examples"] else ""
-            lines.append(f"| `{_md(name)}` | {d['records']} | {checks} | {_md(example)} |")
+            lines.append(f"| {_code(name)} | {d['records']} | {checks} | {_md(example)} |")
         ranking = sdata["producers"]["ranking"]
         if ranking:
             lines += ["", "### Producers", ""]
@@ -373,8 +373,26 @@ def render_md(report: QuarantineReport, data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Field names (undeclared ones are the producer's JSON keys), producer names (a header or a
+# key prefix) and messages are data: every ASCII punctuation mark that could start markup
+# (HTML, an entity, a link or image, code, emphasis, a table cell) is backslash-escaped, so a
+# renderer shows the text as written. (`_` is left alone: field names are full of it, and
+# inside a word it emphasises nothing.)
+_MD_MARKUP = re.compile(r"([\\`*{}\[\]()<>#!|~&])")
+
+
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """`text` as plain text in a Markdown (GFM) table cell or heading."""
+    return _MD_MARKUP.sub(r"\\\1", " ".join(text.splitlines()))
+
+
+def _code(text: str) -> str:
+    """`text` in a code span (no markup inside one): a fence longer than any run of
+    backticks in it, and `|` escaped, which GFM tables need even there."""
+    text = " ".join(text.splitlines()).replace("|", "\\|")
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _dash(value: object) -> str:

@@ -23,7 +23,7 @@ from guard.quarantine.report import (
     count_producers,
     producer_of,
 )
-from guard.quarantine.report_render import QuarantineReport, SourceReport, render_html
+from guard.quarantine.report_render import QuarantineReport, SourceReport, render_html, render_md
 from guard.validation.reasons import FieldError, Reason
 from tests.fixtures.paths import SCHEMAS
 
@@ -213,3 +213,30 @@ def test_the_command_writes_three_files_with_the_stats_numbers(tmp_path: Path) -
     assert source["replay_plan"]["still_failing"] + source["replay_plan"]["passed"] == 500
     assert "# Quarantine report" in (out / "report.md").read_text()
     assert 'data-metric="records">500<' in (out / "report.html").read_text()
+
+
+def test_report_md_shows_field_and_producer_names_as_text_not_markup() -> None:
+    """Undeclared field names are the producer's JSON keys, producer names its header: in
+    report.md they are text, never HTML, links or extra table cells."""
+    from markdown_it import MarkdownIt
+
+    hostile = [
+        "<img src=x onerror=alert(1)>",
+        "`| x | [click](javascript:alert(1))",
+        "![p](https://evil.example/p.png)&amp;",
+    ]
+    records = [
+        _record(n, [(name, Reason.UNKNOWN_FIELD)], headers=[("producer", name.encode())])
+        for n, name in enumerate(hostile)
+    ]
+    agg = QuarantineAggregate("q", producer_header="producer").collect(records)
+    report = QuarantineReport([SourceReport(agg, None)], "now", {}, False)
+    text = render_md(report, report.to_json())
+
+    tokens = MarkdownIt("commonmark", {"html": True}).enable("table").parse(text)
+    inline = [child for t in tokens for child in t.children or ()]
+    markup = {"html_inline", "html_block", "link_open", "image"}
+    assert not [t for t in [*tokens, *inline] if t.type in markup], text
+    shown = "\n".join("".join(c.content for c in t.children or ()) for t in tokens)
+    for name in hostile:  # each name shown as written: in the fields and producers tables
+        assert shown.count(name) >= 2, (name, text)
