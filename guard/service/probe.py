@@ -84,6 +84,8 @@ class ServiceProbe:
     ) -> None:
         self.metrics = metrics
         self.health = health
+        # Read at each scrape, as /healthz reads it: a loop stuck inside a call ticks no more.
+        metrics.no_progress.set_function(health.seconds_since_progress)
         self.subjects = dict(subjects)
         self.lag_seconds = lag_seconds
         self.progress_seconds = progress_seconds
@@ -143,7 +145,6 @@ class ServiceProbe:
                 self._read_lag(pipe)
             else:
                 self._read_group_lag(pipe)
-        self.metrics.no_progress.set(self.health.seconds_since_progress())
         if self.progress_seconds and now >= self._next_progress:
             self._next_progress = now + self.progress_seconds
             self._progress_line(assigned)

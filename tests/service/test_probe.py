@@ -47,3 +47,22 @@ def test_time_without_progress_and_assignment_changes_are_counted_per_client() -
     now[0] = 31.0
     probe.tick(pipe)
     assert probe.stalled() is True  # what /healthz says, and what makes the runner rejoin
+
+
+def test_seconds_without_progress_grows_while_the_loop_is_stuck_between_ticks() -> None:
+    """A loop stuck inside a call ticks no more: the gauge is read at the scrape, as /healthz
+    reads its clock, not left at the value of the last tick."""
+    now = [0.0]
+    clock = lambda: now[0]  # noqa: E731
+    broker = MemoryBroker()
+    broker.create("orders", 1)
+    metrics = ServiceMetrics()
+    health = Health(stall_seconds=30, ready_seconds=10, clock=clock)
+    probe = ServiceProbe(metrics, health, {"orders": "orders"}, 0.0, 0, clock=clock)
+    pipe = MemoryPipe(broker, "g")
+    pipe.subscribe(["orders"])
+    probe.tick(pipe)
+    now[0] = 45.0  # stuck in a poll since: no tick, no hook
+    labels = {"client": "kafka-python"}
+    assert metrics.registry.get_sample_value("guard_seconds_without_progress", labels) == 45.0
+    assert health.live().detail["seconds_since_progress"] == 45.0
