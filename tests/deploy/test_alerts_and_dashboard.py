@@ -263,24 +263,23 @@ def _promtool_case(tmp_path: Path, case: dict[str, Any]) -> subprocess.Completed
     )
 
 
-def _firing(alert: str, at: str, labels: dict[str, str] | None, value: str = "") -> dict[str, Any]:
-    """A promtool case: `alert` fires at `at` with `labels` (None: silent), its annotations
-    rendered from the rule's templates with these labels and `value` (a plain string)."""
-    if labels is None:
-        return {"eval_time": at, "alertname": alert, "exp_alerts": []}
-    [rule] = [
-        r
-        for g in yaml.safe_load(RULES.read_text())["groups"]
-        for r in g["rules"]
-        if r["alert"] == alert
-    ]
+def _firing(alert: str, at: str, fired: list[dict[str, str]], value: str = "") -> dict[str, Any]:
+    """A promtool case: at `at`, `alert` fires once per label set in `fired` (none: silent),
+    its annotations rendered from the rule's templates with those labels and `value`."""
+    rules = [r for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]]
+    [rule] = [r for r in rules if r["alert"] == alert]
 
-    def render(text: str) -> str:
+    def render(text: str, labels: dict[str, str]) -> str:
         text = re.sub(r"\{\{\s*\$labels\.(\w+)\s*\}\}", lambda m: labels[m.group(1)], text)
         return re.sub(r"\{\{\s*\$value[^}]*\}\}", value, text)
 
-    annotations = {k: render(v) for k, v in rule["annotations"].items()}
-    exp = [{"exp_labels": labels, "exp_annotations": annotations}]
+    exp = [
+        {
+            "exp_labels": labels,
+            "exp_annotations": {k: render(v, labels) for k, v in rule["annotations"].items()},
+        }
+        for labels in fired
+    ]
     return {"eval_time": at, "alertname": alert, "exp_alerts": exp}
 
 
@@ -297,8 +296,8 @@ def test_drift_alert_fires_for_a_series_born_at_one_by_its_first_alert(tmp_path:
                 {"series": f"guard_drift_alerts_total{{{ident}}}", "values": "_x30 1x40"}
             ],
             "alert_rule_test": [
-                _firing("GuardDriftAlerts", "35m", labels, "1"),
-                _firing("GuardDriftAlerts", "50m", None),
+                _firing("GuardDriftAlerts", "35m", [labels], "1"),
+                _firing("GuardDriftAlerts", "50m", []),
             ],
         },
     )
@@ -326,8 +325,27 @@ def test_quarantine_rate_alert_fires_on_a_topic_without_records_the_day_before(
                 },
             ],
             "alert_rule_test": [
-                _firing("GuardQuarantineRateAboveBaseline", "1690m", labels, "50%")
+                _firing("GuardQuarantineRateAboveBaseline", "1690m", [labels], "50%")
             ],
         },
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_not_ready_alert_spares_a_live_replica_that_owns_no_partition(tmp_path: Path) -> None:
+    """b: a spare member (4 instances, 3 partitions): live, owns nothing, never ready, by
+    design: no page. c: owns nothing and is not live: paged. d: owns partitions, not ready."""
+    series = []
+    for instance, ready, healthy, assigned in (("b", 0, 1, 0), ("c", 0, 0, 0), ("d", 0, 1, 2)):
+        ident = f'job="guard",instance="{instance}"'
+        series += [
+            {"series": f"guard_ready{{{ident}}}", "values": f"{ready}x60"},
+            {"series": f"guard_healthy{{{ident}}}", "values": f"{healthy}x60"},
+            {"series": f"guard_assigned_partitions{{{ident}}}", "values": f"{assigned}x60"},
+        ]
+    labels = [{"severity": "warning", "job": "guard", "instance": i} for i in ("c", "d")]
+    fired = _firing("GuardNotReady", "60m", labels)
+    done = _promtool_case(
+        tmp_path, {"interval": "1m", "input_series": series, "alert_rule_test": [fired]}
     )
     assert done.returncode == 0, done.stdout + done.stderr
