@@ -55,6 +55,10 @@ _E2E_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 360
 # Each verdict's record's timestamp, read in C (map) rather than a Python loop.
 _RECORD, _STAMP = operator.itemgetter(0), operator.attrgetter("timestamp_ms")
 
+# The values of the `outcome` and `cause` labels (guard_records_total, guard_rejoins_total).
+OUTCOMES = ("valid", "quarantined")
+REJOIN_CAUSES = ("fenced", "stalled")
+
 __all__ = ["MetricsServer", "ServiceMetrics"]
 
 
@@ -150,6 +154,17 @@ class ServiceMetrics:
         self.assigned = Gauge(
             "guard_assigned_partitions", "Source partitions assigned to this instance.", registry=r
         )
+        for cause in REJOIN_CAUSES:  # at 0 from the start: see `expect_topics`
+            self.rejoins.labels(client, cause)
+
+    def expect_topics(self, subjects: Mapping[str, str]) -> None:
+        """Export every source topic's record counters at 0 from the start. A labelled counter
+        otherwise appears with its first batch, at that batch's count, and rate() and
+        increase() see no rise in a series that starts there: a topic's first quarantined
+        burst would not show on a dashboard or in an alert."""
+        for topic, subject in subjects.items():
+            for outcome in OUTCOMES:
+                self.records.labels(topic, subject, outcome)
 
     def committed(
         self, routed: RoutedBatch, subjects: Mapping[str, str], batch_s: float, commit_s: float

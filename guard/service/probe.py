@@ -87,6 +87,7 @@ class ServiceProbe:
         # Read at each scrape, as /healthz reads it: a loop stuck inside a call ticks no more.
         metrics.no_progress.set_function(health.seconds_since_progress)
         self.subjects = dict(subjects)
+        metrics.expect_topics(self.subjects)
         self.lag_seconds = lag_seconds
         self.progress_seconds = progress_seconds
         self._clock = clock

@@ -220,3 +220,16 @@ def test_ages_from_sorted_stamps_fill_the_buckets_as_one_observation_per_record_
     expected, got = by_record.e2e_seconds, by_bisect.e2e_seconds
     assert got._counts == expected._counts
     assert math.isclose(got._sum, expected._sum, rel_tol=1e-12, abs_tol=1e-6)
+
+
+def test_record_and_rejoin_counters_are_scraped_at_zero_before_their_first_increment() -> None:
+    """rate() and increase() see no rise in a series that first appears at its first batch's
+    count: a topic's first quarantined burst (or a first rejoin) must rise from a 0 scraped
+    before it."""
+    metrics = ServiceMetrics(client="confluent")
+    ServiceProbe(metrics, Health(60, 30), {"orders": "orders-subject"}, 10, 0)
+    labels = {"topic": "orders", "subject": "orders-subject"}
+    assert _value(metrics, "guard_records_total", outcome="valid", **labels) == 0
+    assert _value(metrics, "guard_records_total", outcome="quarantined", **labels) == 0
+    for cause in ("fenced", "stalled"):
+        assert _value(metrics, "guard_rejoins_total", client="confluent", cause=cause) == 0
