@@ -349,3 +349,28 @@ def test_not_ready_alert_spares_a_live_replica_that_owns_no_partition(tmp_path: 
         tmp_path, {"interval": "1m", "input_series": series, "alert_rule_test": [fired]}
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_since_last_commit_panel_shows_nothing_for_an_instance_that_never_committed(
+    tmp_path: Path,
+) -> None:
+    """guard_last_commit_timestamp_seconds is 0 until a first commit (a spare replica owns no
+    partition and never commits): the panel must not show 56 years since 1970."""
+    [expr] = [e for where, e in _dashboard_exprs() if where.endswith(": Since last commit")]
+    shutil.copy(RULES, tmp_path / "alerts.yml")
+    case = {
+        "interval": "1m",
+        "input_series": [
+            {"series": 'guard_last_commit_timestamp_seconds{instance="spare"}', "values": "0x30"},
+            {"series": 'guard_last_commit_timestamp_seconds{instance="busy"}', "values": "0+58x30"},
+        ],
+        "promql_expr_test": [
+            {
+                "expr": expr,
+                "eval_time": "30m",
+                "exp_samples": [{"labels": '{instance="busy"}', "value": 60}],
+            }
+        ],
+    }
+    done = _promtool_case(tmp_path, case)
+    assert done.returncode == 0, done.stdout + done.stderr
