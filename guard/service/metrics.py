@@ -158,13 +158,15 @@ class ServiceMetrics:
             self.rejoins.labels(client, cause)
 
     def expect_topics(self, subjects: Mapping[str, str]) -> None:
-        """Export every source topic's record counters at 0 from the start. A labelled counter
-        otherwise appears with its first batch, at that batch's count, and rate() and
-        increase() see no rise in a series that starts there: a topic's first quarantined
-        burst would not show on a dashboard or in an alert."""
+        """Export every source topic's record and reason counters at 0 from the start. A
+        labelled counter otherwise appears with its first batch, at that batch's count, and
+        rate() and increase() see no rise in a series that starts there: a topic's first
+        quarantined burst would not show on a dashboard or in an alert."""
         for topic, subject in subjects.items():
             for outcome in OUTCOMES:
                 self.records.labels(topic, subject, outcome)
+            for reason in Reason:  # a fixed set of codes: a bounded number of series
+                self.reasons.labels(topic, subject, reason.value)
 
     def committed(
         self, routed: RoutedBatch, subjects: Mapping[str, str], batch_s: float, commit_s: float

@@ -18,6 +18,7 @@ from guard.service.health import Health
 from guard.service.metrics import MetricsServer, ServiceMetrics
 from guard.service.probe import ServiceProbe
 from guard.transport.memory import MemoryBroker, MemoryPipe
+from guard.validation.reasons import Reason
 from tests.fixtures.paths import SCHEMAS
 
 GOOD = json.dumps(
@@ -233,3 +234,13 @@ def test_record_and_rejoin_counters_are_scraped_at_zero_before_their_first_incre
     assert _value(metrics, "guard_records_total", outcome="quarantined", **labels) == 0
     for cause in ("fenced", "stalled"):
         assert _value(metrics, "guard_rejoins_total", client="confluent", cause=cause) == 0
+
+
+def test_every_quarantine_reason_is_scraped_at_zero_before_its_first_record() -> None:
+    """The reasons panel is rate(guard_quarantine_reasons_total): a reason's first burst
+    must rise from a 0 scraped before it, not appear at its count."""
+    metrics = ServiceMetrics()
+    ServiceProbe(metrics, Health(60, 30), {"orders": "orders"}, 10, 0)
+    for reason in Reason:
+        labels = {"topic": "orders", "subject": "orders", "reason": reason.value}
+        assert _value(metrics, "guard_quarantine_reasons_total", **labels) == 0, reason
