@@ -30,6 +30,11 @@ MAX_BUCKETS = 120  # time buckets shown per chart (coarser buckets past this)
 EXAMPLES = 3  # example errors kept per field
 CODES_PER_FIELD = 10
 OTHER = "(other)"
+# Quarantine times outside these count as without a time: no guard quarantined anything
+# before 1970 (a zero time such as `0001-01-01` is no time), and a bucket floored below year 1
+# or ending past 9999 is no date at all.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 1, 1, tzinfo=UTC)
 RECORD = "(record)"  # errors about the record as a whole (no field path)
 DIMENSIONS = ("reason", "field", "version", "partition")
 STORED_BUCKETS = 1_000  # collected per minute until the span needs more: then coarser
@@ -118,10 +123,13 @@ class QuarantineAggregate:
         self.subjects.add(item.subject or "(none)")
         keys = self._keys(item)
         at = item.quarantined_at
+        if at is not None:
+            at = at if at.tzinfo else at.replace(tzinfo=UTC)
+            if not EPOCH <= at < LATEST:
+                at = None
         if at is None:
             self.no_time += 1
         else:
-            at = at if at.tzinfo else at.replace(tzinfo=UTC)
             self.first = at if self.first is None or at < self.first else self.first
             self.last = at if self.last is None or at > self.last else self.last
             bucket = int(at.timestamp()) // self.width * self.width

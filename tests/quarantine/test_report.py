@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -240,3 +240,25 @@ def test_report_md_shows_field_and_producer_names_as_text_not_markup() -> None:
     shown = "\n".join("".join(c.content for c in t.children or ()) for t in tokens)
     for name in hostile:  # each name shown as written: in the fields and producers tables
         assert shown.count(name) >= 2, (name, text)
+
+
+def test_a_quarantine_time_outside_1970_to_9997_counts_without_a_time_not_a_crash() -> None:
+    """A zero time (`0001-01-01`, what some tools write for "unset") beside a real one made
+    the timeline floor a bucket into year 0; `9999-12-31T23:59:59-14:00` is year 10000 in
+    UTC. Either ended `guard quarantine report` with exit 4."""
+    records = [
+        _record(0, [("amount", Reason.OUT_OF_RANGE)], at=datetime(1, 1, 1, tzinfo=UTC)),
+        _record(1, [("amount", Reason.OUT_OF_RANGE)]),
+        _record(
+            2,
+            [("amount", Reason.OUT_OF_RANGE)],
+            at=datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14))),
+        ),
+    ]
+    agg = QuarantineAggregate("q").collect(records)
+    report = QuarantineReport([SourceReport(agg, None)], "now", {}, False)
+    data = report.to_json()
+    render_html(report, data)
+    [source] = data["sources"]
+    assert (source["records"], source["without_time"]) == (3, 2)
+    assert source["first_quarantined_at"] == source["last_quarantined_at"] == "2026-11-20T09:00:00Z"
