@@ -6,6 +6,7 @@ in another, and the replay plan's still-failing reasons link to the reasons tabl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -307,7 +308,12 @@ def _replay_html(p: str, plan: dict[str, Any] | None) -> str:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "x"
+    """An id fragment for `text`, one per text: where characters had to be replaced (`a b`,
+    `a/b`, `(record)` beside a field named `record`), a hash of the text keeps ids apart."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "x"
+    if slug == text:
+        return slug
+    return f"{slug}-{hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
 
 
 def _width_text(seconds: int) -> str:

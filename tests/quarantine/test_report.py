@@ -6,6 +6,7 @@ import json
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
+from html import escape
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -262,3 +263,20 @@ def test_a_quarantine_time_outside_1970_to_9997_counts_without_a_time_not_a_cras
     [source] = data["sources"]
     assert (source["records"], source["without_time"]) == (3, 2)
     assert source["first_quarantined_at"] == source["last_quarantined_at"] == "2026-11-20T09:00:00Z"
+
+
+def test_fields_differing_only_in_punctuation_link_to_their_own_rows() -> None:
+    """`a b` and `a/b` (and the `(record)` row beside a field named `record`) made one id
+    each: duplicate ids, and a link from one field's row landed on the other's details."""
+    names = ["a b", "a/b", "record", ""]
+    records = [_record(n, [(name, Reason.WRONG_TYPE)]) for n, name in enumerate(names)]
+    agg = QuarantineAggregate("q").collect(records)
+    report = QuarantineReport([SourceReport(agg, None)], "now", {}, False)
+    html = render_html(report, report.to_json())
+    ids = re.findall(r'id="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    for name in ["a b", "a/b", "record", "(record)"]:
+        shown = escape(name)
+        [href] = re.findall(rf'<a href="#([^"]+)">{re.escape(shown)}</a>', html)
+        detail = re.search(rf'<tr id="{re.escape(href)}"><td><code>([^<]*)</code>', html)
+        assert detail and detail.group(1) == shown, (name, href)
