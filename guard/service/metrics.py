@@ -96,6 +96,7 @@ class ServiceMetrics:
             ["topic", "partition"],
             registry=r,
         )
+        self._lag_labels: set[tuple[str, str]] = set()  # the partitions of the last read
         self.batch_seconds = Histogram(
             "guard_batch_duration_seconds",
             "Poll, route, produce and commit of one batch.",
@@ -202,9 +203,15 @@ class ServiceMetrics:
         self.last_commit.set(now)
 
     def lag_read(self, lag: Mapping[TopicPartition, int]) -> None:
-        self.lag.clear()  # partitions revoked since the last read disappear
-        for (topic, partition), n in lag.items():
-            self.lag.labels(topic, str(partition)).set(n)
+        """Each partition's new lag; partitions revoked since the last read disappear. No
+        clear-and-refill: a scrape (another thread) in between would miss partitions still
+        owned, Prometheus would mark their series stale, and rules on them (`for:`) reset."""
+        now = {(topic, str(partition)): n for (topic, partition), n in lag.items()}
+        for labels, n in now.items():
+            self.lag.labels(*labels).set(n)
+        for labels in self._lag_labels - now.keys():
+            self.lag.remove(*labels)
+        self._lag_labels = set(now)
 
 
 class BatchHistogram(Collector):

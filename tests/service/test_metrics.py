@@ -10,6 +10,7 @@ import urllib.request
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from prometheus_client import Gauge
 
 from guard.config.settings import GuardSettings
 from guard.contracts import load_registry
@@ -244,3 +245,23 @@ def test_every_quarantine_reason_is_scraped_at_zero_before_its_first_record() ->
     for reason in Reason:
         labels = {"topic": "orders", "subject": "orders", "reason": reason.value}
         assert _value(metrics, "guard_quarantine_reasons_total", **labels) == 0, reason
+
+
+def test_a_scrape_during_a_lag_read_sees_every_partition_still_owned() -> None:
+    """The lag gauge is updated in place: a scrape from the HTTP thread while the loop
+    writes a new read sees each partition still owned (old or new value), never a gap
+    (which Prometheus would record as a stale series, resetting `for:` in alert rules)."""
+    metrics = ServiceMetrics()
+    metrics.lag_read({("orders", 0): 5, ("orders", 1): 7, ("orders", 2): 1})
+    seen: list[set[str]] = []
+    labels = metrics.lag.labels
+
+    def scraping_labels(*values: str) -> Gauge:
+        seen.append({s.labels["partition"] for f in metrics.lag.collect() for s in f.samples})
+        return labels(*values)
+
+    metrics.lag.labels = scraping_labels  # type: ignore[method-assign]
+    metrics.lag_read({("orders", 0): 4, ("orders", 1): 9})  # partition 2 revoked
+    assert seen and all({"0", "1"} <= partitions for partitions in seen), seen
+    assert _value(metrics, "guard_consumer_lag_records", topic="orders", partition="2") is None
+    assert _value(metrics, "guard_consumer_lag_records", topic="orders", partition="1") == 9
