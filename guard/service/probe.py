@@ -94,6 +94,7 @@ class ServiceProbe:
         self._next_lag = clock()  # the first turn reads lag, so idle polls can count at once
         self._next_progress = clock() + progress_seconds
         self._lag_total: int | None = None
+        self._group_committed: int | None = None  # the group's offsets at the last group read
         # The last lag read saw records waiting and a batch was committed since: that read
         # no longer holds, and idle polls must not wait `lag_seconds` for the next one.
         self._lag_stale = False
@@ -138,6 +139,7 @@ class ServiceProbe:
         if assigned != self._assigned:  # joined, or lost every partition
             self.metrics.rebalances.inc()
             self._next_lag = now  # read lag at once for the new assignment
+            self._group_committed = None  # a fresh baseline for the next unassigned spell
         self._assigned = assigned
         self.health.assignment(assigned)
         if now >= self._next_lag:
@@ -161,8 +163,22 @@ class ServiceProbe:
             return
         self.metrics.lag_read({})
         self.metrics.assigned.set(0)
+        committed = sum(at for at, _ in offsets.values())
         self._lag_total = sum(max(end - at, 0) for at, end in offsets.values())
-        self.health.group_read(self._lag_total, sum(at for at, _ in offsets.values()))
+        if self._lag_total and (
+            self._group_committed is None or committed <= self._group_committed
+        ):
+            # Offsets left but the group's stand still: an upstream transactional producer
+            # ends each partition with a commit marker, one past the last record, where the
+            # group's offset stops for good. Only committed records there are work waiting.
+            waiting = {tp: span for tp, span in offsets.items() if span[1] > span[0]}
+            try:
+                if not pipe.holds_records(waiting):
+                    self._lag_total = 0
+            except Exception as exc:  # metrics and health only: never stops the loop
+                log.warning("could not read what the group has left", error=str(exc))
+        self._group_committed = committed
+        self.health.group_read(self._lag_total, committed)
 
     def _read_lag(self, pipe: Pipe) -> None:
         try:

@@ -110,6 +110,13 @@ class Pipe(Protocol):
         TransportError when it cannot tell. Health reads it while this instance owns none."""
         ...
 
+    def holds_records(self, spans: Mapping[TopicPartition, tuple[int, int]]) -> bool:
+        """Whether any committed record lies in [start, end) of a span (partition ->
+        (group offset, end) from `group_offsets`): the offsets after the last record of an
+        upstream transaction are its commit marker, no record. Bounded; raises
+        TransportError when it cannot tell."""
+        ...
+
     def begin(self) -> None: ...
 
     def writes_to(self, topics: Sequence[str]) -> None:

@@ -151,6 +151,9 @@ class MemoryPipe:
             for p, log in enumerate(self.broker.topics.get(t, []))
         }
 
+    def holds_records(self, spans: Mapping[TopicPartition, tuple[int, int]]) -> bool:
+        return any(end > start for start, end in spans.values())  # no markers here
+
     def cap_batch_bytes(self, limit: int) -> None:
         self.batch_cap = limit  # recorded for tests; the fake has no batches
 

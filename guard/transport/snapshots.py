@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from guard.transport.base import InRecord, TopicSnapshot
+from guard.transport.base import InRecord, TopicPartition, TopicSnapshot
 
 
 class SnapshotReader(ABC):
@@ -46,3 +46,18 @@ def latest_by_key(records: Iterable[InRecord]) -> dict[bytes, InRecord]:
         else:
             table[rec.key] = rec
     return table
+
+
+def holds_records(
+    reader: SnapshotReader, spans: Mapping[TopicPartition, tuple[int, int]], timeout_s: float
+) -> bool:
+    """Whether any committed record lies in [start, end) of any span, read with `reader`; it
+    stops at the first. A span holding only transaction markers or aborted transactions'
+    records (what an upstream transactional producer leaves after its last record) holds
+    none, though its offsets differ."""
+    by_topic: dict[str, TopicSnapshot] = {}
+    for (topic, partition), (start, end) in spans.items():
+        if end > start:
+            snap = by_topic.setdefault(topic, TopicSnapshot(topic, {}, {}))
+            snap.start[partition], snap.end[partition] = start, end
+    return any(True for _ in reader.read(list(by_topic.values()), timeout_s))

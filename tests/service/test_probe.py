@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from guard.service.health import Health
 from guard.service.metrics import ServiceMetrics
 from guard.service.probe import ServiceProbe
@@ -66,3 +68,39 @@ def test_seconds_without_progress_grows_while_the_loop_is_stuck_between_ticks() 
     labels = {"client": "kafka-python"}
     assert metrics.registry.get_sample_value("guard_seconds_without_progress", labels) == 45.0
     assert health.live().detail["seconds_since_progress"] == 45.0
+
+
+class _MarkerEndedPipe(MemoryPipe):
+    """A source whose upstream producer was transactional: each partition's log ends with a
+    commit marker, one offset past the last record, which no read returns."""
+
+    def group_offsets(self, topics: Sequence[str]) -> dict[TopicPartition, tuple[int, int]]:
+        return {tp: (at, end + 1) for tp, (at, end) in super().group_offsets(topics).items()}
+
+    def holds_records(self, spans: Mapping[TopicPartition, tuple[int, int]]) -> bool:
+        logs = self.broker.topics
+        return any(min(end, len(logs[t][p])) > at for (t, p), (at, end) in spans.items())
+
+
+def test_a_spare_member_on_a_quiet_source_ending_in_a_commit_marker_stays_live() -> None:
+    """Owning no partition, health reads the group's offsets against the end: the marker
+    after the last record is no work waiting, however long the stream stays quiet."""
+    now = [0.0]
+    clock = lambda: now[0]  # noqa: E731
+    broker = MemoryBroker()
+    broker.create("orders", 1)
+    broker.produce("orders", b"{}")
+    broker.committed["g"][("orders", 0)] = 1  # another member processed the record
+    health = Health(stall_seconds=30, ready_seconds=10, clock=clock)
+    probe = ServiceProbe(ServiceMetrics(), health, {"orders": "orders"}, 5.0, 0, clock=clock)
+    spare = _MarkerEndedPipe(broker, "g")  # never subscribed: owns nothing
+    for _ in range(20):
+        now[0] += 5.0
+        probe.tick(spare)
+    assert health.live().ok, health.live().detail
+    assert health.live().detail["lag"] == 0
+    broker.produce("orders", b"{}")  # a record nobody processes: that is work waiting
+    for _ in range(8):
+        now[0] += 5.0
+        probe.tick(spare)
+    assert not health.live().ok and health.live().detail["lag"] == 2

@@ -23,6 +23,7 @@ from guard.transport.confluent.bounded import StuckCallError, call_bounded
 from guard.transport.confluent.consumer import committed_consumer
 from guard.transport.confluent.errors import ErrorWatch, classify_error, translate
 from guard.transport.confluent.producer import ConfluentTxProducer
+from guard.transport.confluent.reader import ConfluentReader
 from guard.transport.confluent.records import in_record
 from guard.transport.lost_commit import (
     PROBE_S,
@@ -30,6 +31,7 @@ from guard.transport.lost_commit import (
     abort_lost_transaction,
     every_partition,
 )
+from guard.transport.snapshots import holds_records
 from guard.transport.stale_transactions import StaleTransactionWatch
 
 log = structlog.get_logger(__name__)
@@ -45,6 +47,7 @@ _LEAVE_S = 5.0
 class ConfluentPipe:
     def __init__(self, settings: KafkaSettings) -> None:
         self.settings = settings
+        self._records_reader: ConfluentReader | None = None  # holds_records, when asked
         self._timeout_s = settings.request_timeout_ms / 1000
         self._watch = ErrorWatch()
         self._consumer = committed_consumer(settings, group_id=settings.group_id, watch=self._watch)
@@ -193,6 +196,13 @@ class ConfluentPipe:
             out[(tp.topic, tp.partition)] = (tp.offset if tp.offset >= 0 else low, high)
         return out
 
+    def holds_records(self, spans: Mapping[TopicPartition, tuple[int, int]]) -> bool:
+        # A reader of its own (an assign-only read_committed consumer, opened on first use):
+        # the group consumer cannot read partitions it does not own.
+        if self._records_reader is None:
+            self._records_reader = ConfluentReader(self.settings)
+        return holds_records(self._records_reader, spans, timeout_s=5.0)
+
     def begin(self) -> None:
         self._producer.begin()
 
@@ -330,6 +340,12 @@ class ConfluentPipe:
         admin.ensure_topics(self.settings, partitions, configs)
 
     def close(self) -> None:
+        if self._records_reader is not None:
+            reader, self._records_reader = self._records_reader, None
+            try:
+                reader.close()
+            except Exception as exc:  # it only ever read: nothing to lose
+                log.warning("closing the records reader failed", error=str(exc))
         try:
             if not self._consumer_abandoned:
                 self._let_go_of_consumer()

@@ -69,6 +69,9 @@ class ConfluentReader(SnapshotReader):
                 [CTopicPartition(t, p, starts[(t, p)]) for t, p in sorted(pending)]
             ),
         )
+        # Paused by an earlier read that reached its end: assigning again does not resume.
+        resumed = [CTopicPartition(t, p) for t, p in sorted(pending)]
+        translate("resume", partial(self._consumer.resume, resumed))
         deadline = time.monotonic() + timeout_s
         batch = self.settings.max_poll_records
         while pending:

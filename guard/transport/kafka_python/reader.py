@@ -56,6 +56,7 @@ class CommittedReader(SnapshotReader):
             return
         ends = {KTopicPartition(s.topic, p): s.end[p] for s in snapshots for p in s.end}
         translate("assign", lambda: self._consumer.assign(tps))
+        self._consumer.resume(*tps)  # paused by an earlier read that reached its end
         starts = {KTopicPartition(s.topic, p): s.start[p] for s in snapshots for p in s.start}
         for tp in tps:
             self._consumer.seek(tp, starts[tp])

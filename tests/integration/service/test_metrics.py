@@ -200,3 +200,66 @@ def test_lag_reads_zero_and_health_holds_once_a_source_ending_in_a_transaction_m
     finally:
         guard.proc.terminate()
         guard.finish()
+
+
+def test_a_spare_member_stays_live_on_a_quiet_source_ending_in_a_transaction_marker(
+    kafka: LocalKafka,
+    kafka_client: str,
+    unique: Callable[[str], str],
+    tmp_path: Path,
+    subprocess_env: dict[str, str],
+) -> None:
+    """Two members, one partition: the spare owns nothing and judges the group's progress by
+    its committed offsets against the end. An upstream transactional producer ends the log
+    with a commit marker one past the last record, where the group's offset stops: that one
+    offset is no record waiting, so a quiet stream keeps the spare live."""
+    STALL_S = 8  # a group join under load takes seconds: not a stall
+    bootstrap, source = kafka.bootstrap_servers, unique("orders")
+    ensure_topics(KafkaSettings(bootstrap_servers=bootstrap), {source: 1})
+    samples = list(sample_stream(20, bad_share=0.3, seed=5))
+    placed, _ = produce_in_transactions(bootstrap, source, samples, 10, abort_every=100)
+    group = unique("group")
+    urls, guards = [], []
+    try:
+        for name in ("a", "b"):
+            port = free_port()
+            config = write_config(
+                tmp_path / f"{name}.yaml",
+                guard_config(
+                    bootstrap, source, group, kafka_client,
+                    kafka={"request_timeout_ms": 10000, "instance_id": f"{group}-{name}"},
+                    batch={"max_records": 50, "poll_timeout_ms": 200},
+                    metrics={"port": port, "lag_seconds": 0.5, "stall_seconds": STALL_S,
+                             "ready_seconds": STALL_S},
+                ),
+            )  # fmt: skip
+            urls.append(f"http://127.0.0.1:{port}")
+            guards.append(GuardProcess(config, subprocess_env, name))
+
+        def settled() -> tuple[str, str] | None:
+            """(worker url, spare url) once the records are in and one member owns none."""
+            texts = [_get(f"{u}/metrics")[1] for u in urls]
+            owned = [_sample(t, "guard_assigned_partitions") for t in texts]
+            counted = sum(
+                _sample(t, "guard_records_total", topic=source, subject="orders", outcome=o) or 0
+                for t in texts
+                for o in ("valid", "quarantined")
+            )
+            if counted != len(placed) or sorted(owned) != [0, 1]:
+                return None
+            return (urls[0], urls[1]) if owned[0] == 1 else (urls[1], urls[0])
+
+        _until(lambda: settled() is not None, guards[0])
+        found = settled()
+        assert found is not None
+        _, spare = found
+        time.sleep(2 * STALL_S)  # quiet for twice stall_seconds
+        code, body = _get(f"{spare}/healthz")
+        assert code == 200, body
+        assert json.loads(body)["lag"] == 0
+        text = _get(f"{spare}/metrics")[1]
+        assert not _sample(text, "guard_rejoins_total", client=kafka_client, cause="stalled")
+    finally:
+        for g in guards:
+            g.proc.terminate()
+            g.finish()
