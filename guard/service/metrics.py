@@ -308,7 +308,11 @@ class MetricsServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass  # scrapes every few seconds are not log lines
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        # The host's own address family: ThreadingHTTPServer is IPv4 only (`::` or `::1`
+        # would fail to start, though `guard config check` found the port free).
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        server = type("_Server", (ThreadingHTTPServer,), {"address_family": family})
+        self._server = server((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="guard-metrics", daemon=True

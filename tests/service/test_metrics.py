@@ -16,7 +16,7 @@ from guard.config.settings import GuardSettings
 from guard.contracts import load_registry
 from guard.service import build_service
 from guard.service.health import Health
-from guard.service.metrics import MetricsServer, ServiceMetrics
+from guard.service.metrics import MetricsServer, ServiceMetrics, listen_error
 from guard.service.probe import ServiceProbe
 from guard.transport.memory import MemoryBroker, MemoryPipe
 from guard.validation.reasons import Reason
@@ -265,3 +265,16 @@ def test_a_scrape_during_a_lag_read_sees_every_partition_still_owned() -> None:
     assert seen and all({"0", "1"} <= partitions for partitions in seen), seen
     assert _value(metrics, "guard_consumer_lag_records", topic="orders", partition="2") is None
     assert _value(metrics, "guard_consumer_lag_records", topic="orders", partition="1") == 9
+
+
+def test_the_metrics_server_listens_on_an_ipv6_host() -> None:
+    """`metrics.host: "::"` (every interface on an IPv6 cluster) or `::1`: config check finds
+    the port free, so `guard run` must listen there too, not exit 2."""
+    if listen_error("::1", 0) is not None:
+        pytest.skip("no IPv6 loopback here")
+    server = MetricsServer("::1", 0, ServiceMetrics().registry, Health(60, 30)).start()
+    try:
+        with urllib.request.urlopen(f"http://[::1]:{server.port}/healthz", timeout=5) as r:
+            assert r.status == 200
+    finally:
+        server.close()
