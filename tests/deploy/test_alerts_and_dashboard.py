@@ -374,3 +374,26 @@ def test_since_last_commit_panel_shows_nothing_for_an_instance_that_never_commit
     }
     done = _promtool_case(tmp_path, case)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_drift_alerts_panel_shows_the_first_alert_of_a_series_born_at_one(tmp_path: Path) -> None:
+    """As for GuardDriftAlerts: the series starts at 1 with its first alert, which increase()
+    alone reads as no rise, so the panel showed nothing for it."""
+    [expr] = [e for where, e in _dashboard_exprs() if where.endswith(": Drift alerts")]
+    ident = 'subject="orders",statistic="psi"'
+    case = {
+        "interval": "1m",
+        "input_series": [
+            {"series": f"guard_drift_alerts_total{{{ident}}}", "values": "_x30 1x40"},
+        ],
+        "promql_expr_test": [
+            {
+                "expr": expr.replace("$__rate_interval", "5m"),
+                "eval_time": at,
+                "exp_samples": [{"labels": f"{{{ident}}}", "value": shown}],
+            }
+            for at, shown in (("32m", 1), ("50m", 0))  # then 0, not a gap, once it is past
+        ],
+    }
+    done = _promtool_case(tmp_path, case)
+    assert done.returncode == 0, done.stdout + done.stderr
