@@ -8,7 +8,8 @@ suite generated from the same rules runs on a uniform sample of the current reco
 pandera lists failure cases of the records the guard rejects.
 
 The report drifts, and the command exits 1, when more than `drift_share` of the fields
-drift, when an undeclared field appears that the baseline did not have, when current
+drift, when an undeclared field appears that the baseline did not have or one the baseline
+had (in at least `missing_fields` of its records) is gone, when current
 records break the contract (the guard would quarantine them), or when current lines are
 not JSON objects at all.
 """
@@ -73,6 +74,8 @@ class DriftReport:
             out.append("fields_drifted")
         if any(u.new and u.state == "drift" for u in self.undeclared):
             out.append("new_undeclared_fields")
+        if any(not u.new and u.state == "drift" for u in self.undeclared):
+            out.append("vanished_undeclared_fields")  # the stream alerts missing_field
         if self.contract_rejected:
             out.append("contract_failures")
         if self.current.unreadable:

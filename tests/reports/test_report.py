@@ -266,3 +266,36 @@ def test_a_new_field_in_35_percent_of_60_current_records_is_reported(tmp_path: P
     assert (gift.state, gift.current_share) == ("drift", 0.35)
     [alert] = report.assessment.undeclared["gift_wrap"].alerts
     assert alert.detail["records"] == 21
+
+
+def test_an_undeclared_field_that_vanished_makes_the_report_drift(tmp_path: Path) -> None:
+    """The baseline has `gift_wrap` (undeclared, allowed) in 40% of its records, the current
+    data has none: the engine flags `missing_field` (the stream alerts it), so the report
+    drifts and `guard drift report` exits 1, not 0."""
+    lines = (DATA / "orders-baseline.jsonl").read_text().splitlines()
+    changed = []
+    for i, line in enumerate(lines):
+        record = json.loads(line)
+        if i % 5 < 2:
+            record["gift_wrap"] = True
+        changed.append(json.dumps(record))
+    (tmp_path / "base.jsonl").write_text("\n".join(changed) + "\n")
+    registry = load_registry(REPO / "schemas")
+    report = build_report(
+        registry,
+        REPO / "schemas",
+        "orders",
+        None,
+        [str(tmp_path / "base.jsonl")],
+        [str(DATA / "orders-current-stable.jsonl")],
+        tmp_path / "out",
+        DriftThresholdSettings(),
+        great_expectations=False,
+    )
+    [gift] = [u for u in report.undeclared if u.field == "gift_wrap"]
+    assert (gift.state, gift.new, gift.current_share) == ("drift", False, 0.0)
+    assert [a.statistic for a in report.assessment.undeclared["gift_wrap"].alerts] == [
+        "missing_field"
+    ]
+    assert report.drift and report.verdict == "drift"
+    assert "vanished_undeclared_fields" in report.reasons
