@@ -31,7 +31,7 @@ import numpy as np
 
 from guard.monitoring import statistics as st
 from guard.monitoring.alerts import WINDOW_FIELD, Alert, describe_values
-from guard.monitoring.field_profile import FieldProfile
+from guard.monitoring.field_profile import LONG_CATEGORY, FieldProfile
 from guard.monitoring.plan import FieldPlan, SubjectPlan
 from guard.monitoring.profile import WindowProfile
 from guard.monitoring.thresholds import FieldThresholds, WindowThresholds
@@ -467,11 +467,12 @@ def is_categorical(t: FieldThresholds, w: WindowThresholds, base: FieldProfile) 
     if t.categorical is not None:
         return t.categorical
     present = sum(base.types.values())
+    labels = len(counts) - (LONG_CATEGORY in counts)  # long strings are no label of their own
     return (
         base.categories_exact()
-        and 0 < len(counts) <= w.categorical_max
+        and 0 < labels <= w.categorical_max
         and present >= w.min_values
-        and len(counts) <= present / 2  # values repeat: enum-like, not identifiers
+        and labels <= present / 2  # values repeat: enum-like, not identifiers
     )
 
 

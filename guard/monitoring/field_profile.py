@@ -25,6 +25,10 @@ from guard.config.settings import SketchSettings
 from guard.monitoring.quantiles import ValueSummary
 
 MAX_CATEGORY_CHARS = 256  # longer strings are not category values (and would cost memory)
+# ...so they are counted together under this one label: without it, a categorical field
+# whose values turn into long strings changed neither its category mix nor any other test
+# (the long values were simply left out of the counts).
+LONG_CATEGORY = f"(longer than {MAX_CATEGORY_CHARS} characters)"
 
 
 class _Missing:
@@ -134,9 +138,9 @@ class FieldProfile:
             for s in counts:
                 hll.update(s)
             if track_categories:
-                self._count_categories(
-                    (s, c) for s, c in counts.items() if len(s) <= MAX_CATEGORY_CHARS
-                )
+                pairs = [(s, c) for s, c in counts.items() if len(s) <= MAX_CATEGORY_CHARS]
+                long = len(strings) - sum(c for _s, c in pairs)
+                self._count_categories([*pairs, (LONG_CATEGORY, long)] if long else pairs)
         if bool in kinds:
             trues = sum(1 for v in column if v is True)
             falses = kinds[bool] - trues

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from guard.contracts.spec import FieldSpec
-from guard.monitoring.field_profile import FieldProfile
+from guard.monitoring.field_profile import LONG_CATEGORY, FieldProfile
 from guard.monitoring.thresholds import FieldThresholds
 
 Source = Literal["contract", "engine"]
@@ -149,6 +149,7 @@ def engine_expectations(c: Column) -> list[ExpectationSpec]:
             )
     if c.compared_by == "categories" and t.new_categories:
         counts = fp.category_counts() or {}
+        counts.pop(LONG_CATEGORY, None)  # long strings' common count, not a value
         if counts:
             add("ExpectColumnValuesToBeInSet", value_set=sorted(counts))
     return out

@@ -361,3 +361,39 @@ def test_a_small_stable_window_is_insufficient_data_not_ok(registry: Registry) -
     a = assess(plan, profile_values(registry, plan, stream(60, seed=12)), _baseline(registry, plan))
     assert a.alerts == [] and a.state == "insufficient data"
     assert {v.state for v in a.fields.values()} == {"insufficient data"}
+
+
+def _long_countries(registry: Registry, plan: SubjectPlan, every: int, distinct: bool) -> Any:
+    """1,000 records; `country` of every `every`-th is a string over 256 characters."""
+    values = []
+    for i, raw in enumerate(stream(1000, seed=7)):
+        record = json.loads(raw)
+        if i % every == 0:
+            record["country"] = ("X" * 300) + (str(i) if distinct else "")
+        values.append(json.dumps(record).encode())
+    return profile_values(registry, plan, values)
+
+
+@pytest.mark.parametrize("distinct", [False, True], ids=["one-long-value", "distinct-long"])
+def test_values_of_a_categorical_field_turning_into_long_strings_are_flagged(
+    registry: Registry, distinct: bool
+) -> None:
+    """Half of `country` (enum-like in the baseline) becomes 300-character strings: they
+    used to be left out of the category counts, so the mix looked unchanged."""
+    plan = _plan(registry)
+    window = _long_countries(registry, plan, 2, distinct)
+    found = _found(check_window(plan, window, _baseline(registry, plan)))
+    assert {("country", "new_category"), ("country", "js")} <= found
+
+
+def test_long_strings_in_baseline_and_window_alike_are_no_drift(registry: Registry) -> None:
+    plan = _plan(registry)
+    base_values = []
+    for i, raw in enumerate(stream(2000, seed=100)):
+        record = json.loads(raw)
+        if i % 10 == 0:
+            record["country"] = "Y" * 300 + str(i)
+        base_values.append(json.dumps(record).encode())
+    base = profile_values(registry, plan, base_values)
+    window = _long_countries(registry, plan, 10, distinct=True)
+    assert check_window(plan, window, base) == []
