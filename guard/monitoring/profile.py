@@ -89,6 +89,8 @@ class PartitionSpan:
         n = sketch.n
         # Quantile ranks leave out at least one record at each end (1.5/n: clear of rounding).
         trim = max(TIMESTAMP_TRIM, 1.5 / n)
+        if trim >= 0.5:  # too few records to leave one out at each end: no central span
+            return 0.0, 0.0
         lo = float(sketch.get_quantile(trim, inclusive=False))
         hi = float(sketch.get_quantile(1 - trim, inclusive=True))
         if hi <= lo:

@@ -306,6 +306,21 @@ def test_one_record_stamped_days_early_raises_no_volume_alert(
     assert _events(broker) == []
 
 
+def test_a_window_holding_one_record_of_a_second_partition_is_checked(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    """One record of 3,000 comes from partition 1: the window holding it used to stop the
+    service with a ValueError from the timestamp sketch when it was checked."""
+    broker = MemoryBroker()
+    broker.create("events", 2)
+    for i, v in enumerate(stream(3000, seed=1)):
+        broker.append(OutRecord("events", str(i).encode(), v, [], T0 + i * 10, int(i == 2500)))
+    observer, _pipe = _run(make_settings(), registry, broker)
+    assert observer.baseline("events") is not None
+    assert len([p for p in _events(broker, "guard.profiles") if p["window"]["final"]]) == 3
+    assert _events(broker) == []
+
+
 def test_alert_hashes_are_keyed_with_the_configured_secret() -> None:
     import hashlib
 

@@ -188,3 +188,21 @@ def test_partition_spans_merge_and_profiles_without_timestamp_sketches_still_loa
     assert back.record_rate() == pytest.approx(3999 / 39.99)
     # Merged with a new-style span, the partition falls back to first..last as well.
     assert back.copy().merge(whole).record_rate() == pytest.approx(7999 / 39.99)
+
+
+@pytest.mark.parametrize("few", [1, 2, 3])
+def test_a_partition_with_one_to_three_records_leaves_the_record_rate_to_the_others(
+    registry: Registry, few: int
+) -> None:
+    """A source partition with a single record in the window made the trimmed span ask
+    the timestamp sketch for rank 1.5 (ValueError), in every window check, history summary
+    and `guard drift status`; with too few records to trim it simply has no span."""
+    plan = _plan(registry)
+    window = profile_values(registry, plan, stream(1000, seed=7), [i * 10 for i in range(1000)])
+    window.merge(
+        profile_values(
+            registry, plan, stream(few, seed=8), [i * 500 for i in range(few)], partitions=("e/9",)
+        )
+    )
+    assert window.partitions["e/9"].n == few
+    assert window.record_rate() == pytest.approx(100, rel=0.03)
