@@ -17,7 +17,9 @@ A field whose sample is too small to test (fewer than `min_values` values for it
 distribution or categories) is "insufficient data", not "ok"; a profile with fewer than
 `min_records` records is not checked at all. Absent and null are counted and tested apart.
 Timestamps and dates are checked for presence, nulls and types only: time moves on by design.
-Volume (record rate) has no test: it alerts on its threshold alone, outside the family.
+Volume (record rate) is outside the family: it alerts on its threshold alone, at any
+window size (a drop is what leaves a time window small; below `min_records` the change must
+also be significant on its own).
 """
 
 from __future__ import annotations
@@ -131,10 +133,10 @@ def assess(plan: SubjectPlan, current: WindowProfile, baseline: WindowProfile) -
     # Below `min_records` only the schema is checked (new, vanished and retyped fields):
     # those are facts about the records seen, reported at any sample size with their counts.
     schema_only = current.records < w.min_records
-    volume: list[Alert] = []
+    # Volume is judged at any size: a drop is what makes a time window small.
+    volume = _volume(plan.subject, w, current, baseline, small=schema_only)
     if not schema_only:
         window.tests.extend(_quarantine(w, current, baseline))
-        volume = _volume(plan.subject, w, current, baseline)
     undeclared: dict[str, FieldVerdict] = {}
     for t in _undeclared(w, current, baseline):
         undeclared.setdefault(t.field, FieldVerdict(t.field)).tests.append(t)
@@ -205,15 +207,30 @@ def _quarantine(w: WindowThresholds, cur: WindowProfile, base: WindowProfile) ->
 
 
 def _volume(
-    subject: str, w: WindowThresholds, cur: WindowProfile, base: WindowProfile
+    subject: str, w: WindowThresholds, cur: WindowProfile, base: WindowProfile, small: bool
 ) -> list[Alert]:
-    rate_b, rate_c = base.record_rate(), cur.record_rate()
-    if w.volume_rel is None or not rate_b or rate_c is None:
+    """Record rate against the baseline's. In a window below `min_records` (`small`), the
+    rate of a few records is noisy, so the change must also be significant: the span of
+    its gaps against a Poisson process at the baseline rate (`statistics.rate_change`)."""
+    rate_b, span = base.record_rate(), cur.record_span()
+    if w.volume_rel is None or not rate_b or span is None:
         return []
+    gaps, seconds = span
+    rate_c = gaps / seconds
     change = abs(rate_c - rate_b) / rate_b
     if change < w.volume_rel:
         return []
-    return [Alert(subject, WINDOW_FIELD, "volume", change, w.volume_rel, rate_b, rate_c)]
+    p, level = None, None
+    if small and w.p_value is not None:
+        p, level = st.rate_change(gaps, seconds, rate_b), w.p_value
+        if p >= level:
+            return []
+    detail = {"records": cur.records} if small else {}
+    return [
+        Alert(
+            subject, WINDOW_FIELD, "volume", change, w.volume_rel, rate_b, rate_c, detail, p, level
+        )
+    ]
 
 
 def _undeclared(w: WindowThresholds, cur: WindowProfile, base: WindowProfile) -> list[TestResult]:

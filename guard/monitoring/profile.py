@@ -268,11 +268,17 @@ class WindowProfile:
         Partitions spanning under a second are left out; None when none is left (or for
         files, which have no partitions).
         """
+        span = self.record_span()
+        return None if span is None else span[0] / span[1]
+
+    def record_span(self) -> tuple[float, float] | None:
+        """(gaps between records, seconds they span), pooled over the partitions that span
+        a second or more (see `record_rate`); None when none does."""
         timed = [span.timed() for span in self.partitions.values()]
         timed = [(gaps, seconds) for gaps, seconds in timed if seconds >= 1.0]
         if not timed:
             return None
-        return sum(gaps for gaps, _ in timed) / sum(seconds for _, seconds in timed)
+        return sum(gaps for gaps, _ in timed), sum(seconds for _, seconds in timed)
 
     # -- serialise ----------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from typing import Literal
 
 import numpy as np
 from scipy.spatial.distance import jensenshannon
-from scipy.stats import chi2_contingency, entropy, fisher_exact, kstwo
+from scipy.stats import chi2_contingency, entropy, fisher_exact, gamma, kstwo
 
 from guard.monitoring.quantiles import ValueSummary, ks_distance, wasserstein
 
@@ -52,6 +52,15 @@ def two_rates(k_b: int, n_b: int, k_c: int, n_c: int, greater: bool = False) -> 
         return float(fisher_exact(table, alternative=side).pvalue)
     p = float(chi2_contingency(table, correction=True).pvalue)
     return p / 2 if greater else p  # one-sided: the difference is in the tested direction
+
+
+def rate_change(gaps: float, seconds: float, rate: float) -> float:
+    """Two-sided p-value that `gaps` gaps between records spanning `seconds` come from a
+    Poisson process at `rate` per second: the span of g exponential gaps is Gamma(g)."""
+    if gaps < 1 or rate <= 0:
+        return 1.0
+    x = rate * seconds
+    return min(1.0, 2 * min(float(gamma.cdf(x, gaps)), float(gamma.sf(x, gaps))))
 
 
 def homogeneity(base: Sequence[float], cur: Sequence[float]) -> float | None:

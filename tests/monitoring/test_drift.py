@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from guard.config.settings import MonitoringSettings
 from guard.contracts.registry import Registry
 from guard.monitoring.alerts import WINDOW_FIELD, Alert, value_hash
-from guard.monitoring.drift import check_window
+from guard.monitoring.drift import assess, check_window
 from guard.monitoring.plan import SubjectPlan, plan_subject
 from guard.monitoring.profile import WindowProfile
 from tests.monitoring.helpers import profile_values
@@ -397,3 +398,41 @@ def test_long_strings_in_baseline_and_window_alike_are_no_drift(registry: Regist
     base = profile_values(registry, plan, base_values)
     window = _long_countries(registry, plan, 10, distinct=True)
     assert check_window(plan, window, base) == []
+
+
+def test_a_volume_drop_that_leaves_a_window_below_min_records_is_flagged(
+    registry: Registry,
+) -> None:
+    """100 records/s in the baseline, 1 record/s now: a 60-second window holds 60 records,
+    under `min_records`, and the 99% drop went unreported while a 90% drop (1,000 records)
+    was flagged. Now the rate is judged at any size, with a test of its own."""
+    plan = _plan(registry)
+    t0 = 1_700_000_000_000
+    base = profile_values(
+        registry, plan, stream(2000, seed=100), [t0 + i * 10 for i in range(2000)]
+    )
+    stamps = [t0 + 10_000_000 + i * 1000 for i in range(60)]
+    window = profile_values(registry, plan, stream(60, seed=2), stamps)
+    a = assess(plan, window, base)
+    [volume] = _volume(a.alerts)
+    assert a.state == "drift"
+    assert volume.current_value == pytest.approx(1, rel=0.05)
+    assert volume.value == pytest.approx(0.99, abs=0.01)
+    assert volume.p_value is not None and volume.significance_level == 0.05
+    assert volume.p_value < 1e-6 and volume.detail == {"records": 60}
+
+
+def test_a_small_window_at_the_baseline_rate_raises_no_volume_alert(registry: Registry) -> None:
+    plan = _plan(registry)
+    t0 = 1_700_000_000_000
+    base = profile_values(
+        registry, plan, stream(2000, seed=100), [t0 + i * 10 for i in range(2000)]
+    )
+    rng = random.Random(3)
+    for n in (5, 20, 60, 99):
+        stamps, t = [], t0 + 10_000_000.0
+        for _ in range(n):
+            t += rng.expovariate(100.0) * 1000
+            stamps.append(int(t))
+        window = profile_values(registry, plan, stream(n, seed=n), stamps)
+        assert assess(plan, window, base).state == "insufficient data"
