@@ -53,9 +53,11 @@ class SubjectStatus:
             return "no recent windows"
         if self.baseline is None:
             return "no baseline"
+        if self.alerts:  # schema changes (and volume) are judged at any size
+            return "drift"
         if self.merged.records < self.plan.window.min_records:
             return "insufficient data"
-        return "drift" if self.alerts else "ok"
+        return "ok"
 
     def to_json(self) -> dict[str, Any]:
         m = self.merged

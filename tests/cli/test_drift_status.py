@@ -190,6 +190,29 @@ def test_status_below_min_records_is_insufficient_data_not_ok(
     assert "checks need 100 records" in text
 
 
+def test_status_of_a_small_window_with_a_new_field_is_drift_and_exits_1(
+    tmp_path: Path, unique: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Schema changes are reported at any size: 60 records, a new undeclared field in about
+    a third of them. The engine alerts it, so the state is drift (exit 1), not
+    "insufficient data" (exit 0)."""
+    now = time.time()
+    config, profiles = _profiles(
+        tmp_path,
+        unique,
+        [
+            (
+                WindowMeta("events", "one", 0, now - 70, now - 10, final=True),
+                stream(60, seed=7, drift="new_field", drift_at=0),
+            )
+        ],
+    )
+    state, text = _status(monkeypatch, profiles, "-c", str(config))
+    assert [(a["field"], a["statistic"]) for a in state["alerts"]] == [("promo", "new_field")]
+    assert state["state"] == "drift"
+    assert text.startswith("events: drift - 60 records")
+
+
 def test_status_with_only_an_open_window_is_insufficient_data(
     tmp_path: Path, unique: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
