@@ -132,7 +132,8 @@ def assess(plan: SubjectPlan, current: WindowProfile, baseline: WindowProfile) -
         return Assessment("insufficient data", [], fields, {}, window, 0, w.p_value)
     # Below `min_records` only the schema is checked (new, vanished and retyped fields):
     # those are facts about the records seen, reported at any sample size with their counts.
-    schema_only = current.records < w.min_records
+    # A baseline as small as that cannot say what stable looks like either.
+    schema_only = current.records < w.min_records or baseline.records < w.min_records
     # Volume is judged at any size: a drop is what makes a time window small.
     volume = _volume(plan.subject, w, current, baseline, small=schema_only)
     if not schema_only:

@@ -436,3 +436,12 @@ def test_a_small_window_at_the_baseline_rate_raises_no_volume_alert(registry: Re
             stamps.append(int(t))
         window = profile_values(registry, plan, stream(n, seed=n), stamps)
         assert assess(plan, window, base).state == "insufficient data"
+
+
+def test_a_baseline_below_min_records_is_insufficient_data_not_ok(registry: Registry) -> None:
+    """A baseline of 5 records cannot say what stable looks like: the verdict was "ok" (the
+    report's "no drift") although no field could be compared."""
+    plan = _plan(registry)
+    base = profile_values(registry, plan, stream(5, seed=100))
+    a = assess(plan, _window(registry, plan, None), base)
+    assert a.alerts == [] and a.state == "insufficient data"
