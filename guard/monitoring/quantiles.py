@@ -103,8 +103,12 @@ class ValueSummary:
 
     def merge(self, other: ValueSummary) -> None:
         if other.accuracy != self.accuracy:
-            raise ValueError("cannot merge value summaries of different accuracy")
-        self._add_bins(other.keys, other.counts)
+            # Instances (or a baseline) profiled with another `value_accuracy`: its bins go
+            # into this summary's bins by their representative values (moments stay exact).
+            if other.n:
+                self._add_bins(self._index(other.values()[0]), other.counts)
+        else:
+            self._add_bins(other.keys, other.counts)
         self._merge_moments(other.n, other.mean, other.m2, other.min, other.max)
 
     def copy(self) -> ValueSummary:

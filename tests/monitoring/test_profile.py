@@ -206,3 +206,19 @@ def test_a_partition_with_one_to_three_records_leaves_the_record_rate_to_the_oth
     )
     assert window.partitions["e/9"].n == few
     assert window.record_rate() == pytest.approx(100, rel=0.03)
+
+
+def test_profiles_of_instances_with_different_value_accuracy_merge(registry: Registry) -> None:
+    """Two instances during a change of `monitoring.sketch.value_accuracy`: merging their
+    windows (`guard drift status`) raised ValueError; the second's bins now go into the
+    first's, with exact moments."""
+    fine, coarse = (_plan(registry, sketch={"value_accuracy": acc}) for acc in (0.005, 0.02))
+    a = profile_values(registry, fine, stream(500, seed=1))
+    b = profile_values(registry, coarse, stream(500, seed=2))
+    whole = profile_values(registry, fine, stream(500, seed=1) + stream(500, seed=2))
+    merged = a.copy().merge(b)
+    m, w = merged.fields["amount"].numeric, whole.fields["amount"].numeric
+    assert m is not None and w is not None
+    assert (m.n, m.min, m.max) == (w.n, w.min, w.max)
+    assert m.mean == pytest.approx(w.mean) and m.variance == pytest.approx(w.variance)
+    assert m.get_quantile(0.5) == pytest.approx(w.get_quantile(0.5), rel=0.03)
