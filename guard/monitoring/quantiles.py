@@ -170,6 +170,16 @@ class ValueSummary:
         cdf = np.asarray(self.get_cdf(splits))
         return [float(x) for x in np.diff(np.concatenate([[0.0], cdf]))]
 
+    def winsorized(self, tail: float) -> tuple[float, float, float, float]:
+        """(mean, sd, lo, hi) of the values clipped to their `tail` and 1 - `tail`
+        quantiles [lo, hi], from the bins (each bin at its representative value)."""
+        v, w = self.values()
+        lo, hi = self.get_quantiles([tail, 1 - tail])
+        clipped = np.clip(v, lo, hi)
+        mean = float(np.sum(w * clipped))
+        var = float(np.sum(w * (clipped - mean) ** 2)) * self.n / max(self.n - 1, 1)
+        return mean, math.sqrt(max(var, 0.0)), lo, hi
+
     # -- serialise ----------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:

@@ -53,6 +53,7 @@ from guard.monitoring.alerts import Alert
 from guard.monitoring.drift import is_categorical
 from guard.monitoring.plan import FieldPlan, SubjectPlan
 from guard.monitoring.profile import WindowProfile
+from guard.monitoring.quantiles import ValueSummary
 
 STATISTIC = "cusum_mean"
 _SIEGMUND = 1.166
@@ -87,6 +88,8 @@ class _Field:
     parts: tuple[str, ...]
     mean: float
     sd: float
+    lo: float = -math.inf  # values are clipped to [lo, hi] (see `_standard`)
+    hi: float = math.inf
     up: _Side = _Side()
     down: _Side = _Side()
     quiet: frozenset[str] = frozenset()  # directions already alerted in this window
@@ -120,11 +123,11 @@ class Cusum:
         if not cfg.enabled:
             return None
         fields = tuple(
-            _Field(f.path, f.parts, base.numeric.mean, base.numeric.std)
+            _Field(f.path, f.parts, *_standard(base.numeric))
             for f in plan.fields
             if (base := baseline.fields.get(f.path)) is not None
             and base.numeric is not None
-            and _monitored(f, plan, base.numeric.n, base.numeric.std)
+            and _monitored(f, plan, base.numeric.n, _standard(base.numeric)[1])
             and not is_categorical(f.thresholds, plan.window, base)
         )
         if not fields:
@@ -152,7 +155,7 @@ class Cusum:
             f2 = f
             start = 0
             while start < len(values):
-                z = (values[start:] - f.mean) / f.sd
+                z = (np.clip(values[start:], f.lo, f.hi) - f.mean) / f.sd
                 up, at_up = _feed_side(f2.up, z - self.k, self.h)
                 down, at_down = _feed_side(f2.down, -z - self.k, self.h)
                 hits = [a for a in (at_up, at_down) if a is not None]
@@ -198,6 +201,25 @@ class Cusum:
                 "horizon_records": self.cfg.horizon_records,
             },
         )
+
+
+# A baseline whose exact sd is over OUTLIER_RATIO times the sd of its values winsorized at
+# WINSOR_TAIL owes it to a few extreme values (one 1e30 among 5,000 amounts made the sd
+# 1.4e28 and every z about 0: the CUSUM could never alert). Such a field is standardised
+# by the winsorized mean and sd, and its values are clipped to the same bounds, so a stable
+# stream still feeds the CUSUM unit-variance increments (and one extreme value in it
+# cannot alert on its own). For other fields (a normal one: ratio about 1.0) nothing
+# changes: the exact mean and sd, no clipping.
+WINSOR_TAIL = 0.001
+OUTLIER_RATIO = 2.0
+
+
+def _standard(v: ValueSummary) -> tuple[float, float, float, float]:
+    """(mean, sd, lo, hi) a field's values are standardised and clipped with."""
+    mean, sd, lo, hi = v.winsorized(WINSOR_TAIL)
+    if math.isfinite(v.std) and v.std <= OUTLIER_RATIO * sd:
+        return v.mean, v.std, -math.inf, math.inf
+    return mean, sd, lo, hi
 
 
 def _monitored(f: FieldPlan, plan: SubjectPlan, n: int, sd: float) -> bool:

@@ -114,3 +114,21 @@ def test_at_most_5_percent_of_stable_runs_of_6_windows_raise_a_cusum_alert(
         seed for seed in range(runs) if _first_alert(cusum, _records(6 * WINDOW, 1000 + seed))
     ]
     assert len(alarmed) <= 5, alarmed  # the budget is 2%; 5% is the guarantee
+
+
+def test_one_extreme_value_in_the_baseline_does_not_blind_the_cusum() -> None:
+    """One amount of 1e30 among the baseline's 20,000 (a glitch, or a record sent while a
+    baseline is learned) made its sd 7e27: every z was about 0 and no shift could alert.
+    The field is then standardised by its winsorized mean and sd instead."""
+    engine = Engine.at_defaults(seed=1)
+    baseline = engine.baseline.copy()
+    amount = baseline.fields["amount"].numeric
+    assert amount is not None
+    amount.update(np.asarray([1e30]))
+    c = Cusum.for_baseline(engine.plan, baseline, SequentialSettings())
+    assert c is not None
+    [field] = [f for f in c.fields if f.path == "amount"]
+    assert field.sd == pytest.approx(40.0, rel=0.05)
+    for seed in range(5):
+        at = _first_alert(c, _records(4 * WINDOW, seed, 0.3, DRIFT_AT))
+        assert at is not None and DRIFT_AT < at <= DRIFT_AT + 1_500, (seed, at)
