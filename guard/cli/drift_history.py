@@ -54,7 +54,12 @@ def history(config_path: Path, subject: str | None, last: int, as_json: bool) ->
             continue
         summaries = shared[name]
         newest = summaries[-1]
-        judged = judge(cfg, newest, summaries[-cfg.windows - 1 : -1])
+        judged = judge(
+            cfg,
+            newest,
+            summaries[-cfg.windows - 1 : -1],
+            settings.monitoring.thresholds.min_records,
+        )
         anomalous = anomalous or any(j.anomalous for j in judged)
         subjects[name] = {
             "windows": len(summaries),

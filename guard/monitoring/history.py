@@ -182,10 +182,18 @@ def rule_for(cfg: HistorySettings, subject: str, metric: str) -> HistoryRule:
 
 
 def judge(
-    cfg: HistorySettings, current: WindowSummary, history: Sequence[WindowSummary]
+    cfg: HistorySettings,
+    current: WindowSummary,
+    history: Sequence[WindowSummary],
+    min_records: int = 0,
 ) -> list[Judgement]:
-    """Every metric of `current` the history can judge (history: older windows only)."""
+    """Every metric of `current` the history can judge (history: older windows only).
+
+    Rates (quarantine, nulls) of a window with fewer than `min_records` records are too
+    noisy to judge (one null in 20 records is 5%) or to judge by: such a window's rates are
+    neither judged nor a reference for later windows. Its volume is judged."""
     metrics = ["volume", "quarantine_rate"] + [f"null_rate:{p}" for p in current.null_rates]
+    rate_history = [h for h in history if h.records >= min_records]
     out = []
     for metric in metrics:
         rule = rule_for(cfg, current.subject, metric)
@@ -193,10 +201,13 @@ def judge(
         if value is None or rule.strategy == "off":
             continue
         relative = metric == "volume"
+        if not relative and current.records < min_records:
+            continue
+        past = history if relative else rate_history
         if rule.strategy == "rate_of_change":
-            j = _rate_of_change(metric, rule, value, history, relative)
+            j = _rate_of_change(metric, rule, value, past, relative)
         else:
-            j = _seasonal(metric, rule, current, value, history, relative)
+            j = _seasonal(metric, rule, current, value, past, relative)
         if j is not None:
             out.append(j)
     return out

@@ -291,7 +291,7 @@ class MonitoringObserver:
         m = self.settings.monitoring
         cfg = m.history
         summary = summarize(profile, self.instance, state.history_index)
-        judged = judge(cfg, summary, state.history)
+        judged = judge(cfg, summary, state.history, self.plans[profile.subject].window.min_records)
         state.history = (*state.history, summary)[-cfg.windows :]
         state.history_index += 1
         out.append(history_record(m.profiles_topic, summary, cfg.windows))

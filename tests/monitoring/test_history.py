@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import replace
 from typing import Any
 
@@ -119,3 +120,38 @@ def test_the_monitor_keeps_a_bounded_history_on_the_profiles_topic_and_alerts_on
     assert len(history) == 1 and history[0]["window"]["records"] == 1000
     assert history[0]["detail"]["strategy"] == "rate_of_change"
     assert history[0]["detail"]["expected_high"] == pytest.approx(0.05)
+
+
+def test_rates_of_windows_below_min_records_are_neither_judged_nor_a_reference() -> None:
+    """A quiet topic: windows of 20 records, 2% nulls and 1% quarantined. One null in 20 is
+    5%, so rate_of_change (+-0.05) alerted on 32 of 300 stable windows; and a 3-record
+    window (1 null: 33%) was the reference the next full window was judged by."""
+    rng = random.Random(1)
+    cfg = HistorySettings()
+    history: list[WindowSummary] = []
+    alerts = 0
+    for i in range(300):
+        nulls = sum(rng.random() < 0.02 for _ in range(20))
+        quarantined = sum(rng.random() < 0.01 for _ in range(20))
+        s = WindowSummary(
+            "events", "a", i, 1.7e9 + i * 60, 60, 20, quarantined, 20 / 60, {"note": nulls / 20}
+        )
+        alerts += any(j.anomalous for j in judge(cfg, s, history, min_records=100))
+        history.append(s)
+    assert alerts == 0
+    full = WindowSummary("events", "a", 0, 1.7e9, 60, 1000, 10, 1000 / 60, {"note": 0.02})
+    tiny = WindowSummary("events", "a", 1, 1.7e9 + 60, 60, 3, 0, 3 / 60, {"note": 1 / 3})
+    after = WindowSummary("events", "a", 2, 1.7e9 + 120, 60, 1000, 10, 1000 / 60, {"note": 0.02})
+    assert [j.metric for j in judge(cfg, tiny, [full], 100)] == []  # volume: no seasonal pairs
+    assert not [j for j in judge(cfg, after, [full, tiny], 100) if j.anomalous]
+
+
+def test_the_monitor_judges_no_rates_of_windows_below_min_records(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    """A stable stream in windows of 20 records (`note` null in 2%): the monitor raised
+    history_null_rate alerts on windows where one null in 20 made 5%."""
+    settings = make_settings(windows={"records": 20, "seconds": None})
+    broker = _run(settings, registry, stream(2000, seed=12))
+    events = [json.loads(r.value or b"") for r in broker.records("guard.drift")]
+    assert [e for e in events if e["statistic"].startswith("history_")] == []
