@@ -209,7 +209,13 @@ def build_report(
     )
     report.declared_rules = [(r.name, r.on_failure) for r in spec.rules]
     if great_expectations:
-        from guard.reports.gx_corroborate import corroborate
+        try:
+            from guard.reports.gx_corroborate import corroborate
+        except ImportError as exc:  # as the CLI says for the rest of the `reports` extra
+            raise InputError(
+                f"the Great Expectations corroboration needs the 'reports' extra ({exc.name} "
+                "is missing): pip install 'ingest-guard[reports]', or pass --no-gx"
+            ) from exc
 
         report.gx = corroborate(out_dir, spec, plan, report.rows, base, cur, show_values)
     if report.drift:

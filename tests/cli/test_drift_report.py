@@ -300,3 +300,21 @@ def test_two_runs_on_the_same_input_write_identical_json(tmp_path: Path) -> None
     one, two = outputs
     assert one["fields"] == two["fields"]  # every p-value, effect and summary
     assert one == two
+
+
+def test_great_expectations_missing_exits_two_with_the_install_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pandera missing was exit 2 with the install hint; Great Expectations missing (or
+    failing to import: its pins break often) was exit 4, 'a bug in ingest-guard'."""
+    import sys
+
+    monkeypatch.delitem(sys.modules, "guard.reports.gx_corroborate", raising=False)
+    monkeypatch.delitem(sys.modules, "guard.reports.gx_run", raising=False)
+    monkeypatch.setitem(sys.modules, "great_expectations", None)  # import raises ImportError
+    out = str(tmp_path / "out")
+    result = run("-s", "orders", "-b", BASELINE, "--current", BASELINE, "--out", out)
+    assert result.exit_code == 2, result.output
+    assert "great_expectations is missing" in result.stderr and "--no-gx" in result.stderr
+    no_gx = run("-s", "orders", "-b", BASELINE, "--current", BASELINE, "--out", out, "--no-gx")
+    assert no_gx.exit_code == 0, no_gx.output
