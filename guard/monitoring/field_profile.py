@@ -47,6 +47,15 @@ _TYPE_NAMES: dict[type, str] = {
 _FLOAT_MAX = sys.float_info.max
 
 
+def count(value: Any) -> int:
+    """A counter read from a profile: an integer from 0 to 2^63 - 1, else ValueError (a
+    negative or huge count would fail later, in a test, as no usable profile)."""
+    n = int(value)
+    if not 0 <= n < 2**63:
+        raise ValueError(f"not a count: {n}")
+    return n
+
+
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -197,17 +206,20 @@ class FieldProfile:
     @classmethod
     def from_json(cls, data: dict[str, Any], sketch: SketchSettings) -> FieldProfile:
         fp = cls(sketch)
-        fp.missing = int(data["missing"])
-        fp.nulls = int(data["nulls"])
-        fp.types = Counter({str(k): int(v) for k, v in data["types"].items()})
+        fp.missing = count(data["missing"])
+        fp.nulls = count(data["nulls"])
+        fp.types = Counter({str(k): count(v) for k, v in data["types"].items()})
         if "numeric" in data:
             fp.numeric = ValueSummary.from_json(data["numeric"])
         if "lengths" in data:
             fp.lengths = ValueSummary.from_json(data["lengths"])
-        if "distinct" in data:
-            fp.distinct = ds.hll_sketch.deserialize(unb64(data["distinct"]))
-        if "categories" in data:
-            fp.categories = ds.frequent_strings_sketch.deserialize(unb64(data["categories"]))
+        try:  # the library's own errors for bytes it cannot read
+            if "distinct" in data:
+                fp.distinct = ds.hll_sketch.deserialize(unb64(data["distinct"]))
+            if "categories" in data:
+                fp.categories = ds.frequent_strings_sketch.deserialize(unb64(data["categories"]))
+        except (RuntimeError, IndexError, OverflowError) as exc:
+            raise ValueError(f"unreadable sketch: {exc}") from exc
         return fp
 
     # -- read-outs ----------------------------------------------------------------------

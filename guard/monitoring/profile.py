@@ -17,7 +17,7 @@ import datasketches as ds  # type: ignore[import-untyped]
 import numpy as np
 
 from guard.config.settings import SketchSettings
-from guard.monitoring.field_profile import MISSING, FieldProfile, b64, unb64
+from guard.monitoring.field_profile import MISSING, FieldProfile, b64, count, unb64
 from guard.monitoring.plan import SubjectPlan
 from guard.validation.validator import Verdict
 
@@ -108,8 +108,11 @@ class PartitionSpan:
     def from_json(cls, data: list[Any]) -> PartitionSpan:
         sketch = None
         if len(data) > 3:
-            sketch = ds.kll_doubles_sketch.deserialize(unb64(str(data[3])))
-        return cls(int(data[0]), int(data[1]), int(data[2]), sketch)
+            try:
+                sketch = ds.kll_doubles_sketch.deserialize(unb64(str(data[3])))
+            except (RuntimeError, IndexError, OverflowError) as exc:
+                raise ValueError(f"unreadable timestamp sketch: {exc}") from exc
+        return cls(count(data[0]), int(data[1]), int(data[2]), sketch)
 
 
 @dataclass
@@ -312,15 +315,15 @@ class WindowProfile:
             raise ValueError(f"unsupported profile format {data.get('format')!r}")
         sketch = SketchSettings.model_validate(data["sketch"])
         wp = cls(str(data["subject"]), (), sketch)
-        wp.records = int(data["records"])
-        wp.valid = int(data["valid"])
-        wp.quarantined = int(data["quarantined"])
-        wp.profiled = int(data["profiled"])
-        wp.reasons = Counter({str(k): int(v) for k, v in data["reasons"].items()})
-        wp.unknown_fields = Counter({str(k): int(v) for k, v in data["unknown_fields"].items()})
-        wp.unknown_overflow = int(data.get("unknown_overflow", 0))
+        wp.records = count(data["records"])
+        wp.valid = count(data["valid"])
+        wp.quarantined = count(data["quarantined"])
+        wp.profiled = count(data["profiled"])
+        wp.reasons = Counter({str(k): count(v) for k, v in data["reasons"].items()})
+        wp.unknown_fields = Counter({str(k): count(v) for k, v in data["unknown_fields"].items()})
+        wp.unknown_overflow = count(data.get("unknown_overflow", 0))
         wp.partitions = {str(k): PartitionSpan.from_json(v) for k, v in data["partitions"].items()}
-        wp.windows = int(data.get("windows", 1))
+        wp.windows = count(data.get("windows", 1))
         wp.fields = {str(p): FieldProfile.from_json(f, sketch) for p, f in data["fields"].items()}
         window = data.get("window")
         if window is not None:

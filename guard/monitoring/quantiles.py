@@ -196,14 +196,26 @@ class ValueSummary:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ValueSummary:
-        out = cls(float(data["accuracy"]))
+        accuracy = float(data["accuracy"])
+        if not 0 < accuracy < 1:
+            raise ValueError(f"malformed value summary: accuracy {accuracy}")
+        out = cls(accuracy)
         out.n = int(data["n"])
         out.mean, out.m2 = float(data["mean"]), float(data["m2"])
         if out.n:
             out.min, out.max = float(data["min"]), float(data["max"])
-        out.keys = np.asarray(data["keys"], dtype=np.int64)
-        out.counts = np.asarray(data["counts"], dtype=np.int64)
-        if len(out.keys) != len(out.counts) or int(out.counts.sum()) != out.n:
+        try:
+            out.keys = np.asarray(data["keys"], dtype=np.int64)
+            out.counts = np.asarray(data["counts"], dtype=np.int64)
+        except OverflowError as exc:
+            raise ValueError(f"malformed value summary: {exc}") from exc
+        if (
+            out.keys.ndim != 1
+            or out.keys.shape != out.counts.shape
+            or (out.counts < 0).any()
+            or (np.diff(out.keys) <= 0).any()  # sorted, each bin once
+            or int(out.counts.sum()) != out.n
+        ):
             raise ValueError("malformed value summary")
         return out
 

@@ -222,3 +222,38 @@ def test_profiles_of_instances_with_different_value_accuracy_merge(registry: Reg
     assert (m.n, m.min, m.max) == (w.n, w.min, w.max)
     assert m.mean == pytest.approx(w.mean) and m.variance == pytest.approx(w.variance)
     assert m.get_quantile(0.5) == pytest.approx(w.get_quantile(0.5), rel=0.03)
+
+
+def _truncate(b64_text: str) -> str:
+    import base64
+
+    raw = base64.b64decode(b64_text)
+    return base64.b64encode(raw[: len(raw) // 2]).decode()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["truncated_hll", "negative_nulls", "huge_missing", "huge_key", "nested_keys", "accuracy_0"],
+)
+def test_a_malformed_profile_is_a_value_error_not_a_crash(registry: Registry, damage: str) -> None:
+    """A damaged profile (the profiles topic, a baseline file) must be refused as malformed
+    (ValueError: `guard drift status` counts it unreadable, a baseline is a contract error):
+    these raised IndexError, OverflowError or ZeroDivisionError, or loaded and then failed
+    inside the drift tests (negative or 2^70 counts)."""
+    plan = _plan(registry)
+    data = json.loads(json.dumps(profile_values(registry, plan, stream(500, seed=1)).to_json()))
+    fields = data["fields"]
+    if damage == "truncated_hll":
+        fields["country"]["distinct"] = _truncate(fields["country"]["distinct"])
+    elif damage == "negative_nulls":
+        fields["note"]["nulls"] = -5
+    elif damage == "huge_missing":
+        fields["qty"]["missing"] = 2**70
+    elif damage == "huge_key":
+        fields["amount"]["numeric"]["keys"][3] = 2**70
+    elif damage == "nested_keys":
+        fields["amount"]["numeric"]["keys"][0] = []
+    else:
+        fields["amount"]["numeric"]["accuracy"] = 0
+    with pytest.raises(ValueError):
+        WindowProfile.from_json(data)
