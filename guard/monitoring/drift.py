@@ -139,8 +139,10 @@ def assess(plan: SubjectPlan, current: WindowProfile, baseline: WindowProfile) -
     if not schema_only:
         window.tests.extend(_quarantine(w, current, baseline))
     undeclared: dict[str, FieldVerdict] = {}
-    for t in _undeclared(w, current, baseline):
+    tests, rare = _undeclared(w, current, baseline)
+    for t in tests:
         undeclared.setdefault(t.field, FieldVerdict(t.field)).tests.append(t)
+    window.tests.extend(_new_fields(current, baseline, rare))
     if not current.profiled or not baseline.profiled:  # no record decoded: fields unknown
         for v in fields.values():
             v.state = "insufficient data"
@@ -234,21 +236,31 @@ def _volume(
     ]
 
 
-def _undeclared(w: WindowThresholds, cur: WindowProfile, base: WindowProfile) -> list[TestResult]:
-    """New undeclared fields, and undeclared fields the baseline had that are now gone."""
+def _undeclared(
+    w: WindowThresholds, cur: WindowProfile, base: WindowProfile
+) -> tuple[list[TestResult], dict[str, int]]:
+    """New undeclared fields, and undeclared fields the baseline had that are now gone; and
+    the new fields too rare to test on their own (see `_new_fields`)."""
     out: list[TestResult] = []
+    rare: dict[str, int] = {}
     n_b, n_c = base.profiled, cur.profiled
     if not n_b or not n_c:
-        return out
+        return out, rare
     if w.new_fields:
         for path, k in sorted(cur.unknown_fields.items()):
             if path in base.unknown_fields:
                 continue
             p = st.two_rates(0, n_b, k, n_c, greater=True)
-            if p is not None:
-                share = k / n_c
-                c = Candidate("new_field", share, 0.0, 0.0, share, {"records": k})
-                out.append(TestResult(path, "presence", p, [c], {"share": share}))
+            if p is None:
+                continue
+            if w.p_value is not None and p >= w.p_value:
+                # None in the baseline is the most extreme table its margins allow, so this
+                # test could never pass: not a test of its own (Tarone), pooled instead.
+                rare[path] = k
+                continue
+            share = k / n_c
+            c = Candidate("new_field", share, 0.0, 0.0, share, {"records": k})
+            out.append(TestResult(path, "presence", p, [c], {"share": share}))
     if w.missing_fields is not None:
         for path, k in sorted(base.unknown_fields.items()):
             share = k / n_b
@@ -258,7 +270,30 @@ def _undeclared(w: WindowThresholds, cur: WindowProfile, base: WindowProfile) ->
             if p is not None:
                 c = Candidate("missing_field", share, w.missing_fields, share, 0.0)
                 out.append(TestResult(path, "presence", p, [c], {"share": share}))
-    return out
+    return out, rare
+
+
+def _new_fields(cur: WindowProfile, base: WindowProfile, rare: dict[str, int]) -> list[TestResult]:
+    """New undeclared fields each too rare to test, taken together (window level).
+
+    New keys that differ from record to record (ids or names used as keys, a producer bug)
+    were each in one record: every record could carry one and nothing was flagged, while
+    hundreds of such tests diluted the family for every other field. They are one test
+    here: the records carrying them (at most the records with any undeclared path), with
+    the paths beyond the tracked maximum when the baseline had none, against none in the
+    baseline."""
+    untracked = cur.unknown_overflow if base.unknown_overflow == 0 else 0
+    k = sum(rare.values()) + untracked
+    if not k or not base.profiled or not cur.profiled:
+        return []
+    k = min(k, cur.profiled if cur.unknown_records is None else cur.unknown_records)
+    p = st.two_rates(0, base.profiled, k, cur.profiled, greater=True)
+    if p is None:
+        return []
+    share = k / cur.profiled
+    detail = {"records": k, "fields": len(rare), "untracked": untracked}
+    cand = Candidate("new_fields", share, 0.0, 0.0, share, detail)
+    return [TestResult(WINDOW_FIELD, "undeclared", p, [cand], {"share": share})]
 
 
 # -- one field ----------------------------------------------------------------------------

@@ -160,6 +160,9 @@ class WindowProfile:
         self.reasons: Counter[str] = Counter()
         self.unknown_fields: Counter[str] = Counter()
         self.unknown_overflow = 0  # records with undeclared paths beyond the tracked maximum
+        # Records with any undeclared path (however many, tracked or not); None for a
+        # profile written before it was counted.
+        self.unknown_records: int | None = 0
         # Per source partition ("<topic>/<partition>"): its records and their timestamps.
         self.partitions: dict[str, PartitionSpan] = {}
         self.fields: dict[str, FieldProfile] = {p: FieldProfile(sketch) for p in paths}
@@ -194,6 +197,8 @@ class WindowProfile:
                     unknown = plan.shape.unknown_paths(verdict.record)
             if verdict.record is not None:
                 records.append(verdict.record)
+            if unknown and self.unknown_records is not None:
+                self.unknown_records += 1
             for path in unknown:
                 if path in self.unknown_fields or len(self.unknown_fields) < cap:
                     self.unknown_fields[path] += 1
@@ -230,6 +235,10 @@ class WindowProfile:
         self.reasons.update(other.reasons)
         self.unknown_fields.update(other.unknown_fields)
         self.unknown_overflow += other.unknown_overflow
+        if self.unknown_records is None or other.unknown_records is None:
+            self.unknown_records = None
+        else:
+            self.unknown_records += other.unknown_records
         for source, other_span in other.partitions.items():
             span = self.partitions.get(source)
             if span is None:
@@ -298,6 +307,7 @@ class WindowProfile:
             "reasons": dict(self.reasons),
             "unknown_fields": dict(self.unknown_fields),
             "unknown_overflow": self.unknown_overflow,
+            "unknown_records": self.unknown_records,
             "partitions": {k: v.to_json() for k, v in sorted(self.partitions.items())},
             "sketch": self.sketch.model_dump(),
             "fields": {p: fp.to_json() for p, fp in self.fields.items()},
@@ -322,6 +332,8 @@ class WindowProfile:
         wp.reasons = Counter({str(k): count(v) for k, v in data["reasons"].items()})
         wp.unknown_fields = Counter({str(k): count(v) for k, v in data["unknown_fields"].items()})
         wp.unknown_overflow = count(data.get("unknown_overflow", 0))
+        unknown_records = data.get("unknown_records")
+        wp.unknown_records = None if unknown_records is None else count(unknown_records)
         wp.partitions = {str(k): PartitionSpan.from_json(v) for k, v in data["partitions"].items()}
         wp.windows = count(data.get("windows", 1))
         wp.fields = {str(p): FieldProfile.from_json(f, sketch) for p, f in data["fields"].items()}

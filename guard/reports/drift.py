@@ -72,7 +72,8 @@ class DriftReport:
         drifted = len(self.drifted_fields)
         if drifted and drifted / max(len(self.rows), 1) > self.drift_share:
             out.append("fields_drifted")
-        if any(u.new and u.state == "drift" for u in self.undeclared):
+        new_fields = any(a.statistic == "new_fields" for a in self.assessment.window.alerts)
+        if new_fields or any(u.new and u.state == "drift" for u in self.undeclared):
             out.append("new_undeclared_fields")
         if any(not u.new and u.state == "drift" for u in self.undeclared):
             out.append("vanished_undeclared_fields")  # the stream alerts missing_field

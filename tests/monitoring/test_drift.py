@@ -445,3 +445,33 @@ def test_a_baseline_below_min_records_is_insufficient_data_not_ok(registry: Regi
     base = profile_values(registry, plan, stream(5, seed=100))
     a = assess(plan, _window(registry, plan, None), base)
     assert a.alerts == [] and a.state == "insufficient data"
+
+
+def _keyed(registry: Registry, plan: SubjectPlan, every: int) -> WindowProfile:
+    """1,000 records; every `every`-th carries an undeclared key of its own (`user_<i>`)."""
+    values = []
+    for i, raw in enumerate(stream(1000, seed=7)):
+        record = json.loads(raw)
+        if i % every == 0:
+            record[f"user_{i}"] = 1
+        values.append(json.dumps(record).encode())
+    return profile_values(registry, plan, values)
+
+
+def test_new_undeclared_keys_that_differ_in_every_record_are_flagged_together(
+    registry: Registry,
+) -> None:
+    """Every record carries a new undeclared key of its own: each path was in one record,
+    never significant, so nothing was flagged (and the 200 tracked paths diluted the
+    family). They are now one window-level test: new_fields."""
+    plan = _plan(registry)
+    a = assess(plan, _keyed(registry, plan, 1), _baseline(registry, plan))
+    [alert] = a.alerts
+    assert (alert.field, alert.statistic) == (WINDOW_FIELD, "new_fields")
+    assert alert.detail == {"records": 1000, "fields": 200, "untracked": 800}
+    assert a.tests < 20  # the untestable one-record paths are not tests of their own
+
+
+def test_one_record_with_a_new_key_is_not_flagged(registry: Registry) -> None:
+    plan = _plan(registry)
+    assert check_window(plan, _keyed(registry, plan, 1000), _baseline(registry, plan)) == []

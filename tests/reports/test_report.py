@@ -299,3 +299,30 @@ def test_an_undeclared_field_that_vanished_makes_the_report_drift(tmp_path: Path
     ]
     assert report.drift and report.verdict == "drift"
     assert "vanished_undeclared_fields" in report.reasons
+
+
+def test_a_new_key_in_every_record_makes_the_report_drift(tmp_path: Path) -> None:
+    """Each current record carries an undeclared key of its own (`user_<i>`): the report
+    said 'no drift' and exited 0."""
+    lines = (DATA / "orders-current-stable.jsonl").read_text().splitlines()
+    changed = []
+    for i, line in enumerate(lines):
+        record = json.loads(line)
+        record[f"user_{i}"] = 1
+        changed.append(json.dumps(record))
+    (tmp_path / "keys.jsonl").write_text("\n".join(changed) + "\n")
+    registry = load_registry(REPO / "schemas")
+    report = build_report(
+        registry,
+        REPO / "schemas",
+        "orders",
+        None,
+        [BASELINE],
+        [str(tmp_path / "keys.jsonl")],
+        tmp_path / "out",
+        DriftThresholdSettings(),
+        great_expectations=False,
+    )
+    assert report.drift and "new_undeclared_fields" in report.reasons
+    [alert] = report.assessment.window.alerts
+    assert alert.statistic == "new_fields" and alert.detail["records"] == len(lines)
