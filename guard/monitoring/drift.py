@@ -513,17 +513,21 @@ class _FieldCheck:
 
 
 def is_categorical(t: FieldThresholds, w: WindowThresholds, base: FieldProfile) -> bool:
-    """Whether a field is compared by categories: set so, or its baseline is enum-like."""
+    """Whether a field is compared by categories: set so, or its baseline is enum-like.
+
+    Only while the baseline's category counts are exact: a field with more distinct values
+    than the sketch holds (`categorical: true` on a code with hundreds of values) keeps
+    only its frequent values, and every other value then looked new in every window (a
+    stable sample raised new_category and js). It is compared by value or length then."""
     counts = base.category_counts()
-    if counts is None:
+    if counts is None or not base.categories_exact():
         return False
     if t.categorical is not None:
         return t.categorical
     present = sum(base.types.values())
     labels = len(counts) - (LONG_CATEGORY in counts)  # long strings are no label of their own
     return (
-        base.categories_exact()
-        and 0 < labels <= w.categorical_max
+        0 < labels <= w.categorical_max
         and present >= w.min_values
         and labels <= present / 2  # values repeat: enum-like, not identifiers
     )

@@ -475,3 +475,27 @@ def test_new_undeclared_keys_that_differ_in_every_record_are_flagged_together(
 def test_one_record_with_a_new_key_is_not_flagged(registry: Registry) -> None:
     plan = _plan(registry)
     assert check_window(plan, _keyed(registry, plan, 1000), _baseline(registry, plan)) == []
+
+
+def _codes(registry: Registry, plan: SubjectPlan, n: int, seed: int) -> WindowProfile:
+    """`note` holds one of 300 codes, uniformly: more values than the category sketch keeps."""
+    rng = random.Random(seed)
+    values = []
+    for raw in stream(n, seed=seed):
+        record = json.loads(raw)
+        record["note"] = f"n{rng.randint(1, 300)}"
+        values.append(json.dumps(record).encode())
+    return profile_values(registry, plan, values)
+
+
+def test_a_categorical_field_with_more_values_than_the_sketch_holds_is_quiet_when_stable(
+    registry: Registry,
+) -> None:
+    """`categorical: true` on a field of 300 codes: the baseline's sketch kept only its
+    frequent values, so every stable window raised new_category (39-76 'new' values) and
+    js (0.63-0.84)."""
+    plan = _plan(registry, fields={"events": {"note": {"categorical": True}}})
+    base = _codes(registry, plan, 5000, 1)
+    assert not base.fields["note"].categories_exact()
+    for seed in (2, 3, 4):
+        assert check_window(plan, _codes(registry, plan, 2000, seed), base) == []
