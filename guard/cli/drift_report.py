@@ -18,10 +18,13 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 _P_VALUE, _DISTANCE, _NULL_RATE = 0.05, 0.1, 0.05
 
 
-def _share(name: str, default: float, text: str) -> Callable[[_F], _F]:
-    return click.option(
-        name, type=click.FloatRange(0, 1), default=default, show_default=True, help=text
-    )
+def _share(
+    name: str, default: float, text: str, high: float = 1.0, zero: bool = True
+) -> Callable[[_F], _F]:
+    """A share option; `zero` False for a threshold, which the settings hold to (0, high]
+    (0 would be a crash there, not a usage error)."""
+    kind = click.FloatRange(0, high, min_open=not zero)
+    return click.option(name, type=kind, default=default, show_default=True, help=text)
 
 
 @click.command("report")
@@ -51,11 +54,14 @@ def _share(name: str, default: float, text: str) -> Callable[[_F], _F]:
     required=True,
     help="Directory for report.html, report.md, report.json and the GX Data Docs.",
 )
-@_share("--p-value", _P_VALUE, "Family-wise significance over every test (Holm).")
+@_share("--p-value", _P_VALUE, "Family-wise significance over every test (Holm).", 0.5, zero=False)
 @_share(
-    "--distance", _DISTANCE, "Material change: Wasserstein (in sd) and Jensen-Shannon distance."
+    "--distance",
+    _DISTANCE,
+    "Material change: Wasserstein (in sd) and Jensen-Shannon distance.",
+    zero=False,
 )
-@_share("--null-rate", _NULL_RATE, "Material change in the absent or the null share.")
+@_share("--null-rate", _NULL_RATE, "Material change in the absent or the null share.", zero=False)
 @click.option(
     "--min-records",
     type=click.IntRange(1),

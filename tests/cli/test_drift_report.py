@@ -318,3 +318,18 @@ def test_great_expectations_missing_exits_two_with_the_install_hint(
     assert "great_expectations is missing" in result.stderr and "--no-gx" in result.stderr
     no_gx = run("-s", "orders", "-b", BASELINE, "--current", BASELINE, "--out", out, "--no-gx")
     assert no_gx.exit_code == 0, no_gx.output
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--p-value", "0"), ("--p-value", "1"), ("--distance", "0"), ("--null-rate", "0")],
+)
+def test_a_threshold_the_settings_refuse_is_a_usage_error_not_a_crash(
+    tmp_path: Path, option: str, value: str
+) -> None:
+    """The options took [0, 1] while the settings hold p_value to (0, 0.5] and the other
+    thresholds to (0, 1]: these values passed click and crashed in pydantic (exit 4)."""
+    out = str(tmp_path / "out")
+    result = run("-s", "orders", "-b", BASELINE, "--current", BASELINE, "--out", out, option, value)
+    assert result.exit_code == 2, result.output
+    assert option in result.stderr and "Traceback" not in result.output
