@@ -281,6 +281,11 @@ def build_from_files(
     profile = build_from_values(plan, verdicts)
     if profile.records == 0:
         raise InputError("no records in " + ", ".join(files))
+    if profile.profiled == 0:  # a baseline of no fields: every window 'insufficient data'
+        raise InputError(
+            f"no JSON object records in {', '.join(files)} "
+            f"({profile.records} records, none decodes to a JSON object)"
+        )
     source = {"kind": "files", "files": [Path(f).name for f in files], "records": profile.records}
     return Baseline(plan.subject, profile, source, plan=plan_record(plan))
 

@@ -80,3 +80,14 @@ def test_files_without_records_are_an_input_error(registry: Registry, tmp_path: 
     empty.write_text("\n")
     with pytest.raises(InputError, match="no records"):
         _build(registry, [str(empty)])
+
+
+def test_files_where_no_record_decodes_are_an_input_error(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """Lines that are no JSON objects were built into a baseline of 0 profiled records
+    (exit 0): every window was then 'insufficient data', the monitor blind for good."""
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_text("not json\n{bad\n[1, 2]\n")
+    with pytest.raises(InputError, match="no JSON object records"):
+        _build(registry, [str(garbage)])
