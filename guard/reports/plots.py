@@ -7,6 +7,7 @@ hash salt, no date metadata), so two runs on the same data give the same bytes.
 from __future__ import annotations
 
 import io
+import math
 import re
 
 import matplotlib
@@ -22,6 +23,8 @@ from guard.reports.findings import FieldRow
 BASELINE, CURRENT = "#4C78A8", "#F58518"
 _MAX_CATEGORIES = 15
 _BINS = 40
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+_HUGE = 1e300  # a range beyond this is drawn scaled (see _distribution)
 
 plt.rcParams.update(
     {
@@ -69,15 +72,22 @@ def _distribution(ax: Axes, row: FieldRow, how: str, expose: bool) -> None:
     # Bin edges from the 1st..99th percentiles, so a few outliers do not squash the plot.
     lo = min(float(k.get_quantile(0.01)) for k in sketches)
     hi = max(float(k.get_quantile(0.99)) for k in sketches)
-    if hi <= lo:
-        hi = lo + 1.0
-    edges = np.linspace(lo, hi, _BINS + 1)
+    if hi <= lo:  # one value: a small range around it (bounded, for values near the limit)
+        half = max(0.5, abs(lo) * 1e-6)
+        lo, hi = max(lo - half, -_FLOAT_MAX), min(lo + half, _FLOAT_MAX)
+    # Halved, then doubled: hi - lo overflows for values near the float limit (+-1.7e308
+    # are valid JSON numbers); and matplotlib sums the edges it draws (NaN when that
+    # overflows: it raised, exit 4), so such a range is drawn in units of `scale`.
+    edges = np.linspace(lo / 2, hi / 2, _BINS + 1) * 2
+    big = max(abs(lo), abs(hi))
+    scale = 10.0 ** math.floor(math.log10(big)) if big > _HUGE else 1.0
     for sketch, color, name in ((kb, BASELINE, "baseline"), (kc, CURRENT, "current")):
         if sketch is None or sketch.is_empty():
             continue
         pmf = np.asarray(sketch.get_pmf(edges[1:-1].tolist()), dtype=np.float64)
-        ax.stairs(pmf, edges, color=color, lw=1.5, label=name)
-    ax.set_xlabel("value" if how == "value" else "length (characters / elements)")
+        ax.stairs(pmf, edges / scale, color=color, lw=1.5, label=name)
+    unit = f" (x {scale:g})" if scale != 1.0 else ""
+    ax.set_xlabel(("value" if how == "value" else "length (characters / elements)") + unit)
     ax.set_ylabel("share")
     if how == "value" and not expose:
         ax.set_xticks([])  # axis values would show record values; shapes only
