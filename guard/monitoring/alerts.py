@@ -16,6 +16,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import math
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -68,7 +69,9 @@ def describe_values(values: Iterable[str], expose_values: bool) -> dict[str, Any
 
 
 def _round(x: float | None) -> float | None:
-    return None if x is None else float(f"{x:.6g}")
+    """6 significant digits; None for NaN and infinities, which JSON cannot carry (json.dumps
+    wrote them as the non-standard tokens NaN/Infinity, refused by strict consumers)."""
+    return None if x is None or not math.isfinite(x) else float(f"{x:.6g}")
 
 
 def alert_event(
