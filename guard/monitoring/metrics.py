@@ -25,6 +25,12 @@ class MonitorMetrics:
             ["subject", "statistic"],
             registry=r,
         )
+        self.errors = Counter(
+            "guard_monitor_errors",
+            "Batches the monitor failed on (their records went unprofiled; the data flowed).",
+            ["subject"],
+            registry=r,
+        )
         self.window_records = Gauge(
             "guard_window_records", "Records in the last closed window.", ["subject"], registry=r
         )

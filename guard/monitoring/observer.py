@@ -20,6 +20,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -54,6 +55,17 @@ from guard.transport.base import OutRecord
 def _log() -> Any:
     # Looked up per use (once per window), so it follows the logging configuration in force.
     return structlog.get_logger("guard.monitoring")
+
+
+def _where(exc: BaseException) -> str:
+    """file:line of the innermost frame: where the fault was, without its message (which
+    could quote a record's value)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "?"
+    return f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
 
 
 @dataclass
@@ -114,6 +126,7 @@ class MonitoringObserver:
             self._state[s] = _State(
                 self._new_window(s, now), baseline, last_snapshot=now, cusum=self._cusum(baseline)
             )
+            self.metrics.errors.labels(s)  # at 0 from the start, so its first rise shows
         self._staged: dict[str, _State] | None = None
 
     def _load_baseline(self, subject: str) -> Baseline | None:
@@ -204,7 +217,24 @@ class MonitoringObserver:
                 early=[],
                 new_baseline=None,
             )
-            self._stage(subject, state, by_subject.get(subject, []), now, out)
+            mark = len(out)
+            try:
+                self._stage(subject, state, by_subject.get(subject, []), now, out)
+            except Exception as exc:
+                # The monitor watches the data; it must never stop it. A fault in it (a bug,
+                # a sketch library error) would otherwise fail this batch on every retry and
+                # every restart. The subject keeps its committed state: this batch's records
+                # go unprofiled, which the log line and the counter make visible.
+                del out[mark:]
+                self.metrics.errors.labels(subject).inc()
+                _log().error(
+                    "monitor failed on a batch; its records are not profiled",
+                    subject=subject,
+                    records=len(by_subject.get(subject, [])),
+                    error=type(exc).__name__,
+                    where=_where(exc),
+                )
+                continue
             staged[subject] = state
         self._staged = staged
         return out

@@ -164,6 +164,7 @@ def test_the_alerts_cover_what_an_on_call_engineer_is_paged_for() -> None:
     assert {
         "GuardQuarantineRateAboveBaseline",
         "GuardDriftAlerts",
+        "GuardMonitorFailing",
         "GuardConsumerLagGrowing",
         "GuardNoProgress",
         "GuardNotReady",
@@ -202,7 +203,7 @@ def test_promtool_accepts_the_rules() -> None:
         [promtool(), "check", "rules", str(RULES)], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 6 rules found" in done.stdout
+    assert "SUCCESS: 7 rules found" in done.stdout
 
 
 def test_promtool_rule_tests_pass() -> None:

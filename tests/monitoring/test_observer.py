@@ -348,3 +348,37 @@ def test_the_observer_takes_the_hash_key_from_the_settings(
     assert alerts.value_hash("PL") == first
     MonitoringObserver(make_settings(value_hash_key="k2"), registry)
     assert alerts.value_hash("PL") != first
+
+
+def test_a_fault_in_the_monitor_leaves_the_batch_flowing_unprofiled_and_says_so(
+    make_settings: MakeSettings, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from structlog.testing import capture_logs
+
+    from guard.monitoring.profile import WindowProfile
+
+    real_add, calls = WindowProfile.add, []
+
+    def add(self: WindowProfile, plan: Any, items: Any) -> None:
+        calls.append(len(items))
+        if len(calls) == 3:  # one batch's profiling fails, quoting a value as errors may
+            raise ValueError("secret-value-PL")
+        real_add(self, plan, items)
+
+    monkeypatch.setattr(WindowProfile, "add", add)
+    broker = _broker(stream(N, seed=1))
+    with capture_logs() as logs:
+        observer, _ = _run(make_settings(), registry, broker)
+    routed = broker.records("events.valid") + broker.records("events.quarantine")
+    assert len(routed) == N  # every record went on, the faulty batch's too
+    failed = [e for e in logs if e["event"].startswith("monitor failed")]
+    assert [(e["subject"], e["records"], e["error"]) for e in failed] == [
+        ("events", calls[2], "ValueError")
+    ]
+    assert "secret-value-PL" not in json.dumps(logs, default=str)
+    reg = observer.metrics.registry
+    assert reg.get_sample_value("guard_monitor_errors_total", {"subject": "events"}) == 1
+    # The monitor went on: its windows hold every record but the failed batch's.
+    assert reg.get_sample_value("guard_windows_total", {"subject": "events"}) == (
+        (N - calls[2]) // WINDOW
+    )
