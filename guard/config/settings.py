@@ -295,6 +295,10 @@ class MonitorWindowSettings(_Section):
 
     records: int | None = Field(default=10_000, ge=1)
     seconds: float | None = Field(default=300.0, gt=0)
+    # A source partition this instance owns that stays silent this long, where the baseline
+    # had records coming (significantly: `thresholds.p_value`), raises a `volume` alert. A
+    # silent stream closes no window, so the window checks alone never see it. None: off.
+    silence_seconds: float | None = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
     def _one_limit(self) -> MonitorWindowSettings:

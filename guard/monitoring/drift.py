@@ -24,6 +24,7 @@ also be significant on its own).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -234,6 +235,43 @@ def _volume(
             subject, WINDOW_FIELD, "volume", change, w.volume_rel, rate_b, rate_c, detail, p, level
         )
     ]
+
+
+def silence(
+    subject: str,
+    w: WindowThresholds,
+    base: WindowProfile,
+    sources: frozenset[str],
+    seconds: float,
+) -> Alert | None:
+    """A volume alert for source partitions (`sources`, "<topic>/<partition>") that gave no
+    record for `seconds`, when the baseline had records coming on them: zero records from a
+    Poisson process at the partitions' baseline rates has probability exp(-expected), tested
+    against `p_value`. Partitions the baseline did not time (a file baseline, a partition it
+    never saw, or one that was as quiet then) expect nothing, so they never alert."""
+    if w.volume_rel is None or w.p_value is None:
+        return None
+    rates = {}
+    for source in sorted(sources):
+        span = base.partitions.get(source)
+        if span is None:
+            continue
+        gaps, timed = span.timed()
+        if timed >= 1.0 and gaps > 0:
+            rates[source] = gaps / timed
+    expected = sum(rates.values()) * seconds
+    p = math.exp(-expected)
+    if not rates or p >= w.p_value:
+        return None
+    rate_b = sum(rates.values())
+    detail = {
+        "silent_seconds": round(seconds, 1),
+        "expected_records": round(expected, 1),
+        "partitions": sorted(rates),
+    }
+    return Alert(
+        subject, WINDOW_FIELD, "volume", 1.0, w.volume_rel, rate_b, 0.0, detail, p, w.p_value
+    )
 
 
 def _undeclared(

@@ -39,7 +39,7 @@ from guard.monitoring.baseline import (
     plan_mismatch,
     save_baseline,
 )
-from guard.monitoring.drift import check_window
+from guard.monitoring.drift import check_window, silence
 from guard.monitoring.history import WindowSummary, judge, rule_for, summarize
 from guard.monitoring.metrics import MonitorMetrics
 from guard.monitoring.plan import SubjectPlan, plan_subject
@@ -92,6 +92,12 @@ class _State:
     closed: list[_Closed] = field(default_factory=list)
     early: list[tuple[Alert, dict[str, Any]]] = field(default_factory=list)  # CUSUM alerts
     new_baseline: Baseline | None = None
+    # Silence: the source partitions of this subject the instance owned at the last idle
+    # turn (None: not yet known), since when none of them gave a record (None: disarmed,
+    # until records come on this assignment), and whether that silence was alerted.
+    owned: frozenset[str] | None = None
+    silent_since: float | None = None
+    silence_alerted: bool = False
 
 
 class MonitoringObserver:
@@ -114,6 +120,7 @@ class MonitoringObserver:
         self._clock = clock
         self._seq = itertools.count()
         subjects = sorted({route.subject for route in settings.topics.values()})
+        self._subject_of = {topic: route.subject for topic, route in settings.topics.items()}
         self.plans: dict[str, SubjectPlan] = {
             s: plan_subject(registry.subject(s), m, settings.expose_values) for s in subjects
         }
@@ -206,6 +213,13 @@ class MonitoringObserver:
             if source is None:
                 source = sources[tp] = f"{rec.topic}/{rec.partition}"
             by_subject[verdict.subject].append((source, rec.timestamp_ms, verdict))
+        owned: dict[str, frozenset[str]] | None = None
+        if routed.owned is not None:  # who owns what, per subject
+            owned = {s: frozenset() for s in self._state}
+            for topic, partition in routed.owned:
+                subject = self._subject_of.get(topic)
+                if subject is not None:
+                    owned[subject] |= {f"{topic}/{partition}"}
         out: list[OutRecord] = []
         staged: dict[str, _State] = {}
         for subject, committed in self._state.items():
@@ -219,7 +233,11 @@ class MonitoringObserver:
             )
             mark = len(out)
             try:
-                self._stage(subject, state, by_subject.get(subject, []), now, out)
+                items = by_subject.get(subject, [])
+                self._stage(subject, state, items, now, out)
+                self._watch_silence(
+                    subject, state, bool(items), None if owned is None else owned[subject], now, out
+                )
             except Exception as exc:
                 # The monitor watches the data; it must never stop it. A fault in it (a bug,
                 # a sketch library error) would otherwise fail this batch on every retry and
@@ -296,6 +314,49 @@ class MonitoringObserver:
         if state.window.records and now - state.last_snapshot >= m.snapshot_seconds:
             out.append(profile_record(m.profiles_topic, state.window.materialize()))
             state.last_snapshot = now
+
+    def _watch_silence(
+        self,
+        subject: str,
+        state: _State,
+        had_records: bool,
+        owned: frozenset[str] | None,
+        now: float,
+        out: list[OutRecord],
+    ) -> None:
+        """Arm on records, disarm when the assignment changes (partitions this instance has
+        not yet seen a record on may be quiet by nature), and alert once per silence."""
+        limit = self.settings.monitoring.windows.silence_seconds
+        if owned is not None and owned != state.owned:
+            if state.owned is not None:  # a rebalance: wait for records on the new set
+                state.silent_since, state.silence_alerted = None, False
+            state.owned = owned
+        if had_records:
+            state.silent_since, state.silence_alerted = now, False
+            return
+        if (
+            owned is None
+            or limit is None
+            or state.silence_alerted
+            or state.silent_since is None
+            or state.baseline is None
+            or now - state.silent_since < limit
+        ):
+            return
+        alert = silence(
+            subject,
+            self.plans[subject].window,
+            state.baseline.profile,
+            owned,
+            now - state.silent_since,
+        )
+        if alert is None:
+            return
+        info = open_window_info(state.window.meta, state.window.records, None, None)
+        event = alert_event(alert, info, state.baseline.describe())
+        out.append(alert_record(self.settings.monitoring.drift_topic, event))
+        state.early.append((alert, event))
+        state.silence_alerted = True
 
     def _sequential(self, state: _State, segment: list[Observation], out: list[OutRecord]) -> None:
         """Feed the CUSUMs; an alert goes out in this batch, naming the open window."""

@@ -88,6 +88,9 @@ class RoutedBatch:
     verdicts: list[tuple[InRecord, Verdict]] = field(default_factory=list)
     # Records made to fit their target as they were routed (for the log).
     oversize: list[Oversize] = field(default_factory=list)
+    # The source partitions this instance owns (set by the transaction for its observers,
+    # which must tell a silent partition from one it does not read); None when not known.
+    owned: frozenset[TopicPartition] | None = None
 
 
 def merge_routed(parts: list[RoutedBatch]) -> RoutedBatch:

@@ -18,7 +18,7 @@ from guard.errors import TransientTransportError
 from guard.routing.router import RoutedBatch, RoutingStats
 from guard.service.probe import LoopProbe
 from guard.service.watchdog import StepTracker
-from guard.transport.base import OutRecord, Pipe
+from guard.transport.base import OutRecord, Pipe, TopicPartition
 
 log = structlog.get_logger(__name__)
 
@@ -76,6 +76,8 @@ class Transaction:
     def commit(self, routed: RoutedBatch) -> None:
         """What observers add, then the offsets, in the open transaction; without one (an
         idle turn) a transaction of its own only if observers add records."""
+        if self.observers and routed.owned is None:
+            routed.owned = self._owned()
         extra = [r for obs in self.observers for r in obs.before_commit(routed)]
         if extra and not self.open:
             self.begin()
@@ -92,6 +94,14 @@ class Transaction:
         what they emit is committed in a transaction of its own, with no offsets."""
         if self.observers:
             self.commit(RoutedBatch([], {}, RoutingStats(), []))
+
+    def _owned(self) -> frozenset[TopicPartition] | None:
+        """The source partitions this instance owns (for observers: a silent partition is
+        one it owns); None when the client cannot say this turn, never a failure."""
+        try:
+            return frozenset(self._pipe().assigned())
+        except Exception:
+            return None
 
     def drop(self) -> None:
         """Forget the batch without asking the broker: observers drop it and the open

@@ -99,6 +99,10 @@ class Pipe(Protocol):
         """Whether the consumer currently owns any partitions."""
         ...
 
+    def assigned(self) -> list[TopicPartition]:
+        """The partitions the consumer currently owns (its client's own view, no request)."""
+        ...
+
     def lag(self) -> dict[TopicPartition, int]:
         """Records after the consumer's position, per assigned partition, up to the
         read_committed end (bounded call; raises TransportError when it cannot tell)."""

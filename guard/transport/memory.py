@@ -134,6 +134,9 @@ class MemoryPipe:
     def has_assignment(self) -> bool:
         return bool(self._positions)
 
+    def assigned(self) -> list[TopicPartition]:
+        return sorted(self._positions)
+
     def lag(self) -> dict[TopicPartition, int]:
         if self.fail_lag:
             raise TransientTransportError("injected: end offsets unavailable")

@@ -499,3 +499,14 @@ def test_a_categorical_field_with_more_values_than_the_sketch_holds_is_quiet_whe
     assert not base.fields["note"].categories_exact()
     for seed in (2, 3, 4):
         assert check_window(plan, _codes(registry, plan, 2000, seed), base) == []
+
+
+def test_silence_expects_nothing_of_partitions_the_baseline_did_not_time(
+    registry: Registry,
+) -> None:
+    from guard.monitoring.drift import silence
+
+    plan = _plan(registry)
+    base = _baseline(registry, plan)  # profiled from values alone: no source partitions
+    assert base.partitions == {}
+    assert silence("events", plan.window, base, frozenset({"events/0"}), 3600.0) is None

@@ -382,3 +382,74 @@ def test_a_fault_in_the_monitor_leaves_the_batch_flowing_unprofiled_and_says_so(
     assert reg.get_sample_value("guard_windows_total", {"subject": "events"}) == (
         (N - calls[2]) // WINDOW
     )
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _learned_then_quiet(
+    make_settings: MakeSettings, registry: Registry
+) -> tuple[MonitoringObserver, _Clock]:
+    """A baseline learned from a stream of 100 records/s on events/0, then the stream stops
+    (the observer's clock stands still while the records are read)."""
+    clock = _Clock()
+    observer, _ = _run(make_settings(), registry, _broker(stream(N, seed=1)), clock=clock)
+    return observer, clock
+
+
+def _idle_turn(observer: MonitoringObserver, owned: set[tuple[str, int]]) -> list[OutRecord]:
+    from guard.routing.router import RoutingStats
+
+    out = observer.before_commit(RoutedBatch([], {}, RoutingStats(), [], owned=frozenset(owned)))
+    observer.after_commit()
+    return out
+
+
+def _volume_alerts(records: list[OutRecord]) -> list[dict[str, Any]]:
+    events = [json.loads(r.value or b"") for r in records if r.topic == "guard.drift"]
+    return [e for e in events if e["statistic"] == "volume"]
+
+
+def test_a_source_partition_silent_past_silence_seconds_raises_one_volume_alert(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    observer, clock = _learned_then_quiet(make_settings, registry)
+    assert _idle_turn(observer, {("events", 0)}) == []  # just gone quiet
+    clock.now += 299
+    assert _volume_alerts(_idle_turn(observer, {("events", 0)})) == []
+    clock.now += 2
+    [alert] = _volume_alerts(_idle_turn(observer, {("events", 0)}))
+    assert alert["current_value"] == 0.0 and alert["baseline_value"] == pytest.approx(100, 0.1)
+    assert alert["detail"]["partitions"] == ["events/0"]
+    assert alert["detail"]["silent_seconds"] == 301.0
+    assert alert["p_value"] < alert["significance_level"]
+    clock.now += 3600  # the same silence is alerted once
+    assert _volume_alerts(_idle_turn(observer, {("events", 0)})) == []
+    reg = observer.metrics.registry
+    labels = {"subject": "events", "statistic": "volume"}
+    assert reg.get_sample_value("guard_drift_alerts_total", labels) == 1
+
+
+def test_a_silence_after_a_rebalance_waits_for_records_on_the_new_assignment(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    # The partitions an instance takes over may be quiet by nature: it has seen none of
+    # their records, so their silence is not a drop.
+    observer, clock = _learned_then_quiet(make_settings, registry)
+    assert _idle_turn(observer, {("events", 0), ("events", 1)}) == []
+    clock.now += 3600
+    assert _volume_alerts(_idle_turn(observer, {("events", 0), ("events", 1)})) == []
+
+
+def test_an_instance_owning_no_partition_of_the_subject_raises_no_silence_alert(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    observer, clock = _learned_then_quiet(make_settings, registry)
+    assert _idle_turn(observer, {("other", 0)}) == []
+    clock.now += 3600
+    assert _volume_alerts(_idle_turn(observer, {("other", 0)})) == []
