@@ -297,8 +297,10 @@ class MonitorWindowSettings(_Section):
     seconds: float | None = Field(default=300.0, gt=0)
     # A source partition this instance owns that stays silent this long, where the baseline
     # had records coming (significantly: `thresholds.p_value`), raises a `volume` alert. A
-    # silent stream closes no window, so the window checks alone never see it. None: off.
-    silence_seconds: float | None = Field(default=300.0, gt=0)
+    # silent stream closes no window, so the window checks alone never see it. Off (None)
+    # unless set, as freshness checks are: only its owner knows how long a source may rest
+    # (a baseline learned inside an hourly burst would call every gap between bursts a drop).
+    silence_seconds: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _one_limit(self) -> MonitorWindowSettings:

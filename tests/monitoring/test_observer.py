@@ -398,7 +398,10 @@ def _learned_then_quiet(
     """A baseline learned from a stream of 100 records/s on events/0, then the stream stops
     (the observer's clock stands still while the records are read)."""
     clock = _Clock()
-    observer, _ = _run(make_settings(), registry, _broker(stream(N, seed=1)), clock=clock)
+    windows = {"records": WINDOW, "seconds": None, "silence_seconds": 300}
+    observer, _ = _run(
+        make_settings(windows=windows), registry, _broker(stream(N, seed=1)), clock=clock
+    )
     return observer, clock
 
 
@@ -453,3 +456,12 @@ def test_an_instance_owning_no_partition_of_the_subject_raises_no_silence_alert(
     assert _idle_turn(observer, {("other", 0)}) == []
     clock.now += 3600
     assert _volume_alerts(_idle_turn(observer, {("other", 0)})) == []
+
+
+def test_silence_is_not_watched_unless_silence_seconds_is_set(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    clock = _Clock()
+    observer, _ = _run(make_settings(), registry, _broker(stream(N, seed=1)), clock=clock)
+    clock.now += 86_400
+    assert _volume_alerts(_idle_turn(observer, {("events", 0)})) == []
