@@ -104,3 +104,17 @@ def test_a_spare_member_on_a_quiet_source_ending_in_a_commit_marker_stays_live()
         now[0] += 5.0
         probe.tick(spare)
     assert not health.live().ok and health.live().detail["lag"] == 2
+
+
+def test_assigned_partitions_are_counted_when_the_lag_cannot_be_read() -> None:
+    broker = MemoryBroker()
+    broker.create("orders", 3)
+    metrics = ServiceMetrics()
+    probe = ServiceProbe(
+        metrics, Health(stall_seconds=30, ready_seconds=10), {"orders": "orders"}, 0.0, 0
+    )
+    pipe = MemoryPipe(broker, "g")
+    pipe.subscribe(["orders"])
+    pipe.fail_lag = True  # a broker that does not answer: the client still knows what it owns
+    probe.tick(pipe)
+    assert metrics.registry.get_sample_value("guard_assigned_partitions") == 3
