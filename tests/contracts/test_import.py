@@ -235,3 +235,35 @@ def test_registry_rule_the_guard_cannot_run_is_refused_at_its_pointer(
     assert result.exit_code == 2
     assert "orders-value/versions/2: /ruleSet/domainRules/2/type: 'JSONATA' rules" in result.output
     assert not (tmp_path / "s").exists()  # nothing written, not even version 1
+
+
+def _imported_verdicts(tmp_path: Path, field: dict[str, Any], values: list[Any]) -> list[bool]:
+    """The imported contract's verdict on `{"a": value}` for each value."""
+    from guard.validation import RecordValidator
+
+    source = tmp_path / "s.json"
+    source.write_text(json.dumps(_obj(field, required=["a"])))
+    result = _import(tmp_path / "s", "jsonschema", str(source))
+    assert result.exit_code == 0, result.output
+    validator = RecordValidator(load_registry(tmp_path / "s").subject("orders"), [1])
+    return [validator.validate(json.dumps({"a": v}).encode()).ok for v in values]
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"type": "string", "enum": ["x", None]},  # the type refuses null
+        {"type": ["string", "null"], "enum": ["x"]},  # the enum refuses null
+        {"anyOf": [STRING, {"type": "null"}], "enum": ["x"]},  # so does one beside anyOf
+    ],
+)
+def test_json_schema_null_is_imported_as_allowed_only_where_type_and_enum_both_allow_it(
+    tmp_path: Path, field: dict[str, Any]
+) -> None:
+    from jsonschema import Draft202012Validator
+
+    values = ["x", None, "y"]
+    source = Draft202012Validator(_obj(field, required=["a"]))
+    expected = [source.is_valid({"a": v}) for v in values]
+    assert expected == [True, False, False]
+    assert _imported_verdicts(tmp_path, field, values) == expected

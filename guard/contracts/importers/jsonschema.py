@@ -106,7 +106,9 @@ class _Walk:
             inner = next(o for o in options if o != {"type": "null"})
             rest = {k: v for k, v in node.items() if k != "anyOf"}
             made = self.field({**inner, **rest}, pointer(where, "anyOf", options.index(inner)))
-            made["nullable"] = True
+            # The null branch admits null only where the keywords beside `anyOf` do too.
+            if _admits_null(rest):
+                made["nullable"] = True
             return made
         kind = node.get("type")
         if isinstance(kind, list):
@@ -152,8 +154,9 @@ class _Walk:
                 out["items"] = self.field(value, pointer(where, "items"))
             else:
                 raise self.refuse(pointer(where, key), f"`{key}` has no contract form")
-        if isinstance(node.get("enum"), list) and None in node["enum"]:
-            nullable = True
+        # null passes only when both `type` and `enum` (if any) admit it.
+        if isinstance(node.get("enum"), list) and None not in node["enum"]:
+            nullable = False
         if kind == "object":
             out["fields"], policy = self.object_fields(node, where)
             if policy != "allow":
@@ -163,6 +166,15 @@ class _Walk:
         if nullable:
             out["nullable"] = True
         return out
+
+
+def _admits_null(node: dict[str, Any]) -> bool:
+    """Whether the keywords of `node` that look at null (`type`, `enum`) let it pass."""
+    kind = node.get("type", "null")
+    if kind != "null" and not (isinstance(kind, list) and "null" in kind):
+        return False
+    enum = node.get("enum")
+    return not isinstance(enum, list) or None in enum
 
 
 def from_json_schema(doc: Any, source: str, subject: str, version: int) -> dict[str, Any]:
