@@ -267,3 +267,39 @@ def test_json_schema_null_is_imported_as_allowed_only_where_type_and_enum_both_a
     expected = [source.is_valid({"a": v}) for v in values]
     assert expected == [True, False, False]
     assert _imported_verdicts(tmp_path, field, values) == expected
+
+
+CONFLICTING_SIBLINGS = [
+    # 2020-12 applies both maximums: 50 fails the referenced 10; the override let it pass.
+    (
+        _obj(
+            {"$ref": "#/$defs/small", "maximum": 100},
+            **{"$defs": {"small": {"type": "integer", "maximum": 10}}},
+        ),
+        "/properties/a/maximum",
+    ),
+    (
+        _obj({"anyOf": [{"type": "integer", "maximum": 10}, {"type": "null"}], "maximum": 100}),
+        "/properties/a/maximum",
+    ),
+]
+
+
+@pytest.mark.parametrize(("schema", "where"), CONFLICTING_SIBLINGS)
+def test_json_schema_keyword_beside_ref_or_anyof_that_differs_is_refused_not_overridden(
+    tmp_path: Path, schema: dict[str, Any], where: str
+) -> None:
+    source = tmp_path / "s.json"
+    source.write_text(json.dumps(schema))
+    result = _import(tmp_path / "s", "jsonschema", str(source))
+    assert result.exit_code == 2, result.output
+    assert f"{source}: {where}: `maximum` here and in the schema" in result.output
+    assert not (tmp_path / "s").exists()
+
+
+def test_json_schema_ref_to_a_boolean_schema_is_refused_not_a_crash(tmp_path: Path) -> None:
+    source = tmp_path / "s.json"
+    source.write_text(json.dumps(_obj({"$ref": "#/$defs/any"}, **{"$defs": {"any": True}})))
+    result = _import(tmp_path / "s", "jsonschema", str(source))
+    assert result.exit_code == 2, result.output
+    assert "/$defs/any: a schema must be an object" in result.output

@@ -42,7 +42,7 @@ class _Walk:
         return ImportRefused(self.source, where, problem)
 
     def resolve(self, node: Any, where: str, seen: tuple[str, ...] = ()) -> tuple[Any, str]:
-        """Follow a local `$ref` (siblings are merged over the target, as 2020-12 does)."""
+        """Follow a local `$ref`; keywords beside it apply too (`conjoin`)."""
         if not isinstance(node, dict) or "$ref" not in node:
             return node, where
         ref = node["$ref"]
@@ -58,8 +58,23 @@ class _Walk:
             if not isinstance(target, dict) or part not in target:
                 raise self.refuse(pointer(where, "$ref"), f"{ref} does not resolve")
             target = target[part]
-        merged = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+        if not isinstance(target, dict):
+            return target, ref[1:]
+        siblings = {k: v for k, v in node.items() if k != "$ref"}
+        merged = self.conjoin(target, siblings, where)
         return self.resolve(merged, ref[1:], (*seen, ref))
+
+    def conjoin(self, base: dict[str, Any], extra: dict[str, Any], where: str) -> dict[str, Any]:
+        """`base` and `extra` as one schema. Both apply to an instance (2020-12 evaluates a
+        `$ref` or `anyOf` and the keywords beside it together), so a keyword in both with
+        different values has no single contract form: refused, never overridden."""
+        for key, value in extra.items():
+            if key in base and base[key] != value and key not in _ANNOTATIONS:
+                raise self.refuse(
+                    pointer(where, key),
+                    f"`{key}` here and in the schema it is combined with both apply; give it once",
+                )
+        return {**base, **extra}
 
     def object_fields(self, node: dict[str, Any], where: str) -> tuple[dict[str, Any], str]:
         props = node.get("properties")
@@ -104,8 +119,14 @@ class _Walk:
                     "only `anyOf: [<schema>, {type: null}]` (nullable) is imported",
                 )
             inner = next(o for o in options if o != {"type": "null"})
+            at = pointer(where, "anyOf", options.index(inner))
+            inner, at = self.resolve(inner, at)
+            if not isinstance(inner, dict):
+                raise self.refuse(
+                    at, "a schema must be an object (true/false schemas are not imported)"
+                )
             rest = {k: v for k, v in node.items() if k != "anyOf"}
-            made = self.field({**inner, **rest}, pointer(where, "anyOf", options.index(inner)))
+            made = self.field(self.conjoin(inner, rest, where), at)
             # The null branch admits null only where the keywords beside `anyOf` do too.
             if _admits_null(rest):
                 made["nullable"] = True
