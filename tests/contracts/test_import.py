@@ -303,3 +303,20 @@ def test_json_schema_ref_to_a_boolean_schema_is_refused_not_a_crash(tmp_path: Pa
     result = _import(tmp_path / "s", "jsonschema", str(source))
     assert result.exit_code == 2, result.output
     assert "/$defs/any: a schema must be an object" in result.output
+
+
+def test_avro_int_is_imported_with_its_32_bit_range(tmp_path: Path) -> None:
+    from fastavro import parse_schema
+    from fastavro.validation import validate
+
+    from guard.validation import RecordValidator
+
+    schema = {"type": "record", "name": "r", "fields": [{"name": "n", "type": "int"}]}
+    source = tmp_path / "s.avsc"
+    source.write_text(json.dumps(schema))
+    assert _import(tmp_path / "s", "avro", str(source)).exit_code == 0
+    validator = RecordValidator(load_registry(tmp_path / "s").subject("orders"), [1])
+    parsed = parse_schema(schema)
+    for n in (2**31 - 1, 2**31, -(2**31), -(2**31) - 1):
+        avro_ok = validate({"n": n}, parsed, raise_errors=False)
+        assert validator.validate(json.dumps({"n": n}).encode()).ok == avro_ok, n

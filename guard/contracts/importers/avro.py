@@ -1,11 +1,11 @@
 """A contract from an Avro record schema (`.avsc`).
 
-Avro types map to contract types (`string`, `int`/`long` -> integer, `float`/`double` ->
-number, `boolean`, `enum` -> string enum, `record` -> object, `array`), logical types
-`uuid` -> string uuid, `timestamp-millis`/`-micros` -> timestamp, `date` -> date, and a union
-of `null` and one type -> optional and nullable. Avro records are closed: `unknown_fields:
-reject`. Anything else (`map`, `fixed`, `bytes`, `decimal`, wider unions) is refused at its
-JSON Pointer.
+Avro types map to contract types (`string`, `int`/`long` -> integer, `int` within its 32
+bits, `float`/`double` -> number, `boolean`, `enum` -> string enum, `record` -> object,
+`array`), logical types `uuid` -> string uuid, `timestamp-millis`/`-micros` -> timestamp,
+`date` -> date, and a union of `null` and one type -> optional and nullable. Avro records are
+closed: `unknown_fields: reject`. Anything else (`map`, `fixed`, `bytes`, `decimal`, wider
+unions) is refused at its JSON Pointer.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from guard.contracts.importers.common import ImportRefused, pointer
 
 _PRIMITIVE = {"string": "string", "int": "integer", "long": "integer", "float": "number",
               "double": "number", "boolean": "boolean"}  # fmt: skip
+# Avro `int` is 32-bit: a larger value cannot be written. (`long` is the contract's default
+# 64-bit range.)
+_INT32 = {"minimum": -(2**31), "maximum": 2**31 - 1}
 _LOGICAL = {
     ("string", "uuid"): {"type": "string", "format": "uuid"},
     ("long", "timestamp-millis"): {"type": "timestamp"},
@@ -60,7 +63,7 @@ def _type(node: Any, where: str, source: str) -> dict[str, Any]:
         return {**inner, "required": False, "nullable": True}
     if isinstance(node, str):
         if node in _PRIMITIVE:
-            return {"type": _PRIMITIVE[node]}
+            return _primitive(node)
         raise ImportRefused(source, where, f"Avro type {node!r} has no contract form")
     if not isinstance(node, dict):
         raise ImportRefused(source, where, "not an Avro type")
@@ -83,5 +86,9 @@ def _type(node: Any, where: str, source: str) -> dict[str, Any]:
     if kind == "array":
         return {"type": "array", "items": _type(node.get("items"), pointer(where, "items"), source)}
     if isinstance(kind, str) and kind in _PRIMITIVE:
-        return {"type": _PRIMITIVE[kind]}
+        return _primitive(kind)
     raise ImportRefused(source, pointer(where, "type"), f"Avro type {kind!r} has no contract form")
+
+
+def _primitive(name: str) -> dict[str, Any]:
+    return {"type": _PRIMITIVE[name], **(_INT32 if name == "int" else {})}
