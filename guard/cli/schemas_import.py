@@ -41,14 +41,18 @@ def import_(
     from guard.contracts.importers.avro import from_avro
     from guard.contracts.importers.common import checked, write_contract
     from guard.contracts.importers.jsonschema import from_json_schema
-    from guard.contracts.importers.registry import fetch_versions, from_registry_version
+    from guard.contracts.importers.registry import (
+        fetch_versions,
+        from_registry_version,
+        without_credentials,
+    )
     from guard.errors import InputError
 
     if kind == "registry":
         if not url or source is not None:
             raise click.UsageError("--from registry takes --url and no SOURCE file")
         name = registry_subject or f"{subject}-value"
-        where = f"{url.rstrip('/')}/subjects/{name}"
+        where = f"{without_credentials(url).rstrip('/')}/subjects/{name}"
         specs = [
             checked(
                 f"{where}/versions/{e['version']}",

@@ -126,6 +126,7 @@ class _Registry(BaseHTTPRequestHandler):
     """The Schema Registry subject calls: list versions, get one, register one."""
 
     subjects: ClassVar[dict[str, list[dict[str, Any]]]] = {}
+    authorizations: ClassVar[list[str | None]] = []  # each GET's Authorization header
 
     def _send(self, code: int, body: object) -> None:
         data = json.dumps(body).encode()
@@ -135,6 +136,7 @@ class _Registry(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self) -> None:
+        self.authorizations.append(self.headers.get("Authorization"))
         parts = self.path.strip("/").split("/")  # subjects/<s>/versions[/<n>]
         versions = self.subjects.get(parts[1])
         if versions is None:
@@ -160,6 +162,7 @@ class _Registry(BaseHTTPRequestHandler):
 @pytest.fixture
 def registry() -> Iterator[str]:
     _Registry.subjects = {}
+    _Registry.authorizations = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Registry)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -320,3 +323,29 @@ def test_avro_int_is_imported_with_its_32_bit_range(tmp_path: Path) -> None:
     for n in (2**31 - 1, 2**31, -(2**31), -(2**31) - 1):
         avro_ok = validate({"n": n}, parsed, raise_errors=False)
         assert validator.validate(json.dumps({"n": n}).encode()).ok == avro_ok, n
+
+
+def test_registry_url_credentials_are_sent_as_basic_auth_and_never_shown(
+    tmp_path: Path, registry: str
+) -> None:
+    import base64
+
+    _seed(tmp_path)
+    with_secret = registry.replace("http://", "http://team:s3cret-pw@")
+    result = _import(tmp_path / "s", "registry", "--url", with_secret)
+    assert result.exit_code == 0, result.output
+    token = base64.b64encode(b"team:s3cret-pw").decode()
+    assert _Registry.authorizations and set(_Registry.authorizations) == {f"Basic {token}"}
+    missing = _import(tmp_path / "t", "registry", "--url", with_secret, "-s", "nope")
+    assert missing.exit_code == 2
+    assert f"schema registry {registry}/subjects/nope-value/versions: HTTP Error 404" in (
+        missing.output
+    )
+    assert "s3cret-pw" not in result.output + missing.output
+
+
+@pytest.mark.parametrize("url", ["registry.example.com", "http://registry:port", "http://[::1"])
+def test_registry_url_that_is_not_a_url_is_an_input_error(tmp_path: Path, url: str) -> None:
+    result = _import(tmp_path / "s", "registry", "--url", url)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: schema registry ")

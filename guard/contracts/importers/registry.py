@@ -4,6 +4,8 @@ type, a TRANSFORM) is refused at its JSON Pointer, never dropped."""
 
 from __future__ import annotations
 
+import base64
+import http.client
 import json
 import urllib.error
 import urllib.parse
@@ -20,14 +22,31 @@ _TIMEOUT_S = 10.0
 
 
 def _get(url: str) -> Any:
-    request = urllib.request.Request(
-        url, headers={"Accept": "application/vnd.schemaregistry.v1+json"}
-    )
+    """GET `url`; a `user:password@` in it is sent as Basic auth, and never shown."""
+    where = without_credentials(url)
+    headers = {"Accept": "application/vnd.schemaregistry.v1+json"}
     try:
+        parts = urllib.parse.urlsplit(url)
+        if parts.username is not None or parts.password is not None:
+            user = urllib.parse.unquote(parts.username or "")
+            password = urllib.parse.unquote(parts.password or "")
+            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        request = urllib.request.Request(where, headers=headers)
         with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as resp:
             return json.loads(resp.read())
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise InputError(f"schema registry {url}: {exc}") from exc
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+        raise InputError(f"schema registry {where}: {exc}") from exc
+
+
+def without_credentials(url: str) -> str:
+    """`url` as it may be shown: any `user:password@` part of its authority removed (done on
+    the text, so a URL that does not parse is shown without its secret too)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    end = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
+    return f"{scheme}://{rest[:end].rpartition('@')[2]}{rest[end:]}"
 
 
 def fetch_versions(url: str, registry_subject: str) -> list[dict[str, Any]]:
