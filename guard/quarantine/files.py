@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from guard.errors import InputError
 from guard.quarantine.envelope import Envelope
 
 
@@ -51,16 +52,28 @@ class QuarantineFileWriter:
         self.count = 0
 
     def write(self, key: bytes | None, value: bytes | None, envelope: Envelope) -> None:
-        if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = self.path.open("a", encoding="utf-8")
-        self._fh.write(envelope_line(key, value, envelope) + "\n")
+        """InputError when the file cannot be created or written (a read-only or missing
+        directory, a file where the directory should be, a full disk)."""
+        try:
+            if self._fh is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fh = self.path.open("a", encoding="utf-8")
+            self._fh.write(envelope_line(key, value, envelope) + "\n")
+        except OSError as exc:
+            raise InputError(
+                f"{self.path.parent}: cannot write the quarantine file: {exc.strerror or exc}"
+            ) from exc
         self.count += 1
 
     def close(self) -> None:
         if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+            fh, self._fh = self._fh, None
+            try:
+                fh.close()  # flushes: a full disk shows here
+            except OSError as exc:
+                raise InputError(
+                    f"{self.path}: cannot write the quarantine file: {exc.strerror or exc}"
+                ) from exc
 
     def __enter__(self) -> QuarantineFileWriter:
         return self

@@ -348,3 +348,14 @@ def test_text_summary_shows_blank_lines(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output  # blank lines only: no records, allowed here
     assert "0 records, 0 valid, 0 quarantined, 2 blank lines (no record)" in result.output
+
+
+def test_quarantine_dir_that_cannot_be_created_exits_two_naming_it(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    name = _file(tmp_path, "in.jsonl", b"nope\n")
+    result = _validate(tmp_path, "--quarantine-dir", str(blocker / "q"), name)
+    assert result.exit_code == 2, result.output
+    assert f"error: {blocker / 'q'}: cannot write the quarantine file: Not a directory" in (
+        result.output
+    )

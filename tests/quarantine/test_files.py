@@ -85,3 +85,15 @@ def test_close_is_idempotent(tmp_path: Path) -> None:
     writer.close()
     writer.close()
     assert writer.path.read_text(encoding="utf-8").count("\n") == 1
+
+
+def test_writer_reports_a_file_it_cannot_write_as_an_input_error(tmp_path: Path) -> None:
+    import pytest
+
+    from guard.errors import InputError
+
+    (tmp_path / "blocker").write_text("")
+    writer = QuarantineFileWriter(tmp_path / "blocker" / "q", "orders")
+    with pytest.raises(InputError, match="cannot write the quarantine file"):
+        writer.write(None, b"x", ENVELOPE)
+    assert writer.count == 0
