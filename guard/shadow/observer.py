@@ -25,7 +25,7 @@ from guard.shadow.view import candidate_validators
 from guard.transport.base import InRecord, OutRecord
 from guard.validation.decode import Limits
 from guard.validation.reasons import FieldError, Reason
-from guard.validation.validator import RecordValidator, Verdict
+from guard.validation.validator import RecordValidator, Verdict, ambiguous_version
 
 Key = tuple[str, int]  # (subject, candidate version)
 
@@ -99,13 +99,18 @@ class ShadowObserver:
     def _judge(self, rec: InRecord, validator: RecordValidator) -> Verdict:
         """The verdict the router would give with the candidate promoted (router.py)."""
         name = validator.subject.name
-        if rec.value is None and rec.key is not None and self.settings.tombstones == "forward":
-            return Verdict(True, name, None, (), value=None)
         header = None
+        headers = 0
         for key, value in rec.headers:
             if key == self.settings.version_header:
                 header = value
-        verdict = validator.validate(rec.value, header)
+                headers += 1
+        if headers > 1:  # as the router: no contract is chosen for it
+            verdict = ambiguous_version(name, headers)
+        elif rec.value is None and rec.key is not None and self.settings.tombstones == "forward":
+            verdict = Verdict(True, name, None, (), value=None)
+        else:
+            verdict = validator.validate(rec.value, header)
         if rec.header_error is not None:
             error = FieldError("", Reason.MALFORMED_HEADER, rec.header_error)
             return Verdict(False, name, None, verdict.versions_tried, (error, *verdict.errors))

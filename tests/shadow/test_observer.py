@@ -90,3 +90,40 @@ def test_a_header_naming_a_candidate_says_so() -> None:
     verdict = validator.validate(LINES[0], b"3")
     assert verdict.reasons == ("retired_version",)
     assert "candidate (shadow rollout), not enforced yet" in verdict.errors[0].message
+
+
+def test_a_record_with_two_version_headers_is_ambiguous_for_the_candidate_too() -> None:
+    settings = GuardSettings(topics={"orders": Route(subject="orders")}, schemas_dir=EXAMPLE)
+    registry = load_registry(EXAMPLE)
+    observer = ShadowObserver(settings, registry)
+    validator = RecordValidator(registry.subject("orders"), "latest")
+    plan = RoutePlan("orders", validator, "o.valid", "o.q", 1, 1)
+    router = Router({"orders": plan}, settings.version_header)
+    # LINES[0] passes v3; both headers name it, which the promoted route still refuses.
+    headers = [("schema-version", b"3"), ("schema-version", b"3")]
+    routed = router.route([InRecord("orders", 0, 0, 1, b"k", LINES[0], headers)])
+    assert [v.reasons for _, v in routed.verdicts] == [("ambiguous_version",)]
+    [snapshot] = observer.before_commit(routed)
+    value = json.loads(snapshot.value or b"")
+    assert (value["would_quarantine"], value["newly_passing"]) == (1, 0)
+    assert value["by_reason"] == {"ambiguous_version": 1}
+
+
+def test_a_forwarded_tombstone_with_a_malformed_header_is_quarantined_for_the_candidate_too() -> (
+    None
+):
+    settings = GuardSettings(
+        topics={"orders": Route(subject="orders")}, schemas_dir=EXAMPLE, tombstones="forward"
+    )
+    registry = load_registry(EXAMPLE)
+    observer = ShadowObserver(settings, registry)
+    validator = RecordValidator(registry.subject("orders"), "latest")
+    plan = RoutePlan("orders", validator, "o.valid", "o.q", 1, 1)
+    router = Router({"orders": plan}, settings.version_header, tombstones="forward")
+    tombstone = InRecord("orders", 0, 0, 1, b"k", None, [], header_error="header key not UTF-8")
+    routed = router.route([tombstone])
+    assert [v.reasons for _, v in routed.verdicts] == [("malformed_header",)]
+    [snapshot] = observer.before_commit(routed)
+    value = json.loads(snapshot.value or b"")
+    assert (value["would_quarantine"], value["newly_passing"]) == (1, 0)
+    assert value["by_reason"] == {"malformed_header": 1}
