@@ -349,3 +349,27 @@ def test_registry_url_that_is_not_a_url_is_an_input_error(tmp_path: Path, url: s
     result = _import(tmp_path / "s", "registry", "--url", url)
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: schema registry ")
+
+
+_JSON_SCHEMA = json.dumps(_obj(STRING))
+MALFORMED_ANSWERS = [
+    ({"version": "x", "schema": _JSON_SCHEMA}, "expected a list of version numbers"),
+    ({"version": 1, "schemaType": "JSON", "schema": {"type": "object"}}, "/schema: not a JSON"),
+    (
+        {"version": 1, "schemaType": "JSON", "schema": _JSON_SCHEMA,
+         "ruleSet": {"domainRules": [{"type": "CEL", "expr": "true"}]}},
+        "/ruleSet/domainRules/0/name: missing, or not a string",
+    ),
+    ({"version": 1, "schemaType": "JSON", "schema": _JSON_SCHEMA, "ruleSet": [1]}, "/ruleSet:"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("entry", "message"), MALFORMED_ANSWERS)
+def test_registry_answer_of_an_unexpected_shape_is_an_input_error(
+    tmp_path: Path, registry: str, entry: dict[str, Any], message: str
+) -> None:
+    _Registry.subjects["orders-value"] = [entry]
+    result = _import(tmp_path / "s", "registry", "--url", registry)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "s").exists()

@@ -52,10 +52,23 @@ def without_credentials(url: str) -> str:
 def fetch_versions(url: str, registry_subject: str) -> list[dict[str, Any]]:
     """Every version of the subject, oldest first, as the registry returns them."""
     base = f"{url.rstrip('/')}/subjects/{urllib.parse.quote(registry_subject, safe='')}/versions"
+    shown = f"{without_credentials(url).rstrip('/')}{base[len(url.rstrip('/')) :]}"
     numbers = _get(base)
-    if not isinstance(numbers, list):
-        raise InputError(f"schema registry {base}: expected a list of versions")
-    return [_get(f"{base}/{int(n)}") for n in sorted(numbers)]
+    if not isinstance(numbers, list) or not all(_is_int(n) for n in numbers):
+        raise InputError(f"schema registry {shown}: expected a list of version numbers")
+    entries = []
+    for n in sorted(numbers):
+        entry = _get(f"{base}/{n}")
+        if not isinstance(entry, dict) or not _is_int(entry.get("version")):
+            raise InputError(
+                f"schema registry {shown}/{n}: expected a schema version with a `version` number"
+            )
+        entries.append(entry)
+    return entries
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def from_registry_version(entry: dict[str, Any], source: str, subject: str) -> dict[str, Any]:
@@ -64,7 +77,7 @@ def from_registry_version(entry: dict[str, Any], source: str, subject: str) -> d
     schema_type = entry.get("schemaType", "AVRO")
     try:
         schema = json.loads(entry["schema"])
-    except (KeyError, ValueError):
+    except (KeyError, TypeError, ValueError):
         raise ImportRefused(source, "/schema", "not a JSON document") from None
     if schema_type == "JSON":
         doc = from_json_schema(schema, f"{source} (schema)", subject, version)
@@ -81,10 +94,20 @@ def from_registry_version(entry: dict[str, Any], source: str, subject: str) -> d
 def domain_rules(rule_set: Any, source: str) -> list[dict[str, Any]]:
     if not rule_set:
         return []
+    if not isinstance(rule_set, dict):
+        raise ImportRefused(source, "/ruleSet", "not an object")
     out = []
     where = "/ruleSet/domainRules"
-    for i, rule in enumerate(rule_set.get("domainRules") or []):
+    rules = rule_set.get("domainRules") or []
+    if not isinstance(rules, list):
+        raise ImportRefused(source, where, "not a list")
+    for i, rule in enumerate(rules):
         at = pointer(where, i)
+        if not isinstance(rule, dict):
+            raise ImportRefused(source, at, "not an object")
+        for key in ("name", "expr"):
+            if not isinstance(rule.get(key), str):
+                raise ImportRefused(source, pointer(at, key), "missing, or not a string")
         if rule.get("type") != "CEL":
             raise ImportRefused(
                 source,
@@ -102,7 +125,7 @@ def domain_rules(rule_set: Any, source: str) -> list[dict[str, Any]]:
         if rule.get("doc"):
             converted["message"] = rule["doc"]
         out.append(converted)
-    migration = (rule_set.get("migrationRules") or []) if isinstance(rule_set, dict) else []
+    migration = rule_set.get("migrationRules") or []
     if migration:
         raise ImportRefused(source, "/ruleSet/migrationRules", "migration rules are not imported")
     return out
