@@ -2,7 +2,8 @@
 imports what it needs only when it runs.
 
 Exit codes: 0 ok; 1 data failed (a record was quarantined, drift, a contract break); 2 usage,
-config, contract or input error; 3 the broker failed and retrying did not help; 4 an internal
+config, contract or input error (also: stdout closed by its reader before the output was
+written, as by `| head`); 3 the broker failed and retrying did not help; 4 an internal
 error (a bug: the traceback is printed) -- never 1, so a crash cannot pass for a finding.
 """
 
@@ -36,8 +37,21 @@ class GuardGroup(click.Group):
             _fatal(ctx, EXIT_USAGE, str(exc))
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            _output_closed()
         except Exception:
             _fatal(ctx, EXIT_INTERNAL, "internal error (a bug in ingest-guard; please report it)")
+
+
+def _output_closed() -> None:
+    """The reader of stdout went away (`guard quarantine show | head`): not a bug, and
+    nothing more can be shown. Exit 2 without a traceback; stdout goes to /dev/null so the
+    interpreter's last flush does not fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_USAGE)
 
 
 def _fatal(ctx: click.Context, code: int, message: str) -> None:
