@@ -13,6 +13,7 @@ of a crash.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
@@ -36,12 +37,17 @@ BlankHandler = Callable[[FileRecord], None]
 def read_records(paths: list[str], on_blank: BlankHandler | None = None) -> Iterator[FileRecord]:
     for name in paths:
         if name == "-":
-            yield from _lines("<stdin>", sys.stdin.buffer, on_blank)
+            stdin = sys.stdin.buffer
+            if isinstance(stdin, io.BufferedReader):  # peek: nothing is consumed
+                _refuse_compressed("<stdin>", stdin.peek(2)[:2])
+            yield from _lines("<stdin>", stdin, on_blank)
             continue
         path = Path(name)
         if not path.is_file():
-            raise InputError(f"{name}: no such file")
+            raise InputError(f"{name}: no such file" + (" (a directory)" if path.is_dir() else ""))
         try:
+            with path.open("rb") as fh:
+                _refuse_compressed(name, fh.read(2))
             if path.suffix.lower() == ".json":
                 yield from _json_document(name, path.read_bytes())
             else:
@@ -49,6 +55,19 @@ def read_records(paths: list[str], on_blank: BlankHandler | None = None) -> Iter
                     yield from _lines(name, fh, on_blank)
         except OSError as exc:
             raise InputError(f"{name}: cannot read: {exc.strerror}") from exc
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _refuse_compressed(name: str, start: bytes) -> None:
+    """A gzip file is not JSON: its lines would be judged as records (not_utf8, exit 1), as
+    if the data were bad. Input error instead, saying how to feed it."""
+    if start == _GZIP_MAGIC:
+        source = "FILE" if name == "<stdin>" else name
+        raise InputError(
+            f"{name}: gzip-compressed; decompress it first (zcat {source} | guard validate ... -)"
+        )
 
 
 def _lines(

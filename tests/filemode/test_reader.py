@@ -128,3 +128,30 @@ def test_missing_file_is_reported_only_when_reached(tmp_path: Path) -> None:
     assert next(records).value == b"x"
     with pytest.raises(InputError):
         next(records)
+
+
+def test_gzip_file_is_an_input_error_not_records(tmp_path: Path) -> None:
+    import gzip
+
+    name = _file(tmp_path, "export.jsonl.gz", gzip.compress(b'{"a": 1}\n' * 100))
+    with pytest.raises(InputError, match=r"export\.jsonl\.gz: gzip-compressed; decompress it"):
+        list(read_records([name]))
+
+
+def test_gzip_on_stdin_is_an_input_error_not_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gzip
+
+    class _Buffered:
+        buffer = io.BufferedReader(io.BytesIO(gzip.compress(b'{"a": 1}\n')))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sys, "stdin", _Buffered())
+    with pytest.raises(InputError, match="<stdin>: gzip-compressed"):
+        list(read_records(["-"]))
+
+
+def test_stdin_peeked_for_gzip_still_yields_every_byte(monkeypatch: pytest.MonkeyPatch) -> None:
+    class _Buffered:
+        buffer = io.BufferedReader(io.BytesIO(b'{"a": 1}\n{"a": 2}\n'))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sys, "stdin", _Buffered())
+    assert [r.value for r in read_records(["-"])] == [b'{"a": 1}', b'{"a": 2}']
