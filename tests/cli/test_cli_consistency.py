@@ -109,3 +109,29 @@ def test_every_command_with_a_config_option_refuses_a_bad_client_property_with_e
         assert refusal in result.output, path
         checked.append(path)
     assert "guard run" in checked and "guard config check" in checked
+
+
+def test_readme_exit_code_table_lists_exit_1_for_schemas_diff_and_suggest(
+    tmp_path: Path,
+) -> None:
+    """Both exit 1 (a step that breaks the mode; no version passes it): the table says so."""
+    from click.testing import CliRunner
+
+    readme = (REPO / "README.md").read_text()
+    table = readme.split("### Exit codes", 1)[1].split("\n\n#", 1)[0]
+    exit_1 = {}
+    for row in table.splitlines():
+        cells = row.split("|")
+        for name in re.findall(r"`(guard [\w ]+?)`", cells[1] if len(cells) > 3 else ""):
+            exit_1[name] = cells[3].strip()
+    assert exit_1["guard schemas diff"] not in ("", "—")
+    assert exit_1["guard schemas suggest"] not in ("", "—")
+    # and they do: v1 -> v2 of the examples breaks FORWARD
+    schemas = tmp_path / "schemas"
+    (schemas / "orders").mkdir(parents=True)
+    for name in ("v1.yaml", "v2.yaml"):
+        (schemas / "orders" / name).write_text((REPO / "schemas" / "orders" / name).read_text())
+    (schemas / "orders" / "subject.yaml").write_text("compatibility: FULL\n")
+    result = CliRunner().invoke(cli, ["schemas", "diff", "--schemas-dir", str(schemas),
+                                      "orders", "v1", "v2"])  # fmt: skip
+    assert result.exit_code == 1, result.output
