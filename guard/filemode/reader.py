@@ -5,6 +5,9 @@ streamed, so memory stays flat for any file size. A blank line (empty, or only J
 space, tab, CR) is no record; it is reported to `on_blank` so callers can count it. Any other
 line, whitespace-looking or not, is a record and gets a verdict.
 
+A UTF-8 byte order mark at the start of a file (or stdin) is the file's, not the first
+record's: it is skipped.
+
 A `.json` file holding an array yields one record per element, each the element's exact
 original text (`line` is the element index), so the validator sees what the producer wrote;
 any other `.json` content is one record, so a broken file gets a quarantine verdict instead
@@ -58,6 +61,9 @@ def read_records(paths: list[str], on_blank: BlankHandler | None = None) -> Iter
 
 
 _GZIP_MAGIC = b"\x1f\x8b"
+# A UTF-8 byte order mark opening a file (as Windows tools write) marks the file's encoding;
+# it belongs to no record. RFC 8259 lets a parser ignore it; the file reader does.
+_BOM = b"\xef\xbb\xbf"
 
 
 def _refuse_compressed(name: str, start: bytes) -> None:
@@ -75,6 +81,8 @@ def _lines(
 ) -> Iterator[FileRecord]:
     for number, raw in enumerate(fh, start=1):
         line = raw.rstrip(b"\r\n")
+        if number == 1:
+            line = line.removeprefix(_BOM)
         if line.strip(b" \t\r"):
             yield FileRecord(name, number, line)
         elif on_blank is not None:
@@ -93,6 +101,7 @@ _WS = re.compile(r"[ \t\n\r]*")
 
 
 def _json_document(name: str, data: bytes) -> Iterator[FileRecord]:
+    data = data.removeprefix(_BOM)
     spans = _array_spans(data)
     if spans is None:
         yield FileRecord(name, 1, data)

@@ -155,3 +155,19 @@ def test_stdin_peeked_for_gzip_still_yields_every_byte(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(sys, "stdin", _Buffered())
     assert [r.value for r in read_records(["-"])] == [b'{"a": 1}', b'{"a": 2}']
+
+
+def test_utf8_bom_opening_a_jsonl_file_is_not_part_of_its_first_record(tmp_path: Path) -> None:
+    name = _file(tmp_path, "win.jsonl", b'\xef\xbb\xbf{"a": 1}\r\n\xef\xbb\xbf{"a": 2}\r\n')
+    # only the file's opening mark is skipped; one inside the file stays a record's bytes
+    assert [r.value for r in read_records([name])] == [b'{"a": 1}', b'\xef\xbb\xbf{"a": 2}']
+
+
+def test_utf8_bom_opening_a_json_file_is_not_part_of_its_records(tmp_path: Path) -> None:
+    array = _file(tmp_path, "a.json", b'\xef\xbb\xbf[{"a": 1}, {"a": 2}]')
+    single = _file(tmp_path, "b.json", b'\xef\xbb\xbf{"a": 3}')
+    assert [r.value for r in read_records([array, single])] == [
+        b'{"a": 1}',
+        b'{"a": 2}',
+        b'{"a": 3}',
+    ]
