@@ -45,8 +45,8 @@ def baseline() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write here instead of <schemas-dir>/<subject>/baseline-v<N>.json (next free N).",
 )
-@click.option("--max-bytes", type=int, default=1_048_576, show_default=True)
-@click.option("--max-depth", type=int, default=64, show_default=True)
+@click.option("--max-bytes", type=click.IntRange(min=1), default=1_048_576, show_default=True)
+@click.option("--max-depth", type=click.IntRange(1, 10_000), default=64, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.argument("files", nargs=-1, required=True)
 @click.pass_context

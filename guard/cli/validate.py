@@ -28,8 +28,8 @@ from guard.errors import InputError
     show_default=True,
     help="Where quarantined records are written as JSON Lines.",
 )
-@click.option("--max-bytes", type=int, default=1_048_576, show_default=True)
-@click.option("--max-depth", type=int, default=64, show_default=True)
+@click.option("--max-bytes", type=click.IntRange(min=1), default=1_048_576, show_default=True)
+@click.option("--max-depth", type=click.IntRange(1, 10_000), default=64, show_default=True)
 @click.option("--show-values", is_flag=True, help="Let error entries carry offending values.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option(

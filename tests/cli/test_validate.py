@@ -359,3 +359,15 @@ def test_quarantine_dir_that_cannot_be_created_exits_two_naming_it(tmp_path: Pat
     assert f"error: {blocker / 'q'}: cannot write the quarantine file: Not a directory" in (
         result.output
     )
+
+
+@pytest.mark.parametrize(
+    "option", [["--max-bytes", "0"], ["--max-bytes", "-5"], ["--max-depth", "0"]]
+)
+def test_limits_outside_the_configs_bounds_are_usage_errors_not_quarantines(
+    tmp_path: Path, option: list[str]
+) -> None:
+    result = _validate(tmp_path, *option, _file(tmp_path, "in.jsonl", GOOD + b"\n"))
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for" in result.output
+    assert not (tmp_path / "q").exists()
