@@ -538,8 +538,12 @@ def load_settings(
     data: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
+        # A key written twice is refused, as in contract files: PyYAML keeps the last, so a
+        # second `topics:` block would drop every route of the first without a word.
+        from guard.contracts.registry import _UniqueKeyLoader
+
         try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+            loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from exc
         except (yaml.YAMLError, UnicodeDecodeError) as exc:

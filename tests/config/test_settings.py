@@ -454,3 +454,17 @@ def test_the_further_check_sees_the_loaded_settings(tmp_path: Path) -> None:
     seen: list[str] = []
     load_settings(_config(tmp_path, MINIMAL), check=lambda s: seen.append(s.kafka.client))
     assert seen == ["kafka-python"]
+
+
+def test_a_key_written_twice_is_refused_not_the_first_dropped(tmp_path: Path) -> None:
+    path = _config(tmp_path, MINIMAL + "kafka: {group_id: g}\ntopics:\n  payments: {subject: p}\n")
+    message = _error(path)
+    assert message.startswith(f"{path}: not valid YAML")
+    assert "found duplicate key 'topics'" in message
+    assert "line 4" in message
+
+
+def test_a_yaml_merge_key_may_still_be_overridden(tmp_path: Path) -> None:
+    merged = MINIMAL + "kafka:\n  <<: {group_id: g, client_id: c}\n  group_id: h\n"
+    settings = load_settings(_config(tmp_path, merged))
+    assert (settings.kafka.group_id, settings.kafka.client_id) == ("h", "c")
