@@ -553,8 +553,9 @@ def load_settings(
         data = loaded or {}
         # Relative paths are relative to the config file, not the working directory.
         for key, env in (("schemas_dir", "GUARD_SCHEMAS_DIR"), ("state_dir", "GUARD_STATE_DIR")):
-            if key in data and env not in os.environ:
-                data[key] = str((path.parent / str(data[key])).resolve())
+            # Only text is a path; anything else is left for validation to refuse by name.
+            if isinstance(data.get(key), str) and env not in os.environ:
+                data[key] = str((path.parent / data[key]).resolve())
         if "state_dir" not in data and "GUARD_STATE_DIR" not in os.environ:
             data["state_dir"] = str((path.parent / "state").resolve())  # beside the config
     try:

@@ -468,3 +468,11 @@ def test_a_yaml_merge_key_may_still_be_overridden(tmp_path: Path) -> None:
     merged = MINIMAL + "kafka:\n  <<: {group_id: g, client_id: c}\n  group_id: h\n"
     settings = load_settings(_config(tmp_path, merged))
     assert (settings.kafka.group_id, settings.kafka.client_id) == ("h", "c")
+
+
+@pytest.mark.parametrize("value", ["[1]", "5", "null", "{a: b}"])
+def test_a_dir_setting_that_is_not_text_is_refused_by_name_not_made_a_path(
+    tmp_path: Path, value: str
+) -> None:
+    message = _error(_config(tmp_path, MINIMAL + f"state_dir: {value}\n"))
+    assert "state_dir: Input is not a valid path" in message
