@@ -71,6 +71,19 @@ def export(
     from guard.contracts.export_confluent import to_confluent_schema
 
     avro = fmt == "avro"
+    if avro:
+        from guard.contracts.avro import invalid_avro_field
+        from guard.errors import ContractError
+
+        for contract in selected:
+            bad = invalid_avro_field(contract.spec.fields)
+            if bad is not None:
+                raise ContractError(
+                    contract.path,
+                    "not an Avro name (letters, digits and '_' only): Avro's parser, and so "
+                    "a Schema Registry, refuses the schema; rename the field to export it",
+                    field=bad,
+                )
     make = {"avro": to_avro_schema, "confluent": to_confluent_schema}.get(fmt)
     docs = [make(c) if make else c.json_schema for c in selected]
     if out is None:

@@ -42,6 +42,25 @@ def to_avro_schema(contract: Contract) -> dict[str, Any]:
     return schema
 
 
+def invalid_avro_field(fields: dict[str, FieldSpec], prefix: str = "") -> str | None:
+    """The path of the first field whose name is not an Avro name ([A-Za-z_][A-Za-z0-9_]*:
+    a contract also allows '-'), or None. Avro's own parser (Java, so Schema Registry)
+    refuses such a schema; fastavro reads it, so the guard's decoding does not need this."""
+    for name, field in fields.items():
+        path = f"{prefix}{name}"
+        if not _SYMBOL.match(name):
+            return path
+        inner: FieldSpec | None = field
+        while inner is not None and inner.type == "array":
+            inner = inner.items
+            path += "[]"
+        if inner is not None and inner.type == "object" and inner.fields:
+            found = invalid_avro_field(inner.fields, f"{path}.")
+            if found is not None:
+                return found
+    return None
+
+
 def _fields(fields: dict[str, FieldSpec], path: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for name, field in fields.items():

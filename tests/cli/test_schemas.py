@@ -191,3 +191,21 @@ def test_export_as_avro_to_out_dir_writes_avsc_files(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (out / "orders").iterdir()) == ["v1.avsc", "v2.avsc"]
+
+
+def test_avro_export_of_a_field_name_avro_refuses_exits_two_naming_the_field(
+    tmp_path: Path,
+) -> None:
+    # '-' is allowed in a contract's field names, not in Avro's: Avro's Java parser (what a
+    # Schema Registry runs) refuses `"name": "line-no"` with "Illegal character in: line-no".
+    (tmp_path / "ev").mkdir()
+    (tmp_path / "ev" / "v1.yaml").write_text(
+        "subject: ev\nversion: 1\nfields:\n  id: {type: string}\n"
+        "  lines:\n    type: array\n    items:\n      type: object\n"
+        "      fields: {line-no: {type: integer}}\n"
+    )
+    result = _run("schemas", "export", "--schemas-dir", str(tmp_path), "--format", "avro")
+    assert result.exit_code == 2, result.output
+    assert "field 'lines[].line-no': not an Avro name" in result.output
+    json_schema = _run("schemas", "export", "--schemas-dir", str(tmp_path))
+    assert json_schema.exit_code == 0, json_schema.output  # JSON Schema has no such limit
