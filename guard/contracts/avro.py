@@ -35,7 +35,7 @@ def to_avro_schema(contract: Contract) -> dict[str, Any]:
         "type": "record",
         "name": name,
         "namespace": f"ingest_guard.v{spec.version}",
-        "fields": _fields(spec.fields, name),
+        "fields": _fields(spec.fields, name, {name}),
     }
     if spec.description:
         schema["doc"] = spec.description
@@ -61,10 +61,10 @@ def invalid_avro_field(fields: dict[str, FieldSpec], prefix: str = "") -> str | 
     return None
 
 
-def _fields(fields: dict[str, FieldSpec], path: str) -> list[dict[str, Any]]:
+def _fields(fields: dict[str, FieldSpec], path: str, used: set[str]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for name, field in fields.items():
-        avro_type = _type(field, f"{path}_{_name(name)}")
+        avro_type = _type(field, f"{path}_{_name(name)}", used)
         entry: dict[str, Any] = {"name": name, "type": avro_type}
         if field.nullable or not field.required:
             entry["type"] = ["null", avro_type]
@@ -75,23 +75,36 @@ def _fields(fields: dict[str, FieldSpec], path: str) -> list[dict[str, Any]]:
     return out
 
 
-def _type(field: FieldSpec, path: str) -> Any:
+def _type(field: FieldSpec, path: str, used: set[str]) -> Any:
     t = field.type
     if t == "object":
         assert field.fields is not None
-        return {"type": "record", "name": path, "fields": _fields(field.fields, path)}
+        name = _unique(path, used)
+        return {"type": "record", "name": name, "fields": _fields(field.fields, name, used)}
     if t == "array":
         assert field.items is not None
-        return {"type": "array", "items": _type(field.items, f"{path}_item")}
+        return {"type": "array", "items": _type(field.items, f"{path}_item", used)}
     if t == "timestamp":
         return {"type": "long", "logicalType": "timestamp-micros"}
     if t == "date":
         return {"type": "int", "logicalType": "date"}
     if field.enum is not None and all(isinstance(v, str) and _SYMBOL.match(v) for v in field.enum):
-        return {"type": "enum", "name": f"{path}_enum", "symbols": list(field.enum)}
+        return {"type": "enum", "name": _unique(f"{path}_enum", used), "symbols": list(field.enum)}
     if t == "string" and field.format == "uuid":
         return {"type": "string", "logicalType": "uuid"}
     return _PRIMITIVE[t]
+
+
+def _unique(name: str, used: set[str]) -> str:
+    """`name`, or `name_2`, `name_3`... when another named type of the schema has it: Avro
+    refuses a name defined twice (`a.b_c` and `a_b.c` both make `<subject>_a_b_c`). Names
+    that do not collide are kept as they were."""
+    candidate, n = name, 1
+    while candidate in used:
+        n += 1
+        candidate = f"{name}_{n}"
+    used.add(candidate)
+    return candidate
 
 
 def _name(text: str) -> str:
