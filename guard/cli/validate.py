@@ -65,8 +65,10 @@ def validate(
     from guard.filemode import validate_files
     from guard.validation import Limits
 
-    if candidate and "-" in files:
-        raise click.UsageError("--candidate reads the files twice: give files, not stdin")
+    if candidate and any(_read_once(f) for f in files):
+        raise click.UsageError(
+            "--candidate reads the files twice: give regular files, not stdin or a pipe"
+        )
     registry = load_registry(schemas_dir)
     summary = validate_files(
         registry,
@@ -115,3 +117,10 @@ def validate(
     if summary.total == 0 and not allow_empty:
         raise InputError("no records in the input (pass --allow-empty if that is expected)")
     sys.exit(1 if summary.quarantined else 0)
+
+
+def _read_once(name: str) -> bool:
+    """stdin, a named pipe or a process substitution (`<(zcat x.gz)`): a second read would
+    find nothing."""
+    path = Path(name)
+    return name == "-" or (path.exists() and not path.is_file() and not path.is_dir())

@@ -46,15 +46,16 @@ def read_records(paths: list[str], on_blank: BlankHandler | None = None) -> Iter
             yield from _lines("<stdin>", stdin, on_blank)
             continue
         path = Path(name)
-        if not path.is_file():
+        # Not only regular files: a named pipe or a process substitution (`<(zcat x.gz)`,
+        # /dev/fd/N) is read the same way, once, from one open.
+        if not path.exists() or path.is_dir():
             raise InputError(f"{name}: no such file" + (" (a directory)" if path.is_dir() else ""))
         try:
             with path.open("rb") as fh:
-                _refuse_compressed(name, fh.read(2))
-            if path.suffix.lower() == ".json":
-                yield from _json_document(name, path.read_bytes())
-            else:
-                with path.open("rb") as fh:
+                _refuse_compressed(name, fh.peek(2)[:2])  # peek: a pipe cannot be reread
+                if path.suffix.lower() == ".json":
+                    yield from _json_document(name, fh.read())
+                else:
                     yield from _lines(name, fh, on_blank)
         except OSError as exc:
             raise InputError(f"{name}: cannot read: {exc.strerror}") from exc

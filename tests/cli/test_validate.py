@@ -371,3 +371,11 @@ def test_limits_outside_the_configs_bounds_are_usage_errors_not_quarantines(
     assert result.exit_code == 2, result.output
     assert "Invalid value for" in result.output
     assert not (tmp_path / "q").exists()
+
+
+def test_candidate_refuses_a_pipe_it_could_not_read_twice(tmp_path: Path) -> None:
+    fifo = tmp_path / "in.jsonl"
+    os.mkfifo(fifo)  # nothing writes: the check must come before any read
+    result = _validate(tmp_path, "--candidate", str(fifo))
+    assert result.exit_code == 2, result.output
+    assert "give regular files, not stdin or a pipe" in result.output

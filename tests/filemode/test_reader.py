@@ -171,3 +171,20 @@ def test_utf8_bom_opening_a_json_file_is_not_part_of_its_records(tmp_path: Path)
         b'{"a": 2}',
         b'{"a": 3}',
     ]
+
+
+def test_named_pipe_is_read_like_a_file(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "export.jsonl"
+    os.mkfifo(fifo)
+
+    def produce() -> None:
+        with fifo.open("wb") as fh:  # as `<(zcat export.jsonl.gz)` or a named pipe
+            fh.write(b'{"a": 1}\n{"a": 2}\n')
+
+    writer = threading.Thread(target=produce, daemon=True)
+    writer.start()
+    assert [r.value for r in read_records([str(fifo)])] == [b'{"a": 1}', b'{"a": 2}']
+    writer.join(timeout=10)
