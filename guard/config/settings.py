@@ -31,6 +31,14 @@ from guard.contracts.spec import DriftSpec, Positive, PValue, Rate
 from guard.errors import ConfigError
 
 
+def _not_empty(key: SecretStr | None) -> SecretStr | None:
+    """A secret key set to nothing (an unset CI or Kubernetes secret expands to "") is a
+    key everyone knows: an HMAC under it protects nothing. Refused, never used."""
+    if key is not None and not key.get_secret_value():
+        raise ValueError("empty: give a secret, or leave the key out")
+    return key
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -207,6 +215,11 @@ class QuarantineSettings(_Section):
     # topic, so the guard can trust them (the loop guard keeps counting); without a key every
     # incoming guard.* header is renamed guard.untrusted.* and attempts start at 1.
     hmac_key: SecretStr | None = None
+
+    @field_validator("hmac_key")
+    @classmethod
+    def _no_empty_key(cls, key: SecretStr | None) -> SecretStr | None:
+        return _not_empty(key)
 
     def key_bytes(self) -> bytes | None:
         return self.hmac_key.get_secret_value().encode() if self.hmac_key else None
@@ -438,6 +451,11 @@ class MonitoringSettings(_Section):
     # (currencies, countries) cannot be recovered by hashing candidates. Unset: a random key
     # per process (hashes then compare within one run only).
     value_hash_key: SecretStr | None = None
+
+    @field_validator("value_hash_key")
+    @classmethod
+    def _no_empty_key(cls, key: SecretStr | None) -> SecretStr | None:
+        return _not_empty(key)
 
     @model_validator(mode="before")
     @classmethod

@@ -476,3 +476,15 @@ def test_a_dir_setting_that_is_not_text_is_refused_by_name_not_made_a_path(
 ) -> None:
     message = _error(_config(tmp_path, MINIMAL + f"state_dir: {value}\n"))
     assert "state_dir: Input is not a valid path" in message
+
+
+@pytest.mark.parametrize(
+    "variable", ["GUARD_MONITORING__VALUE_HASH_KEY", "GUARD_QUARANTINE__HMAC_KEY"]
+)
+def test_an_empty_secret_key_is_refused_not_used_as_a_key_everyone_knows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, "")  # as an unset CI secret expands
+    message = _error(_config(tmp_path, MINIMAL))
+    key = variable.removeprefix("GUARD_").lower().replace("__", ".")
+    assert f"{key} (from {variable}): empty: give a secret, or leave the key out" in message
