@@ -139,6 +139,15 @@ class KafkaSettings(_Section):
     def partition_fetch_bytes(self) -> int:
         return self.max_partition_fetch_bytes
 
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _servers_named(cls, servers: str) -> str:
+        """An empty list (an unset variable) or an empty entry ("a:9092,") is no address:
+        refused at load (exit 2), not found out as a broker outage (exit 3) a minute later."""
+        if any(not entry.strip() for entry in servers.split(",")):
+            raise ValueError("needs host:port addresses separated by commas, none empty")
+        return servers
+
     @model_validator(mode="after")
     def _sasl_fields(self) -> Self:
         """Each mechanism's fields are checked at load; messages name the key, never a value."""

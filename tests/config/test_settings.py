@@ -488,3 +488,11 @@ def test_an_empty_secret_key_is_refused_not_used_as_a_key_everyone_knows(
     message = _error(_config(tmp_path, MINIMAL))
     key = variable.removeprefix("GUARD_").lower().replace("__", ".")
     assert f"{key} (from {variable}): empty: give a secret, or leave the key out" in message
+
+
+@pytest.mark.parametrize("servers", ["", " ", "broker:9092,", "a:1,,b:2"])
+def test_bootstrap_servers_with_an_empty_address_is_a_config_error(
+    tmp_path: Path, servers: str
+) -> None:
+    message = _error(_config(tmp_path, MINIMAL + f'kafka: {{bootstrap_servers: "{servers}"}}\n'))
+    assert "kafka.bootstrap_servers: needs host:port addresses" in message
