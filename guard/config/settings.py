@@ -594,6 +594,9 @@ def load_settings(
         name = f"GUARD_{found.group(1).upper()}" if found else "a GUARD_* variable"
         why = f": {exc.__cause__}" if exc.__cause__ else ""
         raise ConfigError(f"environment: {name}: cannot parse its value as JSON{why}") from None
+    missing = _missing_tls_files(settings.kafka)
+    if missing:
+        raise _invalid(path, missing)
     if check is not None:
         try:
             check(settings)
@@ -601,6 +604,19 @@ def load_settings(
             key, _, problem = str(exc).partition(": ")
             raise _invalid(path, [_problem_line(key, [problem], env_names=True)]) from None
     return settings
+
+
+def _missing_tls_files(kafka: KafkaSettings) -> list[str]:
+    """The TLS files a TLS protocol would open that are not there: the client finds out only
+    once a broker answers, logs `No such file or directory` and retries it as an outage
+    (exit 3); the config check names the key instead. Paths as the client opens them."""
+    if not kafka.security_protocol.endswith("SSL"):
+        return []
+    return [
+        _problem_line(f"kafka.{key}", [f"no such file: {file}"], env_names=True)
+        for key in ("ssl_cafile", "ssl_certfile", "ssl_keyfile")
+        if (file := getattr(kafka, key)) is not None and not Path(file).is_file()
+    ]
 
 
 def _invalid(path: Path | str | None, lines: list[str]) -> ConfigError:

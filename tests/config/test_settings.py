@@ -496,3 +496,15 @@ def test_bootstrap_servers_with_an_empty_address_is_a_config_error(
 ) -> None:
     message = _error(_config(tmp_path, MINIMAL + f'kafka: {{bootstrap_servers: "{servers}"}}\n'))
     assert "kafka.bootstrap_servers: needs host:port addresses" in message
+
+
+def test_a_tls_file_that_does_not_exist_is_a_config_error_for_tls_protocols(
+    tmp_path: Path,
+) -> None:
+    ca = tmp_path / "missing-ca.pem"
+    tls = MINIMAL + f"kafka: {{security_protocol: SSL, ssl_cafile: {ca}}}\n"
+    assert f"kafka.ssl_cafile: no such file: {ca}" in _error(_config(tmp_path, tls))
+    plain = MINIMAL + f"kafka: {{ssl_cafile: {ca}}}\n"  # not opened without TLS
+    assert load_settings(_config(tmp_path, plain, "plain.yaml")).kafka.ssl_cafile == ca
+    ca.write_text("")
+    assert load_settings(_config(tmp_path, tls, "tls.yaml")).kafka.ssl_cafile == ca
