@@ -373,3 +373,16 @@ def test_registry_answer_of_an_unexpected_shape_is_an_input_error(
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert not (tmp_path / "s").exists()
+
+
+def test_json_schema_whose_contract_is_invalid_names_the_field(tmp_path: Path) -> None:
+    bad = {"type": "integer", "minimum": 5, "maximum": 1}
+    items = {"type": "object", "properties": {"q": bad}}
+    source = tmp_path / "s.json"
+    source.write_text(json.dumps(_obj({"type": "array", "items": items})))
+    result = _import(tmp_path / "s", "jsonschema", str(source))
+    assert result.exit_code == 2, result.output
+    assert (
+        f"{source}: /: not a valid contract: field 'a[].q': minimum (5) is greater than "
+        "maximum (1)" in result.output
+    )

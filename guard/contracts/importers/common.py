@@ -33,12 +33,30 @@ def checked(source: str, doc: dict[str, Any]) -> ContractSpec:
     try:
         spec = ContractSpec.model_validate(doc)
     except ValidationError as exc:
-        raise ImportRefused(source, "", f"not a valid contract: {exc.errors()[0]['msg']}") from None
+        error = exc.errors()[0]
+        field = _field_path(error["loc"])
+        where = f"field '{field}': " if field else ""
+        problem = str(error["msg"]).removeprefix("Value error, ")
+        raise ImportRefused(source, "", f"not a valid contract: {where}{problem}") from None
     try:
         compile_rules(spec)
     except RuleCompileError as exc:
         raise ImportRefused(source, f"/ruleSet (rule {exc.rule})", str(exc)) from None
     return spec
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    """The contract field a validation error is about ('o.a', 'lines[]'), or '' for the
+    contract itself: a large source schema needs more than the problem to find it."""
+    path = ""
+    parts = list(loc)
+    while len(parts) >= 2 and parts[0] == "fields":
+        path += ("." if path else "") + str(parts[1])
+        parts = parts[2:]
+        while parts and parts[0] == "items":
+            path += "[]"
+            parts = parts[1:]
+    return path
 
 
 def write_contract(schemas_dir: Path, spec: ContractSpec) -> Path:
