@@ -196,6 +196,8 @@ class ContractSpec(BaseModel):
 
     @model_validator(mode="after")
     def _names(self) -> Self:
+        if self.subject in (".", ".."):  # schemas/<subject>/ would be schemas/ or its parent
+            raise ValueError(f"subject {self.subject!r} is not a directory name under schemas/")
         for name in self.fields:
             _check_name(name)
         seen: set[str] = set()

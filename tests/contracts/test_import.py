@@ -386,3 +386,17 @@ def test_json_schema_whose_contract_is_invalid_names_the_field(tmp_path: Path) -
         f"{source}: /: not a valid contract: field 'a[].q': minimum (5) is greater than "
         "maximum (1)" in result.output
     )
+
+
+@pytest.mark.parametrize("subject", ["..", "."])
+def test_import_under_a_subject_that_is_no_directory_name_writes_nothing(
+    tmp_path: Path, subject: str
+) -> None:
+    source = tmp_path / "s.json"
+    source.write_text(json.dumps(_obj(STRING)))
+    schemas = tmp_path / "repo" / "schemas"
+    result = _run("schemas", "import", "--schemas-dir", str(schemas), "--from", "jsonschema",
+                  "-s", subject, str(source))  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert f"subject {subject!r} is not a directory name under schemas/" in result.output
+    assert list(tmp_path.rglob("*.yaml")) == []  # not schemas/../v1.yaml either
