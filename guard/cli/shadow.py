@@ -41,9 +41,12 @@ def status(config_path: Path, subject: str | None, as_json: bool) -> None:
         }
         click.echo(json.dumps(data, indent=2))
         return
+    skipped = f", {read.unreadable} unreadable records skipped" if read.unreadable else ""
     if not counts:
-        click.echo(f"no shadow counts on {settings.shadow_topic} (no candidate version routed?)")
+        click.echo(
+            f"no shadow counts on {settings.shadow_topic} (no candidate version routed?){skipped}"
+        )
         return
-    click.echo(f"{settings.shadow_topic}: {read.runs} instance runs")
+    click.echo(f"{settings.shadow_topic}: {read.runs} instance runs{skipped}")
     for line in render_counts(counts):
         click.echo(line)

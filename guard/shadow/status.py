@@ -32,6 +32,6 @@ def read_shadow(settings: GuardSettings, timeout_s: float = 120.0) -> ShadowRead
             data = json.loads(rec.value or b"")
             parts.append(ShadowCounts.from_json(data))
             runs.add((str(data["instance"]), str(data["run"])))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):  # not a snapshot we wrote
             unreadable += 1
     return ShadowRead(merged(parts), len(runs), unreadable)
