@@ -567,10 +567,10 @@ def load_settings(
         path = Path(path)
         # A key written twice is refused, as in contract files: PyYAML keeps the last, so a
         # second `topics:` block would drop every route of the first without a word.
-        from guard.contracts.registry import _UniqueKeyLoader
+        from guard.contracts.registry import UniqueKeyLoader
 
         try:
-            loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+            loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from exc
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -594,9 +594,6 @@ def load_settings(
         name = f"GUARD_{found.group(1).upper()}" if found else "a GUARD_* variable"
         why = f": {exc.__cause__}" if exc.__cause__ else ""
         raise ConfigError(f"environment: {name}: cannot parse its value as JSON{why}") from None
-    missing = _missing_tls_files(settings.kafka)
-    if missing:
-        raise _invalid(path, missing)
     if check is not None:
         try:
             check(settings)
@@ -606,17 +603,21 @@ def load_settings(
     return settings
 
 
-def _missing_tls_files(kafka: KafkaSettings) -> list[str]:
-    """The TLS files a TLS protocol would open that are not there: the client finds out only
-    once a broker answers, logs `No such file or directory` and retries it as an outage
-    (exit 3); the config check names the key instead. Paths as the client opens them."""
+def check_tls_files(kafka: KafkaSettings) -> None:
+    """ConfigError naming each TLS file a TLS protocol would open that is not there. Checked
+    where a client is configured (and by `guard config check`), not when settings load:
+    commands that never connect (`guard baseline build --config` in CI) need no
+    certificates. Without it the client finds out only once a broker answers, logs `No such
+    file or directory` and retries it as an outage (exit 3)."""
     if not kafka.security_protocol.endswith("SSL"):
-        return []
-    return [
+        return
+    missing = [
         _problem_line(f"kafka.{key}", [f"no such file: {file}"], env_names=True)
         for key in ("ssl_cafile", "ssl_certfile", "ssl_keyfile")
         if (file := getattr(kafka, key)) is not None and not Path(file).is_file()
     ]
+    if missing:
+        raise ConfigError("invalid configuration\n" + "\n".join(missing))
 
 
 def _invalid(path: Path | str | None, lines: list[str]) -> ConfigError:

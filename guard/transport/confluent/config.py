@@ -10,7 +10,12 @@ from typing import Any
 import structlog
 from confluent_kafka import KafkaException, Producer
 
-from guard.config.settings import RECONNECT_BACKOFF_MAX_MS, KafkaSettings, PropertyValue
+from guard.config.settings import (
+    RECONNECT_BACKOFF_MAX_MS,
+    KafkaSettings,
+    PropertyValue,
+    check_tls_files,
+)
 from guard.logs import fold_key
 from guard.transport.confluent.errors import CLIENT_LOG_FOLD, ErrorWatch
 from guard.transport.properties import Role, refuse_reserved
@@ -87,6 +92,7 @@ def check_properties(role: Role, props: Mapping[str, PropertyValue]) -> None:
 def common(settings: KafkaSettings, watch: ErrorWatch | None = None) -> dict[str, Any]:
     """Connection and security settings shared by producer, consumer and admin client;
     `watch` receives the client's errors (a rejected login, a broker down)."""
+    check_tls_files(settings)
     conf: dict[str, Any] = {
         "bootstrap.servers": settings.bootstrap_servers,
         "client.id": settings.client_id,

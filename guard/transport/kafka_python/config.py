@@ -11,6 +11,7 @@ from guard.config.settings import (
     RECONNECT_BACKOFF_MAX_MS,
     KafkaSettings,
     PropertyValue,
+    check_tls_files,
 )
 from guard.transport.properties import Role, refuse_reserved
 
@@ -66,6 +67,7 @@ def check_properties(role: Role, props: Mapping[str, PropertyValue]) -> None:
 
 def common(settings: KafkaSettings) -> dict[str, Any]:
     """Connection and security settings shared by producer, consumer and admin client."""
+    check_tls_files(settings)
     cfg: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap_servers.split(","),
         "client_id": settings.client_id,
