@@ -223,21 +223,13 @@ class MonitoringObserver:
         out: list[OutRecord] = []
         staged: dict[str, _State] = {}
         for subject, committed in self._state.items():
-            state = replace(
-                committed,
-                window=committed.window.staged(),
-                reasons=Counter(),
-                closed=[],
-                early=[],
-                new_baseline=None,
-            )
+            state = self._restage(committed)
             mark = len(out)
+            items = by_subject.get(subject, [])
+            mine = None if owned is None else owned[subject]
             try:
-                items = by_subject.get(subject, [])
                 self._stage(subject, state, items, now, out)
-                self._watch_silence(
-                    subject, state, bool(items), None if owned is None else owned[subject], now, out
-                )
+                self._watch_silence(subject, state, bool(items), mine, now, out)
             except Exception as exc:
                 # The monitor watches the data; it must never stop it. A fault in it (a bug,
                 # a sketch library error) would otherwise fail this batch on every retry and
@@ -252,10 +244,28 @@ class MonitoringObserver:
                     error=type(exc).__name__,
                     where=_where(exc),
                 )
+                if items:  # unprofiled, but they came: the source is not silent
+                    state = self._restage(committed)
+                    state.silent_since, state.silence_alerted = now, False
+                    state.owned = committed.owned if mine is None else mine
+                    staged[subject] = state
                 continue
             staged[subject] = state
         self._staged = staged
         return out
+
+    @staticmethod
+    def _restage(committed: _State) -> _State:
+        """A staging of the subject's committed state for one batch (nothing of it shared
+        that the staging mutates)."""
+        return replace(
+            committed,
+            window=committed.window.staged(),
+            reasons=Counter(),
+            closed=[],
+            early=[],
+            new_baseline=None,
+        )
 
     def after_commit(self) -> None:
         staged, self._staged = self._staged, None

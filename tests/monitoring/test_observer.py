@@ -465,3 +465,30 @@ def test_silence_is_not_watched_unless_silence_seconds_is_set(
     observer, _ = _run(make_settings(), registry, _broker(stream(N, seed=1)), clock=clock)
     clock.now += 86_400
     assert _volume_alerts(_idle_turn(observer, {("events", 0)})) == []
+
+
+def test_records_the_monitor_failed_to_profile_still_end_a_silence(
+    make_settings: MakeSettings, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fault profiling a batch loses its profile, not the fact that records came: the
+    # source is flowing, so no silence alert may follow.
+    from guard.monitoring.profile import WindowProfile
+    from guard.routing.router import RoutingStats
+    from guard.transport.base import InRecord
+    from guard.validation.validator import Verdict
+
+    observer, clock = _learned_then_quiet(make_settings, registry)
+    owned = frozenset({("events", 0)})
+    rec = InRecord("events", 0, 0, T0, b"k", b"{}", [])
+    verdict = Verdict(True, "events", 1, (1,), record={})
+
+    def boom(self: WindowProfile, plan: Any, items: Any) -> None:
+        raise ValueError("a fault in the monitor")
+
+    monkeypatch.setattr(WindowProfile, "add", boom)
+    for _ in range(4):  # a record every 100 s, each batch failing in the monitor
+        clock.now += 100
+        observer.before_commit(RoutedBatch([], {}, RoutingStats(), [(rec, verdict)], owned=owned))
+        observer.after_commit()
+    clock.now += 10  # an idle turn 10 s after the last record
+    assert _volume_alerts(_idle_turn(observer, set(owned))) == []
