@@ -174,8 +174,19 @@ def _check_bodies(toks: list[_Tok], fields: dict[str, FieldSpec]) -> None:
                 and toks[end + 1].text == "size"
                 and toks[end + 2].text == "("
             )
+            where = ".".join((ROOT, *(name for name, _ in path)))
+            after = toks[end].text if end < len(toks) else ""
+            unnamed = after == "[" or (
+                after == "." and not (end + 1 < len(toks) and toks[end + 1].kind == "ident")
+            )
+            if spec is not None and spec.type == "object" and unnamed:
+                raise RuleRefError(
+                    tok.offset,
+                    f"inside a comprehension, select fields of {where} by name ({where}.a), "
+                    "not by index: what an index reads is not known to be a scalar, and a "
+                    "rule's cost must stay linear in the record's size",
+                )
             if spec is not None and spec.type == "array" and not sized:
-                where = ".".join((ROOT, *(name for name, _ in path)))
                 raise RuleRefError(
                     tok.offset,
                     f"inside a comprehension, {where} (an array) would be read once per "
