@@ -146,16 +146,22 @@ def _check_bodies(toks: list[_Tok], fields: dict[str, FieldSpec]) -> None:
     size (2.5 s for one ~450 KB record). The whole `record` is refused there for the same
     reason. The array a comprehension ranges over comes before its parentheses."""
     stack: list[bool] = []
+    calls: list[bool] = []  # per open parenthesis: a function's or method's (not has())?
     for i, tok in enumerate(toks):
         if tok.text == "(":
-            stack.append(
+            macro = (
                 i >= 2
                 and toks[i - 1].kind == "ident"
                 and toks[i - 1].text in COMPREHENSIONS
                 and toks[i - 2].text == "."
             )
+            stack.append(macro)
+            calls.append(
+                not macro and i >= 1 and toks[i - 1].kind == "ident" and toks[i - 1].text != "has"
+            )
         elif tok.text == ")" and stack:
             stack.pop()
+            calls.pop()
         elif tok.kind == "ident" and tok.text == ROOT and any(stack):
             if i > 0 and toks[i - 1].text == ".":
                 continue
@@ -185,6 +191,19 @@ def _check_bodies(toks: list[_Tok], fields: dict[str, FieldSpec]) -> None:
                     f"inside a comprehension, select fields of {where} by name ({where}.a), "
                     "not by index: what an index reads is not known to be a scalar, and a "
                     "rule's cost must stay linear in the record's size",
+                )
+            before = toks[i - 1].text if i > 0 else ""
+            if (
+                spec is not None
+                and spec.type == "string"
+                and (after in {".", "+", "["} or before == "+" or (calls and calls[-1]))
+            ):
+                raise RuleRefError(
+                    tok.offset,
+                    f"inside a comprehension, {where} (a string) may be compared (==, <, in "
+                    "a list literal) but not searched, measured, converted or joined: that "
+                    "would be done once per element, and a rule's cost must stay linear in "
+                    "the record's size",
                 )
             if spec is not None and spec.type == "array" and not sized:
                 raise RuleRefError(
