@@ -154,6 +154,7 @@ class ServiceProbe:
 
     def _read_group_lag(self, pipe: Pipe) -> None:
         """Owning no partition: what the whole group has left (health's expected partitions)."""
+        self.metrics.assigned.set(0)  # owning none, whether or not the group can be read
         try:
             offsets = pipe.group_offsets(list(self.subjects))
         except Exception as exc:  # metrics and health only: never stops the loop
@@ -162,7 +163,6 @@ class ServiceProbe:
             log.warning("could not read the group's lag", error=str(exc))
             return
         self.metrics.lag_read({})
-        self.metrics.assigned.set(0)
         committed = sum(at for at, _ in offsets.values())
         self._lag_total = sum(max(end - at, 0) for at, end in offsets.values())
         if self._lag_total and (

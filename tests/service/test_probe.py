@@ -118,3 +118,20 @@ def test_assigned_partitions_are_counted_when_the_lag_cannot_be_read() -> None:
     pipe.fail_lag = True  # a broker that does not answer: the client still knows what it owns
     probe.tick(pipe)
     assert metrics.registry.get_sample_value("guard_assigned_partitions") == 3
+
+
+def test_assigned_partitions_fall_to_zero_when_every_partition_is_lost_in_an_outage() -> None:
+    broker = MemoryBroker()
+    broker.create("orders", 3)
+    metrics = ServiceMetrics()
+    probe = ServiceProbe(
+        metrics, Health(stall_seconds=30, ready_seconds=10), {"orders": "orders"}, 0.0, 0
+    )
+    pipe = MemoryPipe(broker, "g")
+    pipe.subscribe(["orders"])
+    probe.tick(pipe)
+    assert metrics.registry.get_sample_value("guard_assigned_partitions") == 3
+    pipe.fail_lag = True  # the broker stops answering and the client loses its partitions
+    pipe._positions.clear()
+    probe.tick(pipe)
+    assert metrics.registry.get_sample_value("guard_assigned_partitions") == 0
