@@ -135,6 +135,7 @@ class MonitoringObserver:
             )
             self.metrics.errors.labels(s)  # at 0 from the start, so its first rise shows
         self._staged: dict[str, _State] | None = None
+        self._failed: list[str] = []  # subjects this batch's staging failed on (counted at commit)
 
     def _load_baseline(self, subject: str) -> Baseline | None:
         cfg = self.settings.monitoring.baseline
@@ -222,6 +223,7 @@ class MonitoringObserver:
                     owned[subject] |= {f"{topic}/{partition}"}
         out: list[OutRecord] = []
         staged: dict[str, _State] = {}
+        self._failed = []
         for subject, committed in self._state.items():
             state = self._restage(committed)
             mark = len(out)
@@ -236,7 +238,7 @@ class MonitoringObserver:
                 # every restart. The subject keeps its committed state: this batch's records
                 # go unprofiled, which the log line and the counter make visible.
                 del out[mark:]
-                self.metrics.errors.labels(subject).inc()
+                self._failed.append(subject)
                 _log().error(
                     "monitor failed on a batch; its records are not profiled",
                     subject=subject,
@@ -269,6 +271,9 @@ class MonitoringObserver:
 
     def after_commit(self) -> None:
         staged, self._staged = self._staged, None
+        failed, self._failed = self._failed, []
+        for subject in failed:  # counted once per committed batch, not per attempt
+            self.metrics.errors.labels(subject).inc()
         if staged is None:
             return
         for subject, state in staged.items():
@@ -286,6 +291,7 @@ class MonitoringObserver:
 
     def after_abort(self) -> None:
         self._staged = None
+        self._failed = []
 
     # -- staging ------------------------------------------------------------------------
 

@@ -492,3 +492,29 @@ def test_records_the_monitor_failed_to_profile_still_end_a_silence(
         observer.after_commit()
     clock.now += 10  # an idle turn 10 s after the last record
     assert _volume_alerts(_idle_turn(observer, set(owned))) == []
+
+
+def test_a_batch_the_monitor_failed_on_is_counted_once_when_its_transaction_is_retried(
+    make_settings: MakeSettings, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Metrics count what was committed (after_commit), as every other monitor metric does.
+    from guard.monitoring.profile import WindowProfile
+    from guard.routing.router import RoutingStats
+    from guard.transport.base import InRecord
+    from guard.validation.validator import Verdict
+
+    def boom(self: WindowProfile, plan: Any, items: Any) -> None:
+        raise ValueError("a fault in the monitor")
+
+    monkeypatch.setattr(WindowProfile, "add", boom)
+    observer = MonitoringObserver(make_settings(), registry)
+    rec = InRecord("events", 0, 0, T0, b"k", b"{}", [])
+    batch = RoutedBatch(
+        [], {}, RoutingStats(), [(rec, Verdict(True, "events", 1, (1,), record={}))]
+    )
+    observer.before_commit(batch)
+    observer.after_abort()  # the transaction failed: the batch comes again
+    observer.before_commit(batch)
+    observer.after_commit()
+    reg = observer.metrics.registry
+    assert reg.get_sample_value("guard_monitor_errors_total", {"subject": "events"}) == 1
