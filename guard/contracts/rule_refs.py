@@ -179,6 +179,13 @@ def _check_bodies(toks: list[_Tok], fields: dict[str, FieldSpec]) -> None:
                 and toks[end].text == "."
                 and toks[end + 1].text == "size"
                 and toks[end + 2].text == "("
+            ) or (  # size(record.a) as record.a.size(), or has(record.a): never a scan
+                i >= 2
+                and toks[i - 1].text == "("
+                and toks[i - 2].text in {"size", "has"}
+                and (i < 3 or toks[i - 3].text != ".")
+                and end < len(toks)
+                and toks[end].text == ")"
             )
             where = ".".join((ROOT, *(name for name, _ in path)))
             after = toks[end].text if end < len(toks) else ""

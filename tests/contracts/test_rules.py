@@ -307,3 +307,12 @@ def test_a_comprehension_body_may_compare_a_string_of_the_record() -> None:
     rules = compile_rules(_spec(_rule("compared", f"record.items.all(i, {body})")))
     record = {"amount": 1.0, "quantity": 1, "currency": "EUR", "note": "c", "items": [{"qty": 1}]}
     assert [(o.rule.name, o.kind) for o in rules.evaluate(record)] == [("compared", "failed")]
+
+
+def test_a_comprehension_body_may_use_size_and_has_of_an_array_of_the_record() -> None:
+    # size(record.items) is record.items.size() (the form the examples use); has() reads
+    # no element either.
+    body = "i.qty <= size(record.items) && has(record.items)"
+    rules = compile_rules(_spec(_rule("sized_fn", f"record.items.all(i, {body})")))
+    record = {"amount": 1.0, "quantity": 1, "currency": "CHF", "items": [{"qty": 3}, {"qty": 2}]}
+    assert [(o.rule.name, o.kind) for o in rules.evaluate(record)] == [("sized_fn", "failed")]
