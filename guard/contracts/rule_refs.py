@@ -140,13 +140,14 @@ def _check_nesting(toks: list[_Tok]) -> None:
 
 
 def _check_bodies(toks: list[_Tok], fields: dict[str, FieldSpec]) -> None:
-    """Inside a comprehension's parentheses, `record` may select scalars and objects, and an
-    array only for its `.size()`: anything else that reads an array of the record (`in`,
-    `==`, `+`) is done once per element, so its cost grows with the square of the record's
-    size (2.5 s for one ~450 KB record). The whole `record` is refused there for the same
-    reason. The array a comprehension ranges over comes before its parentheses."""
+    """Inside a comprehension's parentheses, `record` may select numbers and booleans; a
+    string or an object only as the operand of a comparison (or of has(), or an object's
+    size); an array only for its size or has(). Anything else (`in`, `+`, a method, an index,
+    parentheses or a function around it) may scan it once per element, so its cost grows
+    with the square of the record's size (2.5 s for one ~450 KB record, 34 s for a string
+    search). The whole `record` is refused there for the same reason. The array a
+    comprehension ranges over comes before its parentheses."""
     stack: list[bool] = []
-    calls: list[bool] = []  # per open parenthesis: a function's or method's (not has())?
     for i, tok in enumerate(toks):
         if tok.text == "(":
             macro = (
@@ -156,12 +157,8 @@ def _check_bodies(toks: list[_Tok], fields: dict[str, FieldSpec]) -> None:
                 and toks[i - 2].text == "."
             )
             stack.append(macro)
-            calls.append(
-                not macro and i >= 1 and toks[i - 1].kind == "ident" and toks[i - 1].text != "has"
-            )
         elif tok.text == ")" and stack:
             stack.pop()
-            calls.pop()
         elif tok.kind == "ident" and tok.text == ROOT and any(stack):
             if i > 0 and toks[i - 1].text == ".":
                 continue
@@ -188,23 +185,15 @@ def _check_bodies(toks: list[_Tok], fields: dict[str, FieldSpec]) -> None:
                 and toks[end].text == ")"
             )
             where = ".".join((ROOT, *(name for name, _ in path)))
-            after = toks[end].text if end < len(toks) else ""
-            unnamed = after == "[" or (
-                after == "." and not (end + 1 < len(toks) and toks[end + 1].kind == "ident")
-            )
-            if spec is not None and spec.type == "object" and unnamed:
+            compared = _compared(toks, i, end)
+            if spec is not None and spec.type == "object" and not (compared or sized):
                 raise RuleRefError(
                     tok.offset,
-                    f"inside a comprehension, select fields of {where} by name ({where}.a), "
-                    "not by index: what an index reads is not known to be a scalar, and a "
-                    "rule's cost must stay linear in the record's size",
+                    f"inside a comprehension, select fields of {where} by name ({where}.a) or "
+                    "compare it whole; an index or a function reads what is not known to be a "
+                    "scalar, and a rule's cost must stay linear in the record's size",
                 )
-            before = toks[i - 1].text if i > 0 else ""
-            if (
-                spec is not None
-                and spec.type == "string"
-                and (after in {".", "+", "["} or before == "+" or (calls and calls[-1]))
-            ):
+            if spec is not None and spec.type == "string" and not compared:
                 raise RuleRefError(
                     tok.offset,
                     f"inside a comprehension, {where} (a string) may be compared (==, <, in "
@@ -220,6 +209,26 @@ def _check_bodies(toks: list[_Tok], fields: dict[str, FieldSpec]) -> None:
                     ".size() may be used there; a set of allowed values belongs in the rule "
                     "as a list literal, or in the field's enum)",
                 )
+
+
+_COMPARISON_START = frozenset({"=", "!", "<", ">", "in"})  # ==, !=, <, <=, >, >=, in
+_COMPARISON_END = frozenset({"=", "<", ">", "in"})
+_TIGHTER = frozenset({".", "[", "+", "-", "*", "/", "%", "!"})  # bind before a comparison
+
+
+def _compared(toks: list[_Tok], i: int, end: int) -> bool:
+    """Whether the selection toks[i:end] is, as it stands, an operand of a comparison (or of
+    has()): its value then goes nowhere else (not into a method, an index, `+`, a function,
+    a list or a conditional), so the comparison is all it costs."""
+    before = toks[i - 1].text if i > 0 else ""
+    after = toks[end].text if end < len(toks) else ""
+    if after in {".", "[", "+", "-", "*", "/", "%"} or before in _TIGHTER:
+        return False
+    if before == "(" and i >= 2 and toks[i - 2].text == "has" and after == ")":
+        return True
+    if after == "!":
+        return end + 1 < len(toks) and toks[end + 1].text == "="
+    return after in _COMPARISON_START or before in _COMPARISON_END
 
 
 def field_at(fields: dict[str, FieldSpec], path: tuple[str, ...]) -> FieldSpec | None:

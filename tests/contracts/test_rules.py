@@ -293,6 +293,9 @@ def test_a_comprehension_body_indexing_an_object_of_the_record_is_refused(
         "i.qty <= size(record.note)",
         "string(i.qty).contains(record.note)",
         "record.note + 'x' != 'y'",
+        "!(record.note).contains('ab')",  # 34.0 s: parentheses hid it from the check
+        "!(true ? record.note : '').contains('ab')",
+        "![record.note][0].contains('ab')",
     ],
 )
 def test_a_comprehension_body_searching_or_measuring_a_string_of_the_record_is_refused(
@@ -316,3 +319,13 @@ def test_a_comprehension_body_may_use_size_and_has_of_an_array_of_the_record() -
     rules = compile_rules(_spec(_rule("sized_fn", f"record.items.all(i, {body})")))
     record = {"amount": 1.0, "quantity": 1, "currency": "CHF", "items": [{"qty": 3}, {"qty": 2}]}
     assert [(o.rule.name, o.kind) for o in rules.evaluate(record)] == [("sized_fn", "failed")]
+
+
+@pytest.mark.parametrize(
+    "body", ["(record.shipping)['country'] != ''", "dyn(record.shipping)['country'] != ''"]
+)
+def test_a_comprehension_body_wrapping_an_object_of_the_record_to_index_it_is_refused(
+    tmp_path: Path, body: str
+) -> None:
+    message = _load_error(_write(tmp_path, _rule("wrapped", f"record.items.all(i, {body})")))
+    assert "select fields of record.shipping by name" in message
