@@ -243,12 +243,19 @@ def silence(
     base: WindowProfile,
     sources: frozenset[str],
     seconds: float,
+    *,
+    window_records: int | None = None,
+    window_seconds: float | None = None,
 ) -> Alert | None:
     """A volume alert for source partitions (`sources`, "<topic>/<partition>") that gave no
     record for `seconds`, when the baseline had records coming on them: zero records from a
-    Poisson process at the partitions' baseline rates has probability exp(-expected), tested
-    against `p_value`. Partitions the baseline did not time (a file baseline, a partition it
-    never saw, or one that was as quiet then) expect nothing, so they never alert."""
+    Poisson process at the partitions' baseline rates has probability exp(-expected). Every
+    gap between records is such a test, so that probability is taken once per gap of a window
+    (`window_records`, or the baseline rate times `window_seconds`) before it is tested
+    against `p_value`: a source at its baseline rate is then alerted at most `p_value` of its
+    windows, as the window checks are. Partitions the baseline did not time (a file
+    baseline, a partition it never saw, or one that was as quiet then) expect nothing, so
+    they never alert."""
     if w.volume_rel is None or w.p_value is None:
         return None
     rates = {}
@@ -259,11 +266,16 @@ def silence(
         gaps, timed = span.timed()
         if timed >= 1.0 and gaps > 0:
             rates[source] = gaps / timed
-    expected = sum(rates.values()) * seconds
-    p = math.exp(-expected)
+    rate_b = sum(rates.values())
+    expected = rate_b * seconds
+    gaps = 1.0
+    if window_records is not None:
+        gaps = float(window_records)
+    elif window_seconds is not None:
+        gaps = max(rate_b * window_seconds, 1.0)
+    p = min(gaps * math.exp(-expected), 1.0)
     if not rates or p >= w.p_value:
         return None
-    rate_b = sum(rates.values())
     detail = {
         "silent_seconds": round(seconds, 1),
         "expected_records": round(expected, 1),

@@ -365,6 +365,8 @@ class MonitoringObserver:
             state.baseline.profile,
             owned,
             now - state.silent_since,
+            window_records=self.policy.records,
+            window_seconds=self.policy.seconds,
         )
         if alert is None:
             return

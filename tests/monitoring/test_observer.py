@@ -518,3 +518,75 @@ def test_a_batch_the_monitor_failed_on_is_counted_once_when_its_transaction_is_r
     observer.after_commit()
     reg = observer.metrics.registry
     assert reg.get_sample_value("guard_monitor_errors_total", {"subject": "events"}) == 1
+
+
+_SPARSE_GAP_MS = 83_000  # one record every 83 s on events/0: 0.012 records/s
+
+
+def _sparse_observer(
+    make_settings: MakeSettings, registry: Registry
+) -> tuple[MonitoringObserver, _Clock, Any]:
+    """A baseline learned from a sparse source (3.6 records expected in 300 s), and a turn
+    function feeding it records (each with the stream's first value) at the given times."""
+    from guard.routing.router import RoutingStats
+    from guard.transport.base import InRecord
+    from guard.validation.validator import Verdict
+
+    broker = MemoryBroker()
+    broker.create("events", 1)
+    values = stream(2 * WINDOW, seed=1)
+    for i, v in enumerate(values):
+        broker.append(OutRecord("events", str(i).encode(), v, [], T0 + i * _SPARSE_GAP_MS, 0))
+    clock = _Clock()
+    windows = {"records": WINDOW, "seconds": None, "silence_seconds": 300}
+    settings = make_settings(windows=windows)
+    observer = MonitoringObserver(settings, registry, clock=clock)
+    _serve(settings, registry, MemoryPipe(broker, "g"), [observer])
+    assert observer.baseline("events") is not None
+    record = json.loads(values[0])
+
+    def turn(stamps: list[float]) -> int:
+        verdicts = [
+            (
+                InRecord("events", 0, 0, int(t * 1000), b"k", values[0], []),
+                Verdict(True, "events", 1, (1,), record=record),
+            )
+            for t in stamps
+        ]
+        batch = RoutedBatch([], {}, RoutingStats(), verdicts, owned=frozenset({("events", 0)}))
+        out = observer.before_commit(batch)
+        observer.after_commit()
+        return len([a for a in _volume_alerts(out) if "silent_seconds" in a["detail"]])
+
+    return observer, clock, turn
+
+
+def test_a_sparse_source_at_its_baseline_rate_raises_no_silence_alert_in_a_day(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    # Every gap between records is a test: at p 0.05 per gap, a Poisson source at exactly its
+    # baseline rate (a 300 s gap has p 0.026) was called silent 28 times in a day.
+    import random
+
+    _, clock, turn = _sparse_observer(make_settings, registry)
+    rng, rate = random.Random(7), 1000 / _SPARSE_GAP_MS
+    end, arrival, alerts = clock.now + 86_400, clock.now + rng.expovariate(rate), 0
+    while clock.now < end:
+        clock.now += 10
+        stamps = []
+        while arrival <= clock.now:
+            stamps.append(arrival)
+            arrival += rng.expovariate(rate)
+        alerts += turn(stamps)
+    assert alerts == 0
+
+
+def test_a_sparse_source_that_stops_is_alerted_once_its_silence_is_significant(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    _, clock, turn = _sparse_observer(make_settings, registry)
+    assert turn([clock.now]) == 0
+    clock.now += 800  # 9.6 records expected: more than one window's gaps would explain
+    assert turn([]) == 0
+    clock.now += 100
+    assert turn([]) == 1
