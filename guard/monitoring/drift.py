@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any, Literal
@@ -241,16 +242,15 @@ def silence(
     subject: str,
     w: WindowThresholds,
     base: WindowProfile,
-    sources: frozenset[str],
-    seconds: float,
+    silent: Mapping[str, float],
     *,
     window_records: int | None = None,
     window_seconds: float | None = None,
 ) -> Alert | None:
-    """A volume alert for source partitions (`sources`, "<topic>/<partition>") that gave no
-    record for `seconds`, when the baseline had records coming on them: zero records from a
-    Poisson process at the partitions' baseline rates has probability exp(-expected). Every
-    gap between records is such a test, so that probability is taken once per gap of a window
+    """A volume alert for source partitions (`silent`: "<topic>/<partition>" -> seconds it
+    gave no record) when the baseline had records coming on them: zero records from Poisson
+    processes at the partitions' baseline rates has probability exp(-expected). Every gap
+    between records is such a test, so that probability is taken once per gap of a window
     (`window_records`, or the baseline rate times `window_seconds`) before it is tested
     against `p_value`: a source at its baseline rate is then alerted at most `p_value` of its
     windows, as the window checks are. Partitions the baseline did not time (a file
@@ -259,7 +259,7 @@ def silence(
     if w.volume_rel is None or w.p_value is None:
         return None
     rates = {}
-    for source in sorted(sources):
+    for source in sorted(silent):
         span = base.partitions.get(source)
         if span is None:
             continue
@@ -267,7 +267,7 @@ def silence(
         if timed >= 1.0 and gaps > 0:
             rates[source] = gaps / timed
     rate_b = sum(rates.values())
-    expected = rate_b * seconds
+    expected = sum(rate * silent[source] for source, rate in rates.items())
     gaps = 1.0
     if window_records is not None:
         gaps = float(window_records)
@@ -277,7 +277,7 @@ def silence(
     if not rates or p >= w.p_value:
         return None
     detail = {
-        "silent_seconds": round(seconds, 1),
+        "silent_seconds": round(max(silent[source] for source in rates), 1),
         "expected_records": round(expected, 1),
         "partitions": sorted(rates),
     }

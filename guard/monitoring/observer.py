@@ -68,6 +68,18 @@ def _where(exc: BaseException) -> str:
     return f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
 
 
+def _note_heard(state: _State, heard: set[str], owned: frozenset[str] | None, now: float) -> None:
+    """Partitions with records start a new silence; with the assignment known, partitions
+    no longer owned are forgotten and newly owned ones start their clock now."""
+    clocks = dict(state.heard)
+    if owned is not None:
+        clocks = {source: clocks.get(source, now) for source in owned}
+    for source in heard:
+        clocks[source] = now
+    state.heard = clocks
+    state.alerted = frozenset(state.alerted - heard) & frozenset(clocks)
+
+
 @dataclass
 class _Closed:
     profile: WindowProfile
@@ -92,12 +104,11 @@ class _State:
     closed: list[_Closed] = field(default_factory=list)
     early: list[tuple[Alert, dict[str, Any]]] = field(default_factory=list)  # CUSUM alerts
     new_baseline: Baseline | None = None
-    # Silence: the source partitions of this subject the instance owned at the last idle
-    # turn (None: not yet known), since when none of them gave a record (None: disarmed,
-    # until records come on this assignment), and whether that silence was alerted.
-    owned: frozenset[str] | None = None
-    silent_since: float | None = None
-    silence_alerted: bool = False
+    # Silence, per source partition of this subject the instance owns: when it last gave a
+    # record, or when the instance took it over (replaced whole, never mutated: the staged
+    # and committed states share it); and the partitions whose silence was alerted.
+    heard: Mapping[str, float] = field(default_factory=dict)
+    alerted: frozenset[str] = frozenset()
 
 
 class MonitoringObserver:
@@ -221,6 +232,11 @@ class MonitoringObserver:
                 subject = self._subject_of.get(topic)
                 if subject is not None:
                     owned[subject] |= {f"{topic}/{partition}"}
+        heard: dict[str, set[str]] = defaultdict(set)  # per subject: partitions with records
+        for (topic, _), source in sources.items():
+            subject = self._subject_of.get(topic)
+            if subject is not None:
+                heard[subject].add(source)
         out: list[OutRecord] = []
         staged: dict[str, _State] = {}
         self._failed = []
@@ -231,7 +247,7 @@ class MonitoringObserver:
             mine = None if owned is None else owned[subject]
             try:
                 self._stage(subject, state, items, now, out)
-                self._watch_silence(subject, state, bool(items), mine, now, out)
+                self._watch_silence(subject, state, heard[subject], mine, now, out)
             except Exception as exc:
                 # The monitor watches the data; it must never stop it. A fault in it (a bug,
                 # a sketch library error) would otherwise fail this batch on every retry and
@@ -248,8 +264,7 @@ class MonitoringObserver:
                 )
                 if items:  # unprofiled, but they came: the source is not silent
                     state = self._restage(committed)
-                    state.silent_since, state.silence_alerted = now, False
-                    state.owned = committed.owned if mine is None else mine
+                    _note_heard(state, heard[subject], mine, now)
                     staged[subject] = state
                 continue
             staged[subject] = state
@@ -335,36 +350,30 @@ class MonitoringObserver:
         self,
         subject: str,
         state: _State,
-        had_records: bool,
+        heard: set[str],
         owned: frozenset[str] | None,
         now: float,
         out: list[OutRecord],
     ) -> None:
-        """Arm on records, disarm when the assignment changes (partitions this instance has
-        not yet seen a record on may be quiet by nature), and alert once per silence."""
+        """Each owned partition's clock runs from its last record, or from when this instance
+        took it over (a restart too: a source dead before it is still found). Alerts once
+        per silence, for the partitions the baseline had records coming on."""
+        _note_heard(state, heard, owned, now)
         limit = self.settings.monitoring.windows.silence_seconds
-        if owned is not None and owned != state.owned:
-            if state.owned is not None:  # a rebalance: wait for records on the new set
-                state.silent_since, state.silence_alerted = None, False
-            state.owned = owned
-        if had_records:
-            state.silent_since, state.silence_alerted = now, False
+        if limit is None or owned is None or state.baseline is None:
             return
-        if (
-            owned is None
-            or limit is None
-            or state.silence_alerted
-            or state.silent_since is None
-            or state.baseline is None
-            or now - state.silent_since < limit
-        ):
+        silent = {
+            source: now - since
+            for source, since in state.heard.items()
+            if source not in state.alerted and now - since >= limit
+        }
+        if not silent:
             return
         alert = silence(
             subject,
             self.plans[subject].window,
             state.baseline.profile,
-            owned,
-            now - state.silent_since,
+            silent,
             window_records=self.policy.records,
             window_seconds=self.policy.seconds,
         )
@@ -374,7 +383,7 @@ class MonitoringObserver:
         event = alert_event(alert, info, state.baseline.describe())
         out.append(alert_record(self.settings.monitoring.drift_topic, event))
         state.early.append((alert, event))
-        state.silence_alerted = True
+        state.alerted = state.alerted | frozenset(alert.detail["partitions"])
 
     def _sequential(self, state: _State, segment: list[Observation], out: list[OutRecord]) -> None:
         """Feed the CUSUMs; an alert goes out in this batch, naming the open window."""

@@ -509,4 +509,4 @@ def test_silence_expects_nothing_of_partitions_the_baseline_did_not_time(
     plan = _plan(registry)
     base = _baseline(registry, plan)  # profiled from values alone: no source partitions
     assert base.partitions == {}
-    assert silence("events", plan.window, base, frozenset({"events/0"}), 3600.0) is None
+    assert silence("events", plan.window, base, {"events/0": 3600.0}) is None

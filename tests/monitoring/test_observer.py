@@ -438,15 +438,63 @@ def test_a_source_partition_silent_past_silence_seconds_raises_one_volume_alert(
     assert reg.get_sample_value("guard_drift_alerts_total", labels) == 1
 
 
-def test_a_silence_after_a_rebalance_waits_for_records_on_the_new_assignment(
+def test_a_partition_taken_over_in_a_rebalance_expects_only_what_the_baseline_had_on_it(
     make_settings: MakeSettings, registry: Registry
 ) -> None:
-    # The partitions an instance takes over may be quiet by nature: it has seen none of
-    # their records, so their silence is not a drop.
+    # events/1 gave the baseline nothing (quiet by nature); events/0, kept, goes on timing.
     observer, clock = _learned_then_quiet(make_settings, registry)
     assert _idle_turn(observer, {("events", 0), ("events", 1)}) == []
     clock.now += 3600
-    assert _volume_alerts(_idle_turn(observer, {("events", 0), ("events", 1)})) == []
+    [alert] = _volume_alerts(_idle_turn(observer, {("events", 0), ("events", 1)}))
+    assert alert["detail"]["partitions"] == ["events/0"]
+    assert alert["detail"]["silent_seconds"] == 3600.0
+
+
+def test_a_silent_partition_lost_in_a_rebalance_is_no_longer_watched(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    observer, clock = _learned_then_quiet(make_settings, registry)
+    assert _idle_turn(observer, {("events", 1)}) == []
+    clock.now += 3600
+    assert _volume_alerts(_idle_turn(observer, {("events", 1)})) == []
+
+
+def test_a_source_dead_before_a_restart_is_found_from_the_restart(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    learned, clock = _learned_then_quiet(make_settings, registry)
+    windows = {"records": WINDOW, "seconds": None, "silence_seconds": 300}
+    restarted = MonitoringObserver(
+        make_settings(windows=windows),
+        registry,
+        clock=clock,
+        baselines={"events": learned.baseline("events")},
+    )
+    clock.now += 5000  # down a long while; after the restart no record comes
+    assert _idle_turn(restarted, {("events", 0)}) == []  # its clock starts at the takeover
+    clock.now += 301
+    [alert] = _volume_alerts(_idle_turn(restarted, {("events", 0)}))
+    assert alert["detail"]["silent_seconds"] == 301.0
+
+
+def test_a_silent_partition_is_found_while_another_owned_one_flows(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    from guard.routing.router import RoutingStats
+    from guard.transport.base import InRecord
+    from guard.validation.validator import Verdict
+
+    observer, clock = _learned_then_quiet(make_settings, registry)
+    owned = frozenset({("events", 0), ("events", 1)})
+    record = InRecord("events", 1, 0, T0, b"k", b"{}", [])
+    flowing = [(record, Verdict(True, "events", 1, (1,), record={}))]
+    out: list[OutRecord] = []
+    for _ in range(4):  # events/1 gives a record every 100 s; events/0 none
+        clock.now += 100
+        out += observer.before_commit(RoutedBatch([], {}, RoutingStats(), flowing, owned=owned))
+        observer.after_commit()
+    [alert] = _volume_alerts(out)
+    assert alert["detail"]["partitions"] == ["events/0"]
 
 
 def test_an_instance_owning_no_partition_of_the_subject_raises_no_silence_alert(
