@@ -13,6 +13,7 @@ retried with backoff), never a quarantine verdict.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import time
 import urllib.error
@@ -26,6 +27,10 @@ from guard.contracts.registry import Subject
 from guard.errors import RegistryUnavailableError
 
 UNKNOWN_TTL_S = 60.0
+# Schema Registry's error code for "no schema with this id" (its 404 answers carry a JSON body
+# with `error_code`). A 404 without it comes from something else (a proxy or ingress with no
+# route, a wrong URL path, a registry too old for `/schemas/ids/{id}/versions`): not a verdict.
+SCHEMA_NOT_FOUND = 40403
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +50,8 @@ class RegistryLookup:
     password: str | None = None
 
     def get(self, path: str) -> Any | None:
-        """The decoded JSON answer, or None for 404; other failures raise."""
+        """The decoded JSON answer, or None when the registry says it has no such schema (404
+        with error code 40403); every other failure raises RegistryUnavailableError."""
         request = urllib.request.Request(
             self.url.rstrip("/") + path,
             headers={"Accept": "application/vnd.schemaregistry.v1+json, application/json"},
@@ -58,13 +64,22 @@ class RegistryLookup:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:
                 return json.loads(answer.read())
         except urllib.error.HTTPError as exc:
-            if exc.code == 404:
+            if exc.code == 404 and _error_code(exc) == SCHEMA_NOT_FOUND:
                 return None
             raise RegistryUnavailableError(f"schema registry {where}: HTTP {exc.code}") from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
             why = f"{type(exc).__name__}: {reason}" if str(reason) else type(exc).__name__
             raise RegistryUnavailableError(f"schema registry {where}: {why}") from exc
+
+
+def _error_code(exc: urllib.error.HTTPError) -> object:
+    """The `error_code` of a Schema Registry error answer, or None when the body is not one."""
+    try:
+        body = json.loads(exc.read(65_536))
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+    return body.get("error_code") if isinstance(body, dict) else None
 
 
 def _without_credentials(url: str) -> str:

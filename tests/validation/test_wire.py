@@ -189,9 +189,12 @@ class _Registry(BaseHTTPRequestHandler):
         parts = self.path.strip("/").split("/")
         schema_id = int(parts[2])
         known = {self.ser.avro_id: (self.ser.avro_schema, "AVRO")}
-        if schema_id not in known:
+        if schema_id not in known:  # Schema Registry's answer for an id it does not have
+            missing = json.dumps({"error_code": 40403, "message": "Schema not found"}).encode()
             self.send_response(404)
+            self.send_header("Content-Type", "application/json")
             self.end_headers()
+            self.wfile.write(missing)
             return
         if parts[-1] == "versions":
             body: object = [{"subject": "orders-value", "version": 2}]

@@ -1,0 +1,77 @@
+"""Schema id look-ups in a Schema Registry: what counts as "no such id" (a verdict) and what
+is a registry failure (transient: the batch is retried, never quarantined)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from guard.contracts import load_registry
+from guard.errors import RegistryUnavailableError
+from guard.validation.schema_ids import RegistryLookup, SchemaIds
+
+Answer = Callable[[BaseHTTPRequestHandler], None]
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Answer], str]]:
+    """Start a fake registry whose every GET is answered by the given function; its URL."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(answer: Answer) -> str:
+        handler = type(
+            "Handler",
+            (BaseHTTPRequestHandler,),
+            {"do_GET": answer, "log_message": lambda *_a: None},
+        )
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _send(handler: BaseHTTPRequestHandler, status: int, body: bytes, kind: str) -> None:
+    handler.send_response(status)
+    handler.send_header("Content-Type", kind)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def _ids(url: str) -> SchemaIds:
+    subject = load_registry(Path("schemas")).subject("orders")
+    return SchemaIds(subject, {}, RegistryLookup(url, "orders-value", timeout_s=2))
+
+
+def test_a_404_without_the_registrys_schema_not_found_code_is_transient(
+    serve: Callable[[Answer], str],
+) -> None:
+    # A proxy or ingress with no route to the registry (or a wrong URL path) answers 404 for
+    # every id: that says nothing about the id, so it must not quarantine valid records.
+    def proxy_404(h: BaseHTTPRequestHandler) -> None:
+        _send(h, 404, b"<html><body>404 Not Found</body></html>", "text/html")
+
+    ids = _ids(serve(proxy_404))
+    with pytest.raises(RegistryUnavailableError, match="HTTP 404"):
+        ids.resolve(7, avro=True)
+
+
+def test_a_404_with_the_schema_not_found_code_means_the_id_is_unknown(
+    serve: Callable[[Answer], str],
+) -> None:
+    def not_found(h: BaseHTTPRequestHandler) -> None:
+        body = json.dumps({"error_code": 40403, "message": "Schema 7 not found"}).encode()
+        _send(h, 404, body, "application/vnd.schemaregistry.v1+json")
+
+    assert _ids(serve(not_found)).resolve(7, avro=True) is None
