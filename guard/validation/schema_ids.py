@@ -67,7 +67,8 @@ class RegistryLookup:
             if exc.code == 404 and _error_code(exc) == SCHEMA_NOT_FOUND:
                 return None
             raise RegistryUnavailableError(f"schema registry {where}: HTTP {exc.code}") from exc
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+            # HTTPException: a connection cut mid-answer (IncompleteRead), a garbled status line
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
             why = f"{type(exc).__name__}: {reason}" if str(reason) else type(exc).__name__
             raise RegistryUnavailableError(f"schema registry {where}: {why}") from exc

@@ -75,3 +75,18 @@ def test_a_404_with_the_schema_not_found_code_means_the_id_is_unknown(
         _send(h, 404, body, "application/vnd.schemaregistry.v1+json")
 
     assert _ids(serve(not_found)).resolve(7, avro=True) is None
+
+
+def test_a_registry_answer_cut_short_is_transient(serve: Callable[[Answer], str]) -> None:
+    # A registry restarting mid-answer: fewer bytes than Content-Length, then the connection
+    # closes (http.client.IncompleteRead, which is no OSError).
+    def cut_short(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", "500")
+        h.end_headers()
+        h.wfile.write(b'[{"subject"')
+        h.close_connection = True
+
+    with pytest.raises(RegistryUnavailableError, match="IncompleteRead"):
+        _ids(serve(cut_short)).resolve(7, avro=True)
