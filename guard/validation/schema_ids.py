@@ -31,6 +31,8 @@ UNKNOWN_TTL_S = 60.0
 # with `error_code`). A 404 without it comes from something else (a proxy or ingress with no
 # route, a wrong URL path, a registry too old for `/schemas/ids/{id}/versions`): not a verdict.
 SCHEMA_NOT_FOUND = 40403
+# A registry answer (a schema, or the subjects using it) is far smaller; more is not one.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +62,10 @@ class RegistryLookup:
             token = base64.b64encode(f"{self.username}:{self.password or ''}".encode()).decode()
             request.add_header("Authorization", f"Basic {token}")
         where = _without_credentials(self.url.rstrip("/") + path)
+        deadline = time.monotonic() + self.timeout_s
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:
-                return json.loads(answer.read())
+                return json.loads(_read_by(answer, deadline))
         except urllib.error.HTTPError as exc:
             if exc.code == 404 and _error_code(exc) == SCHEMA_NOT_FOUND:
                 return None
@@ -72,6 +75,25 @@ class RegistryLookup:
             reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
             why = f"{type(exc).__name__}: {reason}" if str(reason) else type(exc).__name__
             raise RegistryUnavailableError(f"schema registry {where}: {why}") from exc
+
+
+def _read_by(answer: Any, deadline: float) -> bytes:
+    """The whole body, read by `deadline` and at most MAX_ANSWER_BYTES: the socket timeout
+    bounds each read, not the answer, so a registry trickling a byte at a time held a look-up
+    (and the batch) for as long as it liked. TimeoutError and ValueError are transient."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := answer.read1(65_536):
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise ValueError(f"answer larger than {MAX_ANSWER_BYTES} bytes")
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise TimeoutError("no complete answer within the timeout")
+    body = b"".join(chunks)
+    if answer.length:  # read1 does not say when the connection closed before Content-Length
+        raise http.client.IncompleteRead(body, answer.length)
+    return body
 
 
 def _error_code(exc: urllib.error.HTTPError) -> object:

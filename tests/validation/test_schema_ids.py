@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -90,3 +91,29 @@ def test_a_registry_answer_cut_short_is_transient(serve: Callable[[Answer], str]
 
     with pytest.raises(RegistryUnavailableError, match="IncompleteRead"):
         _ids(serve(cut_short)).resolve(7, avro=True)
+
+
+def test_a_registry_trickling_its_answer_times_out_within_about_the_timeout(
+    serve: Callable[[Answer], str],
+) -> None:
+    # Each byte arrives well within the socket timeout, so only a deadline for the whole
+    # answer ends the look-up: before, it took as long as the registry took (~15 s here).
+    def trickle(h: BaseHTTPRequestHandler) -> None:
+        body = json.dumps([{"subject": "orders-value", "version": 2}]).encode().ljust(60)
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        for byte in body:
+            try:
+                h.wfile.write(bytes([byte]))
+                h.wfile.flush()
+            except OSError:
+                return  # the guard gave up
+            time.sleep(0.25)
+
+    subject = load_registry(Path("schemas")).subject("orders")
+    ids = SchemaIds(subject, {}, RegistryLookup(serve(trickle), "orders-value", timeout_s=1))
+    started = time.monotonic()
+    with pytest.raises(RegistryUnavailableError, match="TimeoutError"):
+        ids.resolve(7, avro=True)
+    assert time.monotonic() - started < 4
