@@ -215,6 +215,23 @@ class SchemaRegistrySettings(_Section):
     username: str | None = None
     password: SecretStr | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _credentials_out_of_url(cls, data: Any) -> Any:
+        """`https://user:pass@registry` means username and password: the URL keeps neither
+        (it is logged at start-up); explicit username/password win."""
+        if not isinstance(data, dict) or not isinstance(data.get("url"), str):
+            return data
+        from guard.validation.schema_ids import split_userinfo
+
+        url, username, password = split_userinfo(data["url"])
+        if url == data["url"]:
+            return data
+        data = {**data, "url": url}
+        if data.get("username") is None:
+            data["username"], data["password"] = username, password
+        return data
+
 
 class QuarantineSettings(_Section):
     # guard: the guard.* envelope; connect: Kafka Connect's __connect.errors.* names where

@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from guard.contracts.avro import to_avro_schema
@@ -49,7 +49,17 @@ class RegistryLookup:
     subject: str  # the registry subject of the route's values, e.g. "orders-value"
     timeout_s: float = 5.0
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # urllib does not authenticate with a URL's user:password@ part: it sends it to the
+        # resolver as part of the host name. It becomes Basic auth, the URL loses it.
+        url, username, password = split_userinfo(self.url)
+        if url != self.url:
+            object.__setattr__(self, "url", url)
+            if self.username is None:
+                object.__setattr__(self, "username", username)
+                object.__setattr__(self, "password", password)
 
     def get(self, path: str) -> Any | None:
         """The decoded JSON answer, or None when the registry says it has no such schema (404
@@ -107,13 +117,18 @@ def _error_code(exc: urllib.error.HTTPError) -> object:
 
 def _without_credentials(url: str) -> str:
     """The URL to show in a message: any user:password@ part removed."""
+    return split_userinfo(url)[0]
+
+
+def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
+    """`url` without its user:password@ part, and that user and password (unquoted)."""
     parts = urllib.parse.urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    netloc = parts.hostname or ""
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    if "@" not in parts.netloc:
+        return url, None, None
+    netloc = parts.netloc.rpartition("@")[2]
+    username = urllib.parse.unquote(parts.username) if parts.username is not None else None
+    password = urllib.parse.unquote(parts.password) if parts.password is not None else None
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), username, password
 
 
 class SchemaIds:

@@ -258,6 +258,17 @@ def test_redacted_dump_masks_the_password(tmp_path: Path) -> None:
     assert common(settings.kafka)["sasl_plain_password"] == "hunter2"
 
 
+def test_registry_credentials_in_the_url_are_kept_out_of_the_redacted_dump(
+    tmp_path: Path,
+) -> None:
+    text = "schema_registry: {url: 'https://svc%40acme:p%3Ass@registry:8081/sr'}\n" + MINIMAL
+    registry = load_settings(_config(tmp_path, text)).schema_registry
+    assert registry.url == "https://registry:8081/sr"
+    assert registry.username == "svc@acme"
+    assert registry.password is not None and registry.password.get_secret_value() == "p:ss"
+    assert "p%3Ass" not in repr(load_settings(_config(tmp_path, text)).redacted())
+
+
 def test_envelope_hmac_key_is_a_secret_kept_out_of_the_redacted_dump(tmp_path: Path) -> None:
     settings = load_settings(_config(tmp_path, "quarantine: {hmac_key: s3cret-k}\n" + MINIMAL))
     assert "s3cret-k" not in repr(settings.redacted())

@@ -3,6 +3,7 @@ is a registry failure (transient: the batch is retried, never quarantined)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -117,3 +118,23 @@ def test_a_registry_trickling_its_answer_times_out_within_about_the_timeout(
     with pytest.raises(RegistryUnavailableError, match="TimeoutError"):
         ids.resolve(7, avro=True)
     assert time.monotonic() - started < 4
+
+
+def test_credentials_in_the_registry_url_are_sent_as_basic_auth_not_to_the_resolver(
+    serve: Callable[[Answer], str],
+) -> None:
+    # urllib took `user:s3cret@127.0.0.1` for the host name: a DNS query carrying the secret,
+    # then "Name or service not known" for a registry that was up.
+    seen: list[tuple[str | None, str | None]] = []
+
+    def record(h: BaseHTTPRequestHandler) -> None:
+        seen.append((h.headers.get("Host"), h.headers.get("Authorization")))
+        _send(h, 200, b"[]", "application/json")
+
+    url = serve(record).replace("http://", "http://user:s3cret@")
+    lookup = RegistryLookup(url, "orders-value", timeout_s=2)
+    assert lookup.get("/schemas/ids/7/versions") == []
+    host, auth = seen[0]
+    assert host is not None and "s3cret" not in host
+    assert auth == "Basic " + base64.b64encode(b"user:s3cret").decode()
+    assert "s3cret" not in repr(lookup)
