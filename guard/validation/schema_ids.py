@@ -6,8 +6,10 @@ registry URL is configured, the id is looked up with the Schema Registry REST AP
 (`GET /schemas/ids/{id}` and `/schemas/ids/{id}/versions`): the registered version of the
 route's registry subject names the contract version, and the registered schema is the writer
 schema. Answers are cached; an unknown id is cached for a minute, so a schema registered
-later is picked up. A registry that cannot be reached is a transient failure (the batch is
-retried with backoff), never a quarantine verdict.
+later is picked up (at most MAX_UNKNOWN_IDS of them: the ids come from the records). Only
+a 404 with the registry's "schema not found" code makes an id unknown; a registry that cannot
+be reached, or answers anything else, is a transient failure (the batch is retried with
+backoff), never a quarantine verdict.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from guard.contracts.registry import Subject
 from guard.errors import RegistryUnavailableError
 
 UNKNOWN_TTL_S = 60.0
+# Ids found unknown are remembered (each costs a registry request) up to this many: the ids
+# come from the records, so a flood of random ones must not grow memory without bound.
+MAX_UNKNOWN_IDS = 10_000
 # Schema Registry's error code for "no schema with this id" (its 404 answers carry a JSON body
 # with `error_code`). A 404 without it comes from something else (a proxy or ingress with no
 # route, a wrong URL path, a registry too old for `/schemas/ids/{id}/versions`): not a verdict.
@@ -166,8 +171,17 @@ class SchemaIds:
             return None
         found = self._ask(schema_id, avro)
         if found is None:
-            self._unknown[schema_id] = time.monotonic()
+            self._remember_unknown(schema_id)
         return found
+
+    def _remember_unknown(self, schema_id: int) -> None:
+        """Insertion order is age order (an id asked again moves to the end): when full, the
+        oldest entries go first, expired or not."""
+        unknown = self._unknown
+        unknown.pop(schema_id, None)
+        while len(unknown) >= MAX_UNKNOWN_IDS:
+            del unknown[next(iter(unknown))]
+        unknown[schema_id] = time.monotonic()
 
     def _ask(self, schema_id: int, avro: bool) -> Resolved | None:
         assert self.lookup is not None

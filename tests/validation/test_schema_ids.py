@@ -15,6 +15,7 @@ import pytest
 
 from guard.contracts import load_registry
 from guard.errors import RegistryUnavailableError
+from guard.validation import schema_ids
 from guard.validation.schema_ids import RegistryLookup, SchemaIds
 
 Answer = Callable[[BaseHTTPRequestHandler], None]
@@ -138,3 +139,19 @@ def test_credentials_in_the_registry_url_are_sent_as_basic_auth_not_to_the_resol
     assert host is not None and "s3cret" not in host
     assert auth == "Basic " + base64.b64encode(b"user:s3cret").decode()
     assert "s3cret" not in repr(lookup)
+
+
+def test_the_unknown_id_cache_stays_bounded_under_a_flood_of_random_ids(
+    serve: Callable[[Answer], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(schema_ids, "MAX_UNKNOWN_IDS", 50)
+
+    def not_found(h: BaseHTTPRequestHandler) -> None:
+        body = json.dumps({"error_code": 40403, "message": "Schema not found"}).encode()
+        _send(h, 404, body, "application/json")
+
+    ids = _ids(serve(not_found))
+    for schema_id in range(1000, 1200):
+        assert ids.resolve(schema_id, avro=True) is None
+    assert len(ids._unknown) == 50
+    assert min(ids._unknown) == 1150  # the newest are kept: a repeat of one costs nothing
