@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -147,6 +148,8 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, UUID):
         return str(value)
+    if isinstance(value, Decimal):
+        return _number(value)
     if isinstance(value, bytes):
         return value.decode("latin-1")  # Avro bytes have no JSON form; a contract sees text
     if isinstance(value, dict):
@@ -154,3 +157,15 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def _number(value: Decimal) -> int | float:
+    """An Avro `decimal` as the JSON number its text would be: an integer without a scale
+    (`431`), else a float (`431.49`, `431.00`), as a JSON producer would write it. (A Decimal
+    left as it was passed the checks but broke `json.dumps` when `strip` re-encoded the
+    record.) An unscaled value too large for a float overflows to infinity: the decoder
+    refuses such a record (guard/validation/wire.py)."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= 0:
+        return int(value)
+    return float(value)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 from guard.contracts.avro import to_json_shape
@@ -111,14 +112,22 @@ def _decode_avro(payload: bytes, writer: Any) -> dict[str, Any] | FieldError:
         return FieldError("", Reason.NOT_OBJECT, "the writer schema is not an Avro record")
     bad = _non_finite(data, "")
     if bad is not None:
+        if isinstance(bad, tuple):  # a decimal whose value no JSON number (double) holds
+            return FieldError(bad[0], Reason.OUT_OF_RANGE, _DECIMAL_OVERFLOW)
         return FieldError(bad, Reason.NOT_FINITE, "NaN or Infinity has no JSON form")
     return data
 
 
-def _non_finite(data: Any, path: str) -> str | None:
-    """The path of the first NaN/Infinity (Avro doubles allow them; JSON and the guard don't)."""
+_DECIMAL_OVERFLOW = "decimal is too large: it overflows to infinity as a number"
+
+
+def _non_finite(data: Any, path: str) -> str | tuple[str] | None:
+    """The path of the first NaN/Infinity (Avro doubles allow them; JSON and the guard don't),
+    or (path,) for a decimal too large to check as a number."""
     if isinstance(data, float):
         return None if math.isfinite(data) else path
+    if isinstance(data, Decimal):
+        return None if math.isfinite(float(data)) else (path,)
     if isinstance(data, dict):
         for k, v in data.items():
             found = _non_finite(v, f"{path}.{k}" if path else str(k))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from pathlib import Path
 
 from fastavro import parse_schema
 
-from guard.contracts.avro import to_avro_schema
+from guard.contracts.avro import to_avro_schema, to_json_shape
 from guard.contracts.registry import load_contract
 
 
@@ -28,3 +30,13 @@ def test_nested_types_whose_generated_names_collide_get_distinct_names(tmp_path:
     assert names == ["ev_a", "ev_a_b", "ev_k_enum", "ev_k_enum_2"]
     inner = [schema["fields"][i]["type"]["fields"][0]["type"]["name"] for i in (0, 1)]
     assert inner == ["ev_a_b_c", "ev_a_b_c_2"]
+
+
+def test_an_avro_decimal_is_shaped_as_the_json_number_its_text_would_be() -> None:
+    shaped = to_json_shape(
+        {"a": Decimal("431.49"), "b": Decimal("431"), "c": Decimal("431.00"), "d": Decimal("-5")},
+        None,
+    )
+    assert shaped == {"a": 431.49, "b": 431, "c": 431.0, "d": -5}
+    assert [type(v) for v in shaped.values()] == [float, int, float, int]
+    json.dumps(shaped)  # raised TypeError: Object of type Decimal is not JSON serializable

@@ -3,15 +3,19 @@ version by their schema id and checked; bad frames get reasons of their own."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections.abc import Iterator
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import fastavro
 import pytest
 
 from guard.contracts import load_registry
+from guard.contracts.avro import to_avro_schema
 from guard.errors import RegistryUnavailableError
 from guard.validation.reasons import Reason
 from guard.validation.schema_ids import RegistryLookup, SchemaIds
@@ -283,3 +287,48 @@ def test_an_id_whose_registered_schema_is_recursive_is_refused_not_decoded() -> 
     framed = b"\x00" + (77).to_bytes(4, "big") + b"\x02" * 3000 + b"\x00"
     verdict = guard.validate(framed)
     assert [e.code for e in verdict.errors] == [Reason.UNKNOWN_SCHEMA_ID]
+
+
+class _DecimalAmountRegistry(RegistryLookup):
+    """orders-value version 2 as a producer may register it: `amount` an Avro decimal (money),
+    and a field the contract does not declare."""
+
+    def schema(self) -> dict[str, object]:
+        v2 = load_registry(Path("schemas")).subject("orders").versions[2]
+        schema = to_avro_schema(v2)
+        decimal = {"type": "bytes", "logicalType": "decimal", "precision": 400, "scale": 2}
+        for f in schema["fields"]:
+            if f["name"] == "amount":
+                f["type"] = decimal
+        schema["fields"].append({"name": "note", "type": "string"})
+        return schema
+
+    def get(self, path: str) -> object:
+        if path.endswith("/versions"):
+            return [{"subject": "orders-value", "version": 2}]
+        return {"schema": json.dumps(self.schema()), "schemaType": "AVRO"}
+
+
+def test_an_avro_decimal_is_judged_as_a_number_under_strip_not_a_crash(tmp_path: Path) -> None:
+    schemas = schemas_with_ids(tmp_path, {})
+    v2 = schemas / "orders" / "v2.yaml"
+    v2.write_text(v2.read_text().replace("unknown_fields: allow", "unknown_fields: strip"))
+    lookup = _DecimalAmountRegistry("http://x", "orders-value")
+    guard = _validator(schemas, "confluent-avro", lookup)
+    writer = fastavro.parse_schema(lookup.schema())
+
+    def framed(amount: Decimal) -> bytes:
+        out = io.BytesIO()
+        record = {**avro_order(), "amount": amount, "note": "gift"}
+        fastavro.schemaless_writer(out, writer, record)
+        return b"\x00" + (77).to_bytes(4, "big") + out.getvalue()
+
+    value = framed(Decimal("431.49"))
+    verdict = guard.validate(value)  # raised TypeError: Decimal is not JSON serializable
+    assert verdict.ok and verdict.unknown_fields == ("note",), verdict.errors
+    assert verdict.value == value  # Avro passes as written
+    negative = guard.validate(framed(Decimal("-1.00")))
+    assert [(e.code, e.path) for e in negative.errors] == [(Reason.OUT_OF_RANGE, "amount")]
+    huge = guard.validate(framed(Decimal(10**390)))
+    assert [(e.code, e.path) for e in huge.errors] == [(Reason.OUT_OF_RANGE, "amount")]
+    assert "overflows to infinity" in huge.errors[0].message
