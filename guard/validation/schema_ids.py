@@ -241,4 +241,20 @@ _LEAVES = frozenset(
 def _parse(schema: Any) -> Any:
     import fastavro
 
-    return fastavro.parse_schema(schema)
+    return fastavro.parse_schema(_without_uuid_type(schema))
+
+
+def _without_uuid_type(schema: Any) -> Any:
+    """`schema` with its `uuid` logical types dropped: the string is decoded as written and
+    the contract's uuid format judges it. fastavro parses it into a UUID, which accepts
+    `urn:uuid:...`, `{...}` and unhyphenated spellings the contract refuses (the record passed,
+    its bytes unchanged) and raises on anything else (`not_avro`, no field path)."""
+    if isinstance(schema, list):
+        return [_without_uuid_type(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {
+        k: _without_uuid_type(v)
+        for k, v in schema.items()
+        if not (k == "logicalType" and v == "uuid")
+    }

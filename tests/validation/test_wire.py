@@ -332,3 +332,32 @@ def test_an_avro_decimal_is_judged_as_a_number_under_strip_not_a_crash(tmp_path:
     huge = guard.validate(framed(Decimal(10**390)))
     assert [(e.code, e.path) for e in huge.errors] == [(Reason.OUT_OF_RANGE, "amount")]
     assert "overflows to infinity" in huge.errors[0].message
+
+
+@pytest.mark.parametrize(
+    "order_id",
+    [
+        "c2b9546e0f0240f3adb7f1d5cbf15150",
+        "urn:uuid:c2b9546e-0f02-40f3-adb7-f1d5cbf15150",
+        "{c2b9546e-0f02-40f3-adb7-f1d5cbf15150}",
+        "not-a-uuid",
+    ],
+)
+def test_an_avro_uuid_is_judged_by_the_contracts_uuid_format_as_in_json(
+    avro_guard: RecordValidator, ser: Serializers, order_id: str
+) -> None:
+    # The first three passed (fastavro's UUID() accepts them; the clean copy kept the bytes),
+    # the last was not_avro without a path. JSON records get bad_format at order_id for all.
+    plain = json.loads(ser.avro_schema)
+    for f in plain["fields"]:
+        if f["name"] == "order_id":
+            f["type"] = "string"  # the same bytes as the uuid logical type writes
+    out = io.BytesIO()
+    fastavro.schemaless_writer(
+        out, fastavro.parse_schema(plain), {**avro_order(), "order_id": order_id}
+    )
+    verdict = avro_guard.validate(b"\x00" + ser.avro_id.to_bytes(4, "big") + out.getvalue())
+    assert [(e.code, e.path) for e in verdict.errors] == [(Reason.BAD_FORMAT, "order_id")]
+    as_json = RecordValidator(load_registry(Path("schemas")).subject("orders"), "all")
+    json_verdict = as_json.validate(json.dumps(order(order_id=order_id)).encode())
+    assert [(e.code, e.path) for e in json_verdict.errors] == [(Reason.BAD_FORMAT, "order_id")]
