@@ -17,10 +17,12 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import math
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +38,15 @@ MAX_UNKNOWN_IDS = 10_000
 # with `error_code`). A 404 without it comes from something else (a proxy or ingress with no
 # route, a wrong URL path, a registry too old for `/schemas/ids/{id}/versions`): not a verdict.
 SCHEMA_NOT_FOUND = 40403
+# ... and for "no such subject" / "no such version" (the subject listing, below).
+NOT_FOUND = frozenset({40401, 40402, SCHEMA_NOT_FOUND})
+# A flood of ids the registry does not know (random ids in garbage records) would cost one
+# registry request per id. Once more than FLOOD_IDS were found unknown within UNKNOWN_TTL_S,
+# an id is first looked for in the list of ids registered under the route's subject, read at
+# most every LISTING_MAX_AGE_S: one request a second, whatever the records hold. (An id
+# registered less than that before its record is read may then be taken for unknown.)
+FLOOD_IDS = 100
+LISTING_MAX_AGE_S = 1.0
 # A registry answer (a schema, or the subjects using it) is far smaller; more is not one.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
@@ -82,7 +93,7 @@ class RegistryLookup:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:
                 return json.loads(_read_by(answer, deadline))
         except urllib.error.HTTPError as exc:
-            if exc.code == 404 and _error_code(exc) == SCHEMA_NOT_FOUND:
+            if exc.code == 404 and _error_code(exc) in NOT_FOUND:
                 return None
             raise RegistryUnavailableError(f"schema registry {where}: HTTP {exc.code}") from exc
         except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
@@ -146,6 +157,10 @@ class SchemaIds:
         self._by_id = dict(by_id)
         self._cache: dict[int, Resolved] = {}
         self._unknown: dict[int, float] = {}  # id -> when it was found unknown
+        self._recent_unknown: deque[float] = deque()  # when the registry said "no such id"
+        self._listing: set[int] = set()  # the ids registered under the registry subject
+        self._listed_versions: set[int] = set()
+        self._listed_at = -math.inf
 
     def resolve(self, schema_id: int, avro: bool) -> Resolved | None:
         cached = self._cache.get(schema_id)
@@ -169,10 +184,37 @@ class SchemaIds:
         when = self._unknown.get(schema_id)
         if when is not None and time.monotonic() - when < UNKNOWN_TTL_S:
             return None
+        if self._flooded() and schema_id not in self._listed():
+            self._remember_unknown(schema_id)
+            return None
         found = self._ask(schema_id, avro)
         if found is None:
             self._remember_unknown(schema_id)
+            self._recent_unknown.append(time.monotonic())
         return found
+
+    def _flooded(self) -> bool:
+        recent, since = self._recent_unknown, time.monotonic() - UNKNOWN_TTL_S
+        while recent and recent[0] < since:
+            recent.popleft()
+        return len(recent) > FLOOD_IDS
+
+    def _listed(self) -> set[int]:
+        """The ids registered under the registry subject, read at most every
+        LISTING_MAX_AGE_S (a version's id does not change: each is asked once)."""
+        assert self.lookup is not None
+        if time.monotonic() - self._listed_at < LISTING_MAX_AGE_S:
+            return self._listing
+        subject = urllib.parse.quote(self.lookup.subject, safe="")
+        versions = self.lookup.get(f"/subjects/{subject}/versions") or []
+        for v in versions:
+            if isinstance(v, int) and v not in self._listed_versions:
+                one = self.lookup.get(f"/subjects/{subject}/versions/{v}")
+                if isinstance(one, dict) and isinstance(one.get("id"), int):
+                    self._listing.add(one["id"])
+                self._listed_versions.add(v)
+        self._listed_at = time.monotonic()
+        return self._listing
 
     def _remember_unknown(self, schema_id: int) -> None:
         """Insertion order is age order (an id asked again moves to the end): when full, the

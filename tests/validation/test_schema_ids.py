@@ -155,3 +155,39 @@ def test_the_unknown_id_cache_stays_bounded_under_a_flood_of_random_ids(
         assert ids.resolve(schema_id, avro=True) is None
     assert len(ids._unknown) == 50
     assert min(ids._unknown) == 1150  # the newest are kept: a repeat of one costs nothing
+
+
+def test_a_flood_of_unknown_ids_costs_a_bounded_number_of_registry_requests(
+    serve: Callable[[Answer], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before, every new id cost a request: 600 random ids, 600 requests to the registry.
+    monkeypatch.setattr(schema_ids, "FLOOD_IDS", 20)
+    v2 = load_registry(Path("schemas")).subject("orders").versions[2]
+    schema = json.dumps(schema_ids.to_avro_schema(v2))
+    calls: list[str] = []
+
+    def registry(h: BaseHTTPRequestHandler) -> None:
+        calls.append(h.path)
+        known: dict[str, object] = {
+            "/subjects/orders-value/versions": [2],
+            "/subjects/orders-value/versions/2": {"id": 5, "version": 2, "schema": schema},
+            "/schemas/ids/5/versions": [{"subject": "orders-value", "version": 2}],
+            "/schemas/ids/5": {"schema": schema},
+        }
+        if h.path in known:
+            _send(h, 200, json.dumps(known[h.path]).encode(), "application/json")
+        else:
+            body = json.dumps({"error_code": 40403, "message": "Schema not found"}).encode()
+            _send(h, 404, body, "application/json")
+
+    ids = _ids(serve(registry))
+    started = time.monotonic()
+    for schema_id in range(10_000, 10_600):
+        assert ids.resolve(schema_id, avro=True) is None
+    assert ids.resolve(5, avro=True) is not None  # a registered id still resolves
+    seconds = time.monotonic() - started
+    per_id = [c for c in calls if c.startswith("/schemas/ids/1")]
+    assert len(per_id) == 21  # until the flood was noticed
+    listings = calls.count("/subjects/orders-value/versions")
+    assert 1 <= listings <= seconds / schema_ids.LISTING_MAX_AGE_S + 1
+    assert calls.count("/subjects/orders-value/versions/2") == 1
