@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import cast
 
 import fastavro
 import pytest
@@ -361,3 +362,42 @@ def test_an_avro_uuid_is_judged_by_the_contracts_uuid_format_as_in_json(
     as_json = RecordValidator(load_registry(Path("schemas")).subject("orders"), "all")
     json_verdict = as_json.validate(json.dumps(order(order_id=order_id)).encode())
     assert [(e.code, e.path) for e in json_verdict.errors] == [(Reason.BAD_FORMAT, "order_id")]
+
+
+class _EmptyItemsRegistry(RegistryLookup):
+    """orders-value version 2 registered with an extra array whose items take no bytes."""
+
+    items: object = "null"
+
+    def get(self, path: str) -> object:
+        if path.endswith("/versions"):
+            return [{"subject": "orders-value", "version": 2}]
+        schema = to_avro_schema(load_registry(Path("schemas")).subject("orders").versions[2])
+        schema["fields"].append({"name": "pad", "type": {"type": "array", "items": self.items}})
+        return {"schema": json.dumps(schema), "schemaType": "AVRO"}
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        "null",
+        {"type": "record", "name": "Nothing", "fields": [{"name": "n", "type": "null"}]},
+        {"type": "fixed", "name": "Zero", "size": 0},
+    ],
+)
+def test_an_id_whose_registered_schema_has_an_array_of_empty_items_is_refused(
+    items: object,
+) -> None:
+    # A 95-byte payload claiming 30 million nulls took 11 s and 560 MB to decode, and it
+    # passed; a count near 2**62 (10 bytes) got the process killed for its memory. Here 3
+    # million (this test must not do that to a tree without the fix).
+    lookup = _EmptyItemsRegistry("http://x", "orders-value")
+    object.__setattr__(lookup, "items", items)
+    guard = _validator(Path("schemas"), "confluent-avro", lookup)
+    writer = json.loads(cast(dict[str, str], lookup.get("/schemas/ids/77"))["schema"])
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, fastavro.parse_schema(writer), {**avro_order(), "pad": []})
+    three_million = b"\x80\x9b\xee\x02"  # zigzag varint
+    payload = out.getvalue()[:-1] + three_million + b"\x00"
+    verdict = guard.validate(b"\x00" + (77).to_bytes(4, "big") + payload)
+    assert [e.code for e in verdict.errors] == [Reason.UNKNOWN_SCHEMA_ID]
