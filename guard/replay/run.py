@@ -17,9 +17,16 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_when_event_set,
+    wait_random_exponential,
+)
 
-from guard.errors import TransientTransportError
+from guard.errors import RegistryUnavailableError, TransientTransportError
+from guard.quarantine.records import QuarantinedRecord, UnreadableRecord
 from guard.quarantine.sources import QuarantineSource, ReplayRun
 from guard.replay.plan import Classifier, Outcome
 from guard.replay.report import ReplayReport
@@ -78,13 +85,41 @@ def _acting(
         progress.update(1)
         if max_records is not None and acted >= max_records:
             return
-        outcome = classifier.classify(item)
+        try:
+            outcome = classifier.classify(item)
+        except RegistryUnavailableError:
+            outcome = _classify_again(classifier, item, stop)
         report.add(outcome)
         if outcome.decision.writes:
             acted += 1
             yield outcome
     if walk is not None:
         walk.complete = True
+
+
+# A Schema Registry look-up that fails while a record is judged (framed routes): retried with
+# capped exponential backoff before the replay gives up (exit 3, the run left to resume).
+_CLASSIFY_ATTEMPTS = 8
+_CLASSIFY_BACKOFF_S = 0.2
+_CLASSIFY_MAX_BACKOFF_S = 10.0
+
+
+def _classify_again(
+    classifier: Classifier, item: QuarantinedRecord | UnreadableRecord, stop: threading.Event
+) -> Outcome:
+    retrying = Retrying(
+        retry=retry_if_exception_type(RegistryUnavailableError),
+        wait=wait_random_exponential(multiplier=_CLASSIFY_BACKOFF_S, max=_CLASSIFY_MAX_BACKOFF_S),
+        stop=stop_after_attempt(_CLASSIFY_ATTEMPTS - 1) | stop_when_event_set(stop),
+        sleep=lambda seconds: _wait(stop, seconds),
+        reraise=True,
+    )
+    return retrying(classifier.classify, item)
+
+
+def _wait(stop: threading.Event, seconds: float) -> None:
+    """A backoff that a stop request cuts short."""
+    stop.wait(seconds)
 
 
 def _resume_unfinished(source: QuarantineSource, replay_id: str) -> ReplayRun:

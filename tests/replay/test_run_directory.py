@@ -14,7 +14,7 @@ import pytest
 
 from guard.contracts import load_registry
 from guard.demo.samples import good_order
-from guard.errors import TransientTransportError
+from guard.errors import RegistryUnavailableError, TransientTransportError
 from guard.filemode import validate_files
 from guard.quarantine.sources import DirectorySource, ReplayRun
 from guard.replay import (
@@ -25,6 +25,7 @@ from guard.replay import (
     replay_all,
     replay_source,
 )
+from guard.replay import run as run_module
 from guard.replay.plan import Outcome
 from tests.fixtures.paths import SCHEMAS
 
@@ -278,3 +279,29 @@ def test_replayed_records_carry_the_version_that_accepted_them(quarantine_dir: P
         for line in path.read_text().splitlines()
     ]
     assert {h["schema-version"] for h in headers} == {"2"}
+
+
+class _RegistryBlips(Classifier):
+    """A classifier whose Schema Registry look-up fails twice (a registry restarting)."""
+
+    failures = 2
+
+    def classify(self, item):  # type: ignore[no-untyped-def]
+        if self.failures:
+            self.failures -= 1
+            raise RegistryUnavailableError("schema registry http://r/schemas/ids/7: HTTP 503")
+        return super().classify(item)
+
+
+def test_a_registry_blip_while_judging_is_retried_not_the_end_of_the_replay(
+    quarantine_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before, the first RegistryUnavailableError ended the replay (exit 3).
+    monkeypatch.setattr(run_module, "_CLASSIFY_BACKOFF_S", 0.01)
+    source = DirectorySource(quarantine_dir)
+    classifier = _RegistryBlips(load_registry(SCHEMAS), {}, handled=source.handled())
+    options = ReplayOptions("r-blip", assume_yes=True, batch_size=4)
+    sink = DirectorySink(quarantine_dir, "r-blip", "2026-11-21T10:00:00Z", False)
+    report = replay_source(source, classifier, lambda: sink, options, "replayed").to_json()
+    assert (report["passed"], report["still_failing"]) == (15, 5)
+    assert classifier.failures == 0
