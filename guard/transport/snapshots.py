@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+
+import structlog
 
 from guard.transport.base import InRecord, TopicPartition, TopicSnapshot
+
+log = structlog.get_logger(__name__)
 
 
 class SnapshotReader(ABC):
@@ -61,3 +65,29 @@ def holds_records(
             snap = by_topic.setdefault(topic, TopicSnapshot(topic, {}, {}))
             snap.start[partition], snap.end[partition] = start, end
     return any(True for _ in reader.read(list(by_topic.values()), timeout_s))
+
+
+class MarkerProbe:
+    """A pipe's `holds_records`: a reader of its own (an assign-only read_committed consumer,
+    opened on first use, since the group consumer cannot read partitions it does not own),
+    bounded, and closed quietly with the pipe."""
+
+    TIMEOUT_S = 5.0
+
+    def __init__(self, open_reader: Callable[[], SnapshotReader]) -> None:
+        self._open = open_reader
+        self._reader: SnapshotReader | None = None
+
+    def holds_records(self, spans: Mapping[TopicPartition, tuple[int, int]]) -> bool:
+        if self._reader is None:
+            self._reader = self._open()
+        return holds_records(self._reader, spans, self.TIMEOUT_S)
+
+    def close(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is None:
+            return
+        try:
+            reader.close()
+        except Exception as exc:  # it only ever read: nothing to lose
+            log.warning("closing the records reader failed", error=str(exc))

@@ -31,7 +31,7 @@ from guard.transport.lost_commit import (
     abort_lost_transaction,
     every_partition,
 )
-from guard.transport.snapshots import holds_records
+from guard.transport.snapshots import MarkerProbe
 from guard.transport.stale_transactions import StaleTransactionWatch
 
 log = structlog.get_logger(__name__)
@@ -47,7 +47,7 @@ _LEAVE_S = 5.0
 class ConfluentPipe:
     def __init__(self, settings: KafkaSettings) -> None:
         self.settings = settings
-        self._records_reader: ConfluentReader | None = None  # holds_records, when asked
+        self._markers = MarkerProbe(lambda: ConfluentReader(settings))  # holds_records
         self._timeout_s = settings.request_timeout_ms / 1000
         self._watch = ErrorWatch()
         self._consumer = committed_consumer(settings, group_id=settings.group_id, watch=self._watch)
@@ -197,11 +197,7 @@ class ConfluentPipe:
         return out
 
     def holds_records(self, spans: Mapping[TopicPartition, tuple[int, int]]) -> bool:
-        # A reader of its own (an assign-only read_committed consumer, opened on first use):
-        # the group consumer cannot read partitions it does not own.
-        if self._records_reader is None:
-            self._records_reader = ConfluentReader(self.settings)
-        return holds_records(self._records_reader, spans, timeout_s=5.0)
+        return self._markers.holds_records(spans)
 
     def begin(self) -> None:
         self._producer.begin()
@@ -340,12 +336,7 @@ class ConfluentPipe:
         admin.ensure_topics(self.settings, partitions, configs)
 
     def close(self) -> None:
-        if self._records_reader is not None:
-            reader, self._records_reader = self._records_reader, None
-            try:
-                reader.close()
-            except Exception as exc:  # it only ever read: nothing to lose
-                log.warning("closing the records reader failed", error=str(exc))
+        self._markers.close()
         try:
             if not self._consumer_abandoned:
                 self._let_go_of_consumer()

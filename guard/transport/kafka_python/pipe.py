@@ -29,7 +29,7 @@ from guard.transport.lost_commit import (
     abort_lost_transaction,
     every_partition,
 )
-from guard.transport.snapshots import holds_records
+from guard.transport.snapshots import MarkerProbe
 from guard.transport.stale_transactions import StaleTransactionWatch
 
 log = structlog.get_logger(__name__)
@@ -38,7 +38,7 @@ log = structlog.get_logger(__name__)
 class KafkaPipe:
     def __init__(self, settings: KafkaSettings) -> None:
         self.settings = settings
-        self._records_reader: CommittedReader | None = None  # holds_records, when asked
+        self._markers = MarkerProbe(lambda: CommittedReader(settings))  # holds_records
         self._timeout_ms = settings.request_timeout_ms
         self._consumer: Any = committed_consumer(settings, group_id=settings.group_id)
         try:
@@ -138,11 +138,7 @@ class KafkaPipe:
         return out
 
     def holds_records(self, spans: Mapping[TopicPartition, tuple[int, int]]) -> bool:
-        # A reader of its own (an assign-only read_committed consumer, opened on first use):
-        # the group consumer cannot read partitions it does not own.
-        if self._records_reader is None:
-            self._records_reader = CommittedReader(self.settings)
-        return holds_records(self._records_reader, spans, timeout_s=5.0)
+        return self._markers.holds_records(spans)
 
     def begin(self) -> None:
         self._producer.begin()
@@ -266,12 +262,7 @@ class KafkaPipe:
         ensure_topics(self.settings, partitions, configs)
 
     def close(self) -> None:
-        if self._records_reader is not None:
-            reader, self._records_reader = self._records_reader, None
-            try:
-                reader.close()
-            except Exception as exc:  # it only ever read: nothing to lose
-                log.warning("closing the records reader failed", error=str(exc))
+        self._markers.close()
         try:
             self._consumer.close(autocommit=False, timeout_ms=self._timeout_ms)
         finally:
