@@ -227,7 +227,14 @@ class SchemaIds:
 
     def _ask(self, schema_id: int, avro: bool) -> Resolved | None:
         assert self.lookup is not None
-        uses = self.lookup.get(f"/schemas/ids/{schema_id}/versions") or []
+        where = f"/schemas/ids/{schema_id}/versions"
+        uses = self.lookup.get(where)
+        if uses is None:  # the registry's own "no such id"
+            return None
+        if not isinstance(uses, list):
+            # A 200 of another shape (a proxy, a wrong path, another service) says nothing
+            # about the id: a registry failure, retried, not a verdict that quarantines.
+            raise RegistryUnavailableError(f"schema registry {where}: not a list of versions")
         mine = self.lookup.subject
         versions = [
             u.get("version") for u in uses if isinstance(u, dict) and u.get("subject") == mine
@@ -238,7 +245,13 @@ class SchemaIds:
         writer = None
         if avro:
             registered = self.lookup.get(f"/schemas/ids/{schema_id}")
-            if not isinstance(registered, dict) or registered.get("schemaType", "AVRO") != "AVRO":
+            if registered is None:
+                return None
+            if not isinstance(registered, dict):
+                raise RegistryUnavailableError(
+                    f"schema registry /schemas/ids/{schema_id}: not a schema object"
+                )
+            if registered.get("schemaType", "AVRO") != "AVRO":
                 return None
             try:
                 writer = _parse(json.loads(registered["schema"]))

@@ -191,3 +191,18 @@ def test_a_flood_of_unknown_ids_costs_a_bounded_number_of_registry_requests(
     listings = calls.count("/subjects/orders-value/versions")
     assert 1 <= listings <= seconds / schema_ids.LISTING_MAX_AGE_S + 1
     assert calls.count("/subjects/orders-value/versions/2") == 1
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"subject": "orders-value", "version": 1}', b'"orders-value"', b"42"]
+)
+def test_a_registry_answer_of_another_shape_is_transient_not_an_unknown_id(
+    serve: Callable[[Answer], str], body: bytes
+) -> None:
+    # A 200 in JSON that is no list of subject versions (a proxy, another service on the
+    # port) says nothing about the id: quarantining as unknown_schema_id would be wrong.
+    def odd(h: BaseHTTPRequestHandler) -> None:
+        _send(h, 200, body, "application/json")
+
+    with pytest.raises(RegistryUnavailableError, match="not a list of versions"):
+        _ids(serve(odd)).resolve(7, avro=True)
