@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 import socket
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -37,6 +38,17 @@ def _not_empty(key: SecretStr | None) -> SecretStr | None:
     if key is not None and not key.get_secret_value():
         raise ValueError("empty: give a secret, or leave the key out")
     return key
+
+
+def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
+    """`url` without its user:password@ part, and that user and password (unquoted)."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None, None
+    netloc = parts.netloc.rpartition("@")[2]
+    username = urllib.parse.unquote(parts.username) if parts.username is not None else None
+    password = urllib.parse.unquote(parts.password) if parts.password is not None else None
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), username, password
 
 
 class _Section(BaseModel):
@@ -222,8 +234,6 @@ class SchemaRegistrySettings(_Section):
         (it is logged at start-up); explicit username/password win."""
         if not isinstance(data, dict) or not isinstance(data.get("url"), str):
             return data
-        from guard.validation.schema_ids import split_userinfo
-
         url, username, password = split_userinfo(data["url"])
         if url == data["url"]:
             return data

@@ -26,6 +26,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from guard.config.settings import split_userinfo
 from guard.contracts.avro import to_avro_schema
 from guard.contracts.registry import Subject
 from guard.errors import RegistryUnavailableError
@@ -134,17 +135,6 @@ def _error_code(exc: urllib.error.HTTPError) -> object:
 def _without_credentials(url: str) -> str:
     """The URL to show in a message: any user:password@ part removed."""
     return split_userinfo(url)[0]
-
-
-def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
-    """`url` without its user:password@ part, and that user and password (unquoted)."""
-    parts = urllib.parse.urlsplit(url)
-    if "@" not in parts.netloc:
-        return url, None, None
-    netloc = parts.netloc.rpartition("@")[2]
-    username = urllib.parse.unquote(parts.username) if parts.username is not None else None
-    password = urllib.parse.unquote(parts.password) if parts.password is not None else None
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), username, password
 
 
 class SchemaIds:
