@@ -168,6 +168,10 @@ class CommittedRead(Protocol):
 
     def snapshot(self, topic: str) -> TopicSnapshot | None: ...
 
+    def settled_snapshot(self, topic: str, wait_s: float) -> TopicSnapshot | None:
+        """A snapshot once no transaction on `topic` awaits its markers (at most `wait_s`)."""
+        ...
+
     def read(
         self, snapshots: Sequence[TopicSnapshot], timeout_s: float = 300.0
     ) -> Iterator[InRecord]: ...

@@ -280,6 +280,9 @@ class MemoryReader:
             topic, dict.fromkeys(range(len(parts)), 0), {p: len(log) for p, log in enumerate(parts)}
         )
 
+    def settled_snapshot(self, topic: str, wait_s: float) -> TopicSnapshot | None:
+        return self.snapshot(topic)  # the fake has no open transactions to wait for
+
     def read(
         self, snapshots: Sequence[TopicSnapshot], timeout_s: float = 300.0
     ) -> Iterator[InRecord]:

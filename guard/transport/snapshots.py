@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -27,7 +28,27 @@ class SnapshotReader(ABC):
         """Every committed record up to each snapshot's end, partition by partition batches."""
 
     @abstractmethod
+    def high_watermarks(self, topic: str) -> dict[int, int]:
+        """Each partition's end counting records of open transactions and markers not yet
+        written (what a read_uncommitted reader would read up to)."""
+
+    @abstractmethod
     def close(self) -> None: ...
+
+    def settled_snapshot(self, topic: str, wait_s: float) -> TopicSnapshot | None:
+        """A snapshot taken once no transaction on `topic` is open or short of its markers
+        (its committed end has caught up with its high watermark), or after `wait_s` with
+        what is committed by then. A commit returns before the broker has written its
+        markers, and until it has, the records of that transaction are not yet readable:
+        read right after a commit, a plain snapshot can miss the whole transaction."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            snapshot = self.snapshot(topic)
+            if snapshot is None or time.monotonic() >= deadline:
+                return snapshot
+            if self.high_watermarks(topic) == snapshot.end:
+                return snapshot
+            time.sleep(0.05)
 
     def latest(self, topic: str, timeout_s: float = 300.0) -> dict[bytes, InRecord]:
         """A compacted topic as a table: the last committed record per key; a tombstone (null

@@ -24,3 +24,10 @@ def committed_consumer(
     if partition_eof:
         conf["enable.partition.eof"] = True
     return translate("create consumer", lambda: Consumer(conf))
+
+
+def watermark_consumer(settings: KafkaSettings) -> Consumer:
+    """A read_uncommitted consumer only ever asked for watermarks: the high watermarks,
+    where a read_committed consumer's stop at the first open transaction."""
+    conf = {**config.consumer(settings, None), "isolation.level": "read_uncommitted"}
+    return translate("create consumer", lambda: Consumer(conf))

@@ -10,14 +10,14 @@ import time
 from collections.abc import Iterator, Sequence
 from functools import partial
 
-from confluent_kafka import KafkaError
+from confluent_kafka import Consumer, KafkaError
 from confluent_kafka import TopicPartition as CTopicPartition
 
 from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
 from guard.transport.base import InRecord, TopicPartition, TopicSnapshot
 from guard.transport.confluent import admin
-from guard.transport.confluent.consumer import committed_consumer
+from guard.transport.confluent.consumer import committed_consumer, watermark_consumer
 from guard.transport.confluent.errors import classify_error, translate
 from guard.transport.confluent.records import in_record
 from guard.transport.snapshots import SnapshotReader
@@ -30,29 +30,41 @@ class ConfluentReader(SnapshotReader):
         # End-of-partition events tell when a partition whose last offsets are transaction
         # markers or aborted records (never delivered) has been read to its end.
         self._consumer = committed_consumer(settings, fetch_bytes, partition_eof=True)
+        self._watermarks: Consumer | None = None  # opened on first use (settled_snapshot)
 
     def snapshot(self, topic: str) -> TopicSnapshot | None:
         """Current start/end offsets, or None when the topic does not exist."""
         n = admin.partition_count(self._consumer, topic, self._timeout_s)
         if n is None:
             return None
-        start: dict[int, int] = {}
-        end: dict[int, int] = {}
+        # With read_committed, the high mark is the last stable offset: all committed.
+        marks = self._marks(self._consumer, topic, n)
+        return TopicSnapshot(
+            topic, {p: low for p, (low, _) in marks.items()}, {p: h for p, (_, h) in marks.items()}
+        )
+
+    def high_watermarks(self, topic: str) -> dict[int, int]:
+        if self._watermarks is None:
+            self._watermarks = watermark_consumer(self.settings)
+        n = admin.partition_count(self._watermarks, topic, self._timeout_s) or 0
+        return {p: high for p, (_, high) in self._marks(self._watermarks, topic, n).items()}
+
+    def _marks(self, consumer: Consumer, topic: str, n: int) -> dict[int, tuple[int, int]]:
+        marks: dict[int, tuple[int, int]] = {}
         for p in range(n):
-            # With read_committed, the high mark is the last stable offset: all committed.
-            marks = translate(
+            got = translate(
                 "watermark offsets",
                 partial(
-                    self._consumer.get_watermark_offsets,
+                    consumer.get_watermark_offsets,
                     CTopicPartition(topic, p),
                     timeout=self._timeout_s,
                     cached=False,
                 ),
             )
-            if marks is None:
+            if got is None:
                 raise TransientTransportError(f"no offsets for {topic}[{p}] in time")
-            start[p], end[p] = marks
-        return TopicSnapshot(topic, start, end)
+            marks[p] = got
+        return marks
 
     def read(
         self, snapshots: Sequence[TopicSnapshot], timeout_s: float = 300.0
@@ -102,3 +114,5 @@ class ConfluentReader(SnapshotReader):
 
     def close(self) -> None:
         self._consumer.close()
+        if self._watermarks is not None:
+            self._watermarks.close()

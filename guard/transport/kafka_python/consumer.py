@@ -19,3 +19,11 @@ def committed_consumer(
     records.install()
     conf = config.consumer(settings, group_id, fetch_bytes)
     return connecting("create consumer", lambda: KafkaConsumer(**conf), settings)
+
+
+def watermark_consumer(settings: KafkaSettings) -> Any:
+    """A read_uncommitted consumer only ever asked for end offsets: the high watermarks,
+    where a read_committed consumer's end offsets stop at the first open transaction."""
+    records.install()
+    conf = {**config.consumer(settings, None), "isolation_level": "read_uncommitted"}
+    return connecting("create consumer", lambda: KafkaConsumer(**conf), settings)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from functools import partial
+from typing import Any
 
 from kafka import TopicPartition as KTopicPartition
 
 from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
 from guard.transport.base import InRecord, TopicSnapshot
-from guard.transport.kafka_python.consumer import committed_consumer
+from guard.transport.kafka_python.consumer import committed_consumer, watermark_consumer
 from guard.transport.kafka_python.errors import translate
 from guard.transport.kafka_python.records import in_record
 from guard.transport.snapshots import SnapshotReader
@@ -26,6 +27,7 @@ class CommittedReader(SnapshotReader):
         self.settings = settings
         self._consumer = committed_consumer(settings, fetch_bytes)
         self._timeout_ms = settings.request_timeout_ms
+        self._watermarks: Any = None  # opened on first use (settled_snapshot)
 
     def snapshot(self, topic: str) -> TopicSnapshot | None:
         """Current start/end offsets, or None when the topic does not exist."""
@@ -44,6 +46,17 @@ class CommittedReader(SnapshotReader):
         return TopicSnapshot(
             topic, {tp.partition: start[tp] for tp in tps}, {tp.partition: end[tp] for tp in tps}
         )
+
+    def high_watermarks(self, topic: str) -> dict[int, int]:
+        if self._watermarks is None:
+            self._watermarks = watermark_consumer(self.settings)
+        watermarks = self._watermarks
+        parts = translate("metadata", lambda: watermarks.partitions_for_topic(topic)) or set()
+        tps = [KTopicPartition(topic, p) for p in sorted(parts)]
+        end = translate(
+            "end offsets", lambda: watermarks.end_offsets(tps, timeout_ms=self._timeout_ms)
+        )
+        return {tp.partition: end[tp] for tp in tps}
 
     def read(
         self, snapshots: Sequence[TopicSnapshot], timeout_s: float = 300.0
@@ -82,3 +95,5 @@ class CommittedReader(SnapshotReader):
 
     def close(self) -> None:
         self._consumer.close(autocommit=False, timeout_ms=self._timeout_ms)
+        if self._watermarks is not None:
+            self._watermarks.close(autocommit=False, timeout_ms=self._timeout_ms)
