@@ -34,7 +34,7 @@ kafka-fetch: $(BIN)/.installed
 # over the others; every cluster scenario runs (GUARD_FAULTS_CLUSTER=all). PYTEST_WORKERS=0 runs
 # serially; GUARD_FAULTS_CLUSTER= leaves out the coordinator kills, rolling restart and one node
 # down (marked cluster_long). Unit tests alone, no broker: `pytest -m "not integration"`.
-PYTEST_WORKERS ?= 3
+PYTEST_WORKERS ?= 4
 GUARD_FAULTS_CLUSTER ?= all
 test: lint kafka-fetch test-tools contract-ci
 	GUARD_FAULTS_CLUSTER=$(GUARD_FAULTS_CLUSTER) $(BIN)/pytest -ra --durations=30 \
