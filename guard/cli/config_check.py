@@ -35,13 +35,12 @@ def check(config_path: Path, connect: bool, timeout: float) -> None:
     the broker (exit 3 when it cannot be reached or refuses the login, 2 when a topic or
     permission is missing).
     """
-    from guard.config.settings import check_tls_files
     from guard.contracts import load_registry
     from guard.service import build_validators
-    from guard.transport.factory import load_checked_settings
+    from guard.transport.factory import check_client_tls_files, load_checked_settings
 
     settings = load_checked_settings(config_path)
-    check_tls_files(settings.kafka)  # what a client would open (`run` checks it too)
+    check_client_tls_files(settings.kafka)  # what a client would open (`run` checks it too)
     registry = load_registry(settings.schemas_dir)
     build_validators(settings, registry)  # every route's subject and accepted versions
     click.echo(f"ok   config {config_path}")

@@ -11,7 +11,7 @@ import os
 import re
 import socket
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -630,12 +630,18 @@ def load_settings(
     return settings
 
 
-def check_tls_files(kafka: KafkaSettings) -> None:
+def check_tls_files(
+    kafka: KafkaSettings, file_properties: Mapping[str, Collection[str]] | None = None
+) -> None:
     """ConfigError naming each TLS file a TLS protocol would open that is not there. Checked
     where a client is configured (and by `guard config check`), not when settings load:
     commands that never connect (`guard baseline build --config` in CI) need no
     certificates. Without it the client finds out only once a broker answers, logs `No such
-    file or directory` and retries it as an outage (exit 3)."""
+    file or directory` and retries it as an outage (exit 3).
+
+    `file_properties` are the chosen client's pass-through properties that name a TLS file
+    (its config.py's TLS_FILE_PROPERTIES), each with the values that are not a path
+    (librdkafka's `probe`): a file named in `kafka.<role>_properties` is checked too."""
     if not kafka.security_protocol.endswith("SSL"):
         return
     missing = [
@@ -643,6 +649,17 @@ def check_tls_files(kafka: KafkaSettings) -> None:
         for key in ("ssl_cafile", "ssl_certfile", "ssl_keyfile")
         if (file := getattr(kafka, key)) is not None and not Path(file).is_file()
     ]
+    for role, props in (
+        ("producer", kafka.producer_properties),
+        ("consumer", kafka.consumer_properties),
+    ):
+        for name, value in props.items():
+            not_paths = (file_properties or {}).get(name)
+            # exists(), not is_file(): librdkafka's ssl.ca.location may be a directory.
+            if not_paths is None or str(value) in not_paths or Path(str(value)).exists():
+                continue
+            key = f"kafka.{role}_properties.{name}"
+            missing.append(_problem_line(key, [f"no such file: {value}"], env_names=True))
     if missing:
         raise ConfigError("invalid configuration\n" + "\n".join(missing))
 

@@ -400,6 +400,17 @@ _FORMAT_CHECKS: dict[str, Callable[[str], str]] = {
     "email": _check_email,
     "uri": _check_uri,
 }
+
+
+def fits_format(fmt: str, v: str) -> bool:
+    """Whether the record check's `fmt` check accepts `v`."""
+    try:
+        _FORMAT_CHECKS[fmt](v)
+    except PydanticCustomError:
+        return False
+    return True
+
+
 # The formats a regex alone decides, as pydantic-core checks them (same messages).
 _NATIVE_FORMATS = {
     "uuid": _native_format(_fullmatch(_UUID), "uuid (8-4-4-4-12 hex)"),

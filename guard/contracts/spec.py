@@ -2,7 +2,8 @@
 
 These models describe the *file*, not the records. They reject unknown keys and impossible
 combinations (a `pattern` on an integer, `minimum > maximum`, an enum value of the wrong
-type), so a broken contract fails at start-up instead of on the first record.
+type or one the field's own bounds, lengths, pattern or format refuse), so a broken contract
+fails at start-up instead of on the first record.
 """
 
 from __future__ import annotations
@@ -165,6 +166,7 @@ class FieldSpec(BaseModel):
                 re.compile(self.pattern)
             except re.error as exc:
                 raise ValueError(f"pattern is not a valid regular expression: {exc}") from None
+        _check_enum_values(self)
         for name in self.fields or {}:
             _check_name(name)
         return self
@@ -255,6 +257,47 @@ def _check_range(whole: bool, ranged: tuple[float | None, ...]) -> None:
                 empty = lo > hi or (lo == hi and (lo_open or hi_open))
             if empty:
                 raise ValueError(f"no value fits both {lo_name} ({lo}) and {hi_name} ({hi})")
+
+
+def _check_enum_values(fs: FieldSpec) -> None:
+    """Refuse enum values the field's own other constraints refuse (`enum: [1, 50]` with
+    `maximum: 10`): no record could carry them, so the contract does not mean what it says."""
+    problems = [
+        f"enum value {v!r} can never pass: {why}"
+        for v in fs.enum or ()
+        if (why := _refused_by(fs, v)) is not None
+    ]
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+def _refused_by(fs: FieldSpec, v: str | int | float | bool) -> str | None:
+    """The field's declared constraint that refuses `v` as the record check would, or None."""
+    if isinstance(v, bool):
+        return None  # boolean fields have no constraints besides their type
+    if isinstance(v, str):
+        if fs.min_length is not None and len(v) < fs.min_length:
+            return f"shorter than min_length ({fs.min_length})"
+        if fs.max_length is not None and len(v) > fs.max_length:
+            return f"longer than max_length ({fs.max_length})"
+        # re.search: the record check's pattern is not anchored either.
+        if fs.pattern is not None and re.search(fs.pattern, v) is None:
+            return f"does not match pattern {fs.pattern!r}"
+        if fs.format is not None:
+            from guard.contracts.compile import fits_format  # compile imports this module
+
+            if not fits_format(fs.format, v):
+                return f"not a valid {fs.format}"
+        return None
+    if fs.minimum is not None and v < fs.minimum:
+        return f"below minimum ({fs.minimum})"
+    if fs.maximum is not None and v > fs.maximum:
+        return f"above maximum ({fs.maximum})"
+    if fs.exclusive_minimum is not None and v <= fs.exclusive_minimum:
+        return f"not above exclusive_minimum ({fs.exclusive_minimum})"
+    if fs.exclusive_maximum is not None and v >= fs.exclusive_maximum:
+        return f"not below exclusive_maximum ({fs.exclusive_maximum})"
+    return None
 
 
 def _check_name(name: str) -> None:

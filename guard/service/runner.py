@@ -29,6 +29,7 @@ from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
 from guard.errors import (
     RecordTooLargeError,
+    RegistryUnavailableError,
     RejoinRequiredError,
     TransientTransportError,
 )
@@ -401,8 +402,14 @@ class GuardService:
             self.probe.retried()  # probe: a retry
             self._rejoin("fenced", str(exc))
             return
+        # A registry outage is not the broker's: the line says which to look at.
+        event = (
+            "transient schema registry failure; aborting batch and retrying"
+            if isinstance(exc, RegistryUnavailableError)
+            else "transient broker failure; aborting batch and retrying"
+        )
         log.warning(
-            "transient broker failure; aborting batch and retrying",
+            event,
             attempt=state.attempt_number,
             error=str(exc),
             next_wait_s=round(state.upcoming_sleep, 3),

@@ -9,7 +9,7 @@ when the settings are loaded (`load_checked_settings`), before any connection.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,6 +20,7 @@ from guard.config.settings import (
     KafkaClient,
     KafkaSettings,
     PropertyValue,
+    check_tls_files,
     load_settings,
 )
 from guard.errors import ConfigError
@@ -44,6 +45,8 @@ class Backend:
     topic_id: Callable[[KafkaSettings, str], str | None]
     # Refuses (ValueError) a pass-through property the client does not know or the guard sets.
     check_properties: Callable[[Role, Mapping[str, PropertyValue]], None]
+    # Pass-through properties naming a TLS file (`guard.config.settings.check_tls_files`).
+    tls_file_properties: Mapping[str, Collection[str]]
 
 
 def _kafka_python() -> Backend:
@@ -57,6 +60,7 @@ def _kafka_python() -> Backend:
         admin.describe_topics,
         admin.topic_id,
         config.check_properties,
+        config.TLS_FILE_PROPERTIES,
     )
 
 
@@ -77,6 +81,7 @@ def _confluent() -> Backend:
         admin.describe_topics,
         admin.topic_id,
         config.check_properties,
+        config.TLS_FILE_PROPERTIES,
     )
 
 
@@ -111,6 +116,14 @@ def check_properties(settings: KafkaSettings) -> None:
             check(role, props)
         except ValueError as exc:
             raise ValueError(f"kafka.{role}_properties: {exc}") from None
+
+
+def check_client_tls_files(settings: KafkaSettings) -> None:
+    """`check_tls_files` with the chosen client's pass-through TLS file properties, before any
+    client is configured (`guard config check`). With none passed through the client is not
+    imported."""
+    passed = settings.producer_properties or settings.consumer_properties
+    check_tls_files(settings, backend(settings.client).tls_file_properties if passed else None)
 
 
 def load_checked_settings(path: Path | str | None) -> GuardSettings:

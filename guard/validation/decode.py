@@ -162,7 +162,8 @@ def decode_exact(
     try:
         obj = _decoder.decode(text)
     except _DuplicateKeyError as exc:
-        return None, FieldError(exc.key, Reason.DUPLICATE_KEY, "key appears more than once")
+        path = _locate_duplicate(text, exc.key)
+        return None, FieldError(path, Reason.DUPLICATE_KEY, "key appears more than once")
     except _NotFiniteError as exc:
         return None, FieldError("", Reason.NOT_FINITE, f"{exc} is not valid JSON")
     except _FloatOverflowError:
@@ -226,6 +227,39 @@ def _locate_overflow(text: str) -> FieldError:
     except (ValueError, RecursionError):
         found = None
     return found or FieldError("", Reason.OUT_OF_RANGE, _OVERFLOW)
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """An object's pairs as written, repeated keys kept: only to locate a duplicate key."""
+
+
+def _locate_duplicate(text: str, key: str) -> str:
+    """The duplicated key's path (`customer.id`, `items[1].sku`), as other errors name it.
+    The hook that refused it sees one object's pairs, not where the object is, so the text is
+    decoded again keeping every object's pairs, and walked to the object the hook stopped at
+    (the first to close with a repeated key). The bare key if the text does not decode."""
+    first: list[_Pairs] = []
+
+    def keep(pairs: list[tuple[str, Any]]) -> _Pairs:
+        obj = _Pairs(pairs)
+        if not first and len({k for k, _ in pairs}) != len(pairs):
+            first.append(obj)
+        return obj
+
+    try:
+        root = json.JSONDecoder(object_pairs_hook=keep).decode(text)
+    except (ValueError, RecursionError):  # broken after the duplicate: the decoder stopped there
+        return key
+    stack: list[tuple[Any, str]] = [(root, "")]
+    while stack and first:
+        node, path = stack.pop()
+        if node is first[0]:
+            return f"{path}.{key}" if path else key
+        if isinstance(node, _Pairs):
+            stack.extend((v, f"{path}.{k}" if path else k) for k, v in node)
+        elif isinstance(node, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(node))
+    return key
 
 
 _SURROGATE_KEY = "field name holds a \\u escape of a lone surrogate: no Unicode character"

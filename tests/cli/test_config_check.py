@@ -99,3 +99,17 @@ def test_a_pass_through_property_the_client_refuses_fails_the_check_with_exit_2(
     assert result.exit_code == 2, result.output
     assert f"kafka.producer_properties: {refusal}" in result.output
     assert "ok   config" not in result.output
+
+
+def test_a_missing_tls_file_named_by_a_pass_through_property_fails_the_check_with_exit_2(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "missing-ca.pem"
+    kafka = {
+        "client": "confluent",
+        "security_protocol": "SSL",
+        "consumer_properties": {"ssl.ca.location": str(missing)},
+    }
+    result = _check(tmp_path, _config(kafka=kafka))
+    assert result.exit_code == 2, result.output
+    assert f"kafka.consumer_properties.ssl.ca.location: no such file: {missing}" in result.output

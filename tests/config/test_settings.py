@@ -529,3 +529,38 @@ def test_a_tls_file_that_does_not_exist_is_a_config_error_for_tls_protocols(
     check_tls_files(load_settings(_config(tmp_path, plain, "plain.yaml")).kafka)
     ca.write_text("")
     check_tls_files(kafka)
+
+
+@pytest.mark.parametrize(
+    ("client", "role", "name"),
+    [
+        ("kafka-python", "consumer", "ssl_crlfile"),
+        ("kafka-python", "producer", "ssl_cafile"),
+        ("confluent", "consumer", "ssl.ca.location"),
+        ("confluent", "producer", "ssl.certificate.location"),
+        ("confluent", "producer", "ssl.key.location"),
+    ],
+)
+def test_a_tls_file_named_by_a_pass_through_property_that_does_not_exist_is_a_config_error(
+    tmp_path: Path, client: str, role: str, name: str
+) -> None:
+    from guard.transport.confluent.config import common as confluent_common
+    from guard.transport.kafka_python.config import common as kafka_python_common
+
+    missing = tmp_path / "missing.pem"
+    props = {f"{role}_properties": {name: str(missing)}}
+    kafka = KafkaSettings.model_validate({"client": client, "security_protocol": "SSL", **props})
+    configure = confluent_common if client == "confluent" else kafka_python_common
+    with pytest.raises(ConfigError, match=f"kafka.{role}_properties.{name}: no such file: "):
+        configure(kafka)
+    missing.write_text("")
+    configure(kafka)
+
+
+@pytest.mark.parametrize("location", ["probe", "a directory"])
+def test_librdkafkas_ca_location_may_be_probe_or_a_directory(tmp_path: Path, location: str) -> None:
+    from guard.transport.confluent.config import common as confluent_common
+
+    value = str(tmp_path) if location == "a directory" else location
+    props = {"consumer_properties": {"ssl.ca.location": value}}
+    confluent_common(KafkaSettings.model_validate({"security_protocol": "SSL", **props}))

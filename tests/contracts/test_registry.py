@@ -137,6 +137,13 @@ def test_enum_of_wrong_type_names_the_field(tmp_path: Path) -> None:
     assert err.problem == "enum values ['one', 'two'] are not of type integer"
 
 
+def test_an_enum_value_that_can_never_pass_names_the_field_and_value(tmp_path: Path) -> None:
+    path = _contract(tmp_path, "qty: {type: integer, enum: [1, 5, 50], maximum: 10}\n")
+    err = _load_error(path)
+    assert err.field == "qty"
+    assert err.problem == "enum value 50 can never pass: above maximum (10)"
+
+
 def test_object_without_fields_names_the_field(tmp_path: Path) -> None:
     path = _contract(tmp_path, "shipping: {type: object}\n")
     err = _load_error(path)

@@ -193,6 +193,54 @@ def test_number_value_in_string_enum_is_rejected() -> None:
     assert "not of type string" in _problem(type="string", enum=[1])
 
 
+@pytest.mark.parametrize(
+    ("rule", "refusal"),
+    [
+        (
+            {"type": "integer", "enum": [1, 5, 50], "maximum": 10},
+            "50 can never pass: above maximum (10)",
+        ),
+        (
+            {"type": "number", "enum": [-0.5, 2], "minimum": 0},
+            "-0.5 can never pass: below minimum (0)",
+        ),
+        (
+            {"type": "integer", "enum": [0, 1], "exclusive_minimum": 0},
+            "0 can never pass: not above exclusive_minimum (0)",
+        ),
+        (
+            {"type": "number", "enum": [1, 9.5], "exclusive_maximum": 9.5},
+            "9.5 can never pass: not below exclusive_maximum (9.5)",
+        ),
+        (
+            {"type": "string", "enum": ["EU", "EUR"], "max_length": 2},
+            "'EUR' can never pass: longer than max_length (2)",
+        ),
+        (
+            {"type": "string", "enum": ["", "EU"], "min_length": 1},
+            "'' can never pass: shorter than min_length (1)",
+        ),
+        (
+            {"type": "string", "enum": ["EU", "eu"], "pattern": "^[A-Z]+$"},
+            "'eu' can never pass: does not match pattern '^[A-Z]+$'",
+        ),
+        (
+            {"type": "string", "enum": ["a@b.io", "nobody"], "format": "email"},
+            "'nobody' can never pass: not a valid email",
+        ),
+    ],
+)
+def test_an_enum_value_the_fields_own_constraints_refuse_is_rejected(
+    rule: dict[str, Any], refusal: str
+) -> None:
+    assert f"enum value {refusal}" in _problem(**rule)
+
+
+def test_enum_values_within_the_fields_constraints_are_allowed() -> None:
+    assert _field(type="integer", enum=[1, 10], minimum=1, maximum=10).enum == [1, 10]
+    assert _field(type="string", enum=["EU"], max_length=2, pattern="[A-Z]").enum == ["EU"]
+
+
 def test_integer_values_in_number_enum_are_allowed() -> None:
     assert _field(type="number", enum=[1, 2.5]).enum == [1, 2.5]
 

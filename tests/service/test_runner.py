@@ -11,7 +11,7 @@ import pytest
 from guard.config.settings import GuardSettings
 from guard.contracts import load_registry
 from guard.demo.samples import sample_stream
-from guard.errors import ConfigError, TransientTransportError
+from guard.errors import ConfigError, RegistryUnavailableError, TransientTransportError
 from guard.quarantine.envelope import read_envelope
 from guard.routing.router import RoutedBatch, Router
 from guard.service import GuardService, build_service
@@ -221,6 +221,50 @@ def test_logs_never_contain_record_keys_or_values(capsys: pytest.CaptureFixture[
     assert summary.stats.quarantined == 2
     logged = capsys.readouterr().err
     assert '"batch committed"' in logged and secret not in logged
+
+
+def _retry_lines(logged: str) -> list[dict[str, object]]:
+    lines = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
+    return [line for line in lines if "aborting batch and retrying" in str(line["event"])]
+
+
+def test_a_batch_retried_for_a_schema_registry_failure_logs_a_registry_failure(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from guard.logs import configure_logging
+
+    configure_logging("INFO", "json")
+    broker, expected = _broker(20)
+    route = Router.route
+    failures = [1]
+
+    def failing_route(self: Router, batch: list[InRecord]) -> RoutedBatch:
+        if failures[0]:
+            failures[0] -= 1
+            raise RegistryUnavailableError("schema registry http://r/schemas/ids/7: HTTP 503")
+        return route(self, batch)
+
+    monkeypatch.setattr(Router, "route", failing_route)
+    service, _ = _service(broker)
+    assert service.run(idle_timeout=0).retries == 1
+    [line] = _retry_lines(capsys.readouterr().err)
+    assert line["event"] == "transient schema registry failure; aborting batch and retrying"
+    assert line["attempt"] == 1 and "HTTP 503" in str(line["error"])
+    assert _outcome(broker) == Counter({(k, r): 1 for k, r in expected.items()})
+
+
+def test_a_batch_retried_for_a_broker_failure_logs_a_broker_failure(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from guard.logs import configure_logging
+
+    configure_logging("INFO", "json")
+    broker, _ = _broker(20)
+    service, pipe = _service(broker)
+    pipe.fail_next_commits = 1
+    service.run(idle_timeout=0)
+    [line] = _retry_lines(capsys.readouterr().err)
+    assert line["event"] == "transient broker failure; aborting batch and retrying"
 
 
 def test_a_missing_source_topic_is_a_config_error_and_creates_nothing() -> None:

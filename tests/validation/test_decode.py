@@ -229,7 +229,22 @@ def test_duplicate_nested_key_is_duplicate_key() -> None:
     _, err = decode(b'{"shipping": {"country": "DE", "country": "FR"}}', LIMITS)
     assert err is not None
     assert err.code is Reason.DUPLICATE_KEY
-    assert err.path == "country"
+    assert err.path == "shipping.country"
+
+
+@pytest.mark.parametrize(
+    ("value", "path"),
+    [
+        (b'{"customer": {"id": 1, "id": 2}}', "customer.id"),
+        (b'{"items": [{"sku": "a"}, {"sku": "b", "sku": "c"}]}', "items[1].sku"),
+        (b'{"a": {"b": [[{"c": {"k": 1, "k": 2}}]]}}', "a.b[0][0].c.k"),
+        (b'[{"k": 1, "k": 2}]', "[0].k"),
+    ],
+)
+def test_a_nested_duplicate_key_is_reported_at_its_full_path(value: bytes, path: str) -> None:
+    _, err = decode(value, LIMITS)
+    assert err is not None and err.code is Reason.DUPLICATE_KEY
+    assert err.path == path
 
 
 def test_same_key_in_sibling_objects_is_not_a_duplicate() -> None:

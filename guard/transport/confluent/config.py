@@ -65,6 +65,16 @@ MODELLED = {
     "session.timeout.ms": "session_timeout_ms",
 }
 
+# Pass-through properties naming a TLS file, checked like the kafka.ssl_* settings, with the
+# values that are not a path (`probe`: librdkafka looks for the system's CA certificates).
+TLS_FILE_PROPERTIES: dict[str, frozenset[str]] = {
+    "ssl.ca.location": frozenset({"probe"}),
+    "ssl.certificate.location": frozenset(),
+    "ssl.key.location": frozenset(),
+    "ssl.crl.location": frozenset(),
+    "ssl.keystore.location": frozenset(),
+}
+
 # librdkafka validates names (and values) while building its configuration, in order, before
 # any client exists: a name it cannot know, placed last, shows that everything before passed.
 _SENTINEL = "guard.property.check"
@@ -92,7 +102,7 @@ def check_properties(role: Role, props: Mapping[str, PropertyValue]) -> None:
 def common(settings: KafkaSettings, watch: ErrorWatch | None = None) -> dict[str, Any]:
     """Connection and security settings shared by producer, consumer and admin client;
     `watch` receives the client's errors (a rejected login, a broker down)."""
-    check_tls_files(settings)
+    check_tls_files(settings, TLS_FILE_PROPERTIES)
     conf: dict[str, Any] = {
         "bootstrap.servers": settings.bootstrap_servers,
         "client.id": settings.client_id,

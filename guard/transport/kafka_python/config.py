@@ -51,6 +51,12 @@ MODELLED = {
     "session_timeout_ms": "session_timeout_ms",
 }
 
+# Pass-through properties naming a TLS file, checked like the kafka.ssl_* settings (none has
+# a value that is not a path).
+TLS_FILE_PROPERTIES: dict[str, frozenset[str]] = {
+    name: frozenset() for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile", "ssl_crlfile")
+}
+
 
 def check_properties(role: Role, props: Mapping[str, PropertyValue]) -> None:
     """Raise ValueError naming the first property that cannot be passed through: one the
@@ -67,7 +73,7 @@ def check_properties(role: Role, props: Mapping[str, PropertyValue]) -> None:
 
 def common(settings: KafkaSettings) -> dict[str, Any]:
     """Connection and security settings shared by producer, consumer and admin client."""
-    check_tls_files(settings)
+    check_tls_files(settings, TLS_FILE_PROPERTIES)
     cfg: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap_servers.split(","),
         "client_id": settings.client_id,
