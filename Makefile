@@ -29,7 +29,7 @@ test-tools:
 kafka-fetch: $(BIN)/.installed
 	PYTHON=$(BIN)/python scripts/kafka-local fetch
 
-# pytest last, so its summary closes the output. Three pytest-xdist workers: the 3-broker
+# pytest last, so its summary closes the output. Four pytest-xdist workers: the 3-broker
 # cluster tests share one worker and one cluster (tests/fixtures/brokers.py), the rest spread
 # over the others; every cluster scenario runs (GUARD_FAULTS_CLUSTER=all). PYTEST_WORKERS=0 runs
 # serially; GUARD_FAULTS_CLUSTER= leaves out the coordinator kills, rolling restart and one node
