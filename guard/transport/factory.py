@@ -47,6 +47,8 @@ class Backend:
     check_properties: Callable[[Role, Mapping[str, PropertyValue]], None]
     # Pass-through properties naming a TLS file (`guard.config.settings.check_tls_files`).
     tls_file_properties: Mapping[str, Collection[str]]
+    # Security properties a `kafka.*` setting also sets: never both at once.
+    security: Mapping[str, str]
 
 
 def _kafka_python() -> Backend:
@@ -61,6 +63,7 @@ def _kafka_python() -> Backend:
         admin.topic_id,
         config.check_properties,
         config.TLS_FILE_PROPERTIES,
+        config.SECURITY,
     )
 
 
@@ -82,6 +85,7 @@ def _confluent() -> Backend:
         admin.topic_id,
         config.check_properties,
         config.TLS_FILE_PROPERTIES,
+        config.SECURITY,
     )
 
 
@@ -109,11 +113,18 @@ def check_properties(settings: KafkaSettings) -> None:
         if not props:
             continue
         try:
-            check = backend(settings.client).check_properties
+            client = backend(settings.client)
         except ConfigError as exc:  # the client's library is not installed
             raise ValueError(str(exc)) from None
+        for name in props:
+            typed = client.security.get(name)
+            if typed is not None and getattr(settings, typed):
+                raise ValueError(
+                    f"kafka.{role}_properties: {name!r} is also set by kafka.{typed}, which it "
+                    "would silently override: set it once"
+                )
         try:
-            check(role, props)
+            client.check_properties(role, props)
         except ValueError as exc:
             raise ValueError(f"kafka.{role}_properties: {exc}") from None
 

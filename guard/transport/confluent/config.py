@@ -65,6 +65,19 @@ MODELLED = {
     "session.timeout.ms": "session_timeout_ms",
 }
 
+# Security properties a `kafka.*` setting also sets (the value): passed through as well, the
+# pass-through would silently win, so both at once are refused.
+SECURITY = {
+    "ssl.ca.location": "ssl_cafile",
+    "ssl.certificate.location": "ssl_certfile",
+    "ssl.key.location": "ssl_keyfile",
+    "ssl.key.password": "ssl_password",
+    "sasl.mechanism": "sasl_mechanism",
+    "sasl.mechanisms": "sasl_mechanism",
+    "sasl.username": "sasl_plain_username",
+    "sasl.password": "sasl_plain_password",
+}
+
 # Pass-through properties naming a TLS file, checked like the kafka.ssl_* settings, with the
 # values that are not a path (`probe`: librdkafka looks for the system's CA certificates).
 TLS_FILE_PROPERTIES: dict[str, frozenset[str]] = {

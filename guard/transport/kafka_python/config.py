@@ -51,6 +51,18 @@ MODELLED = {
     "session_timeout_ms": "session_timeout_ms",
 }
 
+# Security properties a `kafka.*` setting also sets (the value): passed through as well, the
+# pass-through would silently win, so both at once are refused.
+SECURITY = {
+    "ssl_cafile": "ssl_cafile",
+    "ssl_certfile": "ssl_certfile",
+    "ssl_keyfile": "ssl_keyfile",
+    "ssl_password": "ssl_password",
+    "sasl_mechanism": "sasl_mechanism",
+    "sasl_plain_username": "sasl_plain_username",
+    "sasl_plain_password": "sasl_plain_password",
+}
+
 # Pass-through properties naming a TLS file, checked like the kafka.ssl_* settings (none has
 # a value that is not a path).
 TLS_FILE_PROPERTIES: dict[str, frozenset[str]] = {
