@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.environment",
     "tests.fixtures.hypothesis_profile",
     "tests.fixtures.memory_kafka",
+    "tests.fixtures.ordering",
 ]
