@@ -12,13 +12,10 @@ raise *typed* errors (`bad_format`, `not_in_enum`) so error mapping never parses
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Annotated, Any, Literal, NotRequired
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -33,6 +30,14 @@ from pydantic import (
 from pydantic_core import PydanticCustomError, core_schema
 from typing_extensions import TypedDict
 
+from guard.contracts.formats import (
+    BAD_FORMAT_MESSAGE,
+    DATETIME,
+    DATETIME_FORMAT,
+    EMAIL,
+    FORMAT_CHECKS,
+    UUID,
+)
 from guard.contracts.spec import INT64_MAX, INT64_MIN, ContractSpec, FieldSpec, UnknownFieldPolicy
 
 # `strip` validates like `allow` (unknown fields pass); the router removes them afterwards.
@@ -199,7 +204,7 @@ def _format_check(fmt: str, fs: FieldSpec, container: Container) -> Any:
     used only where no enum check reads the value after it."""
     native = _NATIVE_FORMATS.get(fmt) if container == "typeddict" else None
     if native is None or (fmt == "date-time" and fs.enum is not None):
-        return AfterValidator(_FORMAT_CHECKS[fmt])
+        return AfterValidator(FORMAT_CHECKS[fmt])
     return native
 
 
@@ -245,12 +250,12 @@ class _Native:
 
 
 def _native_format(check: core_schema.CoreSchema, fmt: str) -> _Native:
-    """`check` run by pydantic-core, any failure of it reported as `_format_error(fmt)` is."""
+    """`check` run by pydantic-core, any failure of it reported as `format_error(fmt)` is."""
     return _Native(
         core_schema.custom_error_schema(
             check,
             "bad_format",
-            custom_error_message=_BAD_FORMAT_MESSAGE,
+            custom_error_message=BAD_FORMAT_MESSAGE,
             custom_error_context={"format": fmt},
         )
     )
@@ -272,156 +277,17 @@ def _native_enum(values: list[str | int | float | bool]) -> _Native:
     )
 
 
-# The message names the expected format only: the value itself is never echoed.
-_BAD_FORMAT_MESSAGE = "value is not a valid {format}"
-
-
-def _format_error(fmt: str) -> PydanticCustomError:
-    return PydanticCustomError("bad_format", _BAD_FORMAT_MESSAGE, {"format": fmt})
-
-
-# RFC 3339, as JSON Schema's `date`/`date-time` formats mean: a full date, a time with
-# seconds, and an offset. The regex fixes the shape; fromisoformat then checks the calendar.
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-# The offset's minutes are 00-59 (fromisoformat would take `+00:60` as one hour).
-_DATETIME = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
-    r"(?:[Zz]|[+-][0-9]{2}:[0-5][0-9])"
-)
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-def is_datetime(v: str) -> bool:
-    """RFC 3339 date-time: the shape by regex, the calendar by fromisoformat."""
-    if _DATETIME.fullmatch(v) is None:
-        return False
-    try:
-        datetime.fromisoformat(v.upper())  # the regex allowed only digits and T Z + - : .
-    except ValueError:
-        return False
-    return True
-
-
-def is_date(v: str) -> bool:
-    """RFC 3339 full-date, YYYY-MM-DD."""
-    if _DATE.fullmatch(v) is None:
-        return False
-    try:
-        date.fromisoformat(v)
-    except ValueError:
-        return False
-    return True
-
-
-_DATETIME_FORMAT = "date-time (RFC 3339, e.g. 2026-11-21T09:15:00Z)"
-
-
-def _check_datetime(v: str) -> str:
-    if not is_datetime(v):
-        raise _format_error(_DATETIME_FORMAT)
-    return v
-
-
-def _check_date(v: str) -> str:
-    if not is_date(v):
-        raise _format_error("date (YYYY-MM-DD)")
-    return v
-
-
-def _check_uuid(v: str) -> str:
-    if _UUID.fullmatch(v) is None:
-        raise _format_error("uuid (8-4-4-4-12 hex)")
-    return v
-
-
-# The WHATWG (HTML5) "valid e-mail address" grammar: what browsers accept in <input
-# type=email>. A full RFC 5322 parser (email-validator) costs ~18 us per record; this ~0.3 us.
-_EMAIL = re.compile(
-    r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
-    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*"
-)
-
-
-def _check_email(v: str) -> str:
-    if _EMAIL.fullmatch(v) is None:
-        raise _format_error("email")
-    return v
-
-
-# RFC 3986 `URI` (what JSON Schema's `uri` format means): scheme, hier-part, query, fragment,
-# each from its own characters; anything else (a space, a newline, `<`, a non-ASCII letter, a
-# `%` not followed by two hex digits) must be percent-encoded. urlsplit alone checks none of it.
-_PCHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
-_URI = re.compile(
-    r"[A-Za-z][A-Za-z0-9+.\-]*:"
-    r"(?://(?:(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|%[0-9A-Fa-f]{2})*@)?"  # userinfo
-    r"(?P<host>\[[^\[\]]*\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)"
-    rf"(?::[0-9]*)?(?:/{_PCHAR}*)*"  # port, path-abempty
-    rf"|/?(?:{_PCHAR}+(?:/{_PCHAR}*)*)?)"  # path-absolute, path-rootless, path-empty
-    rf"(?:\?(?:{_PCHAR}|[/?])*)?(?:\#(?:{_PCHAR}|[/?])*)?"
-)
-_IP_FUTURE = re.compile(r"v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+")
-_IPV6_CHARS = re.compile(r"[0-9A-Fa-f:.]+")
-
-
-def _check_uri(v: str) -> str:
-    m = _URI.fullmatch(v)
-    if m is None or not _ip_literal_ok(m.group("host")):
-        raise _format_error("uri")
-    try:
-        parts = urlsplit(v)
-    except ValueError:
-        raise _format_error("uri") from None
-    if not parts.scheme or not (parts.netloc or parts.path):
-        raise _format_error("uri")
-    return v
-
-
-def _ip_literal_ok(host: str | None) -> bool:
-    """A bracketed host is an IPv6 address or an IPvFuture literal (RFC 3986, 3.2.2)."""
-    if not host or host[0] != "[":
-        return True
-    inner = host[1:-1]
-    if _IP_FUTURE.fullmatch(inner) is not None:
-        return True
-    if _IPV6_CHARS.fullmatch(inner) is None:
-        return False
-    try:
-        ipaddress.IPv6Address(inner)
-    except ValueError:
-        return False
-    return True
-
-
-_FORMAT_CHECKS: dict[str, Callable[[str], str]] = {
-    "date-time": _check_datetime,
-    "date": _check_date,
-    "uuid": _check_uuid,
-    "email": _check_email,
-    "uri": _check_uri,
-}
-
-
-def fits_format(fmt: str, v: str) -> bool:
-    """Whether the record check's `fmt` check accepts `v`."""
-    try:
-        _FORMAT_CHECKS[fmt](v)
-    except PydanticCustomError:
-        return False
-    return True
-
-
 # The formats a regex alone decides, as pydantic-core checks them (same messages).
 _NATIVE_FORMATS = {
-    "uuid": _native_format(_fullmatch(_UUID), "uuid (8-4-4-4-12 hex)"),
-    "email": _native_format(_fullmatch(_EMAIL), "email"),
+    "uuid": _native_format(_fullmatch(UUID), "uuid (8-4-4-4-12 hex)"),
+    "email": _native_format(_fullmatch(EMAIL), "email"),
     # The shape by the same regex, the calendar by pydantic-core's datetime parser (speedate),
     # which agrees with fromisoformat on every string of that shape (the test says so).
     "date-time": _native_format(
         core_schema.chain_schema(
-            [_fullmatch(_DATETIME), core_schema.datetime_schema(strict=False)]  # parsed
+            [_fullmatch(DATETIME), core_schema.datetime_schema(strict=False)]  # parsed
         ),
-        _DATETIME_FORMAT,
+        DATETIME_FORMAT,
     ),
 }
 

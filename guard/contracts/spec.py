@@ -15,6 +15,8 @@ from typing import Annotated, Literal, Self, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
+from guard.contracts.formats import fits_format
+
 FieldType = Literal[
     "string", "integer", "number", "boolean", "timestamp", "date", "object", "array"
 ]
@@ -283,11 +285,8 @@ def _refused_by(fs: FieldSpec, v: str | int | float | bool) -> str | None:
         # re.search: the record check's pattern is not anchored either.
         if fs.pattern is not None and re.search(fs.pattern, v) is None:
             return f"does not match pattern {fs.pattern!r}"
-        if fs.format is not None:
-            from guard.contracts.compile import fits_format  # compile imports this module
-
-            if not fits_format(fs.format, v):
-                return f"not a valid {fs.format}"
+        if fs.format is not None and not fits_format(fs.format, v):
+            return f"not a valid {fs.format}"
         return None
     if fs.minimum is not None and v < fs.minimum:
         return f"below minimum ({fs.minimum})"

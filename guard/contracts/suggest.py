@@ -34,7 +34,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from guard.contracts.compile import compile_field, is_date, is_datetime
+from guard.contracts.compile import compile_field
+from guard.contracts.formats import is_date, is_datetime
 from guard.contracts.spec import ContractSpec, FieldSpec
 
 MIN_SHARE = 0.01

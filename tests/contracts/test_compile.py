@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from guard.contracts import load_registry
-from guard.contracts.compile import compile_checker, compile_model, is_datetime
+from guard.contracts.compile import compile_checker, compile_model
+from guard.contracts.formats import is_datetime
 from guard.contracts.spec import INT64_MAX, INT64_MIN, ContractSpec
 from guard.demo.samples import good_order
 from guard.validation.mapping import map_errors
