@@ -30,7 +30,7 @@ from kafka.structs import TopicPartition as KTopicPartition
 from guard.config.settings import KafkaSettings
 from guard.errors import TransientTransportError
 from guard.transport.base import OutRecord, TopicPartition
-from guard.transport.kafka_python import config, records
+from guard.transport.kafka_python import config, records, txn_backoff
 from guard.transport.kafka_python.errors import classify, connecting, translate
 from guard.transport.kafka_python.records import NULL_HEADER, NULL_VALUE_MARKER
 from guard.transport.recreate import abort_or_recreate
@@ -83,6 +83,7 @@ class TxProducer:
         self._lean = records.install()
         if self._lean:
             _follow_splits()
+        txn_backoff.install()
         conf = config.producer(self.settings, self.transactional_id)
         s = self.settings
         producer = connecting("create producer", lambda: KafkaProducer(**conf), s)
