@@ -68,12 +68,27 @@ def _where(exc: BaseException) -> str:
     return f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
 
 
-def _note_heard(state: _State, heard: set[str], owned: frozenset[str] | None, now: float) -> None:
+def _note_heard(
+    state: _State,
+    heard: set[str],
+    owned: frozenset[str] | None,
+    now: float,
+    broker_failing: bool = False,
+) -> None:
     """Partitions with records start a new silence; with the assignment known, partitions
-    no longer owned are forgotten and newly owned ones start their clock now."""
+    no longer owned are forgotten and newly owned ones start their clock now. While the
+    broker fails, every clock starts now (at each turn: the last is when it answers again)."""
     clocks = dict(state.heard)
     if owned is not None:
         clocks = {source: clocks.get(source, now) for source in owned}
+    if broker_failing:
+        # This instance cannot read its sources: no record coming is no sign of silence.
+        # Restarting (not pausing) the clocks, as at a takeover: an outage starts before
+        # the first failure the loop sees, so no pause could leave its time out. A partition
+        # already silent before the outage is alerted silence_seconds after the broker is
+        # back instead, late by at most the outage plus the silence before it; one already
+        # alerted stays alerted (its silence was never seen to end).
+        clocks = dict.fromkeys(clocks, now)
     for source in heard:
         clocks[source] = now
     state.heard = clocks
@@ -247,7 +262,9 @@ class MonitoringObserver:
             mine = None if owned is None else owned[subject]
             try:
                 self._stage(subject, state, items, now, out)
-                self._watch_silence(subject, state, heard[subject], mine, now, out)
+                self._watch_silence(
+                    subject, state, heard[subject], mine, now, out, routed.broker_failing
+                )
             except Exception as exc:
                 # The monitor watches the data; it must never stop it. A fault in it (a bug,
                 # a sketch library error) would otherwise fail this batch on every retry and
@@ -262,9 +279,9 @@ class MonitoringObserver:
                     error=type(exc).__name__,
                     where=_where(exc),
                 )
-                if items:  # unprofiled, but they came: the source is not silent
+                if items or routed.broker_failing:  # unprofiled, but they came; or an outage
                     state = self._restage(committed)
-                    _note_heard(state, heard[subject], mine, now)
+                    _note_heard(state, heard[subject], mine, now, routed.broker_failing)
                     staged[subject] = state
                 continue
             staged[subject] = state
@@ -354,11 +371,13 @@ class MonitoringObserver:
         owned: frozenset[str] | None,
         now: float,
         out: list[OutRecord],
+        broker_failing: bool = False,
     ) -> None:
         """Each owned partition's clock runs from its last record, or from when this instance
-        took it over (a restart too: a source dead before it is still found). Alerts once
-        per silence, for the partitions the baseline had records coming on."""
-        _note_heard(state, heard, owned, now)
+        took it over (a restart too: a source dead before it is still found), or from when
+        the broker answered again after failing (time it could not be read is no silence).
+        Alerts once per silence, for the partitions the baseline had records coming on."""
+        _note_heard(state, heard, owned, now, broker_failing)
         limit = self.settings.monitoring.windows.silence_seconds
         if limit is None or owned is None or state.baseline is None:
             return

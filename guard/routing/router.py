@@ -91,6 +91,10 @@ class RoutedBatch:
     # The source partitions this instance owns (set by the transaction for its observers,
     # which must tell a silent partition from one it does not read); None when not known.
     owned: frozenset[TopicPartition] | None = None
+    # Set by the transaction for its observers: the broker failed (a transaction failed or
+    # was dropped, or the probe could not read it) and has not answered since. While it is
+    # set this instance cannot read its sources, so the time is no source's silence.
+    broker_failing: bool = False
 
 
 def merge_routed(parts: list[RoutedBatch]) -> RoutedBatch:

@@ -38,8 +38,10 @@ class LoopProbe(Protocol):
     def rejoined(self, cause: str) -> None:
         """The clients were replaced: `fenced` (or a fatal client error), or `stalled`."""
 
-    def tick(self, pipe: Pipe) -> None:
-        """Once per loop turn: time-based work (lag reads, progress lines)."""
+    def tick(self, pipe: Pipe) -> bool | None:
+        """Once per loop turn: time-based work (lag reads, progress lines). Returns whether
+        the broker answered a read made this turn (False: it failed; None: none was made)."""
+        ...
 
     def stalled(self) -> bool:
         """No progress for `metrics.stall_seconds` with lag waiting (what `/healthz` says)."""
@@ -62,8 +64,8 @@ class _NullProbe:
     def rejoined(self, cause: str) -> None:
         pass
 
-    def tick(self, pipe: Pipe) -> None:
-        pass
+    def tick(self, pipe: Pipe) -> bool | None:
+        return None
 
     def stalled(self) -> bool:
         return False
@@ -130,7 +132,7 @@ class ServiceProbe:
     def stalled(self) -> bool:
         return not self.health.is_live()
 
-    def tick(self, pipe: Pipe) -> None:
+    def tick(self, pipe: Pipe) -> bool | None:
         now = self._clock()
         try:
             assigned = pipe.has_assignment()
@@ -142,18 +144,18 @@ class ServiceProbe:
             self._group_committed = None  # a fresh baseline for the next unassigned spell
         self._assigned = assigned
         self.health.assignment(assigned)
+        answered = None
         if now >= self._next_lag:
             self._next_lag = now + self.lag_seconds
-            if assigned:
-                self._read_lag(pipe)
-            else:
-                self._read_group_lag(pipe)
+            answered = self._read_lag(pipe) if assigned else self._read_group_lag(pipe)
         if self.progress_seconds and now >= self._next_progress:
             self._next_progress = now + self.progress_seconds
             self._progress_line(assigned)
+        return answered
 
-    def _read_group_lag(self, pipe: Pipe) -> None:
-        """Owning no partition: what the whole group has left (health's expected partitions)."""
+    def _read_group_lag(self, pipe: Pipe) -> bool | None:
+        """Owning no partition: what the whole group has left (health's expected partitions).
+        Whether the broker answered (None: a fault of ours, not the broker's)."""
         self.metrics.assigned.set(0)  # owning none, whether or not the group can be read
         try:
             offsets = pipe.group_offsets(list(self.subjects))
@@ -161,7 +163,7 @@ class ServiceProbe:
             self._lag_total = None
             self.health.group_read(None, None)
             log.warning("could not read the group's lag", error=str(exc))
-            return
+            return False if isinstance(exc, TransportError) else None
         self.metrics.lag_read({})
         committed = sum(at for at, _ in offsets.values())
         self._lag_total = sum(max(end - at, 0) for at, end in offsets.values())
@@ -179,8 +181,10 @@ class ServiceProbe:
                 log.warning("could not read what the group has left", error=str(exc))
         self._group_committed = committed
         self.health.group_read(self._lag_total, committed)
+        return True
 
-    def _read_lag(self, pipe: Pipe) -> None:
+    def _read_lag(self, pipe: Pipe) -> bool | None:
+        """Whether the broker answered (None: a fault of ours, not the broker's)."""
         try:  # the client's own view: counted when the lag (a broker request) can't be read
             self.metrics.assigned.set(len(pipe.assigned()))
         except Exception as exc:
@@ -191,17 +195,18 @@ class ServiceProbe:
             self._lag_total = None
             self.health.lag_read(None)
             log.warning("could not read consumer lag", error=str(exc))
-            return
+            return False
         except Exception:
             # Lag is for metrics and health only: a bug in reading it must not stop records
             # flowing (it once ended the service with exit 4 on a partition with no position).
             self._lag_total = None
             self.health.lag_read(None)
             log.exception("reading consumer lag failed; the service goes on")
-            return
+            return None
         self.metrics.lag_read(lag)
         self._lag_total = sum(lag.values())
         self.health.lag_read(self._lag_total)
+        return True
 
     def _progress_line(self, assigned: bool) -> None:
         batch = (self._in, self._valid, self._quarantined)

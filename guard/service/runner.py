@@ -283,7 +283,9 @@ class GuardService:
                 if attempts > 1:  # a stall counts from now, not from before the outage
                     self._rejoins.streak_ended()
                     last_data = time.monotonic()  # and so does idleness: records may wait
-                self.probe.tick(self.pipe)  # probe: lag, health, progress line
+                # probe: lag, health, progress line; whether its read found the broker
+                # answering tells observers when an outage began or ended (empty polls go on).
+                self._txn.broker_read(self.probe.tick(self.pipe))
                 if self._rejoin_if_stalled():
                     last_data = time.monotonic()
                     continue  # the next attempt connects anew, inside the retry loop

@@ -30,7 +30,8 @@ class BatchObserver(Protocol):
     and return the records to produce with the batch; `after_commit` applies the staged state
     (the transaction is durable); `after_abort` drops it (the batch will be polled again).
     When a poll returns nothing, `before_commit` gets an empty batch (so time-based work,
-    such as closing a window, happens in a quiet stream too).
+    such as closing a window, happens in a quiet stream too). `routed.broker_failing` says
+    the broker failed and has not answered since: an empty poll then means nothing.
 
     Caveat: a commit that timed out may still have landed; the runner then calls
     `after_abort`, and that batch's observations are lost (never counted twice).
@@ -55,6 +56,10 @@ class Transaction:
         self.probe = probe
         self.pipe: Pipe | None = None  # None until the service connects
         self.open = False
+        # Set when a transaction fails or is dropped, or the probe cannot read the broker;
+        # cleared when a transaction lands or the probe reads it (`broker_read`). Told to
+        # observers with each batch (idle polls go on while the broker is down, empty).
+        self.broker_failing = False
 
     def _pipe(self) -> Pipe:
         if self.pipe is None:
@@ -76,8 +81,10 @@ class Transaction:
     def commit(self, routed: RoutedBatch) -> None:
         """What observers add, then the offsets, in the open transaction; without one (an
         idle turn) a transaction of its own only if observers add records."""
-        if self.observers and routed.owned is None:
-            routed.owned = self._owned()
+        if self.observers:
+            if routed.owned is None:
+                routed.owned = self._owned()
+            routed.broker_failing = self.broker_failing
         extra = [r for obs in self.observers for r in obs.before_commit(routed)]
         if extra and not self.open:
             self.begin()
@@ -86,6 +93,7 @@ class Transaction:
             with self.tracker.doing("commit"):
                 self._pipe().commit(routed.offsets)
             self.open = False
+            self.broker_failing = False  # a transaction landed: the broker answers
         for obs in self.observers:
             obs.after_commit()
 
@@ -94,6 +102,12 @@ class Transaction:
         what they emit is committed in a transaction of its own, with no offsets."""
         if self.observers:
             self.commit(RoutedBatch([], {}, RoutingStats(), []))
+
+    def broker_read(self, answered: bool | None) -> None:
+        """What a read of the broker outside a transaction found (the probe's lag read):
+        True, it answered; False, it failed; None, no read was made."""
+        if answered is not None:
+            self.broker_failing = not answered
 
     def _owned(self) -> frozenset[TopicPartition] | None:
         """The source partitions this instance owns (for observers: a silent partition is
@@ -109,6 +123,7 @@ class Transaction:
         (or the broker's transaction timeout). For a stop or a rejoin while the broker
         fails, when an abort would only wait on it."""
         self.open = False
+        self.broker_failing = True  # until a transaction lands or the broker is read
         for obs in self.observers:
             obs.after_abort()
         self.probe.aborted()

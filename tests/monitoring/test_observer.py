@@ -638,3 +638,158 @@ def test_a_sparse_source_that_stops_is_alerted_once_its_silence_is_significant(
     assert turn([]) == 0
     clock.now += 100
     assert turn([]) == 1
+
+
+class _OutagePipe(MemoryPipe):
+    """The in-memory pipe on the monitor's clock, each poll one turn `step` seconds later.
+
+    From `down` until `up` the broker is stopped as the real clients see it: polls return
+    nothing, lag reads and transaction commits fail with transient errors (the service
+    retries). The source gives one record a turn before `down` (and before `quiet_from`),
+    and after `up` only from `resume` on (never when None). At `end` the service is asked to
+    stop. `alerts` collects (time, event) for every volume alert that was committed."""
+
+    def __init__(
+        self,
+        broker: MemoryBroker,
+        clock: _Clock,
+        values: list[bytes],
+        *,
+        down: float,
+        up: float,
+        end: float,
+        resume: float | None = None,
+        quiet_from: float | None = None,
+        step: float = 10.0,
+    ) -> None:
+        super().__init__(broker, "g")
+        self.clock, self.values = clock, values
+        self.quiet_from = down if quiet_from is None else min(down, quiet_from)
+        self.down, self.up, self.end, self.resume, self.step = down, up, end, resume, step
+        self.alerts: list[tuple[float, dict[str, Any]]] = []
+        self.stop: Any = None
+
+    def _is_down(self) -> bool:
+        return self.down <= self.clock.now < self.up
+
+    def poll(self, max_records: int, timeout_ms: int) -> list[Any]:
+        self.clock.now += self.step
+        now = self.clock.now
+        if now >= self.end:
+            self.stop()
+        self.fail_lag = self._is_down()
+        if self._is_down():
+            return []
+        if now < self.quiet_from or (self.resume is not None and now >= self.resume):
+            value = self.values[int(now) % len(self.values)]
+            self.broker.append(OutRecord("events", b"k", value, [], int(now * 1000), 0))
+        return super().poll(max_records, timeout_ms)
+
+    def commit(self, offsets: Any) -> None:
+        from guard.errors import TransientTransportError
+
+        if self._is_down():
+            raise TransientTransportError("injected: broker down")
+        pending = list(self._pending or [])
+        super().commit(offsets)
+        for rec in pending:
+            if rec.topic == "guard.drift":
+                event = json.loads(rec.value or b"")
+                if event["statistic"] == "volume":
+                    self.alerts.append((self.clock.now, event))
+
+
+def _through_an_outage(
+    make_settings: MakeSettings,
+    registry: Registry,
+    *,
+    outage: tuple[float, float],
+    end: float,
+    resume: float | None = None,
+    quiet_from: float | None = None,
+    lag_reads: bool = True,
+) -> _OutagePipe:
+    """A baseline learned from 100 records/s on events/0 (clock at 1000); then the service as
+    production wires it (a ServiceProbe reading lag every 10 s; none without `lag_reads`),
+    silence_seconds 300, the source flowing until a broker outage from outage[0] to
+    outage[1] (times on the monitor's clock)."""
+    from guard.service.health import Health
+    from guard.service.metrics import ServiceMetrics
+    from guard.service.probe import NULL_PROBE, ServiceProbe
+
+    learned, clock = _learned_then_quiet(make_settings, registry)
+    settings = make_settings(
+        windows={"records": WINDOW, "seconds": None, "silence_seconds": 300},
+        top={"retry": {"initial_backoff_ms": 1, "max_backoff_ms": 1, "max_attempts": 10_000}},
+    )
+    observer = MonitoringObserver(
+        settings, registry, clock=clock, baselines={"events": learned.baseline("events")}
+    )
+    broker = MemoryBroker()
+    broker.create("events", 1)
+    values = stream(100, seed=3)
+    pipe = _OutagePipe(
+        broker,
+        clock,
+        values,
+        down=outage[0],
+        up=outage[1],
+        end=end,
+        resume=resume,
+        quiet_from=quiet_from,
+    )
+    health = Health(stall_seconds=60, ready_seconds=30, clock=clock)
+    probe = ServiceProbe(ServiceMetrics(), health, {"events": "events"}, 10.0, 0, clock=clock)
+    service = build_service(
+        settings,
+        registry,
+        pipe_factory=lambda: pipe,
+        observers=[observer],
+        describe_targets=broker.describe_topics,
+        probe=probe if lag_reads else NULL_PROBE,
+    )
+    pipe.stop = service.request_stop
+    service.run()
+    return pipe
+
+
+def test_no_silence_alert_right_after_a_broker_outage_longer_than_silence_seconds(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    # The producers come back 30 s after the broker: the source was never silent.
+    pipe = _through_an_outage(make_settings, registry, outage=(1100, 1700), resume=1730, end=2400)
+    assert pipe.alerts == []
+
+
+def test_a_source_still_silent_silence_seconds_after_a_broker_outage_is_alerted(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    # The broker is back at 1700; the source never is: alerted from 300 s after 1700.
+    pipe = _through_an_outage(make_settings, registry, outage=(1100, 1700), end=2400)
+    [(at, alert)] = pipe.alerts
+    assert 2000 <= at <= 2010 and alert["detail"]["partitions"] == ["events/0"]
+    assert 300 <= alert["detail"]["silent_seconds"] <= 310
+
+
+def test_a_source_silent_before_a_broker_outage_is_alerted_silence_seconds_after_it(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    # Quiet from 1050, the broker down from 1200 to 1500 (the silence reaches 300 s inside
+    # the outage): its clock restarts when the broker is back, as at a takeover.
+    pipe = _through_an_outage(
+        make_settings, registry, outage=(1200, 1500), quiet_from=1050, end=2000
+    )
+    [(at, alert)] = pipe.alerts
+    assert 1800 <= at <= 1810
+    assert 300 <= alert["detail"]["silent_seconds"] <= 310
+
+
+def test_without_lag_reads_failed_transactions_keep_an_outage_out_of_silence(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    # No probe: the outage is known from the transactions that fail (the silence alert's own,
+    # from 1400) until one lands (the first records after it, at 1730).
+    pipe = _through_an_outage(
+        make_settings, registry, outage=(1100, 1700), resume=1730, end=2400, lag_reads=False
+    )
+    assert pipe.alerts == []

@@ -135,3 +135,23 @@ def test_assigned_partitions_fall_to_zero_when_every_partition_is_lost_in_an_out
     pipe._positions.clear()
     probe.tick(pipe)
     assert metrics.registry.get_sample_value("guard_assigned_partitions") == 0
+
+
+def test_a_tick_says_whether_the_broker_answered_the_lag_read_it_made() -> None:
+    now = [0.0]
+    clock = lambda: now[0]  # noqa: E731
+    broker = MemoryBroker()
+    broker.create("orders", 1)
+    health = Health(stall_seconds=30, ready_seconds=10, clock=clock)
+    probe = ServiceProbe(ServiceMetrics(), health, {"orders": "orders"}, 10.0, 0, clock=clock)
+    pipe = MemoryPipe(broker, "g")
+    assert probe.tick(pipe) is True  # owns nothing: the group's offsets were read
+    pipe.subscribe(["orders"])
+    now[0] = 10.0
+    pipe.fail_lag = True  # a stopped broker
+    assert probe.tick(pipe) is False
+    now[0] = 15.0
+    pipe.fail_lag = False
+    assert probe.tick(pipe) is None  # no read this turn (one every 10 s)
+    now[0] = 20.0
+    assert probe.tick(pipe) is True

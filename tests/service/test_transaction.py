@@ -112,3 +112,45 @@ def test_an_aborted_batch_is_described_by_its_spans_without_keeping_its_records(
     assert in_flight.describe() == [
         {"topic": "orders", "partition": 0, "first_offset": 7, "last_offset": 9}
     ]
+
+
+class _Told:
+    """An observer that keeps what each batch told it about the broker."""
+
+    def __init__(self) -> None:
+        self.failing: list[bool] = []
+
+    def before_commit(self, routed: RoutedBatch) -> list[OutRecord]:
+        self.failing.append(routed.broker_failing)
+        return []
+
+    def after_commit(self) -> None:
+        pass
+
+    def after_abort(self) -> None:
+        pass
+
+
+def test_observers_are_told_the_broker_fails_from_an_abort_until_a_transaction_lands() -> None:
+    told = _Told()
+    txn, _, _ = _txn([told])
+    txn.idle()
+    txn.begin()
+    txn.abort()  # a transient failure
+    txn.idle()  # nothing to commit: nothing reached the broker, it still counts as failing
+    txn.begin()
+    txn.commit(_batch(1))  # landed
+    txn.idle()
+    assert told.failing == [False, True, True, False]
+
+
+def test_a_read_the_broker_answered_ends_its_failure_and_a_failed_read_starts_one() -> None:
+    told = _Told()
+    txn, _, _ = _txn([told])
+    txn.broker_read(False)
+    txn.idle()
+    txn.broker_read(None)  # no read this turn: nothing learnt
+    txn.idle()
+    txn.broker_read(True)
+    txn.idle()
+    assert told.failing == [True, True, False]
