@@ -76,10 +76,10 @@ def collect_stats(
         if isinstance(item, UnreadableRecord):
             stats.unreadable += 1
             continue
+        if record_filter is not None and not record_filter.matches(item):
+            continue
         if item.location.key in handled and not include_handled:
             stats.handled += 1
-            continue
-        if record_filter is not None and not record_filter.matches(item):
             continue
         stats.total += 1
         stats.by_subject[item.subject] += 1

@@ -97,3 +97,14 @@ def test_show_hides_keys_and_values_unless_asked() -> None:
     assert "4111" not in hidden and "secret-key" not in hidden and '"value_bytes": 15' in hidden
     shown = describe(rec, show_values=True)
     assert shown["value"] == '{"card":"4111"}' and shown["key"] == "secret-key"
+
+
+def test_with_a_filter_stats_count_only_the_handled_copies_it_selects() -> None:
+    """Before: `--reason wrong_type` said "(1 more already handled by replays)" for a
+    handled copy quarantined as missing_field, which the filter leaves out."""
+    items = [_rec(0, Reason.MISSING_FIELD, "a"), _rec(1, Reason.WRONG_TYPE, "b")]
+    only = RecordFilter(reasons=frozenset({"wrong_type"}))
+    stats = collect_stats(items, {"0/0": "replayed"}, record_filter=only)
+    assert (stats.total, stats.handled) == (1, 0)
+    stats = collect_stats(items, {"0/1": "requeued"}, record_filter=only)
+    assert (stats.total, stats.handled) == (0, 1)
