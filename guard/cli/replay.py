@@ -39,10 +39,15 @@ if TYPE_CHECKING:
     "--version", "version", type=int, help="Re-validate against this contract version only."
 )
 @click.option("--to-source", is_flag=True, help="Send passing records back to their source topic.")
-@click.option("--max", "max_records", type=int, help="Write at most this many records.")
+@click.option(
+    "--max",
+    "max_records",
+    type=click.IntRange(min=1),
+    help="Write at most this many records.",
+)
 @click.option(
     "--max-attempts",
-    type=int,
+    type=click.IntRange(min=0),
     default=3,
     show_default=True,
     help="Loop guard: skip records already replayed this many times.",
@@ -53,7 +58,7 @@ if TYPE_CHECKING:
 @click.option(
     "--batch",
     "batch_size",
-    type=int,
+    type=click.IntRange(min=1),
     default=200,
     show_default=True,
     help="Records per transaction.",

@@ -201,14 +201,18 @@ def previous_attempts(headers: InHeaders) -> int:
 
 
 def restore_nulls(value: bytes | None, headers: InHeaders) -> tuple[bytes | None, InHeaders]:
-    """The original value and headers, nulls included, of a record read from quarantine."""
+    """The original value and headers, nulls included, of a record read from quarantine.
+    ValueError when a marker is damaged (the record is then unreadable, not a crash)."""
     names = {k for k, _ in headers}
     if H_NULL_VALUE in names:
         value = None
     restored: InHeaders = [(k, v) for k, v in headers]
     for k, v in headers:
         if k == H_NULL_HEADERS:
-            null_names = set(json.loads(v or b"[]"))
+            listed = json.loads(v or b"[]")
+            if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):
+                raise ValueError(f"{H_NULL_HEADERS} is not a list of header names")
+            null_names = set(listed)
             restored = [(n, None if n in null_names and hv == b"" else hv) for n, hv in restored]
     return value, restored
 

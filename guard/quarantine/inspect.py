@@ -76,10 +76,10 @@ def collect_stats(
         if isinstance(item, UnreadableRecord):
             stats.unreadable += 1
             continue
+        if record_filter is not None and not record_filter.matches(item):
+            continue
         if item.location.key in handled and not include_handled:
             stats.handled += 1
-            continue
-        if record_filter is not None and not record_filter.matches(item):
             continue
         stats.total += 1
         stats.by_subject[item.subject] += 1
@@ -94,11 +94,16 @@ def collect_stats(
 def describe(
     rec: QuarantinedRecord, show_values: bool, handled: str | None = None
 ) -> dict[str, Any]:
-    """One record for `show`: where it is, its envelope, and its value only when asked."""
+    """One record for `show`: where it is, its envelope, and its value only when asked -- the
+    offending values its errors carry (written while `expose_values` was on) too."""
+    envelope = rec.envelope
+    if not show_values:
+        errors = [{k: v for k, v in e.items() if k != "value"} for e in envelope["errors"]]
+        envelope = {**envelope, "errors": errors}
     out: dict[str, Any] = {
         "location": rec.location.key,
         "key": _text(rec.key) if show_values else ("<hidden>" if rec.key is not None else None),
-        "envelope": rec.envelope,
+        "envelope": envelope,
     }
     if handled:
         out["handled_by_replay"] = handled

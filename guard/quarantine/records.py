@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -94,11 +94,14 @@ class QuarantinedRecord:
 
     @cached_property
     def quarantined_at(self) -> datetime | None:
+        """When, always with its offset: the envelope's time is UTC, so one written without
+        an offset is read as UTC (time filters compare it with aware times)."""
         text = self.envelope.get("quarantined_at")
         try:
-            return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+            at = datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
         except ValueError:
             return None
+        return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 class UnreadableRecord(ValueError):

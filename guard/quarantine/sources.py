@@ -170,11 +170,7 @@ class TopicSource:
         return state
 
     def handled(self) -> dict[str, str]:
-        return {
-            key: json.loads(value or b"{}").get("status", "replayed")
-            for key, value in self._state().items()
-            if key != RUN_KEY
-        }
+        return {key: _status(value) for key, value in self._state().items() if key != RUN_KEY}
 
     def unfinished_run(self) -> ReplayRun | None:
         run = ReplayRun.from_json(self._state().get(RUN_KEY))
@@ -193,6 +189,16 @@ class TopicSource:
             for p, o in snap.end.items()
         }
         self._snapshot = TopicSnapshot(snap.topic, snap.start, end)
+
+
+def _status(marker: bytes | None) -> str:
+    """What a copy's state marker says was done with it. Only a replay writes a copy's key,
+    in the transaction of its output: a marker damaged since still means handled."""
+    try:
+        status = json.loads(marker or b"{}").get("status", "replayed")
+    except (ValueError, AttributeError, RecursionError):
+        return "replayed"
+    return status if isinstance(status, str) else "replayed"
 
 
 class DirectorySource:

@@ -25,8 +25,9 @@ from guard.quarantine.envelope import (
     PREFIX,
     UNTRUSTED,
     Envelope,
+    HeaderStyle,
     Source,
-    quarantine_headers,
+    envelope_headers,
 )
 from guard.quarantine.records import H_REPLAY_AT, H_REPLAY_ID, QuarantinedRecord
 from guard.quarantine.trust import H_SIGNATURE, sign
@@ -85,8 +86,16 @@ def _stale_lineage(name: str) -> bool:
 
 
 def requeued_headers(
-    rec: QuarantinedRecord, verdict: Verdict, replay_id: str, at: str
+    rec: QuarantinedRecord,
+    verdict: Verdict,
+    replay_id: str,
+    at: str,
+    style: HeaderStyle = "guard",
+    task_id: str = "0",
 ) -> InHeaders:
+    """The record's own headers (its own `__connect.errors.*` ones too: they came before the
+    envelope), then a fresh envelope in the quarantine's header `style`, as the live guard
+    writes it, then the replay links."""
     envelope = Envelope(
         source=Source(**rec.source),  # read_envelope's source keys are Source's fields
         subject=rec.subject,
@@ -96,7 +105,8 @@ def requeued_headers(
         quarantined_at=at,
     )
     return [
-        *quarantine_headers(rec.original_headers, envelope),
+        *rec.original_headers,
+        *envelope_headers(envelope, style, task_id),
         *replay_headers(rec, replay_id, at),
     ]
 
@@ -107,8 +117,11 @@ def replay_output(
     at: str,
     version_header: str,
     hmac_key: bytes | None = None,
+    style: HeaderStyle = "guard",
+    task_id: str = "0",
 ) -> tuple[bytes | None, bytes | None, InHeaders]:
-    """Key, value and headers to write for a PASS (replayed) or FAIL (requeued) outcome."""
+    """Key, value and headers to write for a PASS (replayed) or FAIL (requeued) outcome; a
+    requeued copy's envelope in the quarantine's header `style` (`task_id`: Connect's)."""
     rec, verdict = outcome.record, outcome.verdict
     assert rec is not None and verdict is not None
     if outcome.decision is Decision.PASS:
@@ -117,4 +130,4 @@ def replay_output(
             signature = sign(hmac_key, rec.key, verdict.value, passed, version_header)
             passed.append((H_SIGNATURE, signature))
         return rec.key, verdict.value, passed
-    return rec.key, rec.value, requeued_headers(rec, verdict, replay_id, at)
+    return rec.key, rec.value, requeued_headers(rec, verdict, replay_id, at, style, task_id)

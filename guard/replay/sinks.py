@@ -100,6 +100,8 @@ class TopicSink:
                 self.at,
                 self.settings.version_header,
                 self.settings.quarantine.key_bytes(),
+                self.settings.quarantine.header_style,
+                self.settings.kafka.instance_id,
             )
             if outcome.decision is Decision.PASS:
                 topic = self.destination(str(rec.source["topic"]))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 
-from guard.quarantine.envelope import PREFIX
+from guard.quarantine.envelope import H_ENVELOPE, PREFIX
 from guard.transport.base import OutRecord
 from guard.validation.reasons import FieldError, Reason
 from guard.validation.validator import Verdict
@@ -83,8 +83,9 @@ def too_large(verdict: Verdict, size: int, topic: str, cap: int) -> Verdict:
 
 
 def envelope_only(out: OutRecord, cap: int) -> tuple[OutRecord, tuple[str, ...]]:
-    """Leave out the value, then the original (non-guard) headers, then the key, until the
-    record fits; each part left out is described by its size and SHA-256."""
+    """Leave out the value, then the original headers (before the envelope, not `guard.*`),
+    then the key, until the record fits; each part left out is described by its size and
+    SHA-256."""
     key, value, headers = out.key, out.value, list(out.headers)
     omitted: list[str] = []
     notes: list[tuple[str, bytes]] = []
@@ -101,12 +102,15 @@ def envelope_only(out: OutRecord, cap: int) -> tuple[OutRecord, tuple[str, ...]]
     note("value", value or b"")
     value = b""  # a producer cannot send a record with neither key nor value
     if record_size(build()) > cap:
-        originals = [(k, v) for k, v in headers if not k.startswith(PREFIX)]
+        # The envelope starts at `guard.envelope`: what follows is the guard's in every header
+        # style (`__connect.errors.*`, which carry the source coordinates under `connect`).
+        cut = next((i for i, (k, _) in enumerate(headers) if k == H_ENVELOPE), len(headers))
+        originals = [(k, v) for k, v in headers[:cut] if not k.startswith(PREFIX)]
         note(
             "headers",
             b"".join(k.encode("utf-8", "surrogateescape") + (v or b"") for k, v in originals),
         )
-        headers = [(k, v) for k, v in headers if k.startswith(PREFIX)]
+        headers = [(k, v) for k, v in headers[:cut] if k.startswith(PREFIX)] + headers[cut:]
     if record_size(build()) > cap and key is not None:
         note("key", key)
         key = None

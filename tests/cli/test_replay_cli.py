@@ -156,3 +156,19 @@ def test_quarantine_show_survives_a_lone_surrogate_field_name(tmp_path: Path) ->
     result = CliRunner().invoke(cli, ["quarantine", "show", "--dir", str(qdir)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["envelope"]["errors"][0]["field"] == "\ud800"
+
+
+@pytest.mark.parametrize(
+    "option", [["--max", "0"], ["--max", "-1"], ["--batch", "0"], ["--max-attempts", "-1"]]
+)
+def test_a_count_option_out_of_its_range_is_a_usage_error(
+    tmp_path: Path, option: list[str]
+) -> None:
+    """Before: `--max -1` replayed nothing and reported a replay of 0 records, exit 0 (the
+    records left as they were); `--batch 0` and `--max-attempts -1` were taken as given."""
+    qdir = _quarantine(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["replay", "--dir", str(qdir), "--schemas-dir", str(SCHEMAS), "--yes", *option]
+    )
+    assert result.exit_code == 2 and option[0] in result.output
+    assert not (qdir / "replayed").exists(), "nothing written"

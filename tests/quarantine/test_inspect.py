@@ -97,3 +97,38 @@ def test_show_hides_keys_and_values_unless_asked() -> None:
     assert "4111" not in hidden and "secret-key" not in hidden and '"value_bytes": 15' in hidden
     shown = describe(rec, show_values=True)
     assert shown["value"] == '{"card":"4111"}' and shown["key"] == "secret-key"
+
+
+def test_with_a_filter_stats_count_only_the_handled_copies_it_selects() -> None:
+    """Before: `--reason wrong_type` said "(1 more already handled by replays)" for a
+    handled copy quarantined as missing_field, which the filter leaves out."""
+    items = [_rec(0, Reason.MISSING_FIELD, "a"), _rec(1, Reason.WRONG_TYPE, "b")]
+    only = RecordFilter(reasons=frozenset({"wrong_type"}))
+    stats = collect_stats(items, {"0/0": "replayed"}, record_filter=only)
+    assert (stats.total, stats.handled) == (1, 0)
+    stats = collect_stats(items, {"0/1": "requeued"}, record_filter=only)
+    assert (stats.total, stats.handled) == (0, 1)
+
+
+def test_show_hides_the_offending_values_an_envelope_carries_unless_asked() -> None:
+    """A copy written while `expose_values` was on carries each error's offending value:
+    `show` prints it only with --show-values, as `quarantine report` does (before: always,
+    in the envelope's errors)."""
+    env = Envelope(
+        Source("orders", 0, 1, 1),
+        "orders",
+        (2,),
+        (FieldError("card", Reason.PATTERN_MISMATCH, "m", 2, value="'4111111111111111'"),),
+        1,
+        "2026-11-21T09:15:00.000Z",
+    )
+    rec = from_kafka(
+        InRecord("orders.quarantine", 0, 0, 1, b"k", b"{}", quarantine_headers([], env))
+    )
+    hidden = describe(rec, show_values=False)
+    assert "4111" not in json.dumps(hidden)
+    assert hidden["envelope"]["errors"] == [
+        {"field": "card", "code": "pattern_mismatch", "message": "m", "version": 2}
+    ]
+    assert "4111" in json.dumps(describe(rec, show_values=True))
+    assert rec.envelope["errors"][0]["value"] == "'4111111111111111'", "the record is untouched"

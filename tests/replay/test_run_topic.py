@@ -104,3 +104,24 @@ def test_a_copy_whose_envelope_names_a_negative_source_partition_is_replayed_not
     report = _replay(_settings(), "r1")
     assert report.passed == 2
     assert sorted(r.key for r in memory_kafka.records(CLEAN)) == [b"k00", b"k01"]
+
+
+def test_a_requeued_copy_carries_its_envelope_in_the_configured_header_style(
+    memory_kafka: MemoryBroker,
+) -> None:
+    """Under `header_style: connect` the quarantine topic's records carry Connect's names
+    (and the source coordinates only under them), requeued copies too, so DLQ tooling reads
+    every copy (before: a requeued copy had the guard style, no `__connect.errors.*`)."""
+    style = {"quarantine": {"header_style": "connect"}}
+    _quarantine(memory_kafka, [b'{"not": "an order"}'], **style)
+    report = _replay(_settings(**style), "r1")
+    assert report.still_failing == 1
+    first, requeued = memory_kafka.records(QUARANTINE)
+    names = [k for k, _ in first.headers]
+    assert "__connect.errors.topic" in names and "guard.source.topic" not in names
+    requeued_names = [k for k, _ in requeued.headers]
+    connect = [k for k in names if k.startswith("__connect.errors.")]
+    assert [k for k in requeued_names if k.startswith("__connect.errors.")] == connect
+    assert "guard.source.topic" not in requeued_names
+    assert dict(requeued.headers)["guard.attempt"] == b"2"
+    assert dict(requeued.headers)["guard.replay.id"] == b"r1"

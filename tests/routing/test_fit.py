@@ -96,3 +96,32 @@ def test_original_headers_then_the_key_are_left_out_when_the_value_alone_is_not_
     names = [k for k, _ in shrunk.headers]
     assert "h" not in names and "guard.reasons" in names
     assert dict(shrunk.headers)[f"{H_OMITTED}.key.size"] == b"400"
+
+
+def test_under_connect_headers_an_envelope_only_copy_keeps_its_source_coordinates() -> None:
+    """Under `header_style: connect` the coordinates travel only as `__connect.errors.*`,
+    part of the envelope: leaving out the original headers keeps them (before: they went
+    with the producer's headers, and the copy named no source topic, partition or offset
+    to fetch the original from)."""
+    settings = GuardSettings(
+        topics={"orders": {"subject": "orders"}},  # type: ignore[arg-type]
+        quarantine={"header_style": "connect"},  # type: ignore[arg-type]
+    )
+    router = build_router(settings, build_validators(settings, load_registry(SCHEMAS)))
+    plan = router.plans["orders"]
+    router.update_plans({"orders": replace(plan, quarantine_limit=4000)})
+    mine = [(f"trace{i}", b"x" * 1000) for i in range(6)]
+    [out] = router.route([_rec(b"not json", 7, mine)]).records
+    headers = dict(out.headers)
+    assert headers[H_OMITTED] == b"value,headers"
+    assert not any(k.startswith("trace") for k in headers)
+    assert headers["__connect.errors.topic"] == b"orders"
+    env = read_envelope(out.headers)
+    assert (env["source"]["topic"], env["source"]["partition"], env["source"]["offset"]) == (
+        "orders",
+        2,
+        7,
+    )
+    digest = hashlib.sha256(b"".join(k.encode() + v for k, v in mine)).hexdigest()
+    assert headers[f"{H_OMITTED}.headers.sha256"] == digest.encode()
+    assert record_size(out) <= 4000
