@@ -36,6 +36,7 @@ from guard.contracts.formats import (
     DATETIME_FORMAT,
     EMAIL,
     FORMAT_CHECKS,
+    IMPLIED_FORMATS,
     UUID,
 )
 from guard.contracts.spec import INT64_MAX, INT64_MIN, ContractSpec, FieldSpec, UnknownFieldPolicy
@@ -155,7 +156,7 @@ def _annotation(
     elif t in {"timestamp", "date"}:
         # Kept as the original ISO string (records pass through unchanged); checked, not parsed.
         base = str
-        fmt = "date-time" if t == "timestamp" else "date"
+        fmt = IMPLIED_FORMATS[t]
         meta.append(_format_check(fmt, fs, container))
         schema_extra["format"] = fmt
     elif t == "integer":

@@ -143,6 +143,10 @@ FORMAT_CHECKS: dict[str, Callable[[str], str]] = {
 }
 
 
+# The format a `timestamp` / `date` field's values are checked against.
+IMPLIED_FORMATS = {"timestamp": "date-time", "date": "date"}
+
+
 def fits_format(fmt: str, v: str) -> bool:
     """Whether the record check's `fmt` check accepts `v`."""
     try:
