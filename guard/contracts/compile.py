@@ -38,6 +38,7 @@ from guard.contracts.formats import (
     FORMAT_CHECKS,
     IMPLIED_FORMATS,
     UUID,
+    string_field,
 )
 from guard.contracts.spec import INT64_MAX, INT64_MIN, ContractSpec, FieldSpec, UnknownFieldPolicy
 
@@ -149,7 +150,7 @@ def _annotation(
     schema_extra: dict[str, Any] = {}
     if t == "string":
         base: Any = str
-        meta.append(Field(min_length=fs.min_length, max_length=fs.max_length, pattern=fs.pattern))
+        meta.append(string_field(fs.pattern, fs.min_length, fs.max_length))
         if fs.format is not None:
             meta.append(_format_check(fs.format, fs, container))
             schema_extra["format"] = fs.format

@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Self, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
-from guard.contracts.formats import IMPLIED_FORMATS, fits_format
+from guard.contracts.formats import IMPLIED_FORMATS, fits_format, fits_pattern
 
 FieldType = Literal[
     "string", "integer", "number", "boolean", "timestamp", "date", "object", "array"
@@ -282,8 +282,9 @@ def _refused_by(fs: FieldSpec, v: str | int | float | bool) -> str | None:
             return f"shorter than min_length ({fs.min_length})"
         if fs.max_length is not None and len(v) > fs.max_length:
             return f"longer than max_length ({fs.max_length})"
-        # re.search: the record check's pattern is not anchored either.
-        if fs.pattern is not None and re.search(fs.pattern, v) is None:
+        # The record check's engine (Rust regex, not `re`: `$` before a final newline, POSIX
+        # classes differ), unanchored like it; a pattern it cannot compile fails at compile.
+        if fs.pattern is not None and fits_pattern(fs.pattern, v) is False:
             return f"does not match pattern {fs.pattern!r}"
         fmt = fs.format or IMPLIED_FORMATS.get(fs.type)  # a timestamp/date field's own format
         if fmt is not None and not fits_format(fmt, v):

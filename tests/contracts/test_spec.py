@@ -270,6 +270,19 @@ def test_integer_values_in_number_enum_are_allowed() -> None:
     assert _field(type="number", enum=[1, 2.5]).enum == [1, 2.5]
 
 
+def test_an_enum_value_the_record_checks_regex_engine_refuses_is_rejected() -> None:
+    """Python's `re` lets `$` match before a final newline; the record check's engine (Rust
+    regex, in pydantic-core) does not, so no record could carry 'abc\\n'."""
+    problem = _problem(type="string", enum=["abc", "abc\n"], pattern="^abc$")
+    assert "enum value 'abc\\n' can never pass: does not match pattern '^abc$'" in problem
+
+
+@pytest.mark.filterwarnings("ignore:Possible nested set:FutureWarning")  # from `re`
+def test_an_enum_value_the_record_checks_regex_engine_accepts_is_allowed() -> None:
+    """A POSIX class is a set in Rust regex (not in `re`): the record check accepts '123'."""
+    assert _field(type="string", enum=["123"], pattern="^[[:digit:]]+$").enum == ["123"]
+
+
 def test_empty_enum_is_rejected() -> None:
     assert "enum" in _problem(type="string", enum=[])
 
