@@ -36,7 +36,9 @@ from guard.contracts.formats import (
     DATETIME_FORMAT,
     EMAIL,
     FORMAT_CHECKS,
+    IMPLIED_FORMATS,
     UUID,
+    string_field,
 )
 from guard.contracts.spec import INT64_MAX, INT64_MIN, ContractSpec, FieldSpec, UnknownFieldPolicy
 
@@ -148,14 +150,14 @@ def _annotation(
     schema_extra: dict[str, Any] = {}
     if t == "string":
         base: Any = str
-        meta.append(Field(min_length=fs.min_length, max_length=fs.max_length, pattern=fs.pattern))
+        meta.append(string_field(fs.pattern, fs.min_length, fs.max_length))
         if fs.format is not None:
             meta.append(_format_check(fs.format, fs, container))
             schema_extra["format"] = fs.format
     elif t in {"timestamp", "date"}:
         # Kept as the original ISO string (records pass through unchanged); checked, not parsed.
         base = str
-        fmt = "date-time" if t == "timestamp" else "date"
+        fmt = IMPLIED_FORMATS[t]
         meta.append(_format_check(fmt, fs, container))
         schema_extra["format"] = fmt
     elif t == "integer":

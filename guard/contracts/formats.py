@@ -1,17 +1,21 @@
 """The string formats a contract field may declare (`format:`), as the record check runs
-them: RFC 3339 dates and date-times, UUIDs, WHATWG e-mail addresses and RFC 3986 URIs. Apart
-from the compiler, so the contract file's own checks (spec.py: enum values a format refuses)
-can use them without importing the compiler that imports the spec."""
+them: RFC 3339 dates and date-times, UUIDs, WHATWG e-mail addresses and RFC 3986 URIs; and
+its `pattern` check. Apart from the compiler, so the contract file's own checks (spec.py: enum
+values a format or pattern refuses) can use them without importing the compiler that imports
+the spec."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic_core import PydanticCustomError
+from pydantic import Field, Strict, TypeAdapter
+from pydantic_core import PydanticCustomError, SchemaError
 
 # The message names the expected format only: the value itself is never echoed.
 BAD_FORMAT_MESSAGE = "value is not a valid {format}"
@@ -141,6 +145,34 @@ FORMAT_CHECKS: dict[str, Callable[[str], str]] = {
     "email": _check_email,
     "uri": _check_uri,
 }
+
+
+# The format a `timestamp` / `date` field's values are checked against.
+IMPLIED_FORMATS = {"timestamp": "date-time", "date": "date"}
+
+
+def string_field(
+    pattern: str | None = None, min_length: int | None = None, max_length: int | None = None
+) -> Any:
+    """A string field's `pattern` and length constraints, as the record check declares them:
+    the pattern is run by pydantic-core's regex engine (Rust `regex`), not Python's `re`."""
+    return Field(pattern=pattern, min_length=min_length, max_length=max_length)
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern_check(pattern: str) -> Callable[[Any], bool] | None:
+    try:
+        adapter = TypeAdapter[str](Annotated[str, Strict(), string_field(pattern)])
+    except SchemaError:  # the engine refuses the pattern itself: the compiler says so
+        return None
+    return adapter.validator.isinstance_python
+
+
+def fits_pattern(pattern: str, v: str) -> bool | None:
+    """Whether the record check's `pattern` check accepts `v` (a search, not anchored); None
+    when its engine cannot compile the pattern (the contract then fails to compile)."""
+    check = _pattern_check(pattern)
+    return None if check is None else check(v)
 
 
 def fits_format(fmt: str, v: str) -> bool:

@@ -2,8 +2,8 @@
 
 These models describe the *file*, not the records. They reject unknown keys and impossible
 combinations (a `pattern` on an integer, `minimum > maximum`, an enum value of the wrong
-type or one the field's own bounds, lengths, pattern or format refuse), so a broken contract
-fails at start-up instead of on the first record.
+type or one the field's own bounds, lengths, pattern or format refuse, or a timestamp/date
+field's format), so a broken contract fails at start-up instead of on the first record.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Self, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
-from guard.contracts.formats import fits_format
+from guard.contracts.formats import IMPLIED_FORMATS, fits_format, fits_pattern
 
 FieldType = Literal[
     "string", "integer", "number", "boolean", "timestamp", "date", "object", "array"
@@ -282,11 +282,13 @@ def _refused_by(fs: FieldSpec, v: str | int | float | bool) -> str | None:
             return f"shorter than min_length ({fs.min_length})"
         if fs.max_length is not None and len(v) > fs.max_length:
             return f"longer than max_length ({fs.max_length})"
-        # re.search: the record check's pattern is not anchored either.
-        if fs.pattern is not None and re.search(fs.pattern, v) is None:
+        # The record check's engine (Rust regex, not `re`: `$` before a final newline, POSIX
+        # classes differ), unanchored like it; a pattern it cannot compile fails at compile.
+        if fs.pattern is not None and fits_pattern(fs.pattern, v) is False:
             return f"does not match pattern {fs.pattern!r}"
-        if fs.format is not None and not fits_format(fs.format, v):
-            return f"not a valid {fs.format}"
+        fmt = fs.format or IMPLIED_FORMATS.get(fs.type)  # a timestamp/date field's own format
+        if fmt is not None and not fits_format(fmt, v):
+            return f"not a valid {fmt}"
         return None
     if fs.minimum is not None and v < fs.minimum:
         return f"below minimum ({fs.minimum})"

@@ -28,7 +28,13 @@ import structlog
 from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
 from guard.errors import ConfigError, GuardError
-from guard.monitoring.alerts import Alert, alert_event, alert_record, set_value_hash_key
+from guard.monitoring.alerts import (
+    WINDOW_FIELD,
+    Alert,
+    alert_event,
+    alert_record,
+    set_value_hash_key,
+)
 from guard.monitoring.baseline import (
     Baseline,
     describe_mismatch,
@@ -50,6 +56,8 @@ from guard.monitoring.window import OpenWindow, WindowPolicy
 from guard.monitoring.window_info import open_window_info, window_info
 from guard.routing.router import RoutedBatch
 from guard.transport.base import OutRecord
+
+UNDECLARED_FIELD = "(undeclared)"  # an undeclared field's name in a log line, unless opted in
 
 
 def _log() -> Any:
@@ -313,7 +321,7 @@ class MonitoringObserver:
             self._state[subject] = state
             for alert, event in state.early:
                 self.metrics.alerts.labels(subject, alert.statistic).inc()
-                _log_alert(event)
+                self._log_alert(event)
             for closed in state.closed:
                 self._report(closed)
             if state.new_baseline is not None:
@@ -475,6 +483,12 @@ class MonitoringObserver:
     def _report(self, closed: _Closed) -> None:
         profile = closed.profile
         self.metrics.window(profile, closed.alerts)
+        # Undeclared keys are chosen by the producers, like values: counted, named on opt-in.
+        names = (
+            {"unknown_field_names": sorted(profile.unknown_fields)}
+            if self.settings.expose_values
+            else {}
+        )
         log = _log()
         log.info(
             "window profiled",
@@ -483,11 +497,26 @@ class MonitoringObserver:
             records=profile.records,
             quarantined=profile.quarantined,
             quarantine_rate=round(profile.quarantine_rate, 4),
-            unknown_fields=sorted(profile.unknown_fields),
+            unknown_fields=len(profile.unknown_fields),
+            **names,
             alerts=len(closed.alerts),
         )
         for event in closed.events:
-            _log_alert(event)
+            self._log_alert(event)
+
+    def _log_alert(self, event: dict[str, Any]) -> None:
+        """The alert's log line. Its field is named when the contract declares it (or for a
+        window-level check); an undeclared field's name (a new_field / missing_field alert) is
+        the producers' text, so the line says `(undeclared)` unless `expose_values` is set. The
+        drift topic's event names it either way."""
+        field = event["field"]
+        if not (
+            self.settings.expose_values
+            or field == WINDOW_FIELD
+            or field in self.plans[event["subject"]].paths
+        ):
+            field = UNDECLARED_FIELD
+        _log_alert(event, field)
 
     def _keep_learned(self, baseline: Baseline) -> None:
         cfg = self.settings.monitoring.baseline
@@ -509,11 +538,11 @@ class MonitoringObserver:
         )
 
 
-def _log_alert(event: dict[str, Any]) -> None:
+def _log_alert(event: dict[str, Any], field: str) -> None:
     _log().warning(
         "drift alert",
         subject=event["subject"],
-        field=event["field"],
+        field=field,
         statistic=event["statistic"],
         value=event["value"],
         threshold=event["threshold"],

@@ -95,6 +95,58 @@ class RoutedBatch:
     # was dropped, or the probe could not read it) and has not answered since. While it is
     # set this instance cannot read its sources, so the time is no source's silence.
     broker_failing: bool = False
+    # The clean topics' checks as each routed slice met them, in input order (for observers
+    # that judge the records again, such as the shadow rollout).
+    target_checks: list[TargetCheck] = field(default_factory=list)
+
+    def target_check_per_record(self) -> list[TargetCheck | None]:
+        """The check each of `verdicts` met (None where not known), in the same order."""
+        out: list[TargetCheck | None] = [c for c in self.target_checks for _ in range(c.records)]
+        return out + [None] * (len(self.verdicts) - len(out))
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    """The clean topic's checks (timestamp window, size limit) as the router applied them to
+    one routed slice of `records` records: its plans, its clock reading and the headers it
+    admitted for the records that carried `guard.*` ones. Calling it gives the verdict the
+    router would have given a record judged `verdict` instead (`fit_target`)."""
+
+    plans: Mapping[str, RoutePlan]
+    now_ms: int
+    admitted: Mapping[tuple[str, int, int], InHeaders]  # by (topic, partition, offset)
+    records: int
+
+    def __call__(self, rec: InRecord, verdict: Verdict) -> Verdict:
+        if not verdict.ok:
+            return verdict
+        headers = self.admitted.get((rec.topic, rec.partition, rec.offset), rec.headers)
+        return fit_target(self.plans[rec.topic], rec, verdict, headers, self.now_ms)[1]
+
+
+def fit_target(
+    plan: RoutePlan, rec: InRecord, verdict: Verdict, headers: InHeaders, now_ms: int
+) -> tuple[OutRecord, Verdict, int | None]:
+    """A valid record as its clean topic would get it, and its verdict after that topic's
+    checks: `verdict` when the topic takes it, else a quarantine verdict (a timestamp outside
+    the topic's window; too large, with its size, for the log)."""
+    vp = plan.valid_partitions
+    valid = OutRecord(
+        plan.valid_topic,
+        rec.key,
+        verdict.value,
+        headers,  # byte for byte, nulls included; guard.* ones made untrusted
+        rec.timestamp_ms,
+        rec.partition if vp is not None and rec.partition < vp else None,
+    )
+    cap, window, ts = plan.valid_limit, plan.valid_window, rec.timestamp_ms
+    if window is not None and ts is not None and not admits(window, ts, now_ms):
+        # A timestamp the clean topic would refuse: quarantined instead.
+        return valid, outside_target(verdict, ts, plan.valid_topic, window, now_ms), None
+    if cap is not None and (size := record_size(valid)) > cap:
+        # Too large for the clean topic: quarantined instead, its bytes intact.
+        return valid, too_large(verdict, size, plan.valid_topic, cap), size
+    return valid, verdict, None
 
 
 def merge_routed(parts: list[RoutedBatch]) -> RoutedBatch:
@@ -109,6 +161,7 @@ def merge_routed(parts: list[RoutedBatch]) -> RoutedBatch:
         merged.stats.add(part.stats)
         merged.verdicts.extend(part.verdicts)
         merged.oversize.extend(part.oversize)
+        merged.target_checks.extend(part.target_checks)
     return merged
 
 
@@ -143,6 +196,7 @@ class Router:
         by_topic: dict[tuple[str, str], int] = {}
         unknown: list[str] = []
         oversize: list[Oversize] = []
+        admitted: dict[tuple[str, int, int], InHeaders] = {}
         quarantined_at = now_iso().encode()  # one clock read per batch, not per record
         now_ms = time.time_ns() // 1_000_000
         plans, version_header, forward = self.plans, self.version_header, self.forward_tombstones
@@ -170,6 +224,7 @@ class Router:
                     version_header,
                     (rec.topic, rec.partition, rec.offset),
                 )
+                admitted[(rec.topic, rec.partition, rec.offset)] = headers
             if versions > 1:
                 verdict = ambiguous_version(plan.validator.subject.name, versions)
             elif rec.value is None and rec.key is not None and forward:
@@ -193,29 +248,17 @@ class Router:
             if verdict.ok:
                 if verdict.unknown_fields:
                     unknown.extend(verdict.unknown_fields)
-                vp = plan.valid_partitions
-                valid = OutRecord(
-                    plan.valid_topic,
-                    rec.key,
-                    verdict.value,
-                    headers,  # byte for byte, nulls included; guard.* ones made untrusted
-                    rec.timestamp_ms,
-                    rec.partition if vp is not None and rec.partition < vp else None,
-                )
-                cap, window, ts = plan.valid_limit, plan.valid_window, rec.timestamp_ms
-                if window is not None and ts is not None and not admits(window, ts, now_ms):
-                    # A timestamp the clean topic would refuse: quarantined instead.
-                    verdict = outside_target(verdict, ts, plan.valid_topic, window, now_ms)
-                elif cap is None or (size := record_size(valid)) <= cap:
+                valid, verdict, too_big = fit_target(plan, rec, verdict, headers, now_ms)
+                if verdict.ok:
                     verdicts.append((rec, verdict))
                     key = (rec.topic, "valid")
                     by_topic[key] = by_topic.get(key, 0) + 1
                     out.append(valid)
                     continue
-                else:
-                    # Too large for the clean topic: quarantined instead, its bytes intact.
-                    verdict = too_large(verdict, size, plan.valid_topic, cap)
-                    oversize.append(_oversize(rec, size, plan.valid_topic, cap, "quarantined"))
+                if too_big is not None:
+                    cap = plan.valid_limit
+                    assert cap is not None  # a size is given only against a limit
+                    oversize.append(_oversize(rec, too_big, plan.valid_topic, cap, "quarantined"))
             verdicts.append((rec, verdict))
             key = (rec.topic, "quarantined")
             by_topic[key] = by_topic.get(key, 0) + 1
@@ -237,7 +280,8 @@ class Router:
         stats.unknown_fields.update(unknown)
         stats.valid = sum(n for (_, kind), n in by_topic.items() if kind == "valid")
         stats.quarantined = len(batch) - stats.valid
-        return RoutedBatch(out, offsets, stats, verdicts, oversize)
+        check = TargetCheck(plans, now_ms, admitted, len(batch))
+        return RoutedBatch(out, offsets, stats, verdicts, oversize, target_checks=[check])
 
     def _quarantine_copy(
         self,

@@ -18,7 +18,7 @@ from typing import Any
 
 from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
-from guard.routing.router import RoutedBatch
+from guard.routing.router import RoutedBatch, TargetCheck
 from guard.shadow.counts import ShadowCounts, coordinates
 from guard.shadow.metrics import ShadowMetrics
 from guard.shadow.view import candidate_validators
@@ -70,7 +70,8 @@ class ShadowObserver:
 
     def before_commit(self, routed: RoutedBatch) -> list[OutRecord]:
         staged: dict[Key, ShadowCounts] = {}
-        for rec, verdict in routed.verdicts:
+        checks = routed.target_check_per_record()
+        for (rec, verdict), check in zip(routed.verdicts, checks, strict=True):
             route = self.routes.get(rec.topic)
             if route is None:
                 continue
@@ -80,7 +81,7 @@ class ShadowObserver:
                 counts = staged.get((subject, version))
                 if counts is None:
                     counts = staged[(subject, version)] = ShadowCounts(subject, version)
-                counts.add(verdict.ok, self._judge(rec, validator), where)
+                counts.add(verdict.ok, self._judge(rec, validator, check), where)
         self._staged = staged
         return [self._snapshot(key, counts) for key, counts in staged.items()]
 
@@ -96,8 +97,11 @@ class ShadowObserver:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _judge(self, rec: InRecord, validator: RecordValidator) -> Verdict:
-        """The verdict the router would give with the candidate promoted (router.py)."""
+    def _judge(
+        self, rec: InRecord, validator: RecordValidator, check: TargetCheck | None
+    ) -> Verdict:
+        """The verdict the router would give with the candidate promoted (router.py), its
+        clean topic's checks included (`check`: as the router met them for this record)."""
         name = validator.subject.name
         header = None
         headers = 0
@@ -114,7 +118,8 @@ class ShadowObserver:
         if rec.header_error is not None:
             error = FieldError("", Reason.MALFORMED_HEADER, rec.header_error)
             return Verdict(False, name, None, verdict.versions_tried, (error, *verdict.errors))
-        return verdict
+        # A record the candidate passes still has to fit its clean topic (size, timestamp).
+        return verdict if check is None else check(rec, verdict)
 
     def _snapshot(self, key: Key, staged: ShadowCounts) -> OutRecord:
         cumulative = ShadowCounts(*key)

@@ -439,7 +439,11 @@ _NATIVE_FIELDS: dict[str, Any] = {
     "mail": {"type": "string", "format": "email", "required": False},
     "cur": {"type": "string", "enum": ["EUR", "USD", "é", ""], "nullable": True},
     # A format and an enum on one field: the enum reads what the format check hands on.
-    "at": {"type": "timestamp", "enum": ["2026-01-01T00:00:00Z", "x"], "required": False},
+    "at": {
+        "type": "timestamp",
+        "enum": ["2026-01-01T00:00:00Z", "2026-06-30T12:00:00+02:00"],
+        "required": False,
+    },
     "at2": {"type": "string", "format": "date-time", "enum": ["2026-01-01T00:00:00Z"]},
     "id2": {"type": "string", "format": "uuid", "enum": [_A_UUID], "required": False},
 }

@@ -241,8 +241,46 @@ def test_enum_values_within_the_fields_constraints_are_allowed() -> None:
     assert _field(type="string", enum=["EU"], max_length=2, pattern="[A-Z]").enum == ["EU"]
 
 
+@pytest.mark.parametrize(
+    ("rule", "refusal"),
+    [
+        (
+            {"type": "timestamp", "enum": ["2026-11-21T09:15:00Z", "yesterday"]},
+            "'yesterday' can never pass: not a valid date-time",
+        ),
+        (
+            {"type": "date", "enum": ["2026-11-21", "2026-02-30"]},
+            "'2026-02-30' can never pass: not a valid date",
+        ),
+    ],
+)
+def test_an_enum_value_a_timestamp_or_date_field_refuses_is_rejected(
+    rule: dict[str, Any], refusal: str
+) -> None:
+    assert f"enum value {refusal}" in _problem(**rule)
+
+
+def test_valid_timestamps_and_dates_in_enum_are_allowed() -> None:
+    stamps = ["2026-11-21T09:15:00Z", "2026-11-21t09:15:00.5+01:00"]
+    assert _field(type="timestamp", enum=stamps).enum == stamps
+    assert _field(type="date", enum=["2024-02-29"]).enum == ["2024-02-29"]
+
+
 def test_integer_values_in_number_enum_are_allowed() -> None:
     assert _field(type="number", enum=[1, 2.5]).enum == [1, 2.5]
+
+
+def test_an_enum_value_the_record_checks_regex_engine_refuses_is_rejected() -> None:
+    """Python's `re` lets `$` match before a final newline; the record check's engine (Rust
+    regex, in pydantic-core) does not, so no record could carry 'abc\\n'."""
+    problem = _problem(type="string", enum=["abc", "abc\n"], pattern="^abc$")
+    assert "enum value 'abc\\n' can never pass: does not match pattern '^abc$'" in problem
+
+
+@pytest.mark.filterwarnings("ignore:Possible nested set:FutureWarning")  # from `re`
+def test_an_enum_value_the_record_checks_regex_engine_accepts_is_allowed() -> None:
+    """A POSIX class is a set in Rust regex (not in `re`): the record check accepts '123'."""
+    assert _field(type="string", enum=["123"], pattern="^[[:digit:]]+$").enum == ["123"]
 
 
 def test_empty_enum_is_rejected() -> None:

@@ -292,6 +292,38 @@ def test_alert_logs_and_metrics_carry_no_category_values(
     assert all("PL" not in json.dumps(e["detail"]) for e in _events(broker))
 
 
+def test_logs_name_no_undeclared_field_unless_expose_values_is_set(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    """`promo` is a key the producer chose (undeclared): the log counts it, and its alert
+    line says it was undeclared; the drift topic's event (data) still names it."""
+    from structlog.testing import capture_logs
+
+    broker = _broker(stream(N, seed=1, drift="new_field", drift_at=DRIFT_AT))
+    with capture_logs() as logs:
+        _run(make_settings(), registry, broker)
+    assert "promo" not in json.dumps(logs, default=str)
+    windows = [e for e in logs if e["event"] == "window profiled"]
+    assert max(e["unknown_fields"] for e in windows) == 1
+    alerts = [e for e in logs if e["event"] == "drift alert" and e["statistic"] == "new_field"]
+    assert alerts and {e["field"] for e in alerts} == {"(undeclared)"}
+    assert any(e["field"] == "promo" for e in _events(broker))
+
+
+def test_logs_name_undeclared_fields_when_expose_values_is_set(
+    make_settings: MakeSettings, registry: Registry
+) -> None:
+    from structlog.testing import capture_logs
+
+    broker = _broker(stream(N, seed=1, drift="new_field", drift_at=DRIFT_AT))
+    with capture_logs() as logs:
+        _run(make_settings(top={"expose_values": True}), registry, broker)
+    windows = [e for e in logs if e["event"] == "window profiled"]
+    assert ["promo"] in [e["unknown_field_names"] for e in windows]
+    alerts = [e for e in logs if e["event"] == "drift alert" and e["statistic"] == "new_field"]
+    assert alerts and {e["field"] for e in alerts} == {"promo"}
+
+
 def test_one_record_stamped_days_early_raises_no_volume_alert(
     make_settings: MakeSettings, registry: Registry
 ) -> None:

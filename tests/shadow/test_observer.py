@@ -4,15 +4,17 @@ batch and applied only after its commit, one cumulative snapshot per candidate a
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
 from guard.config.settings import GuardSettings, Route
 from guard.contracts import load_registry
 from guard.routing import RoutePlan, Router
+from guard.routing.fit import record_size
 from guard.shadow.metrics import ShadowMetrics
 from guard.shadow.observer import ShadowObserver
-from guard.transport.base import InRecord
+from guard.transport.base import InRecord, OutRecord, TimestampWindow
 from guard.validation import RecordValidator
 from tests.shadow.test_files import EXAMPLE, ROOT
 
@@ -127,3 +129,53 @@ def test_a_forwarded_tombstone_with_a_malformed_header_is_quarantined_for_the_ca
     value = json.loads(snapshot.value or b"")
     assert (value["would_quarantine"], value["newly_passing"]) == (1, 0)
     assert value["by_reason"] == {"malformed_header": 1}
+
+
+def _routed_and_counted(plan_limits: dict[str, Any], timestamp_ms: int = 1) -> dict[str, Any]:
+    """LINES through a router whose clean topic has `plan_limits`, then the candidate's
+    snapshot (v3 passes LINES[0] and LINES[3], v2 passes all four)."""
+    settings = GuardSettings(topics={"orders": Route(subject="orders")}, schemas_dir=EXAMPLE)
+    registry = load_registry(EXAMPLE)
+    observer = ShadowObserver(settings, registry)
+    validator = RecordValidator(registry.subject("orders"), "latest")
+    plan = RoutePlan("orders", validator, "o.valid", "o.q", 1, 1, **plan_limits)
+    router = Router({"orders": plan}, settings.version_header)
+    batch = [
+        InRecord("orders", 0, i, timestamp_ms, b"k%d" % i, line, []) for i, line in enumerate(LINES)
+    ]
+    routed = router.route(batch)
+    assert routed.stats.valid == 0  # the live route quarantines all four at the target
+    [snapshot] = observer.before_commit(routed)
+    value: dict[str, Any] = json.loads(snapshot.value or b"")
+    return value
+
+
+def test_a_record_too_large_for_the_clean_topic_is_quarantined_for_the_candidate_too() -> None:
+    value = _routed_and_counted({"valid_limit": 200})
+    assert (value["would_quarantine"], value["newly_passing"]) == (4, 0)
+    assert value["by_reason"] == {"rule_failed": 2, "too_large_for_target": 2}
+
+
+def test_a_timestamp_the_clean_topic_refuses_is_quarantined_for_the_candidate_too() -> None:
+    window = TimestampWindow(before_ms=24 * 3600 * 1000, after_ms=3600 * 1000)
+    value = _routed_and_counted({"valid_window": window}, timestamp_ms=1)  # in 1970
+    assert (value["would_quarantine"], value["newly_passing"]) == (4, 0)
+    assert value["by_reason"] == {"rule_failed": 2, "timestamp_outside_target": 2}
+
+
+def test_the_candidate_meets_the_size_limit_with_the_headers_the_router_admitted() -> None:
+    """A producer's `guard.note` header goes to the clean topic as `guard.untrusted.note`
+    (10 bytes more): the limit is measured on that, for the candidate as for the route."""
+    settings = GuardSettings(topics={"orders": Route(subject="orders")}, schemas_dir=EXAMPLE)
+    registry = load_registry(EXAMPLE)
+    observer = ShadowObserver(settings, registry)
+    as_sent = OutRecord("o.valid", b"k0", LINES[0], [("guard.note", b"x")])
+    validator = RecordValidator(registry.subject("orders"), "latest")
+    plan = RoutePlan("orders", validator, "o.valid", "o.q", 1, 1, valid_limit=record_size(as_sent))
+    router = Router({"orders": plan}, settings.version_header)
+    routed = router.route([InRecord("orders", 0, 0, 1, b"k0", LINES[0], [("guard.note", b"x")])])
+    assert [v.reasons for _, v in routed.verdicts] == [("too_large_for_target",)]
+    [snapshot] = observer.before_commit(routed)
+    value = json.loads(snapshot.value or b"")
+    assert (value["would_quarantine"], value["newly_passing"]) == (1, 0)
+    assert value["by_reason"] == {"too_large_for_target": 1}
