@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from guard.config.settings import GuardSettings
 from guard.contracts.registry import Registry
@@ -292,15 +296,28 @@ def test_alert_logs_and_metrics_carry_no_category_values(
     assert all("PL" not in json.dumps(e["detail"]) for e in _events(broker))
 
 
+@contextmanager
+def _info_logs() -> Iterator[list[dict[str, Any]]]:
+    """Every line from INFO up, captured: another test in this process may have configured
+    logging at WARNING, whose filtering logger would drop the INFO lines before capture."""
+    from structlog.testing import capture_logs
+
+    before = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+    try:
+        with capture_logs() as logs:
+            yield logs
+    finally:
+        structlog.configure(**before)
+
+
 def test_logs_name_no_undeclared_field_unless_expose_values_is_set(
     make_settings: MakeSettings, registry: Registry
 ) -> None:
     """`promo` is a key the producer chose (undeclared): the log counts it, and its alert
     line says it was undeclared; the drift topic's event (data) still names it."""
-    from structlog.testing import capture_logs
-
     broker = _broker(stream(N, seed=1, drift="new_field", drift_at=DRIFT_AT))
-    with capture_logs() as logs:
+    with _info_logs() as logs:
         _run(make_settings(), registry, broker)
     assert "promo" not in json.dumps(logs, default=str)
     windows = [e for e in logs if e["event"] == "window profiled"]
@@ -313,10 +330,8 @@ def test_logs_name_no_undeclared_field_unless_expose_values_is_set(
 def test_logs_name_undeclared_fields_when_expose_values_is_set(
     make_settings: MakeSettings, registry: Registry
 ) -> None:
-    from structlog.testing import capture_logs
-
     broker = _broker(stream(N, seed=1, drift="new_field", drift_at=DRIFT_AT))
-    with capture_logs() as logs:
+    with _info_logs() as logs:
         _run(make_settings(top={"expose_values": True}), registry, broker)
     windows = [e for e in logs if e["event"] == "window profiled"]
     assert ["promo"] in [e["unknown_field_names"] for e in windows]
