@@ -7,7 +7,7 @@ from typing import Any
 from kafka import KafkaConsumer
 
 from guard.config.settings import KafkaSettings
-from guard.transport.kafka_python import config, records
+from guard.transport.kafka_python import config, group_join, records
 from guard.transport.kafka_python.errors import connecting
 
 
@@ -15,8 +15,9 @@ def committed_consumer(
     settings: KafkaSettings, fetch_bytes: int | None = None, group_id: str | None = None
 ) -> Any:
     """A read_committed consumer that never commits offsets by itself (see
-    `config.consumer`); the record format adaptations are installed first."""
+    `config.consumer`); the record format and group join adaptations are installed first."""
     records.install()
+    group_join.install()
     conf = config.consumer(settings, group_id, fetch_bytes)
     return connecting("create consumer", lambda: KafkaConsumer(**conf), settings)
 
