@@ -172,3 +172,35 @@ def test_a_count_option_out_of_its_range_is_a_usage_error(
     )
     assert result.exit_code == 2 and option[0] in result.output
     assert not (qdir / "replayed").exists(), "nothing written"
+
+
+def test_a_replay_that_reads_only_unreadable_records_warns_it_is_not_a_quarantine(
+    tmp_path: Path,
+) -> None:
+    """Before: a replay of records none of which is a guard quarantine copy (--topic naming a
+    source topic) reported `skipped: unreadable 3`, exit 0, and nothing more. The replay exit
+    table has no code for "nothing done", so the exit stays 0, with a warning line."""
+    qdir = tmp_path / "q"
+    qdir.mkdir()
+    (qdir / "orders.jsonl").write_text('{"x": 1}\n{"x": 2}\n{"x": 3}\n')
+    result = CliRunner().invoke(
+        cli, ["replay", "--dir", str(qdir), "--schemas-dir", str(SCHEMAS), "--yes", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    [report] = json.loads(result.stdout)
+    assert report["skipped"] == {"unreadable": 3}
+    assert result.stderr.splitlines()[-1] == (
+        f"warning: {qdir}: none of the 3 records read is a guard quarantine copy (all "
+        "unreadable): is it a quarantine? Nothing was replayed."
+    )
+
+
+def test_a_replay_with_some_unreadable_records_does_not_warn(tmp_path: Path) -> None:
+    qdir = _quarantine(tmp_path)
+    with next(qdir.glob("*.jsonl")).open("a") as fh:
+        fh.write('{"x": 2}\n')
+    result = CliRunner().invoke(
+        cli, ["replay", "--dir", str(qdir), "--schemas-dir", str(SCHEMAS), "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "skipped: unreadable" in result.stdout and "warning" not in result.stderr
