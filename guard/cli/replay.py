@@ -125,6 +125,12 @@ def replay(
                 f"write {plan.passed} passing records and requeue {plan.still_failing}?",
                 err=True,
             )
+        except click.Abort:
+            # Ctrl-C (or end of input) at the prompt: a "no", nothing written and exit 0 as
+            # for one (click's `Aborted!` and exit 1 are not in the replay exit table); and,
+            # as Ctrl-C does at any other time, no further quarantine is asked about.
+            stop.set()
+            return False
         finally:
             signal.signal(signal.SIGINT, previous)
 
