@@ -3,8 +3,9 @@ imports what it needs only when it runs.
 
 Exit codes: 0 ok; 1 data failed (a record was quarantined, drift, a contract break); 2 usage,
 config, contract or input error (also: stdout closed by its reader before the output was
-written, as by `| head`); 3 the broker failed and retrying did not help; 4 an internal
-error (a bug: the traceback is printed) -- never 1, so a crash cannot pass for a finding.
+written, as by `| head`); 3 the broker (or the Schema Registry) failed and retrying did not
+help; 4 an internal error (a bug: the traceback is printed) -- never 1, so a crash cannot pass
+for a finding.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import click
 
 from guard._version import __version__
-from guard.errors import GuardError, TransportError
+from guard.errors import GuardError, RegistryUnavailableError, TransportError
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_BROKER, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -31,6 +32,13 @@ class GuardGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except RegistryUnavailableError as exc:
+            # The Schema Registry's failure, not the broker's: the line says which to look at
+            # (as `guard run` logs its retries). Its messages name it already.
+            message = str(exc)
+            if not message.startswith("schema registry"):
+                message = f"schema registry: {message}"
+            _fatal(ctx, EXIT_BROKER, message)
         except TransportError as exc:
             _fatal(ctx, EXIT_BROKER, f"broker: {exc}")
         except GuardError as exc:

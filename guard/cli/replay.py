@@ -98,6 +98,7 @@ def replay(
         TopicSink,
         replay_all,
     )
+    from guard.replay.plan import Decision
     from guard.replay.report import ReplayReport
     from guard.replay.sinks import ReplaySink
 
@@ -124,6 +125,12 @@ def replay(
                 f"write {plan.passed} passing records and requeue {plan.still_failing}?",
                 err=True,
             )
+        except click.Abort:
+            # Ctrl-C (or end of input) at the prompt: a "no", nothing written and exit 0 as
+            # for one (click's `Aborted!` and exit 1 are not in the replay exit table); and,
+            # as Ctrl-C does at any other time, no further quarantine is asked about.
+            stop.set()
+            return False
         finally:
             signal.signal(signal.SIGINT, previous)
 
@@ -173,6 +180,17 @@ def replay(
         click.echo(json.dumps([r.to_json() for r in reports], indent=2))
     else:
         click.echo("\n".join(r.render() for r in reports))
+    for report in reports:
+        # Not one guard quarantine copy (a --topic naming a source topic): say so, or the
+        # report reads as a replay with nothing to do. The exit code stays 0: the replay
+        # exit table has no code for "nothing done".
+        unreadable = report.decisions[Decision.UNREADABLE.value]
+        if unreadable and unreadable == sum(report.decisions.values()):
+            click.echo(
+                f"warning: {report.source}: none of the {unreadable} records read is a guard "
+                "quarantine copy (all unreadable): is it a quarantine? Nothing was replayed.",
+                err=True,
+            )
 
 
 def build_classifier(

@@ -27,6 +27,11 @@ def open_sources(
     names = list(dict.fromkeys(topics or configured))
     opened = [TopicSource(settings.kafka, name) for name in names]
     missing = [s.name for s in opened if not s.exists]
-    if topics and missing:  # a topic named on the command line must exist (typos)
+    # A missing topic is never read as an empty quarantine (a replay of it would report
+    # "0 replayed", exit 0, and create its replay-state topic): a topic named on the command
+    # line must exist (typos), and so must one of the configured routes' quarantine topics.
+    if missing and (topics or len(missing) == len(opened)):
         raise InputError(f"no such quarantine topic: {', '.join(missing)}")
-    return settings, list[QuarantineSource](opened)
+    for name in missing:  # a route that has not run yet, beside others that have
+        click.echo(f"warning: no such quarantine topic: {name} (skipped)", err=True)
+    return settings, list[QuarantineSource]([s for s in opened if s.exists])

@@ -7,6 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from guard.cli.main import cli
+from guard.errors import RegistryUnavailableError
+from guard.replay import run as replay_run
+from guard.replay.plan import Classifier, Outcome
 from tests.fixtures.paths import REPO
 
 
@@ -24,3 +31,28 @@ def test_stdout_closed_by_its_reader_exits_two_without_a_traceback(tmp_path: Pat
     assert "Traceback" not in stderr
     assert "internal error" not in stderr
     assert "BrokenPipeError" not in stderr
+
+
+def test_a_schema_registry_failure_is_reported_as_one_with_exit_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: `guard replay` whose registry look-ups kept failing printed `error: broker:
+    schema registry ...` (exit 3 was right): the line sent on-call to the broker."""
+    data = tmp_path / "in.jsonl"
+    data.write_text('{"x": 1}\n')
+    qdir = tmp_path / "q"
+    schemas = ["--schemas-dir", str(REPO / "schemas")]
+    validate = ["validate", "-s", "orders", *schemas, "--quarantine-dir", str(qdir), str(data)]
+    assert CliRunner().invoke(cli, validate).exit_code == 1
+
+    def registry_down(self: Classifier, item: object) -> Outcome:
+        raise RegistryUnavailableError("schema registry http://r/schemas/ids/7: HTTP 503")
+
+    monkeypatch.setattr(Classifier, "classify", registry_down)
+    monkeypatch.setattr(replay_run, "_CLASSIFY_BACKOFF_S", 0.0)
+    monkeypatch.setattr(replay_run, "_CLASSIFY_MAX_BACKOFF_S", 0.0)
+    result = CliRunner().invoke(cli, ["replay", "--dir", str(qdir), *schemas, "--yes"])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "error: schema registry http://r/schemas/ids/7: HTTP 503"
+    )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from guard.cli.main import cli
+from guard.quarantine.sources import REPLAYED_DIR
 from tests.fixtures.paths import SCHEMAS
 
 
@@ -172,3 +175,80 @@ def test_a_count_option_out_of_its_range_is_a_usage_error(
     )
     assert result.exit_code == 2 and option[0] in result.output
     assert not (qdir / "replayed").exists(), "nothing written"
+
+
+def test_a_replay_that_reads_only_unreadable_records_warns_it_is_not_a_quarantine(
+    tmp_path: Path,
+) -> None:
+    """Before: a replay of records none of which is a guard quarantine copy (--topic naming a
+    source topic) reported `skipped: unreadable 3`, exit 0, and nothing more. The replay exit
+    table has no code for "nothing done", so the exit stays 0, with a warning line."""
+    qdir = tmp_path / "q"
+    qdir.mkdir()
+    (qdir / "orders.jsonl").write_text('{"x": 1}\n{"x": 2}\n{"x": 3}\n')
+    result = CliRunner().invoke(
+        cli, ["replay", "--dir", str(qdir), "--schemas-dir", str(SCHEMAS), "--yes", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    [report] = json.loads(result.stdout)
+    assert report["skipped"] == {"unreadable": 3}
+    assert result.stderr.splitlines()[-1] == (
+        f"warning: {qdir}: none of the 3 records read is a guard quarantine copy (all "
+        "unreadable): is it a quarantine? Nothing was replayed."
+    )
+
+
+def test_a_replay_with_some_unreadable_records_does_not_warn(tmp_path: Path) -> None:
+    qdir = _quarantine(tmp_path)
+    with next(qdir.glob("*.jsonl")).open("a") as fh:
+        fh.write('{"x": 2}\n')
+    result = CliRunner().invoke(
+        cli, ["replay", "--dir", str(qdir), "--schemas-dir", str(SCHEMAS), "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "skipped: unreadable" in result.stdout and "warning" not in result.stderr
+
+
+class _Terminal(io.RawIOBase):
+    """A terminal on stdin whose user types `typed`, or presses Ctrl-C (None) at the prompt:
+    the KeyboardInterrupt a SIGINT raises in the read."""
+
+    def __init__(self, typed: bytes | None) -> None:
+        self.typed = typed
+
+    def isatty(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not len(buffer):
+            return 0
+        if self.typed is None:
+            raise KeyboardInterrupt
+        chunk, self.typed = self.typed[: len(buffer)], self.typed[len(buffer) :]
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def _at_the_prompt(tmp_path: Path, typed: bytes | None) -> Result:
+    qdir = _quarantine(tmp_path)
+    command = ["replay", "--dir", str(qdir), "--schemas-dir", str(SCHEMAS), "--json"]
+    result = CliRunner().invoke(cli, command, input=_Terminal(typed))
+    assert not (qdir / REPLAYED_DIR).exists(), "nothing written"
+    return result
+
+
+def test_ctrl_c_at_the_confirmation_prompt_is_a_no(tmp_path: Path) -> None:
+    """Before: Ctrl-C at the prompt printed `Aborted!` and exited 1, a code the replay exit
+    table does not have, though the code meant Ctrl-C to be a "no"."""
+    (tmp_path / "no").mkdir()
+    no = _at_the_prompt(tmp_path / "no", b"n\n")
+    ctrl_c = _at_the_prompt(tmp_path, None)
+    assert "Aborted!" not in ctrl_c.output
+    assert (ctrl_c.exit_code, no.exit_code) == (0, 0), ctrl_c.output
+    [answered_no], [interrupted] = json.loads(no.stdout), json.loads(ctrl_c.stdout)
+    for report in (answered_no, interrupted):
+        del report["replay_id"], report["source"], report["target"]
+    assert interrupted == answered_no and interrupted["dry_run"]
