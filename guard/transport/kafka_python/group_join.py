@@ -20,13 +20,12 @@ the join loop still has the condition it completes.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
-import kafka
 from kafka.coordinator.base import BaseCoordinator
 
-_KNOWN = ("3.0.",)
+from guard.transport.kafka_python.versions import still_has
+
 _JOIN_LOOP = "while self.need_rejoin():"
 
 
@@ -35,13 +34,7 @@ def install() -> bool:
     original = BaseCoordinator.need_rejoin
     if getattr(original, "_guard_join", False):
         return True
-    if not kafka.__version__.startswith(_KNOWN):
-        return False
-    try:
-        source = inspect.getsource(BaseCoordinator.join_group_async)
-    except (OSError, TypeError):  # no source shipped: cannot tell, leave it
-        return False
-    if _JOIN_LOOP not in source or "self._join_task" not in source:
+    if not still_has(BaseCoordinator.join_group_async, _JOIN_LOOP, "self._join_task"):
         return False
 
     def need_rejoin(self: Any) -> bool:

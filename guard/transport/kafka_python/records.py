@@ -33,11 +33,12 @@ from kafka.record.default_records import (
 from kafka.record.util import decode_varint
 
 from guard.transport.base import InRecord
+from guard.transport.kafka_python.versions import KNOWN
 
 log = structlog.get_logger(__name__)
 
 # Versions whose `_read_msg` and `DefaultRecordBatchBuilder.append` were read line by line.
-_KNOWN = ("3.0.",)
+_KNOWN = KNOWN
 _WARNED: set[str] = set()  # versions already reported as not adapted (once per process)
 
 

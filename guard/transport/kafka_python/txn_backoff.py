@@ -17,15 +17,14 @@ while the sender still has the line it works around, on the versions read (3.0.x
 
 from __future__ import annotations
 
-import inspect
 import time
 from typing import Any
 
-import kafka
 import kafka.producer.sender
 from kafka.producer.transaction_manager import TransactionManager
 
-_KNOWN = ("3.0.",)
+from guard.transport.kafka_python.versions import still_has
+
 # What the sender does before a retried transactional request, in the versions read.
 _SENDER_SLEEP = "time.sleep(self.config['retry_backoff_ms'] / 1000)"
 
@@ -39,13 +38,7 @@ def install() -> bool:
     original = TransactionManager.next_request_handler
     if getattr(original, "_guard_backoff", False):
         return True
-    if not kafka.__version__.startswith(_KNOWN):
-        return False
-    try:
-        source = inspect.getsource(kafka.producer.sender)
-    except (OSError, TypeError):  # no source shipped: cannot tell, leave it
-        return False
-    if _SENDER_SLEEP not in source:
+    if not still_has(kafka.producer.sender, _SENDER_SLEEP):
         return False
 
     def next_request_handler(self: Any, has_incomplete_batches: bool) -> Any:
