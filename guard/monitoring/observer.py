@@ -81,7 +81,7 @@ def _note_heard(
     heard: set[str],
     owned: frozenset[str] | None,
     now: float,
-    broker_failing: bool = False,
+    broker_failing: bool,
 ) -> None:
     """Partitions with records start a new silence; with the assignment known, partitions
     no longer owned are forgotten and newly owned ones start their clock now. While the
@@ -379,7 +379,7 @@ class MonitoringObserver:
         owned: frozenset[str] | None,
         now: float,
         out: list[OutRecord],
-        broker_failing: bool = False,
+        broker_failing: bool,
     ) -> None:
         """Each owned partition's clock runs from its last record, or from when this instance
         took it over (a restart too: a source dead before it is still found), or from when
@@ -516,7 +516,20 @@ class MonitoringObserver:
             or field in self.plans[event["subject"]].paths
         ):
             field = UNDECLARED_FIELD
-        _log_alert(event, field)
+        _log().warning(
+            "drift alert",
+            subject=event["subject"],
+            field=field,
+            statistic=event["statistic"],
+            value=event["value"],
+            threshold=event["threshold"],
+            baseline_value=event["baseline_value"],
+            current_value=event["current_value"],
+            p_value=event["p_value"],
+            significance_level=event["significance_level"],
+            window=event["window"]["id"],
+            detail=event["detail"],
+        )
 
     def _keep_learned(self, baseline: Baseline) -> None:
         cfg = self.settings.monitoring.baseline
@@ -536,20 +549,3 @@ class MonitoringObserver:
             windows=baseline.profile.windows,
             path=where,
         )
-
-
-def _log_alert(event: dict[str, Any], field: str) -> None:
-    _log().warning(
-        "drift alert",
-        subject=event["subject"],
-        field=field,
-        statistic=event["statistic"],
-        value=event["value"],
-        threshold=event["threshold"],
-        baseline_value=event["baseline_value"],
-        current_value=event["current_value"],
-        p_value=event["p_value"],
-        significance_level=event["significance_level"],
-        window=event["window"]["id"],
-        detail=event["detail"],
-    )
